@@ -1,0 +1,1 @@
+"""Policy packs: data, not code. ``backend-architect.toml`` is the default pack."""

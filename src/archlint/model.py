@@ -1,0 +1,134 @@
+"""The plain data every stage shares: severities, spans, findings, rule metadata.
+
+Nothing here imports another archlint module, so every layer may depend on it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class Severity(enum.IntEnum):
+    """How bad a finding is. Ordered: a run fails on findings at or above ``--fail-on``."""
+
+    NOTE = 1
+    WARNING = 2
+    ERROR = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"{text!r} is not a severity (expected error, warning or note)") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A region of a file: 1-based lines, 1-based columns in UTF-16 code units.
+
+    ``end_column`` is exclusive (the column after the last character), as in SARIF.
+    """
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @classmethod
+    def point(cls, line: int, column: int = 1) -> Span:
+        return cls(line, column, line, column + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """A secondary location that explains a finding (e.g. a route made unversioned)."""
+
+    path: str
+    span: Span
+    message: str
+
+
+@dataclass(slots=True)
+class Finding:
+    """One violation (or note) reported by a rule.
+
+    ``path`` is POSIX and relative to the report root (git's top level when there
+    is one, else the directory of the configuration file). ``standard`` is None
+    for engine findings such as parse errors.
+    """
+
+    rule_id: str
+    message: str
+    path: str
+    span: Span
+    severity: Severity
+    standard: str | None = None
+    related: tuple[Related, ...] = ()
+    #: Stable across lines shifting; filled in by the engine before reporting.
+    fingerprint: str = ""
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.span.line, self.span.column, self.rule_id, self.message)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """What reporters and ``archlint explain`` know about a rule."""
+
+    id: str
+    name: str  # PascalCase
+    standard: str | None
+    severity: Severity
+    summary: str  # one sentence, ends with a period
+    what: str = ""
+    why: str = ""
+    example: str = ""
+    use_instead: str = ""
+    options: str = ""  # markdown list of options with their effective values
+    precision: str = "high"  # SARIF/GitHub precision: very-high, high, medium, low
+    security_severity: float | None = None  # CVSS-like 0.0-10.0 for security rules
+    tags: tuple[str, ...] = ()
+    help_uri: str = ""
+
+    def help_markdown(self) -> str:
+        parts = [f"## What it does\n{self.what or self.summary}"]
+        if self.why:
+            parts.append(f"## Why is this bad?\n{self.why}")
+        if self.example:
+            parts.append(f"## Example\n```python\n{self.example.rstrip()}\n```")
+        if self.use_instead:
+            parts.append(f"## Use instead\n```python\n{self.use_instead.rstrip()}\n```")
+        parts.append(f"## Options\n{self.options or 'None.'}")
+        return "\n\n".join(parts) + "\n"
+
+    def help_text(self) -> str:
+        parts = [f"What it does:\n{self.what or self.summary}"]
+        if self.why:
+            parts.append(f"Why is this bad?\n{self.why}")
+        if self.example:
+            parts.append(f"Example:\n{self.example.rstrip()}")
+        if self.use_instead:
+            parts.append(f"Use instead:\n{self.use_instead.rstrip()}")
+        parts.append(f"Options:\n{self.options or 'None.'}")
+        return "\n\n".join(parts) + "\n"
+
+
+@dataclass(slots=True)
+class Report:
+    """Everything a reporter needs: findings in order plus the rules that ran."""
+
+    findings: list[Finding]
+    rules: list[RuleInfo]
+    #: Absolute directory that finding paths are relative to (SARIF's %SRCROOT%).
+    root: Path
+    files_checked: int = 0
+    tool_version: str = ""
+    information_uri: str = "https://github.com/archlint/archlint"
+    extra: dict = field(default_factory=dict)
