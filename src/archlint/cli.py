@@ -1,0 +1,187 @@
+"""The command line: thin click commands over the engine and the reporters.
+
+Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage, configuration
+or internal error (one line on stderr; --debug shows the traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from archlint import __version__
+from archlint.model import Severity
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+FORMATS = ("text", "concise", "json", "sarif", "github")
+
+
+def _split_codes(values: tuple[str, ...]) -> list[str]:
+    return [c.strip().upper() for v in values for c in v.split(",") if c.strip()]
+
+
+def _color(stream) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+class _Group(click.Group):
+    """Turns every failure into exit code 2 with one line, unless --debug."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:
+            from archlint.engine import UsageError
+            from archlint.pack import ConfigError
+
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            if isinstance(exc, (ConfigError, UsageError)):
+                click.echo(f"archlint: error: {exc}", err=True)
+            else:
+                message = str(exc).splitlines()[0] if str(exc) else ""
+                click.echo(
+                    f"archlint: internal error: {type(exc).__name__}: {message} (run with --debug for the traceback)",
+                    err=True,
+                )
+            ctx.exit(EXIT_ERROR)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="archlint")
+@click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """archlint: architecture linter and policy checker for FastAPI backends."""
+    ctx.ensure_object(dict)["debug"] = debug
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Output format on stdout (or --output).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the --format output to this file (atomically) instead of stdout.")
+@click.option("--sarif-output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write SARIF 2.1.0 to this file.")
+@click.option("--json-output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write JSON to this file.")
+@click.option("--select", multiple=True, metavar="CODES", help="Only these rules (codes, prefixes like AL1, or standards like S1).")
+@click.option("--extend-select", multiple=True, metavar="CODES", help="Enable these rules in addition.")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Disable these rules.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "note"]), default=None,
+              help="Lowest severity that fails the run (default: warning; notes never fail by default).")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Use this pyproject.toml/archlint.toml instead of the nearest one.")
+@click.option("--pack", help="Policy pack: a built-in name or a TOML file.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for parsing (default: CPU count).")
+@click.option("--color/--no-color", default=None, help="Colour in text output (default: on a TTY, off with NO_COLOR).")
+def check(paths, fmt, output, sarif_output, json_output, select, extend_select, ignore, fail_on, exit_zero,
+          config_path, pack, jobs, color) -> None:
+    """Check PATHS (default: the current directory) against the policy pack."""
+    from archlint.engine import Overrides, run
+    from archlint.report import render, write_atomic
+
+    overrides = Overrides(
+        select=_split_codes(select) or None,
+        extend_select=_split_codes(extend_select),
+        ignore=_split_codes(ignore),
+        pack=pack,
+        config=config_path,
+        jobs=jobs,
+    )
+    result = run(list(paths) or [Path(".")], overrides)
+    report = result.report
+    # Render everything before writing anything: a failure leaves no partial file.
+    rendered = render(report, fmt, color=(color if color is not None else (output is None and _color(sys.stdout))))
+    extra = [(p, render(report, f)) for p, f in ((sarif_output, "sarif"), (json_output, "json")) if p is not None]
+    if output is not None:
+        write_atomic(output, rendered)
+    elif rendered:
+        click.echo(rendered, nl=not rendered.endswith("\n"))
+    for path, text in extra:
+        write_atomic(path, text)
+    threshold = Severity.parse(fail_on) if fail_on else (result.fail_on or Severity.WARNING)
+    failing = any(f.severity >= threshold for f in report.findings)
+    sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+@cli.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+def rules_command(fmt: str) -> None:
+    """List every rule: id, name, standard, default severity."""
+    from archlint.checks import all_rules
+
+    rules = all_rules()
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps([
+            {"id": r.id, "name": r.name, "standard": r.standard, "severity": r.severity.label, "summary": r.summary()}
+            for r in rules
+        ], indent=2))
+    elif fmt == "markdown":
+        click.echo(rules_markdown())
+    else:
+        for r in rules:
+            click.echo(f"{r.id}  {r.name:<32} {r.standard or '-':<4} {r.severity.label:<8} {r.summary()}")
+
+
+def rules_markdown() -> str:
+    """The README's rule table, generated from the rule classes."""
+    from archlint.checks import all_rules
+
+    lines = ["| Code | Name | Standard | Severity | What it does |", "| --- | --- | --- | --- | --- |"]
+    for r in all_rules():
+        lines.append(f"| {r.id} | {r.name} | {r.standard or '—'} | {r.severity.label} | {r.summary()} |")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("rule")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Show option values from this configuration (default: the nearest one).")
+def explain(rule: str, config_path: Path | None) -> None:
+    """Explain RULE (e.g. AL101): what it does, why, examples and options."""
+    from archlint.checks import rule_by_id
+    from archlint.config import find_config, load_config, rule_settings
+
+    cls = rule_by_id(rule)
+    if cls is None:
+        raise click.UsageError(f"unknown rule '{rule}' (see `archlint rules`)")
+    path, root = (config_path.resolve(), config_path.resolve().parent) if config_path else find_config(Path.cwd())
+    config = load_config(path, root)
+    _enabled, severity, options = rule_settings(config, cls)
+    info = cls.info(options, severity)
+    standard = f" ({info.standard})" if info.standard else ""
+    click.echo(f"# {info.id} {info.name}{standard}\n\nDefault severity: {info.severity.label}\n")
+    click.echo(info.help_markdown(), nl=False)
+
+
+def main() -> None:
+    """Console entry point: never a traceback, exit 2 on any error."""
+    try:
+        cli(prog_name="archlint")
+    except SystemExit:
+        raise
+    except BaseException as exc:  # pragma: no cover - KeyboardInterrupt and the like
+        if isinstance(exc, KeyboardInterrupt):
+            click.echo("archlint: interrupted", err=True)
+        else:
+            click.echo(f"archlint: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

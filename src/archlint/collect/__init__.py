@@ -1,0 +1,61 @@
+"""Parse one file once with LibCST and collect its facts in one traversal."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tokenize
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper
+
+from archlint.collect.facts import FileFacts, ParseError
+from archlint.collect.visitor import FactCollector
+from archlint.model import Span
+
+__all__ = ["collect_source", "collect_bytes", "FileFacts"]
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+
+
+def collect_bytes(data: bytes, *, path: str, rel: str, module: str, is_package: bool = False) -> FileFacts:
+    """Facts for one file's bytes; undecodable or unparsable files give a ParseError fact."""
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    try:
+        source = _decode(data)
+    except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
+        facts = FileFacts(path=path, rel=rel, module=module, is_package=is_package, digest=digest)
+        facts.parse_error = ParseError(f"The file cannot be decoded: {exc}.", Span.point(1, 1))
+        return facts
+    return collect_source(source, path=path, rel=rel, module=module, is_package=is_package, digest=digest)
+
+
+def collect_source(
+    source: str, *, path: str, rel: str, module: str, is_package: bool = False, digest: str = ""
+) -> FileFacts:
+    facts = FileFacts(path=path, rel=rel, module=module, is_package=is_package, digest=digest)
+    facts.line_count = source.count("\n") + 1
+    try:
+        tree = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        line = max(exc.raw_line, 1)
+        facts.parse_error = ParseError(
+            f"The file cannot be parsed: {exc.message}.".replace("..", "."), Span.point(line, exc.raw_column + 1)
+        )
+        return facts
+    except (RecursionError, MemoryError) as exc:  # pragma: no cover - pathological input
+        facts.parse_error = ParseError(f"The file is too deeply nested to parse ({type(exc).__name__}).", Span.point(1))
+        return facts
+    collector = FactCollector(source)
+    MetadataWrapper(tree, unsafe_skip_copy=True).visit(collector)
+    facts.module_scope = collector.module_scope
+    facts.functions = collector.functions
+    facts.classes = collector.classes
+    facts.suppressions = collector.suppressions
+    return facts

@@ -1,0 +1,594 @@
+"""The one LibCST visitor: a single traversal builds a file's facts.
+
+Expressions are converted bottom-up in ``on_leave`` (each node once, from its
+children's already-built ``Expr``), and statements are recorded into the scope
+that encloses them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from archlint.collect.facts import (
+    Assign,
+    Attr,
+    AttrRead,
+    Await,
+    BinOp,
+    Call,
+    CallSite,
+    ClassFact,
+    DictExpr,
+    Expr,
+    FString,
+    FunctionFact,
+    ImportFact,
+    Lit,
+    Loop,
+    Name,
+    Other,
+    Param,
+    Scope,
+    Seq,
+    Starred,
+    Subscript,
+    UnaryOp,
+    WithItem,
+)
+from archlint.model import Span
+
+_ARCHLINT_IGNORE = re.compile(r"#\s*archlint:\s*ignore(?:\[(?P<codes>[A-Za-z0-9_,\s]*)\])?", re.I)
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9_]+(?:[,\s]+[A-Za-z0-9_]+)*))?", re.I)
+
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
+
+
+def _codes(text: str | None) -> frozenset[str] | None:
+    if text is None:
+        return None
+    codes = frozenset(c.strip().upper() for c in re.split(r"[,\s]+", text) if c.strip())
+    return codes or None
+
+
+def _target_names(node: cst.BaseExpression | None) -> frozenset[str]:
+    if isinstance(node, cst.Name):
+        return frozenset({node.value})
+    if isinstance(node, (cst.Tuple, cst.List)):
+        names: set[str] = set()
+        for element in node.elements:
+            names |= _target_names(element.value)
+        return frozenset(names)
+    return frozenset()
+
+
+def _dotted_module(node: cst.BaseExpression | None) -> str:
+    if node is None:
+        return ""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted_module(node.value)}.{node.attr.value}"
+    return ""
+
+
+class FactCollector(cst.CSTVisitor):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, source: str) -> None:
+        super().__init__()
+        self._lines = source.splitlines() if not source.isascii() else None
+        self.exprs: dict[int, Expr] = {}
+        self._stack: list[cst.CSTNode] = []
+        self._scopes: list[Scope] = []
+        self._callsites: dict[int, CallSite] = {}
+        self._loops: list[tuple[Loop, frozenset[str]]] = []
+        self._loop_counter = 0
+        self._type_checking = 0
+        self.module_scope: Scope | None = None
+        self.functions: dict[str, FunctionFact] = {}
+        self.classes: dict[str, ClassFact] = {}
+        self.suppressions: dict[int, frozenset[str] | None] = {}
+
+    # ------------------------------------------------------------------ spans
+    def span(self, node: cst.CSTNode) -> Span:
+        rng = self.get_metadata(PositionProvider, node)
+        start, end = rng.start, rng.end
+        return Span(start.line, self._col(start.line, start.column), end.line, self._col(end.line, end.column))
+
+    def _col(self, line: int, column: int) -> int:
+        if self._lines is None or line > len(self._lines):
+            return column + 1
+        prefix = self._lines[line - 1][:column]
+        if prefix.isascii():
+            return column + 1
+        return len(prefix.encode("utf-16-le")) // 2 + 1
+
+    def expr(self, node: cst.CSTNode | None) -> Expr | None:
+        if node is None:
+            return None
+        return self.exprs.get(id(node))
+
+    @property
+    def scope(self) -> Scope:
+        return self._scopes[-1]
+
+    def _child_qualname(self, name: str) -> str:
+        scope = self.scope
+        if scope.kind == "module":
+            return name
+        if scope.kind == "class":
+            return f"{scope.qualname}.{name}"
+        return f"{scope.qualname}.<locals>.{name}"
+
+    # -------------------------------------------------------- generic hooks
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self._stack.append(node)
+        if isinstance(node, _COMPREHENSIONS):
+            self._push_loop("comprehension", node.for_in.target, None, node.for_in.asynchronous is not None, node)
+        return super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        builder = _BUILDERS.get(type(original_node))
+        if builder is not None:
+            built = builder(self, original_node)
+            if built is not None:
+                self.exprs[id(original_node)] = built
+        super().on_leave(original_node)
+        if isinstance(original_node, _COMPREHENSIONS):
+            loop, _ = self._loops.pop()
+            loop.target = self.expr(original_node.for_in.target)
+            loop.iter = self.expr(original_node.for_in.iter)
+        self._stack.pop()
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        if attribute == "body":
+            if isinstance(node, cst.FunctionDef):
+                self._enter_function(node)
+            elif isinstance(node, cst.ClassDef):
+                self._enter_class(node)
+            elif isinstance(node, cst.For):
+                self._push_loop("for", node.target, node.iter, node.asynchronous is not None, node)
+            elif isinstance(node, cst.While):
+                self._push_loop("while", None, node.test, False, node)
+            elif isinstance(node, cst.If) and self._is_type_checking(node.test):
+                self._type_checking += 1
+        super().on_visit_attribute(node, attribute)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        super().on_leave_attribute(original_node, attribute)
+        if attribute == "body":
+            if isinstance(original_node, (cst.FunctionDef, cst.ClassDef)):
+                self._scopes.pop()
+            elif isinstance(original_node, (cst.For, cst.While)):
+                self._loops.pop()
+            elif isinstance(original_node, cst.If) and self._is_type_checking(original_node.test):
+                self._type_checking -= 1
+
+    # ---------------------------------------------------------------- module
+    def visit_Module(self, node: cst.Module) -> None:
+        self.module_scope = Scope(qualname="", kind="module", span=Span(1, 1, 1, 1), docstring=node.get_docstring())
+        self._scopes.append(self.module_scope)
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        line = self.get_metadata(PositionProvider, node).start.line
+        for pattern in (_ARCHLINT_IGNORE, _NOQA):
+            match = pattern.search(node.value)
+            if match is None:
+                continue
+            codes = _codes(match.group("codes"))
+            previous = self.suppressions.get(line, frozenset())
+            if codes is None or previous is None:
+                self.suppressions[line] = None
+            else:
+                self.suppressions[line] = previous | codes
+
+    # ------------------------------------------------------------- scopes
+    def _header(self, node: cst.FunctionDef | cst.ClassDef) -> tuple[int, int]:
+        name_line = self.get_metadata(PositionProvider, node.name).start.line
+        if node.decorators:
+            first = self.get_metadata(PositionProvider, node.decorators[0]).start.line
+            return (first, name_line)
+        return (name_line, name_line)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scope.defs[node.name.value] = self._child_qualname(node.name.value)
+
+    def _enter_function(self, node: cst.FunctionDef) -> None:
+        parent = self.scope
+        qualname = self._child_qualname(node.name.value)
+        fact = FunctionFact(
+            qualname=qualname,
+            kind="function",
+            span=self.span(node.name),
+            parent=parent.qualname,
+            docstring=node.get_docstring(),
+            name=node.name.value,
+            is_async=node.asynchronous is not None,
+            params=self._params(node.params),
+            returns_annotation=self.expr(node.returns.annotation) if node.returns else None,
+            decorators=[e for d in node.decorators if (e := self.expr(d.decorator)) is not None],
+            class_qualname=parent.qualname if parent.kind == "class" else None,
+            header=self._header(node),
+        )
+        self.functions[qualname] = fact
+        self._scopes.append(fact)
+
+    def _params(self, params: cst.Parameters) -> list[Param]:
+        out: list[Param] = []
+
+        def add(param: cst.Param, kind: str) -> None:
+            out.append(
+                Param(
+                    name=param.name.value,
+                    kind=kind,
+                    annotation=self.expr(param.annotation.annotation) if param.annotation else None,
+                    default=self.expr(param.default),
+                    span=self.span(param.name),
+                )
+            )
+
+        for p in params.posonly_params:
+            add(p, "posonly")
+        for p in params.params:
+            add(p, "normal")
+        if isinstance(params.star_arg, cst.Param):
+            add(params.star_arg, "vararg")
+        for p in params.kwonly_params:
+            add(p, "kwonly")
+        if params.star_kwarg is not None:
+            add(params.star_kwarg, "kwarg")
+        return out
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scope.defs[node.name.value] = self._child_qualname(node.name.value)
+
+    def _enter_class(self, node: cst.ClassDef) -> None:
+        parent = self.scope
+        qualname = self._child_qualname(node.name.value)
+        fact = ClassFact(
+            qualname=qualname,
+            kind="class",
+            span=self.span(node.name),
+            parent=parent.qualname,
+            docstring=node.get_docstring(),
+            name=node.name.value,
+            bases=[e for a in node.bases if (e := self.expr(a.value)) is not None],
+            keywords=[(a.keyword.value, e) for a in node.keywords if a.keyword and (e := self.expr(a.value))],
+            decorators=[e for d in node.decorators if (e := self.expr(d.decorator)) is not None],
+            header=self._header(node),
+        )
+        self.classes[qualname] = fact
+        self._scopes.append(fact)
+
+    # -------------------------------------------------------------- loops
+    def _push_loop(self, kind, target, iter_, is_async, node) -> None:
+        self._loop_counter += 1
+        parent = self._loops[-1][0].id if self._loops else -1
+        loop = Loop(
+            id=self._loop_counter,
+            kind=kind,
+            target=self.expr(target),
+            iter=self.expr(iter_),
+            is_async=is_async,
+            span=self.span(node),
+            parent=parent,
+        )
+        self.scope.loops.append(loop)
+        self._loops.append((loop, _target_names(target)))
+
+    @staticmethod
+    def _is_type_checking(test: cst.BaseExpression) -> bool:
+        return _dotted_module(test) in {"TYPE_CHECKING", "typing.TYPE_CHECKING"}
+
+    # -------------------------------------------------------- statements
+    def _loop_depth(self) -> int:
+        return len(self._loops)
+
+    def leave_Assign(self, node: cst.Assign) -> None:
+        targets = tuple(e for t in node.targets if (e := self.expr(t.target)) is not None)
+        self.scope.assigns.append(
+            Assign(targets, self.expr(node.value), self.span(node), loop_depth=self._loop_depth())
+        )
+
+    def leave_AnnAssign(self, node: cst.AnnAssign) -> None:
+        target = self.expr(node.target)
+        if target is None:
+            return
+        self.scope.assigns.append(
+            Assign(
+                (target,),
+                self.expr(node.value),
+                self.span(node),
+                annotation=self.expr(node.annotation.annotation),
+                loop_depth=self._loop_depth(),
+            )
+        )
+
+    def leave_AugAssign(self, node: cst.AugAssign) -> None:
+        target = self.expr(node.target)
+        if target is None:
+            return
+        self.scope.assigns.append(
+            Assign(
+                (target,),
+                self.expr(node.value),
+                self.span(node),
+                op=type(node.operator).__name__,
+                loop_depth=self._loop_depth(),
+            )
+        )
+
+    def leave_WithItem(self, node: cst.WithItem) -> None:
+        context = self.expr(node.item)
+        if context is None:
+            return
+        with_node = self._stack[-2] if len(self._stack) > 1 else None
+        is_async = isinstance(with_node, cst.With) and with_node.asynchronous is not None
+        target = self.expr(node.asname.name) if node.asname else None
+        self.scope.withs.append(WithItem(context, target, is_async, self.span(node)))
+
+    def leave_Return(self, node: cst.Return) -> None:
+        self.scope.returns.append(self.expr(node.value))
+
+    def leave_Raise(self, node: cst.Raise) -> None:
+        self.scope.raises.append(self.expr(node.exc))
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        if isinstance(self.scope, FunctionFact):
+            self.scope.is_generator = True
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.scope.globals.extend(n.name.value for n in node.names)
+
+    def leave_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            self.scope.imports.append(
+                ImportFact(
+                    module=_dotted_module(alias.name),
+                    name=None,
+                    asname=alias.asname.name.value if alias.asname else None,
+                    level=0,
+                    span=self.span(alias),
+                    scope=self.scope.qualname,
+                    type_checking=self._type_checking > 0,
+                )
+            )
+
+    def leave_ImportFrom(self, node: cst.ImportFrom) -> None:
+        module = _dotted_module(node.module)
+        level = len(node.relative)
+        if isinstance(node.names, cst.ImportStar):
+            self.scope.imports.append(
+                ImportFact(module, "*", None, level, self.span(node), self.scope.qualname, self._type_checking > 0)
+            )
+            return
+        for alias in node.names:
+            self.scope.imports.append(
+                ImportFact(
+                    module=module,
+                    name=_dotted_module(alias.name),
+                    asname=alias.asname.name.value if alias.asname else None,
+                    level=level,
+                    span=self.span(alias),
+                    scope=self.scope.qualname,
+                    type_checking=self._type_checking > 0,
+                )
+            )
+
+    # ---------------------------------------------------------- call sites
+    def _call_context(self) -> str:
+        # self._stack[-1] is the Call being left.
+        index = len(self._stack) - 2
+        while index >= 0 and isinstance(self._stack[index], (cst.Await,)):
+            index -= 1
+        parent = self._stack[index] if index >= 0 else None
+        return _CONTEXTS.get(type(parent), "expr")
+
+    def record_call(self, node: cst.Call, call: Call) -> None:
+        loop = self._loops[-1][0].id if self._loops else -1
+        site = CallSite(call=call, context=self._call_context(), loop_depth=self._loop_depth(), loop=loop)
+        self._callsites[id(node)] = site
+        self.scope.calls.append(site)
+
+    def leave_Await(self, node: cst.Await) -> None:
+        site = self._callsites.get(id(node.expression))
+        if site is not None:
+            site.awaited = True
+
+    def leave_Attribute(self, node: cst.Attribute) -> None:
+        if not self._loops or not isinstance(node.value, cst.Name):
+            return
+        name = node.value.value
+        for loop, names in reversed(self._loops):
+            if name in names:
+                self.scope.attr_reads.append(AttrRead(loop.id, name, node.attr.value, self.span(node)))
+                return
+
+
+_CONTEXTS: dict[type, str] = {
+    cst.Expr: "stmt",
+    cst.Assign: "assign",
+    cst.AnnAssign: "assign",
+    cst.AugAssign: "assign",
+    cst.Return: "return",
+    cst.Arg: "arg",
+    cst.Decorator: "decorator",
+    cst.Param: "default",
+    cst.Annotation: "annotation",
+    cst.WithItem: "with",
+    cst.Attribute: "receiver",
+    cst.Yield: "yield",
+}
+
+
+# --------------------------------------------------------------------------- #
+# Expression builders: node -> Expr, from the children's Exprs
+# --------------------------------------------------------------------------- #
+
+
+def _other(c: FactCollector, node: cst.CSTNode) -> Expr:
+    children = tuple(e for child in node.children if (e := c.exprs.get(id(child))) is not None)
+    return Other(c.span(node), type(node).__name__, children)
+
+
+def _name(c: FactCollector, node: cst.Name) -> Expr:
+    if node.value in ("True", "False", "None"):
+        return Lit(c.span(node), {"True": True, "False": False, "None": None}[node.value])
+    return Name(c.span(node), node.value)
+
+
+def _attribute(c: FactCollector, node: cst.Attribute) -> Expr:
+    base = c.expr(node.value) or Other(c.span(node.value), type(node.value).__name__)
+    return Attr(c.span(node), base, node.attr.value)
+
+
+def _string(c: FactCollector, node: cst.BaseString) -> Expr:
+    try:
+        value = node.evaluated_value
+    except Exception:  # pragma: no cover - LibCST refuses odd escapes
+        value = None
+    if value is None:
+        return _other(c, node)
+    return Lit(c.span(node), value)
+
+
+def _number(c: FactCollector, node: cst.BaseNumber) -> Expr:
+    try:
+        return Lit(c.span(node), node.evaluated_value)
+    except Exception:  # pragma: no cover
+        return _other(c, node)
+
+
+def _fstring(c: FactCollector, node: cst.FormattedString) -> Expr:
+    parts: list[Expr] = []
+    formatted = False
+    for part in node.parts:
+        if isinstance(part, cst.FormattedStringText):
+            parts.append(Lit(c.span(part), part.value.replace("{{", "{").replace("}}", "}")))
+        else:
+            inner = c.expr(part.expression) or Other(c.span(part), "FormattedStringExpression")
+            parts.append(inner)
+            formatted = formatted or part.conversion is not None or part.format_spec is not None
+    return FString(c.span(node), tuple(parts), formatted)
+
+
+def _call(c: FactCollector, node: cst.Call) -> Expr:
+    args: list[Expr] = []
+    kwargs: list[tuple[str | None, Expr]] = []
+    for arg in node.args:
+        value = c.expr(arg.value) or Other(c.span(arg.value), type(arg.value).__name__)
+        if arg.keyword is not None:
+            kwargs.append((arg.keyword.value, value))
+        elif arg.star == "**":
+            kwargs.append((None, value))
+        elif arg.star == "*":
+            args.append(Starred(c.span(arg), value))
+        else:
+            args.append(value)
+    func = c.expr(node.func) or Other(c.span(node.func), type(node.func).__name__)
+    call = Call(c.span(node), func, tuple(args), tuple(kwargs))
+    c.record_call(node, call)
+    return call
+
+
+def _binop(c: FactCollector, node: cst.BinaryOperation) -> Expr:
+    left, right = c.expr(node.left), c.expr(node.right)
+    if left is None or right is None:
+        return _other(c, node)
+    return BinOp(c.span(node), type(node.operator).__name__, left, right)
+
+
+def _unary(c: FactCollector, node: cst.UnaryOperation) -> Expr:
+    operand = c.expr(node.expression)
+    if operand is None:
+        return _other(c, node)
+    return UnaryOp(c.span(node), type(node.operator).__name__, operand)
+
+
+def _sequence(kind: str):
+    def build(c: FactCollector, node) -> Expr:
+        items: list[Expr] = []
+        for element in node.elements:
+            value = c.expr(element.value) or Other(c.span(element), "Element")
+            items.append(Starred(c.span(element), value) if isinstance(element, cst.StarredElement) else value)
+        return Seq(c.span(node), kind, tuple(items))
+
+    return build
+
+
+def _dict(c: FactCollector, node: cst.Dict) -> Expr:
+    items: list[tuple[Expr | None, Expr]] = []
+    for element in node.elements:
+        if isinstance(element, cst.DictElement):
+            key = c.expr(element.key)
+            value = c.expr(element.value)
+            if key is not None and value is not None:
+                items.append((key, value))
+        else:
+            value = c.expr(element.value)
+            if value is not None:
+                items.append((None, value))
+    return DictExpr(c.span(node), tuple(items))
+
+
+def _subscript(c: FactCollector, node: cst.Subscript) -> Expr:
+    base = c.expr(node.value)
+    if base is None:
+        return _other(c, node)
+    items: list[Expr] = []
+    for element in node.slice:
+        if isinstance(element.slice, cst.Index):
+            items.append(c.expr(element.slice.value) or Other(c.span(element), "Index"))
+        else:
+            items.append(Other(c.span(element), "Slice"))
+    return Subscript(c.span(node), base, tuple(items))
+
+
+def _await(c: FactCollector, node: cst.Await) -> Expr:
+    value = c.expr(node.expression)
+    if value is None:
+        return _other(c, node)
+    return Await(c.span(node), value)
+
+
+def _ellipsis(c: FactCollector, node: cst.Ellipsis) -> Expr:
+    return Lit(c.span(node), Ellipsis)
+
+
+_BUILDERS = {
+    cst.Name: _name,
+    cst.Attribute: _attribute,
+    cst.SimpleString: _string,
+    cst.ConcatenatedString: _string,
+    cst.Integer: _number,
+    cst.Float: _number,
+    cst.Imaginary: _number,
+    cst.FormattedString: _fstring,
+    cst.Call: _call,
+    cst.BinaryOperation: _binop,
+    cst.UnaryOperation: _unary,
+    cst.List: _sequence("list"),
+    cst.Tuple: _sequence("tuple"),
+    cst.Set: _sequence("set"),
+    cst.Dict: _dict,
+    cst.Subscript: _subscript,
+    cst.Await: _await,
+    cst.Ellipsis: _ellipsis,
+    cst.BooleanOperation: _other,
+    cst.Comparison: _other,
+    cst.IfExp: _other,
+    cst.Lambda: _other,
+    cst.ListComp: _other,
+    cst.SetComp: _other,
+    cst.DictComp: _other,
+    cst.GeneratorExp: _other,
+    cst.NamedExpr: _other,
+    cst.Yield: _other,
+}
+
+# Template strings (Python 3.14 t-strings) exist only in newer LibCST builds.
+if hasattr(cst, "TemplatedString"):
+    _BUILDERS[cst.TemplatedString] = _other

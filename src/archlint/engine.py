@@ -1,0 +1,256 @@
+"""run(paths) -> Report: discover -> collect -> index -> rules -> filter.
+
+Data flows one way: nothing here knows about the CLI or the output formats.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+from archlint import __version__
+from archlint.checks import Project, Rule, all_rules
+from archlint.collect import FileFacts, collect_bytes
+from archlint.config import (
+    Config,
+    find_config,
+    git_root,
+    load_config,
+    rule_settings,
+    selector_matches,
+    validate_standard_tables,
+)
+from archlint.discover import PYTHON_SUFFIXES, SourceFile, discover
+from archlint.index import ProjectIndex
+from archlint.model import Finding, Report, RuleInfo
+from archlint.pack import ConfigError
+
+_PARALLEL_THRESHOLD = 48
+
+
+class UsageError(Exception):
+    """Bad command-line input (a path that does not exist...): exit code 2."""
+
+
+@dataclass(slots=True)
+class Overrides:
+    """Command-line settings that win over the configuration file."""
+
+    select: list[str] | None = None
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    pack: str | None = None
+    config: Path | None = None
+    jobs: int | None = None
+
+
+@dataclass(slots=True)
+class RunResult:
+    report: Report
+    configs: list[Config]
+
+    @property
+    def fail_on(self):
+        return min(c.fail_on for c in self.configs) if self.configs else None
+
+
+def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunResult:
+    """Check the projects that contain ``paths``; report findings in those paths."""
+    overrides = overrides or Overrides()
+    targets = [Path(p) for p in (paths or ["."])]
+    for target in targets:
+        if not target.exists():
+            raise UsageError(f"path does not exist: {target}")
+    groups: dict[Path, tuple[Path | None, list[Path]]] = {}
+    for target in targets:
+        if overrides.config is not None:
+            config_path, root = overrides.config.resolve(), overrides.config.resolve().parent
+        else:
+            config_path, root = find_config(target)
+        groups.setdefault(root, (config_path, []))[1].append(target.resolve())
+    findings: list[Finding] = []
+    infos: dict[str, RuleInfo] = {}
+    configs: list[Config] = []
+    files_checked = 0
+    report_root: Path | None = None
+    for root, (config_path, group_targets) in groups.items():
+        config = load_config(config_path, root, pack_override=overrides.pack)
+        configs.append(config)
+        top = git_root(root) or root
+        report_root = report_root or top
+        project, rules, files = build_project(config, top, overrides)
+        files_checked += sum(1 for f in files if _is_target(f.abs, group_targets))
+        for rule in rules:
+            infos.setdefault(rule.id, rule.info(rule.options, rule.effective_severity))
+        findings.extend(check_project(project, rules, config, group_targets))
+    findings.sort(key=Finding.sort_key)
+    report = Report(
+        findings=findings,
+        rules=[infos[k] for k in sorted(infos)],
+        root=report_root or Path.cwd(),
+        files_checked=files_checked,
+        tool_version=__version__,
+    )
+    return RunResult(report, configs)
+
+
+def select_rules(config: Config, overrides: Overrides) -> list[Rule]:
+    rules = all_rules()
+    validate_standard_tables(config, rules)
+    select = overrides.select if overrides.select is not None else config.select
+    extend = config.extend_select + overrides.extend_select
+    ignore = config.ignore + overrides.ignore
+    for selector in [*(select or []), *extend, *ignore]:
+        if not any(selector_matches(selector, r.id, r.standard) for r in rules):
+            raise ConfigError(f"'{selector}' matches no rule (see `archlint rules`)")
+    chosen: list[Rule] = []
+    for cls in rules:
+        enabled, severity, options = rule_settings(config, cls)
+        on = enabled if select is None else any(selector_matches(s, cls.id, cls.standard) for s in select)
+        if any(selector_matches(s, cls.id, cls.standard) for s in extend):
+            on = True
+        if any(selector_matches(s, cls.id, cls.standard) for s in ignore):
+            on = False
+        if on:
+            chosen.append(cls(options, severity))
+    return chosen
+
+
+def build_project(config: Config, report_root: Path, overrides: Overrides) -> tuple[Project, list[Rule], list[SourceFile]]:
+    rules = select_rules(config, overrides)
+    files = discover(config, report_root)
+    facts = collect_all(files, jobs=overrides.jobs)
+    project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root)
+    return project, rules, files
+
+
+def check_project(project: Project, rules: Iterable[Rule], config: Config, targets: list[Path]) -> list[Finding]:
+    findings: list[Finding] = []
+    for rule in rules:
+        try:
+            findings.extend(rule.check(project))
+        except Exception as exc:  # name the rule: a crash is a bug to report, not a silent pass
+            raise RuntimeError(f"rule {rule.id} ({rule.name}) crashed: {type(exc).__name__}: {exc}") from exc
+    report_root = project.report_root
+    wanted = [_relative(t, report_root) for t in targets]
+    filters = _Filters(project.index, config, report_root)
+    kept = [f for f in findings if _in_targets(f.path, wanted) and not filters.drop(f)]
+    _fingerprint(kept, report_root)
+    return kept
+
+
+# --------------------------------------------------------------------------- #
+# Collection
+# --------------------------------------------------------------------------- #
+
+
+def _collect_one(file: SourceFile) -> FileFacts:
+    try:
+        data = file.abs.read_bytes()
+    except OSError as exc:
+        from archlint.collect.facts import ParseError
+        from archlint.model import Span
+
+        facts = FileFacts(path=file.path, rel=file.rel, module=file.module, is_package=file.is_package)
+        facts.parse_error = ParseError(f"The file cannot be read: {exc.strerror}.", Span.point(1))
+        return facts
+    return collect_bytes(data, path=file.path, rel=file.rel, module=file.module, is_package=file.is_package)
+
+
+def collect_all(files: list[SourceFile], jobs: int | None = None) -> list[FileFacts]:
+    """Facts for every file: in worker processes when there are many files."""
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if workers > 1 and len(files) >= _PARALLEL_THRESHOLD:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(_collect_one, files, chunksize=max(1, len(files) // (workers * 4))))
+    return [_collect_one(f) for f in files]
+
+
+# --------------------------------------------------------------------------- #
+# Filters: targets, suppressions, per-file ignores
+# --------------------------------------------------------------------------- #
+
+
+def _relative(path: Path, root: Path) -> str:
+    rel = os.path.relpath(path, root).replace(os.sep, "/")
+    return "" if rel == "." else rel
+
+
+def _is_target(path: Path, targets: list[Path]) -> bool:
+    return any(path == t or t in path.parents for t in targets)
+
+
+def _in_targets(path: str, wanted: list[str]) -> bool:
+    return any(w == "" or path == w or path.startswith(w + "/") for w in wanted)
+
+
+class _Filters:
+    def __init__(self, index: ProjectIndex, config: Config, report_root: Path) -> None:
+        self.index = index
+        self.prefix = _relative(config.root, report_root)
+        self.per_file = [
+            (pathspec.GitIgnoreSpec.from_lines([glob]), codes) for glob, codes in config.per_file_ignores.items()
+        ]
+        self._headers: dict[str, list[tuple[int, int]]] = {}
+
+    def drop(self, finding: Finding) -> bool:
+        facts = self.index.files.get(finding.path)
+        if facts is not None and self._suppressed(finding, facts):
+            return True
+        rel = finding.path[len(self.prefix) + 1 :] if self.prefix and finding.path.startswith(self.prefix + "/") else finding.path
+        for spec, codes in self.per_file:
+            if spec.match_file(rel) and any(selector_matches(c, finding.rule_id, finding.standard) for c in codes):
+                return True
+        return False
+
+    def _suppressed(self, finding: Finding, facts: FileFacts) -> bool:
+        if not facts.suppressions:
+            return False
+        lines = {finding.span.line, finding.span.end_line}
+        for start, end in self._header_ranges(facts):
+            if start <= finding.span.line <= end:
+                lines.update(range(start, end + 1))
+        for line in lines:
+            if line in facts.suppressions:
+                codes = facts.suppressions[line]
+                if codes is None or finding.rule_id in codes:
+                    return True
+        return False
+
+    def _header_ranges(self, facts: FileFacts) -> list[tuple[int, int]]:
+        ranges = self._headers.get(facts.path)
+        if ranges is None:
+            ranges = [f.header for f in facts.functions.values()] + [c.header for c in facts.classes.values()]
+            self._headers[facts.path] = ranges
+        return ranges
+
+
+def _fingerprint(findings: list[Finding], report_root: Path) -> None:
+    """A hash of rule, file, the reported line's text and its occurrence: survives lines shifting."""
+    lines_cache: dict[str, list[str]] = {}
+    seen: dict[tuple, int] = defaultdict(int)
+    for finding in sorted(findings, key=Finding.sort_key):
+        lines = lines_cache.get(finding.path)
+        if lines is None:
+            try:
+                text = (report_root / finding.path).read_text(encoding="utf-8", errors="replace")
+                lines = text.splitlines()
+            except OSError:
+                lines = []
+            lines_cache[finding.path] = lines
+        line_text = lines[finding.span.line - 1].strip() if 0 < finding.span.line <= len(lines) else ""
+        key = (finding.rule_id, finding.path, line_text)
+        seen[key] += 1
+        material = "\0".join((finding.rule_id, finding.path, line_text, str(seen[key])))
+        finding.fingerprint = hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+
+
+def python_targets(paths: Iterable[Path]) -> list[Path]:
+    return [p for p in paths if p.suffix in PYTHON_SUFFIXES]

@@ -1,0 +1,605 @@
+"""The project index: resolves what one file cannot know.
+
+It maps module names to facts, follows imports (relative ones, re-exports and
+star imports included) and evaluates expressions across files: a constant
+imported from another module, ``settings.API_V1_STR``'s default on a
+pydantic-settings class, an f-string of those, an ``Annotated`` alias. What it
+cannot resolve comes back as ``Unknown`` with a reason, never as a guess.
+"""
+
+from __future__ import annotations
+
+import builtins
+import http
+import operator
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from archlint.collect.facts import (
+    Attr,
+    Await,
+    BinOp,
+    Call,
+    CallSite,
+    ClassFact,
+    DictExpr,
+    Expr,
+    FileFacts,
+    FString,
+    FunctionFact,
+    ImportFact,
+    Lit,
+    Name,
+    Scope,
+    Seq,
+    Subscript,
+    UnaryOp,
+)
+from archlint.values import (
+    ClassRef,
+    Const,
+    Ctx,
+    FuncRef,
+    Instance,
+    Module,
+    ParamValue,
+    SeqValue,
+    Symbol,
+    TypeForm,
+    Unknown,
+    Value,
+    fqn_of,
+)
+
+if TYPE_CHECKING:
+    from archlint.routes import RouteTable
+
+_MAX_DEPTH = 40
+_STATUS_NAME = re.compile(r"^(?:fastapi|starlette)\.status\.(?:HTTP|WS)_(\d{3,4})(?:_|$)")
+_BINOPS = {
+    "Add": operator.add,
+    "Subtract": operator.sub,
+    "Multiply": operator.mul,
+    "Divide": operator.truediv,
+    "FloorDivide": operator.floordiv,
+    "Modulo": operator.mod,
+    "Power": operator.pow,
+}
+#: Callables whose result depends on the environment: never a constant.
+_ENVIRONMENT = {"os.getenv", "os.environ.get", "os.environ.__getitem__"}
+#: pydantic / SQLModel field constructors: ``x: int = Field(15)`` has default 15.
+FIELD_FUNCTIONS = {"pydantic.Field", "pydantic.fields.Field", "sqlmodel.Field", "sqlmodel.main.Field"}
+
+
+class ProjectIndex:
+    """Cross-file resolution over every parsed file of one project."""
+
+    def __init__(self, files: list[FileFacts]) -> None:
+        self.files: dict[str, FileFacts] = {f.path: f for f in files}
+        self.modules: dict[str, FileFacts] = {}
+        self._suffixes: dict[str, list[str]] = defaultdict(list)
+        for facts in files:
+            if facts.module and facts.module not in self.modules:
+                self.modules[facts.module] = facts
+                parts = facts.module.split(".")
+                for i in range(1, len(parts)):
+                    self._suffixes[".".join(parts[i:])].append(facts.module)
+        self._cache: dict[tuple, Value] = {}
+        self._active: set[tuple] = set()
+
+    # ------------------------------------------------------------ modules
+    def module(self, name: str) -> FileFacts | None:
+        """The facts of a project module, by exact name or by a unique dotted suffix.
+
+        The suffix match makes ``app.core.config`` find ``backend/app/core/config.py``
+        whichever folder is the source root.
+        """
+        facts = self.modules.get(name)
+        if facts is not None:
+            return facts
+        candidates = self._suffixes.get(name)
+        if candidates and len(candidates) == 1:
+            return self.modules[candidates[0]]
+        return None
+
+    def is_project_module(self, name: str) -> bool:
+        return self.module(name) is not None or any(
+            m.startswith(name + ".") for m in self.modules
+        ) or bool(self._suffixes.get(name))
+
+    def absolute_module(self, imp: ImportFact, importer: FileFacts) -> str:
+        """The absolute dotted module an import statement refers to."""
+        if imp.level == 0:
+            return imp.module
+        package = importer.module if importer.is_package else importer.module.rpartition(".")[0]
+        for _ in range(imp.level - 1):
+            package = package.rpartition(".")[0]
+        if imp.module:
+            return f"{package}.{imp.module}" if package else imp.module
+        return package
+
+    def canonical_module(self, name: str) -> str:
+        facts = self.module(name)
+        return facts.module if facts is not None else name
+
+    # ------------------------------------------------------------- scopes
+    def scope(self, ctx: Ctx) -> Scope | None:
+        facts = self.modules.get(ctx.module)
+        return facts.scope(ctx.scope) if facts is not None else None
+
+    def function(self, ref: FuncRef) -> FunctionFact | None:
+        facts = self.modules.get(ref.module)
+        return facts.functions.get(ref.qualname) if facts else None
+
+    def class_fact(self, ref: ClassRef) -> ClassFact | None:
+        facts = self.modules.get(ref.module)
+        return facts.classes.get(ref.qualname) if facts else None
+
+    def iter_scopes(self) -> Iterator[tuple[FileFacts, Scope, Ctx]]:
+        for facts in self.modules.values():
+            for scope in facts.scopes():
+                yield facts, scope, Ctx(facts.module, scope.qualname)
+
+    def iter_calls(self) -> Iterator[tuple[FileFacts, CallSite, Ctx]]:
+        for facts, scope, ctx in self.iter_scopes():
+            for site in scope.calls:
+                yield facts, site, ctx
+
+    def file_of(self, ctx: Ctx | str) -> FileFacts | None:
+        return self.modules.get(ctx.module if isinstance(ctx, Ctx) else ctx)
+
+    # ------------------------------------------------------------- lookup
+    def lookup(self, name: str, ctx: Ctx, *, line: int | None = None) -> Value:
+        """What ``name`` means in a scope: local, enclosing functions, module, builtins."""
+        facts = self.modules.get(ctx.module)
+        if facts is None:
+            return Unknown(f"module {ctx.module} is not part of the project")
+        qualname: str | None = ctx.scope
+        first = True
+        while qualname is not None:
+            scope = facts.scope(qualname)
+            if scope is None:
+                break
+            # Class bodies are not visible from the methods defined in them.
+            if first or scope.kind != "class":
+                value = self._binding(facts, scope, name, line if first else None)
+                if value is not None:
+                    return value
+            first = False
+            qualname = scope.parent
+        star = self._star_lookup(facts, name)
+        if star is not None:
+            return star
+        if hasattr(builtins, name):
+            return Symbol(f"builtins.{name}")
+        return Unknown(f"'{name}' is not defined in {ctx.module}")
+
+    def _star_lookup(self, facts: FileFacts, name: str) -> Value | None:
+        scope = facts.module_scope
+        if scope is None:
+            return None
+        for imp in scope.imports:
+            if imp.name == "*":
+                target = self.module(self.absolute_module(imp, facts))
+                if target is not None and target is not facts:
+                    value = self._module_member(target, name)
+                    if not isinstance(value, Unknown):
+                        return value
+        return None
+
+    def _binding(self, facts: FileFacts, scope: Scope, name: str, line: int | None) -> Value | None:
+        candidates: list[tuple[int, Value]] = []
+        ctx = Ctx(facts.module, scope.qualname)
+        if isinstance(scope, FunctionFact):
+            param = scope.param(name)
+            if param is not None:
+                candidates.append((0, ParamValue(facts.module, scope.qualname, name, param.annotation)))
+        for imp in scope.imports:
+            if imp.bound == name and imp.name != "*":
+                candidates.append((imp.span.line, self._import_value(imp, facts)))
+        if name in scope.defs:
+            qualname = scope.defs[name]
+            ref = ClassRef(facts.module, qualname) if qualname in facts.classes else FuncRef(facts.module, qualname)
+            fact = facts.classes.get(qualname) or facts.functions.get(qualname)
+            candidates.append((fact.header[0] if fact else 0, ref))
+        for assign in scope.assigns:
+            for target in assign.targets:
+                if isinstance(target, Name) and target.id == name:
+                    if assign.value is None:
+                        candidates.append((assign.span.line, Unknown(f"'{name}' has no value", facts.module, assign.span)))
+                    elif assign.op is not None or assign.loop_depth:
+                        candidates.append((assign.span.line, Unknown(f"'{name}' is reassigned", facts.module, assign.span)))
+                    else:
+                        candidates.append((assign.span.line, _Lazy(assign.value, ctx)))
+                elif isinstance(target, Seq) and any(isinstance(t, Name) and t.id == name for t in target.items):
+                    candidates.append((assign.span.line, Unknown(f"'{name}' is unpacked", facts.module, assign.span)))
+        for item in scope.withs:
+            if isinstance(item.target, Name) and item.target.id == name:
+                candidates.append((item.span.line, Unknown(f"'{name}' is bound by a with statement", facts.module, item.span)))
+        for loop in scope.loops:
+            if loop.target is not None and _binds(loop.target, name):
+                candidates.append((loop.span.line, Unknown(f"'{name}' is a loop variable", facts.module, loop.span)))
+        if not candidates:
+            return None
+        if line is not None and scope.kind == "function":
+            before = [c for c in candidates if c[0] <= line]
+            if before:
+                candidates = [max(before, key=lambda c: c[0])]
+        values = [self._force(v) for _, v in candidates]
+        first = values[0]
+        if all(v == first for v in values[1:]):
+            return first
+        return Unknown(f"'{name}' is bound more than once in {facts.module}")
+
+    def _force(self, value: Value) -> Value:
+        if isinstance(value, _Lazy):
+            return self.evaluate(value.expr, value.ctx)
+        return value
+
+    def _import_value(self, imp: ImportFact, facts: FileFacts) -> Value:
+        module = self.absolute_module(imp, facts)
+        if imp.name is None:
+            if imp.asname:
+                return self._module_value(module)
+            return self._module_value(module.split(".", 1)[0])
+        target = self.module(module)
+        if target is not None:
+            return self._module_member(target, imp.name)
+        submodule = f"{module}.{imp.name}"
+        if self.module(submodule) is not None:
+            return self._module_value(submodule)
+        if self.is_project_module(module):
+            return Unknown(f"{module}.{imp.name} cannot be found in the project", facts.module, imp.span)
+        return Symbol(submodule)
+
+    def _module_value(self, name: str) -> Value:
+        return Module(self.canonical_module(name), self.is_project_module(name))
+
+    def _module_member(self, facts: FileFacts, name: str) -> Value:
+        key = ("member", facts.module, name)
+        if key in self._active:
+            return Unknown(f"import cycle through {facts.module}.{name}")
+        self._active.add(key)
+        try:
+            scope = facts.module_scope
+            value = self._binding(facts, scope, name, None) if scope is not None else None
+            if value is None:
+                value = self._star_lookup(facts, name)
+        finally:
+            self._active.discard(key)
+        if value is not None:
+            return value
+        submodule = f"{facts.module}.{name}"
+        if self.module(submodule) is not None:
+            return self._module_value(submodule)
+        return Unknown(f"{facts.module} has no name '{name}'", facts.module)
+
+    # ----------------------------------------------------------- evaluate
+    def evaluate(self, expr: Expr | None, ctx: Ctx) -> Value:
+        """The value of an expression in a context, following names across files."""
+        if expr is None:
+            return Unknown("no expression")
+        key = (expr, ctx)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        if key in self._active or len(self._active) > _MAX_DEPTH:
+            return Unknown("the value refers to itself", ctx.module, expr.span)
+        self._active.add(key)
+        try:
+            value = self._evaluate(expr, ctx)
+        finally:
+            self._active.discard(key)
+        self._cache[key] = value
+        return value
+
+    def _evaluate(self, expr: Expr, ctx: Ctx) -> Value:
+        if isinstance(expr, Lit):
+            return Const(expr.value)
+        if isinstance(expr, Name):
+            return self.lookup(expr.id, ctx, line=expr.span.line)
+        if isinstance(expr, Attr):
+            return self.attribute(self.evaluate(expr.base, ctx), expr.attr, expr, ctx)
+        if isinstance(expr, Call):
+            return self._call(self.evaluate(expr.func, ctx), expr, ctx)
+        if isinstance(expr, BinOp):
+            return self._binop(expr, ctx)
+        if isinstance(expr, UnaryOp):
+            operand = self.evaluate(expr.operand, ctx)
+            if isinstance(operand, Const) and isinstance(operand.value, (int, float)) and not isinstance(operand.value, bool):
+                if expr.op == "Minus":
+                    return Const(-operand.value)
+                if expr.op == "Plus":
+                    return operand
+            return Unknown("unsupported unary operation", ctx.module, expr.span)
+        if isinstance(expr, FString):
+            return self._fstring(expr, ctx)
+        if isinstance(expr, Seq):
+            return SeqValue(expr.kind, tuple(self.evaluate(i, ctx) for i in expr.items))
+        if isinstance(expr, Subscript):
+            return self._subscript(expr, ctx)
+        if isinstance(expr, Await):
+            return Unknown("the value is awaited at run time", ctx.module, expr.span)
+        if isinstance(expr, DictExpr):
+            return Unknown("a dict literal", ctx.module, expr.span)
+        return Unknown(f"a {getattr(expr, 'kind', type(expr).__name__)} expression", ctx.module, expr.span)
+
+    def _binop(self, expr: BinOp, ctx: Ctx) -> Value:
+        left, right = self.evaluate(expr.left, ctx), self.evaluate(expr.right, ctx)
+        if isinstance(left, Unknown):
+            return left
+        if isinstance(right, Unknown):
+            return right
+        fn = _BINOPS.get(expr.op)
+        if fn is None or not isinstance(left, Const) or not isinstance(right, Const):
+            return Unknown(f"unsupported operation {expr.op}", ctx.module, expr.span)
+        if expr.op == "Modulo" and isinstance(left.value, str):
+            return Unknown("%-formatting", ctx.module, expr.span)
+        if expr.op == "Power" and isinstance(right.value, (int, float)) and abs(right.value) > 64:
+            return Unknown("a very large power", ctx.module, expr.span)
+        if expr.op == "Multiply" and any(isinstance(v, (str, bytes)) for v in (left.value, right.value)):
+            count = right.value if isinstance(left.value, (str, bytes)) else left.value
+            if not isinstance(count, int) or count > 10_000:
+                return Unknown("a very long string", ctx.module, expr.span)
+        try:
+            return Const(fn(left.value, right.value))
+        except Exception:
+            return Unknown(f"{expr.op} of incompatible values", ctx.module, expr.span)
+
+    def _fstring(self, expr: FString, ctx: Ctx) -> Value:
+        if expr.formatted:
+            return Unknown("an f-string with a conversion or format spec", ctx.module, expr.span)
+        out: list[str] = []
+        for part in expr.parts:
+            value = self.evaluate(part, ctx)
+            if isinstance(value, Unknown):
+                return value
+            if not isinstance(value, Const):
+                return Unknown("an f-string part that is not a constant", ctx.module, part.span)
+            out.append(str(value.value))
+        return Const("".join(out))
+
+    def _subscript(self, expr: Subscript, ctx: Ctx) -> Value:
+        base = self.evaluate(expr.base, ctx)
+        if isinstance(base, (Symbol, ClassRef, TypeForm)):
+            return TypeForm(base, tuple(self.evaluate(i, ctx) for i in expr.items), expr.items, ctx)
+        if len(expr.items) == 1:
+            index = self.evaluate(expr.items[0], ctx)
+            if isinstance(base, SeqValue) and isinstance(index, Const) and isinstance(index.value, int):
+                try:
+                    return base.items[index.value]
+                except IndexError:
+                    pass
+        return Unknown("a subscript that is not a type", ctx.module, expr.span)
+
+    def attribute(self, base: Value, attr: str, expr: Expr | None = None, ctx: Ctx | None = None) -> Value:
+        """``base.attr`` for a resolved base."""
+        where = (ctx.module if ctx else "", expr.span if expr else None)
+        if isinstance(base, Module):
+            if base.internal:
+                facts = self.module(base.name)
+                if facts is not None:
+                    return self._module_member(facts, attr)
+                if self.module(f"{base.name}.{attr}") is not None:
+                    return self._module_value(f"{base.name}.{attr}")
+                return Unknown(f"{base.name}.{attr} cannot be found", *where)
+            return Symbol(f"{base.name}.{attr}")
+        if isinstance(base, Symbol):
+            return _external_constant(f"{base.fqn}.{attr}")
+        if isinstance(base, ClassRef):
+            return self.class_member(base, attr) or Unknown(f"{base.fqn} has no attribute '{attr}'", *where)
+        if isinstance(base, Instance) and isinstance(base.type, ClassRef):
+            return self.class_member(base.type, attr, instance=True) or Unknown(
+                f"{base.type.fqn} has no attribute '{attr}' with a static value", *where
+            )
+        if isinstance(base, ParamValue):
+            owner = self._self_class(base)
+            if owner is not None:
+                return self.class_member(owner, attr, instance=True) or Unknown(
+                    f"self.{attr} has no static value", *where
+                )
+        if isinstance(base, Unknown):
+            return base
+        return Unknown(f"attribute '{attr}' of a value known only at run time", *where)
+
+    def _self_class(self, param: ParamValue) -> ClassRef | None:
+        facts = self.modules.get(param.module)
+        fn = facts.functions.get(param.function) if facts else None
+        if fn is None or fn.class_qualname is None or not fn.params or fn.params[0].name != param.name:
+            return None
+        if any(isinstance(d, Name) and d.id == "staticmethod" for d in fn.decorators):
+            return None
+        return ClassRef(param.module, fn.class_qualname)
+
+    def class_member(self, ref: ClassRef, attr: str, *, instance: bool = False) -> Value | None:
+        """A class attribute (or pydantic field default) found through the class's bases."""
+        for klass in self.mro(ref):
+            if not isinstance(klass, ClassRef):
+                continue
+            fact = self.class_fact(klass)
+            if fact is None:
+                continue
+            facts = self.modules[klass.module]
+            value = self._binding(facts, fact, attr, None)
+            if value is not None:
+                return _field_default(self, value, fact, attr, klass)
+            if instance:
+                assigned = self._instance_attribute(facts, fact, attr)
+                if assigned is not None:
+                    return assigned
+        return None
+
+    def _instance_attribute(self, facts: FileFacts, fact: ClassFact, attr: str) -> Value | None:
+        values: list[Value] = []
+        for name, qualname in fact.defs.items():
+            fn = facts.functions.get(qualname)
+            if fn is None or not fn.params:
+                continue
+            me = fn.params[0].name
+            for assign in fn.assigns:
+                for target in assign.targets:
+                    if (
+                        isinstance(target, Attr)
+                        and target.attr == attr
+                        and isinstance(target.base, Name)
+                        and target.base.id == me
+                        and assign.value is not None
+                    ):
+                        values.append(self.evaluate(assign.value, Ctx(facts.module, fn.qualname)))
+        if not values:
+            return None
+        if all(v == values[0] for v in values[1:]):
+            return values[0]
+        return Unknown(f"self.{attr} is assigned more than once")
+
+    def mro(self, ref: ClassRef | Symbol) -> list[Value]:
+        """The class and its bases, depth-first, project classes resolved across files."""
+        seen: list[Value] = []
+        stack: list[Value] = [ref]
+        while stack:
+            klass = stack.pop(0)
+            if klass in seen or len(seen) > 64:
+                continue
+            seen.append(klass)
+            if isinstance(klass, ClassRef):
+                fact = self.class_fact(klass)
+                if fact is not None:
+                    ctx = Ctx(klass.module, fact.parent or "")
+                    for base in fact.bases:
+                        value = self.evaluate(base, ctx)
+                        if isinstance(value, TypeForm):  # Generic[T], BaseModel[...]
+                            value = value.origin
+                        if isinstance(value, (ClassRef, Symbol)):
+                            stack.append(value)
+        return seen
+
+    def is_subclass(self, value: Value, fqns: set[str] | frozenset[str]) -> bool:
+        """Whether a class value is, or derives from, one of the dotted names."""
+        if not isinstance(value, (ClassRef, Symbol)):
+            return False
+        return any(fqn_of(k) in fqns for k in self.mro(value))
+
+    def instance_of(self, value: Value, fqns: set[str] | frozenset[str]) -> bool:
+        return isinstance(value, Instance) and self.is_subclass(value.type, fqns)
+
+    def _call(self, func: Value, call: Call, ctx: Ctx) -> Value:
+        if isinstance(func, (ClassRef, Symbol)):
+            fqn = fqn_of(func)
+            if fqn in _ENVIRONMENT:
+                return Unknown("a value read from the environment", ctx.module, call.span)
+            if fqn in ("builtins.str", "builtins.int", "builtins.float") and len(call.args) == 1 and not call.kwargs:
+                arg = self.evaluate(call.args[0], ctx)
+                if isinstance(arg, Const):
+                    try:
+                        return Const(builtins.__dict__[fqn.split(".")[1]](arg.value))
+                    except Exception:
+                        return Unknown("a conversion that fails", ctx.module, call.span)
+                return arg if isinstance(arg, Unknown) else Unknown("a conversion", ctx.module, call.span)
+            return Instance(func, call, ctx)
+        if isinstance(func, FuncRef):
+            return self.returned(func)
+        if isinstance(func, Unknown):
+            return func
+        return Unknown("a call whose result is known only at run time", ctx.module, call.span)
+
+    def returned(self, ref: FuncRef) -> Value:
+        """What a project function returns, when every return agrees."""
+        fn = self.function(ref)
+        if fn is None:
+            return Unknown(f"{ref.fqn} cannot be found")
+        if fn.is_generator:
+            return Unknown(f"{ref.fqn} is a generator")
+        values = [self.evaluate(r, Ctx(ref.module, fn.qualname)) for r in fn.returns if r is not None]
+        if not values:
+            return Unknown(f"{ref.fqn} returns nothing static")
+        if all(v == values[0] for v in values[1:]):
+            return values[0]
+        return Unknown(f"{ref.fqn} returns different values")
+
+    # -------------------------------------------------------------- helpers
+    def fqn(self, expr: Expr | None, ctx: Ctx) -> str | None:
+        """The dotted name an expression refers to (``fastapi.APIRouter``, ``app.deps.get_db``)."""
+        if expr is None:
+            return None
+        return fqn_of(self.evaluate(expr, ctx))
+
+    def const(self, expr: Expr | None, ctx: Ctx) -> object | Unknown:
+        """A constant's Python value, or the ``Unknown`` explaining why there is none."""
+        value = self.evaluate(expr, ctx)
+        if isinstance(value, Const):
+            return value.value
+        if isinstance(value, SeqValue):
+            items = value.consts()
+            if items is not None:
+                return items
+        if isinstance(value, Unknown):
+            return value
+        return Unknown("not a constant", ctx.module, expr.span if expr else None)
+
+    @cached_property
+    def _calls_by_callee(self) -> dict[str, list[tuple[FileFacts, CallSite, Ctx]]]:
+        out: dict[str, list] = defaultdict(list)
+        for facts, site, ctx in self.iter_calls():
+            func = site.call.func
+            if isinstance(func, (Name, Attr)):
+                fqn = self.fqn(func, ctx)
+                if fqn:
+                    out[fqn].append((facts, site, ctx))
+        return out
+
+    def calls_to(self, *fqns: str) -> list[tuple[FileFacts, CallSite, Ctx]]:
+        """Every call site, project-wide, whose callee resolves to one of the names."""
+        out: list = []
+        for fqn in fqns:
+            out.extend(self._calls_by_callee.get(fqn, ()))
+        return out
+
+    @cached_property
+    def routes(self) -> RouteTable:
+        from archlint.routes import RouteTable
+
+        return RouteTable.build(self)
+
+
+class _Lazy(Value):
+    """An assignment evaluated only when the binding is used."""
+
+    __slots__ = ("expr", "ctx")
+
+    def __init__(self, expr: Expr, ctx: Ctx) -> None:
+        self.expr = expr
+        self.ctx = ctx
+
+
+def _binds(target: Expr, name: str) -> bool:
+    if isinstance(target, Name):
+        return target.id == name
+    if isinstance(target, Seq):
+        return any(_binds(t, name) for t in target.items)
+    return False
+
+
+def _external_constant(fqn: str) -> Value:
+    match = _STATUS_NAME.match(fqn)
+    if match:
+        return Const(int(match.group(1)))
+    if fqn.startswith("http.HTTPStatus."):
+        member = fqn.rsplit(".", 1)[1]
+        if member in http.HTTPStatus.__members__:
+            return Const(int(http.HTTPStatus[member]))
+    return Symbol(fqn)
+
+
+def _field_default(index: ProjectIndex, value: Value, fact: ClassFact, attr: str, klass: ClassRef) -> Value:
+    """``x: int = Field(15)`` / ``Field(default=15)`` is 15 on the instance."""
+    if isinstance(value, Instance) and fqn_of(value.type) in FIELD_FUNCTIONS:
+        default = value.call.arg(0, "default")
+        if default is None:
+            return Unknown(f"{klass.fqn}.{attr} has no static default", klass.module, value.call.span)
+        if isinstance(default, Lit) and default.value is Ellipsis:
+            return Unknown(f"{klass.fqn}.{attr} is required", klass.module, value.call.span)
+        return index.evaluate(default, value.ctx)
+    return value
