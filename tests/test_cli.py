@@ -1,0 +1,335 @@
+"""The command line through click's runner, and once as a real installed subprocess."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fixture_harness import FIXTURES
+from sarif_check import validate_sarif
+
+from archlint import __version__
+from archlint.checks.s01_versioned_routes import UnversionedRoute
+from archlint.cli import cli
+
+CONCISE = re.compile(r"^(.+?):(\d+):(\d+): ([A-Z][A-Z0-9]*\d+) (.*)$")
+
+UNVERSIONED = """
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/users")
+async def list_users() -> list[str]:
+    \"\"\"List users.\"\"\"
+    return []
+"""
+
+VERSIONED = UNVERSIONED.replace('"/users"', '"/api/v1/users"')
+
+
+def make_project(root: Path, files: dict[str, str], config: str = "[tool.archlint]\n") -> Path:
+    (root / "pyproject.toml").write_text(config, encoding="utf-8")
+    for rel, code in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(code).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+def invoke(*args: str, **kwargs):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False, **kwargs)
+
+
+@pytest.fixture
+def chain(tmp_path):
+    """A copy of the S1 settings-chain fixture (outside any git repository)."""
+    dest = tmp_path / "chain"
+    shutil.copytree(FIXTURES / "s01" / "settings_chain", dest)
+    return dest
+
+
+# ------------------------------------------------------------------ commands
+def test_version():
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert __version__ in result.output
+
+
+def test_rules_lists_every_rule_with_standard_and_severity():
+    result = invoke("rules")
+    assert result.exit_code == 0
+    line = next(l for l in result.output.splitlines() if l.startswith("AL101"))
+    assert "UnversionedRoute" in line and "S1" in line and "error" in line
+
+
+def test_explain_prints_the_rule_docs_sections():
+    result = invoke("explain", "AL101")
+    assert result.exit_code == 0
+    for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Options"):
+        assert heading in result.output
+    assert "route-pattern" in result.output and "^/api/v[0-9]+(/|$)" in result.output
+    assert "# expect" not in result.output
+
+
+def test_explain_unknown_rule_exits_2():
+    result = CliRunner().invoke(cli, ["explain", "AL999"])
+    assert result.exit_code == 2
+    assert "unknown rule" in result.output
+
+
+# --------------------------------------------------------------- exit codes
+def test_clean_project_exits_0(tmp_path):
+    make_project(tmp_path, {"app/main.py": VERSIONED})
+    result = invoke("check", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "All checks passed" in result.output
+
+
+def test_findings_exit_1_and_exit_zero(chain):
+    assert invoke("check", str(chain)).exit_code == 1
+    assert invoke("check", str(chain), "--exit-zero").exit_code == 0
+
+
+def test_notes_never_fail_by_default(chain):
+    result = invoke("check", str(chain), "--select", "AL102", "--format", "concise")
+    assert result.exit_code == 0
+    assert "AL102" in result.output
+    assert invoke("check", str(chain), "--select", "AL102", "--fail-on", "note").exit_code == 1
+
+
+def test_missing_path_exits_2(tmp_path):
+    result = CliRunner().invoke(cli, ["check", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+@pytest.mark.parametrize(
+    ("config", "needle"),
+    [
+        ("[tool.archlint]\nbogus = 1\n", "unknown key 'bogus'"),
+        ("[tool.archlint]\nselect = 'XYZ'\n", "'XYZ' is not a rule code"),
+        ("[tool.archlint]\nfail-on = 'fatal'\n", "fail-on"),
+        ("[tool.archlint.standards.S1]\nroute-pattern = '['\n", "route-pattern"),
+        ("[tool.archlint.standards.S1]\nroute-patern = '^/v1'\n", "unknown option 'route-patern'"),
+        ("[tool.archlint.rules.AL101]\nseverity = 'loud'\n", "severity"),
+        ("[tool.archlint]\npack = 'missing-pack.toml'\n", "missing-pack.toml"),
+        ("[tool.archlint\n", "invalid TOML"),
+    ],
+)
+def test_bad_configuration_exits_2_with_one_line(tmp_path, config, needle):
+    make_project(tmp_path, {"app/main.py": VERSIONED}, config)
+    result = CliRunner().invoke(cli, ["check", str(tmp_path)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert needle in lines[0] and "pyproject.toml" in lines[0] or "missing-pack" in needle, lines[0]
+
+
+def test_internal_error_exits_2_without_traceback(chain, monkeypatch):
+    def boom(self, project):
+        raise ValueError("kaboom")
+
+    monkeypatch.setattr(UnversionedRoute, "check", boom)
+    result = CliRunner().invoke(cli, ["check", str(chain)])
+    assert result.exit_code == 2
+    assert "internal error" in result.output and "kaboom" in result.output
+    assert "Traceback" not in result.output
+
+
+# ------------------------------------------------------- options reach rules
+def test_overriding_a_pack_number_changes_the_verdict(chain):
+    before = invoke("check", str(chain), "--format", "concise")
+    assert "/legacy" in before.output
+    pyproject = chain / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text() + '\n[tool.archlint.standards.S1]\nroute-pattern = "^/(api/v[0-9]+|legacy)(/|$)"\n'
+    )
+    after = invoke("check", str(chain), "--format", "concise")
+    assert "/legacy" not in after.output
+    assert "/version" in after.output
+
+
+def test_rule_severity_override(chain):
+    (chain / "pyproject.toml").write_text('[tool.archlint.rules.AL101]\nseverity = "note"\n')
+    result = invoke("check", str(chain), "--format", "json")
+    data = json.loads(result.output)
+    assert {f["severity"] for f in data["findings"] if f["rule"] == "AL101"} == {"note"}
+    assert result.exit_code == 0
+
+
+def test_select_and_ignore(chain):
+    only = invoke("check", str(chain), "--select", "AL102", "--format", "concise").output
+    assert "AL101" not in only and "AL102" in only
+    ignored = invoke("check", str(chain), "--ignore", "S1", "--format", "concise")
+    assert ignored.output == "" and ignored.exit_code == 0
+
+
+def test_user_pack_extends_the_default(tmp_path):
+    make_project(
+        tmp_path,
+        {
+            "app/main.py": UNVERSIONED,
+            "policy.toml": 'extends = "backend-architect"\n[standards.S1]\nroute-pattern = "^/users"\n',
+        },
+        '[tool.archlint]\npack = "policy.toml"\n',
+    )
+    assert invoke("check", str(tmp_path)).exit_code == 0
+
+
+# ------------------------------------------------------------ suppressions
+@pytest.mark.parametrize(
+    "comment",
+    ["# archlint: ignore[AL101] -- legacy clients", "# noqa: AL101", "# noqa", "# archlint: ignore"],
+)
+def test_suppression_on_the_reported_line(tmp_path, comment):
+    code = UNVERSIONED.replace('@app.get("/users")', f'@app.get("/users")  {comment}')
+    make_project(tmp_path, {"app/main.py": code})
+    assert invoke("check", str(tmp_path)).exit_code == 0
+
+
+def test_suppression_on_the_def_line_of_a_decorated_handler(tmp_path):
+    code = UNVERSIONED.replace("async def list_users()", "async def list_users()  # archlint: ignore[AL101]")
+    make_project(tmp_path, {"app/main.py": code})
+    assert invoke("check", str(tmp_path)).exit_code == 0
+
+
+def test_suppression_of_another_rule_does_not_hide(tmp_path):
+    code = UNVERSIONED.replace('@app.get("/users")', '@app.get("/users")  # noqa: E501, AL102')
+    make_project(tmp_path, {"app/main.py": code})
+    assert invoke("check", str(tmp_path)).exit_code == 1
+
+
+def test_per_file_ignores(tmp_path):
+    make_project(
+        tmp_path, {"app/main.py": UNVERSIONED}, '[tool.archlint.per-file-ignores]\n"app/main.py" = ["AL101"]\n'
+    )
+    assert invoke("check", str(tmp_path)).exit_code == 0
+
+
+# ---------------------------------------------------------- files and parsing
+def test_parse_error_is_one_finding_and_other_files_are_checked(tmp_path):
+    make_project(
+        tmp_path,
+        {
+            "app/main.py": UNVERSIONED,
+            "app/broken.py": "def broken(:\n    pass\n",
+            "app/new_syntax.py": "try:\n    pass\nexcept ValueError, TypeError:\n    pass\n",
+        },
+    )
+    result = invoke("check", str(tmp_path), "--format", "concise")
+    lines = result.output.splitlines()
+    assert any(l.startswith("app/broken.py:1:") and " AL001 " in l for l in lines)
+    assert any(l.startswith("app/main.py:") and " AL101 " in l for l in lines)
+    assert not any("new_syntax" in l for l in lines)
+    assert len(lines) == 2
+
+
+def test_exclude_and_gitignore(tmp_path):
+    make_project(
+        tmp_path,
+        {"app/main.py": VERSIONED, "legacy/old.py": UNVERSIONED, "generated/gen.py": UNVERSIONED, ".gitignore": "generated/\n"},
+        '[tool.archlint]\nexclude = ["legacy/"]\n',
+    )
+    assert invoke("check", str(tmp_path)).exit_code == 0
+
+
+def test_pack_excludes_tests_and_migrations(tmp_path):
+    make_project(
+        tmp_path,
+        {"app/main.py": VERSIONED, "tests/test_x.py": UNVERSIONED, "alembic/versions/001.py": UNVERSIONED},
+    )
+    assert invoke("check", str(tmp_path)).exit_code == 0
+
+
+def test_non_python_paths_are_not_errors(tmp_path):
+    make_project(tmp_path, {"app/main.py": VERSIONED, "frontend/app.ts": "export {}\n"})
+    assert invoke("check", str(tmp_path / "frontend" / "app.ts"), str(tmp_path / "app")).exit_code == 0
+
+
+def test_only_given_paths_are_reported_but_the_whole_project_is_indexed(chain):
+    # The include chain lives in main.py; a run on routes/ alone reports nothing there,
+    # and a run on main.py alone still resolves prefixes defined in core/config.py.
+    routes_only = invoke("check", str(chain / "backend/app/api"), "--format", "concise")
+    assert routes_only.exit_code == 0 and routes_only.output == ""
+    main_only = invoke("check", str(chain / "backend/app/main.py"), "--format", "concise")
+    assert main_only.output.count("AL101") == 2
+
+
+# ------------------------------------------------------------------ outputs
+def test_concise_lines_match_the_problem_matcher(chain):
+    result = invoke("check", str(chain), "--format", "concise")
+    lines = result.output.splitlines()
+    assert lines and all(CONCISE.match(l) for l in lines)
+    assert all(l.startswith("backend/app/") for l in lines)
+
+
+def test_several_outputs_at_once(chain, tmp_path):
+    sarif = tmp_path / "out" / "archlint.sarif"
+    sarif.parent.mkdir()
+    result = invoke("check", str(chain), "--format", "concise", "--sarif-output", str(sarif))
+    assert result.exit_code == 1
+    assert all(CONCISE.match(l) for l in result.output.splitlines())
+    doc = json.loads(sarif.read_text())
+    validate_sarif(doc)
+    run = doc["runs"][0]
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"].startswith("file:///")
+    assert {r["ruleId"] for r in run["results"]} == {"AL101", "AL102"}
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]}
+    assert uris == {"backend/app/main.py"}
+
+
+def test_sarif_when_clean_has_results(tmp_path):
+    make_project(tmp_path, {"app/main.py": VERSIONED})
+    result = invoke("check", str(tmp_path), "--format", "sarif")
+    doc = json.loads(result.output)
+    validate_sarif(doc)
+    assert doc["runs"][0]["results"] == []
+
+
+def test_output_file_and_github_format(chain, tmp_path):
+    out = tmp_path / "annotations.txt"
+    result = invoke("check", str(chain), "--format", "github", "--output", str(out))
+    assert result.output == ""
+    text = out.read_text()
+    assert text.startswith("::error file=backend/app/main.py,line=10,col=1,")
+    assert "::notice file=" in text
+
+
+def test_text_colour_follows_tty_and_no_color(chain):
+    plain = invoke("check", str(chain))
+    assert "\x1b[" not in plain.output and "backend/app/main.py" in plain.output
+    forced = invoke("check", str(chain), "--color")
+    assert "\x1b[" in forced.output
+    assert "\x1b[" not in invoke("check", str(chain), env={"NO_COLOR": "1", "FORCE_COLOR": "1"}).output
+
+
+def test_paths_are_relative_to_the_git_root(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    make_project(repo / "backend", {"app/main.py": UNVERSIONED})
+    result = invoke("check", str(repo / "backend"), "--format", "concise")
+    assert result.output.startswith("backend/app/main.py:6:1: AL101 ")
+
+
+# --------------------------------------------------------- real subprocess
+def test_installed_console_script(chain):
+    exe = Path(sys.executable).parent / "archlint"
+    if not exe.exists():
+        exe = shutil.which("archlint")
+    assert exe, "the archlint console script is installed with the package"
+    proc = subprocess.run(
+        [str(exe), "check", str(chain), "--format", "concise"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert all(CONCISE.match(l) for l in proc.stdout.splitlines())
+    bad = subprocess.run([str(exe), "check", str(chain / "missing")], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
