@@ -1,0 +1,80 @@
+"""Turn a :class:`~archlint.model.Report` into text in one of several formats.
+
+Reporters are pure functions of the report (plus, for the text format, the
+source files it points at): they know nothing about the CLI or the engine.
+Each format lives in its own module, imported only when asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+from pathlib import Path
+
+from archlint.model import Report
+
+FORMATS = ("text", "concise", "json", "sarif", "github")
+
+
+def render(report: Report, fmt: str, *, color: bool = False) -> str:
+    """Render ``report`` in format ``fmt``; ``color`` only affects the text format."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown output format {fmt!r} (expected one of {', '.join(FORMATS)})")
+    module = importlib.import_module(f"{__name__}.{fmt}")
+    if fmt == "text":
+        return module.render(report, color=color)
+    return module.render(report)
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` so that readers see the old file or the new one.
+
+    The text goes to a temporary file in the same directory, is flushed to disk
+    and then renamed over ``path``. A crash half-way never leaves a truncated
+    file behind: an empty SARIF file uploaded to code scanning would close
+    every open alert.
+    """
+    target = Path(path)
+    directory = target.parent
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, _mode_for(target))
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def _mode_for(target: Path) -> int:
+    """Keep an existing file's permissions; new files get the usual 0o666 & ~umask."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable where the platform allows it (POSIX)."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
