@@ -37,6 +37,7 @@ VERSIONED = UNVERSIONED.replace('"/users"', '"/api/v1/users"')
 
 
 def make_project(root: Path, files: dict[str, str], config: str = "[tool.archlint]\n") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text(config, encoding="utf-8")
     for rel, code in files.items():
         path = root / rel
@@ -197,7 +198,7 @@ def test_suppression_on_the_reported_line(tmp_path, comment):
 
 
 def test_suppression_on_the_def_line_of_a_decorated_handler(tmp_path):
-    code = UNVERSIONED.replace("async def list_users()", "async def list_users()  # archlint: ignore[AL101]")
+    code = UNVERSIONED.replace("-> list[str]:", "-> list[str]:  # archlint: ignore[AL101]")
     make_project(tmp_path, {"app/main.py": code})
     assert invoke("check", str(tmp_path)).exit_code == 0
 
@@ -317,7 +318,7 @@ def test_paths_are_relative_to_the_git_root(tmp_path):
     (repo / ".git").mkdir(parents=True)
     make_project(repo / "backend", {"app/main.py": UNVERSIONED})
     result = invoke("check", str(repo / "backend"), "--format", "concise")
-    assert result.output.startswith("backend/app/main.py:6:1: AL101 ")
+    assert result.output.startswith("backend/app/main.py:6:2: AL101 ")
 
 
 # --------------------------------------------------------- real subprocess

@@ -104,12 +104,15 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
     result = run(list(paths) or [Path(".")], overrides)
     report = result.report
     # Render everything before writing anything: a failure leaves no partial file.
-    rendered = render(report, fmt, color=(color if color is not None else (output is None and _color(sys.stdout))))
+    use_color = color if color is not None else (output is None and _color(sys.stdout))
+    if os.environ.get("NO_COLOR"):
+        use_color = False
+    rendered = render(report, fmt, color=use_color)
     extra = [(p, render(report, f)) for p, f in ((sarif_output, "sarif"), (json_output, "json")) if p is not None]
     if output is not None:
         write_atomic(output, rendered)
     elif rendered:
-        click.echo(rendered, nl=not rendered.endswith("\n"))
+        click.echo(rendered, nl=not rendered.endswith("\n"), color=use_color)
     for path, text in extra:
         write_atomic(path, text)
     threshold = Severity.parse(fail_on) if fail_on else (result.fail_on or Severity.WARNING)

@@ -171,13 +171,17 @@ def rule_settings(config: Config, rule_cls) -> tuple[bool, Severity, Any]:
             severity = Severity.parse(str(severity_text))
         except ValueError as exc:
             raise ConfigError(f"{config.source}: [rules.{rule_cls.id}] key 'severity': {exc}") from None
-    values: dict[str, Any] = {}
-    if rule_cls.standard:
-        values.update(config.pack.standard(rule_cls.standard))
-        values.update(config.standards.get(rule_cls.standard, {}))
-    values.update(pack_rule)
-    values.update(user_rule)
-    options = build_options(rule_cls.Options, values, f"{source} [standards.{rule_cls.standard}]")
+    values: dict[str, tuple[Any, str]] = {}
+    std = rule_cls.standard
+    layers = [
+        (config.pack.standard(std) if std else {}, f"{source} [standards.{std}]"),
+        (config.standards.get(std, {}) if std else {}, f"{config.source} [tool.archlint.standards.{std}]"),
+        (pack_rule, f"{source} [rules.{rule_cls.id}]"),
+        (user_rule, f"{config.source} [tool.archlint.rules.{rule_cls.id}]"),
+    ]
+    for table, where in layers:
+        values.update({key: (value, where) for key, value in table.items()})
+    options = build_options(rule_cls.Options, values, f"{source} [standards.{std}]")
     return enabled, severity, options
 
 

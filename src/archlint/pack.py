@@ -121,16 +121,20 @@ def option_fields(options_cls: type | None) -> dict[str, dataclasses.Field]:
     return {f.name.replace("_", "-"): f for f in dataclasses.fields(options_cls)}
 
 
-def build_options(options_cls: type | None, values: dict[str, Any], source: str) -> Any:
-    """Convert merged TOML values into the options dataclass; missing or bad values are errors."""
+def build_options(options_cls: type | None, values: dict[str, tuple[Any, str]], missing_source: str) -> Any:
+    """Convert merged TOML values into the options dataclass; missing or bad values are errors.
+
+    ``values`` maps each key to (value, where it was set) so an error names the right file.
+    """
     if options_cls is None:
         return None
     hints = typing.get_type_hints(options_cls)
     kwargs: dict[str, Any] = {}
     for key, fld in option_fields(options_cls).items():
         if key not in values:
-            raise ConfigError(f"{source}: option '{key}' has no value (the pack must define it)")
-        kwargs[fld.name] = convert(hints[fld.name], values[key], f"{source}: option '{key}'")
+            raise ConfigError(f"{missing_source}: option '{key}' has no value (the pack must define it)")
+        value, where = values[key]
+        kwargs[fld.name] = convert(hints[fld.name], value, f"{where}: option '{key}'")
     return options_cls(**kwargs)
 
 

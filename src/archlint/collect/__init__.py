@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import tokenize
 
 import libcst as cst
@@ -36,6 +37,25 @@ def collect_bytes(data: bytes, *, path: str, rel: str, module: str, is_package: 
     return collect_source(source, path=path, rel=rel, module=module, is_package=is_package, digest=digest)
 
 
+def _parse_error(source: str, exc: cst.ParserSyntaxError) -> ParseError:
+    """LibCST's verdict, at Python's own error position when Python agrees the file is broken.
+
+    (LibCST's native parser reports where it gave up, which can be lines later.)
+    """
+    message = re.sub(r"^(parser error: )?error at \d+:\d+: ", "", exc.message).rstrip(".")
+    line, column = max(exc.raw_line, 1), exc.raw_column + 1
+    try:
+        compile(source, "<archlint>", "exec", flags=0, dont_inherit=True)
+    except SyntaxError as syntax:
+        if syntax.lineno:
+            line, column = syntax.lineno, max(syntax.offset or 1, 1)
+            if syntax.msg and syntax.msg != "invalid syntax":
+                message = syntax.msg
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return ParseError(f"The file cannot be parsed: {message}.", Span.point(line, column))
+
+
 def collect_source(
     source: str, *, path: str, rel: str, module: str, is_package: bool = False, digest: str = ""
 ) -> FileFacts:
@@ -44,10 +64,7 @@ def collect_source(
     try:
         tree = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        line = max(exc.raw_line, 1)
-        facts.parse_error = ParseError(
-            f"The file cannot be parsed: {exc.message}.".replace("..", "."), Span.point(line, exc.raw_column + 1)
-        )
+        facts.parse_error = _parse_error(source, exc)
         return facts
     except (RecursionError, MemoryError) as exc:  # pragma: no cover - pathological input
         facts.parse_error = ParseError(f"The file is too deeply nested to parse ({type(exc).__name__}).", Span.point(1))
