@@ -10,6 +10,7 @@ internal models are not request bodies and are never reported.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -93,6 +94,8 @@ class InputItem:
     length_validated: bool = False
     #: Some validator (field_validator, AfterValidator...) checks the value.
     validated: bool = False
+    #: Declared by the body model itself (not inherited).
+    direct: bool = True
 
 
 def _input_items(project: Project) -> list[InputItem]:
@@ -113,11 +116,11 @@ def _input_items(project: Project) -> list[InputItem]:
             query_models.extend(models)
         if not models:
             items.append(_param_item(index, inp))
-    seen_models: set[ClassRef] = set()
+    seen_models: set[tuple[str, ClassRef]] = set()
     for source, roots in (("body", body_models), ("query", query_models)):
-        stack = list(roots)
-        while stack:
-            model = stack.pop()
+        queue = deque(roots)
+        while queue:
+            model = queue.popleft()
             if (source, model) in seen_models:
                 continue
             seen_models.add((source, model))
@@ -129,7 +132,7 @@ def _input_items(project: Project) -> list[InputItem]:
                 if any(s.kind == "classvar" for s in shapes):
                     continue
                 if source == "body":
-                    stack.extend(models_in(shapes))
+                    queue.extend(models_in(shapes))
                 checks = validators.get(fld.name, []) + validators.get("*", [])
                 items.append(
                     InputItem(
@@ -144,15 +147,18 @@ def _input_items(project: Project) -> list[InputItem]:
                         length_validated=any(measures_length(index, fn, fld.owner.module) for fn in checks)
                         or any(_validator_measures(index, v) for s in shapes for v in s.validators),
                         validated=bool(checks) or any(s.validators for s in shapes),
+                        direct=fld.owner == model,
                     )
                 )
+    # A field reached from several bodies is reported once: name the body that declares it when there is one.
+    items.sort(key=lambda item: not item.direct)
     cache["archlint.s08.items"] = items
     return items
 
 
 def _param_item(index: ProjectIndex, inp: RequestInput) -> InputItem:
     kind = {"body": "body parameter", "form": "form parameter", "query": "query parameter"}.get(inp.source, "parameter")
-    handler = inp.function.name
+    handler = inp.function.qualname.replace(".<locals>.", ".")
     return InputItem(
         name=inp.name,
         path=inp.path,
@@ -342,7 +348,7 @@ class UnboundedBodyString(_S8Rule):
             yield self.finding(
                 item.path,
                 item.span,
-                f"The {item.where} is a `{type_name}` without a maximum length: {hint}.",
+                f"The {item.where} is typed `{type_name}` without a maximum length: {hint}.",
             )
 
 
@@ -604,11 +610,13 @@ class UnboundedPaginationInteger(_S8Rule):
             shape = _single(item.shapes)
             if shape is None or shape.fqn != "builtins.int" or shape.opaque:
                 continue
+            marker = "Query" if item.source == "query" and not item.where.startswith("field") else "Field"
             if upper.search(item.name) and _bound(shape, "le", "lt") is None:
                 yield self.finding(
                     item.path,
                     item.span,
-                    f"The {item.where} sizes a result but has no upper bound: add `le=` (for example `Query(ge=1, le=100)`).",
+                    f"The {item.where} sizes a result but has no upper bound: add `le=` "
+                    f"(for example `{marker}(ge=1, le=100)`).",
                 )
             elif lower.search(item.name) and _bound(shape, "ge", "gt") is None:
                 yield self.finding(
