@@ -123,6 +123,13 @@ FIELD_VALIDATOR_DECORATORS = frozenset(
     {"pydantic.field_validator", "pydantic.validator", "pydantic.class_validators.validator",
      "pydantic.deprecated.class_validators.validator", "pydantic.v1.validator"}
 )
+MODEL_VALIDATOR_DECORATORS = frozenset(
+    {"pydantic.model_validator", "pydantic.root_validator", "pydantic.class_validators.root_validator",
+     "pydantic.deprecated.class_validators.root_validator", "pydantic.v1.root_validator"}
+)
+MODEL_VALIDATORS_KEY = "<model>"
+#: Defaults that make a class attribute something other than a request field.
+NOT_FIELDS = frozenset({"sqlmodel.Relationship", "pydantic.PrivateAttr"})
 CONFIG_DICTS = frozenset({"pydantic.ConfigDict", "pydantic_settings.SettingsConfigDict"})
 _PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::[A-Za-z_]+)?}")
 _PREFIXES = (
@@ -448,7 +455,10 @@ def model_fields(index: ProjectIndex, types: Types, ref: ClassRef) -> dict[str, 
             name = assign.targets[0].id
             if name.startswith("_") or name == "model_config" or name in fields:
                 continue
-            fields[name] = ModelField(name, assign, klass, Ctx(klass.module, fact.qualname), facts.path)
+            ctx = Ctx(klass.module, fact.qualname)
+            if isinstance(assign.value, Call) and value_fqn(index.evaluate(assign.value.func, ctx)) in NOT_FIELDS:
+                continue  # a SQLModel Relationship or a private attribute: not read from the request
+            fields[name] = ModelField(name, assign, klass, ctx, facts.path)
     return fields
 
 
@@ -495,9 +505,13 @@ def config_entry(index: ProjectIndex, value: Expr, ctx: Ctx, key: str) -> Expr |
     return None
 
 
-def validators_by_field(index: ProjectIndex, types: Types, ref: ClassRef) -> dict[str, list[FunctionFact]]:
-    """Field name ("*" for all) -> the methods decorated ``@field_validator(name)`` / ``@validator(name)``."""
-    out: dict[str, list[FunctionFact]] = {}
+def validators_by_field(index: ProjectIndex, types: Types, ref: ClassRef) -> dict[str, list[tuple[FunctionFact, str]]]:
+    """Field name -> (method, module) decorated ``@field_validator(name)`` / ``@validator(name)``.
+
+    ``"*"`` collects validators of every field, ``MODEL_VALIDATORS_KEY`` the
+    model-level ones (``@model_validator``, ``@root_validator``).
+    """
+    out: dict[str, list[tuple[FunctionFact, str]]] = {}
     for klass in index.mro(ref):
         if not isinstance(klass, ClassRef):
             continue
@@ -505,18 +519,21 @@ def validators_by_field(index: ProjectIndex, types: Types, ref: ClassRef) -> dic
         if fact is None:
             continue
         facts = index.modules[klass.module]
+        ctx = Ctx(klass.module, fact.qualname)
         for qualname in fact.defs.values():
             fn = facts.functions.get(qualname)
             if fn is None:
                 continue
             for deco in fn.decorators:
-                if not isinstance(deco, Call):
-                    continue
-                if value_fqn(index.evaluate(deco.func, Ctx(klass.module, fact.qualname))) not in FIELD_VALIDATOR_DECORATORS:
+                func = deco.func if isinstance(deco, Call) else deco
+                fqn = value_fqn(index.evaluate(func, ctx))
+                if fqn in MODEL_VALIDATOR_DECORATORS:
+                    out.setdefault(MODEL_VALIDATORS_KEY, []).append((fn, klass.module))
+                if fqn not in FIELD_VALIDATOR_DECORATORS or not isinstance(deco, Call):
                     continue
                 for arg in deco.args:
                     if isinstance(arg, Lit) and isinstance(arg.value, str):
-                        out.setdefault(arg.value, []).append(fn)
+                        out.setdefault(arg.value, []).append((fn, klass.module))
     return out
 
 

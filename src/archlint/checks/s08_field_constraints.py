@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from archlint.checks._pydantic import (
+    MODEL_VALIDATORS_KEY,
     ModelField,
     RequestInput,
     Shape,
@@ -31,11 +32,11 @@ from archlint.checks._pydantic import (
     value_fqn,
 )
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Seq
+from archlint.collect.facts import Call, Name, Seq
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
 from archlint.pack import option
-from archlint.values import ClassRef, FuncRef, Instance, Value
+from archlint.values import ClassRef, Ctx, FuncRef, Instance, Value
 
 _BODY_SOURCES = ("body", "form")
 #: Calls that hash a password with bcrypt (bcrypt 5 rejects input over 72 bytes).
@@ -96,6 +97,8 @@ class InputItem:
     validated: bool = False
     #: Declared by the body model itself (not inherited).
     direct: bool = True
+    #: Bounds the handler applies in code: "upper" (``min(limit, N)``), "lower" (``max(skip, 0)``).
+    clamped: frozenset[str] = frozenset()
 
 
 def _input_items(project: Project) -> list[InputItem]:
@@ -134,6 +137,7 @@ def _input_items(project: Project) -> list[InputItem]:
                 if source == "body":
                     queue.extend(models_in(shapes))
                 checks = validators.get(fld.name, []) + validators.get("*", [])
+                model_checks = validators.get(MODEL_VALIDATORS_KEY, [])
                 items.append(
                     InputItem(
                         name=fld.name,
@@ -144,7 +148,7 @@ def _input_items(project: Project) -> list[InputItem]:
                         where=_field_where(fld, model, source),
                         class_max=class_max,
                         class_min=class_min,
-                        length_validated=any(measures_length(index, fn, fld.owner.module) for fn in checks)
+                        length_validated=any(measures_length(index, fn, module) for fn, module in checks + model_checks)
                         or any(_validator_measures(index, v) for s in shapes for v in s.validators),
                         validated=bool(checks) or any(s.validators for s in shapes),
                         direct=fld.owner == model,
@@ -154,6 +158,29 @@ def _input_items(project: Project) -> list[InputItem]:
     items.sort(key=lambda item: not item.direct)
     cache["archlint.s08.items"] = items
     return items
+
+
+def _clamps(index: ProjectIndex, inp: RequestInput) -> frozenset[str]:
+    """``limit = min(limit, 100)`` / ``max(skip, 0)`` in the function: "upper" / "lower" bounds set in code."""
+    out: set[str] = set()
+    ctx = Ctx(inp.ctx.module, inp.function.qualname)
+    for site in inp.function.calls:
+        func = site.call.func
+        if not isinstance(func, Name) or func.id not in ("min", "max"):
+            continue
+        if index.fqn(func, ctx) != f"builtins.{func.id}" or not _mentions(site.call, inp.name):
+            continue
+        out.add("upper" if func.id == "min" else "lower")
+    return frozenset(out)
+
+
+def _mentions(call: Call, name: str) -> bool:
+    for arg in call.args:
+        if isinstance(arg, Name) and arg.id == name:
+            return True
+        if isinstance(arg, Call) and _mentions(arg, name):
+            return True
+    return False
 
 
 def _param_item(index: ProjectIndex, inp: RequestInput) -> InputItem:
@@ -168,6 +195,7 @@ def _param_item(index: ProjectIndex, inp: RequestInput) -> InputItem:
         where=f"{kind} `{inp.name}` of `{handler}`",
         length_validated=any(_validator_measures(index, v) for s in inp.shapes for v in s.validators),
         validated=any(s.validators for s in inp.shapes),
+        clamped=_clamps(index, inp),
     )
 
 
@@ -611,14 +639,14 @@ class UnboundedPaginationInteger(_S8Rule):
             if shape is None or shape.fqn != "builtins.int" or shape.opaque:
                 continue
             marker = "Query" if item.source == "query" and not item.where.startswith("field") else "Field"
-            if upper.search(item.name) and _bound(shape, "le", "lt") is None:
+            if upper.search(item.name) and _bound(shape, "le", "lt") is None and "upper" not in item.clamped:
                 yield self.finding(
                     item.path,
                     item.span,
                     f"The {item.where} sizes a result but has no upper bound: add `le=` "
                     f"(for example `{marker}(ge=1, le=100)`).",
                 )
-            elif lower.search(item.name) and _bound(shape, "ge", "gt") is None:
+            elif lower.search(item.name) and _bound(shape, "ge", "gt") is None and "lower" not in item.clamped:
                 yield self.finding(
                     item.path,
                     item.span,

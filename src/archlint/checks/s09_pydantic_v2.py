@@ -394,11 +394,12 @@ class PydanticV1ModelMethod(_S9Rule):
                     new = instance_methods[attr]
                 else:
                     continue
-                what = "class" if kind == "class" else "instance"
+                name = model.qualname if isinstance(model, ClassRef) else model.fqn.rsplit(".", 1)[-1]
+                what = f"the model class `{name}`" if kind == "class" else f"an instance of `{name}`"
                 yield self.finding(
                     facts.path,
                     site.call.span,
-                    f"`.{attr}()` on the {what} of `{model.qualname}` is pydantic v1: use `.{new}()`.",
+                    f"`.{attr}()` on {what} is pydantic v1: use `.{new}()`.",
                 )
 
 
@@ -409,7 +410,7 @@ class _Receivers:
         self.index = index
         self.types = types
 
-    def defines(self, model: ClassRef, attr: str) -> bool:
+    def defines(self, model: ClassRef | Symbol, attr: str) -> bool:
         """The project's own class (or a project base) defines the method itself."""
         for klass in self.index.mro(model):
             if isinstance(klass, ClassRef):
@@ -418,7 +419,7 @@ class _Receivers:
                     return True
         return False
 
-    def of(self, expr: Expr, ctx: Ctx, attr: str, depth: int = 0) -> tuple[str, ClassRef | None]:
+    def of(self, expr: Expr, ctx: Ctx, attr: str, depth: int = 0) -> tuple[str, ClassRef | Symbol | None]:
         if depth > 4:
             return "", None
         index, types = self.index, self.types
@@ -473,8 +474,8 @@ class _Receivers:
             return "", None
         if models:
             return "instance", models[0]
-        # A TypeVar bound to BaseModel itself: report against the bound.
-        return "", None
+        # A TypeVar bound to BaseModel (generic CRUD code): an instance of some model.
+        return "instance", generic[0].model
 
     def _local(self, name: Name, ctx: Ctx, attr: str, depth: int) -> tuple[str, ClassRef | None]:
         """A local bound by ``Model.model_validate(...)`` or annotated with a model."""
