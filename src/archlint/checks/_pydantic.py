@@ -706,6 +706,10 @@ class _InputWalker:
         elif isinstance(target, ClassRef) and not self.types.is_model(target):
             init = FuncRef(target.module, f"{target.qualname}.__init__")
             self._function(init, route, path_names, seen, depth, skip_first=True)
+        elif isinstance(target, Instance) and isinstance(target.type, ClassRef):
+            # Depends(checker) on an instance: FastAPI calls checker.__call__.
+            call = FuncRef(target.type.module, f"{target.type.qualname}.__call__")
+            self._function(call, route, path_names, seen, depth, skip_first=True)
         return target
 
 

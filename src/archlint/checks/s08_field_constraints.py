@@ -268,6 +268,17 @@ class _S8Rule(Rule):
     def is_email(self, name: str) -> bool:
         return bool(self.options.email_field_pattern.search(name))
 
+    def not_email_typed(self, item: InputItem, shape: Shape) -> bool:
+        """An e-mail field typed as a plain string without a validator of its own (AL203)."""
+        return (
+            self.is_email(item.name)
+            and not self.is_password(item.name)
+            and shape.fqn in self.options.unbounded_string_types
+            and shape.fqn not in self.options.email_types
+            and not item.validated
+            and not shape.opaque
+        )
+
     def unique(self, findings: Iterable[Finding]) -> Iterator[Finding]:
         seen: set = set()
         for finding in findings:
@@ -362,8 +373,9 @@ class UnboundedBodyString(_S8Rule):
             shape = _single(item.shapes)
             if shape is None or shape.fqn not in unbounded or shape.opaque:
                 continue
-            if self.is_email(item.name) and shape.fqn == "builtins.str":
-                continue  # AL203: the fix is EmailStr, which is bounded
+            if self.is_email(item.name):
+                # AL203 reports it (the fix, EmailStr, is bounded), or a validator of its own checks the address.
+                continue
             if _bound(shape, "max_length") is not None or item.class_max is not None or item.length_validated:
                 continue
             type_name = shape.fqn.rsplit(".", 1)[-1]
@@ -560,17 +572,19 @@ class EmailFieldNotEmailStr(_S8Rule):
         return self.unique(self._check(project))
 
     def _check(self, project: Project) -> Iterator[Finding]:
-        allowed = ", ".join(f"`{t.rsplit('.', 1)[-1]}`" for t in self.options.email_types[:1]) or "`EmailStr`"
+        allowed = " or ".join(f"`{t.rsplit('.', 1)[-1]}`" for t in self.options.email_types) or "`EmailStr`"
         for item in self.items(project):
-            if item.source not in _BODY_SOURCES or not self.is_email(item.name) or self.is_password(item.name):
+            if item.source not in _BODY_SOURCES:
                 continue
             shape = _single(item.shapes)
-            if shape is None or shape.fqn != "builtins.str" or item.validated or shape.opaque:
+            if shape is None or not self.not_email_typed(item, shape):
                 continue
+            type_name = shape.fqn.rsplit(".", 1)[-1]
             yield self.finding(
                 item.path,
                 item.span,
-                f"The e-mail {item.where} is a plain `str`: type it {allowed} so the address is validated and bounded.",
+                f"The e-mail {item.where} is typed `{type_name}`: type it {allowed} so the address is validated "
+                "and bounded.",
             )
 
 

@@ -487,7 +487,7 @@ class _Receivers:
             if a.span.line <= name.span.line and any(isinstance(t, Name) and t.id == name.id for t in a.targets)
         ]
         if not bindings:
-            return "", None
+            return self._loop_item(name, scope.loops, ctx, attr, depth)
         assign = max(bindings, key=lambda a: a.span.line)
         if assign.op is not None or assign.loop_depth:
             return "", None
@@ -499,6 +499,38 @@ class _Receivers:
             if kind == "class":
                 return "instance", model
         return "", None
+
+
+    def _loop_item(self, name: Name, loops, ctx: Ctx, attr: str, depth: int) -> tuple[str, ClassRef | None]:
+        """``for item in items`` where ``items`` is annotated ``list[Model]``: an instance of the model."""
+        loops = [
+            loop for loop in loops
+            if isinstance(loop.target, Name) and loop.target.id == name.id and loop.iter is not None
+        ]
+        if len(loops) != 1:
+            return "", None
+        shapes = self._annotated(loops[0].iter, ctx, attr, depth)
+        real = members(shapes or [])
+        if real and all(s.container == "sequence" for s in real):
+            items = [s.copy() for s in real]
+            for item in items:
+                item.container = ""
+            return self._typed(items, attr)
+        return "", None
+
+    def _annotated(self, expr: Expr, ctx: Ctx, attr: str, depth: int) -> list[Shape] | None:
+        """The declared type of a parameter or of a model field read from a known model instance."""
+        value = self.index.evaluate(expr, ctx)
+        if isinstance(value, ParamValue) and value.annotation is not None:
+            fn = self.index.modules[value.module].functions.get(value.function)
+            return self.types.annotation(value.annotation, Ctx(value.module, (fn.parent if fn else None) or ""))
+        if isinstance(expr, Attr):
+            kind, owner = self.of(expr.base, ctx, attr, depth + 1)
+            if kind == "instance" and isinstance(owner, ClassRef):
+                fld = model_fields(self.index, self.types, owner).get(expr.attr)
+                if fld is not None:
+                    return field_shapes(self.types, fld)
+        return None
 
 
 class PydanticV1Function(_S9Rule):
