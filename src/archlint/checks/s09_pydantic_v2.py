@@ -77,6 +77,9 @@ class S9Options:
     v1_field_arguments: dict[str, str] = option(
         "Keyword arguments of Field/constr/conlist that v2 renamed or removed -> the v2 name (empty: removed)."
     )
+    v1_imports: dict[str, str] = option(
+        "Dotted names (or module prefixes ending in '.*') that exist only in pydantic v1 -> the v2 replacement."
+    )
     untyped_body_types: tuple[str, ...] = option(
         "Types that leave a request body unvalidated (every dict/Mapping type is read as builtins.dict, "
         "Any and object as typing.Any)."
@@ -775,4 +778,58 @@ class RawRequestJson(_S9Rule):
                     site.call.span,
                     f"`{fn.name}` reads the raw body with `request.json()`: declare a pydantic model parameter "
                     "so FastAPI validates and documents it.",
+                )
+
+
+class PydanticV1Import(_S9Rule):
+    """Reports imports that exist only in pydantic v1: `from pydantic import BaseSettings`, the `pydantic.v1` namespace.
+
+    The pack lists the names (and `module.*` prefixes); relative imports of
+    the project's own modules are never matched.
+
+    ## Why is this bad?
+    `from pydantic import BaseSettings` fails on pydantic 2 (settings moved to
+    the `pydantic-settings` package), and `pydantic.v1` runs the old library
+    inside the new one: models built on it get none of v2's validation,
+    speed or fixes, and cannot be mixed with v2 models.
+    """
+
+    id = "AL228"
+    name = "PydanticV1Import"
+    INVALID = [
+        """
+        from pydantic import BaseSettings  # expect: AL228
+
+        class Settings(BaseSettings):
+            debug: bool = False
+        """
+    ]
+    VALID = [
+        """
+        from pydantic_settings import BaseSettings
+
+        class Settings(BaseSettings):
+            debug: bool = False
+        """
+    ]
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        names = self.options.v1_imports
+        prefixes = {k[:-2]: v for k, v in names.items() if k.endswith(".*")}
+        for facts in project.index.modules.values():
+            for imp in facts.imports:
+                if imp.level:
+                    continue
+                full = f"{imp.module}.{imp.name}" if imp.name and imp.name != "*" else imp.module
+                new = names.get(full)
+                if new is None:
+                    new = next(
+                        (v for p, v in prefixes.items() if full == p or full.startswith(p + ".")), None
+                    )
+                if new is None:
+                    continue
+                yield self.finding(
+                    facts.path,
+                    imp.span,
+                    f"`{full}` exists only in pydantic v1: use {new}.",
                 )
