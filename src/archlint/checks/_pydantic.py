@@ -16,13 +16,13 @@ same three answers, resolved across files through the project index —
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from archlint.collect.facts import Assign, Call, ClassFact, DictExpr, Expr, FunctionFact, Lit, Name, Param, Seq
+from archlint.collect.facts import Assign, Attr, Call, DictExpr, Expr, FunctionFact, Lit, Name, Param, Seq
 from archlint.index import ProjectIndex
 from archlint.routes import Route
-from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, ParamValue, Symbol, TypeForm, Unknown, Value, fqn_of
+from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Symbol, TypeForm, Unknown, Value, fqn_of
 
 #: Classes whose subclasses are pydantic models (settings and SQLModel included).
 MODEL_BASES = frozenset(
@@ -482,10 +482,9 @@ def config_value(index: ProjectIndex, types: Types, ref: ClassRef, keys: tuple[s
         for assign in fact.assigns:
             if not any(isinstance(t, Name) and t.id == "model_config" for t in assign.targets) or assign.value is None:
                 continue
-            for key in keys:
-                expr = config_entry(index, assign.value, ctx, key)
-                if expr is not None:
-                    return index.evaluate(expr, ctx)
+            found = _config_lookup(index, assign.value, ctx, keys)
+            if found is not None:
+                return found
         inner = index.modules[klass.module].classes.get(f"{fact.qualname}.Config")
         if inner is not None:
             inner_ctx = Ctx(klass.module, inner.qualname)
@@ -496,12 +495,32 @@ def config_value(index: ProjectIndex, types: Types, ref: ClassRef, keys: tuple[s
     return None
 
 
-def config_entry(index: ProjectIndex, value: Expr, ctx: Ctx, key: str) -> Expr | None:
-    """``ConfigDict(key=...)`` or ``{"key": ...}``: the value expression of one key."""
+def _config_lookup(index: ProjectIndex, value: Expr, ctx: Ctx, keys: tuple[str, ...]) -> Value | None:
+    """One of ``keys`` in a ``model_config`` value: ``ConfigDict(...)``, a dict literal or a shared config.
+
+    ``**spread`` or a configuration archlint cannot read answers ``Unknown``: the
+    key may be set there.
+    """
+    if isinstance(value, (Name, Attr)):
+        shared = index.evaluate(value, ctx)
+        if isinstance(shared, Instance) and value_fqn(shared.type) in CONFIG_DICTS:
+            return _config_lookup(index, shared.call, shared.ctx, keys)
+        return shared if isinstance(shared, Unknown) else None
     if isinstance(value, DictExpr):
-        return value.get(key)
+        for key in keys:
+            entry = value.get(key)
+            if entry is not None:
+                return index.evaluate(entry, ctx)
+        if any(k is None for k, _ in value.items):
+            return Unknown("a configuration spread from another mapping")
+        return None
     if isinstance(value, Call) and value_fqn(index.evaluate(value.func, ctx)) in CONFIG_DICTS:
-        return value.kw(key)
+        for key in keys:
+            entry = value.kw(key)
+            if entry is not None:
+                return index.evaluate(entry, ctx)
+        if any(k is None for k, _ in value.kwargs):
+            return Unknown("a configuration spread from another mapping")
     return None
 
 
@@ -711,13 +730,3 @@ class _InputWalker:
             call = FuncRef(target.type.module, f"{target.type.qualname}.__call__")
             self._function(call, route, path_names, seen, depth, skip_first=True)
         return target
-
-
-def iter_unique(findings: Iterator) -> Iterator:
-    """Drop findings reported twice at the same place (a dependency shared by many routes)."""
-    seen: set = set()
-    for finding in findings:
-        key = (finding.rule_id, finding.path, finding.span.line, finding.span.column, finding.message)
-        if key not in seen:
-            seen.add(key)
-            yield finding

@@ -20,7 +20,6 @@ from archlint.checks._pydantic import (
     Shape,
     Types,
     canonical,
-    config_entry,
     field_shapes,
     members,
     model_fields,
@@ -29,11 +28,11 @@ from archlint.checks._pydantic import (
     value_fqn,
 )
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, Call, ClassFact, DictExpr, Expr, FunctionFact, Lit, Name
+from archlint.collect.facts import Attr, Call, ClassFact, DictExpr, Expr, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
 from archlint.pack import option
-from archlint.values import ClassRef, Ctx, Instance, ParamValue, Symbol, Unknown, Value
+from archlint.values import ClassRef, Ctx, Instance, ParamValue, Symbol
 
 _CONFIG_DICTS = (
     "pydantic.ConfigDict",
