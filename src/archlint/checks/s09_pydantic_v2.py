@@ -5,8 +5,8 @@ Every v1 idiom is matched on what it resolves to, never on its spelling: a
 BaseModel (settings and SQLModel included), ``@validator`` only when it is
 pydantic's, and ``.dict()``/``.json()``/``.copy()`` only on a receiver known to
 be a model instance — a parameter annotated with a model, a local built by a
-model's constructor or ``model_validate``, ``self`` in a model's method, a
-model-typed field of one of those. ``.json()`` on an httpx or requests
+model's constructor, ``model_validate`` or a function annotated to return a
+model, ``self`` in a model's method, a model-typed field of one of those. ``.json()`` on an httpx or requests
 response, ``.copy()`` on a dict and look-alike decorators are never reported.
 """
 
@@ -28,11 +28,11 @@ from archlint.checks._pydantic import (
     value_fqn,
 )
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, Call, ClassFact, DictExpr, Expr, Lit, Name
+from archlint.collect.facts import Attr, Await, Call, ClassFact, DictExpr, Expr, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
 from archlint.pack import option
-from archlint.values import ClassRef, Ctx, Instance, ParamValue, Symbol
+from archlint.values import ClassRef, Ctx, FuncRef, Instance, ParamValue, Symbol
 
 _CONFIG_DICTS = (
     "pydantic.ConfigDict",
@@ -320,9 +320,10 @@ class PydanticV1ModelMethod(_S9Rule):
     Classmethods (`parse_obj`, `parse_raw`, `from_orm`, `update_forward_refs`,
     `schema`, ...) are reported on a class known to be a model; instance
     methods (`.dict()`, `.json()`, `.copy()`) only on a receiver known to be a
-    model instance: a parameter annotated with a model class, a local built by
-    a model's constructor or `model_validate`, `self` in a model's method, a
-    model-typed field of one of those. A method the project's own class
+    model instance: a parameter or local annotated with a model class, a local
+    built by a model's constructor, `model_validate` or a project function
+    annotated to return a model, `self` in a model's method, a model-typed
+    field of one of those, a loop over a `list[Model]`. A method the project's own class
     defines, a `.json()` on an HTTP response, a `.copy()` on a dict are not
     reported.
 
@@ -436,6 +437,8 @@ class _Receivers:
             return self._param(value, attr)
         if isinstance(expr, Name):
             return self._local(expr, ctx, attr, depth)
+        if isinstance(expr, (Call, Await)):
+            return self._call_result(expr, ctx, attr, depth)
         if isinstance(expr, Attr):
             kind, owner = self.of(expr.base, ctx, attr, depth + 1)
             if kind == "instance" and owner is not None:
@@ -495,11 +498,26 @@ class _Receivers:
             return "", None
         if assign.annotation is not None:
             return self._typed(self.types.annotation(assign.annotation, ctx), attr)
-        value = assign.value
-        if isinstance(value, Call) and isinstance(value.func, Attr) and value.func.attr in _BUILDERS:
+        if assign.value is None:
+            return "", None
+        return self._call_result(assign.value, ctx, attr, depth)
+
+    def _call_result(self, value: Expr, ctx: Ctx, attr: str, depth: int) -> tuple[str, ClassRef | Symbol | None]:
+        """``Model.model_validate(...)``, or a project function whose return annotation is a model."""
+        if isinstance(value, Await):
+            value = value.value
+        if not isinstance(value, Call):
+            return "", None
+        if isinstance(value.func, Attr) and value.func.attr in _BUILDERS:
             kind, model = self.of(value.func.base, ctx, attr, depth + 1)
             if kind == "class":
                 return "instance", model
+        func = self.index.evaluate(value.func, ctx)
+        if isinstance(func, FuncRef):
+            fn = self.index.function(func)
+            if fn is not None and fn.returns_annotation is not None and not fn.is_generator:
+                where = Ctx(func.module, fn.parent or "")
+                return self._typed(self.types.annotation(fn.returns_annotation, where), attr)
         return "", None
 
 
