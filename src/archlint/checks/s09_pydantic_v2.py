@@ -642,11 +642,17 @@ class PydanticV1FieldArgument(_S9Rule):
         index = project.index
         arguments = self.options.v1_field_arguments
         for facts, site, ctx in index.calls_to(*_FIELD_LIKE):
-            callee = canonical(index.fqn(site.call.func, ctx)).rsplit(".", 1)[-1]
+            fqn = canonical(index.fqn(site.call.func, ctx))
+            callee = fqn.rsplit(".", 1)[-1]
             for key, value in site.call.kwargs:
                 if key in arguments:
                     new = arguments[key]
                     fix = f"v2 calls it `{new}`" if new else "v2 removed it"
+                    if fqn == "sqlmodel.Field" and new:
+                        fix = (
+                            f"SQLModel hands it to pydantic v2, which ignores it; pass "
+                            f"`schema_extra={{\"{new}\": ...}}` or use `Annotated[..., Field({new}=...)]`"
+                        )
                     yield self.finding(
                         facts.path,
                         value.span,
