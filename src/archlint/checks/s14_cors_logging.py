@@ -111,8 +111,8 @@ class _Origins:
             bound = _local_binding(self.index, expr, ctx)
             if bound is not None:
                 return self.of(bound, ctx, depth + 1)
-        if result.found and not result.via and isinstance(expr, Attr):
-            result.via = f"`{expr.dotted() or expr.attr}`"
+        if result.found and depth == 0 and isinstance(expr, (Attr, Name)) and expr.dotted():
+            result.via = f"`{expr.dotted()}`"
         return result
 
     def value(self, value: Value, depth: int) -> Wildcard:
@@ -339,7 +339,7 @@ class CorsWildcardWithCredentials(Rule):
             if "allow_origins" in use.kw:
                 result = origins.of(use.kw["allow_origins"], use.ctx)
                 if result.found:
-                    what = f"`allow_origins` holds \"*\"{f' (through {result.via})' if result.via else ''}"
+                    what = f"`allow_origins` holds \"*\"{f', through {result.via}' if result.via else ''}"
             if what is None and "allow_origin_regex" in use.kw:
                 regex = index.evaluate(use.kw["allow_origin_regex"], use.ctx)
                 if isinstance(regex, Const) and isinstance(regex.value, str):
