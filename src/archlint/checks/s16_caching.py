@@ -520,12 +520,39 @@ class CacheNeverInvalidated(Rule):
             found = key_prefix(index, pattern, rc.ctx)
             return [found] if found else None
         keys = list(call.args) if rc.method in ("delete", "unlink") else [rc.key]
-        out = []
+        out: list[str] = []
         for key in keys:
-            if key is None or isinstance(key, Starred):
+            found = _arg_prefixes(index, key, rc.ctx)
+            if found is None:
                 return None
-            prefix = key_prefix(index, key, rc.ctx)
-            if prefix is None:
-                return None
-            out.append(prefix)
+            out.extend(found)
         return out
+
+
+def _arg_prefixes(index: ProjectIndex, key: Expr | None, ctx: Ctx, depth: int = 0) -> list[str] | None:
+    """The prefixes a key argument can have; a parameter is followed to the callers' arguments.
+
+    None: some key cannot be resolved. A helper nobody calls contributes nothing.
+    """
+    if key is None or isinstance(key, Starred) or depth > 2:
+        return None
+    prefix = key_prefix(index, key, ctx)
+    if prefix is not None:
+        return [prefix]
+    value = index.evaluate(key, ctx) if isinstance(key, Name) else None
+    if not isinstance(value, ParamValue):
+        return None
+    fn = index.function(FuncRef(value.module, value.function))
+    if fn is None:
+        return None
+    position = next(i for i, p in enumerate(fn.params) if p.name == value.name)
+    if fn.class_qualname is not None:
+        position -= 1
+    out: list[str] = []
+    for _facts, site, caller in index.calls_to(f"{value.module}.{value.function}"):
+        arg = site.call.arg(position, value.name) if position >= 0 else site.call.kw(value.name)
+        found = _arg_prefixes(index, arg, caller, depth + 1)
+        if found is None:
+            return None
+        out.extend(found)
+    return out
