@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from archlint.apps import Registration
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, BinOp, Call, Expr, FunctionFact, Name, Other, Seq, Starred
-from archlint.index import ProjectIndex
+from archlint.index import FIELD_FUNCTIONS, ProjectIndex
 from archlint.model import Finding, Severity, Span
 from archlint.pack import option
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Module, ParamValue, SeqValue, Symbol, Unknown, Value, fqn_of
@@ -107,6 +107,10 @@ class _Origins:
                 return self.of(expr.args[0], ctx, depth + 1)
         value = self.index.evaluate(expr, ctx)
         result = self.value(value, depth)
+        if result.unknown and not result.found and isinstance(expr, Attr):
+            factory = self._default_factory(expr, ctx)
+            if factory is not None:
+                result = self.of(factory, ctx, depth + 1)
         if result.unknown and not result.found and isinstance(expr, Name):
             bound = _local_binding(self.index, expr, ctx)
             if bound is not None:
@@ -134,6 +138,26 @@ class _Origins:
         if isinstance(value, Instance):
             return Wildcard()  # AnyHttpUrl("https://...") and the like: a single origin
         return Wildcard(unknown=True)
+
+    def _default_factory(self, expr: Attr, ctx: Ctx) -> Expr | None:
+        """``origins: list[str] = Field(default_factory=lambda: ["*"])`` -> the lambda's body."""
+        owner = self.index.evaluate(expr.base, ctx)
+        if not (isinstance(owner, Instance) and isinstance(owner.type, ClassRef)):
+            return None
+        for klass in self.index.mro(owner.type):
+            fact = self.index.class_fact(klass) if isinstance(klass, ClassRef) else None
+            if fact is None:
+                continue
+            for assign in fact.assigns:
+                if not any(isinstance(t, Name) and t.id == expr.attr for t in assign.targets):
+                    continue
+                call = assign.value
+                if isinstance(call, Call) and self.index.fqn(call.func, Ctx(klass.module, fact.parent or "")) in FIELD_FUNCTIONS:
+                    factory = call.kw("default_factory")
+                    if isinstance(factory, Other) and factory.kind == "Lambda" and factory.children:
+                        return factory.children[-1]
+                return None
+        return None
 
     def _other(self, expr: Other, ctx: Ctx, depth: int) -> Wildcard:
         out = Wildcard()
