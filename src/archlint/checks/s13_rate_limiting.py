@@ -179,8 +179,9 @@ def _auth_routes(project: Project, opts: S13Options) -> Iterator[tuple[Route, Fu
 def _uses_alternative(index: ProjectIndex, opts: S13Options) -> str | None:
     for facts in index.modules.values():
         for imp in facts.imports:
-            if imp.level == 0 and imp.module.split(".", 1)[0] in opts.alternative_limiter_modules:
-                return imp.module.split(".", 1)[0]
+            top = imp.module.split(".", 1)[0]
+            if imp.level == 0 and top in opts.alternative_limiter_modules and not index.is_project_module(top):
+                return top
     return None
 
 

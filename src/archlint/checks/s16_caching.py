@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, BinOp, Call, CallSite, DictExpr, Expr, FString, Lit, Name, Scope, Starred, Subscript
+from archlint.collect.facts import Attr, BinOp, Call, CallSite, Expr, FString, Lit, Name, Scope, Starred, Subscript
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
 from archlint.pack import option
@@ -375,11 +375,8 @@ class RedisWriteWithoutTtl(Rule):
         return False
 
     def _expired_later(self, index: ProjectIndex, clients: Clients, rc: RedisCall) -> bool:
-        if rc.method in ("mset", "msetnx"):
-            mapping = rc.call.arg(0, "mapping")
-            keys = [k for k, _ in mapping.items if k is not None] if isinstance(mapping, DictExpr) else None
-        else:
-            keys = [rc.key]
+        # mset stores many keys: any expire in the same function is taken as covering them.
+        keys = None if rc.method in ("mset", "msetnx") else [rc.key]
         for site in rc.scope.calls:
             func = site.call.func
             if not (isinstance(func, Attr) and func.attr in self.options.expire_methods):
@@ -545,7 +542,9 @@ def _arg_prefixes(index: ProjectIndex, key: Expr | None, ctx: Ctx, depth: int = 
     fn = index.function(FuncRef(value.module, value.function))
     if fn is None:
         return None
-    position = next(i for i, p in enumerate(fn.params) if p.name == value.name)
+    position = next((i for i, p in enumerate(fn.params) if p.name == value.name), None)
+    if position is None:
+        return None
     if fn.class_qualname is not None:
         position -= 1
     out: list[str] = []
