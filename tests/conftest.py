@@ -1,10 +1,9 @@
-"""Test setup.
+"""Collection: fixture projects are data, not tests — except the reference backend's own HTTP tests.
 
-- Collection: fixture projects are data, not tests — except the reference backend's own HTTP tests.
-- Make ``archlint.packs`` the ``rules/`` folder of this checkout. The editable install maps
-  ``archlint.packs`` to the checkout it was installed from; with ``PYTHONPATH=src`` a second
-  checkout (a git worktree) would run its own code against the other checkout's pack. Tests
-  always use this checkout's.
+Also make ``archlint.packs`` the ``rules/`` folder of this checkout: the
+editable install maps it to the checkout it was installed from, so with
+``PYTHONPATH=src`` a second checkout (a git worktree) would run its own code
+against the other checkout's pack. Tests always use this checkout's.
 """
 
 from __future__ import annotations
