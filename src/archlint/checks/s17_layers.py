@@ -316,12 +316,15 @@ class LayerImportViolation(Rule):
 
 
 class LayerImportCycle(Rule):
-    """Reports layers that import each other in a cycle the contract does not already forbid.
+    """Reports layers that import each other in a cycle when a layer outside the ordered contract is part of it.
 
-    Layers side by side (`a : b`) or outside the ordered list may import each
-    other, but not both ways. One finding per cycle, at an import of the
-    direction with the fewest imports; the other directions are related
-    locations. Imports under `if TYPE_CHECKING:` do not count.
+    Between the layers of `layers` an upward import is already a contract
+    violation, and siblings written `a : b` may import each other by
+    contract. A layer bound only by `forbidden` (such as `core`) may be
+    imported by everybody, and may import the other layers, but not both
+    ways round. One finding per cycle, at an import of the direction with
+    the fewest imports; the other directions are related locations. Imports
+    under `if TYPE_CHECKING:` do not count.
 
     ## Why is this bad?
     Two layers that need each other are one layer: neither can be changed,
@@ -379,6 +382,8 @@ class LayerImportCycle(Rule):
             if layers.violation(edge.source_layer, edge.target_layer) is None:
                 graph[edge.source_layer][edge.target_layer].append(edge)
         for component in _cycles(graph):
+            if all(layer in layers.rank for layer in component):
+                continue  # siblings the contract lets import each other
             inner = [
                 (source, target, edges)
                 for source in sorted(component)
@@ -825,8 +830,8 @@ class RouteRunsDatabase(Rule):
             yield self.finding(
                 facts.path,
                 ops[0].span,
-                f"The route handler `{fn.name}` runs the database itself ({_ops_text(ops)}): move the queries and "
-                f"the commit into a service and call it with the session.",
+                f"The route handler `{fn.name}` runs the database itself ({_ops_text(ops)}): move this work into a "
+                f"service and call the service with the session.",
                 related=[Related(facts.path, op.span, f"The handler also runs {op.text} here.") for op in ops[1:_MAX_RELATED]],
             )
 
