@@ -100,7 +100,11 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         if change is not None:
             project.change_set = [_relative(change.absolute(c), top) for c in change.paths]
             project.extra["changes"] = {_relative(change.absolute(c), top): c for c in change.paths}
-        files_checked += sum(1 for f in files if _is_target(f.abs, group_targets))
+        analysed = {f.abs.resolve() for f in files if _is_target(f.abs, group_targets)}
+        files_checked += len(analysed)
+        if change is not None and any(rule.change_set_only for rule in rules):
+            # Every changed path is held to the boundaries, not only the Python files analysed.
+            files_checked += len(set(group_targets) - analysed)
         for rule in rules:
             infos.setdefault(rule.id, rule.info(rule.options, rule.effective_severity))
         findings.extend(check_project(project, rules, config, group_targets))
