@@ -59,7 +59,9 @@ class S17Options:
         "by several layers belongs to the one named by its outermost package directory."
     )
     forbidden: dict[str, tuple[str, ...]] = option(
-        "Further forbidden imports (import-linter's `forbidden` contract): layer -> the layers it must not import."
+        "Further forbidden imports (import-linter's `forbidden` contract): layer -> the layers it must not import. "
+        "Names without an entry in `layer-paths` are ignored, so the pack's defaults never get in the way of a "
+        "project's own contract."
     )
     no_skip: dict[str, tuple[str, ...]] = option(
         "Layer -> lower layers it must not import directly whenever a layer between them has files (the api layer "
@@ -82,6 +84,10 @@ class S17Options:
     session_factories: tuple[str, ...] = option(
         "Dotted names of session factories: calling an instance (`SessionLocal()`) opens a session."
     )
+    engine_factories: tuple[str, ...] = option(
+        "Dotted names of functions that create an engine: the engine and its connections (`engine.connect()`, "
+        "`engine.begin()`) run the database too."
+    )
     session_methods: tuple[str, ...] = option(
         "Session methods that run the database (`execute`, `add`, `commit`, ...)."
     )
@@ -101,12 +107,11 @@ class S17Options:
         ordered = _flat(self.layers)
         if len(set(ordered)) != len(ordered):
             raise ConfigError("[standards.S17]: option 'layers' names a layer twice")
-        named = ordered + [n for k, v in (*self.forbidden.items(), *self.no_skip.items()) for n in (k, *v)]
-        for name in named:
+        for name in ordered:
             if name not in known:
                 raise ConfigError(
-                    f"[standards.S17]: layer '{name}' is used in layers/forbidden/no-skip but has no entry in "
-                    f"layer-paths (known: {', '.join(sorted(known)) or 'none'})"
+                    f"[standards.S17]: layer '{name}' is named in option 'layers' but has no entry in layer-paths "
+                    f"(known: {', '.join(sorted(known)) or 'none'})"
                 )
 
 
@@ -528,7 +533,8 @@ class _Database:
         self.index = index
         self.options = options
         self.session_types = frozenset(options.session_types)
-        self.factories = frozenset(options.session_factories)
+        self.factories = frozenset(options.session_factories) | frozenset(options.engine_factories)
+        self.engines = frozenset(options.engine_factories)
         self.methods = frozenset(options.session_methods)
         self.builders = frozenset(options.query_builders)
         self._providers: dict[FuncRef, bool] = {}
@@ -598,6 +604,10 @@ class _Database:
             return False
         if isinstance(expr, Await):
             return self.opens_session(expr.value, Ctx(facts.module, fn.qualname), fn, facts, depth)
+        if isinstance(expr, Attr):  # self.session in a class-based view, db.database on a module
+            if self._self_attribute_is_session(expr, fn, facts):
+                return True
+            return self._is_handle(self.index.evaluate(expr, Ctx(facts.module, fn.qualname)))
         if not isinstance(expr, Name):
             return self.opens_session(expr, Ctx(facts.module, fn.qualname), fn, facts, depth)
         scope: Scope | None = fn
@@ -621,27 +631,52 @@ class _Database:
                     if isinstance(scope, FunctionFact) and isinstance(assign.value, (Name, Await)):
                         if self.is_session_expr(assign.value, scope, facts, depth + 1):
                             return True
-            if bound or scope.kind == "module":
+            if bound:
                 return False
+            if scope.kind == "module":  # imported, or bound in a way the walk does not see
+                return self._is_handle(self.index.evaluate(expr, Ctx(facts.module, fn.qualname)))
             scope = facts.scope(scope.parent) if scope.parent is not None else None
+        return False
+
+    def _is_handle(self, value: Value) -> bool:
+        """A module-level session, scoped session, engine or database object."""
+        if not isinstance(value, Instance):
+            return False
+        return fqn_of(value.type) in self.engines or self.index.is_subclass(value.type, self.session_types)
+
+    def _self_attribute_is_session(self, expr: Attr, fn: FunctionFact, facts: FileFacts) -> bool:
+        """``self.session`` in a class-based view whose class declares ``session: Session = Depends(get_db)``."""
+        me = expr.base.id if isinstance(expr.base, Name) else None
+        if fn.class_qualname is None or not fn.params or fn.params[0].name != me:
+            return False
+        klass = facts.classes.get(fn.class_qualname)
+        if klass is None:
+            return False
+        ctx = Ctx(facts.module, klass.qualname)
+        for assign in klass.assigns:
+            if any(isinstance(t, Name) and t.id == expr.attr for t in assign.targets):
+                if self._type_expr_is_session(assign.annotation, ctx):
+                    return True
+                if isinstance(assign.value, Call) and self._provider_of(self.index.evaluate(assign.value, ctx)):
+                    return True
         return False
 
     def opens_session(self, expr: Expr, ctx: Ctx, fn: FunctionFact, facts: FileFacts, depth: int) -> bool:
         """``Session(engine)``, ``SessionLocal()``, ``async_session.begin()``, a session-providing function."""
         if isinstance(expr, Await):
             expr = expr.value
-        if isinstance(expr, Name):
-            value = self.index.evaluate(expr, ctx)
-            return isinstance(value, Instance) and self.index.is_subclass(value.type, self.session_types)
+        if isinstance(expr, (Name, Attr)):
+            return self._is_handle(self.index.evaluate(expr, ctx))
         if not isinstance(expr, Call):
             return False
         func = expr.func
-        if isinstance(func, Attr) and func.attr == "begin":
+        if isinstance(func, Attr) and func.attr in ("begin", "connect"):
             base = self.index.evaluate(func.base, ctx)
-            return isinstance(base, Instance) and fqn_of(base.type) in self.factories
+            if isinstance(base, Instance) and fqn_of(base.type) in self.factories:
+                return func.attr == "begin" or fqn_of(base.type) in self.engines
         callee = self.index.evaluate(func, ctx)
         if isinstance(callee, (ClassRef, Symbol)):
-            return self.index.is_subclass(callee, self.session_types)
+            return fqn_of(callee) in self.engines or self.index.is_subclass(callee, self.session_types)
         if isinstance(callee, Instance):
             return fqn_of(callee.type) in self.factories or self.index.is_subclass(callee.type, self.session_types)
         if isinstance(callee, FuncRef):
