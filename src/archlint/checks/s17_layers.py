@@ -88,6 +88,9 @@ class S17Options:
         "Dotted names of functions that create an engine: the engine and its connections (`engine.connect()`, "
         "`engine.begin()`) run the database too."
     )
+    session_objects: tuple[str, ...] = option(
+        "Dotted names of ready-made session objects of libraries (`fastapi_sqlalchemy.db.session`)."
+    )
     session_methods: tuple[str, ...] = option(
         "Session methods that run the database (`execute`, `add`, `commit`, ...)."
     )
@@ -291,7 +294,7 @@ class LayerImportViolation(Rule):
                     __tablename__ = "users"
                     id: Mapped[int] = mapped_column(primary_key=True)
             """,
-            "app/models/base.py": "from sqlalchemy.orm import DeclarativeBase\n\nclass Base(DeclarativeBase):\n    pass\n",
+            "app/models/base.py": "from sqlalchemy.orm import DeclarativeBase\n\nclass Base(DeclarativeBase): pass\n",
             "app/core/db.py": "SessionLocal = None\n",
         }
     ]
@@ -302,7 +305,7 @@ class LayerImportViolation(Rule):
                 from app.services.users import UserService
             """,
             "app/services/users.py": "from app.models.user import User\n",
-            "app/models/user.py": "class User:\n    pass\n",
+            "app/models/user.py": "class User: pass\n",
         }
     ]
 
@@ -481,14 +484,14 @@ class ServiceLayerSkipped(Rule):
                 from app.crud.user import get_user  # expect: AL603
                 from app.services.users import UserService
             """,
-            "app/crud/user.py": "def get_user(db, user_id):\n    return None\n",
-            "app/services/users.py": "class UserService:\n    pass\n",
+            "app/crud/user.py": "def get_user(db, user_id): return None\n",
+            "app/services/users.py": "class UserService: pass\n",
         }
     ]
     VALID = [
         {
             "app/api/routes/users.py": "from app.crud.user import get_user\n",
-            "app/crud/user.py": "def get_user(db, user_id):\n    return None\n",
+            "app/crud/user.py": "def get_user(db, user_id): return None\n",
         }
     ]
 
@@ -535,6 +538,7 @@ class _Database:
         self.session_types = frozenset(options.session_types)
         self.factories = frozenset(options.session_factories) | frozenset(options.engine_factories)
         self.engines = frozenset(options.engine_factories)
+        self.objects = frozenset(options.session_objects)
         self.methods = frozenset(options.session_methods)
         self.builders = frozenset(options.query_builders)
         self._providers: dict[FuncRef, bool] = {}
@@ -640,6 +644,8 @@ class _Database:
 
     def _is_handle(self, value: Value) -> bool:
         """A module-level session, scoped session, engine or database object."""
+        if isinstance(value, Symbol):
+            return value.fqn in self.objects
         if not isinstance(value, Instance):
             return False
         return fqn_of(value.type) in self.engines or self.index.is_subclass(value.type, self.session_types)

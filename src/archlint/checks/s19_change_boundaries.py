@@ -89,14 +89,14 @@ class ForbiddenPathChanged(Rule):
         {
             "frontend/src/App.tsx": "export const App = () => null;\n",
             "backend/alembic/versions/0002_add_items.py": "revision = '0002'\n",
-            "backend/app/services/items.py": "def list_items():\n    return []\n",
+            "backend/app/services/items.py": "def list_items(): return []\n",
         }
     ]
     VALID = [
         {
             "backend/app/api/v1/routes/items.py": "ITEMS: list[str] = []\n",
-            "backend/app/schemas/item.py": "class ItemRead:\n    pass\n",
-            "backend/tests/test_items.py": "def test_items():\n    assert True\n",
+            "backend/app/schemas/item.py": "class ItemRead: pass\n",
+            "backend/tests/test_items.py": "def test_items(): assert True\n",
         }
     ]
 
@@ -139,12 +139,12 @@ class UnlistedPathChanged(Rule):
     INVALID = [
         {
             "docker-compose.yml": "services: {}  # expect: AL621\n",
-            "backend/app/services/items.py": "def list_items():\n    return []\n",
+            "backend/app/services/items.py": "def list_items(): return []\n",
         }
     ]
     VALID = [
         {
-            "backend/app/services/items.py": "def list_items():\n    return []\n",
+            "backend/app/services/items.py": "def list_items(): return []\n",
             "frontend/src/App.tsx": "export const App = () => null;\n",
         }
     ]
