@@ -1,8 +1,9 @@
-"""Make ``archlint.packs`` the ``rules/`` folder of this checkout.
+"""Collection: fixture projects are data, not tests — except the reference backend's own HTTP tests.
 
-The editable install maps ``archlint.packs`` to the checkout it was installed
-from; with ``PYTHONPATH=src`` a second checkout (a git worktree) would run its
-own code against the other checkout's pack. Tests always use this checkout's.
+Also makes ``archlint.packs`` the ``rules/`` folder of this checkout: the
+editable install maps it to the checkout it was installed from, so with
+``PYTHONPATH=src`` a second checkout (a git worktree) would run its own code
+against the other checkout's pack. Tests always use this checkout's.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+FIXTURES = Path(__file__).parent / "fixtures"
+REFERENCE_TESTS = FIXTURES / "reference_backend" / "backend" / "tests"
 _RULES = Path(__file__).resolve().parents[1] / "rules"
 
 if "archlint.packs" not in sys.modules or Path(sys.modules["archlint.packs"].__file__ or "").parent != _RULES:
@@ -21,3 +24,12 @@ if "archlint.packs" not in sys.modules or Path(sys.modules["archlint.packs"].__f
     _module = importlib.util.module_from_spec(_spec)
     _spec.loader.exec_module(_module)
     sys.modules["archlint.packs"] = _module
+
+
+def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
+    path = Path(collection_path)
+    if path == FIXTURES or FIXTURES not in path.parents:
+        return None
+    if path == REFERENCE_TESTS or REFERENCE_TESTS in path.parents or path in REFERENCE_TESTS.parents:
+        return None
+    return True
