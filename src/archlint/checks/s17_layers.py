@@ -759,11 +759,25 @@ class _Database:
                     elif isinstance(value, FuncRef) and self.is_auth_dependency(value):
                         result = True
             if not result:
-                body_ctx = Ctx(facts.module, fn.qualname)
-                decoders = set(self.options.token_decoders)
-                result = any(self.index.fqn(site.call.func, body_ctx) in decoders for site in fn.calls)
+                result = self._decodes_token(ref, 0)
         self._auth[ref] = result
         return result
+
+    def _decodes_token(self, ref: FuncRef, depth: int) -> bool:
+        """Calls a token decoder, itself or through project helpers (``decode_access_token(token)``)."""
+        fn = self.index.function(ref)
+        if fn is None or depth > 3:
+            return False
+        ctx = Ctx(ref.module, fn.qualname)
+        for site in fn.calls:
+            if not isinstance(site.call.func, (Name, Attr)):
+                continue
+            callee = self.index.evaluate(site.call.func, ctx)
+            if fqn_of(callee) in self.options.token_decoders:
+                return True
+            if isinstance(callee, FuncRef) and callee != ref and self._decodes_token(callee, depth + 1):
+                return True
+        return False
 
     def _is_scheme(self, value: Value) -> bool:
         if not isinstance(value, (ClassRef, Symbol)):
