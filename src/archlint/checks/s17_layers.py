@@ -240,12 +240,19 @@ def _project_module(index: ProjectIndex, name: str) -> FileFacts | None:
     return found
 
 
+def _shared(project: Project, kind: type, options: S17Options):
+    """One layer map / database model per project and option values, shared by the S17 rules."""
+    cache: list = project.extra.setdefault("s17", [])
+    for item in cache:
+        if isinstance(item, kind) and item.options == options:
+            return item
+    item = kind(project.index, options)
+    cache.append(item)
+    return item
+
+
 def _layers(project: Project, options: S17Options) -> _Layers:
-    key = ("s17-layers", id(options))
-    cached = project.extra.get(key)
-    if cached is None or cached.options is not options:
-        cached = project.extra[key] = _Layers(project.index, options)
-    return cached
+    return _shared(project, _Layers, options)
 
 
 # --------------------------------------------------------------------------- #
@@ -790,11 +797,7 @@ class _Database:
 
 
 def _database(project: Project, options: S17Options) -> _Database:
-    key = ("s17-database", id(options))
-    cached = project.extra.get(key)
-    if cached is None or cached.options is not options:
-        cached = project.extra[key] = _Database(project.index, options)
-    return cached
+    return _shared(project, _Database, options)
 
 
 def _handlers(project: Project) -> list[tuple[FuncRef, FunctionFact, FileFacts]]:
