@@ -97,7 +97,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--color/--no-color", default=None, help="Colour in text output (default: on a TTY, off with NO_COLOR).")
 @click.option("--changed-since", metavar="REF",
               help="Check the change since REF (git: committed since the merge base, staged, unstaged and untracked "
-                   "files, renames and deletions); S19 holds every changed path to the boundaries.")
+                   "files, renames and deletions); S19 holds every changed path to the boundaries. PATHS, if "
+                   "given, narrow the change to the paths under them.")
 @click.option("--changed-files", metavar="FILE",
               help="Check the change listed in FILE (one path per line, relative to the repository root; - reads "
                    "standard input).")
