@@ -1,6 +1,6 @@
 """Collection: fixture projects are data, not tests — except the reference backend's own HTTP tests.
 
-Also makes ``archlint.packs`` the ``rules/`` folder of this checkout: the
+Also make ``archlint.packs`` the ``rules/`` folder of this checkout: the
 editable install maps it to the checkout it was installed from, so with
 ``PYTHONPATH=src`` a second checkout (a git worktree) would run its own code
 against the other checkout's pack. Tests always use this checkout's.
