@@ -632,3 +632,33 @@ def test_root_path_and_websockets_are_noted_not_hidden(tmp_path):
     assert [(e["method"], e["path"]) for e in report["endpoints_created"]] == [("GET", "/api/v1/items")]
     assert any("root_path" in note for note in report["notes"])
     assert any("1 WebSocket route is not listed" in note for note in report["notes"])
+
+
+def test_middleware_from_the_constructor_call_form_and_helpers(tmp_path):
+    report = report_of(tmp_path, {
+        "app/setup.py": """
+            from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+            def configure(application) -> None:
+                application.add_middleware(TrustedHostMiddleware, allowed_hosts=["api.example.com"])
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+            from starlette.middleware import Middleware
+            from starlette.middleware.gzip import GZipMiddleware
+
+            from app.setup import configure
+
+            async def timing(request, call_next):
+                return await call_next(request)
+
+            app = FastAPI(middleware=[Middleware(GZipMiddleware, minimum_size=500)])
+            app.middleware("http")(timing)
+            configure(app)
+        """,
+    })
+    assert [(m["name"], m["config"]) for m in report["middleware_added"]] == [
+        ("GZipMiddleware", {"minimum_size": 500}),
+        ("timing", {"type": "http"}),
+        ("TrustedHostMiddleware", {"allowed_hosts": ["api.example.com"]}),
+    ]

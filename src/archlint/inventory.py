@@ -54,6 +54,7 @@ from archlint.values import (
 )
 
 if TYPE_CHECKING:
+    from archlint.apps import Registration
     from archlint.checks.base import Project
     from archlint.config import Config
     from archlint.index import ProjectIndex
@@ -109,7 +110,6 @@ LIMITERS = frozenset({"slowapi.Limiter", "slowapi.extension.Limiter"})
 SLOWAPI_MIDDLEWARE = _fqns(("slowapi.middleware", "slowapi"), ("SlowAPIMiddleware", "SlowAPIASGIMiddleware"))
 FASTAPI_LIMITER = frozenset({"fastapi_limiter.depends.RateLimiter"})
 CORS_MIDDLEWARE = frozenset({"starlette.middleware.cors.CORSMiddleware", "fastapi.middleware.cors.CORSMiddleware"})
-STARLETTE_MIDDLEWARE = frozenset({"starlette.middleware.Middleware", "fastapi.middleware.Middleware"})
 
 BASE_MODELS = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel"})
 SQLMODEL = frozenset({"sqlmodel.SQLModel", "sqlmodel.main.SQLModel"})
@@ -605,53 +605,37 @@ class _Inventory:
         return _limits_text(self.index, limiter, "default_limits")
 
     def app_limiter(self, app: ObjKey) -> Instance | None:
-        """``app.state.limiter = Limiter(...)`` for this app."""
+        """``app.state.limiter = Limiter(...)`` for this app (an untraceable receiver counts for every app)."""
         if app not in self._limiters:
-            self._limiters[app] = self._find_limiter(app)
+            found: list[tuple[int, Instance]] = []
+            for reg in self.index.app_config.of(app, "state"):
+                if reg.name == "limiter" and reg.target is not None:
+                    value = self.index.evaluate(reg.target, reg.ctx)
+                    if self.index.instance_of(value, LIMITERS):
+                        found.append((0 if reg.app == app else 1, value))
+            self._limiters[app] = min(found, key=lambda f: f[0])[1] if found else None
         return self._limiters[app]
 
-    def _find_limiter(self, app: ObjKey) -> Instance | None:
-        for _facts, scope, ctx in self.index.iter_scopes():
-            for assign in scope.assigns:
-                for target in assign.targets:
-                    if (isinstance(target, Attr) and target.attr == "limiter" and isinstance(target.base, Attr)
-                            and target.base.attr == "state" and app in self.table.objects_of(target.base.base, ctx)):
-                        value = self.index.evaluate(assign.value, ctx) if assign.value is not None else None
-                        if value is not None and self.index.instance_of(value, LIMITERS):
-                            return value
-        return None
-
     def app_has_middleware(self, app: ObjKey, classes: frozenset[str]) -> bool:
-        return any(app == m.app and self.index.is_subclass(m.cls, classes) for m in self._middleware_sites())
+        return any(
+            (m.app == app or m.app is None) and self.index.is_subclass(m.cls, classes) for m in self._middleware_sites()
+        )
 
     # ---------------------------------------------------------- middleware
     def _middleware_sites(self) -> list[_MiddlewareSite]:
+        """Every middleware registration of the apps (``index.app_config``): ``add_middleware``,
+        ``FastAPI(middleware=[...])`` and ``@app.middleware("http")``; app None when the receiver
+        cannot be traced to an application."""
         if self._mw_cache is not None:
             return self._mw_cache
-        index, table = self.index, self.table
         sites: list[_MiddlewareSite] = []
-        apps = {k for k, o in table.objects.items() if o.kind == "app"}
-        for facts, site, ctx in index.iter_calls():
-            func = site.call.func
-            if isinstance(func, Attr) and func.attr == "add_middleware":
-                for app in table.objects_of(func.base, ctx):
-                    if app in apps:
-                        cls_expr = site.call.arg(0, "middleware_class")
-                        cls = index.evaluate(cls_expr, ctx) if cls_expr is not None else Unknown("no class")
-                        sites.append(_MiddlewareSite(app, cls, site.call, ctx, facts.path))
-        for key in apps:
-            obj = table.objects[key]
-            listed = obj.call.kw("middleware")
-            if listed is None:
-                continue
-            value = index.evaluate(listed, obj.ctx)
-            for item in value.items if isinstance(value, SeqValue) else ():
-                if isinstance(item, Instance) and fqn_of(item.type) in STARLETTE_MIDDLEWARE:
-                    cls_expr = item.call.arg(0, "cls")
-                    cls = index.evaluate(cls_expr, item.ctx) if cls_expr is not None else Unknown("no class")
-                    file = index.file_of(item.ctx)
-                    sites.append(_MiddlewareSite(key, cls, item.call, item.ctx, file.path if file else obj.file))
-        sites.sort(key=lambda s: (s.file, s.call.span.line, s.call.span.column))
+        for reg in self.index.app_config.registrations:
+            if reg.kind == "middleware":
+                cls = self.index.evaluate(reg.target, reg.ctx) if reg.target is not None else Unknown("no class")
+                sites.append(_MiddlewareSite(reg.app, cls, reg))
+            elif reg.kind == "http_middleware":
+                sites.append(_MiddlewareSite(reg.app, None, reg))
+        sites.sort(key=lambda s: (s.reg.file, s.reg.span.line, s.reg.span.column))
         self._mw_cache = sites
         return sites
 
@@ -661,25 +645,20 @@ class _Inventory:
         app_order = {k: i for i, k in enumerate(table.objects) if table.objects[k].kind == "app"}
         entries: list[tuple[int, str, int, dict]] = []
         for site in self._middleware_sites():
-            name = _class_name(site.cls)
-            if index.is_subclass(site.cls, SLOWAPI_MIDDLEWARE) and self.app_limiter(site.app) is not None:
-                entry = self._rate_limit_entry(site.app, endpoints, name)
+            reg = site.reg
+            if site.cls is None:  # @app.middleware("http") / app.middleware("http")(fn)
+                deco = reg.call.func if reg.call is not None and isinstance(reg.call.func, Call) else reg.call
+                kind = index.const(deco.arg(0, "middleware_type"), reg.ctx) if deco is not None else None
+                name = reg.function.qualname.rsplit(".", 1)[-1] if reg.function else (
+                    reg.handler.dotted() if reg.handler is not None and reg.handler.dotted() else UNRESOLVED)
+                entry = {"name": name, "config": {"type": kind if isinstance(kind, str) else UNRESOLVED}}
+            elif index.is_subclass(site.cls, SLOWAPI_MIDDLEWARE) and site.app is not None and self.app_limiter(site.app):
+                entry = self._rate_limit_entry(site.app, endpoints, _class_name(site.cls))
                 slowapi_done.add(site.app)
             else:
-                entry = {"name": name, "config": self._kwargs(site.call, site.ctx, skip_first=True)}
-            entry["source"] = f"{site.file}:{site.call.span.line}"
-            entries.append((app_order.get(site.app, 0), site.file, site.call.span.line, entry))
-        for facts in index.modules.values():
-            for fn in facts.functions.values():
-                for deco in fn.decorators:
-                    if (isinstance(deco, Call) and isinstance(deco.func, Attr) and deco.func.attr == "middleware"):
-                        ctx = Ctx(facts.module, fn.parent or "")
-                        apps = [k for k in table.objects_of(deco.func.base, ctx) if table.objects[k].kind == "app"]
-                        kind = index.const(deco.arg(0, "middleware_type"), ctx)
-                        for app in apps:
-                            entry = {"name": fn.name, "config": {"type": kind if isinstance(kind, str) else UNRESOLVED},
-                                     "source": f"{facts.path}:{deco.span.line}"}
-                            entries.append((app_order.get(app, 0), facts.path, deco.span.line, entry))
+                entry = {"name": _class_name(site.cls), "config": self._options(reg)}
+            entry["source"] = f"{reg.file}:{reg.span.line}"
+            entries.append((app_order.get(site.app, 0), reg.file, reg.span.line, entry))
         for app in table.roots:
             if app not in slowapi_done and self.app_limiter(app) is not None:
                 obj = table.objects[app]
@@ -723,21 +702,18 @@ class _Inventory:
         """The endpoint's own limit (decorator or dependency), not the default."""
         return self.rate_limit(e.route, None, e.deps)
 
-    def _kwargs(self, call: Call, ctx: Ctx, *, skip_first: bool) -> dict:
+    def _options(self, reg: Registration) -> dict:
+        """A middleware's resolved arguments (secrets redacted, run-time values "<unresolved>")."""
         config: dict[str, Any] = {}
-        for i, arg in enumerate(call.args):
-            if skip_first and i == 0:
-                continue
-            config[f"arg{i}"] = self._render(arg, ctx)
-        for key, expr in call.kwargs:
+        for i, arg in enumerate(reg.call.args[1:] if reg.call is not None else (), start=1):
+            config[f"arg{i}"] = self._render(arg, reg.ctx)
+        for key, expr in reg.kwargs:
             if key is None:
                 config["**"] = UNRESOLVED
-            elif key in ("middleware_class", "cls") and skip_first:
-                continue
             elif _SECRET_ARG.search(key):
                 config[key] = REDACTED
             else:
-                config[key] = self._render(expr, ctx)
+                config[key] = self._render(expr, reg.ctx)
         return config
 
     def _render(self, expr: Expr, ctx: Ctx) -> Any:
@@ -1065,9 +1041,9 @@ class _Inventory:
     def _cors(self) -> list[str]:
         out: list[str] = []
         for site in self._middleware_sites():
-            if not self.index.is_subclass(site.cls, CORS_MIDDLEWARE):
+            if site.cls is None or not self.index.is_subclass(site.cls, CORS_MIDDLEWARE):
                 continue
-            call, ctx = site.call, site.ctx
+            call, ctx = site.reg, site.reg.ctx
             credentials = self.index.const(call.kw("allow_credentials"), ctx) if call.kw("allow_credentials") else False
             suffix = " (credentials allowed)" if credentials is True else ""
             regex = call.kw("allow_origin_regex")
@@ -1264,11 +1240,9 @@ class _Request:
 
 @dataclass(slots=True)
 class _MiddlewareSite:
-    app: ObjKey
-    cls: Value
-    call: Call
-    ctx: Ctx
-    file: str
+    app: ObjKey | None  # None: the receiver cannot be traced to an application
+    cls: Value | None  # None: a function middleware (@app.middleware("http"))
+    reg: Registration
 
 
 # --------------------------------------------------------------------------- #
