@@ -334,6 +334,7 @@ def test_a_dead_router_is_not_an_endpoint(tmp_path):
             return {}
     """})
     assert [(e["method"], e["path"]) for e in report["endpoints_created"]] == [("GET", "/api/v1/ping")]
+    assert report["security_measures"] == ["No authentication dependency on the only endpoint"]
 
 
 def test_auth_through_class_dependencies_header_reads_and_unknown_ones(tmp_path):
@@ -392,6 +393,10 @@ def test_auth_through_class_dependencies_header_reads_and_unknown_ones(tmp_path)
     assert auth["/api/v1/c"] == ("basic", None)
     assert auth["/api/v1/d"][0] == "unknown" and auth["/api/v1/d"][1]
     assert auth["/api/v1/e"] == ("none", None)
+    assert report["security_measures"] == [
+        "Authentication (bearer/api-key/basic) required on 3 of 5 endpoints",
+        "Authentication unverifiable statically on 1 of 5 endpoints",
+    ]
     commands = dict(zip((e["path"] for e in report["endpoints_created"]), report["test_commands"]))
     assert '-u "$USERNAME:$PASSWORD"' in commands["/api/v1/c"]
     assert commands["/api/v1/e"] == "curl -X GET http://localhost:8000/api/v1/e"

@@ -887,7 +887,9 @@ class _Inventory:
             limiter = self.app_limiter(app)
             if limiter is not None and self.app_has_middleware(app, SLOWAPI_MIDDLEWARE):
                 default = _limits_text(self.index, limiter, "default_limits")
-                if default:
+                if default == UNRESOLVED:
+                    out.append("Rate limiting: a default limit that is unverifiable statically (SlowAPI)")
+                elif default:
                     out.append(f"Rate limiting: {default} per client by default (SlowAPI)")
         limited = [(e, self._own_limit(e)) for e in endpoints if e.path is not None and _is_auth_path(e.path)]
         limited = [(e, lim) for e, lim in limited if lim]
@@ -895,10 +897,15 @@ class _Inventory:
             out.append("Rate limiting on auth endpoints: " + ", ".join(f"{e.label()} {lim}" for e, lim in limited))
         out += self._cors()
         protected = [e for e in endpoints if e.auth in AUTH_ORDER]
-        if endpoints:
-            kinds = sorted({e.auth for e in protected}, key=AUTH_ORDER.index)
-            what = "/".join(kinds) if kinds else "no"
-            out.append(f"Authentication ({what}) required on {len(protected)} of {len(endpoints)} endpoints")
+        unknown = [e for e in endpoints if e.auth == "unknown"]
+        if protected:
+            kinds = "/".join(sorted({e.auth for e in protected}, key=AUTH_ORDER.index))
+            out.append(f"Authentication ({kinds}) required on {len(protected)} of {len(endpoints)} endpoints")
+        elif endpoints and not unknown:
+            which = "the only endpoint" if len(endpoints) == 1 else f"any of the {len(endpoints)} endpoints"
+            out.append(f"No authentication dependency on {which}")
+        if unknown:
+            out.append(f"Authentication unverifiable statically on {len(unknown)} of {len(endpoints)} endpoints")
         return out
 
     def _password_hashing(self) -> list[str]:
