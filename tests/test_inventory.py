@@ -589,8 +589,17 @@ def test_a_stale_openapi_document_is_reported(tmp_path):
 
 
 def test_the_schema_ships_with_the_package():
+    import fnmatch
+
+    try:
+        import tomllib
+    except ImportError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
     schema = load_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
+    package_data = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert any(fnmatch.fnmatch("schemas/inventory.schema.json", glob) for glob in package_data["archlint"])
     assert set(schema["required"]) >= {
         "endpoints_created", "models_created", "middleware_added", "security_measures", "test_commands", "documentation",
     }
@@ -599,6 +608,7 @@ def test_the_schema_ships_with_the_package():
 def test_the_report_builder_needs_no_cli(tmp_path):
     project, config = load_project(SHOP)
     report = build_inventory(project, config=config, base_url="http://api:9000")
+    jsonschema.validate(report, load_schema(), cls=jsonschema.Draft202012Validator)
     assert report["test_commands"][0].startswith("curl -X POST http://api:9000/api/v1/admin/cache/clear")
 
 

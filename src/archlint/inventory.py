@@ -177,7 +177,7 @@ def load_schema() -> dict:
     """The JSON Schema of the report (``archlint/schemas/inventory.schema.json``)."""
     from importlib.resources import files
 
-    text = files("archlint").joinpath("schemas", "inventory.schema.json").read_text(encoding="utf-8")
+    text = files("archlint").joinpath("schemas").joinpath("inventory.schema.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 
