@@ -224,7 +224,7 @@ def parse_curl(command: str, env: dict[str, str]) -> dict:
         command = command.replace(f"${name}", value)
     words = shlex.split(command)
     assert words[0] == "curl", command
-    request = {"method": "GET", "url": None, "headers": {}, "json": None}
+    request = {"method": "GET", "url": None, "headers": {}, "json": None, "cookies": {}}
     i = 1
     while i < len(words):
         word = words[i]
@@ -240,6 +240,9 @@ def parse_curl(command: str, env: dict[str, str]) -> dict:
             i += 2
         elif word == "-d":
             request["json"] = json.loads(words[i + 1])
+            i += 2
+        elif word == "-b":
+            request["cookies"].update(dict(p.strip().split("=", 1) for p in words[i + 1].split(";")))
             i += 2
         elif word.startswith("-"):
             raise AssertionError(f"unexpected curl option {word} in {command}")
@@ -258,6 +261,9 @@ def call(app, commands: list[str], env: dict[str, str]) -> list[list]:
     with TestClient(app) as client:
         for command in commands:
             request = parse_curl(command, env)
+            client.cookies.clear()
+            for key, value in request["cookies"].items():
+                client.cookies.set(key, value)
             response = client.request(
                 request["method"], request["path"], params=request["query"], headers=request["headers"],
                 json=request["json"],
@@ -268,7 +274,7 @@ def call(app, commands: list[str], env: dict[str, str]) -> list[list]:
 
 def validate(app, commands: list[str], env: dict[str, str]) -> list[list[str]]:
     """The pydantic errors of each command's query and body against its route's own parameter types."""
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import BaseModel, TypeAdapter, ValidationError
 
     table = routes(app)
     out = []
@@ -284,8 +290,24 @@ def validate(app, commands: list[str], env: dict[str, str]) -> list[list[str]]:
         errors: list[str] = []
         body_params = _flat(route.dependant, "body_params")
         for param in _flat(route.dependant, "query_params"):
-            if param.field_info.is_required() and param.alias not in request["query"]:
+            model = param.field_info.annotation
+            if isinstance(model, type) and issubclass(model, BaseModel):  # a model of query parameters
+                try:
+                    model.model_validate({k: v for k, v in request["query"].items() if k in model.model_fields})
+                except ValidationError as exc:
+                    errors.append(str(exc))
+            elif param.field_info.is_required() and param.alias not in request["query"]:
                 errors.append(f"query parameter {param.alias} is missing")
+        sent = {k.lower() for k in request["headers"]}
+        for param in _flat(route.dependant, "header_params"):
+            name = param.alias
+            if getattr(param.field_info, "convert_underscores", True) and param.field_info.alias is None:
+                name = name.replace("_", "-")
+            if param.field_info.is_required() and name.lower() not in sent:
+                errors.append(f"header {name} is missing")
+        for param in _flat(route.dependant, "cookie_params"):
+            if param.field_info.is_required() and param.alias not in request["cookies"]:
+                errors.append(f"cookie {param.alias} is missing")
         for param in body_params:
             embed = len(body_params) > 1 or getattr(param.field_info, "embed", False)
             if request["json"] is None:

@@ -100,7 +100,7 @@ def shop(tmp_path_factory):
 
 def test_shop_endpoints_equal_fastapis_routes_one_by_one(shop):
     report, truth = shop
-    assert len(report["endpoints_created"]) == 21
+    assert len(report["endpoints_created"]) == 22
     assert endpoint_rows(report) == truth["endpoints"]
 
 
@@ -123,7 +123,7 @@ def test_shop_test_commands_are_accepted_by_the_app(shop):
     statuses = [status for status, _body in truth["calls"]]
     failures = [(cmd, body) for cmd, (status, body) in zip(report["test_commands"], truth["calls"]) if not 200 <= status < 300]
     assert not failures, failures
-    assert len(statuses) == 21
+    assert len(statuses) == 22
 
 
 def test_shop_commands_carry_auth_bodies_and_required_queries(shop):
@@ -138,6 +138,11 @@ def test_shop_commands_carry_auth_bodies_and_required_queries(shop):
     assert '-H "X-Admin-Key: $API_KEY"' in commands[("GET", "/api/v2/reports/sales")]
     assert "sales?year=1" in commands[("GET", "/api/v2/reports/sales")]
     assert commands[("HEAD", "/health")] == "curl -I http://localhost:8000/health"
+    # A model of query parameters, an aliased query parameter, a required header and cookie.
+    assert commands[("GET", "/api/v1/products/search")] == (
+        "curl -X GET 'http://localhost:8000/api/v1/products/search?q=string&max_price=1.0&order-by=string' "
+        "-H 'x-shop-region: string' -b session=string"
+    )
 
 
 def test_shop_models_equal_sqlalchemys_mappers(shop):
@@ -168,7 +173,7 @@ def test_shop_security_measures_and_documentation(shop):
         "Rate limiting on auth endpoints: POST /api/v1/auth/login 10/minute, POST /api/v1/auth/refresh 30/minute, "
         "POST /api/v1/auth/register 5/minute",
         "CORS restricted to origins: https://shop.example.com, http://localhost:5173 (credentials allowed)",
-        "Authentication (bearer/api-key) required on 14 of 21 endpoints",
+        "Authentication (bearer/api-key) required on 14 of 22 endpoints",
     ]
     doc = report["documentation"]
     assert doc["openapi_documents"] == [] and doc["openapi_updated"] is None

@@ -1106,6 +1106,10 @@ class _Inventory:
             parts += ["-H", f'"{e.deps.api_key_header or "X-API-Key"}: $API_KEY"']
         elif e.auth == "basic":
             parts += ["-u", '"$USERNAME:$PASSWORD"']
+        for name, value in request.headers:
+            parts += ["-H", shlex.quote(f"{name}: {value}")]
+        if request.cookies:
+            parts += ["-b", shlex.quote("; ".join(f"{k}={v}" for k, v in request.cookies))]
         if files:
             parts += [arg for name in files for arg in ("-F", shlex.quote(f"{name}=@example.txt"))]
             parts += [arg for k, v in form for arg in ("-F", shlex.quote(f"{k}={v}"))]
@@ -1152,21 +1156,34 @@ class _Inventory:
             if "Form" in kinds:
                 request.form.append((param.name, _query_text(sample)))
                 continue
-            if kinds & {"Header", "Cookie"}:
-                continue
+            required = (param.default is None and default_marker is None) or (
+                default_marker is not None and _marker_required(index, default_marker))
+            alias = _alias(index, markers)
             is_model = isinstance(base, ClassRef) and index.is_subclass(base, BASE_MODELS | SQLMODEL)
+            if kinds & {"Header", "Cookie"}:
+                if "Cookie" in kinds and not is_model and required:
+                    request.cookies.append((alias or param.name, _query_text(sample)))
+                elif "Header" in kinds and not is_model and required:
+                    convert = next((index.const(m.call.kw("convert_underscores"), m.ctx) for m in markers
+                                    if m.call.kw("convert_underscores") is not None), True)
+                    header = alias or (param.name.replace("_", "-") if convert is not False else param.name)
+                    if header.lower() != "authorization" and "api-key" not in header.lower():  # sent as auth
+                        request.headers.append((header, _query_text(sample)))
+                continue
+            if is_model and "Query" in kinds:  # a pydantic model of query parameters
+                if isinstance(sample, dict):
+                    request.query.extend((k, _query_text(v)) for k, v in sample.items() if v is not None)
+                continue
             is_collection = isinstance(base, TypeForm) and fqn_of(base.origin) in LISTS | DICTS
             if "Body" in kinds or is_model or (is_collection and "Query" not in kinds):
                 embedded = False
                 for m in markers:
                     if fqn_of(m.type) in PARAM_MARKERS["Body"] and index.const(m.call.kw("embed"), m.ctx) is True:
                         embedded = True
-                request.bodies.append((param.name, sample, embedded))
+                request.bodies.append((alias or param.name, sample, embedded))
                 continue
-            required = (param.default is None and default_marker is None) or (
-                default_marker is not None and _marker_required(index, default_marker))
             if required:
-                request.query.append((param.name, _query_text(sample)))
+                request.query.append((alias or param.name, _query_text(sample)))
 
     # -------------------------------------------------------- documentation
     def documentation(self, endpoints: list[_Endpoint]) -> dict:
@@ -1237,6 +1254,8 @@ class _Request:
     bodies: list[tuple[str, Any, bool]] = field(default_factory=list)  # (name, sample, embedded)
     form: list[tuple[str, str]] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    cookies: list[tuple[str, str]] = field(default_factory=list)
 
     def payload(self) -> Any:
         """One body parameter is the body; several (or an embedded one) are keyed by name, as FastAPI reads them."""
@@ -1482,6 +1501,17 @@ def _query_text(sample: Any) -> str:
     if sample is None:
         return "example"
     return str(sample)
+
+
+def _alias(index: ProjectIndex, markers: Iterable[Instance]) -> str | None:
+    """``Query(alias="status")``: the name the client sends."""
+    for marker in markers:
+        expr = marker.call.kw("alias") or marker.call.kw("validation_alias")
+        if expr is not None:
+            value = index.const(expr, marker.ctx)
+            if isinstance(value, str):
+                return value
+    return None
 
 
 def _marker_required(index: ProjectIndex, marker: Instance) -> bool:
