@@ -1,8 +1,9 @@
-"""Test against this checkout's policy pack.
+"""Collection: fixture projects are data, not tests — except the reference backend's own HTTP tests.
 
-An editable install maps ``archlint.packs`` to the checkout it was installed
-from; a second worktree run with ``PYTHONPATH=src`` would otherwise test its
-code against another checkout's ``rules/``.
+Also: test against this checkout's policy pack. An editable install maps
+``archlint.packs`` to the checkout it was installed from; a second worktree
+run with ``PYTHONPATH=src`` would otherwise test its code against another
+checkout's ``rules/``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+FIXTURES = Path(__file__).parent / "fixtures"
+REFERENCE_TESTS = FIXTURES / "reference_backend" / "backend" / "tests"
 _RULES = Path(__file__).resolve().parents[1] / "rules"
 
 
@@ -32,3 +35,12 @@ def _use_checkout_pack() -> None:
 
 
 _use_checkout_pack()
+
+
+def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
+    path = Path(collection_path)
+    if path == FIXTURES or FIXTURES not in path.parents:
+        return None
+    if path == REFERENCE_TESTS or REFERENCE_TESTS in path.parents or path in REFERENCE_TESTS.parents:
+        return None
+    return True
