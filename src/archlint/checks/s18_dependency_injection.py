@@ -32,10 +32,11 @@ from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, Value, fqn
 @dataclass(frozen=True)
 class S18Options:
     session_types: tuple[str, ...] = option(
-        "Dotted names of database session classes (SQLAlchemy, SQLModel, sync and async)."
+        "Dotted names of database session classes (SQLAlchemy, SQLModel, sync and async) and of "
+        "scoped-session registries, which proxy one global session."
     )
     session_factories: tuple[str, ...] = option(
-        "Dotted names of session factories (`sessionmaker`, `async_sessionmaker`, `scoped_session`): "
+        "Dotted names of session factories (`sessionmaker`, `async_sessionmaker`): "
         "calling what they build opens a session."
     )
     engine_factories: tuple[str, ...] = option("Dotted names of functions that create a database engine.")
