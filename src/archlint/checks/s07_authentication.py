@@ -37,6 +37,10 @@ class S7Options:
     public_handlers: tuple[str, ...] = option(
         "Handler names (fnmatch globs) of public endpoints, used with or without a known path."
     )
+    bearer_required: tuple[str, ...] = option(
+        "Handler names and full paths (fnmatch globs) of endpoints that must take their token through a "
+        "dependency (the refresh endpoint): a handler that checks a cookie or body token by hand does not count."
+    )
     auth_dependency_names: tuple[str, ...] = option(
         "Names (fnmatch globs, lower case) of dependencies that authenticate: `get_current_user`, "
         "`get_current_active_user`, `require_*` ... matched on the function, class or variable name."
@@ -317,7 +321,7 @@ class UnauthenticatedEndpoint(Rule):
             public = self._public(index, route, fn)
             if public is not False:
                 continue
-            verdict = self._route_verdict(auth, route, fn, ctx)
+            verdict = self._route_verdict(auth, route, fn, ctx, inline=not self._bearer_required(route, fn))
             if verdict is not False:
                 continue
             route_chains = chain_cache.setdefault(route.owner, chains(table, route.owner))
@@ -364,9 +368,15 @@ class UnauthenticatedEndpoint(Rule):
         return text
 
     # ---------------------------------------------------------- dependencies
-    def _route_verdict(self, auth: _Auth, route: Route, fn: FunctionFact, ctx: Ctx) -> bool | None:
+    def _bearer_required(self, route: Route, fn: FunctionFact) -> bool:
+        globs = self.options.bearer_required
+        if _glob(fn.name, globs):
+            return True
+        return any(fp.path is not None and _glob(fp.path.rstrip("/"), globs) for fp in route.full_paths)
+
+    def _route_verdict(self, auth: _Auth, route: Route, fn: FunctionFact, ctx: Ctx, *, inline: bool) -> bool | None:
         index = auth.index
-        if auth.checks_inline(fn, ctx):
+        if inline and auth.checks_inline(fn, ctx):
             return True
         deps, unknown = param_dependencies(index, fn, ctx)
         listed = list_dependencies(index, route.kw("dependencies"), route.ctx)
