@@ -103,6 +103,32 @@ def param_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> tuple
     return out, unknown
 
 
+def class_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> list[Dependency]:
+    """Dependencies declared as attributes of a class-based view (``@cbv``) the handler is a method of."""
+    if fn.class_qualname is None:
+        return []
+    facts = index.file_of(ctx)
+    klass = facts.classes.get(fn.class_qualname) if facts is not None else None
+    if klass is None:
+        return []
+    where = Ctx(ctx.module, klass.qualname)
+    out: list[Dependency] = []
+    for assign in klass.assigns:
+        name = next((t.id for t in assign.targets if isinstance(t, Name)), None)
+        form = annotated_parts(index, assign.annotation, where)
+        if form is not None:
+            out.extend(
+                _from_instance(item, form.exprs[0], form.ctx, name, False)  # type: ignore[arg-type]
+                for item in form.args[1:]
+                if is_depends(index, item)
+            )
+        if isinstance(assign.value, Call):
+            value = index.evaluate(assign.value, where)
+            if is_depends(index, value):
+                out.append(_from_instance(value, assign.annotation, where, name, True))  # type: ignore[arg-type]
+    return out
+
+
 def _might_be_alias(expr: Expr) -> bool:
     name = expr.attr if isinstance(expr, Attr) else expr.id if isinstance(expr, Name) else ""
     return bool(name) and name[:1].isupper()

@@ -11,6 +11,7 @@ from archlint.checks._fastapi import (
     Chain,
     Dependency,
     chains,
+    class_dependencies,
     const_str,
     handler_ctx,
     list_dependencies,
@@ -379,6 +380,7 @@ class UnauthenticatedEndpoint(Rule):
         if inline and auth.checks_inline(fn, ctx):
             return True
         deps, unknown = param_dependencies(index, fn, ctx)
+        deps = deps + class_dependencies(index, fn, ctx)
         listed = list_dependencies(index, route.kw("dependencies"), route.ctx)
         if listed is None:
             unknown = True
