@@ -159,8 +159,8 @@ class CreateWithout201(Rule):
 
     A POST creates when its handler is named like a create (`create_*`,
     `add_*`, `register*`, `signup`: the pack's `create-handler-names`), or when
-    it posts to a plural collection path (`POST /items/`) and answers a
-    resource model. Action POSTs (login, token, refresh, password recovery and
+    it posts to a plural collection path (`POST /items/`) and answers that
+    collection's resource model (`ItemPublic`). Action POSTs (login, token, refresh, password recovery and
     reset, test endpoints, searches: `action-handler-names`) are never creates.
     The status may be declared on the decorator (`status_code=201`,
     `status.HTTP_201_CREATED`, a constant) or set at run time
@@ -268,6 +268,8 @@ class CreateWithout201(Rule):
         model_name = model.qualname.rsplit(".", 1)[-1]
         if _matches(model_name, opts.non_resource_models):
             return None
+        if _singular(words[-1]) not in model_name.lower():
+            return None  # it answers something else than the collection's resource
         return f"it posts to the collection `{tail}` and answers a `{model_name}`"
 
 
@@ -298,6 +300,14 @@ def _response_model(index: ProjectIndex, route: Route, fn: FunctionFact, ctx: Ct
     if isinstance(value, ClassRef) and not is_response_class(index, value):
         return value
     return None
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") else word
 
 
 def _is_plural(word: str, opts: S2Options) -> bool:
