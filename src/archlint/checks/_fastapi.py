@@ -69,10 +69,28 @@ def annotated_parts(index: ProjectIndex, annotation: Expr | None, ctx: Ctx) -> T
     """The ``Annotated[...]`` type form an annotation is or aliases, across modules."""
     if annotation is None:
         return None
+    annotation = _forward_ref(annotation) or annotation
     value = index.evaluate(annotation, ctx)
     if isinstance(value, TypeForm) and fqn_of(value.origin) in _ANNOTATED and value.exprs:
         return value
     return None
+
+
+_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
+def _forward_ref(annotation: Expr) -> Expr | None:
+    """``"CurrentUser"`` / ``"deps.CurrentUser"``: a string annotation naming a type, as an expression."""
+    if not (isinstance(annotation, Lit) and isinstance(annotation.value, str)):
+        return None
+    text = annotation.value.strip()
+    if not _DOTTED.fullmatch(text):
+        return None
+    head, *rest = text.split(".")
+    expr: Expr = Name(annotation.span, head)
+    for part in rest:
+        expr = Attr(annotation.span, expr, part)
+    return expr
 
 
 def param_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> tuple[list[Dependency], bool]:
@@ -91,11 +109,13 @@ def param_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> tuple
             for item in form.args[1:]:
                 if is_depends(index, item):
                     out.append(_from_instance(item, form.exprs[0], form.ctx, param.name, False))  # type: ignore[arg-type]
-        elif param.annotation is not None:
-            value = index.evaluate(param.annotation, ctx)
-            if isinstance(value, Unknown) and isinstance(param.annotation, (Name, Attr)) and param.default is None:
+        elif param.annotation is not None and param.default is None:
+            written = _forward_ref(param.annotation) or param.annotation
+            if isinstance(written, Lit) and isinstance(written.value, str):
+                unknown = True  # a string annotation archlint does not parse may hide a dependency
+            elif isinstance(index.evaluate(written, ctx), Unknown) and isinstance(written, (Name, Attr)):
                 # An alias archlint cannot read may hide an Annotated dependency.
-                unknown = unknown or _might_be_alias(param.annotation)
+                unknown = unknown or _might_be_alias(written)
         if isinstance(param.default, Call):
             value = index.evaluate(param.default, ctx)
             if is_depends(index, value):
