@@ -46,12 +46,20 @@ class S7Options:
         "Names (fnmatch globs, lower case) of dependencies that authenticate: `get_current_user`, "
         "`get_current_active_user`, `require_*` ... matched on the function, class or variable name."
     )
+    credential_parameters: tuple[str, ...] = option(
+        "Parameter names (fnmatch globs, lower case) of a dependency that reads a credential "
+        "(`token`, `authorization`, `x_api_key` ...): such a dependency authenticates."
+    )
     security_schemes: tuple[str, ...] = option(
         "Dotted names of security scheme classes: a dependency built on one authenticates "
         "(OAuth2PasswordBearer, HTTPBearer, APIKeyHeader ...)."
     )
     token_decoders: tuple[str, ...] = option(
         "Dotted names of calls that verify a token: a dependency (or handler) calling one authenticates."
+    )
+    token_issuers: tuple[str, ...] = option(
+        "Function names (fnmatch globs) that issue rather than check credentials (`create_access_token`): "
+        "calling one is not an authentication check even when its name mentions a token."
     )
     unauthorized_status_codes: tuple[int, ...] = option(
         "Status codes whose `HTTPException` marks a dependency (or handler) as an authentication check."
@@ -169,6 +177,8 @@ class _Auth:
         ctx = Ctx(ref.module, fn.qualname)
         if self.checks_inline(fn, ctx):
             return True
+        if any(_glob(p.name, self.opts.credential_parameters) for p in fn.params if p.name not in ("self", "cls")):
+            return True
         if depth >= self.opts.auth_follow_depth:
             return None
         deps, unknown = param_dependencies(self.index, fn, ctx)
@@ -186,7 +196,8 @@ class _Auth:
                 continue
             if index.fqn(func, ctx) in opts.token_decoders:
                 return True
-            if _glob(_spelled(func), opts.auth_dependency_names):
+            spelled = _spelled(func)
+            if _glob(spelled, opts.auth_dependency_names) and not _glob(spelled, opts.token_issuers):
                 value = index.evaluate(func, ctx)
                 if not isinstance(value, Symbol) or not value.fqn.startswith(("fastapi.", "starlette.")):
                     return True
