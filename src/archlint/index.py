@@ -55,6 +55,7 @@ from archlint.values import (
 )
 
 if TYPE_CHECKING:
+    from archlint.apps import AppConfig
     from archlint.routes import RouteTable
 
 _MAX_DEPTH = 40
@@ -622,6 +623,13 @@ class ProjectIndex:
         from archlint.routes import RouteTable
 
         return RouteTable.build(self)
+
+    @cached_property
+    def app_config(self) -> AppConfig:
+        """Every app's middleware, exception handlers and ``app.state`` assignments (see apps.py)."""
+        from archlint.apps import AppConfig
+
+        return AppConfig.build(self)
 
 
 class _Lazy(Value):
