@@ -314,11 +314,10 @@ class RedundantResponseModel(Rule):
 class MissingTags(Rule):
     """Reports routes without OpenAPI tags: none on the route, its routers or the `include_router` calls.
 
-    Tags set on `APIRouter(tags=...)`, on any router or application the
-    router is included into, or on `include_router(..., tags=...)` apply to
-    the route. When no route of a router has tags, one finding sits at the
-    router's creation; otherwise each untagged route is reported at its
-    decorator.
+    Tags set on `APIRouter(tags=...)`, on any router the router is included
+    into, or on `include_router(..., tags=...)` apply to the route. Each
+    untagged route is reported at its decorator (the message says when its
+    whole router has none, so one `tags=` there fixes them all).
 
     ## Why is this bad?
     Tags group operations in Swagger UI and ReDoc and name the modules of
@@ -336,9 +335,9 @@ class MissingTags(Rule):
         """
         from fastapi import APIRouter, FastAPI
 
-        router = APIRouter(prefix="/api/v1/items")  # expect: AL123
+        router = APIRouter(prefix="/api/v1/items")
 
-        @router.get("/")
+        @router.get("/")  # expect: AL123
         async def list_items() -> list[str]:
             \"\"\"List the items.\"\"\"
             return []
@@ -385,21 +384,17 @@ class MissingTags(Rule):
                 untagged[route.owner].append(route)
         for owner, routes in untagged.items():
             obj = table.objects[owner]
-            if obj.kind == "router" and len(routes) == documented[owner]:
-                count = f"{len(routes)} route{'s' if len(routes) != 1 else ''}"
-                yield self.finding(
-                    obj.file,
-                    obj.call.span,
-                    f"No route of this router has OpenAPI tags ({count}, e.g. {route_label(routes[0])}): "
-                    f"pass `tags=[...]` here or on the `include_router` call.",
-                )
-                continue
+            none_tagged = obj.kind == "router" and len(routes) == documented[owner]
+            where = (
+                ", nor has any route of its router: pass `tags=[...]` to the `APIRouter` or the `include_router` call"
+                if none_tagged
+                else ": pass `tags=[...]` on the route, its router or the `include_router` call"
+            )
             for route in routes:
                 yield self.finding(
                     route.file,
                     route.call.span,
-                    f"The route {route_label(route)} has no OpenAPI tags: pass `tags=[...]` on the route, "
-                    f"its router or the `include_router` call.",
+                    f"The route {route_label(route)} has no OpenAPI tags{where}.",
                 )
 
 
