@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from archlint.collect.facts import Attr, Call, Expr, FunctionFact, Lit, Name
+from archlint.collect.facts import Attr, BinOp, Call, Expr, FunctionFact, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.routes import Include, ObjKey, Route, RouteTable, RouterObject
 from archlint.values import ClassRef, Const, Ctx, Instance, Symbol, TypeForm, Unknown, Value, fqn_of
@@ -158,6 +158,10 @@ def list_dependencies(index: ProjectIndex, expr: Expr | None, ctx: Ctx) -> list[
     """``dependencies=[Depends(a), Security(b)]``; None when the list cannot be read."""
     if expr is None:
         return []
+    if isinstance(expr, BinOp) and expr.op == "Add":  # [Depends(a)] + COMMON_DEPENDENCIES
+        left = list_dependencies(index, expr.left, ctx)
+        right = list_dependencies(index, expr.right, ctx)
+        return None if left is None or right is None else left + right
     value = index.evaluate(expr, ctx)
     items = getattr(value, "items", None)
     if not isinstance(items, tuple):
