@@ -299,6 +299,15 @@ def chains(table: RouteTable, owner: ObjKey, limit: int = 64) -> list[Chain]:
     return out
 
 
+def unresolved_include_sets(table: RouteTable, keyword: str) -> bool:
+    """Whether an ``include_router`` call whose router archlint cannot resolve passes ``keyword``.
+
+    A router no traced chain reaches may be included by that call, so what the
+    call adds (tags, dependencies, responses) is unknown for it.
+    """
+    return any(inc.child is None and inc.call.kw(keyword) is not None for inc in table.includes)
+
+
 def handler_ctx(route: Route) -> Ctx | None:
     if route.handler is None:
         return None

@@ -21,6 +21,7 @@ from archlint.checks._fastapi import (
     route_label,
     route_status,
     runtime_statuses,
+    unresolved_include_sets,
 )
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Expr, FString, FunctionFact, Lit
@@ -766,6 +767,8 @@ class PathParameterNotInSignature(Rule):
         out: set[str] = set()
         exprs: list[tuple[Expr | None, Ctx]] = [(route.kw("dependencies"), route.ctx)]
         for chain in chains(index.routes, route.owner):
+            if not chain.reaches_app and unresolved_include_sets(index.routes, "dependencies"):
+                return None
             exprs.extend((o.call.kw("dependencies"), o.ctx) for o in chain.objects)
             exprs.extend((i.call.kw("dependencies"), i.ctx) for i in chain.includes)
         for expr, ctx in exprs:

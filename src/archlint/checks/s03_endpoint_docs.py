@@ -14,6 +14,7 @@ from archlint.checks._fastapi import (
     route_label,
     route_status,
     runtime_statuses,
+    unresolved_include_sets,
 )
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, Lit, Name
@@ -367,6 +368,7 @@ class MissingTags(Rule):
         table = index.routes
         untagged: dict[ObjKey, list[Route]] = defaultdict(list)
         documented: dict[ObjKey, int] = defaultdict(int)
+        unknown_tags = unresolved_include_sets(table, "tags")
         for route in table.routes:
             if not _documented_route(project, route):
                 continue
@@ -379,6 +381,9 @@ class MissingTags(Rule):
                     _has(index, i.call.kw("tags"), i.ctx) for i in chain.includes
                 ):
                     tagged = True
+                    break
+                if not chain.reaches_app and unknown_tags:
+                    tagged = True  # possibly included, with tags, by a call archlint cannot resolve
                     break
             if not tagged:
                 untagged[route.owner].append(route)
@@ -502,6 +507,8 @@ class UndocumentedErrorResponse(Rule):
         keys: set[str] = set()
         places: list[tuple[Expr | None, Ctx]] = [(route.kw("responses"), route.ctx)]
         for chain in chains(index.routes, route.owner):
+            if not chain.reaches_app and unresolved_include_sets(index.routes, "responses"):
+                return None
             places.extend((o.call.kw("responses"), o.ctx) for o in chain.objects)
             places.extend((i.call.kw("responses"), i.ctx) for i in chain.includes)
         for expr, ctx in places:

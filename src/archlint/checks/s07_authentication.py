@@ -17,6 +17,7 @@ from archlint.checks._fastapi import (
     list_dependencies,
     param_dependencies,
     route_label,
+    unresolved_include_sets,
 )
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, Expr, FunctionFact, Name
@@ -319,9 +320,7 @@ class UnauthenticatedEndpoint(Rule):
         table = index.routes
         auth = _Auth(index, self.options)
         protected_apps = self._middleware_apps(project)
-        unresolved_with_deps = any(
-            inc.child is None and inc.call.kw("dependencies") is not None for inc in table.includes
-        )
+        unresolved_with_deps = unresolved_include_sets(table, "dependencies")
         chain_cache: dict[ObjKey, list[Chain]] = {}
         for route in table.routes:
             if "WEBSOCKET" in route.methods:
