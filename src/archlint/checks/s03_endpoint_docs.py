@@ -10,7 +10,6 @@ from archlint.checks._fastapi import (
     HTTP_EXCEPTIONS,
     chains,
     handler_ctx,
-    is_response_class,
     route_label,
     route_status,
     runtime_statuses,
