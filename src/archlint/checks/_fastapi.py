@@ -276,7 +276,21 @@ class Chain:
     reaches_app: bool
 
 
+#: The last route table's chains by owner: every API rule asks for them, route by route.
+_CHAINS: list = [None, {}]
+
+
 def chains(table: RouteTable, owner: ObjKey, limit: int = 64) -> list[Chain]:
+    """Every way from a router up to an application (or to a router nobody includes)."""
+    if _CHAINS[0] is not table:
+        _CHAINS[0], _CHAINS[1] = table, {}
+    cache: dict[ObjKey, list[Chain]] = _CHAINS[1]
+    if owner not in cache:
+        cache[owner] = _chains(table, owner, limit)
+    return cache[owner]
+
+
+def _chains(table: RouteTable, owner: ObjKey, limit: int) -> list[Chain]:
     parents: dict[ObjKey, list[Include]] = {}
     for inc in table.includes:
         if inc.child is not None:
