@@ -346,12 +346,14 @@ def _module_attr(index: ProjectIndex, ref: Expr, ctx: Ctx) -> bool:
 
 
 class ServiceWithGlobalSession(Rule):
-    """Reports services and repositories built at module level from a global database session.
+    """Reports services and repositories built from a global database session.
 
-    `user_service = UserService(SessionLocal())` or `repo = Repo(db)` with a
-    module-level `db` session binds one session to the object for the life of
-    the process. Build the service per request in a dependency
-    (`def get_user_service(session: SessionDep) -> UserService`).
+    `user_service = UserService(SessionLocal())` at module level, or
+    `Repo(db)` anywhere outside a handler with a module-level `db` session
+    (a dependency function too), binds every request to one session. Build
+    the service per request in a dependency that receives the session
+    (`def get_user_service(session: SessionDep) -> UserService`). Handlers
+    using a global session are AL421's.
 
     ## Why is this bad?
     The service then shares one session across every concurrent request: a
@@ -406,34 +408,35 @@ class ServiceWithGlobalSession(Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         finder = _Globals(index, self.options)
-        for facts in index.modules.values():
-            scope = facts.module_scope
-            if scope is None:
-                continue
-            ctx = Ctx(facts.module, "")
-            for assign in scope.assigns:
-                call = assign.value
-                if not isinstance(call, Call) or finder.kind_of_call(call, ctx) is not None:
+        handlers = {r.handler for r in index.routes.routes if r.handler is not None}
+        for facts, scope, ctx in index.iter_scopes():
+            if scope.kind == "class" or FuncRef(ctx.module, scope.qualname) in handlers:
+                continue  # handlers are AL421's; class bodies hold no construction worth a finding
+            module_level = scope.kind == "module"
+            for site in scope.calls:
+                call = site.call
+                if finder.kind_of_call(call, ctx) is not None:
                     continue
                 callee = index.evaluate(call.func, ctx)
                 if not isinstance(callee, (ClassRef, FuncRef)):
                     continue
-                session = self._session_argument(finder, call, ctx)
+                session = self._session_argument(finder, call, ctx, opened=module_level)
                 if session is None:
                     continue
+                when = "at import time" if module_level else f"in `{scope.qualname}`"
                 yield self.finding(
                     facts.path,
                     call.span,
-                    f"`{_callee_name(callee)}` is built at import time from {session}: build it per "
-                    f"request in a dependency that receives the session through `Depends`.",
+                    f"`{_callee_name(callee)}` is built {when} from {session}: build it per request "
+                    f"in a dependency that receives the session through `Depends`.",
                 )
 
     @staticmethod
-    def _session_argument(finder: _Globals, call: Call, ctx: Ctx) -> str | None:
+    def _session_argument(finder: _Globals, call: Call, ctx: Ctx, *, opened: bool) -> str | None:
         for arg in (*call.args, *(v for _, v in call.kwargs)):
             if isinstance(arg, Starred):
                 continue
-            if isinstance(arg, Call) and finder.kind_of_call(arg, ctx) == "session":
+            if opened and isinstance(arg, Call) and finder.kind_of_call(arg, ctx) == "session":
                 return "a session opened at module level"
             if isinstance(arg, (Name, Attr)):
                 found = finder.name(arg, ctx) if isinstance(arg, Name) or _module_attr(finder.index, arg, ctx) else None
