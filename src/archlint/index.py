@@ -330,6 +330,9 @@ class ProjectIndex:
 
     def _binop(self, expr: BinOp, ctx: Ctx) -> Value:
         left, right = self.evaluate(expr.left, ctx), self.evaluate(expr.right, ctx)
+        if expr.op == "BitOr" and _is_type(left) and _is_type(right):
+            # ``str | None``: a PEP 604 union, kept as a type form like ``Union[str, None]``.
+            return TypeForm(Symbol("types.UnionType"), (left, right), (expr.left, expr.right), ctx)
         if isinstance(left, Unknown):
             return left
         if isinstance(right, Unknown):
@@ -655,6 +658,11 @@ def _binds_name(scope: Scope, name: str) -> bool:
     if any(loop.target is not None and _binds(loop.target, name) for loop in scope.loops):
         return True
     return any(_binds(t, name) for a in scope.assigns for t in a.targets)
+
+
+def _is_type(value: Value) -> bool:
+    """A value that can stand in a type union: a class, an external symbol, a type form or None."""
+    return isinstance(value, (Symbol, ClassRef, TypeForm)) or value == Const(None)
 
 
 def _percent_format(template: str, right: Value, ctx: Ctx, expr: Expr) -> Value:
