@@ -23,6 +23,9 @@ list each symbol once.
 
 from __future__ import annotations
 
+import weakref
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from archlint.collect.facts import (
@@ -31,16 +34,25 @@ from archlint.collect.facts import (
     Await,
     BinOp,
     Call,
+    CallSite,
     ClassFact,
+    DictExpr,
     Expr,
+    FileFacts,
+    FString,
     FunctionFact,
     Lit,
     Name,
+    Other,
     Param,
     Scope,
+    Seq,
+    Starred,
     Subscript,
+    UnaryOp,
     WithItem,
 )
+from archlint.model import Span
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, ParamValue, Symbol, TypeForm, Unknown, Value, fqn_of
 
 if TYPE_CHECKING:
@@ -539,9 +551,119 @@ def _is_static(fn: FunctionFact) -> bool:
     return any(isinstance(d, Name) and d.id == "staticmethod" for d in fn.decorators)
 
 
-def subscript_args(expr: Expr) -> tuple[Expr, ...]:
-    """The items of ``X[a, b]`` (empty for anything else)."""
-    return expr.items if isinstance(expr, Subscript) else ()
+def iter_exprs(expr: Expr | None) -> Iterator[Expr]:
+    """``expr`` and every sub-expression, depth first."""
+    if expr is None:
+        return
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, Attr):
+            stack.append(node.base)
+        elif isinstance(node, Call):
+            stack.append(node.func)
+            stack.extend(node.args)
+            stack.extend(v for _, v in node.kwargs)
+        elif isinstance(node, Subscript):
+            stack.append(node.base)
+            stack.extend(node.items)
+        elif isinstance(node, BinOp):
+            stack.extend((node.left, node.right))
+        elif isinstance(node, (Await, Starred)):
+            stack.append(node.value)
+        elif isinstance(node, (Seq, FString)):
+            stack.extend(node.parts if isinstance(node, FString) else node.items)
+        elif isinstance(node, DictExpr):
+            stack.extend(k for k, _ in node.items if k is not None)
+            stack.extend(v for _, v in node.items)
+        elif isinstance(node, UnaryOp):
+            stack.append(node.operand)
+        elif isinstance(node, Other):
+            stack.extend(node.children)
 
 
-__all__ = ["TypeResolver", "canonical", "canonical_of", "FACTORIES", "RETURNS", "CONTAINERS", "Unknown"]
+def scope_exprs(scope: Scope) -> Iterator[Expr]:
+    """The top-level expressions written directly in a scope (calls, assignments, returns, ...)."""
+    for site in scope.calls:
+        if site.context not in ("arg", "receiver"):
+            yield site.call
+    for assign in scope.assigns:
+        if assign.value is not None:
+            yield assign.value
+    for item in scope.withs:
+        yield item.context
+    for value in scope.returns:
+        if value is not None:
+            yield value
+    for loop in scope.loops:
+        if loop.iter is not None:
+            yield loop.iter
+
+
+def lambda_spans(scope: Scope) -> list[Span]:
+    """Spans of the lambdas written in a scope: calls inside them run later, not in the scope."""
+    return [
+        node.span
+        for top in scope_exprs(scope)
+        for node in iter_exprs(top)
+        if isinstance(node, Other) and node.kind == "Lambda"
+    ]
+
+
+def within(span: Span, outer: Span) -> bool:
+    return (outer.line, outer.column) <= (span.line, span.column) and (span.end_line, span.end_column) <= (
+        outer.end_line,
+        outer.end_column,
+    )
+
+
+_CALLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def calls_by_name(index: ProjectIndex) -> dict[str, list[tuple[FileFacts, CallSite, Ctx]]]:
+    """Every call site by its callee's canonical dotted name (``canonical`` applied, unlike ``index.calls_to``)."""
+    found = _CALLS.get(index)
+    if found is None:
+        found = defaultdict(list)
+        for facts, site, ctx in index.iter_calls():
+            if isinstance(site.call.func, (Name, Attr)):
+                fqn = canonical(index.fqn(site.call.func, ctx))
+                if fqn:
+                    found[fqn].append((facts, site, ctx))
+        _CALLS[index] = found
+    return found
+
+
+def canonical_calls(index: ProjectIndex, fqns: Iterable[str]) -> list[tuple[FileFacts, CallSite, Ctx]]:
+    table = calls_by_name(index)
+    return [hit for fqn in dict.fromkeys(fqns) for hit in table.get(fqn, ())]
+
+
+def imported_names(index: ProjectIndex, facts: FileFacts) -> set[str]:
+    """The canonical dotted names a file imports (``from a import b`` gives ``a.b``, ``import a.b`` gives ``a.b``)."""
+    out: set[str] = set()
+    for imp in facts.imports:
+        module = index.absolute_module(imp, facts)
+        full = module if imp.name is None else f"{module}.{imp.name}"
+        out.add(canonical(full) or full)
+        out.add(module)
+    return out
+
+
+__all__ = [
+    "TypeResolver",
+    "canonical",
+    "canonical_of",
+    "canonical_calls",
+    "calls_by_name",
+    "imported_names",
+    "iter_exprs",
+    "scope_exprs",
+    "lambda_spans",
+    "within",
+    "FACTORIES",
+    "RETURNS",
+    "CONTAINERS",
+    "Unknown",
+]
