@@ -599,6 +599,7 @@ def scope_exprs(scope: Scope) -> Iterator[Expr]:
     for loop in scope.loops:
         if loop.iter is not None:
             yield loop.iter
+    yield from scope.expr_stmts
 
 
 def lambda_spans(scope: Scope) -> list[Span]:

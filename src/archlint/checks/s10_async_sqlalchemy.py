@@ -551,10 +551,11 @@ class LegacyQueryApi(_S10Rule):
         if not call.args:
             return False
         first = call.args[0]
-        target = first.base if isinstance(first, Attr) else first
-        value = index.evaluate(target, ctx)
-        model = table.get(value)
-        return model is not None and model.mapped
+        for target in (first, first.base if isinstance(first, Attr) else None):
+            model = table.get(index.evaluate(target, ctx)) if target is not None else None
+            if model is not None and model.mapped:
+                return True
+        return False
 
 
 class UnawaitedAsyncSessionCall(_S10Rule):
