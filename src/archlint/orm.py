@@ -45,6 +45,9 @@ FOREIGN_KEY = frozenset({"sqlalchemy.ForeignKey"})
 INDEX = frozenset({"sqlalchemy.Index"})
 UNIQUE = frozenset({"sqlalchemy.UniqueConstraint"})
 PRIMARY_KEY = frozenset({"sqlalchemy.PrimaryKeyConstraint"})
+FOREIGN_KEY_CONSTRAINT = frozenset({"sqlalchemy.ForeignKeyConstraint"})
+DECLARED_ATTR = frozenset({"sqlalchemy.orm.declared_attr", "sqlalchemy.ext.declarative.declared_attr"})
+_DIRECTIVES = frozenset({"__tablename__", "__table_args__", "__mapper_args__", "__table__"})
 TABLE = frozenset({"sqlalchemy.Table"})
 MAPPED = frozenset({"sqlalchemy.orm.Mapped"})
 CLASSVAR = frozenset({"typing.ClassVar"})
@@ -93,7 +96,7 @@ class RelationshipDef:
 
 @dataclass(slots=True)
 class Constraint:
-    kind: str  # index, unique, primary_key
+    kind: str  # index, unique, primary_key, foreign_key
     columns: tuple[str, ...]
     path: str
     span: Span
@@ -119,6 +122,8 @@ class Model:
     async_attrs: bool = False
     #: ``__table__ = Table(...)``: the table that maps it.
     table: TableDef | None = None
+    #: Attributes declared by ``@declared_attr`` functions (their columns are not read).
+    declared_attrs: tuple[str, ...] = ()
     #: Classes in the mro that are project classes (self first).
     lineage: tuple[ClassRef, ...] = ()
 
@@ -235,7 +240,7 @@ class _Reader:
 
     def _model(self, ref: ClassRef, fact: ClassFact, path: str, kind: str, root: bool, opaque: bool) -> Model:
         index = self.index
-        lineage = tuple(k for k in index.mro(ref) if isinstance(k, ClassRef) and index.class_fact(k) is not None)
+        lineage = self._lineage(ref)
         model = Model(ref, fact, path, kind, mapped=False, root=root, opaque=opaque, lineage=lineage)
         model.async_attrs = any(canonical_of(k) == ASYNC_ATTRS for k in index.mro(ref))
         if kind == "sqlmodel":
@@ -259,6 +264,7 @@ class _Reader:
                 model.columns.setdefault(col.name, col)
             for rel in self._relationships(klass, kfact, kpath):
                 model.relationships.setdefault(rel.name, rel)
+            model.declared_attrs += self._declared_attrs(klass, kfact)
             constraints, table_opaque, table = self._class_constraints(klass, kfact, kpath)
             model.constraints.extend(constraints)
             model.opaque = model.opaque or table_opaque
@@ -268,6 +274,44 @@ class _Reader:
                     model.columns.setdefault(col.name, col)
                 model.constraints.extend(table.constraints)
         return model
+
+    def _lineage(self, ref: ClassRef) -> tuple[ClassRef, ...]:
+        """Project classes in the mro, plus the ``cls=`` class of a ``declarative_base(cls=...)`` base."""
+        index = self.index
+        out: list[ClassRef] = []
+        stack: list[ClassRef] = [ref]
+        while stack and len(out) < 64:
+            klass = stack.pop(0)
+            for k in index.mro(klass):
+                if isinstance(k, ClassRef) and k not in out and index.class_fact(k) is not None:
+                    out.append(k)
+                    fact = index.class_fact(k)
+                    outer = Ctx(k.module, fact.parent or "")  # type: ignore[union-attr]
+                    for base in fact.bases:  # type: ignore[union-attr]
+                        value = index.evaluate(base, outer)
+                        if isinstance(value, Instance) and canonical_of(value.type) in DECLARATIVE_FUNCTIONS:
+                            mixin = value.call.kw("cls")
+                            made = index.evaluate(mixin, value.ctx) if mixin is not None else None
+                            if isinstance(made, ClassRef) and made not in out:
+                                stack.append(made)
+        return tuple(out)
+
+    def _declared_attrs(self, ref: ClassRef, fact: ClassFact) -> tuple[str, ...]:
+        facts = self.index.modules[ref.module]
+        outer = Ctx(ref.module, fact.qualname)
+        out = []
+        for name, qualname in fact.defs.items():
+            fn = facts.functions.get(qualname)
+            if fn is None or name in _DIRECTIVES:
+                continue
+            for deco in fn.decorators:
+                target = _callee(deco)
+                while isinstance(target, Attr) and canonical(self.index.fqn(target, outer)) not in DECLARED_ATTR:
+                    target = target.base  # @declared_attr.directive, @declared_attr.cascading
+                if canonical(self.index.fqn(target, outer)) in DECLARED_ATTR:
+                    out.append(name)
+                    break
+        return tuple(out)
 
     # ---------------------------------------------------------- columns
     def _columns(self, ref: ClassRef, fact: ClassFact, path: str, sqlmodel: bool) -> list[ColumnDef]:
@@ -480,6 +524,11 @@ class _Reader:
             kind, columns = "unique", call.args
         elif fqn in PRIMARY_KEY:
             kind, columns = "primary_key", call.args
+        elif fqn in FOREIGN_KEY_CONSTRAINT:
+            first = call.arg(0, "columns")
+            kind, columns = "foreign_key", (first.items if isinstance(first, Seq) else ())
+            if not isinstance(first, Seq):
+                return None
         else:
             return None
         names: list[str] = []
@@ -565,7 +614,7 @@ class _Reader:
                 self._column_flags(col, [(arg, ctx)])
                 table.columns[col_name] = col
             else:
-                constraint = self._constraint(arg, ctx, path) if fqn in INDEX | UNIQUE | PRIMARY_KEY else None
+                constraint = self._constraint(arg, ctx, path) if fqn in INDEX | UNIQUE | PRIMARY_KEY | FOREIGN_KEY_CONSTRAINT else None
                 if constraint is not None:
                     table.constraints.append(constraint)
                 elif fqn is None:

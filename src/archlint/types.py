@@ -108,6 +108,16 @@ RETURNS = {
     "sqlalchemy.ext.asyncio.async_engine_from_config": "sqlalchemy.ext.asyncio.AsyncEngine",
 }
 
+#: Methods whose result's class is known: (receiver class, method) -> class.
+METHOD_RETURNS = {
+    ("sqlalchemy.ext.asyncio.AsyncEngine", "begin"): "sqlalchemy.ext.asyncio.AsyncConnection",
+    ("sqlalchemy.ext.asyncio.AsyncEngine", "connect"): "sqlalchemy.ext.asyncio.AsyncConnection",
+    ("sqlalchemy.Engine", "begin"): "sqlalchemy.Connection",
+    ("sqlalchemy.Engine", "connect"): "sqlalchemy.Connection",
+    ("sqlalchemy.orm.sessionmaker", "begin"): "sqlalchemy.orm.Session",
+    ("sqlalchemy.ext.asyncio.async_sessionmaker", "begin"): "sqlalchemy.ext.asyncio.AsyncSession",
+}
+
 #: Generic containers whose first argument is the element (or yielded) type.
 CONTAINERS = frozenset(
     {
@@ -205,9 +215,20 @@ class TypeResolver:
                 return self.annotation(sides[0], ctx)
             return None
         if isinstance(expr, Lit):
-            return None  # a string forward reference: not resolved
+            return self._forward_reference(expr, ctx)
         value = self.index.evaluate(expr, ctx)
         return self._unwrap(value)
+
+    def _forward_reference(self, expr: Lit, ctx: Ctx) -> Value | None:
+        """``"AsyncSession"`` / ``"models.User"``: a quoted dotted name (anything more complex is not parsed)."""
+        text = expr.value.strip() if isinstance(expr.value, str) else ""
+        parts = text.split(".")
+        if not text or not all(p.isidentifier() for p in parts):
+            return None
+        node: Expr = Name(expr.span, parts[0])
+        for part in parts[1:]:
+            node = Attr(expr.span, node, part)
+        return self._unwrap(self.index.evaluate(node, ctx))
 
     def is_instance(self, expr: Expr | None, ctx: Ctx, fqns: frozenset[str] | set[str]) -> bool:
         """Whether the value of ``expr`` is known to be an instance of one of the classes (or a subclass)."""
@@ -486,6 +507,10 @@ class TypeResolver:
                 member = self.index.class_member(base, call.func.attr)
                 if isinstance(member, FuncRef):
                     return self._returns(member)
+            if base is not None:
+                known = METHOD_RETURNS.get((canonical_of(base) or "", call.func.attr))
+                if known is not None:
+                    return Symbol(known)
         # Calling a value read from an attribute, e.g. ``self.session_factory()``.
         if isinstance(call.func, (Name, Attr)):
             target = self.of(call.func, ctx)

@@ -607,20 +607,26 @@ class UnawaitedAsyncSessionCall(_S10Rule):
         methods = set(self.options.awaited_methods)
         for facts, scope, ctx in index.iter_scopes():
             consumed: set[str] | None = None
+            lambdas: list[Span] = []
             for site in scope.calls:
                 func = site.call.func
                 if site.awaited or not isinstance(func, Attr) or func.attr not in methods:
                     continue
-                if not index.types.is_instance(func.base, ctx, wanted):
+                receiver = index.types.of(func.base, ctx)
+                if not index.types.is_subclass(receiver, wanted):
                     continue
                 if consumed is None:
                     consumed = self._consumed_names(index, scope, ctx)
+                    lambdas = lambda_spans(scope)
+                if any(within(site.call.span, span) for span in lambdas):
+                    continue  # runs when the lambda is called, maybe awaited there
                 if not self._unawaited(index, scope, site, ctx, consumed):
                     continue
+                owner = (canonical_of(receiver) or "AsyncSession").rsplit(".", 1)[-1]
                 yield self.finding(
                     facts.path,
                     site.call.span,
-                    f"`AsyncSession.{func.attr}()` returns a coroutine that is never awaited: write "
+                    f"`{owner}.{func.attr}()` returns a coroutine that is never awaited: write "
                     f"`await {_text(func)}(...)`.",
                 )
 
@@ -641,7 +647,10 @@ class UnawaitedAsyncSessionCall(_S10Rule):
             return isinstance(scope, FunctionFact) and scope.is_async
         if context == "expr":
             loop = next((lp for lp in scope.loops if lp.id == site.loop), None)
-            return loop is None or loop.kind != "comprehension"
+            if loop is None or loop.kind != "comprehension":
+                return True
+            # [db.refresh(o) for o in objs]: a bug, unless the coroutines are gathered.
+            return not self._comprehension_consumed(index, scope, site.call, ctx, consumed)
         if context == "arg":
             parent = next((s.call for s in scope.calls if _has_arg(s.call, site.call)), None)
             if parent is None:
@@ -652,6 +661,23 @@ class UnawaitedAsyncSessionCall(_S10Rule):
             if isinstance(callee, Unknown):
                 return False
             return canonical_of(callee) not in self.options.coroutine_consumers
+        return False
+
+    def _comprehension_consumed(self, index: ProjectIndex, scope: Scope, call: Call, ctx: Ctx, consumed: set[str]) -> bool:
+        """Whether the comprehension around ``call`` feeds a coroutine consumer (directly or through a name)."""
+        consumers = set(self.options.coroutine_consumers)
+        for assign in scope.assigns:
+            if assign.value is not None and within(call.span, assign.value.span):
+                if any(isinstance(t, Name) and t.id in consumed for t in assign.targets):
+                    return True
+        for top in scope_exprs(scope):
+            for node in iter_exprs(top):
+                if not isinstance(node, Call) or not within(call.span, node.span) or node is call:
+                    continue
+                if canonical(index.fqn(node.func, ctx)) in consumers or (
+                    isinstance(node.func, Attr) and node.func.attr in self.options.coroutine_consumer_methods
+                ):
+                    return True
         return False
 
     def _consumed_names(self, index: ProjectIndex, scope: Scope, ctx: Ctx) -> set[str]:

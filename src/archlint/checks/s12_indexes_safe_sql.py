@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, BinOp, Call, Expr, FString, Lit, Name, Scope
+from archlint.collect.facts import Attr, BinOp, Call, Expr, FString, Lit, Name, Other, Scope
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
 from archlint.orm import ColumnDef, Constraint, Model, models
@@ -40,11 +40,20 @@ class _S12Rule(Rule):
     tags = ("database",)
 
 
-def _covered(col: ColumnDef, constraints: list[Constraint], kinds: frozenset[str] | None = None) -> bool:
+_INDEXING = frozenset({"index", "unique", "primary_key"})
+
+
+def _covered(col: ColumnDef, constraints: list[Constraint], kinds: frozenset[str] = _INDEXING) -> bool:
+    """Whether an index, unique or primary-key constraint names the column (in any position)."""
     names = col.names()
-    return any(
-        (kinds is None or c.kind in kinds) and (c.opaque or names & set(c.columns)) for c in constraints
-    )
+    return any(c.kind in kinds and (c.opaque or names & set(c.columns)) for c in constraints)
+
+
+def _foreign_key(col: ColumnDef, constraints: list[Constraint]) -> bool | None:
+    if col.foreign_key is not False:
+        return col.foreign_key
+    names = col.names()
+    return any(c.kind == "foreign_key" and names & set(c.columns) for c in constraints)
 
 
 def _targets(project: Project) -> Iterator[tuple[str, list[ColumnDef], list[Constraint], bool]]:
@@ -118,7 +127,7 @@ class UnindexedForeignKey(_S12Rule):
             if opaque:
                 continue
             for col in columns:
-                if col.foreign_key is not True or (col.path, col.span) in seen:
+                if _foreign_key(col, constraints) is not True or (col.path, col.span) in seen:
                     continue
                 if col.primary_key is not False or col.index is not False or col.unique is not False:
                     continue
@@ -271,6 +280,8 @@ class MissingPrimaryKey(_S12Rule):
             return True
         if model.table is not None and model.table.opaque:
             return True
+        if model.declared_attrs:
+            return True  # @declared_attr columns (``id`` on a base) are not read: do not guess
         for klass in model.lineage:
             fact = index.class_fact(klass)
             if fact is None:
@@ -340,7 +351,7 @@ class SqlBuiltFromString(_S12Rule):
                     raw = True
                 elif canonical(index.fqn(func, ctx)) not in text_functions:
                     continue
-                sql = call.arg(0, "statement") if raw else call.arg(0, "text")
+                sql = _sql_argument(call, raw)
                 if sql is None:
                     continue
                 built = self._built_at(index, scope, ctx, sql, call)
@@ -381,6 +392,14 @@ class SqlBuiltFromString(_S12Rule):
             literal = "".join(str(p.value) for p in expr.parts if isinstance(p, Lit))
             if any(not isinstance(p, Lit) and not self._safe(index, ctx, p) for p in expr.parts):
                 return "an f-string", literal
+            return None
+        if isinstance(expr, Other) and expr.kind == "ConcatenatedString":
+            # Implicit concatenation: ("SELECT ... " f"WHERE name = '{name}'")
+            leaves = _implicit_leaves(expr)
+            literal = "".join(_literal_text(index, ctx, leaf) or "" for leaf in leaves)
+            for leaf in leaves:
+                if isinstance(leaf, FString) and self._built(index, ctx, leaf) is not None:
+                    return "an f-string", literal
             return None
         if isinstance(expr, BinOp) and expr.op == "Modulo":
             literal = _literal_text(index, ctx, expr.left)
@@ -433,10 +452,29 @@ def _literal_text(index: ProjectIndex, ctx: Ctx, expr: Expr) -> str | None:
         return expr.value
     if isinstance(expr, FString):
         return "".join(str(p.value) for p in expr.parts if isinstance(p, Lit))
+    if isinstance(expr, Other) and expr.kind == "ConcatenatedString":
+        texts = [_literal_text(index, ctx, leaf) for leaf in _implicit_leaves(expr)]
+        return "".join(texts) if all(t is not None for t in texts) else None  # type: ignore[arg-type]
     value = index.evaluate(expr, ctx)
     if isinstance(value, Const) and isinstance(value.value, str):
         return value.value
     return None
+
+
+def _sql_argument(call: Call, raw: bool) -> Expr | None:
+    if call.args:
+        return call.args[0]
+    for key in ("statement", "query", "sql", "operation") if raw else ("text",):
+        value = call.kw(key)
+        if value is not None:
+            return value
+    return None
+
+
+def _implicit_leaves(expr: Expr) -> list[Expr]:
+    if isinstance(expr, Other) and expr.kind == "ConcatenatedString":
+        return [leaf for child in expr.children for leaf in _implicit_leaves(child)]
+    return [expr]
 
 
 def _concat_leaves(expr: Expr) -> list[Expr]:
