@@ -42,6 +42,7 @@ from archlint.collect.facts import (
     FString,
     FunctionFact,
     Lit,
+    Loop,
     Name,
     Other,
     Param,
@@ -327,7 +328,8 @@ class TypeResolver:
             form = self.annotation(fn.returns_annotation, Ctx(dep.module, fn.parent or ""))
             if isinstance(form, TypeForm) and canonical_of(form.origin) in _GENERATORS and form.args:
                 return self._unwrap(form.args[0])
-            if form is not None and not fn.is_generator:
+            if form is not None and canonical_of(_origin(form)) not in _GENERATORS:
+                # A generator annotated with what it yields (``-> AsyncSession``) is a common slip.
                 return form
         if fn.is_generator:
             # ``with SessionLocal() as db: yield db`` / ``db = SessionLocal(); yield db``.
@@ -392,7 +394,7 @@ class TypeResolver:
                 candidates.append((item.span.line, item))
         for loop in scope.loops:
             if isinstance(loop.target, Name) and loop.target.id == name:
-                candidates.append((loop.span.line, None))
+                candidates.append((loop.span.line, loop))
         if any(imp.bound == name for imp in scope.imports) or name in scope.defs:
             candidates.append((0, "index"))
         if not candidates:
@@ -416,6 +418,9 @@ class TypeResolver:
                 types.append(self._with_target(what, ctx))
             elif what == "index":
                 types.append(self._imported(module, scope, name, ctx))
+            elif isinstance(what, Loop):
+                # ``for user in users`` / ``async for session in get_db()``: the element type.
+                types.append(self.element(self.form(what.iter, ctx)) if what.iter is not None else None)
             else:
                 types.append(None)
         if all(t == types[0] for t in types[1:]):

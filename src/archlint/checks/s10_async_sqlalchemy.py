@@ -19,6 +19,7 @@ from archlint.collect.facts import (
     FunctionFact,
     Lit,
     Name,
+    Other,
     Scope,
     Subscript,
 )
@@ -381,6 +382,8 @@ def url_scheme(index: ProjectIndex, expr: Expr, ctx: Ctx, depth: int = 0) -> str
     if isinstance(expr, FString):
         head = "".join(str(p.value) for p in _leading_literals(expr))
         return _scheme(head) if "://" in head else None
+    if isinstance(expr, Other) and expr.kind == "ConcatenatedString" and expr.children:
+        return url_scheme(index, expr.children[0], ctx, depth + 1)
     if isinstance(expr, Call):
         func = canonical(index.fqn(expr.func, ctx))
         if func in ("builtins.str",) and expr.args:
