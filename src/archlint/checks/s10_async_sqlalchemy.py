@@ -362,20 +362,29 @@ class AsyncEngineSyncDriver(_S10Rule):
                 facts.path,
                 site.call.span,
                 f"This async engine connects with `{scheme}://`, {used}, which is synchronous: "
-                f"use an async driver such as `{dialect}+{_suggest(dialect)}://`.",
+                f"use an async driver such as `{_suggest(dialect)}://`.",
             )
 
 
 def _suggest(dialect: str) -> str:
-    return {"postgresql": "asyncpg", "postgres": "asyncpg", "sqlite": "aiosqlite", "mysql": "aiomysql", "mariadb": "aiomysql"}.get(
-        dialect, "<async driver>"
-    )
+    known = {
+        "postgresql": "postgresql+asyncpg",
+        "postgres": "postgresql+asyncpg",
+        "sqlite": "sqlite+aiosqlite",
+        "mysql": "mysql+aiomysql",
+        "mariadb": "mariadb+aiomysql",
+    }
+    return known.get(dialect, f"{dialect}+<async driver>")
 
 
 def url_scheme(index: ProjectIndex, expr: Expr, ctx: Ctx, depth: int = 0) -> str | None:
     """The scheme (``dialect+driver``) of a database URL expression, when it resolves statically."""
     if depth > 8:
         return None
+    if isinstance(expr, Attr):
+        owner = index.evaluate(expr.base, ctx)
+        if isinstance(owner, Instance) and isinstance(owner.type, ClassRef) and _validated(index, owner.type, expr.attr):
+            return None
     value = index.evaluate(expr, ctx)
     if isinstance(value, Const):
         return _scheme(value.value)
@@ -430,6 +439,42 @@ def url_scheme(index: ProjectIndex, expr: Expr, ctx: Ctx, depth: int = 0) -> str
                 schemes = {url_scheme(index, r, Ctx(k.module, fn.qualname), depth + 1) for r in fn.returns if r is not None}
                 return schemes.pop() if len(schemes) == 1 else None
     return None
+
+
+_VALIDATORS = frozenset(
+    {
+        "pydantic.field_validator",
+        "pydantic.validator",
+        "pydantic.model_validator",
+        "pydantic.root_validator",
+        "pydantic.functional_validators.field_validator",
+        "pydantic.functional_validators.model_validator",
+    }
+)
+
+
+def _validated(index: ProjectIndex, klass: ClassRef, field: str) -> bool:
+    """Whether a settings class rewrites the field in a validator (``postgres://`` -> ``postgresql+asyncpg://``)."""
+    for k in index.mro(klass):
+        fact = index.class_fact(k) if isinstance(k, ClassRef) else None
+        if fact is None:
+            continue
+        facts = index.modules[k.module]
+        for qualname in fact.defs.values():
+            fn = facts.functions.get(qualname)
+            if fn is None:
+                continue
+            for deco in fn.decorators:
+                call = deco if isinstance(deco, Call) else None
+                target = call.func if call is not None else deco
+                fqn = canonical(index.fqn(target, Ctx(k.module, fact.qualname)))
+                if fqn not in _VALIDATORS:
+                    continue
+                if "model" in fqn or "root" in fqn:
+                    return True
+                if call is not None and any(isinstance(a, Lit) and a.value in (field, "*") for a in call.args):
+                    return True
+    return False
 
 
 def _field_default(expr: Expr) -> Expr:
