@@ -55,6 +55,7 @@ from archlint.values import (
 )
 
 if TYPE_CHECKING:
+    from archlint.apps import AppConfig
     from archlint.routes import RouteTable
     from archlint.types import TypeResolver
 
@@ -570,6 +571,13 @@ class ProjectIndex:
         from archlint.types import TypeResolver
 
         return TypeResolver(self)
+
+    @cached_property
+    def app_config(self) -> AppConfig:
+        """Every app's middleware, exception handlers and ``app.state`` assignments (see apps.py)."""
+        from archlint.apps import AppConfig
+
+        return AppConfig.build(self)
 
 
 class _Lazy(Value):

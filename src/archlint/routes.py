@@ -138,6 +138,8 @@ class RouteTable:
     roots: list[ObjKey]
     #: Files that assign ``scope["path"]``: a middleware may rewrite paths.
     path_rewriters: list[str]
+    #: The builder, kept to answer ``objects_of`` after the build.
+    resolver: _Builder | None = field(default=None, repr=False, compare=False)
 
     @property
     def apps(self) -> list[RouterObject]:
@@ -155,6 +157,10 @@ class RouteTable:
             stack.extend(i.child for i in obj.includes if i.child)
             stack.extend(m.child for m in obj.mounts if m.child)
         return seen
+
+    def objects_of(self, expr: Expr | None, ctx: Ctx) -> list[ObjKey]:
+        """The app/router objects an expression may denote (``app``, a factory's local, a helper's parameter)."""
+        return self.resolver.objects_of(expr, ctx) if self.resolver is not None else []
 
     def handler(self, index: ProjectIndex, route: Route) -> FunctionFact | None:
         return index.function(route.handler) if route.handler else None
@@ -246,7 +252,7 @@ class _Builder:
             self.objects[mount.parent].mounts.append(mount)
         children = {i.child for i in includes if i.child} | {m.child for m in mounts if m.child}
         roots = [k for k, o in self.objects.items() if o.kind == "app" and k not in children]
-        table = RouteTable(self.objects, routes, includes, mounts, roots, sorted(set(rewriters)))
+        table = RouteTable(self.objects, routes, includes, mounts, roots, sorted(set(rewriters)), self)
         for root in roots:
             app = self.objects[root]
             rewritten = ""

@@ -201,27 +201,32 @@ class FactCollector(cst.CSTVisitor):
             return (first, name_line)
         return (name_line, name_line)
 
+    def _definition(self, node: cst.FunctionDef | cst.ClassDef) -> dict:
+        """The fields functions and classes share."""
+        return dict(
+            qualname=self._child_qualname(node.name.value),
+            span=self.span(node.name),
+            parent=self.scope.qualname,
+            docstring=node.get_docstring(),
+            name=node.name.value,
+            decorators=[e for d in node.decorators if (e := self.expr(d.decorator)) is not None],
+            header=self._header(node),
+        )
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.scope.defs[node.name.value] = self._child_qualname(node.name.value)
 
     def _enter_function(self, node: cst.FunctionDef) -> None:
         parent = self.scope
-        qualname = self._child_qualname(node.name.value)
         fact = FunctionFact(
-            qualname=qualname,
             kind="function",
-            span=self.span(node.name),
-            parent=parent.qualname,
-            docstring=node.get_docstring(),
-            name=node.name.value,
             is_async=node.asynchronous is not None,
             params=self._params(node.params),
             returns_annotation=self.expr(node.returns.annotation) if node.returns else None,
-            decorators=[e for d in node.decorators if (e := self.expr(d.decorator)) is not None],
             class_qualname=parent.qualname if parent.kind == "class" else None,
-            header=self._header(node),
+            **self._definition(node),
         )
-        self.functions[qualname] = fact
+        self.functions[fact.qualname] = fact
         self._scopes.append(fact)
 
     def _params(self, params: cst.Parameters) -> list[Param]:
@@ -254,21 +259,13 @@ class FactCollector(cst.CSTVisitor):
         self.scope.defs[node.name.value] = self._child_qualname(node.name.value)
 
     def _enter_class(self, node: cst.ClassDef) -> None:
-        parent = self.scope
-        qualname = self._child_qualname(node.name.value)
         fact = ClassFact(
-            qualname=qualname,
             kind="class",
-            span=self.span(node.name),
-            parent=parent.qualname,
-            docstring=node.get_docstring(),
-            name=node.name.value,
             bases=[e for a in node.bases if (e := self.expr(a.value)) is not None],
             keywords=[(a.keyword.value, e) for a in node.keywords if a.keyword and (e := self.expr(a.value))],
-            decorators=[e for d in node.decorators if (e := self.expr(d.decorator)) is not None],
-            header=self._header(node),
+            **self._definition(node),
         )
-        self.classes[qualname] = fact
+        self.classes[fact.qualname] = fact
         self._scopes.append(fact)
 
     # -------------------------------------------------------------- loops
