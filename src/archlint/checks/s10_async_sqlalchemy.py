@@ -271,12 +271,21 @@ class SyncSession(_S10Rule):
         """Functions SQLAlchemy calls with a sync Session: ``run_sync(fn)`` targets and event listeners."""
         out: set[FuncRef] = set()
         for facts, site, ctx in index.iter_calls():
-            func = site.call.func
+            call = site.call
+            func = call.func
             if isinstance(func, Attr) and func.attr == "run_sync":
-                for arg in site.call.args:
-                    value = index.evaluate(arg, ctx)
-                    if isinstance(value, FuncRef):
-                        out.add(value)
+                # run_sync(fn) and run_sync(lambda s: fn(s, ...)).
+                for arg in call.args:
+                    for node in iter_exprs(arg):
+                        target = node.func if isinstance(node, Call) else node if node is arg else None
+                        value = index.evaluate(target, ctx) if target is not None else None
+                        if isinstance(value, FuncRef):
+                            out.add(value)
+            elif any(isinstance(a, Attr) and a.attr in ("sync_session", "sync_connection") for a in call.args):
+                # fn(session.sync_session): SQLAlchemy's sync facade of an async session.
+                value = index.evaluate(func, ctx)
+                if isinstance(value, FuncRef):
+                    out.add(value)
         decorators = frozenset(self.options.sync_callback_decorators)
         for facts in index.modules.values():
             for fn in facts.functions.values():
