@@ -11,8 +11,8 @@ from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
 from archlint.orm import Model, RelationshipDef, models
 from archlint.pack import option
-from archlint.types import canonical, canonical_calls, imported_names
-from archlint.values import ClassRef, Ctx
+from archlint.types import canonical, canonical_calls, canonical_of, imported_names
+from archlint.values import ClassRef, Ctx, Instance
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,16 @@ class DeclarativeBaseFunction(_S11Rule):
             name = (canonical(index.fqn(site.call.func, ctx)) or "").rsplit(".", 1)[-1]
             seen.add((facts.path, site.call.span.line))
             yield self.finding(facts.path, site.call.span, self._message(name))
+        # registry().generate_base(): the same 1.x base, made by a registry.
+        for facts, scope, ctx in index.iter_scopes():
+            for site in scope.calls:
+                func = site.call.func
+                if not (isinstance(func, Attr) and func.attr == "generate_base"):
+                    continue
+                owner = index.evaluate(func.base, ctx)
+                if isinstance(owner, Instance) and canonical_of(owner.type) == "sqlalchemy.orm.registry":
+                    seen.add((facts.path, site.call.span.line))
+                    yield self.finding(facts.path, site.call.span, self._message("generate_base"))
         for facts in index.modules.values():
             for fact in facts.classes.values():
                 outer = Ctx(facts.module, fact.parent or "")
