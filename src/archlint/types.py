@@ -473,6 +473,11 @@ class TypeResolver:
                     return self.annotation(assign.annotation, Ctx(klass.module, fact.parent or ""))
                 return self.form(assign.value, ctx) if assign.value is not None else None
         facts = self.index.modules[klass.module]
+        getter = facts.functions.get(fact.defs.get(attr, ""))
+        if getter is not None and getter.returns_annotation is not None and any(
+            (d.dotted() or "").rsplit(".", 1)[-1] in ("property", "cached_property") for d in getter.decorators
+        ):
+            return self.annotation(getter.returns_annotation, ctx)
         types: list[Value | None] = []
         for qualname in fact.defs.values():
             fn = facts.functions.get(qualname)
