@@ -24,6 +24,14 @@ def _split_codes(values: tuple[str, ...]) -> list[str]:
     return [c.strip().upper() for v in values for c in v.split(",") if c.strip()]
 
 
+def _pre_commit_files(paths: tuple[Path, ...]) -> bool:
+    """pre-commit sets PRE_COMMIT=1 for its hooks and passes the commit's files: those are a change set.
+
+    A directory among the paths means a user's (or a pass_filenames: false hook's) run over a tree instead.
+    """
+    return os.environ.get("PRE_COMMIT") == "1" and bool(paths) and not any(p.is_dir() for p in paths)
+
+
 def _color(stream) -> bool:
     if os.environ.get("NO_COLOR"):
         return False
@@ -87,9 +95,19 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--pack", help="Policy pack: a built-in name or a TOML file.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for parsing (default: CPU count).")
 @click.option("--color/--no-color", default=None, help="Colour in text output (default: on a TTY, off with NO_COLOR).")
+@click.option("--changed-since", metavar="REF",
+              help="Check the change since REF (git: committed since the merge base, staged, unstaged and untracked "
+                   "files, renames and deletions); S19 holds every changed path to the boundaries. PATHS, if "
+                   "given, narrow the change to the paths under them.")
+@click.option("--changed-files", metavar="FILE",
+              help="Check the change listed in FILE (one path per line, relative to the repository root; - reads "
+                   "standard input).")
 def check(paths, fmt, output, sarif_output, json_output, select, extend_select, ignore, fail_on, exit_zero,
-          config_path, pack, jobs, color) -> None:
-    """Check PATHS (default: the current directory) against the policy pack."""
+          config_path, pack, jobs, color, changed_since, changed_files) -> None:
+    """Check PATHS (default: the current directory) against the policy pack.
+
+    Under pre-commit (PRE_COMMIT=1 in the environment) file PATHS are the files of the commit: a change set.
+    """
     from archlint.engine import Overrides, run
     from archlint.report import render, write_atomic
 
@@ -100,8 +118,11 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
         pack=pack,
         config=config_path,
         jobs=jobs,
+        changed_since=changed_since,
+        changed_files=changed_files,
+        paths_are_change_set=_pre_commit_files(paths) and changed_since is None and changed_files is None,
     )
-    result = run(list(paths) or [Path(".")], overrides)
+    result = run(list(paths), overrides)
     report = result.report
     # Render everything before writing anything: a failure leaves no partial file.
     use_color = color if color is not None else (output is None and _color(sys.stdout))
