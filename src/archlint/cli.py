@@ -193,6 +193,39 @@ def explain(rule: str, config_path: Path | None) -> None:
     click.echo(info.help_markdown(), nl=False)
 
 
+@cli.command()
+@click.argument("path", required=False, default=".", type=click.Path(exists=True, path_type=Path))
+@click.option("-f", "--format", "fmt", type=click.Choice(["json", "markdown"]), default="json", show_default=True,
+              help="JSON (follows the schema archlint ships) or Markdown tables for a pull-request description.")
+@click.option("--base-url", default="http://localhost:8000", show_default=True,
+              help="Server the test_commands' curl lines call.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file (atomically) instead of stdout.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Use this pyproject.toml/archlint.toml instead of the nearest one.")
+@click.option("--pack", help="Policy pack: a built-in name or a TOML file.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for parsing (default: CPU count).")
+def inventory(path, fmt, base_url, output, config_path, pack, jobs) -> None:
+    """Print the implementation report (S21) of the project containing PATH.
+
+    Endpoints (method, full path, auth, rate limit), models, middleware,
+    security measures, a curl command per endpoint and the API documentation,
+    read statically from the same project index the rules use: nothing of the
+    project is imported or run.
+    """
+    from archlint.engine import load_project
+    from archlint.inventory import build_inventory, render_json, render_markdown
+    from archlint.report import write_atomic
+
+    project, config = load_project(path, config_path=config_path, pack=pack, jobs=jobs)
+    report = build_inventory(project, base_url=base_url, config=config)
+    text = render_json(report) if fmt == "json" else render_markdown(report)
+    if output is not None:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+
+
 def main() -> None:
     """Console entry point: never a traceback, exit 2 on any error."""
     try:

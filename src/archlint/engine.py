@@ -181,6 +181,27 @@ def build_project(config: Config, report_root: Path, overrides: Overrides) -> tu
     return project, rules, files
 
 
+def load_project(path: Path, *, config_path: Path | None = None, pack: str | None = None,
+                 jobs: int | None = None) -> tuple[Project, Config]:
+    """The project that contains ``path``, indexed as ``check`` indexes it, without running rules.
+
+    For reports built from the index (``archlint inventory``): the nearest
+    configuration decides the project root, the pack's analysis excludes and
+    the source roots, exactly as for a check.
+    """
+    if not path.exists():
+        raise UsageError(f"path does not exist: {path}")
+    if config_path is not None:
+        config_file, root = config_path.resolve(), config_path.resolve().parent
+    else:
+        config_file, root = find_config(path)
+    config = load_config(config_file, root, pack_override=pack)
+    report_root = git_root(root) or root
+    files = discover(config, report_root)
+    project = Project(index=ProjectIndex(collect_all(files, jobs=jobs)), root=config.root, report_root=report_root)
+    return project, config
+
+
 def check_project(project: Project, rules: Iterable[Rule], config: Config, targets: list[Path]) -> list[Finding]:
     findings: list[Finding] = []
     for rule in rules:
