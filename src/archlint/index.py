@@ -57,6 +57,7 @@ from archlint.values import (
 if TYPE_CHECKING:
     from archlint.apps import AppConfig
     from archlint.routes import RouteTable
+    from archlint.types import TypeResolver
 
 _MAX_DEPTH = 40
 _STATUS_NAME = re.compile(r"^(?:fastapi|starlette)\.status\.(?:HTTP|WS)_(\d{3,4})(?:_|$)")
@@ -629,6 +630,13 @@ class ProjectIndex:
         from archlint.routes import RouteTable
 
         return RouteTable.build(self)
+
+    @cached_property
+    def types(self) -> TypeResolver:
+        """Static types of expressions (``index.types.of(expr, ctx)``): see ``archlint.types``."""
+        from archlint.types import TypeResolver
+
+        return TypeResolver(self)
 
     @cached_property
     def app_config(self) -> AppConfig:
