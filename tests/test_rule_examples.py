@@ -44,7 +44,7 @@ def write_example(example, root):
 @pytest.mark.parametrize(("rule", "kind", "index"), CASES)
 def test_example(rule, kind, index, tmp_path):
     write_example(getattr(rule, kind)[index], tmp_path)
-    result = run([tmp_path], Overrides(select=[rule.id]))
+    result = run([tmp_path], Overrides(select=[rule.id], **getattr(rule, "EXAMPLE_OVERRIDES", {})))
     got = [(f.path, f.span.line, f.rule_id) for f in result.report.findings if f.rule_id == rule.id]
     if kind == "VALID":
         assert got == [], f"{rule.id} flags its own VALID example: {got}"

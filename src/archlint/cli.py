@@ -87,8 +87,15 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--pack", help="Policy pack: a built-in name or a TOML file.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for parsing (default: CPU count).")
 @click.option("--color/--no-color", default=None, help="Colour in text output (default: on a TTY, off with NO_COLOR).")
+@click.option("--openapi", "openapi_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Check this OpenAPI document (JSON or YAML) instead of the configured or discovered ones.")
+@click.option("--app", "app_spec", metavar="MODULE:ATTR",
+              help="Also check the document app.openapi() generates; imports the app in a subprocess (opt-in).")
+@click.option("--python", "python_path", metavar="PATH", help="Interpreter that imports --app (default: this one).")
+@click.option("--app-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              help="Seconds --app may take to import and generate its document.")
 def check(paths, fmt, output, sarif_output, json_output, select, extend_select, ignore, fail_on, exit_zero,
-          config_path, pack, jobs, color) -> None:
+          config_path, pack, jobs, color, openapi_files, app_spec, python_path, app_timeout) -> None:
     """Check PATHS (default: the current directory) against the policy pack."""
     from archlint.engine import Overrides, run
     from archlint.report import render, write_atomic
@@ -100,6 +107,10 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
         pack=pack,
         config=config_path,
         jobs=jobs,
+        openapi=list(openapi_files),
+        app=app_spec,
+        python=python_path,
+        app_timeout=app_timeout,
     )
     result = run(list(paths) or [Path(".")], overrides)
     report = result.report

@@ -25,6 +25,7 @@ CONFIG_KEYS = {
     "src",
     "standards",
     "rules",
+    "openapi",
 }
 _SELECTOR = re.compile(r"^(ALL|AL\d{0,3}|S\d{1,2})$")
 
@@ -44,6 +45,8 @@ class Config:
     src: list[str] = field(default_factory=list)
     standards: dict[str, dict[str, Any]] = field(default_factory=dict)
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: OpenAPI documents to check (relative to the project root); none: discover openapi.json/.yaml/.yml.
+    openapi: list[str] = field(default_factory=list)
 
 
 def find_config(start: Path) -> tuple[Path | None, Path]:
@@ -93,6 +96,7 @@ def load_config(path: Path | None, root: Path, *, pack_override: str | None = No
     config.ignore = _codes(raw, "ignore", source) or []
     config.exclude = _strings(raw, "exclude", source)
     config.src = _strings(raw, "src", source)
+    config.openapi = _strings(raw, "openapi", source)
     if "respect-gitignore" in raw:
         if not isinstance(raw["respect-gitignore"], bool):
             raise ConfigError(f"{source}: {section} key 'respect-gitignore' must be true or false")
@@ -172,7 +176,7 @@ def rule_settings(config: Config, rule_cls) -> tuple[bool, Severity, Any]:
         except ValueError as exc:
             raise ConfigError(f"{config.source}: [rules.{rule_cls.id}] key 'severity': {exc}") from None
     values: dict[str, tuple[Any, str]] = {}
-    std = rule_cls.standard
+    std = getattr(rule_cls, "options_standard", None) or rule_cls.standard
     layers = [
         (config.pack.standard(std) if std else {}, f"{source} [standards.{std}]"),
         (config.standards.get(std, {}) if std else {}, f"{config.source} [tool.archlint.standards.{std}]"),
@@ -189,8 +193,9 @@ def validate_standard_tables(config: Config, rules) -> None:
     """Unknown option keys in the pack's or the user's [standards.SN] are errors."""
     declared: dict[str, set[str]] = {}
     for rule in rules:
-        if rule.standard:
-            declared.setdefault(rule.standard, set()).update(option_fields(rule.Options))
+        standard = getattr(rule, "options_standard", None) or rule.standard
+        if standard:
+            declared.setdefault(standard, set()).update(option_fields(rule.Options))
     tables = [(config.pack.source, config.pack.data.get("standards", {})), (config.source, config.standards)]
     for where, standards in tables:
         for standard, values in standards.items():

@@ -30,6 +30,7 @@ from archlint.config import (
 from archlint.discover import PYTHON_SUFFIXES, SourceFile, discover
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Report, RuleInfo
+from archlint.openapi.sources import Request as OpenAPIRequest
 from archlint.pack import ConfigError
 
 _PARALLEL_THRESHOLD = 48
@@ -49,6 +50,12 @@ class Overrides:
     pack: str | None = None
     config: Path | None = None
     jobs: int | None = None
+    #: OpenAPI documents to check instead of the configured or discovered ones.
+    openapi: list[Path] = field(default_factory=list)
+    #: ``module:attr`` of an application whose generated document is checked (imported in a subprocess).
+    app: str | None = None
+    python: str | None = None
+    app_timeout: float = 60.0
 
 
 @dataclass(slots=True)
@@ -65,7 +72,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
     """Check the projects that contain ``paths``; report findings in those paths."""
     overrides = overrides or Overrides()
     targets = [Path(p) for p in (paths or ["."])]
-    for target in targets:
+    for target in [*targets, *overrides.openapi]:
         if not target.exists():
             raise UsageError(f"path does not exist: {target}")
     groups: dict[Path, tuple[Path | None, list[Path]]] = {}
@@ -128,6 +135,11 @@ def build_project(config: Config, report_root: Path, overrides: Overrides) -> tu
     files = discover(config, report_root)
     facts = collect_all(files, jobs=overrides.jobs)
     project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root)
+    project.other_files = [_relative(p.resolve(), report_root) for p in overrides.openapi]
+    project.extra["config"] = config
+    project.extra["openapi.request"] = OpenAPIRequest(
+        files=list(overrides.openapi), app=overrides.app, python=overrides.python, timeout=overrides.app_timeout
+    )
     return project, rules, files
 
 
@@ -141,7 +153,8 @@ def check_project(project: Project, rules: Iterable[Rule], config: Config, targe
     report_root = project.report_root
     wanted = [_relative(t, report_root) for t in targets]
     filters = _Filters(project.index, config, report_root)
-    kept = [f for f in findings if _in_targets(f.path, wanted) and not filters.drop(f)]
+    given = set(project.other_files)  # documents named on the command line or generated: always reported
+    kept = [f for f in findings if (_in_targets(f.path, wanted) or f.path in given) and not filters.drop(f)]
     _fingerprint(kept, report_root)
     return kept
 

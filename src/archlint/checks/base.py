@@ -53,6 +53,9 @@ class Rule:
     tags: ClassVar[tuple[str, ...]] = ()
     #: Dataclass of the standard's options (shared by the standard's rules).
     Options: ClassVar[type | None] = None
+    #: The [standards.SN] table the options are read from, when not the rule's own standard
+    #: (the OpenAPI document rules enforce S1, S7, ... with options kept under S4).
+    options_standard: ClassVar[str | None] = None
     VALID: ClassVar[list] = []
     INVALID: ClassVar[list] = []
 
@@ -122,7 +125,8 @@ class Rule:
         lines = []
         for key, fld in fields.items():
             current = f" Current value: {format_value(getattr(options, fld.name))}." if options is not None else ""
-            lines.append(f"- `{key}` ([standards.{cls.standard}]): {fld.metadata.get('doc', '')}{current}")
+            table = cls.options_standard or cls.standard
+            lines.append(f"- `{key}` ([standards.{table}]): {fld.metadata.get('doc', '')}{current}")
         return "\n".join(lines)
 
     @classmethod
