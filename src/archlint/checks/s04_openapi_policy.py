@@ -14,6 +14,7 @@ Options: S1's from ``[standards.S1]``; the others from ``[standards.S4]``
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -996,7 +997,7 @@ class RateLimitedOperationWithout429(_DocumentRule):
 # S8
 # --------------------------------------------------------------------------- #
 
-_CARRIED = ("maxLength", "enum", "const", "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+_CARRIED = ("maxLength", "enum", "const", "format", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
             "contentMediaType", "contentEncoding")
 
 
@@ -1068,6 +1069,16 @@ class _BodyWalker:
         return isinstance(resolved, dict) and any(k in resolved for k in ("properties", "items", "anyOf", "oneOf", "allOf"))
 
 
+_UNBOUNDED_QUANTIFIER = re.compile(r"(?<!\\)[*+]|(?<!\\)\{\d*,\}")
+
+
+def _bounded_pattern(pattern: Any) -> bool:
+    """``^password$`` or ``^[a-z]{1,8}$``: anchored at both ends, no unbounded repetition."""
+    if not isinstance(pattern, str) or not pattern.startswith("^") or not pattern.endswith("$") or pattern.endswith("\\$"):
+        return False
+    return _UNBOUNDED_QUANTIFIER.search(pattern) is None
+
+
 def _types(schema: dict) -> set[str]:
     return schema_types({"type": schema.get("type")})
 
@@ -1076,8 +1087,9 @@ class UnboundedRequestString(_DocumentRule):
     """Reports a string in a request body of the OpenAPI document without `maxLength`.
 
     Strings bounded otherwise pass: `enum`, `const`, a format of the pack's
-    `bounded-string-formats` (date-time, email, uuid, binary, ...), or
-    `contentMediaType` (an uploaded file). Read-only properties and the
+    `bounded-string-formats` (date-time, email, uuid, binary, ...),
+    `contentMediaType` (an uploaded file), or a `pattern` anchored at both
+    ends without unbounded repetition (`^password$`). Read-only properties and the
     pack's `unbounded-exempt-schemas` (FastAPI's `HTTPValidationError` and
     `ValidationError`) are not held to it. A component schema used by several
     bodies is reported once, at its property.
@@ -1156,7 +1168,7 @@ class UnboundedRequestString(_DocumentRule):
                     continue
                 if any(k in schema for k in ("maxLength", "enum", "const", "contentMediaType", "contentEncoding")):
                     continue
-                if schema.get("format") in formats:
+                if schema.get("format") in formats or _bounded_pattern(schema.get("pattern")):
                     continue
                 reported.add((op.doc.path, where))
                 what = f"The request-body string `{name}`" if name else "A request-body string"
@@ -1169,7 +1181,8 @@ class UnboundedRequestInteger(_DocumentRule):
     Integers whose name matches the pack's `bounded-integer-names` (limit,
     page_size, per_page, size, count, ...) need a `minimum` (or
     `exclusiveMinimum`) and a `maximum` (or `exclusiveMaximum`); an `enum` or
-    `const` bounds them too.
+    `const` bounds them too. The finding sits at the schema that lacks the
+    bound: the property, or the parameter's `schema`.
 
     ## Why is this bad?
     `?limit=1000000` turns one request into a full table scan and a huge
@@ -1189,9 +1202,9 @@ class UnboundedRequestInteger(_DocumentRule):
               /api/v1/items:
                 get:
                   parameters:
-                    - name: limit  # expect: AL724
+                    - name: limit
                       in: query
-                      schema: {type: integer, minimum: 1}
+                      schema: {type: integer, minimum: 1}  # expect: AL724
                   responses:
                     '200': {description: The items.}
             """
@@ -1227,8 +1240,9 @@ class UnboundedRequestInteger(_DocumentRule):
             for where, param in op.parameters():
                 if param.get("in") == "query" and isinstance(param.get("name"), str):
                     schema_walker = _BodyWalker(self, op, set())
-                    schema_walker.walk(param.get("schema"), where + ("schema",), param["name"], where, {}, 0)
-                    candidates += [(where, param["name"], schema, True) for _w, _n, schema in schema_walker.found]
+                    schema_path = where + ("schema",)
+                    schema_walker.walk(param.get("schema"), schema_path, param["name"], schema_path, {}, 0)
+                    candidates += [(w, param["name"], schema, True) for w, _n, schema in schema_walker.found]
             for where, name, schema, is_param in candidates:
                 if not name or not names.search(name) or "integer" not in _types(schema):
                     continue
