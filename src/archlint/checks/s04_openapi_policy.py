@@ -75,10 +75,21 @@ class _DocumentRule(Rule):
             return []
         from archlint.openapi.sources import openapi_set
 
-        route = openapi_set(project).route_for(op.method, op.template)
+        route = self.route(project, op)
         if route is None:
             return []
         return [Related(route.file, route.call.span, f"{op.label} is served by this route.")]
+
+    def route(self, project: Project, op: Operation) -> Any:
+        """The static route serving the operation (method and path, with the servers' path in front)."""
+        from archlint.openapi.sources import openapi_set
+
+        docs = openapi_set(project)
+        for prefix in dict.fromkeys([*_server_prefixes(op.doc.data), ""]):
+            route = docs.route_for(op.method, prefix + op.template)
+            if route is not None:
+                return route
+        return None
 
     def report(self, project: Project, op: Operation, path: tuple, message: str, *, value: bool = False) -> Finding:
         return self.finding(op.doc.path, op.doc.span(path, value=value), message, related=self.related(project, op))
@@ -976,9 +987,8 @@ class RateLimitedOperationWithout429(_DocumentRule):
         if any(fnmatch.fnmatchcase(template, glob) for glob in self.options.rate_limited_operations):
             return True
         from archlint.collect.facts import Attr, Call
-        from archlint.openapi.sources import openapi_set
 
-        route = openapi_set(project).route_for(op.method, op.template)
+        route = self.route(project, op)
         if route is None or route.handler is None:
             return False
         handler = project.index.function(route.handler)
