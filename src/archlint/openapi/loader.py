@@ -105,6 +105,8 @@ class Document:
         out: list = []
         hops = 0
         for part in path:
+            if isinstance(node, dict) and not isinstance(part, str) and part not in node and str(part) in node:
+                part = str(part)  # the Rust validator backend reports a key such as "200" as a number
             if isinstance(node, dict) and part not in node and isinstance(node.get("$ref"), str) and hops < 32:
                 target = local_pointer(node["$ref"])
                 resolved = self.resolve(target) if target is not None else _MISSING

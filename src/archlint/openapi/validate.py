@@ -285,7 +285,8 @@ def _run_validator(doc: Document, name: str, base: FsPath | None, project_root: 
 
 
 def _sentence(text: str) -> str:
-    text = " ".join(str(text).split())
+    # The Rust backend appends "Failed validating ... On instance ...": keep the first paragraph.
+    text = " ".join(str(text).split("\n\n", 1)[0].split())
     if len(text) > 300:
         text = text[:297] + "..."
     return text if text.endswith(".") else text + "."
