@@ -25,6 +25,7 @@ openapi-spec-validator is imported only by :func:`validate`.
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -219,7 +220,26 @@ def _wrap(name: str, cls: type, stops: list) -> type:
         except Exception as exc:  # a reference it cannot follow, a node of the wrong shape
             stops.append((where, exc))
 
-    return type(f"ArchlintChecked{cls.__name__}", (cls,), {"__call__": __call__})
+    members: dict[str, Any] = {"__call__": __call__}
+    if hasattr(cls, "_validate_schema_meta"):
+        valid: set[str] = set()
+
+        def _validate_schema_meta(self, schema: Any, schema_value: Any) -> Any:
+            # The same component schema is reached through every $ref to it, each time as a new
+            # object; checking its content against the dialect once is enough (valid ones only).
+            try:
+                key = json.dumps(schema_value, sort_keys=True, default=repr)
+            except (TypeError, ValueError):
+                key = None
+            if key is not None and key in valid:
+                return None
+            error = cls._validate_schema_meta(self, schema, schema_value)
+            if error is None and key is not None:
+                valid.add(key)
+            return error
+
+        members["_validate_schema_meta"] = _validate_schema_meta
+    return type(f"ArchlintChecked{cls.__name__}", (cls,), members)
 
 
 def validate(doc: Document, base: FsPath | None = None, project_root: FsPath | None = None) -> list[Problem]:
