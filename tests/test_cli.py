@@ -21,9 +21,6 @@ from archlint.cli import cli
 
 CONCISE = re.compile(r"^(.+?):(\d+):(\d+): ([A-Z][A-Z0-9]*\d+) (.*)$")
 
-#: Projects without an OpenAPI document get S4's "not verified" note (AL707); tests of other behaviour leave it out.
-NO_DOCUMENT_NOTE = '[tool.archlint]\nignore = ["AL707"]\n'
-
 UNVERSIONED = """
 from fastapi import FastAPI
 
@@ -37,9 +34,11 @@ async def list_users() -> list[str]:
 """
 
 VERSIONED = UNVERSIONED.replace('"/users"', '"/api/v1/users"')
+#: These tests exercise the CLI and engine on S1; other standards would report the bare app.
+ONLY_S1 = '[tool.archlint]\nselect = ["S1", "AL001"]\n'
 
 
-def make_project(root: Path, files: dict[str, str], config: str = "[tool.archlint]\n") -> Path:
+def make_project(root: Path, files: dict[str, str], config: str = ONLY_S1) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text(config, encoding="utf-8")
     for rel, code in files.items():
@@ -92,7 +91,7 @@ def test_explain_unknown_rule_exits_2():
 
 # --------------------------------------------------------------- exit codes
 def test_clean_project_exits_0(tmp_path):
-    make_project(tmp_path, {"app/main.py": VERSIONED}, NO_DOCUMENT_NOTE)
+    make_project(tmp_path, {"app/main.py": VERSIONED})
     result = invoke("check", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert "All checks passed" in result.output
@@ -163,7 +162,7 @@ def test_overriding_a_pack_number_changes_the_verdict(chain):
 
 
 def test_rule_severity_override(chain):
-    (chain / "pyproject.toml").write_text('[tool.archlint.rules.AL101]\nseverity = "note"\n')
+    (chain / "pyproject.toml").write_text(ONLY_S1 + '[tool.archlint.rules.AL101]\nseverity = "note"\n')
     result = invoke("check", str(chain), "--format", "json")
     data = json.loads(result.output)
     assert {f["severity"] for f in data["findings"] if f["rule"] == "AL101"} == {"note"}
@@ -184,7 +183,7 @@ def test_user_pack_extends_the_default(tmp_path):
             "app/main.py": UNVERSIONED,
             "policy.toml": 'extends = "backend-architect"\n[standards.S1]\nroute-pattern = "^/users"\n',
         },
-        '[tool.archlint]\npack = "policy.toml"\n',
+        ONLY_S1 + 'pack = "policy.toml"\n',
     )
     assert invoke("check", str(tmp_path)).exit_code == 0
 
@@ -214,7 +213,7 @@ def test_suppression_of_another_rule_does_not_hide(tmp_path):
 
 def test_per_file_ignores(tmp_path):
     make_project(
-        tmp_path, {"app/main.py": UNVERSIONED}, '[tool.archlint.per-file-ignores]\n"app/main.py" = ["AL101"]\n'
+        tmp_path, {"app/main.py": UNVERSIONED}, ONLY_S1 + '[tool.archlint.per-file-ignores]\n"app/main.py" = ["AL101"]\n'
     )
     assert invoke("check", str(tmp_path)).exit_code == 0
 
@@ -228,7 +227,6 @@ def test_parse_error_is_one_finding_and_other_files_are_checked(tmp_path):
             "app/broken.py": "def broken(:\n    pass\n",
             "app/new_syntax.py": "try:\n    pass\nexcept ValueError, TypeError:\n    pass\n",
         },
-        NO_DOCUMENT_NOTE,
     )
     result = invoke("check", str(tmp_path), "--format", "concise")
     lines = result.output.splitlines()
@@ -242,7 +240,7 @@ def test_exclude_and_gitignore(tmp_path):
     make_project(
         tmp_path,
         {"app/main.py": VERSIONED, "legacy/old.py": UNVERSIONED, "generated/gen.py": UNVERSIONED, ".gitignore": "generated/\n"},
-        '[tool.archlint]\nexclude = ["legacy/"]\n',
+        ONLY_S1 + 'exclude = ["legacy/"]\n',
     )
     assert invoke("check", str(tmp_path)).exit_code == 0
 
@@ -293,7 +291,7 @@ def test_several_outputs_at_once(chain, tmp_path):
 
 
 def test_sarif_when_clean_has_results(tmp_path):
-    make_project(tmp_path, {"app/main.py": VERSIONED}, NO_DOCUMENT_NOTE)
+    make_project(tmp_path, {"app/main.py": VERSIONED})
     result = invoke("check", str(tmp_path), "--format", "sarif")
     doc = json.loads(result.output)
     validate_sarif(doc)
@@ -320,7 +318,7 @@ def test_text_colour_follows_tty_and_no_color(chain):
 def test_paths_are_relative_to_the_git_root(tmp_path):
     repo = tmp_path / "repo"
     (repo / ".git").mkdir(parents=True)
-    make_project(repo / "backend", {"app/main.py": UNVERSIONED}, NO_DOCUMENT_NOTE)
+    make_project(repo / "backend", {"app/main.py": UNVERSIONED})
     result = invoke("check", str(repo / "backend"), "--format", "concise")
     assert result.output.startswith("backend/app/main.py:6:2: AL101 ")
 

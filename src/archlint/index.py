@@ -55,6 +55,7 @@ from archlint.values import (
 )
 
 if TYPE_CHECKING:
+    from archlint.apps import AppConfig
     from archlint.routes import RouteTable
 
 _MAX_DEPTH = 40
@@ -337,7 +338,7 @@ class ProjectIndex:
         if fn is None or not isinstance(left, Const) or not isinstance(right, Const):
             return Unknown(f"unsupported operation {expr.op}", ctx.module, expr.span)
         if expr.op == "Modulo" and isinstance(left.value, str):
-            return Unknown("%-formatting", ctx.module, expr.span)
+            return _percent_format(left.value, right, ctx, expr)
         if expr.op == "Power" and isinstance(right.value, (int, float)) and abs(right.value) > 64:
             return Unknown("a very large power", ctx.module, expr.span)
         if expr.op == "Multiply" and any(isinstance(v, (str, bytes)) for v in (left.value, right.value)):
@@ -563,6 +564,13 @@ class ProjectIndex:
 
         return RouteTable.build(self)
 
+    @cached_property
+    def app_config(self) -> AppConfig:
+        """Every app's middleware, exception handlers and ``app.state`` assignments (see apps.py)."""
+        from archlint.apps import AppConfig
+
+        return AppConfig.build(self)
+
 
 class _Lazy(Value):
     """An assignment evaluated only when the binding is used."""
@@ -572,6 +580,23 @@ class _Lazy(Value):
     def __init__(self, expr: Expr, ctx: Ctx) -> None:
         self.expr = expr
         self.ctx = ctx
+
+
+def _percent_format(template: str, right: Value, ctx: Ctx, expr: Expr) -> Value:
+    """``"%s/v2" % API_ROOT`` with constant operands."""
+    if isinstance(right, SeqValue):
+        items = right.consts()
+        if items is None:
+            return Unknown("%-formatting of values known only at run time", ctx.module, expr.span)
+        operand: object = tuple(items)
+    elif isinstance(right, Const):
+        operand = right.value
+    else:
+        return Unknown("%-formatting of values known only at run time", ctx.module, expr.span)
+    try:
+        return Const(template % operand)
+    except (TypeError, ValueError, KeyError):
+        return Unknown("%-formatting that fails", ctx.module, expr.span)
 
 
 def _binds(target: Expr, name: str) -> bool:
