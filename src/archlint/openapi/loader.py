@@ -254,7 +254,10 @@ _SCALAR_TAGS = {
 
 
 def load_yaml(text: str, path: str) -> Document:
-    import yaml
+    try:
+        import yaml
+    except ImportError:
+        raise LoadError("PyYAML is not installed, so the YAML document was not read: pip install 'archlint[openapi]'.") from None
 
     loader_cls = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
     try:

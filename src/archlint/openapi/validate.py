@@ -253,6 +253,11 @@ def validate(doc: Document, base: FsPath | None = None, project_root: FsPath | N
         where = (field,) if field else ()
         what = f"`{field}: {version}`" if field else "no `openapi` field"
         return problems + [Problem("version", where, f"The document has {what}, so no OpenAPI version can validate it.")]
+    try:
+        import openapi_spec_validator  # noqa: F401
+    except ImportError:
+        return problems + [Problem("invalid", (field,), "openapi-spec-validator is not installed, so the document was "
+                                   "not validated: pip install 'archlint[openapi]'.")]
     with no_network():
         problems.extend(_run_validator(doc, name, base, project_root, bool(problems)))
     seen: set = set()
