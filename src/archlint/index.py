@@ -330,6 +330,9 @@ class ProjectIndex:
 
     def _binop(self, expr: BinOp, ctx: Ctx) -> Value:
         left, right = self.evaluate(expr.left, ctx), self.evaluate(expr.right, ctx)
+        if expr.op == "BitOr" and _is_type(left) and _is_type(right):
+            # ``str | None``: a PEP 604 union, kept as a type form like ``Union[str, None]``.
+            return TypeForm(Symbol("types.UnionType"), (left, right), (expr.left, expr.right), ctx)
         if isinstance(left, Unknown):
             return left
         if isinstance(right, Unknown):
@@ -580,6 +583,11 @@ class _Lazy(Value):
     def __init__(self, expr: Expr, ctx: Ctx) -> None:
         self.expr = expr
         self.ctx = ctx
+
+
+def _is_type(value: Value) -> bool:
+    """A value that can stand in a type union: a class, an external symbol, a type form or None."""
+    return isinstance(value, (Symbol, ClassRef, TypeForm)) or value == Const(None)
 
 
 def _percent_format(template: str, right: Value, ctx: Ctx, expr: Expr) -> Value:

@@ -312,6 +312,15 @@ class FactCollector(cst.CSTVisitor):
             )
         )
 
+    def leave_TypeAlias(self, node: cst.TypeAlias) -> None:
+        """``type NameStr = Annotated[str, ...]`` (Python 3.12+) binds like an assignment."""
+        target = self.expr(node.name)
+        if target is None:
+            return
+        self.scope.assigns.append(
+            Assign((target,), self.expr(node.value), self.span(node), loop_depth=self._loop_depth())
+        )
+
     def leave_AugAssign(self, node: cst.AugAssign) -> None:
         target = self.expr(node.target)
         if target is None:
