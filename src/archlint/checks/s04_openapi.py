@@ -38,23 +38,6 @@ class S4Options:
     non_create_segments: tuple[str, ...] = option(
         "Last path segments of POST actions that are not creates and need not answer 201 (S2)."
     )
-    rate_limited_operations: tuple[str, ...] = option(
-        "Paths (fnmatch globs) of operations the standard rate-limits, which must document 429 (S13)."
-    )
-    limiter_types: tuple[str, ...] = option(
-        "Dotted names of rate limiter classes whose `.limit(...)` decorator marks a route as rate-limited (S13)."
-    )
-    problem_media_type: str = option("Media type of error responses (S15).")
-    problem_members: tuple[str, ...] = option("Members an error response schema must declare (S15, RFC 9457).")
-    bounded_string_formats: tuple[str, ...] = option(
-        "String formats that bound a request-body string without `maxLength` (S8)."
-    )
-    bounded_integer_names: re.Pattern = option(
-        "Regular expression of request-body property and query parameter names whose integers need both bounds (S8)."
-    )
-    unbounded_exempt_schemas: tuple[str, ...] = option(
-        "Component schemas not held to S8 (FastAPI's built-in validation error schemas)."
-    )
 
 
 _DOC = yaml_example(

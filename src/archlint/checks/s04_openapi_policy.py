@@ -16,13 +16,16 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from archlint.checks.base import Project, Rule
 from archlint.checks.s01_versioned_routes import S1Options
 from archlint.checks.s04_openapi import S4Options, yaml_example
+from archlint.checks.s13_rate_limiting import S13Options
 from archlint.model import Finding, Related, Severity
+from archlint.pack import option
 from archlint.openapi.walk import (
     Operation,
     collect_properties,
@@ -34,6 +37,28 @@ from archlint.openapi.walk import (
 )
 
 _MAX_RELATED = 10
+
+
+@dataclass(frozen=True)
+class S15DocumentOptions:
+    """S15's options, as the document rules read them from [standards.S15]."""
+
+    problem_media_type: str = option("The media type problem details are answered with.")
+    problem_members: tuple[str, ...] = option("Members an error response schema of the OpenAPI document must declare.")
+
+
+@dataclass(frozen=True)
+class S8DocumentOptions:
+    """S8's options, as the document rules read them from [standards.S8]."""
+
+    upper_bound_field_pattern: re.Pattern = option("Integer fields that size a result and need an upper bound (searched).")
+    lower_bound_field_pattern: re.Pattern = option("Integer fields that are offsets and need a lower bound (searched).")
+    document_bounded_string_formats: tuple[str, ...] = option(
+        "String formats that bound a request-body string of the OpenAPI document without `maxLength`."
+    )
+    document_exempt_schemas: tuple[str, ...] = option(
+        "Component schemas of the OpenAPI document not held to S8 (FastAPI's built-in validation error schemas)."
+    )
 _HEAD = """
 openapi: 3.1.0
 info:
@@ -537,6 +562,8 @@ class OperationWithoutErrorResponse(_DocumentRule):
     name = "OperationWithoutErrorResponse"
     standard = "S15"
     severity = Severity.WARNING
+    options_standard = None
+    Options = S15DocumentOptions
     INVALID = [
         _doc(
             """
@@ -608,6 +635,8 @@ class ErrorResponseNotProblemDetails(_DocumentRule):
     name = "ErrorResponseNotProblemDetails"
     standard = "S15"
     severity = Severity.WARNING
+    options_standard = None
+    Options = S15DocumentOptions
     INVALID = [
         _doc(
             """
@@ -929,10 +958,11 @@ class UndeclaredSecurityScheme(_DocumentRule):
 class RateLimitedOperationWithout429(_DocumentRule):
     """Reports a rate-limited operation that does not document 429 Too Many Requests.
 
-    An operation is rate-limited when its path matches the pack's
-    `rate-limited-operations` (login, register, refresh, token) or when the
-    route serving it in the Python source carries a limiter's `.limit(...)`
-    decorator (SlowAPI, matched by method and path). A `4XX` range counts as
+    An operation is rate-limited when it is an auth endpoint by S13's options
+    (`auth-methods` and `auth-path-patterns`: login, register, refresh,
+    unless `auth-exclude-path-pattern` matches) or when the route serving it
+    in the Python source carries a `.limit(...)` decorator of one of S13's
+    `limiter-types` (matched by method and path). A `4XX` range counts as
     documenting 429. Application-wide default limits are not taken as making
     every operation rate-limited.
 
@@ -945,6 +975,8 @@ class RateLimitedOperationWithout429(_DocumentRule):
     name = "RateLimitedOperationWithout429"
     standard = "S13"
     severity = Severity.WARNING
+    options_standard = None
+    Options = S13Options
     INVALID = [
         _doc(
             """
@@ -983,9 +1015,12 @@ class RateLimitedOperationWithout429(_DocumentRule):
             yield self.report(project, op, where, f"The operation {op.label} is rate-limited but does not document 429 Too Many Requests.")
 
     def _limited(self, project: Project, op: Operation) -> bool:
-        template = op.template.rstrip("/") or "/"
-        if any(fnmatch.fnmatchcase(template, glob) for glob in self.options.rate_limited_operations):
-            return True
+        opts = self.options
+        paths = {(prefix + op.template).rstrip("/") or "/" for prefix in _server_prefixes(op.doc.data)}
+        if op.method.upper() in opts.auth_methods and not any(opts.auth_exclude_path_pattern.search(p) for p in paths):
+            for kind, pattern in opts.auth_path_patterns.items():
+                if kind in opts.auth_limits and any(pattern.search(p) for p in paths):
+                    return True
         from archlint.collect.facts import Attr, Call
 
         route = self.route(project, op)
@@ -1036,7 +1071,7 @@ class _BodyWalker:
             return
         resolved, target = self.doc.deref(schema)
         if target is not None:
-            if component_name(target) in self.rule.options.unbounded_exempt_schemas:
+            if component_name(target) in self.rule.options.document_exempt_schemas:
                 return
             path = anchor = target
         if not isinstance(resolved, dict) or resolved.get("readOnly") is True:
@@ -1096,11 +1131,11 @@ def _types(schema: dict) -> set[str]:
 class UnboundedRequestString(_DocumentRule):
     """Reports a string in a request body of the OpenAPI document without `maxLength`.
 
-    Strings bounded otherwise pass: `enum`, `const`, a format of the pack's
-    `bounded-string-formats` (date-time, email, uuid, binary, ...),
+    Strings bounded otherwise pass: `enum`, `const`, a format of S8's
+    `document-bounded-string-formats` (date-time, email, uuid, binary, ...),
     `contentMediaType` (an uploaded file), or a `pattern` anchored at both
-    ends without unbounded repetition (`^password$`). Read-only properties and the
-    pack's `unbounded-exempt-schemas` (FastAPI's `HTTPValidationError` and
+    ends without unbounded repetition (`^password$`). Read-only properties and S8's
+    `document-exempt-schemas` (FastAPI's `HTTPValidationError` and
     `ValidationError`) are not held to it. A component schema used by several
     bodies is reported once, at its property.
 
@@ -1116,6 +1151,8 @@ class UnboundedRequestString(_DocumentRule):
     severity = Severity.WARNING
     security_severity = 5.3
     tags = ("openapi", "security")
+    options_standard = None
+    Options = S8DocumentOptions
     INVALID = [
         _doc(
             """
@@ -1169,7 +1206,7 @@ class UnboundedRequestString(_DocumentRule):
     def check(self, project: Project) -> Iterable[Finding]:
         seen: set = set()
         reported: set = set()
-        formats = set(self.options.bounded_string_formats)
+        formats = set(self.options.document_bounded_string_formats)
         for op in self.operations(project):
             walker = _BodyWalker(self, op, seen)
             walker.bodies()
@@ -1186,13 +1223,16 @@ class UnboundedRequestString(_DocumentRule):
 
 
 class UnboundedRequestInteger(_DocumentRule):
-    """Reports a pagination or sizing integer of a request (body property or query parameter) without both bounds.
+    """Reports a sizing integer without a maximum, or an offset without a minimum, in a request of the OpenAPI document.
 
-    Integers whose name matches the pack's `bounded-integer-names` (limit,
-    page_size, per_page, size, count, ...) need a `minimum` (or
-    `exclusiveMinimum`) and a `maximum` (or `exclusiveMaximum`); an `enum` or
-    `const` bounds them too. The finding sits at the schema that lacks the
-    bound: the property, or the parameter's `schema`.
+    Request-body properties and query parameters are checked with S8's
+    patterns, as for Pydantic fields: names matching
+    `upper-bound-field-pattern` (limit, page_size, per_page, size, top, ...)
+    need a `maximum` (or `exclusiveMaximum`), names matching
+    `lower-bound-field-pattern` (skip, offset) a `minimum` (or
+    `exclusiveMinimum`); an `enum` or `const` bounds them too. The finding sits
+    at the schema that lacks the bound: the property, or the parameter's
+    `schema`.
 
     ## Why is this bad?
     `?limit=1000000` turns one request into a full table scan and a huge
@@ -1205,6 +1245,8 @@ class UnboundedRequestInteger(_DocumentRule):
     severity = Severity.WARNING
     security_severity = 5.3
     tags = ("openapi", "security")
+    options_standard = None
+    Options = S8DocumentOptions
     INVALID = [
         _doc(
             """
@@ -1215,6 +1257,9 @@ class UnboundedRequestInteger(_DocumentRule):
                     - name: limit
                       in: query
                       schema: {type: integer, minimum: 1}  # expect: AL724
+                    - name: offset
+                      in: query
+                      schema: {type: integer, maximum: 10000}  # expect: AL724
                   responses:
                     '200': {description: The items.}
             """
@@ -1230,6 +1275,9 @@ class UnboundedRequestInteger(_DocumentRule):
                     - name: limit
                       in: query
                       schema: {type: integer, minimum: 1, maximum: 100}
+                    - name: offset
+                      in: query
+                      schema: {type: integer, minimum: 0}
                     - name: owner_id
                       in: query
                       schema: {type: integer}
@@ -1242,7 +1290,7 @@ class UnboundedRequestInteger(_DocumentRule):
     def check(self, project: Project) -> Iterable[Finding]:
         seen: set = set()
         reported: set = set()
-        names = self.options.bounded_integer_names
+        upper, lower = self.options.upper_bound_field_pattern, self.options.lower_bound_field_pattern
         for op in self.operations(project):
             walker = _BodyWalker(self, op, seen)
             walker.bodies()
@@ -1254,15 +1302,16 @@ class UnboundedRequestInteger(_DocumentRule):
                     schema_walker.walk(param.get("schema"), schema_path, param["name"], schema_path, {}, 0)
                     candidates += [(w, param["name"], schema, True) for w, _n, schema in schema_walker.found]
             for where, name, schema, is_param in candidates:
-                if not name or not names.search(name) or "integer" not in _types(schema):
+                if not name or "integer" not in _types(schema) or "enum" in schema or "const" in schema:
                     continue
-                if (op.doc.path, where) in reported or "enum" in schema or "const" in schema:
+                if (op.doc.path, where) in reported:
                     continue
-                low = "minimum" in schema or "exclusiveMinimum" in schema
-                high = "maximum" in schema or "exclusiveMaximum" in schema
-                if low and high:
+                what = "query parameter" if is_param else "request-body integer"
+                if upper.search(name) and "maximum" not in schema and "exclusiveMaximum" not in schema:
+                    message = f"The {what} `{name}` of {op.label} sizes a result but has no maximum."
+                elif lower.search(name) and "minimum" not in schema and "exclusiveMinimum" not in schema:
+                    message = f"The {what} `{name}` of {op.label} is an offset without a minimum."
+                else:
                     continue
                 reported.add((op.doc.path, where))
-                missing = " and ".join(b for b, ok in (("minimum", low), ("maximum", high)) if not ok)
-                what = "query parameter" if is_param else "request-body integer"
-                yield self.report(project, op, where, f"The {what} `{name}` of {op.label} has no {missing}.")
+                yield self.report(project, op, where, message)
