@@ -301,6 +301,28 @@ def test_app_document_findings_point_at_the_route_decorator(tmp_path):
     assert (root / ".archlint_cache" / ".gitignore").read_text().strip().endswith("*")
 
 
+def test_app_document_path_findings_point_at_every_route_of_the_path(tmp_path):
+    files = dict(APP_FILES)
+    files["backend/app/main.py"] = textwrap.dedent(files["backend/app/main.py"]) + textwrap.dedent(
+        """
+
+        @app.get("/status")
+        async def status() -> dict[str, str]:
+            return {"status": "ok"}
+
+
+        @app.delete("/status")
+        async def reset_status() -> None:
+            return None
+        """
+    )
+    root = write(tmp_path / "proj", files)
+    result = run([root], Overrides(app="app.main:app", select=["AL710"]))
+    [finding] = result.report.findings
+    assert "`/status` is not versioned" in finding.message
+    assert sorted((r.path.rsplit("/", 1)[-1], r.span.line) for r in finding.related) == [("main.py", 10), ("main.py", 15)]
+
+
 def test_app_import_error_is_one_finding_at_the_app(tmp_path):
     files = dict(APP_FILES)
     files["backend/app/main.py"] = textwrap.dedent(files["backend/app/main.py"]).replace(

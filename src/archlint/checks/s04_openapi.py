@@ -94,7 +94,8 @@ class InvalidOpenapiDocument(Rule):
                                    f"The key `{path[-1]}` is written twice in this object; readers keep only one.")
             for problem in docs.problems(doc):
                 if problem.kind == "invalid":
-                    yield self.finding(doc.path, doc.span(problem.path), problem.message)
+                    yield self.finding(doc.path, doc.span(problem.path), problem.message,
+                                       related=docs.related(doc, problem.path))
 
 
 class UnreadableOpenapiDocument(Rule):
@@ -242,7 +243,8 @@ class DanglingOpenapiReference(Rule):
         for doc in docs.documents:
             for problem in docs.problems(doc):
                 if problem.kind == "dangling-ref":
-                    yield self.finding(doc.path, doc.span(problem.path), problem.message)
+                    yield self.finding(doc.path, doc.span(problem.path), problem.message,
+                                       related=docs.related(doc, problem.path))
 
 
 class RemoteOpenapiReference(Rule):
@@ -308,7 +310,8 @@ class RemoteOpenapiReference(Rule):
         for doc in docs.documents:
             for problem in docs.problems(doc):
                 if problem.kind == "remote-ref":
-                    yield self.finding(doc.path, doc.span(problem.path), problem.message)
+                    yield self.finding(doc.path, doc.span(problem.path), problem.message,
+                                       related=docs.related(doc, problem.path))
 
 
 class OpenapiAppNotLoaded(Rule):

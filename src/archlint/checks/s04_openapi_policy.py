@@ -18,7 +18,6 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from archlint.checks.base import Project, Rule
 from archlint.checks.s01_versioned_routes import S1Options
@@ -28,6 +27,7 @@ from archlint.model import Finding, Related, Severity
 from archlint.pack import option
 from archlint.openapi.walk import (
     Operation,
+    server_prefixes,
     collect_properties,
     component_name,
     is_client_error,
@@ -96,25 +96,15 @@ class _DocumentRule(Rule):
 
     def related(self, project: Project, op: Operation) -> list[Related]:
         """The route's decorator, for documents generated with --app."""
-        if not op.doc.origin.startswith("app:"):
-            return []
         from archlint.openapi.sources import openapi_set
 
-        route = self.route(project, op)
-        if route is None:
-            return []
-        return [Related(route.file, route.call.span, f"{op.label} is served by this route.")]
+        return openapi_set(project).related(op.doc, op.path)
 
     def route(self, project: Project, op: Operation) -> Any:
         """The static route serving the operation (method and path, with the servers' path in front)."""
         from archlint.openapi.sources import openapi_set
 
-        docs = openapi_set(project)
-        for prefix in dict.fromkeys([*_server_prefixes(op.doc.data), ""]):
-            route = docs.route_for(op.method, prefix + op.template)
-            if route is not None:
-                return route
-        return None
+        return openapi_set(project).route_of(op.doc, op.method, op.template)
 
     def report(self, project: Project, op: Operation, path: tuple, message: str, *, value: bool = False) -> Finding:
         return self.finding(op.doc.path, op.doc.span(path, value=value), message, related=self.related(project, op))
@@ -176,12 +166,14 @@ class UnversionedOpenapiPath(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        from archlint.openapi.sources import openapi_set
+
         pattern = self.options.route_pattern
         for doc in self.documents(project):
             paths = doc.data.get("paths")
             if not isinstance(paths, dict):
                 continue
-            prefixes = _server_prefixes(doc.data)
+            prefixes = server_prefixes(doc.data)
             for template in paths:
                 template = str(template)
                 bad = [p + template for p in prefixes if not self._ok(pattern, p + template)]
@@ -189,27 +181,13 @@ class UnversionedOpenapiPath(_DocumentRule):
                     yield self.finding(
                         doc.path, doc.span(("paths", template)),
                         f"The path `{bad[0]}` is not versioned: paths must match `{pattern.pattern}`.",
+                        related=openapi_set(project).related(doc, ("paths", template)),
                     )
 
     def _ok(self, pattern, path: str) -> bool:
         return bool(pattern.match(path)) or any(fnmatch.fnmatchcase(path, g) for g in self.options.unversioned_allow)
 
 
-def _server_prefixes(data: dict) -> list[str]:
-    servers = data.get("servers")
-    prefixes: list[str] = []
-    if isinstance(servers, list):
-        for server in servers:
-            if not isinstance(server, dict) or not isinstance(server.get("url"), str):
-                continue
-            url = server["url"]
-            variables = server.get("variables") if isinstance(server.get("variables"), dict) else {}
-            for name, var in variables.items():
-                default = var.get("default") if isinstance(var, dict) else None
-                if isinstance(default, str):
-                    url = url.replace("{" + str(name) + "}", default)
-            prefixes.append(urlsplit(url).path.rstrip("/"))
-    return sorted(set(prefixes)) or [""]
 
 
 # --------------------------------------------------------------------------- #
@@ -1016,7 +994,7 @@ class RateLimitedOperationWithout429(_DocumentRule):
 
     def _limited(self, project: Project, op: Operation) -> bool:
         opts = self.options
-        paths = {(prefix + op.template).rstrip("/") or "/" for prefix in _server_prefixes(op.doc.data)}
+        paths = {(prefix + op.template).rstrip("/") or "/" for prefix in server_prefixes(op.doc.data)}
         if op.method.upper() in opts.auth_methods and not any(opts.auth_exclude_path_pattern.search(p) for p in paths):
             for kind, pattern in opts.auth_path_patterns.items():
                 if kind in opts.auth_limits and any(pattern.search(p) for p in paths):

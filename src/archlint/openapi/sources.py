@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any
 
-from archlint.model import Span
+from archlint.model import Related, Span
 from archlint.openapi.loader import Document, LoadError, load_text
 
 if TYPE_CHECKING:
@@ -89,6 +89,37 @@ class OpenAPISet:
                     for m in route.methods:
                         self._route_index.setdefault((m.upper(), normalize_path(full.path)), route)
         return self._route_index.get((method.upper(), normalize_path(path)))
+
+
+    def route_of(self, doc: Document, method: str, template: str) -> Any:
+        """The static route serving a document operation (with the servers' path in front)."""
+        from archlint.openapi.walk import server_prefixes
+
+        data = doc.data if isinstance(doc.data, dict) else {}
+        for prefix in dict.fromkeys([*server_prefixes(data), ""]):
+            route = self.route_for(method, prefix + template)
+            if route is not None:
+                return route
+        return None
+
+    def related(self, doc: Document, path: tuple) -> list[Related]:
+        """For a document generated with --app: the decorators of the routes a finding at ``path`` is about."""
+        if not doc.origin.startswith("app:") or len(path) < 2 or path[0] != "paths" or not isinstance(doc.data, dict):
+            return []
+        from archlint.openapi.walk import METHODS
+
+        template = str(path[1])
+        item = (doc.data.get("paths") or {}).get(template)
+        if len(path) > 2 and path[2] in METHODS:
+            methods = [str(path[2])]
+        else:
+            methods = [m for m in METHODS if isinstance(item, dict) and m in item]
+        out = []
+        for method in methods:
+            route = self.route_of(doc, method, template)
+            if route is not None:
+                out.append(Related(route.file, route.call.span, f"{method.upper()} {template} is served by this route."))
+        return out
 
 
 def normalize_path(path: str) -> str:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from archlint.openapi.loader import Document
 
@@ -112,3 +113,21 @@ def collect_properties(doc: Document, schema: Any, limit: int = 16) -> set[str]:
             for branch in branches:
                 names |= collect_properties(doc, branch, limit - 1)
     return names
+
+
+def server_prefixes(data: dict) -> list[str]:
+    """The path part of each ``servers`` URL (variables at their defaults), or [""]."""
+    servers = data.get("servers")
+    prefixes: list[str] = []
+    if isinstance(servers, list):
+        for server in servers:
+            if not isinstance(server, dict) or not isinstance(server.get("url"), str):
+                continue
+            url = server["url"]
+            variables = server.get("variables") if isinstance(server.get("variables"), dict) else {}
+            for name, var in variables.items():
+                default = var.get("default") if isinstance(var, dict) else None
+                if isinstance(default, str):
+                    url = url.replace("{" + str(name) + "}", default)
+            prefixes.append(urlsplit(url).path.rstrip("/"))
+    return sorted(set(prefixes)) or [""]
