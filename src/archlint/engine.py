@@ -97,6 +97,11 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         for rule in rules:
             infos.setdefault(rule.id, rule.info(rule.options, rule.effective_severity))
         findings.extend(check_project(project, rules, config, group_targets))
+        # Non-Python files the rules read (OpenAPI documents), when they are checked paths or named explicitly.
+        wanted = [_relative(t, top) for t in group_targets]
+        files_checked += sum(
+            1 for p in project.extra.get("checked_files", ()) if _in_targets(p, wanted) or p in project.other_files
+        )
     findings.sort(key=Finding.sort_key)
     report = Report(
         findings=findings,

@@ -173,6 +173,7 @@ def _add(result: OpenAPISet, text: str, rel: str, origin: str) -> None:
         return
     doc.origin = origin
     result.documents.append(doc)
+    result.project.extra.setdefault("checked_files", []).append(rel)
 
 
 def discover_documents(config: Any) -> list[FsPath]:
