@@ -71,6 +71,7 @@ _BINOPS = {
 }
 #: Callables whose result depends on the environment: never a constant.
 _ENVIRONMENT = {"os.getenv", "os.environ.get", "os.environ.__getitem__"}
+_ENVIRONMENT_MAPPINGS = {"os.environ", "os.environb"}
 #: pydantic / SQLModel field constructors: ``x: int = Field(15)`` has default 15.
 FIELD_FUNCTIONS = {"pydantic.Field", "pydantic.fields.Field", "sqlmodel.Field", "sqlmodel.main.Field"}
 
@@ -368,6 +369,8 @@ class ProjectIndex:
 
     def _subscript(self, expr: Subscript, ctx: Ctx) -> Value:
         base = self.evaluate(expr.base, ctx)
+        if isinstance(base, Symbol) and base.fqn in _ENVIRONMENT_MAPPINGS:
+            return Unknown("a value read from the environment", ctx.module, expr.span)
         if isinstance(base, (Symbol, ClassRef, TypeForm)):
             return TypeForm(base, tuple(self.evaluate(i, ctx) for i in expr.items), expr.items, ctx)
         if len(expr.items) == 1:
@@ -390,7 +393,7 @@ class ProjectIndex:
                 if self.module(f"{base.name}.{attr}") is not None:
                     return self._module_value(f"{base.name}.{attr}")
                 return Unknown(f"{base.name}.{attr} cannot be found", *where)
-            return Symbol(f"{base.name}.{attr}")
+            return _external_constant(f"{base.name}.{attr}")
         if isinstance(base, Symbol):
             return _external_constant(f"{base.fqn}.{attr}")
         if isinstance(base, ClassRef):

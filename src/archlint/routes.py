@@ -48,6 +48,8 @@ class FullPath:
     segments: tuple[Segment, ...]
     #: The app has a root_path or a middleware may rewrite paths.
     rewritten: str = ""
+    #: The include/mount edges from the app down to the route's owner, outermost first.
+    via: tuple[Include | Mount, ...] = ()
 
     @property
     def path(self) -> str | None:
@@ -264,7 +266,9 @@ class _Builder:
             self._walk(app, (), root, rewritten, set())
         return table
 
-    def _walk(self, obj: RouterObject, segments: tuple, app: ObjKey, rewritten: str, active: set) -> None:
+    def _walk(
+        self, obj: RouterObject, segments: tuple, app: ObjKey, rewritten: str, active: set, via: tuple = ()
+    ) -> None:
         if obj.key in active:
             return
         active = active | {obj.key}
@@ -274,12 +278,12 @@ class _Builder:
                 segments = segments + (self._segment("router", prefix, obj.ctx, obj.file, obj.call),)
         for route in obj.routes:
             route_segment = self._segment("route", route.path_expr, route.ctx, route.file, route.call)
-            route.full_paths.append(FullPath(app, segments + (route_segment,), rewritten))
+            route.full_paths.append(FullPath(app, segments + (route_segment,), rewritten, via))
         for inc in obj.includes:
             if inc.child is None:
                 continue
             seg = self._segment("include", inc.call.kw("prefix"), inc.ctx, inc.file, inc.call)
-            self._walk(self.objects[inc.child], segments + (seg,), app, rewritten, active)
+            self._walk(self.objects[inc.child], segments + (seg,), app, rewritten, active, via + (inc,))
         for mount in obj.mounts:
             if mount.child is None:
                 continue
@@ -289,7 +293,7 @@ class _Builder:
             root_path = child.call.kw("root_path") if child.kind == "app" else None
             if root_path is not None and self.index.evaluate(root_path, child.ctx) != Const(""):
                 child_rewritten = "the mounted application sets root_path"
-            self._walk(child, segments + (seg,), app, child_rewritten, active)
+            self._walk(child, segments + (seg,), app, child_rewritten, active, via + (mount,))
 
     def _segment(self, kind: str, expr: Expr | None, ctx: Ctx, file: str, call: Call) -> Segment:
         span = call.span

@@ -56,6 +56,8 @@ class Rule:
     #: The [standards.SN] table the options are read from, when not the rule's own standard
     #: (the OpenAPI document rules enforce S1, S7, ... with options kept under S4).
     options_standard: ClassVar[str | None] = None
+    #: The rule reads only ``Project.change_set`` (S19): its examples run as a change set.
+    change_set_only: ClassVar[bool] = False
     VALID: ClassVar[list] = []
     INVALID: ClassVar[list] = []
 

@@ -354,6 +354,10 @@ class FactCollector(cst.CSTVisitor):
         if isinstance(self.scope, FunctionFact):
             self.scope.is_generator = True
 
+    def leave_Yield(self, node: cst.Yield) -> None:
+        if not isinstance(node.value, cst.From):
+            self.scope.yields.append(self.expr(node.value))
+
     def visit_Global(self, node: cst.Global) -> None:
         self.scope.globals.extend(n.name.value for n in node.names)
 
