@@ -37,8 +37,9 @@ from archlint.openapi.loader import MISSING, Document, LoadError, iter_refs, loa
 
 VERSIONS = {"2.0": "OpenAPIV2SpecValidator", "3.0": "OpenAPIV30SpecValidator", "3.1": "OpenAPIV31SpecValidator",
             "3.2": "OpenAPIV32SpecValidator"}
-#: Keys whose values are data, not OpenAPI objects: a "$ref" inside is a literal.
-_DATA_KEYS = frozenset({"example", "examples", "default", "const", "enum", "value"})
+#: Keys whose values are data, not OpenAPI objects: a "$ref" inside is a literal. (``examples`` is
+#: data in a schema, where it is a list, but a map of Example objects, which may be references, elsewhere.)
+_DATA_KEYS = frozenset({"example", "default", "const", "enum", "value"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +76,23 @@ def validator_name(version: str | None) -> str | None:
 # --------------------------------------------------------------------------- #
 
 
+#: Objects whose keys are names chosen by the author (a property called "value" is not the keyword).
+_NAME_MAPS = frozenset({
+    "properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "schemas", "responses",
+    "parameters", "examples", "requestBodies", "headers", "securitySchemes", "links", "callbacks", "pathItems",
+    "paths", "webhooks", "content", "encoding", "variables", "mapping",
+})
+
+
 def _in_data(path: tuple) -> bool:
-    return any(isinstance(p, str) and (p in _DATA_KEYS or p.startswith("x-")) for p in path)
+    for i, part in enumerate(path):
+        if i > 0 and path[i - 1] in _NAME_MAPS:
+            continue
+        if isinstance(part, str) and (part in _DATA_KEYS or part.startswith("x-")):
+            return True
+        if part == "examples" and i + 1 < len(path) and isinstance(path[i + 1], int):
+            return True
+    return False
 
 
 def ref_problems(doc: Document, base: FsPath | None, project_root: FsPath | None) -> list[Problem]:
