@@ -176,7 +176,7 @@ def rule_settings(config: Config, rule_cls) -> tuple[bool, Severity, Any]:
         except ValueError as exc:
             raise ConfigError(f"{config.source}: [rules.{rule_cls.id}] key 'severity': {exc}") from None
     values: dict[str, tuple[Any, str]] = {}
-    std = getattr(rule_cls, "options_standard", None) or rule_cls.standard
+    std = rule_cls.standard
     layers = [
         (config.pack.standard(std) if std else {}, f"{source} [standards.{std}]"),
         (config.standards.get(std, {}) if std else {}, f"{config.source} [tool.archlint.standards.{std}]"),
@@ -193,9 +193,8 @@ def validate_standard_tables(config: Config, rules) -> None:
     """Unknown option keys in the pack's or the user's [standards.SN] are errors."""
     declared: dict[str, set[str]] = {}
     for rule in rules:
-        standard = getattr(rule, "options_standard", None) or rule.standard
-        if standard:
-            declared.setdefault(standard, set()).update(option_fields(rule.Options))
+        if rule.standard:
+            declared.setdefault(rule.standard, set()).update(option_fields(rule.Options))
     tables = [(config.pack.source, config.pack.data.get("standards", {})), (config.source, config.standards)]
     for where, standards in tables:
         for standard, values in standards.items():

@@ -53,9 +53,6 @@ class Rule:
     tags: ClassVar[tuple[str, ...]] = ()
     #: Dataclass of the standard's options (shared by the standard's rules).
     Options: ClassVar[type | None] = None
-    #: The [standards.SN] table the options are read from, when not the rule's own standard
-    #: (the OpenAPI document rules enforce S1, S7, ... with options kept under S4).
-    options_standard: ClassVar[str | None] = None
     #: The rule reads only ``Project.change_set`` (S19): its examples run as a change set.
     change_set_only: ClassVar[bool] = False
     VALID: ClassVar[list] = []
@@ -127,8 +124,7 @@ class Rule:
         lines = []
         for key, fld in fields.items():
             current = f" Current value: {format_value(getattr(options, fld.name))}." if options is not None else ""
-            table = cls.options_standard or cls.standard
-            lines.append(f"- `{key}` ([standards.{table}]): {fld.metadata.get('doc', '')}{current}")
+            lines.append(f"- `{key}` ([standards.{cls.standard}]): {fld.metadata.get('doc', '')}{current}")
         return "\n".join(lines)
 
     @classmethod

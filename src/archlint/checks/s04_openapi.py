@@ -5,7 +5,7 @@ discovered ``openapi.json``/``openapi.yaml``/``openapi.yml`` files, or (opt-in)
 ``--app module:attr``, which generates the document in a subprocess. Every
 finding points at the line and column of the offending node in the JSON or
 YAML file. The policy rules that hold other standards on the document live in
-``s04_openapi_policy.py`` and share this module's options (``[standards.S4]``).
+``s04_openapi_policy.py`` and read the options of the standard they enforce.
 """
 
 from __future__ import annotations
@@ -29,15 +29,6 @@ def yaml_example(text: str) -> str:
 @dataclass(frozen=True)
 class S4Options:
     openapi_version: re.Pattern = option("Regular expression the document's `openapi` field must match.")
-    public_operations: tuple[str, ...] = option(
-        "Paths (fnmatch globs) of operations that need no security requirement (S7 on the document)."
-    )
-    create_operation_pattern: re.Pattern = option(
-        "Regular expression (searched in the operationId and the summary, lower-cased) that marks a POST as a create (S2)."
-    )
-    non_create_segments: tuple[str, ...] = option(
-        "Last path segments of POST actions that are not creates and need not answer 201 (S2)."
-    )
 
 
 _DOC = yaml_example(

@@ -7,8 +7,9 @@ it). When the document was generated with ``--app``, a finding about an
 operation also points at the route's decorator (a related location) when
 archlint's static route table serves the same method and path.
 
-Options: S1's from ``[standards.S1]``; the others from ``[standards.S4]``
-(``options_standard``), so a pack tunes the document rules in one place.
+Options: each rule reads the table of the standard it enforces
+(``[standards.S1]``, ``S2``, ``S7``, ``S8``, ``S13``, ``S15``), so the rules on
+the source and the rules on the document agree.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from typing import Any
 
 from archlint.checks.base import Project, Rule
 from archlint.checks.s01_versioned_routes import S1Options
-from archlint.checks.s04_openapi import S4Options, yaml_example
+from archlint.checks.s02_methods_status import S2Options
+from archlint.checks.s04_openapi import yaml_example
+from archlint.checks.s07_authentication import S7Options
 from archlint.checks.s13_rate_limiting import S13Options
 from archlint.model import Finding, Related, Severity
 from archlint.pack import option
@@ -78,8 +81,7 @@ def _words(count: int, noun: str) -> str:
 class _DocumentRule(Rule):
     """Shared helpers of the document rules (not a rule: no id)."""
 
-    options_standard = "S4"
-    Options = S4Options
+    Options = None
     tags = ("openapi",)
 
     def operations(self, project: Project) -> Iterator[Operation]:
@@ -110,8 +112,12 @@ class _DocumentRule(Rule):
         return self.finding(op.doc.path, op.doc.span(path, value=value), message, related=self.related(project, op))
 
     def is_public(self, op: Operation) -> bool:
-        template = op.template.rstrip("/") or "/"
-        return any(fnmatch.fnmatchcase(template, glob) for glob in self.options.public_operations)
+        """Public by S7's `public-paths` (full paths: the servers' path in front, trailing slash removed)."""
+        for prefix in server_prefixes(op.doc.data):
+            path = (prefix + op.template).rstrip("/") or "/"
+            if any(fnmatch.fnmatchcase(path, glob) for glob in self.options.public_paths):
+                return True
+        return False
 
 
 # --------------------------------------------------------------------------- #
@@ -136,7 +142,6 @@ class UnversionedOpenapiPath(_DocumentRule):
     name = "UnversionedOpenapiPath"
     standard = "S1"
     severity = Severity.ERROR
-    options_standard = None
     Options = S1Options
     INVALID = [
         _doc(
@@ -449,11 +454,14 @@ class OperationWithoutSuccessResponse(_DocumentRule):
 class CreateOperationWithout201(_DocumentRule):
     """Reports a POST that creates a resource but documents 200 instead of 201 Created.
 
-    A POST is a create when its operationId or summary matches the pack's
-    `create-operation-pattern` (`create_item`, "Add user"), or when it posts to
-    a plural collection (`POST /api/v1/items`) whose last segment is not one
-    of the pack's `non-create-segments` (login, refresh, search, ...). A POST
-    that documents 201, 202, 204 or a `2XX` range is not reported.
+    S2's options decide, as for routes in the source: the operationId or the
+    summary (in snake_case: `createItem` and "Create item" read `create_item`)
+    matching `action-handler-names` (login, token, refresh, search, ...) or a
+    last path segment matching `action-segments` is not a create; one matching
+    `create-handler-names` (`create_*`, `add_*`, `register*`) is, and so is a
+    POST to a plural collection (`POST /api/v1/items`, not in
+    `plural-exempt`). Only a POST whose sole success response is 200 is
+    reported (201, 202, 204 or a `2XX` range are fine).
 
     ## Why is this bad?
     201 tells clients and caches that a resource now exists (and where, with
@@ -464,6 +472,7 @@ class CreateOperationWithout201(_DocumentRule):
     name = "CreateOperationWithout201"
     standard = "S2"
     severity = Severity.WARNING
+    Options = S2Options
     INVALID = [
         _doc(
             """
@@ -508,16 +517,25 @@ class CreateOperationWithout201(_DocumentRule):
             )
 
     def _creates(self, op: Operation) -> bool:
+        opts = self.options
+        names = [_snake(op.node[k]) for k in ("operationId", "summary") if isinstance(op.node.get(k), str)]
         segments = [s for s in op.template.split("/") if s]
-        last = segments[-1] if segments else ""
-        if last.lower() in self.options.non_create_segments:
+        last = segments[-1].lower() if segments else ""
+        if any(_matches(n, opts.action_handler_names) for n in names) or (last and _matches(last, opts.action_segments)):
             return False
-        pattern = self.options.create_operation_pattern
-        for key in ("operationId", "summary"):
-            text = op.node.get(key)
-            if isinstance(text, str) and pattern.search(text.strip().lower()):
-                return True
-        return bool(last) and not last.startswith("{") and last.lower().endswith("s")
+        if any(_matches(n, opts.create_handler_names) for n in names):
+            return True
+        return bool(last) and not last.startswith("{") and last.endswith("s") and not _matches(last, opts.plural_exempt)
+
+
+def _snake(text: str) -> str:
+    """``createItem``, "Create item" and ``create-item`` -> ``create_item``."""
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text.strip())
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+
+
+def _matches(name: str, globs: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, glob) for glob in globs)
 
 
 # --------------------------------------------------------------------------- #
@@ -540,7 +558,6 @@ class OperationWithoutErrorResponse(_DocumentRule):
     name = "OperationWithoutErrorResponse"
     standard = "S15"
     severity = Severity.WARNING
-    options_standard = None
     Options = S15DocumentOptions
     INVALID = [
         _doc(
@@ -613,7 +630,6 @@ class ErrorResponseNotProblemDetails(_DocumentRule):
     name = "ErrorResponseNotProblemDetails"
     standard = "S15"
     severity = Severity.WARNING
-    options_standard = None
     Options = S15DocumentOptions
     INVALID = [
         _doc(
@@ -723,8 +739,8 @@ def _effective_security(op: Operation) -> tuple[Any, tuple]:
 class MissingSecuritySchemes(_DocumentRule):
     """Reports a document with operations that are not public but no `components.securitySchemes`.
 
-    Public operations are the pack's `public-operations` (login, register,
-    password recovery, health, docs). One finding per document; when no
+    Public operations are S7's `public-paths` (login, register, password
+    recovery, health, docs), matched on the full path. One finding per document; when no
     operation declares security either, the operations are listed as related
     locations instead of being reported one by one.
 
@@ -739,6 +755,7 @@ class MissingSecuritySchemes(_DocumentRule):
     severity = Severity.ERROR
     security_severity = 7.5
     tags = ("openapi", "security")
+    Options = S7Options
     INVALID = [
         _doc(
             """
@@ -788,7 +805,7 @@ class OperationWithoutSecurity(_DocumentRule):
     """Reports an operation that is not public but has no security requirement (or allows anonymous access).
 
     The requirement is the operation's `security`, else the document's.
-    Public operations are the pack's `public-operations`. An empty requirement
+    Public operations are S7's `public-paths`. An empty requirement
     object (`{}`) in the list makes authentication optional and is reported
     too. When the document declares no security scheme and no security at
     all, `MissingSecuritySchemes` reports it once instead.
@@ -804,6 +821,7 @@ class OperationWithoutSecurity(_DocumentRule):
     severity = Severity.ERROR
     security_severity = 8.2
     tags = ("openapi", "security")
+    Options = S7Options
     INVALID = [
         _doc(
             """
@@ -953,7 +971,6 @@ class RateLimitedOperationWithout429(_DocumentRule):
     name = "RateLimitedOperationWithout429"
     standard = "S13"
     severity = Severity.WARNING
-    options_standard = None
     Options = S13Options
     INVALID = [
         _doc(
@@ -1129,7 +1146,6 @@ class UnboundedRequestString(_DocumentRule):
     severity = Severity.WARNING
     security_severity = 5.3
     tags = ("openapi", "security")
-    options_standard = None
     Options = S8DocumentOptions
     INVALID = [
         _doc(
@@ -1223,7 +1239,6 @@ class UnboundedRequestInteger(_DocumentRule):
     severity = Severity.WARNING
     security_severity = 5.3
     tags = ("openapi", "security")
-    options_standard = None
     Options = S8DocumentOptions
     INVALID = [
         _doc(
