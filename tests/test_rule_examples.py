@@ -46,7 +46,7 @@ def write_example(example, root):
 def test_example(rule, kind, index, tmp_path):
     example = getattr(rule, kind)[index]
     write_example(example, tmp_path)
-    overrides = Overrides(select=[rule.id])
+    overrides = Overrides(select=[rule.id], **getattr(rule, "EXAMPLE_OVERRIDES", {}))
     if rule.change_set_only:  # S19: the example's files are the change
         files = ["app/main.py"] if isinstance(example, str) else list(example)
         overrides.change_set = ChangeSet(tmp_path, [ChangedPath(f, "added") for f in files], "example")

@@ -102,8 +102,16 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--changed-files", metavar="FILE",
               help="Check the change listed in FILE (one path per line, relative to the repository root; - reads "
                    "standard input).")
+@click.option("--openapi", "openapi_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Check this OpenAPI document (JSON or YAML) instead of the configured or discovered ones.")
+@click.option("--app", "app_spec", metavar="MODULE:ATTR",
+              help="Also check the document app.openapi() generates; imports the app in a subprocess (opt-in).")
+@click.option("--python", "python_path", metavar="PATH", help="Interpreter that imports --app (default: this one).")
+@click.option("--app-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              help="Seconds --app may take to import and generate its document.")
 def check(paths, fmt, output, sarif_output, json_output, select, extend_select, ignore, fail_on, exit_zero,
-          config_path, pack, jobs, color, changed_since, changed_files) -> None:
+          config_path, pack, jobs, color, changed_since, changed_files, openapi_files, app_spec,
+          python_path, app_timeout) -> None:
     """Check PATHS (default: the current directory) against the policy pack.
 
     Under pre-commit (PRE_COMMIT=1 in the environment) file PATHS are the files of the commit: a change set.
@@ -121,6 +129,10 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
         changed_since=changed_since,
         changed_files=changed_files,
         paths_are_change_set=_pre_commit_files(paths) and changed_since is None and changed_files is None,
+        openapi=list(openapi_files),
+        app=app_spec,
+        python=python_path,
+        app_timeout=app_timeout,
     )
     result = run(list(paths), overrides)
     report = result.report

@@ -25,6 +25,7 @@ CONFIG_KEYS = {
     "src",
     "standards",
     "rules",
+    "openapi",
 }
 _SELECTOR = re.compile(r"^(ALL|AL\d{0,3}|S\d{1,2})$")
 
@@ -44,6 +45,8 @@ class Config:
     src: list[str] = field(default_factory=list)
     standards: dict[str, dict[str, Any]] = field(default_factory=dict)
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: OpenAPI documents to check (relative to the project root); none: discover openapi.json/.yaml/.yml.
+    openapi: list[str] = field(default_factory=list)
 
 
 def find_config(start: Path) -> tuple[Path | None, Path]:
@@ -93,6 +96,7 @@ def load_config(path: Path | None, root: Path, *, pack_override: str | None = No
     config.ignore = _codes(raw, "ignore", source) or []
     config.exclude = _strings(raw, "exclude", source)
     config.src = _strings(raw, "src", source)
+    config.openapi = _strings(raw, "openapi", source)
     if "respect-gitignore" in raw:
         if not isinstance(raw["respect-gitignore"], bool):
             raise ConfigError(f"{source}: {section} key 'respect-gitignore' must be true or false")

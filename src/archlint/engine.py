@@ -31,6 +31,7 @@ from archlint.config import (
 from archlint.discover import SourceFile, discover
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Report, RuleInfo
+from archlint.openapi.sources import Request as OpenAPIRequest
 from archlint.pack import ConfigError
 
 _PARALLEL_THRESHOLD = 48
@@ -50,6 +51,12 @@ class Overrides:
     pack: str | None = None
     config: Path | None = None
     jobs: int | None = None
+    #: OpenAPI documents to check instead of the configured or discovered ones.
+    openapi: list[Path] = field(default_factory=list)
+    #: ``module:attr`` of an application whose generated document is checked (imported in a subprocess).
+    app: str | None = None
+    python: str | None = None
+    app_timeout: float = 60.0
     #: Change sets (S19): at most one source. ``paths_are_change_set``: the paths are the
     #: files of a change (pre-commit's file list), not directories to analyse.
     changed_since: str | None = None
@@ -79,6 +86,9 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
                 raise UsageError(f"path does not exist: {target}")
     else:
         targets = _change_targets(change, paths if not overrides.paths_are_change_set else [])
+    for document in overrides.openapi:
+        if not document.exists():
+            raise UsageError(f"path does not exist: {document}")
     groups: dict[Path, tuple[Path | None, list[Path]]] = {}
     for target in targets:
         if overrides.config is not None:
@@ -108,6 +118,11 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         for rule in rules:
             infos.setdefault(rule.id, rule.info(rule.options, rule.effective_severity))
         findings.extend(check_project(project, rules, config, group_targets))
+        # Non-Python files the rules read (OpenAPI documents), when they are checked paths or named explicitly.
+        wanted = [_relative(t, top) for t in group_targets]
+        files_checked += sum(
+            1 for p in project.extra.get("checked_files", ()) if _in_targets(p, wanted) or p in project.other_files
+        )
     findings.sort(key=Finding.sort_key)
     report = Report(
         findings=findings,
@@ -181,6 +196,11 @@ def build_project(config: Config, report_root: Path, overrides: Overrides) -> tu
     files = discover(config, report_root)
     facts = collect_all(files, jobs=overrides.jobs)
     project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root)
+    project.other_files = [_relative(p.resolve(), report_root) for p in overrides.openapi]
+    project.extra["config"] = config
+    project.extra["openapi.request"] = OpenAPIRequest(
+        files=list(overrides.openapi), app=overrides.app, python=overrides.python, timeout=overrides.app_timeout
+    )
     return project, rules, files
 
 
@@ -215,7 +235,8 @@ def check_project(project: Project, rules: Iterable[Rule], config: Config, targe
     report_root = project.report_root
     wanted = [_relative(t, report_root) for t in targets]
     filters = _Filters(project.index, config, report_root)
-    kept = [f for f in findings if _in_targets(f.path, wanted) and not filters.drop(f)]
+    given = set(project.other_files)  # documents named on the command line or generated: always reported
+    kept = [f for f in findings if (_in_targets(f.path, wanted) or f.path in given) and not filters.drop(f)]
     _fingerprint(kept, report_root)
     return kept
 
