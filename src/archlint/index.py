@@ -81,11 +81,14 @@ class ProjectIndex:
         self.files: dict[str, FileFacts] = {f.path: f for f in files}
         self.modules: dict[str, FileFacts] = {}
         self._suffixes: dict[str, list[str]] = defaultdict(list)
+        packages = {f.rel.rpartition("/")[0] for f in files if f.is_package}
         for facts in files:
             if facts.module and facts.module not in self.modules:
                 self.modules[facts.module] = facts
                 parts = facts.module.split(".")
                 for i in range(1, len(parts)):
+                    if i == len(parts) - 1 and not _top_level_candidate(facts, parts, packages):
+                        continue
                     self._suffixes[".".join(parts[i:])].append(facts.module)
         self._cache: dict[tuple, Value] = {}
         self._active: set[tuple] = set()
@@ -572,6 +575,22 @@ class _Lazy(Value):
     def __init__(self, expr: Expr, ctx: Ctx) -> None:
         self.expr = expr
         self.ctx = ctx
+
+
+def _top_level_candidate(facts: FileFacts, parts: list[str], packages: set[str]) -> bool:
+    """Whether a bare ``import name`` may mean this module's last segment.
+
+    Only a file one folder below the project root, outside any package
+    (``backend/config.py`` run from ``backend/``): ``import jwt`` must not
+    become ``app/core/jwt.py``, which no sys.path entry makes importable as
+    ``jwt``.
+    """
+    if len(parts) != 2:
+        return False
+    folder = facts.rel.rpartition("/")[0]
+    if facts.is_package:
+        folder = folder.rpartition("/")[0]
+    return folder not in packages
 
 
 def _binds(target: Expr, name: str) -> bool:
