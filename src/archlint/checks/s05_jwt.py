@@ -1,0 +1,1170 @@
+"""S5 — JWT lifetimes and token hygiene.
+
+Tokens are found where they are issued (``jwt.encode`` of PyJWT, python-jose,
+authlib and joserfc; fastapi-users' ``JWTStrategy`` and ``generate_jwt``) and
+decoded. A lifetime is what flows into an issued token's ``exp`` claim (or a
+library's lifetime argument): the payload is followed through dict literals,
+``to_encode.update({"exp": ...})``, copies and helper parameters (every call
+site); ``exp`` through ``datetime.now(...) + delta``, ``int(time.time()) + n``,
+``timedelta(hours=settings.X)`` (the unit is the use site's) and settings
+defaults, constants and environment fallbacks in other modules. Names only
+exclude (password-reset, verification, session tokens...) and tell refresh
+from access; they never make a lifetime.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from archlint.checks._origin import Flow, Origins, Site, Traced, identifiers, known
+from archlint.checks.base import Project, Rule
+from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, FunctionFact, Lit, Name, Other, Seq, Starred, Subscript
+from archlint.model import Finding, Related, Severity
+from archlint.pack import option
+from archlint.values import Const, Ctx, FuncRef, SeqValue, Unknown
+
+
+@dataclass(frozen=True)
+class S5Options:
+    access_token_max_minutes: int = option("Longest accepted access-token lifetime, in minutes.")
+    refresh_token_max_days: int = option("Longest accepted refresh-token lifetime, in days.")
+    refresh_token_names: re.Pattern = option(
+        "Searched in snake_case identifiers, claim values and function names: a refresh token."
+    )
+    access_token_names: re.Pattern = option(
+        "Searched in the same names: an access token (a token matching neither is treated as one)."
+    )
+    excluded_token_names: re.Pattern = option(
+        "Searched in the same names: not an API token (password reset, e-mail verification, session"
+        " cookies, invitations...), so its lifetime is not checked."
+    )
+    token_type_claims: tuple[str, ...] = option(
+        "Payload keys whose value names the token's kind (`{\"type\": \"refresh\"}`)."
+    )
+
+
+# --------------------------------------------------------------------------- #
+# The libraries
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class Api:
+    """Where a library call takes its arguments: (position, keyword)."""
+
+    payload: tuple[int, str] | None = None
+    key: tuple[int, str] | None = None
+    algorithm: tuple[int, str] | None = None
+    header: tuple[int, str] | None = None
+    lifetime: tuple[int, str] | None = None  # a lifetime in seconds instead of an exp claim
+    algorithms: tuple[int, str] | None = None
+    options: tuple[int, str] | None = None
+    checks_algorithms: bool = True
+
+
+ISSUERS: dict[str, Api] = {
+    "jwt.encode": Api(payload=(0, "payload"), key=(1, "key"), algorithm=(2, "algorithm")),
+    "jwt.api_jwt.encode": Api(payload=(0, "payload"), key=(1, "key"), algorithm=(2, "algorithm")),
+    "jose.jwt.encode": Api(payload=(0, "claims"), key=(1, "key"), algorithm=(2, "algorithm")),
+    "authlib.jose.jwt.encode": Api(payload=(1, "payload"), key=(2, "key"), header=(0, "header")),
+    "joserfc.jwt.encode": Api(payload=(1, "claims"), key=(2, "key"), header=(0, "header")),
+    "fastapi_users.jwt.generate_jwt": Api(payload=(0, "data"), key=(1, "secret"), lifetime=(2, "lifetime_seconds"), algorithm=(3, "algorithm")),
+}
+#: Strategies issuing access tokens with a lifetime argument and no payload of the user's.
+STRATEGIES: dict[str, Api] = {
+    name: Api(key=(0, "secret"), lifetime=(1, "lifetime_seconds"), algorithm=(99, "algorithm"))
+    for name in (
+        "fastapi_users.authentication.JWTStrategy",
+        "fastapi_users.authentication.strategy.JWTStrategy",
+        "fastapi_users.authentication.strategy.jwt.JWTStrategy",
+    )
+}
+DECODERS: dict[str, Api] = {
+    "jwt.decode": Api(key=(1, "key"), algorithms=(2, "algorithms"), options=(3, "options")),
+    "jwt.decode_complete": Api(key=(1, "key"), algorithms=(2, "algorithms"), options=(3, "options")),
+    "jwt.api_jwt.decode": Api(key=(1, "key"), algorithms=(2, "algorithms"), options=(3, "options")),
+    "jose.jwt.decode": Api(key=(1, "key"), algorithms=(2, "algorithms"), options=(3, "options")),
+    "jose.jws.verify": Api(key=(1, "key"), algorithms=(2, "algorithms")),
+    # authlib's decode takes no algorithm list (the key and JsonWebToken instance decide).
+    "authlib.jose.jwt.decode": Api(key=(1, "key"), checks_algorithms=False),
+}
+_NOW = {
+    "datetime.datetime.now",
+    "datetime.datetime.utcnow",
+    "datetime.datetime.today",
+    "time.time",
+    "pendulum.now",
+    "arrow.now",
+    "arrow.utcnow",
+    "django.utils.timezone.now",
+}
+_SECOND = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1, "milliseconds": 0.001, "microseconds": 0.000001}
+_DELTAS: dict[str, tuple[str, ...]] = {
+    "datetime.timedelta": ("days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks"),
+    "pendulum.duration": ("days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks"),
+    "dateutil.relativedelta.relativedelta": (),
+}
+_MORE_UNITS = {"months": 30 * 86400, "years": 365 * 86400}
+_TIMESTAMPS = {"calendar.timegm", "time.mktime", "builtins.int", "builtins.float", "builtins.round", "math.floor", "math.ceil"}
+_UNVERIFIED = ("verify_signature", "verify_exp")
+_ASYMMETRIC = re.compile(r"^(?:RS|PS|ES|EdDSA)", re.I)
+_PUBLIC_KEY = re.compile(r"PUBLIC KEY|CERTIFICATE")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def snake(name: str) -> str:
+    """``createRefreshToken`` and ``CREATE-REFRESH-TOKEN`` both give ``create_refresh_token``."""
+    return re.sub(r"[^a-z0-9]+", "_", _CAMEL.sub("_", name).lower()).strip("_")
+
+
+# --------------------------------------------------------------------------- #
+# The analysis (built once per project, shared by the S5 rules)
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class Entry:
+    """One way a payload may be built: its exp expressions, kind claims and completeness."""
+
+    exp: list[tuple[Expr, Ctx]] = field(default_factory=list)
+    claims: tuple[str, ...] = ()
+    complete: bool = True
+    names: tuple[str, ...] = ()
+    funcs: tuple[str, ...] = ()  # callers crossed, nearest first
+
+
+@dataclass
+class Lifetime:
+    seconds: float
+    site: Site
+    claims: tuple[str, ...]
+    names: tuple[str, ...]  # closest to the value first
+    funcs: tuple[str, ...]  # the issuing function first, then its callers outwards
+
+
+@dataclass
+class Issue:
+    """A token-issuing call."""
+
+    path: str
+    call: Call
+    ctx: Ctx
+    api: Api
+    strategy: bool
+    funcs: tuple[str, ...]
+    entries: list[Entry]
+    lifetimes: list[Lifetime]
+    no_expiry: Site | None  # where a token without exp is issued
+
+
+@dataclass
+class Decode:
+    path: str
+    call: Call
+    ctx: Ctx
+    api: Api
+
+
+class Analysis:
+    def __init__(self, project: Project) -> None:
+        self.index = project.index
+        self.origins = Origins(self.index)
+        self.issues: list[Issue] = []
+        self.decodes: list[Decode] = []
+        for fqn, api in ISSUERS.items():
+            for facts, site, ctx in self.index.calls_to(fqn):
+                self.issues.append(self._issue(facts.path, site.call, ctx, api, strategy=False))
+        for fqn, api in STRATEGIES.items():
+            for facts, site, ctx in self.index.calls_to(fqn):
+                self.issues.append(self._issue(facts.path, site.call, ctx, api, strategy=True))
+        for fqn, api in DECODERS.items():
+            for facts, site, ctx in self.index.calls_to(fqn):
+                self.decodes.append(Decode(facts.path, site.call, ctx, api))
+        self.issues.sort(key=lambda i: (i.path, i.call.span.line, i.call.span.column))
+        self.decodes.sort(key=lambda d: (d.path, d.call.span.line, d.call.span.column))
+
+    # ------------------------------------------------------------- issues
+    def _issue(self, path: str, call: Call, ctx: Ctx, api: Api, *, strategy: bool) -> Issue:
+        scope = self.index.scope(ctx)
+        own = (scope.name,) if isinstance(scope, FunctionFact) else ()
+        labels = _call_labels(self.origins, call, ctx)
+        entries: list[Entry] = []
+        lifetimes: list[Lifetime] = []
+        no_expiry: Site | None = None
+        if api.payload is not None:
+            payload = call.arg(*api.payload)
+            entries = self.payload(payload, ctx) if payload is not None else [Entry(complete=False)]
+        if api.lifetime is not None:
+            argument = call.arg(*api.lifetime)
+            if isinstance(argument, Lit) and argument.value is None:
+                no_expiry = self.origins.site(argument, ctx)
+            elif argument is not None:
+                for result in known(self.origins.number(argument, ctx)):
+                    if result.value is None:
+                        continue
+                    lifetimes.append(_lifetime(result, (), labels, own))
+            elif strategy:
+                no_expiry = self.origins.site(call, ctx)
+        else:
+            for entry in entries:
+                if entry.complete and not entry.exp:
+                    no_expiry = self.origins.site(call, ctx)
+                for exp, exp_ctx in entry.exp:
+                    for result in known(self.lifetime(exp, exp_ctx)):
+                        lifetimes.append(_lifetime(result, entry.claims, entry.names + labels, own + entry.funcs))
+        return Issue(path, call, ctx, api, strategy, own, entries, lifetimes, no_expiry)
+
+    def payload(self, expr: Expr, ctx: Ctx) -> list[Entry]:
+        key = ("payload", expr.span, ctx)
+        if not self.origins.guard(key):
+            return [Entry(complete=False)]
+        try:
+            return self._payload(expr, ctx)[:16]
+        finally:
+            self.origins.release(key)
+
+    def _payload(self, expr: Expr, ctx: Ctx) -> list[Entry]:
+        if isinstance(expr, DictExpr):
+            return self._dict(expr, ctx)
+        if isinstance(expr, Call):
+            func = expr.func
+            fqn = self.origins.fqn(func, ctx)
+            if isinstance(func, Attr) and func.attr == "copy" and not expr.args:
+                return self.payload(func.base, ctx)
+            if fqn in ("copy.copy", "copy.deepcopy") and expr.args:
+                return self.payload(expr.args[0], ctx)
+            if fqn == "builtins.dict":
+                if expr.args:
+                    return [_merge(e, Entry(complete=not expr.args[1:])) for e in self.payload(expr.args[0], ctx)]
+                return [self._items([(k, v) for k, v in expr.kwargs], ctx)]
+            if isinstance(func, Attr) and func.attr in ("model_dump", "dict", "to_dict"):
+                return [_incomplete(e) for e in self._model(func.base, ctx)]
+            if fqn == "fastapi.encoders.jsonable_encoder" and expr.args:
+                return [_incomplete(e) for e in self._model(expr.args[0], ctx)]
+            return [Entry(complete=False)]
+        if isinstance(expr, Name):
+            bindings = self.origins.definitions(expr, ctx)
+            if not bindings:
+                return [Entry(complete=False)]
+            out: list[Entry] = []
+            for binding in bindings:
+                if binding.kind == "value" and binding.expr is not None:
+                    base = self.payload(binding.expr, binding.ctx)
+                elif binding.kind == "param":
+                    base = []
+                    for flow in self.origins.flows(binding):
+                        if flow.expr is None:
+                            base.append(Entry(complete=False))
+                        else:
+                            base.extend(_crossed(e, flow) for e in self.payload(flow.expr, flow.ctx))
+                    base = base or [Entry(complete=False)]
+                else:
+                    base = [Entry(complete=False)]
+                mutations = self._mutations(expr, binding.ctx if binding.kind != "param" else ctx)
+                out.extend(_merge(e, mutations) for e in base)
+            return out
+        return [Entry(complete=False)]
+
+    def _dict(self, expr: DictExpr, ctx: Ctx) -> list[Entry]:
+        entries = [self._items([(k, v) for k, v in expr.items if k is not None], ctx)]
+        for key, value in expr.items:
+            if key is None:
+                spread = self.payload(value, ctx)
+                entries = [_merge(s, e) for s in spread for e in entries][:16]
+        return entries
+
+    def _items(self, items: list[tuple[object, Expr]], ctx: Ctx) -> Entry:
+        """An entry from (key, value) pairs: keys are literal strings or keyword names."""
+        entry = Entry()
+        claims: list[str] = []
+        for key, value in items:
+            name = key.value if isinstance(key, Lit) else key if isinstance(key, str) else None
+            if not isinstance(name, str):
+                entry.complete = False
+                continue
+            if name == "exp":
+                if not (isinstance(value, Lit) and value.value is None):
+                    entry.exp.append((value, ctx))
+            elif isinstance(value, Lit) and value.value is True:
+                claims.append(name)
+            else:
+                claims.extend(self._claim(name, value, ctx))
+        entry.claims = tuple(claims)
+        return entry
+
+    def _claim(self, key: str, value: Expr, ctx: Ctx) -> list[str]:
+        """Values of kind claims (``"type": "refresh"``, ``"scope": TokenType.ACCESS``); filtered later."""
+        if isinstance(value, Lit) and isinstance(value.value, str):
+            return [f"{key}={value.value}"]
+        const = self.index.const(value, ctx)
+        if isinstance(const, str):
+            return [f"{key}={const}"]
+        return [f"{key}={name}" for name in identifiers(value)[-1:]]
+
+    def _model(self, expr: Expr, ctx: Ctx) -> list[Entry]:
+        """``TokenPayload(sub=..., exp=...)`` (directly or through a variable): its keywords."""
+        if isinstance(expr, Call):
+            return [self._items(list(expr.kwargs), ctx)]
+        if isinstance(expr, Name):
+            bindings = self.origins.definitions(expr, ctx) or []
+            return [e for b in bindings if b.kind == "value" and isinstance(b.expr, Call) for e in self._model(b.expr, b.ctx)]
+        return []
+
+    def _mutations(self, var: Name, ctx: Ctx) -> Entry:
+        """What a function does to a payload variable: ``update``, item assignments, other calls."""
+        scope = self.index.scope(ctx)
+        entry = Entry()
+        if not isinstance(scope, FunctionFact):
+            return entry
+        claims: list[str] = []
+        for site in scope.calls:
+            call = site.call
+            func = call.func
+            if isinstance(func, Attr) and isinstance(func.base, Name) and func.base.id == var.id:
+                if func.attr == "update":
+                    pieces = [self._items(list(call.kwargs), ctx)] if call.kwargs else []
+                    for arg in call.args:
+                        pieces.extend(self.payload(arg, ctx)[:1] if isinstance(arg, DictExpr) else [Entry(complete=False)])
+                    for piece in pieces:
+                        entry = _merge(entry, piece)
+                elif func.attr == "setdefault" and len(call.args) == 2:
+                    entry = _merge(entry, self._items([(call.args[0], call.args[1])], ctx))
+                elif func.attr in ("pop", "clear", "popitem", "__setitem__", "__delitem__"):
+                    entry.complete = False
+            elif any(isinstance(a, Name) and a.id == var.id for a in (*call.args, *(v for _, v in call.kwargs))):
+                fqn = self.origins.fqn(func, ctx)
+                if fqn not in ISSUERS:
+                    entry.complete = False
+        for assign in scope.assigns:
+            for target in assign.targets:
+                if isinstance(target, Subscript) and isinstance(target.base, Name) and target.base.id == var.id:
+                    if assign.value is not None and target.items and isinstance(target.items[0], Lit):
+                        entry = _merge(entry, self._items([(target.items[0], assign.value)], ctx))
+                    else:
+                        entry.complete = False
+        entry.claims = entry.claims + tuple(claims)
+        return entry
+
+    # ---------------------------------------------------------- lifetimes
+    def lifetime(self, expr: Expr, ctx: Ctx) -> list[Traced | Unknown]:
+        """Seconds from now to the ``exp`` an expression stands for."""
+        key = ("lifetime", expr.span, ctx)
+        if not self.origins.guard(key):
+            return [Unknown("the value refers to itself")]
+        try:
+            return self._lifetime(expr, ctx)
+        finally:
+            self.origins.release(key)
+
+    def _lifetime(self, expr: Expr, ctx: Ctx) -> list[Traced | Unknown]:
+        if isinstance(expr, Call):
+            fqn = self.origins.fqn(expr.func, ctx)
+            if fqn in _TIMESTAMPS and expr.args:
+                return self.lifetime(expr.args[0], ctx)
+            if isinstance(expr.func, Attr) and expr.func.attr in ("timestamp", "utctimetuple", "timetuple", "astimezone", "replace"):
+                return self.lifetime(expr.func.base, ctx)
+            return [Unknown("a call", ctx.module, expr.span)]
+        if isinstance(expr, BinOp) and expr.op == "Add":
+            left, right = expr.left, expr.right
+            if self.is_now(left, ctx):
+                return self.duration(right, ctx)
+            if self.is_now(right, ctx):
+                return self.duration(left, ctx)
+            return [Unknown("an exp that is not 'now + a duration'", ctx.module, expr.span)]
+        if isinstance(expr, (Name, Attr)):
+            bindings = self.origins.definitions(expr, ctx)
+            if bindings:
+                return self.origins.through(bindings, self.lifetime)
+        if isinstance(expr, Other) and expr.kind in ("BooleanOperation", "IfExp"):
+            return self.origins.branches(expr, ctx, self.lifetime)
+        return [Unknown("an exp that is not 'now + a duration'", ctx.module, expr.span)]
+
+    def is_now(self, expr: Expr, ctx: Ctx, depth: int = 0) -> bool:
+        if depth > 8:
+            return False
+        if isinstance(expr, Call):
+            fqn = self.origins.fqn(expr.func, ctx)
+            if fqn in _NOW:
+                return True
+            if fqn in _TIMESTAMPS and expr.args:
+                return self.is_now(expr.args[0], ctx, depth + 1)
+            if isinstance(expr.func, Attr) and expr.func.attr in ("timestamp", "replace", "astimezone"):
+                return self.is_now(expr.func.base, ctx, depth + 1)
+            func = self.index.evaluate(expr.func, ctx)
+            if isinstance(func, FuncRef):
+                fn = self.index.function(func)
+                returns = [r for r in fn.returns if r is not None] if fn else []
+                inner = Ctx(func.module, func.qualname)
+                return bool(returns) and all(self.is_now(r, inner, depth + 1) for r in returns)
+            return False
+        if isinstance(expr, (Name, Attr)):
+            bindings = self.origins.definitions(expr, ctx) or []
+            values = [b for b in bindings if b.kind == "value" and b.expr is not None]
+            return bool(values) and len(values) == len(bindings) and all(self.is_now(b.expr, b.ctx, depth + 1) for b in values)
+        return False
+
+    def duration(self, expr: Expr, ctx: Ctx) -> list[Traced | Unknown]:
+        """Seconds an expression stands for: a timedelta, or a number of seconds."""
+        key = ("duration", expr.span, ctx)
+        if not self.origins.guard(key):
+            return [Unknown("the value refers to itself")]
+        try:
+            return self._duration(expr, ctx)[:32]
+        finally:
+            self.origins.release(key)
+
+    def _duration(self, expr: Expr, ctx: Ctx) -> list[Traced | Unknown]:
+        origins = self.origins
+        if isinstance(expr, Call):
+            fqn = origins.fqn(expr.func, ctx)
+            if fqn in _DELTAS:
+                return self._delta(expr, ctx, _DELTAS[fqn])
+            if isinstance(expr.func, Attr) and expr.func.attr == "total_seconds":
+                return self.duration(expr.func.base, ctx)
+            if fqn in ("builtins.int", "builtins.float") and expr.args:
+                return self.duration(expr.args[0], ctx)
+            func = self.index.evaluate(expr.func, ctx)
+            if isinstance(func, FuncRef):
+                return origins.returned(func, self.duration)
+            return origins.number(expr, ctx)
+        if isinstance(expr, (Name, Attr)):
+            bindings = origins.definitions(expr, ctx)
+            if bindings:
+                return origins.through(bindings, self.duration)
+            return origins.number(expr, ctx)
+        if isinstance(expr, BinOp):
+            op, left, right = expr.op, expr.left, expr.right
+            site = origins.site(expr, ctx)
+            if op in ("Add", "Subtract"):
+                return _combine(op, self.duration(left, ctx), self.duration(right, ctx), site)
+            if op in ("Multiply", "Divide", "FloorDivide"):
+                first = _combine(op, self.duration(left, ctx), origins.number(right, ctx), site)
+                if known(first) or op != "Multiply":
+                    return first
+                return _combine(op, origins.number(left, ctx), self.duration(right, ctx), site)
+        if isinstance(expr, Other) and expr.kind in ("BooleanOperation", "IfExp"):
+            return origins.branches(expr, ctx, self.duration)
+        return origins.number(expr, ctx)
+
+    def _delta(self, call: Call, ctx: Ctx, order: tuple[str, ...]) -> list[Traced | Unknown]:
+        parts: list[tuple[float, list]] = []
+        for position, arg in enumerate(call.args):
+            if isinstance(arg, Starred) or position >= len(order):
+                return [Unknown("a duration built from unpacked arguments", ctx.module, call.span)]
+            parts.append((_SECOND[order[position]], self.origins.number(arg, ctx)))
+        for key, value in call.kwargs:
+            unit = _SECOND.get(key or "") or _MORE_UNITS.get(key or "")
+            if unit is None:
+                return [Unknown("a duration with unknown arguments", ctx.module, call.span)]
+            parts.append((unit, self.origins.number(value, ctx)))
+        site = self.origins.site(call, ctx)
+        results: list[Traced | Unknown] = [Traced(0, site)]
+        for unit, values in parts:
+            scaled = [Traced(v.value * unit, v.site, v.names, v.funcs) if isinstance(v, Traced) else v for v in values]
+            results = _combine("Add", results, scaled, site)
+        if len(parts) == 1:
+            return results
+        return [Traced(r.value, site, r.names, r.funcs) if isinstance(r, Traced) else r for r in results]
+
+    # --------------------------------------------------------- refresh
+    def refresh_evidence(self, options: S5Options) -> bool:
+        """Anything in the project that names a refresh token (opaque ones stored in a table count)."""
+        pattern = options.refresh_token_names
+        for facts in self.index.modules.values():
+            for scope in facts.scopes():
+                if scope.qualname and pattern.search(snake(scope.qualname.rsplit(".", 1)[-1])):
+                    return True
+                for assign in scope.assigns:
+                    for target in assign.targets:
+                        for name in identifiers(target)[-1:]:
+                            if pattern.search(snake(name)):
+                                return True
+                for site in scope.calls:
+                    func = site.call.func
+                    if isinstance(func, Attr) and func.attr != "refresh" and pattern.search(snake(func.attr)):
+                        return True
+        try:
+            routes = self.index.routes.routes
+        except Exception:  # pragma: no cover - the route table is best effort here
+            routes = []
+        for route in routes:
+            path = self.index.const(route.path_expr, route.ctx) if route.path_expr is not None else None
+            if isinstance(path, str) and pattern.search(snake(path)):
+                return True
+        return False
+
+
+def _lifetime(result: Traced, claims: tuple[str, ...], names: tuple[str, ...], funcs: tuple[str, ...]) -> Lifetime:
+    return Lifetime(float(result.value), result.site, claims, result.names + names, funcs + tuple(reversed(result.funcs)))
+
+
+def _merge(a: Entry, b: Entry) -> Entry:
+    return Entry(a.exp + b.exp, a.claims + b.claims, a.complete and b.complete, a.names + b.names, a.funcs + b.funcs)
+
+
+def _incomplete(entry: Entry) -> Entry:
+    entry.complete = False
+    return entry
+
+
+def _crossed(entry: Entry, flow: Flow) -> Entry:
+    return Entry(entry.exp, entry.claims, entry.complete, entry.names + flow.labels, ((flow.caller,) if flow.caller else ()) + entry.funcs)
+
+
+def _combine(op: str, left: list, right: list, site: Site) -> list[Traced | Unknown]:
+    from archlint.checks._origin import combine
+
+    return combine(op, left, right, site)
+
+
+def _call_labels(origins: Origins, call: Call, ctx: Ctx) -> tuple[str, ...]:
+    from archlint.checks._origin import labels_of
+
+    scope = origins.index.scope(ctx)
+    return labels_of(scope, call.span) if scope is not None else ()
+
+
+def analysis(project: Project) -> Analysis:
+    cached = project.extra.get("s05")
+    if cached is None:
+        cached = project.extra["s05"] = Analysis(project)
+    return cached
+
+
+# --------------------------------------------------------------------------- #
+# Kinds of token
+# --------------------------------------------------------------------------- #
+
+
+def token_kind(options: S5Options, claims: Iterable[str], names: Iterable[str], funcs: Iterable[str]) -> str:
+    """access, refresh or excluded: kind claims first, then the value's names, then function names."""
+    refresh, access, excluded = options.refresh_token_names, options.access_token_names, options.excluded_token_names
+    kinds = set(options.token_type_claims)
+    for claim in claims:
+        key, _, value = claim.partition("=")
+        if value and key not in kinds:
+            continue
+        text = snake(value or key)
+        if excluded.search(text):
+            return "excluded"
+        if refresh.search(text):
+            return "refresh"
+        if access.search(text):
+            return "access"
+    names = [snake(n) for n in names]
+    if any(excluded.search(n) for n in names):
+        return "excluded"
+    for name in names:
+        if refresh.search(name):
+            return "refresh"
+        if access.search(name):
+            return "access"
+    for func in funcs:
+        text = snake(func)
+        if excluded.search(text):
+            return "excluded"
+        if refresh.search(text):
+            return "refresh"
+        if access.search(text):
+            return "access"
+    return "access"
+
+
+def issue_kinds(options: S5Options, issue: Issue) -> set[str]:
+    kinds = {token_kind(options, lt.claims, lt.names, lt.funcs) for lt in issue.lifetimes}
+    claims = tuple(c for e in issue.entries for c in e.claims)
+    names = tuple(n for e in issue.entries for n in e.names)
+    funcs = issue.funcs + tuple(f for e in issue.entries for f in e.funcs)
+    kinds.add(token_kind(options, claims, names, funcs))
+    return kinds
+
+
+def _duration_text(seconds: float) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    if seconds >= 86400:
+        return f"{seconds / 86400:.1f} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds:g} seconds"
+
+
+# --------------------------------------------------------------------------- #
+# Rules
+# --------------------------------------------------------------------------- #
+
+
+class _S5Rule(Rule):
+    standard = "S5"
+    Options = S5Options
+    tags = ("security", "auth")
+
+    def analysis(self, project: Project) -> Analysis:
+        return analysis(project)
+
+
+class _LifetimeRule(_S5Rule):
+    kind = ""
+
+    def limit(self) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        data = self.analysis(project)
+        seen: set[tuple] = set()
+        for issue in data.issues:
+            for lifetime in issue.lifetimes:
+                if lifetime.seconds <= self.limit():
+                    continue
+                if token_kind(self.options, lifetime.claims, lifetime.names, lifetime.funcs) != self.kind:
+                    continue
+                key = (lifetime.site.path, lifetime.site.span)
+                if key in seen:
+                    continue
+                seen.add(key)
+                yield self.finding(
+                    lifetime.site.path,
+                    lifetime.site.span,
+                    f"This {self.kind}-token lifetime is {_duration_text(lifetime.seconds)}, longer than the "
+                    f"{self.limit_text()} the pack allows: it flows into the expiry of the token issued at "
+                    f"{issue.path}:{issue.call.span.line}.",
+                    related=[Related(issue.path, issue.call.span, f"The {self.kind} token is issued here.")],
+                )
+
+    def limit_text(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class AccessTokenLifetimeTooLong(_LifetimeRule):
+    """Reports an access-token lifetime longer than the pack's limit (15 minutes), at the value that sets it.
+
+    The lifetime is what flows into the issued token's `exp` claim or a
+    library's lifetime argument (`lifetime_seconds`), with the unit of the use
+    site (`timedelta(hours=settings.TOKEN_TIME)` makes `TOKEN_TIME: int = 48`
+    hours), resolved through arithmetic, settings defaults, constants and
+    helper parameters in other modules. The finding sits at the value a user
+    would change: the settings default, the constant or the `timedelta` call.
+    Tokens whose names say password reset, e-mail verification, session and
+    the like are not access tokens and are not checked.
+
+    ## Why is this bad?
+    A stolen access token works until it expires; a bearer JWT cannot be
+    revoked without extra state. Short access tokens and a refresh token keep
+    the damage window small.
+    """
+
+    id = "AL401"
+    name = "AccessTokenLifetimeTooLong"
+    severity = Severity.ERROR
+    security_severity = 6.5
+    kind = "access"
+    INVALID = [
+        {
+            "app/core/config.py": """
+                from pydantic_settings import BaseSettings
+
+                class Settings(BaseSettings):
+                    ACCESS_TOKEN_EXPIRE_MINUTES: int = 60 * 24 * 8  # expect: AL401
+
+                settings = Settings()
+            """,
+            "app/core/security.py": """
+                from datetime import datetime, timedelta, timezone
+
+                import jwt
+
+                from app.core.config import settings
+
+                def create_access_token(subject: str) -> str:
+                    expire = datetime.now(timezone.utc) + timedelta(minutes=settings.ACCESS_TOKEN_EXPIRE_MINUTES)
+                    return jwt.encode({"exp": expire, "sub": subject}, "k", algorithm="HS256")
+
+                def create_refresh_token(subject: str) -> str:
+                    expire = datetime.now(timezone.utc) + timedelta(days=7)
+                    return jwt.encode({"exp": expire, "sub": subject, "type": "refresh"}, "k", algorithm="HS256")
+            """,
+        }
+    ]
+    VALID = [
+        """
+        from datetime import datetime, timedelta, timezone
+
+        import jwt
+
+        ACCESS_TOKEN_EXPIRE = timedelta(minutes=15)
+        RESET_TOKEN_EXPIRE_HOURS = 48
+
+        def create_access_token(subject: str, key: str) -> str:
+            return jwt.encode({"exp": datetime.now(timezone.utc) + ACCESS_TOKEN_EXPIRE, "sub": subject}, key)
+
+        def create_password_reset_token(email: str, key: str) -> str:
+            expire = datetime.now(timezone.utc) + timedelta(hours=RESET_TOKEN_EXPIRE_HOURS)
+            return jwt.encode({"exp": expire, "sub": email}, key)
+        """
+    ]
+
+    def limit(self) -> float:
+        return self.options.access_token_max_minutes * 60
+
+    def limit_text(self) -> str:
+        return _duration_text(self.limit())
+
+
+class RefreshTokenLifetimeTooLong(_LifetimeRule):
+    """Reports a refresh-token lifetime longer than the pack's limit (7 days), at the value that sets it.
+
+    Lifetimes are traced as for access tokens (AL401); a token is a refresh
+    token when its kind claim (`{"type": "refresh"}`), the names of the value
+    (`REFRESH_TOKEN_EXPIRE_DAYS`, `refresh_token = create_token(...)`) or the
+    issuing functions (`create_refresh_token`) say so.
+
+    ## Why is this bad?
+    A refresh token mints new access tokens: a long-lived one is a long-lived
+    credential. Rotating refresh tokens with a bounded lifetime forces a new
+    login after the pack's window.
+    """
+
+    id = "AL402"
+    name = "RefreshTokenLifetimeTooLong"
+    severity = Severity.ERROR
+    security_severity = 5.3
+    kind = "refresh"
+    INVALID = [
+        """
+        from datetime import datetime, timedelta, timezone
+
+        import jwt
+
+        REFRESH_TOKEN_EXPIRE_DAYS = 30  # expect: AL402
+
+        def create_refresh_token(subject: str, key: str) -> str:
+            expire = datetime.now(timezone.utc) + timedelta(days=REFRESH_TOKEN_EXPIRE_DAYS)
+            return jwt.encode({"exp": expire, "sub": subject}, key)
+        """
+    ]
+    VALID = [
+        """
+        from datetime import datetime, timedelta, timezone
+
+        import jwt
+
+        REFRESH_TOKEN_EXPIRE_HOURS = 24 * 7
+
+        def create_refresh_token(subject: str, key: str) -> str:
+            expire = datetime.now(timezone.utc) + timedelta(hours=REFRESH_TOKEN_EXPIRE_HOURS)
+            return jwt.encode({"exp": expire, "sub": subject}, key)
+        """
+    ]
+
+    def limit(self) -> float:
+        return self.options.refresh_token_max_days * 86400
+
+    def limit_text(self) -> str:
+        return _duration_text(self.limit())
+
+
+class AccessTokenWithoutRefreshToken(_S5Rule):
+    """Reports an application that issues access tokens but no refresh token, at the access-token issuing call.
+
+    Any refresh token counts: a JWT classified as refresh, or anything named
+    for one (a `create_refresh_token` function, a `refresh_token` column or
+    variable, a `/refresh` route), since opaque refresh tokens stored in a
+    table are as good as JWTs. One finding per project, at the first call
+    that issues an access token.
+
+    ## Why is this bad?
+    Without a refresh token, short access tokens force users to log in every
+    few minutes, so teams lengthen the access token instead: the standard's
+    15-minute limit only works together with a refresh flow.
+    """
+
+    id = "AL403"
+    name = "AccessTokenWithoutRefreshToken"
+    severity = Severity.WARNING
+    security_severity = 3.1
+    INVALID = [
+        """
+        from datetime import datetime, timedelta, timezone
+
+        import jwt
+
+        def create_access_token(subject: str, key: str) -> str:
+            expire = datetime.now(timezone.utc) + timedelta(minutes=15)
+            return jwt.encode({"exp": expire, "sub": subject}, key)  # expect: AL403
+        """
+    ]
+    VALID = [
+        """
+        import secrets
+        from datetime import datetime, timedelta, timezone
+
+        import jwt
+
+        def create_access_token(subject: str, key: str) -> str:
+            expire = datetime.now(timezone.utc) + timedelta(minutes=15)
+            return jwt.encode({"exp": expire, "sub": subject}, key)
+
+        def new_refresh_token() -> str:
+            return secrets.token_urlsafe(48)
+        """
+    ]
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        data = self.analysis(project)
+        access = [i for i in data.issues if "access" in issue_kinds(self.options, i)]
+        if not access:
+            return
+        if any("refresh" in issue_kinds(self.options, i) for i in data.issues):
+            return
+        if data.refresh_evidence(self.options):
+            return
+        named = [i for i in access if any(self.options.access_token_names.search(snake(f)) for f in i.funcs)]
+        first = (named or access)[0]
+        yield self.finding(
+            first.path,
+            first.call.span,
+            "The application issues access tokens here but no refresh token anywhere: add a refresh token "
+            "so access tokens can stay short-lived.",
+        )
+
+
+class TokenWithoutExpiry(_S5Rule):
+    """Reports a JWT issued without an `exp` claim (or with `lifetime_seconds=None`).
+
+    Only payloads archlint can see whole are checked: a dict literal, or a
+    variable built from dict literals and `update` calls in the issuing
+    function (or passed in by every caller). A payload that goes through
+    unknown code is not reported.
+
+    ## Why is this bad?
+    A token without `exp` never expires: anyone who ever obtained it keeps
+    access forever, and logout or password changes cannot end it.
+    """
+
+    id = "AL404"
+    name = "TokenWithoutExpiry"
+    severity = Severity.ERROR
+    security_severity = 7.5
+    INVALID = [
+        """
+        import jwt
+
+        def create_access_token(subject: str, key: str) -> str:
+            to_encode = {"sub": subject}
+            return jwt.encode(to_encode, key, algorithm="HS256")  # expect: AL404
+        """
+    ]
+    VALID = [
+        """
+        from datetime import datetime, timedelta, timezone
+
+        import jwt
+
+        def create_access_token(data: dict, key: str) -> str:
+            to_encode = data.copy()
+            to_encode.update({"exp": datetime.now(timezone.utc) + timedelta(minutes=15)})
+            return jwt.encode(to_encode, key, algorithm="HS256")
+        """
+    ]
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        for issue in self.analysis(project).issues:
+            if issue.no_expiry is not None:
+                site = issue.no_expiry
+                what = "with `lifetime_seconds=None`" if issue.api.lifetime is not None else "without an `exp` claim"
+                yield self.finding(site.path, site.span, f"This JWT is issued {what}, so it never expires.")
+
+
+class JwtDecodeWithoutAlgorithms(_S5Rule):
+    """Reports `jwt.decode(...)` (PyJWT, python-jose) called without an explicit `algorithms` list.
+
+    ## Why is this bad?
+    The algorithm then comes from the attacker-controlled token header:
+    algorithm-confusion attacks (an HS256 token signed with the RSA public
+    key) and, in some libraries, `none`. PyJWT 2 refuses to decode without
+    it, so the call fails at run time.
+    """
+
+    id = "AL405"
+    name = "JwtDecodeWithoutAlgorithms"
+    severity = Severity.ERROR
+    security_severity = 7.4
+    INVALID = [
+        """
+        import jwt
+
+        def read_token(token: str, key: str) -> dict:
+            return jwt.decode(token, key)  # expect: AL405
+        """
+    ]
+    VALID = [
+        """
+        from jose import jwt
+
+        ALGORITHM = "HS256"
+
+        def read_token(token: str, key: str) -> dict:
+            return jwt.decode(token, key, algorithms=[ALGORITHM])
+        """
+    ]
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        data = self.analysis(project)
+        for decode in data.decodes:
+            api = decode.api
+            if not api.checks_algorithms or api.algorithms is None:
+                continue
+            call = decode.call
+            if any(k is None for k, _ in call.kwargs) or any(isinstance(a, Starred) for a in call.args):
+                continue
+            algorithms = call.arg(*api.algorithms)
+            if algorithms is not None and not (isinstance(algorithms, Lit) and algorithms.value is None):
+                continue
+            if _verification_off(data, decode):
+                continue  # reported by AL406; PyJWT needs no algorithms then
+            yield self.finding(
+                decode.path,
+                call.span,
+                "This `jwt.decode` call does not name the accepted `algorithms`, so the token header chooses "
+                "the algorithm.",
+            )
+
+
+def _options_off(data: Analysis, decode: Decode) -> list[tuple[str, Site]]:
+    """Verification switches turned off in a decode call's options (followed to their definition)."""
+    out: list[tuple[str, Site]] = []
+    call = decode.call
+    verify = call.kw("verify")
+    if verify is not None and data.index.const(verify, decode.ctx) is False:
+        out.append(("verify", data.origins.site(verify, decode.ctx)))
+    if decode.api.options is None:
+        return out
+    options = call.arg(*decode.api.options)
+    for expr, ctx in _dicts(data, options, decode.ctx):
+        for key, value in expr.items:
+            if isinstance(key, Lit) and key.value in _UNVERIFIED and data.index.const(value, ctx) is False:
+                out.append((str(key.value), data.origins.site(value, ctx)))
+    return out
+
+
+def _dicts(data: Analysis, expr: Expr | None, ctx: Ctx, depth: int = 0) -> list[tuple[DictExpr, Ctx]]:
+    if expr is None or depth > 6:
+        return []
+    if isinstance(expr, DictExpr):
+        return [(expr, ctx)]
+    if isinstance(expr, (Name, Attr)):
+        bindings = data.origins.definitions(expr, ctx) or []
+        return [d for b in bindings if b.kind == "value" for d in _dicts(data, b.expr, b.ctx, depth + 1)]
+    if isinstance(expr, Call) and data.origins.fqn(expr.func, ctx) == "builtins.dict":
+        items = tuple((Lit(v.span, k), v) for k, v in expr.kwargs if k)
+        return [(DictExpr(expr.span, items), ctx)]
+    return []
+
+
+def _verification_off(data: Analysis, decode: Decode) -> bool:
+    return any(key in ("verify", "verify_signature") for key, _ in _options_off(data, decode))
+
+
+class JwtVerificationDisabled(_S5Rule):
+    """Reports JWT decoding with signature or expiry verification switched off.
+
+    `options={"verify_signature": False}` or `{"verify_exp": False}` (also
+    through a named options dict), and PyJWT 1's `verify=False`. The finding
+    sits at the `False`.
+
+    ## Why is this bad?
+    Without signature verification anyone can forge a token; without expiry
+    verification a stolen token never stops working.
+    """
+
+    id = "AL406"
+    name = "JwtVerificationDisabled"
+    severity = Severity.ERROR
+    security_severity = 9.1
+    INVALID = [
+        """
+        import jwt
+
+        def read_token(token: str) -> dict:
+            return jwt.decode(token, options={"verify_signature": False})  # expect: AL406
+        """
+    ]
+    VALID = [
+        """
+        import jwt
+
+        def read_token(token: str, key: str) -> dict:
+            return jwt.decode(token, key, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+        """
+    ]
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        data = self.analysis(project)
+        seen: set[tuple] = set()
+        for decode in data.decodes:
+            for key, site in _options_off(data, decode):
+                if (site.path, site.span) in seen:
+                    continue
+                seen.add((site.path, site.span))
+                what = "signature verification" if key in ("verify", "verify_signature") else "expiry verification"
+                yield self.finding(site.path, site.span, f"This switches JWT {what} off (`{key}` is False).")
+
+
+class JwtNoneAlgorithm(_S5Rule):
+    """Reports the `none` JWT algorithm used to sign tokens or accepted when decoding them.
+
+    ## Why is this bad?
+    An unsigned token proves nothing: anyone can write one with any subject
+    and claims.
+    """
+
+    id = "AL407"
+    name = "JwtNoneAlgorithm"
+    severity = Severity.ERROR
+    security_severity = 9.1
+    INVALID = [
+        """
+        import jwt
+
+        def create_access_token(payload: dict) -> str:
+            return jwt.encode(payload, None, algorithm="none")  # expect: AL407
+        """
+    ]
+    VALID = [
+        """
+        import jwt
+
+        def create_access_token(payload: dict, key: str) -> str:
+            return jwt.encode(payload, key, algorithm="HS256")
+        """
+    ]
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        data = self.analysis(project)
+        seen: set[tuple] = set()
+        candidates: list[tuple[Expr | None, Ctx]] = []
+        for issue in data.issues:
+            if issue.api.algorithm is not None:
+                candidates.append((issue.call.arg(*issue.api.algorithm), issue.ctx))
+            if issue.api.header is not None:
+                for expr, ctx in _dicts(data, issue.call.arg(*issue.api.header), issue.ctx):
+                    candidates.append((expr.get("alg"), ctx))
+        for decode in data.decodes:
+            if decode.api.algorithms is not None:
+                expr = decode.call.arg(*decode.api.algorithms)
+                if isinstance(expr, Seq):
+                    candidates.extend((item, decode.ctx) for item in expr.items)
+                else:
+                    candidates.append((expr, decode.ctx))
+        for expr, ctx in candidates:
+            if expr is None:
+                continue
+            for result in known(data.origins.string(expr, ctx)):
+                if isinstance(result.value, str) and result.value.strip().lower() == "none":
+                    key = (result.site.path, result.site.span)
+                    if key not in seen:
+                        seen.add(key)
+                        yield self.finding(result.site.path, result.site.span, "The JWT algorithm `none` means unsigned tokens.")
+
+
+class HardcodedJwtSecret(_S5Rule):
+    """Reports a JWT signing key written as a literal in the code, at the literal.
+
+    The key argument of `jwt.encode`/`jwt.decode` (and fastapi-users'
+    `JWTStrategy(secret=...)`) is followed through constants, settings
+    defaults and `.get_secret_value()`. A settings default drawn from
+    `secrets.token_urlsafe(...)`, a field without a default and a value read
+    from the environment are fine; so are public keys used to verify.
+
+    ## Why is this bad?
+    A key in the source is in every clone, fork, image and log of it; anyone
+    with it can mint tokens for any user.
+    """
+
+    id = "AL408"
+    name = "HardcodedJwtSecret"
+    severity = Severity.ERROR
+    security_severity = 8.2
+    INVALID = [
+        {
+            "app/core/config.py": """
+                from pydantic_settings import BaseSettings
+
+                class Settings(BaseSettings):
+                    SECRET_KEY: str = "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7"  # expect: AL408
+
+                settings = Settings()
+            """,
+            "app/core/security.py": """
+                from jose import jwt
+
+                from app.core.config import settings
+
+                def read_token(token: str) -> dict:
+                    return jwt.decode(token, settings.SECRET_KEY, algorithms=["HS256"])
+            """,
+        }
+    ]
+    VALID = [
+        {
+            "app/core/config.py": """
+                import secrets
+
+                from pydantic_settings import BaseSettings
+
+                class Settings(BaseSettings):
+                    SECRET_KEY: str = secrets.token_urlsafe(32)
+
+                settings = Settings()
+            """,
+            "app/core/security.py": """
+                from jose import jwt
+
+                from app.core.config import settings
+
+                def read_token(token: str) -> dict:
+                    return jwt.decode(token, settings.SECRET_KEY, algorithms=["HS256"])
+            """,
+        }
+    ]
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        data = self.analysis(project)
+        seen: set[tuple] = set()
+        keys: list[tuple[Expr | None, Ctx, bool]] = []
+        for issue in data.issues:
+            if issue.api.key is not None:
+                keys.append((issue.call.arg(*issue.api.key), issue.ctx, False))
+        for decode in data.decodes:
+            if decode.api.key is not None:
+                keys.append((decode.call.arg(*decode.api.key), decode.ctx, self._asymmetric(data, decode)))
+        for expr, ctx, verify_only in keys:
+            if expr is None or verify_only:
+                continue
+            for result in known(data.origins.string(expr, ctx)):
+                value = result.value.decode("latin-1") if isinstance(result.value, bytes) else str(result.value)
+                if not value.strip() or _PUBLIC_KEY.search(value):
+                    continue
+                key = (result.site.path, result.site.span)
+                if key in seen:
+                    continue
+                seen.add(key)
+                yield self.finding(
+                    result.site.path,
+                    result.site.span,
+                    "This JWT signing key is a literal in the source: read it from the environment or a secret "
+                    "store (a settings field without a default, or one drawn from `secrets.token_urlsafe`).",
+                )
+
+    @staticmethod
+    def _asymmetric(data: Analysis, decode: Decode) -> bool:
+        """A decode call that only accepts public-key algorithms verifies with a public key."""
+        if decode.api.algorithms is None:
+            return False
+        value = data.index.evaluate(decode.call.arg(*decode.api.algorithms), decode.ctx)
+        names = [value.value] if isinstance(value, Const) else value.consts() if isinstance(value, SeqValue) else None
+        return bool(names) and all(isinstance(n, str) and _ASYMMETRIC.match(n) for n in names)
