@@ -17,6 +17,7 @@ Not a rule module: it defines no rules (the registry skips it).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -107,11 +108,14 @@ class Traced:
     site: Site
     names: tuple[str, ...] = ()
     funcs: tuple[str, ...] = ()
+    #: The name of the definition at ``site`` (when it is named).
+    label: str = ""
 
     def through(self, binding: Binding) -> Traced:
         """The same value seen through a named definition: unnamed sites move to it."""
-        site = self.site if self.site.named else binding.site
-        return replace(self, site=site, names=self.names + (binding.name,))
+        if self.site.named:
+            return replace(self, names=self.names + (binding.name,))
+        return replace(self, site=binding.site, names=self.names + (binding.name,), label=binding.name)
 
     def across(self, flow: Flow, param: str) -> Traced:
         return replace(self, names=self.names + (param,) + flow.labels, funcs=self.funcs + ((flow.caller,) if flow.caller else ()))
@@ -673,8 +677,26 @@ def _converted(result: Traced | Unknown) -> Traced | Unknown:
     return result
 
 
+#: Literal factors that convert units (``settings.X * 60``): the other operand is the tunable value.
+UNIT_FACTORS = {60, 24, 3600, 86400, 1000, 60000, 3600000, 86400000}
+_UNIT_NAME = re.compile(r"(^|_)(per|in|to)(_|$)|^(one_|a_)?(ms|millis(econd)?|second|minute|hour|day|week)s?$")
+
+
+def is_unit(traced: Traced) -> bool:
+    """A conversion factor: a literal 60/24/3600... or a constant named like ``SECONDS_PER_DAY``."""
+    if traced.site.named:
+        return bool(_UNIT_NAME.search(traced.label.lower()))
+    return traced.value in UNIT_FACTORS
+
+
 def combine(op: str, left: list, right: list, site: Site) -> list[Traced | Unknown]:
-    """Arithmetic over every pair of flows; the result sits at the named operand, if any."""
+    """Arithmetic over every pair of flows.
+
+    The result sits where the tunable operand is written: a named operand that
+    is not a unit factor (``settings.X`` in ``settings.X * 60``); an inline
+    number beside a unit constant (``30 * SECONDS_PER_DAY``) leaves it at the
+    expression, so the definition around it takes it.
+    """
     out: list[Traced | Unknown] = []
     for a in left:
         for b in right:
@@ -688,8 +710,13 @@ def combine(op: str, left: list, right: list, site: Site) -> list[Traced | Unkno
             if value is None:
                 out.append(Unknown(f"unsupported operation {op}"))
                 continue
-            where = a.site if a.site.named else b.site if b.site.named else site
-            out.append(Traced(value, where, a.names + b.names, a.funcs + b.funcs))
+            tunable = [t for t in (a, b) if not is_unit(t)]
+            named = [t for t in (tunable or [a, b]) if t.site.named]
+            if named and (len(named) == len(tunable) or not tunable):
+                where, label = named[0].site, named[0].label
+            else:
+                where, label = site, ""
+            out.append(Traced(value, where, a.names + b.names, a.funcs + b.funcs, label))
             if len(out) >= _MAX_FLOWS:
                 return out
     return out

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from archlint.checks._origin import Flow, Origins, Site, Traced, identifiers, known
 from archlint.checks.base import Project, Rule
@@ -460,13 +460,15 @@ class Analysis:
                 return [Unknown("a duration with unknown arguments", ctx.module, call.span)]
             parts.append((unit, self.origins.number(value, ctx)))
         site = self.origins.site(call, ctx)
-        results: list[Traced | Unknown] = [Traced(0, site)]
+        results: list[Traced | Unknown] | None = None
         for unit, values in parts:
-            scaled = [Traced(v.value * unit, v.site, v.names, v.funcs) if isinstance(v, Traced) else v for v in values]
-            results = _combine("Add", results, scaled, site)
+            scaled = [replace(v, value=v.value * unit) if isinstance(v, Traced) else v for v in values]
+            results = scaled if results is None else _combine("Add", results, scaled, site)
+        if results is None:
+            return [Traced(0, site)]
         if len(parts) == 1:
             return results
-        return [Traced(r.value, site, r.names, r.funcs) if isinstance(r, Traced) else r for r in results]
+        return [replace(r, site=site, label="") if isinstance(r, Traced) else r for r in results]
 
     # --------------------------------------------------------- refresh
     def refresh_evidence(self, options: S5Options) -> bool:
