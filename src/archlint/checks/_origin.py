@@ -93,6 +93,8 @@ class Flow:
     #: What the call's result is called where it is made: assignment targets, keywords, dict keys.
     labels: tuple[str, ...] = ()
     reason: str = ""
+    #: The call site (module, span) the argument comes from; None for a default without callers.
+    at: tuple | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +120,14 @@ class Traced:
         return replace(self, site=binding.site, names=self.names + (binding.name,), label=binding.name)
 
     def across(self, flow: Flow, param: str) -> Traced:
-        return replace(self, names=self.names + (param,) + flow.labels, funcs=self.funcs + ((flow.caller,) if flow.caller else ()))
+        """The value seen through a parameter: an inline argument stays where the call writes it."""
+        site = self.site if self.site.named else replace(self.site, named=True)
+        return replace(
+            self,
+            site=site,
+            names=self.names + (param,) + flow.labels,
+            funcs=self.funcs + ((flow.caller,) if flow.caller else ()),
+        )
 
 
 Result = "list[Traced | Unknown]"
@@ -253,6 +262,10 @@ class Origins:
         self.index = index
         self._active: set[tuple] = set()
         self._flows: dict[tuple, list[Flow]] = {}
+        #: Function fqn -> the one call site (module, span) its parameters are read from.
+        #: Pinning keeps arguments of one call together (a payload and a lifetime passed to
+        #: the same helper) instead of mixing every caller's.
+        self.pinned: dict[str, tuple] = {}
 
     # ----------------------------------------------------------- helpers
     def path(self, ctx: Ctx) -> str:
@@ -475,10 +488,21 @@ class Origins:
 
     # ------------------------------------------------------------ params
     def flows(self, binding: Binding) -> list[Flow]:
-        """What a parameter receives: the argument at every call site, else its default."""
+        """What a parameter receives: the argument at every call site (or the pinned one), else its default."""
         ref = binding.function
         assert ref is not None
-        key = (ref.fqn, binding.name)
+        flows = self._all_flows(ref, binding.name)
+        pinned = self.pinned.get(ref.fqn)
+        if pinned is None:
+            return flows
+        return [f for f in flows if f.at == pinned or f.at is None]
+
+    def callers(self, ref: FuncRef) -> list[tuple]:
+        """The call sites (module, span) of a project function."""
+        return [(ctx.module, site.call.span) for _facts, site, ctx in self.index.calls_to(ref.fqn)]
+
+    def _all_flows(self, ref: FuncRef, name: str) -> list[Flow]:
+        key = (ref.fqn, name)
         cached = self._flows.get(key)
         if cached is not None:
             return cached
@@ -486,7 +510,7 @@ class Origins:
         out: list[Flow] = []
         if fn is None:
             return out
-        param = fn.param(binding.name)
+        param = fn.param(name)
         position = fn.params.index(param) if param is not None else -1
         bound_method = bool(fn.class_qualname) and not any(
             isinstance(d, Name) and d.id == "staticmethod" for d in fn.decorators
@@ -503,17 +527,18 @@ class Origins:
                 elif param.kind == "kwonly":
                     arg = call.kw(param.name)
                 else:
-                    out.append(Flow(None, ctx, "", reason="a variadic parameter"))
+                    out.append(Flow(None, ctx, "", reason="a variadic parameter", at=(ctx.module, call.span)))
                     continue
             scope = facts.scope(ctx.scope)
             caller = scope.name if isinstance(scope, FunctionFact) else ""
             labels = labels_of(scope, call.span) if scope is not None else ()
+            at = (ctx.module, call.span)
             if arg is not None:
-                out.append(Flow(arg, ctx, caller, labels))
+                out.append(Flow(arg, ctx, caller, labels, at=at))
             elif any(isinstance(a, Starred) for a in call.args) or any(k is None for k, _ in call.kwargs):
-                out.append(Flow(None, ctx, caller, labels, reason="arguments passed with * or **"))
+                out.append(Flow(None, ctx, caller, labels, reason="arguments passed with * or **", at=at))
             elif param is not None and param.default is not None:
-                out.append(Flow(param.default, default_ctx, caller, labels))
+                out.append(Flow(param.default, default_ctx, caller, labels, at=at))
             if len(out) > _MAX_FLOWS:
                 break
         if not out and param is not None and param.default is not None:

@@ -187,9 +187,34 @@ class Analysis:
 
     # ------------------------------------------------------------- issues
     def _issue(self, path: str, call: Call, ctx: Ctx, api: Api, *, strategy: bool) -> Issue:
+        """One issuing call; inside a helper, read once per call site of the helper.
+
+        A helper's payload and lifetime parameters are pinned to one call at a
+        time, so a reset-token caller's claims never meet an access-token
+        caller's lifetime.
+        """
         scope = self.index.scope(ctx)
         own = (scope.name,) if isinstance(scope, FunctionFact) else ()
         labels = _call_labels(self.origins, call, ctx)
+        entries: list[Entry] = []
+        lifetimes: list[Lifetime] = []
+        no_expiry: Site | None = None
+        helper = FuncRef(ctx.module, scope.qualname) if isinstance(scope, FunctionFact) else None
+        pins = self.origins.callers(helper)[:32] if helper is not None and scope.params else []
+        for pin in pins or [None]:
+            if pin is not None:
+                self.origins.pinned[helper.fqn] = pin
+            try:
+                found = self._read(call, ctx, api, strategy, own, labels)
+            finally:
+                if pin is not None:
+                    self.origins.pinned.pop(helper.fqn, None)
+            entries.extend(found[0])
+            lifetimes.extend(found[1])
+            no_expiry = no_expiry or found[2]
+        return Issue(path, call, ctx, api, strategy, own, entries, lifetimes, no_expiry)
+
+    def _read(self, call: Call, ctx: Ctx, api: Api, strategy: bool, own: tuple, labels: tuple) -> tuple:
         entries: list[Entry] = []
         lifetimes: list[Lifetime] = []
         no_expiry: Site | None = None
@@ -202,8 +227,6 @@ class Analysis:
                 no_expiry = self.origins.site(argument, ctx)
             elif argument is not None:
                 for result in known(self.origins.number(argument, ctx)):
-                    if result.value is None:
-                        continue
                     lifetimes.append(_lifetime(result, (), labels, own))
             elif strategy:
                 no_expiry = self.origins.site(call, ctx)
@@ -214,7 +237,7 @@ class Analysis:
                 for exp, exp_ctx in entry.exp:
                     for result in known(self.lifetime(exp, exp_ctx)):
                         lifetimes.append(_lifetime(result, entry.claims, entry.names + labels, own + entry.funcs))
-        return Issue(path, call, ctx, api, strategy, own, entries, lifetimes, no_expiry)
+        return entries, lifetimes, no_expiry
 
     def payload(self, expr: Expr, ctx: Ctx) -> list[Entry]:
         key = ("payload", expr.span, ctx)
