@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from archlint.checks._origin import Flow, Origins, Site, Traced, identifiers, known
+from archlint.checks._origin import Flow, Origins, Site, Traced, combine, identifiers, iter_exprs, known, labels_of
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, FunctionFact, Lit, Name, Other, Seq, Starred, Subscript
 from archlint.model import Finding, Related, Severity
@@ -39,6 +39,10 @@ class S5Options:
     excluded_token_names: re.Pattern = option(
         "Searched in the same names: not an API token (password reset, e-mail verification, session"
         " cookies, invitations...), so its lifetime is not checked."
+    )
+    opaque_refresh_token_names: re.Pattern = option(
+        "Searched in the names around a stored `now + duration` expiry (its variable, function, the"
+        " call it is passed to): the lifetime of an opaque refresh token kept in a table or cache."
     )
     token_type_claims: tuple[str, ...] = option(
         "Payload keys whose value names the token's kind (`{\"type\": \"refresh\"}`)."
@@ -173,6 +177,7 @@ class Analysis:
         self.origins = Origins(self.index)
         self.issues: list[Issue] = []
         self.decodes: list[Decode] = []
+        self._stored: list | None = None
         for fqn, api in ISSUERS.items():
             for facts, site, ctx in self.index.calls_to(fqn):
                 self.issues.append(self._issue(facts.path, site.call, ctx, api, strategy=False))
@@ -349,7 +354,7 @@ class Analysis:
                 if func.attr == "update":
                     pieces = [self._items(list(call.kwargs), ctx)] if call.kwargs else []
                     for arg in call.args:
-                        pieces.extend(self.payload(arg, ctx)[:1] if isinstance(arg, DictExpr) else [Entry(complete=False)])
+                        pieces.extend(self.payload(arg, ctx)[:1])
                     for piece in pieces:
                         entry = _merge(entry, piece)
                 elif func.attr == "setdefault" and len(call.args) == 2:
@@ -494,6 +499,47 @@ class Analysis:
         return [replace(r, site=site, label="") if isinstance(r, Traced) else r for r in results]
 
     # --------------------------------------------------------- refresh
+    def stored_expiries(self) -> list[tuple[str, BinOp, Ctx, tuple[str, ...]]]:
+        """Every ``now + duration`` in the project with the names around it (for opaque tokens).
+
+        Opaque refresh tokens (random strings stored in a table or Redis) have
+        no ``exp``: their lifetime is the expiry computed next to them
+        (``expires_at = now + timedelta(days=settings.REFRESH_TOKEN_EXPIRE_DAYS)``).
+        """
+        if self._stored is not None:
+            return self._stored
+        out: list[tuple[str, BinOp, Ctx, tuple[str, ...]]] = []
+        for facts, scope, ctx in self.index.iter_scopes():
+            roots = [a.value for a in scope.assigns] + list(scope.returns)
+            roots += [arg for site in scope.calls for arg in (*site.call.args, *(v for _, v in site.call.kwargs))]
+            seen: set = set()
+            for root in roots:
+                for node in iter_exprs(root):
+                    if not isinstance(node, BinOp) or node.op != "Add" or node.span in seen:
+                        continue
+                    seen.add(node.span)
+                    if not (self.is_now(node.left, ctx) or self.is_now(node.right, ctx)):
+                        continue
+                    names = labels_of(scope, node.span) + ((scope.name,) if isinstance(scope, FunctionFact) else ())
+                    out.append((facts.path, node, ctx, names + _enclosing_calls(scope, node.span, self.origins, ctx)))
+        self._stored = out
+        return out
+
+    def opaque_refresh_lifetimes(self, options: S5Options) -> list[Lifetime]:
+        """Lifetimes of opaque refresh tokens: stored expiries whose names say refresh token."""
+        out: list[Lifetime] = []
+        pattern = options.opaque_refresh_token_names
+        for _path, node, ctx, names in self.stored_expiries():
+            other = node.right if self.is_now(node.left, ctx) else node.left
+            for result in known(self.duration(other, ctx)):
+                every = result.names + names
+                if not any(pattern.search(snake(n)) for n in every):
+                    continue
+                if any(options.excluded_token_names.search(snake(n)) for n in every):
+                    continue
+                out.append(Lifetime(float(result.value), result.site, (), every, ()))
+        return out
+
     def refresh_evidence(self, options: S5Options) -> bool:
         """Anything in the project that names a refresh token (opaque ones stored in a table count)."""
         pattern = options.refresh_token_names
@@ -521,6 +567,25 @@ class Analysis:
         return False
 
 
+def _enclosing_calls(scope, target, origins: Origins, ctx: Ctx) -> tuple[str, ...]:
+    """Names of the calls an expression is an argument of (``RefreshToken(expires_at=...)``)."""
+    out: list[str] = []
+    for site in scope.calls:
+        call = site.call
+        if call.span == target or not _within(call.span, target):
+            continue
+        fqn = origins.fqn(call.func, ctx) or (call.func.dotted() or "")
+        out.append(fqn.rsplit(".", 1)[-1])
+    return tuple(out)
+
+
+def _within(outer, inner) -> bool:
+    return (outer.line, outer.column) <= (inner.line, inner.column) and (inner.end_line, inner.end_column) <= (
+        outer.end_line,
+        outer.end_column,
+    )
+
+
 def _lifetime(result: Traced, claims: tuple[str, ...], names: tuple[str, ...], funcs: tuple[str, ...]) -> Lifetime:
     return Lifetime(float(result.value), result.site, claims, result.names + names, funcs + tuple(reversed(result.funcs)))
 
@@ -538,15 +603,10 @@ def _crossed(entry: Entry, flow: Flow) -> Entry:
     return Entry(entry.exp, entry.claims, entry.complete, entry.names + flow.labels, ((flow.caller,) if flow.caller else ()) + entry.funcs)
 
 
-def _combine(op: str, left: list, right: list, site: Site) -> list[Traced | Unknown]:
-    from archlint.checks._origin import combine
-
-    return combine(op, left, right, site)
+_combine = combine
 
 
 def _call_labels(origins: Origins, call: Call, ctx: Ctx) -> tuple[str, ...]:
-    from archlint.checks._origin import labels_of
-
     scope = origins.index.scope(ctx)
     return labels_of(scope, call.span) if scope is not None else ()
 
@@ -659,6 +719,19 @@ class _LifetimeRule(_S5Rule):
                     f"{issue.path}:{issue.call.span.line}.",
                     related=[Related(issue.path, issue.call.span, f"The {self.kind} token is issued here.")],
                 )
+        if self.kind != "refresh":
+            return
+        for lifetime in data.opaque_refresh_lifetimes(self.options):
+            key = (lifetime.site.path, lifetime.site.span)
+            if lifetime.seconds <= self.limit() or key in seen:
+                continue
+            seen.add(key)
+            yield self.finding(
+                lifetime.site.path,
+                lifetime.site.span,
+                f"This refresh-token lifetime is {_duration_text(lifetime.seconds)}, longer than the "
+                f"{self.limit_text()} the pack allows: it sets the expiry stored with a refresh token.",
+            )
 
     def limit_text(self) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -959,20 +1032,24 @@ class JwtDecodeWithoutAlgorithms(_S5Rule):
             )
 
 
-def _options_off(data: Analysis, decode: Decode) -> list[tuple[str, Site]]:
-    """Verification switches turned off in a decode call's options (followed to their definition)."""
-    out: list[tuple[str, Site]] = []
+def _options_off(data: Analysis, decode: Decode) -> list[tuple[tuple[str, ...], Site]]:
+    """Verification switches turned off in a decode call, one entry per options dict (or ``verify=``)."""
+    out: list[tuple[tuple[str, ...], Site]] = []
     call = decode.call
     verify = call.kw("verify")
     if verify is not None and data.index.const(verify, decode.ctx) is False:
-        out.append(("verify", data.origins.site(verify, decode.ctx)))
+        out.append((("verify",), data.origins.site(verify, decode.ctx)))
     if decode.api.options is None:
         return out
     options = call.arg(*decode.api.options)
     for expr, ctx in _dicts(data, options, decode.ctx):
-        for key, value in expr.items:
-            if isinstance(key, Lit) and key.value in _UNVERIFIED and data.index.const(value, ctx) is False:
-                out.append((str(key.value), data.origins.site(value, ctx)))
+        off = [
+            (str(key.value), value)
+            for key, value in expr.items
+            if isinstance(key, Lit) and key.value in _UNVERIFIED and data.index.const(value, ctx) is False
+        ]
+        if off:
+            out.append((tuple(k for k, _ in off), data.origins.site(off[0][1], ctx)))
     return out
 
 
@@ -991,15 +1068,15 @@ def _dicts(data: Analysis, expr: Expr | None, ctx: Ctx, depth: int = 0) -> list[
 
 
 def _verification_off(data: Analysis, decode: Decode) -> bool:
-    return any(key in ("verify", "verify_signature") for key, _ in _options_off(data, decode))
+    return any(key in ("verify", "verify_signature") for keys, _ in _options_off(data, decode) for key in keys)
 
 
 class JwtVerificationDisabled(_S5Rule):
     """Reports JWT decoding with signature or expiry verification switched off.
 
     `options={"verify_signature": False}` or `{"verify_exp": False}` (also
-    through a named options dict), and PyJWT 1's `verify=False`. The finding
-    sits at the `False`.
+    through a named options dict), and PyJWT 1's `verify=False`. One finding
+    per options dict, at its first `False`.
 
     ## Why is this bad?
     Without signature verification anyone can forge a token; without expiry
@@ -1031,12 +1108,16 @@ class JwtVerificationDisabled(_S5Rule):
         data = self.analysis(project)
         seen: set[tuple] = set()
         for decode in data.decodes:
-            for key, site in _options_off(data, decode):
+            for keys, site in _options_off(data, decode):
                 if (site.path, site.span) in seen:
                     continue
                 seen.add((site.path, site.span))
-                what = "signature verification" if key in ("verify", "verify_signature") else "expiry verification"
-                yield self.finding(site.path, site.span, f"This switches JWT {what} off (`{key}` is False).")
+                what = " and ".join(
+                    "signature verification" if key in ("verify", "verify_signature") else "expiry verification"
+                    for key in keys
+                )
+                switches = ", ".join(f"`{key}`" for key in keys)
+                yield self.finding(site.path, site.span, f"This switches JWT {what} off ({switches} False).")
 
 
 class JwtNoneAlgorithm(_S5Rule):
