@@ -27,7 +27,7 @@ from archlint.config import (
     selector_matches,
     validate_standard_tables,
 )
-from archlint.discover import PYTHON_SUFFIXES, SourceFile, discover
+from archlint.discover import SourceFile, discover
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Report, RuleInfo
 from archlint.pack import ConfigError
@@ -251,6 +251,3 @@ def _fingerprint(findings: list[Finding], report_root: Path) -> None:
         material = "\0".join((finding.rule_id, finding.path, line_text, str(seen[key])))
         finding.fingerprint = hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
 
-
-def python_targets(paths: Iterable[Path]) -> list[Path]:
-    return [p for p in paths if p.suffix in PYTHON_SUFFIXES]

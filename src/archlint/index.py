@@ -340,7 +340,7 @@ class ProjectIndex:
         if fn is None or not isinstance(left, Const) or not isinstance(right, Const):
             return Unknown(f"unsupported operation {expr.op}", ctx.module, expr.span)
         if expr.op == "Modulo" and isinstance(left.value, str):
-            return Unknown("%-formatting", ctx.module, expr.span)
+            return _percent_format(left.value, right, ctx, expr)
         if expr.op == "Power" and isinstance(right.value, (int, float)) and abs(right.value) > 64:
             return Unknown("a very large power", ctx.module, expr.span)
         if expr.op == "Multiply" and any(isinstance(v, (str, bytes)) for v in (left.value, right.value)):
@@ -591,6 +591,23 @@ def _top_level_candidate(facts: FileFacts, parts: list[str], packages: set[str])
     if facts.is_package:
         folder = folder.rpartition("/")[0]
     return folder not in packages
+
+
+def _percent_format(template: str, right: Value, ctx: Ctx, expr: Expr) -> Value:
+    """``"%s/v2" % API_ROOT`` with constant operands."""
+    if isinstance(right, SeqValue):
+        items = right.consts()
+        if items is None:
+            return Unknown("%-formatting of values known only at run time", ctx.module, expr.span)
+        operand: object = tuple(items)
+    elif isinstance(right, Const):
+        operand = right.value
+    else:
+        return Unknown("%-formatting of values known only at run time", ctx.module, expr.span)
+    try:
+        return Const(template % operand)
+    except (TypeError, ValueError, KeyError):
+        return Unknown("%-formatting that fails", ctx.module, expr.span)
 
 
 def _binds(target: Expr, name: str) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from archlint.collect.facts import Attr, Call, Expr, FileFacts, FunctionFact, Name, Seq
+from archlint.collect.facts import Attr, Call, Expr, FileFacts, FunctionFact, Lit, Name, Seq, Subscript
 from archlint.model import Span
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, ParamValue, SeqValue, Unknown, Value
 
@@ -323,12 +323,9 @@ class _Builder:
         """The router/app objects an expression may denote (loops and parameters followed)."""
         if expr is None or depth > 3:
             return []
-        loop_items = self._loop_items(expr, ctx)
-        if loop_items is not None:
-            out: list[ObjKey] = []
-            for item in loop_items:
-                out.extend(self.objects_of(item, ctx, depth + 1))
-            return out
+        loop_values = self._loop_values(expr, ctx)
+        if loop_values is not None:
+            return [key for value in loop_values for key in self._objects_of_value(value, depth + 1)]
         return self._objects_of_value(self.index.evaluate(expr, ctx), depth)
 
     def _objects_of_value(self, value: Value, depth: int) -> list[ObjKey]:
@@ -340,17 +337,36 @@ class _Builder:
             return self._param_objects(value, depth)
         return []
 
-    def _loop_items(self, expr: Expr, ctx: Ctx) -> list[Expr] | None:
-        """``for r in (a.router, b.router): app.include_router(r)`` -> the items."""
-        if not isinstance(expr, Name):
+    def _loop_values(self, expr: Expr, ctx: Ctx) -> list[Value] | None:
+        """``for m in (users, items): app.include_router(m.router)`` -> each item's ``.router``."""
+        attrs: list[str] = []
+        root = expr
+        while isinstance(root, Attr):
+            attrs.insert(0, root.attr)
+            root = root.base
+        if not isinstance(root, Name):
             return None
         scope = self.index.scope(ctx)
         if scope is None:
             return None
         for loop in scope.loops:
-            if isinstance(loop.target, Name) and loop.target.id == expr.id and isinstance(loop.iter, Seq):
-                return list(loop.iter.items)
+            if isinstance(loop.target, Name) and loop.target.id == root.id and loop.iter is not None:
+                items = self._iter_items(loop.iter, ctx)
+                if items is None:
+                    return None
+                out = []
+                for value in items:
+                    for attr in attrs:
+                        value = self.index.attribute(value, attr)
+                    out.append(value)
+                return out
         return None
+
+    def _iter_items(self, iter_expr: Expr, ctx: Ctx) -> list[Value] | None:
+        if isinstance(iter_expr, Seq):
+            return [self.index.evaluate(item, ctx) for item in iter_expr.items]
+        value = self.index.evaluate(iter_expr, ctx)
+        return list(value.items) if isinstance(value, SeqValue) else None
 
     def _param_objects(self, param: ParamValue, depth: int) -> list[ObjKey]:
         fn = self.index.function(FuncRef(param.module, param.function))
@@ -370,8 +386,6 @@ class _Builder:
 
 def _is_scope_path(target: Expr) -> bool:
     """``scope["path"] = ...`` or ``request.scope["path"] = ...``."""
-    from archlint.collect.facts import Lit, Subscript
-
     if not isinstance(target, Subscript) or len(target.items) != 1:
         return False
     key = target.items[0]

@@ -56,7 +56,9 @@ class Symbol(Value):
 
 
 @dataclass(frozen=True, slots=True)
-class ClassRef(Value):
+class _Defined(Value):
+    """Something defined in the project, by module and qualified name."""
+
     module: str
     qualname: str
 
@@ -66,13 +68,13 @@ class ClassRef(Value):
 
 
 @dataclass(frozen=True, slots=True)
-class FuncRef(Value):
-    module: str
-    qualname: str
+class ClassRef(_Defined):
+    """A class defined in the project."""
 
-    @property
-    def fqn(self) -> str:
-        return f"{self.module}.{self.qualname}"
+
+@dataclass(frozen=True, slots=True)
+class FuncRef(_Defined):
+    """A function or method defined in the project."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,6 +121,7 @@ class UnversionedRoute(Rule):
                 related=[
                     Related(r.file, r.call.span, f"{_label(r, p)} is served without a version.")
                     for r, p in routes[:_MAX_RELATED]
+                    if segment.kind != "route"
                 ],
             )
 

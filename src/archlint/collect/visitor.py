@@ -43,7 +43,7 @@ from archlint.model import Span
 _ARCHLINT_IGNORE = re.compile(r"#\s*archlint:\s*ignore(?:\[(?P<codes>[A-Za-z0-9_,\s]*)\])?", re.I)
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9_]+(?:[,\s]+[A-Za-z0-9_]+)*))?", re.I)
 
-_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
+_COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp})
 
 
 def _codes(text: str | None) -> frozenset[str] | None:
@@ -124,20 +124,30 @@ class FactCollector(cst.CSTVisitor):
         return f"{scope.qualname}.<locals>.{name}"
 
     # -------------------------------------------------------- generic hooks
+    # LibCST's default hooks look up ``visit_<Type>`` by name for every node and
+    # every attribute; dispatching through per-type tables built once is
+    # markedly faster, and nothing here uses attribute-specific visitors.
     def on_visit(self, node: cst.CSTNode) -> bool:
         self._stack.append(node)
-        if isinstance(node, _COMPREHENSIONS):
+        kind = type(node)
+        if kind in _COMPREHENSIONS:
             self._push_loop("comprehension", node.for_in.target, None, node.for_in.asynchronous is not None, node)
-        return super().on_visit(node)
+        handler = _VISIT.get(kind)
+        if handler is not None:
+            handler(self, node)
+        return True
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
-        builder = _BUILDERS.get(type(original_node))
+        kind = type(original_node)
+        builder = _BUILDERS.get(kind)
         if builder is not None:
             built = builder(self, original_node)
             if built is not None:
                 self.exprs[id(original_node)] = built
-        super().on_leave(original_node)
-        if isinstance(original_node, _COMPREHENSIONS):
+        handler = _LEAVE.get(kind)
+        if handler is not None:
+            handler(self, original_node)
+        if kind in _COMPREHENSIONS:
             loop, _ = self._loops.pop()
             loop.target = self.expr(original_node.for_in.target)
             loop.iter = self.expr(original_node.for_in.iter)
@@ -155,10 +165,8 @@ class FactCollector(cst.CSTVisitor):
                 self._push_loop("while", None, node.test, False, node)
             elif isinstance(node, cst.If) and self._is_type_checking(node.test):
                 self._type_checking += 1
-        super().on_visit_attribute(node, attribute)
 
     def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        super().on_leave_attribute(original_node, attribute)
         if attribute == "body":
             if isinstance(original_node, (cst.FunctionDef, cst.ClassDef)):
                 self._scopes.pop()
@@ -193,27 +201,32 @@ class FactCollector(cst.CSTVisitor):
             return (first, name_line)
         return (name_line, name_line)
 
+    def _definition(self, node: cst.FunctionDef | cst.ClassDef) -> dict:
+        """The fields functions and classes share."""
+        return dict(
+            qualname=self._child_qualname(node.name.value),
+            span=self.span(node.name),
+            parent=self.scope.qualname,
+            docstring=node.get_docstring(),
+            name=node.name.value,
+            decorators=[e for d in node.decorators if (e := self.expr(d.decorator)) is not None],
+            header=self._header(node),
+        )
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.scope.defs[node.name.value] = self._child_qualname(node.name.value)
 
     def _enter_function(self, node: cst.FunctionDef) -> None:
         parent = self.scope
-        qualname = self._child_qualname(node.name.value)
         fact = FunctionFact(
-            qualname=qualname,
             kind="function",
-            span=self.span(node.name),
-            parent=parent.qualname,
-            docstring=node.get_docstring(),
-            name=node.name.value,
             is_async=node.asynchronous is not None,
             params=self._params(node.params),
             returns_annotation=self.expr(node.returns.annotation) if node.returns else None,
-            decorators=[e for d in node.decorators if (e := self.expr(d.decorator)) is not None],
             class_qualname=parent.qualname if parent.kind == "class" else None,
-            header=self._header(node),
+            **self._definition(node),
         )
-        self.functions[qualname] = fact
+        self.functions[fact.qualname] = fact
         self._scopes.append(fact)
 
     def _params(self, params: cst.Parameters) -> list[Param]:
@@ -246,21 +259,13 @@ class FactCollector(cst.CSTVisitor):
         self.scope.defs[node.name.value] = self._child_qualname(node.name.value)
 
     def _enter_class(self, node: cst.ClassDef) -> None:
-        parent = self.scope
-        qualname = self._child_qualname(node.name.value)
         fact = ClassFact(
-            qualname=qualname,
             kind="class",
-            span=self.span(node.name),
-            parent=parent.qualname,
-            docstring=node.get_docstring(),
-            name=node.name.value,
             bases=[e for a in node.bases if (e := self.expr(a.value)) is not None],
             keywords=[(a.keyword.value, e) for a in node.keywords if a.keyword and (e := self.expr(a.value))],
-            decorators=[e for d in node.decorators if (e := self.expr(d.decorator)) is not None],
-            header=self._header(node),
+            **self._definition(node),
         )
-        self.classes[qualname] = fact
+        self.classes[fact.qualname] = fact
         self._scopes.append(fact)
 
     # -------------------------------------------------------------- loops
@@ -407,6 +412,19 @@ class FactCollector(cst.CSTVisitor):
                 self.scope.attr_reads.append(AttrRead(loop.id, name, node.attr.value, self.span(node)))
                 return
 
+
+def _dispatch(prefix: str) -> dict[type, object]:
+    table = {}
+    for attr, fn in vars(FactCollector).items():
+        if attr.startswith(prefix) and callable(fn):
+            node_type = getattr(cst, attr[len(prefix):], None)
+            if isinstance(node_type, type):
+                table[node_type] = fn
+    return table
+
+
+_VISIT = _dispatch("visit_")
+_LEAVE = _dispatch("leave_")
 
 _CONTEXTS: dict[type, str] = {
     cst.Expr: "stmt",

@@ -1,0 +1,17 @@
+"""Collection: fixture projects are data, not tests — except the reference backend's own HTTP tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REFERENCE_TESTS = FIXTURES / "reference_backend" / "backend" / "tests"
+
+
+def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
+    path = Path(collection_path)
+    if path == FIXTURES or FIXTURES not in path.parents:
+        return None
+    if path == REFERENCE_TESTS or REFERENCE_TESTS in path.parents or path in REFERENCE_TESTS.parents:
+        return None
+    return True
