@@ -624,32 +624,27 @@ def analysis(project: Project) -> Analysis:
 
 
 def token_kind(options: S5Options, claims: Iterable[str], names: Iterable[str], funcs: Iterable[str]) -> str:
-    """access, refresh or excluded: kind claims first, then the value's names, then function names."""
+    """access, refresh or excluded.
+
+    A name that excludes (reset, verification...) anywhere on the way wins: a
+    reset token issued through ``create_access_token`` is still a reset
+    token. Otherwise the kind claims decide, then the value's own names
+    (closest first: ``REFRESH_TOKEN_EXPIRE_DAYS`` passed to a generic helper),
+    then the functions (the issuing one first). A token nothing names is an
+    access token.
+    """
     refresh, access, excluded = options.refresh_token_names, options.access_token_names, options.excluded_token_names
     kinds = set(options.token_type_claims)
+    claim_texts = []
     for claim in claims:
         key, _, value = claim.partition("=")
         if value and key not in kinds:
             continue
-        text = snake(value or key)
-        if excluded.search(text):
-            return "excluded"
-        if refresh.search(text):
-            return "refresh"
-        if access.search(text):
-            return "access"
-    names = [snake(n) for n in names]
-    if any(excluded.search(n) for n in names):
+        claim_texts.append(snake(value or key))
+    ordered = claim_texts + [snake(n) for n in names] + [snake(f) for f in funcs]
+    if any(excluded.search(text) for text in ordered):
         return "excluded"
-    for name in names:
-        if refresh.search(name):
-            return "refresh"
-        if access.search(name):
-            return "access"
-    for func in funcs:
-        text = snake(func)
-        if excluded.search(text):
-            return "excluded"
+    for text in ordered:
         if refresh.search(text):
             return "refresh"
         if access.search(text):
