@@ -109,9 +109,16 @@ class ProjectIndex:
         return None
 
     def is_project_module(self, name: str) -> bool:
-        return self.module(name) is not None or any(
-            m.startswith(name + ".") for m in self.modules
-        ) or bool(self._suffixes.get(name))
+        return self.module(name) is not None or name in self._packages or bool(self._suffixes.get(name))
+
+    @cached_property
+    def _packages(self) -> frozenset[str]:
+        """Every dotted prefix of a project module (``app``, ``app.core`` for ``app.core.config``)."""
+        out: set[str] = set()
+        for module in self.modules:
+            parts = module.split(".")
+            out.update(".".join(parts[:i]) for i in range(1, len(parts)))
+        return frozenset(out)
 
     def absolute_module(self, imp: ImportFact, importer: FileFacts) -> str:
         """The absolute dotted module an import statement refers to."""
