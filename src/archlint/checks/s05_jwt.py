@@ -271,6 +271,12 @@ class Analysis:
                 return [_incomplete(e) for e in self._model(func.base, ctx)]
             if fqn == "fastapi.encoders.jsonable_encoder" and expr.args:
                 return [_incomplete(e) for e in self._model(expr.args[0], ctx)]
+            func_value = self.index.evaluate(func, ctx)
+            if isinstance(func_value, FuncRef):
+                fn = self.index.function(func_value)
+                returns = [r for r in fn.returns if r is not None] if fn is not None and not fn.is_generator else []
+                inner = Ctx(func_value.module, func_value.qualname)
+                return [e for r in returns for e in self.payload(r, inner)] or [Entry(complete=False)]
             return [Entry(complete=False)]
         if isinstance(expr, Name):
             bindings = self.origins.definitions(expr, ctx)
