@@ -23,7 +23,7 @@ from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, FunctionFact, Lit, Name, Other, Seq, Starred, Subscript
 from archlint.model import Finding, Related, Severity
 from archlint.pack import option
-from archlint.values import Const, Ctx, FuncRef, SeqValue, Unknown
+from archlint.values import Const, Ctx, FuncRef, Instance, ParamValue, SeqValue, TypeForm, Unknown, fqn_of
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,8 @@ class Api:
     algorithms: tuple[int, str] | None = None
     options: tuple[int, str] | None = None
     checks_algorithms: bool = True
+    #: The lifetime argument's value that means "never expires".
+    never: object = None
 
 
 ISSUERS: dict[str, Api] = {
@@ -94,6 +96,36 @@ DECODERS: dict[str, Api] = {
     # authlib's decode takes no algorithm list (the key and JsonWebToken instance decide).
     "authlib.jose.jwt.decode": Api(key=(1, "key"), checks_algorithms=False),
 }
+#: Library configuration: keyword -> "lifetime" or "secret" (the kind comes from the name).
+_AUTHX = {"JWT_ACCESS_TOKEN_EXPIRES": "lifetime", "JWT_REFRESH_TOKEN_EXPIRES": "lifetime", "JWT_SECRET_KEY": "secret"}
+_FASTAPI_JWT = {"access_expires_delta": "lifetime", "refresh_expires_delta": "lifetime", "secret_key": "secret"}
+CONFIG_CALLS: dict[str, dict[str, str]] = {
+    "authx.AuthXConfig": _AUTHX,
+    "authx.config.AuthXConfig": _AUTHX,
+    **{
+        f"fastapi_jwt.{name}": _FASTAPI_JWT
+        for name in (
+            "JwtAccessBearer",
+            "JwtAccessBearerCookie",
+            "JwtAccessCookie",
+            "JwtRefreshBearer",
+            "JwtRefreshBearerCookie",
+            "JwtRefreshCookie",
+        )
+    },
+}
+#: fastapi-jwt-auth reads these fields from the settings object given to ``AuthJWT.load_config``.
+CONFIG_FIELDS = {"authjwt_access_token_expires": "lifetime", "authjwt_refresh_token_expires": "lifetime", "authjwt_secret_key": "secret"}
+CONFIG_FIELD_LIBRARIES = ("fastapi_jwt_auth", "async_fastapi_jwt_auth")
+#: Objects whose create_access_token / create_refresh_token issue tokens: type -> the lifetime keyword.
+ISSUE_METHODS: dict[str, str] = {
+    "fastapi_jwt_auth.AuthJWT": "expires_time",
+    "fastapi_jwt_auth.auth_jwt.AuthJWT": "expires_time",
+    "async_fastapi_jwt_auth.AuthJWT": "expires_time",
+    "authx.AuthX": "expiry",
+    **{f"fastapi_jwt.{name}": "expires_delta" for name in ("JwtAccessBearer", "JwtAccessBearerCookie", "JwtAccessCookie", "JwtRefreshBearer", "JwtRefreshBearerCookie", "JwtRefreshCookie")},
+}
+_ISSUING_METHODS = ("create_access_token", "create_refresh_token")
 _NOW = {
     "datetime.datetime.now",
     "datetime.datetime.utcnow",
@@ -187,11 +219,64 @@ class Analysis:
         for fqn, api in DECODERS.items():
             for facts, site, ctx in self.index.calls_to(fqn):
                 self.decodes.append(Decode(facts.path, site.call, ctx, api))
+        for facts, site, ctx in self.index.iter_calls():
+            func = site.call.func
+            if isinstance(func, Attr) and func.attr in _ISSUING_METHODS:
+                keyword = ISSUE_METHODS.get(self.receiver_type(func.base, ctx) or "")
+                if keyword is not None:
+                    api = Api(lifetime=(99, keyword), never=False)
+                    self.issues.append(self._issue(facts.path, site.call, ctx, api, strategy=False, method=func.attr))
+        #: Library settings: (name, value, context, library) for lifetimes and secrets.
+        self.config_lifetimes: list[tuple[Lifetime, str]] = []
+        self.config_no_expiry: list[Site] = []
+        self.config_secrets: list[tuple[Expr, Ctx]] = []
+        self._configuration()
         self.issues.sort(key=lambda i: (i.path, i.call.span.line, i.call.span.column))
         self.decodes.sort(key=lambda d: (d.path, d.call.span.line, d.call.span.column))
 
+    # ------------------------------------------------------ configuration
+    def receiver_type(self, expr: Expr, ctx: Ctx) -> str | None:
+        """The dotted type of an object whose method is called: an instance or an annotated parameter."""
+        value = self.index.evaluate(expr, ctx)
+        if isinstance(value, Instance):
+            return value.type_fqn
+        if isinstance(value, ParamValue) and value.annotation is not None:
+            fn = self.index.function(FuncRef(value.module, value.function))
+            annotation = self.index.evaluate(value.annotation, Ctx(value.module, fn.parent or "") if fn else ctx)
+            if isinstance(annotation, TypeForm) and annotation.args:
+                annotation = annotation.args[0]
+            return fqn_of(annotation)
+        return None
+
+    def _configuration(self) -> None:
+        found: list[tuple[str, Expr, Ctx, str, str, Site | None]] = []
+        for fqn, keywords in CONFIG_CALLS.items():
+            for _facts, site, ctx in self.index.calls_to(fqn):
+                for key, value in site.call.kwargs:
+                    if key in keywords:
+                        found.append((key, value, ctx, keywords[key], fqn.split(".")[0], None))
+        if any(imp.module.split(".")[0] in CONFIG_FIELD_LIBRARIES for f in self.index.modules.values() for imp in f.imports):
+            for facts, scope, ctx in self.index.iter_scopes():
+                if scope.kind != "class":
+                    continue
+                for assign in scope.assigns:
+                    for target in assign.targets:
+                        role = CONFIG_FIELDS.get(target.id.lower()) if isinstance(target, Name) else None
+                        if role is not None and assign.value is not None:
+                            found.append((target.id, assign.value, ctx, role, "fastapi-jwt-auth", Site(facts.path, assign.span, True)))
+        for name, value, ctx, role, library, field_site in found:
+            if role == "secret":
+                self.config_secrets.append((value, ctx))
+                continue
+            if self.index.const(value, ctx) is False:
+                self.config_no_expiry.append(field_site or self.origins.site(value, ctx))
+                continue
+            for result in known(self.duration(value, ctx)):
+                site = result.site if result.site.named or field_site is None else field_site
+                self.config_lifetimes.append((Lifetime(float(result.value), site, (), result.names + (name,), ()), library))
+
     # ------------------------------------------------------------- issues
-    def _issue(self, path: str, call: Call, ctx: Ctx, api: Api, *, strategy: bool) -> Issue:
+    def _issue(self, path: str, call: Call, ctx: Ctx, api: Api, *, strategy: bool, method: str = "") -> Issue:
         """One issuing call; inside a helper, read once per call site of the helper.
 
         A helper's payload and lifetime parameters are pinned to one call at a
@@ -199,7 +284,7 @@ class Analysis:
         caller's lifetime.
         """
         scope = self.index.scope(ctx)
-        own = (scope.name,) if isinstance(scope, FunctionFact) else ()
+        own = ((method,) if method else ()) + ((scope.name,) if isinstance(scope, FunctionFact) else ())
         labels = _call_labels(self.origins, call, ctx)
         entries: list[Entry] = []
         lifetimes: list[Lifetime] = []
@@ -228,7 +313,7 @@ class Analysis:
             entries = self.payload(payload, ctx) if payload is not None else [Entry(complete=False)]
         if api.lifetime is not None:
             argument = call.arg(*api.lifetime)
-            if isinstance(argument, Lit) and argument.value is None:
+            if isinstance(argument, Lit) and argument.value is api.never:
                 no_expiry = self.origins.site(argument, ctx)
             elif argument is not None:
                 for result in known(self.origins.number(argument, ctx)):
@@ -720,6 +805,19 @@ class _LifetimeRule(_S5Rule):
                     f"{issue.path}:{issue.call.span.line}.",
                     related=[Related(issue.path, issue.call.span, f"The {self.kind} token is issued here.")],
                 )
+        for lifetime, library in data.config_lifetimes:
+            key = (lifetime.site.path, lifetime.site.span)
+            if lifetime.seconds <= self.limit() or key in seen:
+                continue
+            if token_kind(self.options, lifetime.claims, lifetime.names, lifetime.funcs) != self.kind:
+                continue
+            seen.add(key)
+            yield self.finding(
+                lifetime.site.path,
+                lifetime.site.span,
+                f"This {self.kind}-token lifetime is {_duration_text(lifetime.seconds)}, longer than the "
+                f"{self.limit_text()} the pack allows: it configures the tokens {library} issues.",
+            )
         if self.kind != "refresh":
             return
         for lifetime in data.opaque_refresh_lifetimes(self.options):
@@ -971,11 +1069,14 @@ class TokenWithoutExpiry(_S5Rule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        for issue in self.analysis(project).issues:
+        data = self.analysis(project)
+        for issue in data.issues:
             if issue.no_expiry is not None:
                 site = issue.no_expiry
-                what = "with `lifetime_seconds=None`" if issue.api.lifetime is not None else "without an `exp` claim"
+                what = f"with `{issue.api.lifetime[1]}={issue.api.never}`" if issue.api.lifetime is not None else "without an `exp` claim"
                 yield self.finding(site.path, site.span, f"This JWT is issued {what}, so it never expires.")
+        for site in data.config_no_expiry:
+            yield self.finding(site.path, site.span, "This configures JWTs that never expire.")
 
 
 class JwtDecodeWithoutAlgorithms(_S5Rule):
@@ -1249,6 +1350,7 @@ class HardcodedJwtSecret(_S5Rule):
         for decode in data.decodes:
             if decode.api.key is not None:
                 keys.append((decode.call.arg(*decode.api.key), decode.ctx, self._asymmetric(data, decode)))
+        keys.extend((expr, ctx, False) for expr, ctx in data.config_secrets)
         for expr, ctx, verify_only in keys:
             if expr is None or verify_only:
                 continue
