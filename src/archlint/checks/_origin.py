@@ -23,7 +23,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from archlint.collect.facts import (
-    Assign,
     Attr,
     Await,
     BinOp,
@@ -44,7 +43,7 @@ from archlint.collect.facts import (
 )
 from archlint.index import FIELD_FUNCTIONS
 from archlint.model import Span
-from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Module, ParamValue, Symbol, TypeForm, Unknown
+from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Module, ParamValue, TypeForm, Unknown
 
 if TYPE_CHECKING:
     from archlint.index import ProjectIndex
@@ -130,11 +129,16 @@ class Traced:
         )
 
 
-Result = "list[Traced | Unknown]"
-
-
 def known(results: list) -> list[Traced]:
     return [r for r in results if isinstance(r, Traced)]
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def snake(name: str) -> str:
+    """``createRefreshToken`` and ``CREATE-REFRESH-TOKEN`` both give ``create_refresh_token``."""
+    return re.sub(r"[^a-z0-9]+", "_", _CAMEL.sub("_", name).lower()).strip("_")
 
 
 def _contains(outer: Span, inner: Span) -> bool:
@@ -575,7 +579,7 @@ class Origins:
         if isinstance(expr, Call):
             fqn = self.fqn(expr.func, ctx)
             if fqn in _CONVERSIONS and expr.args:
-                return [_converted(t) for t in self.number(expr.args[0], ctx)]
+                return self.number(expr.args[0], ctx)
             default = self.fallback_of(expr, ctx, fqn)
             if default is not None:
                 return self.number(default, ctx) if default is not False else [Unknown("a value read from the environment without a default", ctx.module, expr.span)]
@@ -698,10 +702,6 @@ def _numeric(value: object, site: Site, expr: Expr, ctx: Ctx) -> Traced | Unknow
     return Unknown("not a number", ctx.module, expr.span)
 
 
-def _converted(result: Traced | Unknown) -> Traced | Unknown:
-    return result
-
-
 #: Literal factors that convert units (``settings.X * 60``): the other operand is the tunable value.
 UNIT_FACTORS = {60, 24, 3600, 86400, 1000, 60000, 3600000, 86400000}
 _UNIT_NAME = re.compile(r"(^|_)(per|in|to)(_|$)|^(one_|a_)?(ms|millis(econd)?|second|minute|hour|day|week)s?$")
@@ -766,19 +766,3 @@ def _apply(op: str, a: object, b: object) -> float | int | None:
     except (ArithmeticError, ValueError):
         return None
     return None
-
-
-__all__ = [
-    "Assign",
-    "Binding",
-    "Flow",
-    "Origins",
-    "Site",
-    "Symbol",
-    "Traced",
-    "combine",
-    "identifiers",
-    "iter_exprs",
-    "known",
-    "labels_of",
-]

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from archlint.checks._origin import Flow, Origins, Site, Traced, combine, identifiers, iter_exprs, known, labels_of
+from archlint.checks._origin import Flow, Origins, Site, Traced, combine, identifiers, iter_exprs, known, labels_of, snake
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, FunctionFact, Lit, Name, Other, Seq, Starred, Subscript
 from archlint.model import Finding, Related, Severity
@@ -147,14 +147,6 @@ _TIMESTAMPS = {"calendar.timegm", "time.mktime", "builtins.int", "builtins.float
 _UNVERIFIED = ("verify_signature", "verify_exp")
 _ASYMMETRIC = re.compile(r"^(?:RS|PS|ES|EdDSA)", re.I)
 _PUBLIC_KEY = re.compile(r"PUBLIC KEY|CERTIFICATE")
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-
-
-def snake(name: str) -> str:
-    """``createRefreshToken`` and ``CREATE-REFRESH-TOKEN`` both give ``create_refresh_token``."""
-    return re.sub(r"[^a-z0-9]+", "_", _CAMEL.sub("_", name).lower()).strip("_")
-
-
 # --------------------------------------------------------------------------- #
 # The analysis (built once per project, shared by the S5 rules)
 # --------------------------------------------------------------------------- #

@@ -13,14 +13,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from archlint.checks._origin import Origins, Site, identifiers, known, labels_of
+from archlint.checks._origin import Origins, identifiers, iter_exprs, known, labels_of, snake
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, ClassFact, Expr, FunctionFact, Lit, Name, Seq
 from archlint.model import Finding, Severity
 from archlint.pack import option
-from archlint.values import ClassRef, Const, Ctx, Instance, SeqValue
-
-from .s05_jwt import snake
+from archlint.values import ClassRef, Ctx, Instance, SeqValue
 
 
 @dataclass(frozen=True)
@@ -332,8 +330,6 @@ class WeakPasswordHash(_S6Rule):
 
 
 def _names(expr: Expr | None):
-    from archlint.checks._origin import iter_exprs
-
     for node in iter_exprs(expr):
         if isinstance(node, Name):
             yield node
@@ -456,6 +452,3 @@ class PlaintextPasswordColumn(_S6Rule):
                 if isinstance(value, Instance) and value.type_fqn in _DECLARATIVE_FACTORIES:
                     return True
         return False
-
-
-__all__ = ["BcryptCostTooLow", "PlaintextPasswordColumn", "WeakPasswordHash", "Site", "Const"]
