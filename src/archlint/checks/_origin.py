@@ -270,6 +270,8 @@ class Origins:
         #: Pinning keeps arguments of one call together (a payload and a lifetime passed to
         #: the same helper) instead of mixing every caller's.
         self.pinned: dict[str, tuple] = {}
+        #: Functions whose parameters a trace followed to their callers (see ``flows``).
+        self.consulted: set[str] = set()
 
     # ----------------------------------------------------------- helpers
     def path(self, ctx: Ctx) -> str:
@@ -495,6 +497,7 @@ class Origins:
         """What a parameter receives: the argument at every call site (or the pinned one), else its default."""
         ref = binding.function
         assert ref is not None
+        self.consulted.add(ref.fqn)
         flows = self._all_flows(ref, binding.name)
         pinned = self.pinned.get(ref.fqn)
         if pinned is None:

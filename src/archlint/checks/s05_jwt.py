@@ -126,6 +126,8 @@ ISSUE_METHODS: dict[str, str] = {
     **{f"fastapi_jwt.{name}": "expires_delta" for name in ("JwtAccessBearer", "JwtAccessBearerCookie", "JwtAccessCookie", "JwtRefreshBearer", "JwtRefreshBearerCookie", "JwtRefreshCookie")},
 }
 _ISSUING_METHODS = ("create_access_token", "create_refresh_token")
+#: At most this many call sites of an issuing helper are read one by one.
+_MAX_PINS = 64
 _NOW = {
     "datetime.datetime.now",
     "datetime.datetime.utcnow",
@@ -282,18 +284,22 @@ class Analysis:
         lifetimes: list[Lifetime] = []
         no_expiry: Site | None = None
         helper = FuncRef(ctx.module, scope.qualname) if isinstance(scope, FunctionFact) else None
-        pins = self.origins.callers(helper)[:32] if helper is not None and scope.params else []
-        for pin in pins or [None]:
-            if pin is not None:
-                self.origins.pinned[helper.fqn] = pin
+        self.origins.consulted.clear()
+        found = self._read(call, ctx, api, strategy, own, labels)
+        pins = []
+        if helper is not None and helper.fqn in self.origins.consulted:
+            pins = self.origins.callers(helper)[:_MAX_PINS]
+        if not pins:
+            return Issue(path, call, ctx, api, strategy, own, *found)
+        for pin in pins:
+            self.origins.pinned[helper.fqn] = pin
             try:
-                found = self._read(call, ctx, api, strategy, own, labels)
+                entries_, lifetimes_, no_expiry_ = self._read(call, ctx, api, strategy, own, labels)
             finally:
-                if pin is not None:
-                    self.origins.pinned.pop(helper.fqn, None)
-            entries.extend(found[0])
-            lifetimes.extend(found[1])
-            no_expiry = no_expiry or found[2]
+                self.origins.pinned.pop(helper.fqn, None)
+            entries.extend(entries_)
+            lifetimes.extend(lifetimes_)
+            no_expiry = no_expiry or no_expiry_
         return Issue(path, call, ctx, api, strategy, own, entries, lifetimes, no_expiry)
 
     def _read(self, call: Call, ctx: Ctx, api: Api, strategy: bool, own: tuple, labels: tuple) -> tuple:
@@ -308,7 +314,7 @@ class Analysis:
             if isinstance(argument, Lit) and argument.value is api.never:
                 no_expiry = self.origins.site(argument, ctx)
             elif argument is not None:
-                for result in known(self.origins.number(argument, ctx)):
+                for result in known(self.duration(argument, ctx)):
                     lifetimes.append(_lifetime(result, (), labels, own))
             elif strategy:
                 no_expiry = self.origins.site(call, ctx)
