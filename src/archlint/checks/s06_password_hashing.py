@@ -222,7 +222,9 @@ class WeakPasswordHash(_S6Rule):
     or `h.update(...)`), when its result is stored under a password name
     (`hashed_password = ...`), or when it is the body of a password function
     (`def hash_password(raw)`). Tokens, reset codes, e-mails and files hashed
-    with sha256 are fine. A passlib `CryptContext` whose default scheme is in
+    with sha256 are fine, and so is a pre-hash whose result goes into bcrypt
+    (the 72-byte limit, as passlib's `bcrypt_sha256` does). A passlib
+    `CryptContext` whose default scheme is in
     the pack's weak list (`md5_crypt`, `sha256_crypt`, `plaintext`...) is
     reported too.
 
@@ -294,12 +296,14 @@ class WeakPasswordHash(_S6Rule):
 
     def _for_password(self, project: Project, origins: Origins, call: Call, data: Expr | None, ctx: Ctx, labels_from=None) -> bool:
         opts = self.options
+        scope = project.index.scope(ctx)
+        if scope is not None and _feeds_slow_hash(project.index, scope, call, ctx):
+            return False  # pre-hashing for bcrypt's 72-byte limit, like passlib's bcrypt_sha256
         names = self._data_names(origins, data, ctx)
         if any(self._plain(n) for n in names):
             return True
         if any(opts.not_password_names.search(snake(n)) for n in names):
             return False
-        scope = project.index.scope(ctx)
         if scope is None:
             return False
         target = labels_from.call if labels_from is not None else call
@@ -327,6 +331,45 @@ class WeakPasswordHash(_S6Rule):
     def _passwordish(self, name: str) -> bool:
         text = snake(name)
         return bool(self.options.password_names.search(text)) and not self.options.not_password_names.search(text)
+
+
+#: Slow password hashes and KDFs: a fast hash whose result goes into one is a pre-hash.
+_SLOW_HASHES = {"bcrypt.hashpw", "bcrypt.checkpw", "bcrypt.kdf", "hashlib.pbkdf2_hmac", "hashlib.scrypt"}
+_SLOW_METHODS = {"hash", "verify", "verify_and_update", "hashpw", "checkpw"}
+
+
+def _feeds_slow_hash(index, scope, call: Call, ctx: Ctx) -> bool:
+    """Whether a hash's result is passed (directly or through local variables) to bcrypt/passlib/pwdlib."""
+    carriers: set[str] = set()
+    spans = [call.span]
+    for _ in range(3):
+        for assign in scope.assigns:
+            if assign.value is not None and any(_within(assign.value.span, s) for s in spans):
+                for target in assign.targets:
+                    if isinstance(target, Name) and target.id not in carriers:
+                        carriers.add(target.id)
+                        spans.append(assign.value.span)
+    for site in scope.calls:
+        other = site.call
+        if other.span == call.span:
+            continue
+        func = other.func
+        slow = (isinstance(func, Attr) and func.attr in _SLOW_METHODS) or index.fqn(func, ctx) in _SLOW_HASHES
+        if not slow:
+            continue
+        arguments = [*other.args, *(v for _, v in other.kwargs)]
+        if any(_within(a.span, call.span) for a in arguments):
+            return True
+        if carriers & {n for a in arguments for n in identifiers(a)}:
+            return True
+    return False
+
+
+def _within(outer, inner) -> bool:
+    return (outer.line, outer.column) <= (inner.line, inner.column) and (inner.end_line, inner.end_column) <= (
+        outer.end_line,
+        outer.end_column,
+    )
 
 
 def _names(expr: Expr | None):
