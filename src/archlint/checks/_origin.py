@@ -615,6 +615,14 @@ class Origins:
             return call.kw("default") or (call.args[1] if len(call.args) > 1 else None) or False
         return None
 
+    def reads_environment(self, expr: Expr, ctx: Ctx) -> bool:
+        """``os.getenv(...)``, ``os.environ.get(...)``, ``config(...)``, ``os.environ[...]``."""
+        if isinstance(expr, Call):
+            return self.fallback_of(expr, ctx, self.fqn(expr.func, ctx)) is not None
+        if isinstance(expr, Subscript):
+            return self.fqn(expr.base, ctx) == "os.environ"
+        return False
+
     def _is_config_instance(self, call: Call, ctx: Ctx) -> bool:
         func = self.index.evaluate(call.func, ctx)
         return isinstance(func, Instance) and func.type_fqn in CONFIG_READERS
@@ -685,6 +693,9 @@ class Origins:
                 value = expr.arg(0, "default")
                 return self.string(value, ctx) if value is not None else [Unknown("a field without a static default")]
         if isinstance(expr, Other) and expr.kind in ("BooleanOperation", "IfExp"):
+            if any(self.reads_environment(child, ctx) for child in expr.children):
+                # ``os.getenv("KEY") or "dev-key"`` is an environment read with a fallback.
+                return [Unknown("a value read from the environment", ctx.module, expr.span)]
             return self.branches(expr, ctx, self.string)
         value = self.index.evaluate(expr, ctx)
         if isinstance(value, Const) and isinstance(value.value, (str, bytes)):

@@ -68,11 +68,13 @@ class Api:
     checks_algorithms: bool = True
     #: The lifetime argument's value that means "never expires".
     never: object = None
+    #: PyJWT signs with the ``none`` algorithm when ``algorithm=None`` is passed.
+    none_is_unsigned: bool = False
 
 
 ISSUERS: dict[str, Api] = {
-    "jwt.encode": Api(payload=(0, "payload"), key=(1, "key"), algorithm=(2, "algorithm")),
-    "jwt.api_jwt.encode": Api(payload=(0, "payload"), key=(1, "key"), algorithm=(2, "algorithm")),
+    "jwt.encode": Api(payload=(0, "payload"), key=(1, "key"), algorithm=(2, "algorithm"), none_is_unsigned=True),
+    "jwt.api_jwt.encode": Api(payload=(0, "payload"), key=(1, "key"), algorithm=(2, "algorithm"), none_is_unsigned=True),
     "jose.jwt.encode": Api(payload=(0, "claims"), key=(1, "key"), algorithm=(2, "algorithm")),
     "authlib.jose.jwt.encode": Api(payload=(1, "payload"), key=(2, "key"), header=(0, "header")),
     "joserfc.jwt.encode": Api(payload=(1, "claims"), key=(2, "key"), header=(0, "header")),
@@ -1255,7 +1257,13 @@ class JwtNoneAlgorithm(_S5Rule):
         candidates: list[tuple[Expr | None, Ctx]] = []
         for issue in data.issues:
             if issue.api.algorithm is not None:
-                candidates.append((issue.call.arg(*issue.api.algorithm), issue.ctx))
+                algorithm = issue.call.arg(*issue.api.algorithm)
+                if isinstance(algorithm, Lit) and algorithm.value is None and issue.api.none_is_unsigned:
+                    site = data.origins.site(algorithm, issue.ctx)
+                    seen.add((site.path, site.span))
+                    yield self.finding(site.path, site.span, "`algorithm=None` signs nothing: PyJWT issues an unsigned (`none`) token.")
+                    continue
+                candidates.append((algorithm, issue.ctx))
             if issue.api.header is not None:
                 for expr, ctx in _dicts(data, issue.call.arg(*issue.api.header), issue.ctx):
                     candidates.append((expr.get("alg"), ctx))
