@@ -20,7 +20,7 @@ def test_rules_table_is_generated_from_the_rule_classes():
     match = re.search(r"<!-- rules-table:start -->\n(.*?)\n<!-- rules-table:end -->", README, re.S)
     assert match, "README has the rules-table markers"
     assert match.group(1) == rules_markdown(), (
-        "README rules table is stale: regenerate with `archlint rules --format markdown`"
+        "README rules table is stale: regenerate with `python scripts/update_readme.py`"
     )
 
 

@@ -8,6 +8,7 @@ import re
 import pytest
 from fixture_harness import expectations
 
+from archlint.changes import ChangedPath, ChangeSet
 from archlint.checks import all_rules
 from archlint.engine import Overrides, run
 
@@ -43,8 +44,13 @@ def write_example(example, root):
 
 @pytest.mark.parametrize(("rule", "kind", "index"), CASES)
 def test_example(rule, kind, index, tmp_path):
-    write_example(getattr(rule, kind)[index], tmp_path)
-    result = run([tmp_path], Overrides(select=[rule.id]))
+    example = getattr(rule, kind)[index]
+    write_example(example, tmp_path)
+    overrides = Overrides(select=[rule.id])
+    if rule.change_set_only:  # S19: the example's files are the change
+        files = ["app/main.py"] if isinstance(example, str) else list(example)
+        overrides.change_set = ChangeSet(tmp_path, [ChangedPath(f, "added") for f in files], "example")
+    result = run([tmp_path], overrides)
     got = [(f.path, f.span.line, f.rule_id) for f in result.report.findings if f.rule_id == rule.id]
     if kind == "VALID":
         assert got == [], f"{rule.id} flags its own VALID example: {got}"

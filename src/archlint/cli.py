@@ -24,6 +24,14 @@ def _split_codes(values: tuple[str, ...]) -> list[str]:
     return [c.strip().upper() for v in values for c in v.split(",") if c.strip()]
 
 
+def _pre_commit_files(paths: tuple[Path, ...]) -> bool:
+    """pre-commit sets PRE_COMMIT=1 for its hooks and passes the commit's files: those are a change set.
+
+    A directory among the paths means a user's (or a pass_filenames: false hook's) run over a tree instead.
+    """
+    return os.environ.get("PRE_COMMIT") == "1" and bool(paths) and not any(p.is_dir() for p in paths)
+
+
 def _color(stream) -> bool:
     if os.environ.get("NO_COLOR"):
         return False
@@ -87,9 +95,19 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--pack", help="Policy pack: a built-in name or a TOML file.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for parsing (default: CPU count).")
 @click.option("--color/--no-color", default=None, help="Colour in text output (default: on a TTY, off with NO_COLOR).")
+@click.option("--changed-since", metavar="REF",
+              help="Check the change since REF (git: committed since the merge base, staged, unstaged and untracked "
+                   "files, renames and deletions); S19 holds every changed path to the boundaries. PATHS, if "
+                   "given, narrow the change to the paths under them.")
+@click.option("--changed-files", metavar="FILE",
+              help="Check the change listed in FILE (one path per line, relative to the repository root; - reads "
+                   "standard input).")
 def check(paths, fmt, output, sarif_output, json_output, select, extend_select, ignore, fail_on, exit_zero,
-          config_path, pack, jobs, color) -> None:
-    """Check PATHS (default: the current directory) against the policy pack."""
+          config_path, pack, jobs, color, changed_since, changed_files) -> None:
+    """Check PATHS (default: the current directory) against the policy pack.
+
+    Under pre-commit (PRE_COMMIT=1 in the environment) file PATHS are the files of the commit: a change set.
+    """
     from archlint.engine import Overrides, run
     from archlint.report import render, write_atomic
 
@@ -100,8 +118,11 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
         pack=pack,
         config=config_path,
         jobs=jobs,
+        changed_since=changed_since,
+        changed_files=changed_files,
+        paths_are_change_set=_pre_commit_files(paths) and changed_since is None and changed_files is None,
     )
-    result = run(list(paths) or [Path(".")], overrides)
+    result = run(list(paths), overrides)
     report = result.report
     # Render everything before writing anything: a failure leaves no partial file.
     use_color = color if color is not None else (output is None and _color(sys.stdout))
@@ -170,6 +191,39 @@ def explain(rule: str, config_path: Path | None) -> None:
     standard = f" ({info.standard})" if info.standard else ""
     click.echo(f"# {info.id} {info.name}{standard}\n\nDefault severity: {info.severity.label}\n")
     click.echo(info.help_markdown(), nl=False)
+
+
+@cli.command()
+@click.argument("path", required=False, default=".", type=click.Path(exists=True, path_type=Path))
+@click.option("-f", "--format", "fmt", type=click.Choice(["json", "markdown"]), default="json", show_default=True,
+              help="JSON (follows the schema archlint ships) or Markdown tables for a pull-request description.")
+@click.option("--base-url", default="http://localhost:8000", show_default=True,
+              help="Server the test_commands' curl lines call.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file (atomically) instead of stdout.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Use this pyproject.toml/archlint.toml instead of the nearest one.")
+@click.option("--pack", help="Policy pack: a built-in name or a TOML file.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for parsing (default: CPU count).")
+def inventory(path, fmt, base_url, output, config_path, pack, jobs) -> None:
+    """Print the implementation report (S21) of the project containing PATH.
+
+    Endpoints (method, full path, auth, rate limit), models, middleware,
+    security measures, a curl command per endpoint and the API documentation,
+    read statically from the same project index the rules use: nothing of the
+    project is imported or run.
+    """
+    from archlint.engine import load_project
+    from archlint.inventory import build_inventory, render_json, render_markdown
+    from archlint.report import write_atomic
+
+    project, config = load_project(path, config_path=config_path, pack=pack, jobs=jobs)
+    report = build_inventory(project, base_url=base_url, config=config)
+    text = render_json(report) if fmt == "json" else render_markdown(report)
+    if output is not None:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
 
 
 def main() -> None:

@@ -69,8 +69,8 @@ class Excluder:
         return False
 
 
-def discover(config: Config, report_root: Path) -> list[SourceFile]:
-    """Every Python file of the project that the analysis includes."""
+def discover(config: Config, report_root: Path, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list[SourceFile]:
+    """Every Python file (or file ending in one of ``suffixes``) of the project that the analysis includes."""
     root = config.root
     excluder = Excluder(config)
     src_roots = [(root / s).resolve() for s in config.src]
@@ -93,7 +93,7 @@ def discover(config: Config, report_root: Path) -> list[SourceFile]:
                 kept.append(name)
         dirnames[:] = kept
         for name in sorted(filenames):
-            if not name.endswith(PYTHON_SUFFIXES):
+            if not name.endswith(suffixes):
                 continue
             rel = f"{rel_dir}/{name}" if rel_dir else name
             if excluder.excluded(rel):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pathspec
 
 from archlint import __version__
+from archlint.changes import ChangeSet, ChangeSetError, from_git, from_list, from_paths
 from archlint.checks import Project, Rule, all_rules
 from archlint.collect import FileFacts, collect_bytes
 from archlint.config import (
@@ -49,6 +50,12 @@ class Overrides:
     pack: str | None = None
     config: Path | None = None
     jobs: int | None = None
+    #: Change sets (S19): at most one source. ``paths_are_change_set``: the paths are the
+    #: files of a change (pre-commit's file list), not directories to analyse.
+    changed_since: str | None = None
+    changed_files: str | None = None
+    paths_are_change_set: bool = False
+    change_set: ChangeSet | None = None
 
 
 @dataclass(slots=True)
@@ -64,10 +71,14 @@ class RunResult:
 def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunResult:
     """Check the projects that contain ``paths``; report findings in those paths."""
     overrides = overrides or Overrides()
-    targets = [Path(p) for p in (paths or ["."])]
-    for target in targets:
-        if not target.exists():
-            raise UsageError(f"path does not exist: {target}")
+    change = change_set(paths, overrides)
+    if change is None:
+        targets = [Path(p) for p in (paths or ["."])]
+        for target in targets:
+            if not target.exists():
+                raise UsageError(f"path does not exist: {target}")
+    else:
+        targets = _change_targets(change, paths if not overrides.paths_are_change_set else [])
     groups: dict[Path, tuple[Path | None, list[Path]]] = {}
     for target in targets:
         if overrides.config is not None:
@@ -86,7 +97,14 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         top = git_root(root) or root
         report_root = report_root or top
         project, rules, files = build_project(config, top, overrides)
-        files_checked += sum(1 for f in files if _is_target(f.abs, group_targets))
+        if change is not None:
+            project.change_set = [_relative(change.absolute(c), top) for c in change.paths]
+            project.extra["changes"] = {_relative(change.absolute(c), top): c for c in change.paths}
+        analysed = {f.abs.resolve() for f in files if _is_target(f.abs, group_targets)}
+        files_checked += len(analysed)
+        if change is not None and any(rule.change_set_only for rule in rules):
+            # Every changed path is held to the boundaries, not only the Python files analysed.
+            files_checked += len(set(group_targets) - analysed)
         for rule in rules:
             infos.setdefault(rule.id, rule.info(rule.options, rule.effective_severity))
         findings.extend(check_project(project, rules, config, group_targets))
@@ -99,6 +117,38 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         tool_version=__version__,
     )
     return RunResult(report, configs)
+
+
+def change_set(paths: Sequence[str | Path], overrides: Overrides) -> ChangeSet | None:
+    """The run's change set, from at most one source; None on a plain directory run."""
+    sources = [
+        s for s in (overrides.change_set, overrides.changed_since, overrides.changed_files) if s is not None
+    ] + ([paths] if overrides.paths_are_change_set else [])
+    if len(sources) > 1:
+        raise UsageError("give one change set: --changed-since, --changed-files or the files of a commit")
+    try:
+        if overrides.change_set is not None:
+            return overrides.change_set
+        start = Path(paths[0]) if paths else Path.cwd()
+        if overrides.changed_since is not None:
+            return from_git(overrides.changed_since, start.resolve())
+        if overrides.changed_files is not None:
+            return from_list(overrides.changed_files, start.resolve())
+        if overrides.paths_are_change_set:
+            return from_paths(paths, Path.cwd(), "pre-commit")
+    except ChangeSetError as exc:
+        raise UsageError(str(exc)) from None
+    return None
+
+
+def _change_targets(change: ChangeSet, paths: Sequence[str | Path]) -> list[Path]:
+    """The changed paths (deleted ones included) under the given paths (all of them when none are given)."""
+    within = [Path(p).resolve() for p in paths]
+    for path in within:
+        if not path.exists():
+            raise UsageError(f"path does not exist: {path}")
+    absolute = [change.absolute(c) for c in change.paths]
+    return [a for a in absolute if not within or _is_target(a, within)]
 
 
 def select_rules(config: Config, overrides: Overrides) -> list[Rule]:
@@ -129,6 +179,27 @@ def build_project(config: Config, report_root: Path, overrides: Overrides) -> tu
     facts = collect_all(files, jobs=overrides.jobs)
     project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root)
     return project, rules, files
+
+
+def load_project(path: Path, *, config_path: Path | None = None, pack: str | None = None,
+                 jobs: int | None = None) -> tuple[Project, Config]:
+    """The project that contains ``path``, indexed as ``check`` indexes it, without running rules.
+
+    For reports built from the index (``archlint inventory``): the nearest
+    configuration decides the project root, the pack's analysis excludes and
+    the source roots, exactly as for a check.
+    """
+    if not path.exists():
+        raise UsageError(f"path does not exist: {path}")
+    if config_path is not None:
+        config_file, root = config_path.resolve(), config_path.resolve().parent
+    else:
+        config_file, root = find_config(path)
+    config = load_config(config_file, root, pack_override=pack)
+    report_root = git_root(root) or root
+    files = discover(config, report_root)
+    project = Project(index=ProjectIndex(collect_all(files, jobs=jobs)), root=config.root, report_root=report_root)
+    return project, config
 
 
 def check_project(project: Project, rules: Iterable[Rule], config: Config, targets: list[Path]) -> list[Finding]:

@@ -55,6 +55,7 @@ from archlint.values import (
 )
 
 if TYPE_CHECKING:
+    from archlint.apps import AppConfig
     from archlint.routes import RouteTable
 
 _MAX_DEPTH = 40
@@ -70,6 +71,7 @@ _BINOPS = {
 }
 #: Callables whose result depends on the environment: never a constant.
 _ENVIRONMENT = {"os.getenv", "os.environ.get", "os.environ.__getitem__"}
+_ENVIRONMENT_MAPPINGS = {"os.environ", "os.environb"}
 #: pydantic / SQLModel field constructors: ``x: int = Field(15)`` has default 15.
 FIELD_FUNCTIONS = {"pydantic.Field", "pydantic.fields.Field", "sqlmodel.Field", "sqlmodel.main.Field"}
 
@@ -339,6 +341,9 @@ class ProjectIndex:
 
     def _binop(self, expr: BinOp, ctx: Ctx) -> Value:
         left, right = self.evaluate(expr.left, ctx), self.evaluate(expr.right, ctx)
+        if expr.op == "BitOr" and _is_type(left) and _is_type(right):
+            # ``str | None``: a PEP 604 union, kept as a type form like ``Union[str, None]``.
+            return TypeForm(Symbol("types.UnionType"), (left, right), (expr.left, expr.right), ctx)
         if isinstance(left, Unknown):
             return left
         if isinstance(right, Unknown):
@@ -374,6 +379,8 @@ class ProjectIndex:
 
     def _subscript(self, expr: Subscript, ctx: Ctx) -> Value:
         base = self.evaluate(expr.base, ctx)
+        if isinstance(base, Symbol) and base.fqn in _ENVIRONMENT_MAPPINGS:
+            return Unknown("a value read from the environment", ctx.module, expr.span)
         if isinstance(base, (Symbol, ClassRef, TypeForm)):
             return TypeForm(base, tuple(self.evaluate(i, ctx) for i in expr.items), expr.items, ctx)
         if len(expr.items) == 1:
@@ -396,7 +403,7 @@ class ProjectIndex:
                 if self.module(f"{base.name}.{attr}") is not None:
                     return self._module_value(f"{base.name}.{attr}")
                 return Unknown(f"{base.name}.{attr} cannot be found", *where)
-            return Symbol(f"{base.name}.{attr}")
+            return _external_constant(f"{base.name}.{attr}")
         if isinstance(base, Symbol):
             return _external_constant(f"{base.fqn}.{attr}")
         if isinstance(base, ClassRef):
@@ -573,6 +580,13 @@ class ProjectIndex:
 
         return RouteTable.build(self)
 
+    @cached_property
+    def app_config(self) -> AppConfig:
+        """Every app's middleware, exception handlers and ``app.state`` assignments (see apps.py)."""
+        from archlint.apps import AppConfig
+
+        return AppConfig.build(self)
+
 
 class _Lazy(Value):
     """An assignment evaluated only when the binding is used."""
@@ -598,6 +612,11 @@ def _top_level_candidate(facts: FileFacts, parts: list[str], packages: set[str])
     if facts.is_package:
         folder = folder.rpartition("/")[0]
     return folder not in packages
+
+
+def _is_type(value: Value) -> bool:
+    """A value that can stand in a type union: a class, an external symbol, a type form or None."""
+    return isinstance(value, (Symbol, ClassRef, TypeForm)) or value == Const(None)
 
 
 def _percent_format(template: str, right: Value, ctx: Ctx, expr: Expr) -> Value:

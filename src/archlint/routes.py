@@ -48,6 +48,8 @@ class FullPath:
     segments: tuple[Segment, ...]
     #: The app has a root_path or a middleware may rewrite paths.
     rewritten: str = ""
+    #: The include/mount edges from the app down to the route's owner, outermost first.
+    via: tuple[Include | Mount, ...] = ()
 
     @property
     def path(self) -> str | None:
@@ -138,6 +140,8 @@ class RouteTable:
     roots: list[ObjKey]
     #: Files that assign ``scope["path"]``: a middleware may rewrite paths.
     path_rewriters: list[str]
+    #: The builder, kept to answer ``objects_of`` after the build.
+    resolver: _Builder | None = field(default=None, repr=False, compare=False)
 
     @property
     def apps(self) -> list[RouterObject]:
@@ -155,6 +159,10 @@ class RouteTable:
             stack.extend(i.child for i in obj.includes if i.child)
             stack.extend(m.child for m in obj.mounts if m.child)
         return seen
+
+    def objects_of(self, expr: Expr | None, ctx: Ctx) -> list[ObjKey]:
+        """The app/router objects an expression may denote (``app``, a factory's local, a helper's parameter)."""
+        return self.resolver.objects_of(expr, ctx) if self.resolver is not None else []
 
     def handler(self, index: ProjectIndex, route: Route) -> FunctionFact | None:
         return index.function(route.handler) if route.handler else None
@@ -246,7 +254,7 @@ class _Builder:
             self.objects[mount.parent].mounts.append(mount)
         children = {i.child for i in includes if i.child} | {m.child for m in mounts if m.child}
         roots = [k for k, o in self.objects.items() if o.kind == "app" and k not in children]
-        table = RouteTable(self.objects, routes, includes, mounts, roots, sorted(set(rewriters)))
+        table = RouteTable(self.objects, routes, includes, mounts, roots, sorted(set(rewriters)), self)
         for root in roots:
             app = self.objects[root]
             rewritten = ""
@@ -258,7 +266,9 @@ class _Builder:
             self._walk(app, (), root, rewritten, set())
         return table
 
-    def _walk(self, obj: RouterObject, segments: tuple, app: ObjKey, rewritten: str, active: set) -> None:
+    def _walk(
+        self, obj: RouterObject, segments: tuple, app: ObjKey, rewritten: str, active: set, via: tuple = ()
+    ) -> None:
         if obj.key in active:
             return
         active = active | {obj.key}
@@ -268,12 +278,12 @@ class _Builder:
                 segments = segments + (self._segment("router", prefix, obj.ctx, obj.file, obj.call),)
         for route in obj.routes:
             route_segment = self._segment("route", route.path_expr, route.ctx, route.file, route.call)
-            route.full_paths.append(FullPath(app, segments + (route_segment,), rewritten))
+            route.full_paths.append(FullPath(app, segments + (route_segment,), rewritten, via))
         for inc in obj.includes:
             if inc.child is None:
                 continue
             seg = self._segment("include", inc.call.kw("prefix"), inc.ctx, inc.file, inc.call)
-            self._walk(self.objects[inc.child], segments + (seg,), app, rewritten, active)
+            self._walk(self.objects[inc.child], segments + (seg,), app, rewritten, active, via + (inc,))
         for mount in obj.mounts:
             if mount.child is None:
                 continue
@@ -283,7 +293,7 @@ class _Builder:
             root_path = child.call.kw("root_path") if child.kind == "app" else None
             if root_path is not None and self.index.evaluate(root_path, child.ctx) != Const(""):
                 child_rewritten = "the mounted application sets root_path"
-            self._walk(child, segments + (seg,), app, child_rewritten, active)
+            self._walk(child, segments + (seg,), app, child_rewritten, active, via + (mount,))
 
     def _segment(self, kind: str, expr: Expr | None, ctx: Ctx, file: str, call: Call) -> Segment:
         span = call.span

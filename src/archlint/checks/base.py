@@ -53,6 +53,8 @@ class Rule:
     tags: ClassVar[tuple[str, ...]] = ()
     #: Dataclass of the standard's options (shared by the standard's rules).
     Options: ClassVar[type | None] = None
+    #: The rule reads only ``Project.change_set`` (S19): its examples run as a change set.
+    change_set_only: ClassVar[bool] = False
     VALID: ClassVar[list] = []
     INVALID: ClassVar[list] = []
 

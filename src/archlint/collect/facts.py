@@ -248,6 +248,8 @@ class Scope:
     loops: list[Loop] = field(default_factory=list)
     attr_reads: list[AttrRead] = field(default_factory=list)
     returns: list[Expr | None] = field(default_factory=list)
+    #: Values of ``yield`` expressions (None for a bare ``yield``; ``yield from`` is not recorded).
+    yields: list[Expr | None] = field(default_factory=list)
     raises: list[Expr | None] = field(default_factory=list)
     #: Names of functions and classes defined directly in this scope -> qualname.
     defs: dict[str, str] = field(default_factory=dict)

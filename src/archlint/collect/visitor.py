@@ -312,6 +312,15 @@ class FactCollector(cst.CSTVisitor):
             )
         )
 
+    def leave_TypeAlias(self, node: cst.TypeAlias) -> None:
+        """``type NameStr = Annotated[str, ...]`` (Python 3.12+) binds like an assignment."""
+        target = self.expr(node.name)
+        if target is None:
+            return
+        self.scope.assigns.append(
+            Assign((target,), self.expr(node.value), self.span(node), loop_depth=self._loop_depth())
+        )
+
     def leave_AugAssign(self, node: cst.AugAssign) -> None:
         target = self.expr(node.target)
         if target is None:
@@ -344,6 +353,10 @@ class FactCollector(cst.CSTVisitor):
     def visit_Yield(self, node: cst.Yield) -> None:
         if isinstance(self.scope, FunctionFact):
             self.scope.is_generator = True
+
+    def leave_Yield(self, node: cst.Yield) -> None:
+        if not isinstance(node.value, cst.From):
+            self.scope.yields.append(self.expr(node.value))
 
     def visit_Global(self, node: cst.Global) -> None:
         self.scope.globals.extend(n.name.value for n in node.names)

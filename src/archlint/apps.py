@@ -1,0 +1,254 @@
+"""How each application is configured: middleware, exception handlers, ``app.state``.
+
+FastAPI apps are configured through calls on the app object, wherever it
+travels: ``app.add_middleware(...)``, ``app.add_exception_handler(...)``,
+``@app.exception_handler(X)`` / ``@app.middleware("http")`` decorators,
+``app.state.limiter = limiter`` assignments, and the ``middleware=`` /
+``exception_handlers=`` arguments of ``FastAPI(...)`` itself — in a factory
+function or in a helper that receives the app as a parameter (the route
+table's ``objects_of`` follows those). A registration whose receiver cannot be
+traced to an app is kept as an *orphan*: app-level rules treat it as possibly
+belonging to every app, so an untraceable ``configure(app)`` never turns into
+a "missing middleware" false alarm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from archlint.collect.facts import Attr, Call, DictExpr, Expr, FileFacts, Name, Seq
+from archlint.model import Span
+from archlint.values import Ctx, FuncRef, Instance, SeqValue, Value, fqn_of
+
+if TYPE_CHECKING:
+    from archlint.index import ProjectIndex
+    from archlint.routes import ObjKey, RouterObject
+
+MIDDLEWARE_WRAPPERS = frozenset({"starlette.middleware.Middleware", "fastapi.middleware.Middleware"})
+
+
+@dataclass(slots=True)
+class Registration:
+    """One piece of app configuration.
+
+    ``kind`` is ``middleware`` (a class added with ``add_middleware`` or
+    ``Middleware(...)``; ``target`` is the class expression, ``kwargs`` its
+    options), ``http_middleware`` (a function registered with
+    ``@app.middleware("http")``; ``function``), ``handler`` (an exception
+    handler; ``target`` is the exception class or status code expression,
+    ``handler`` the handler expression, ``function`` the decorated function)
+    or ``state`` (``app.state.<name> = target``).
+    """
+
+    kind: str
+    app: ObjKey | None  # None: the receiver could not be traced to an app (an orphan)
+    file: str
+    span: Span
+    ctx: Ctx
+    call: Call | None = None
+    target: Expr | None = None
+    handler: Expr | None = None
+    function: FuncRef | None = None
+    kwargs: tuple[tuple[str | None, Expr], ...] = ()
+    name: str = ""
+
+    def kw(self, name: str) -> Expr | None:
+        for key, value in self.kwargs:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(slots=True)
+class AppConfig:
+    index: ProjectIndex
+    registrations: list[Registration] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, index: ProjectIndex) -> AppConfig:
+        config = cls(index)
+        config._collect()
+        return config
+
+    # ------------------------------------------------------------ queries
+    @property
+    def apps(self) -> list[RouterObject]:
+        """The applications app-level standards are checked on: apps mounted into nothing."""
+        table = self.index.routes
+        return [table.objects[k] for k in table.roots if table.objects[k].kind == "app"]
+
+    def of(self, app: ObjKey, kind: str | None = None) -> list[Registration]:
+        """The app's registrations, orphans included."""
+        return [r for r in self.registrations if (r.app == app or r.app is None) and (kind is None or r.kind == kind)]
+
+    def calls_with_app(self, app: ObjKey, fqns: Iterable[str]) -> list[tuple[FileFacts, Call, Ctx]]:
+        """Calls to one of the dotted names that receive this app (or an untraceable object) as an argument."""
+        out = []
+        table = self.index.routes
+        for facts, site, ctx in self.index.calls_to(*fqns):
+            call = site.call
+            values = [a for a in call.args] + [v for _, v in call.kwargs]
+            owners: list[ObjKey] = []
+            for value in values:
+                owners.extend(table.objects_of(value, ctx))
+            if app in owners or not any(table.objects[o].kind == "app" for o in owners):
+                out.append((facts, call, ctx))
+        return out
+
+    # ------------------------------------------------------------ collect
+    def _owners(self, receiver: Expr, ctx: Ctx) -> list[ObjKey | None]:
+        table = self.index.routes
+        keys = table.objects_of(receiver, ctx)
+        apps = [k for k in keys if table.objects[k].kind == "app"]
+        if apps:
+            return list(apps)
+        if keys:  # a router: not configuration of an app
+            return []
+        return [None]
+
+    def _collect(self) -> None:
+        index = self.index
+        table = index.routes
+        for obj in table.objects.values():
+            if obj.kind == "app":
+                self._constructor(obj)
+        for facts in index.modules.values():
+            for fn in facts.functions.values():
+                ctx = Ctx(facts.module, fn.parent or "")
+                ref = FuncRef(facts.module, fn.qualname)
+                for deco in fn.decorators:
+                    if isinstance(deco, Call) and isinstance(deco.func, Attr):
+                        self._decorator(deco, ref, ctx, facts)
+        for facts, scope, ctx in index.iter_scopes():
+            for assign in scope.assigns:
+                for target in assign.targets:
+                    if (
+                        isinstance(target, Attr)
+                        and isinstance(target.base, Attr)
+                        and target.base.attr == "state"
+                        and assign.value is not None
+                    ):
+                        for owner in self._owners(target.base.base, ctx):
+                            self.registrations.append(
+                                Registration("state", owner, facts.path, assign.span, ctx, target=assign.value, name=target.attr)
+                            )
+            for site in scope.calls:
+                if site.context == "decorator":
+                    continue
+                self._call(site.call, ctx, facts)
+
+    def _decorator(self, deco: Call, ref: FuncRef, ctx: Ctx, facts: FileFacts) -> None:
+        assert isinstance(deco.func, Attr)
+        attr = deco.func.attr
+        if attr == "middleware":
+            for owner in self._owners(deco.func.base, ctx):
+                self.registrations.append(
+                    Registration("http_middleware", owner, facts.path, deco.span, ctx, call=deco, function=ref)
+                )
+        elif attr == "exception_handler":
+            for owner in self._owners(deco.func.base, ctx):
+                self.registrations.append(
+                    Registration("handler", owner, facts.path, deco.span, ctx, call=deco, target=deco.arg(0, "exc_class_or_status_code"), function=ref)
+                )
+
+    def _call(self, call: Call, ctx: Ctx, facts: FileFacts) -> None:
+        func = call.func
+        # app.middleware("http")(fn) / app.exception_handler(Exc)(fn)
+        if isinstance(func, Call) and isinstance(func.func, Attr) and func.func.attr in ("middleware", "exception_handler"):
+            value = self.index.evaluate(call.arg(0), ctx) if call.args else None
+            ref = value if isinstance(value, FuncRef) else None
+            kind = "http_middleware" if func.func.attr == "middleware" else "handler"
+            for owner in self._owners(func.func.base, ctx):
+                self.registrations.append(
+                    Registration(
+                        kind, owner, facts.path, call.span, ctx, call=call,
+                        target=func.arg(0) if kind == "handler" else None,
+                        handler=call.arg(0), function=ref,
+                    )
+                )
+            return
+        if not isinstance(func, Attr):
+            return
+        if func.attr == "add_middleware":
+            for owner in self._owners(func.base, ctx):
+                self.registrations.append(
+                    Registration(
+                        "middleware", owner, facts.path, call.span, ctx, call=call,
+                        target=call.arg(0, "middleware_class"),
+                        kwargs=tuple((k, v) for k, v in call.kwargs if k != "middleware_class"),
+                    )
+                )
+        elif func.attr == "add_exception_handler":
+            handler = call.arg(1, "handler")
+            value = self.index.evaluate(handler, ctx) if handler is not None else None
+            for owner in self._owners(func.base, ctx):
+                self.registrations.append(
+                    Registration(
+                        "handler", owner, facts.path, call.span, ctx, call=call,
+                        target=call.arg(0, "exc_class_or_status_code"), handler=handler,
+                        function=value if isinstance(value, FuncRef) else None,
+                    )
+                )
+
+    def _constructor(self, obj: RouterObject) -> None:
+        """``FastAPI(middleware=[Middleware(...)], exception_handlers={...})``."""
+        call, ctx = obj.call, obj.ctx
+        middleware = call.kw("middleware")
+        if middleware is not None:
+            for inst in _instances(self.index.evaluate(middleware, ctx)):
+                if fqn_of(inst.type) in MIDDLEWARE_WRAPPERS:
+                    self.registrations.append(
+                        Registration(
+                            "middleware", obj.key, self._file(inst.ctx, obj.file), inst.call.span, inst.ctx,
+                            call=inst.call, target=inst.call.arg(0, "cls"),
+                            kwargs=tuple((k, v) for k, v in inst.call.kwargs if k != "cls"),
+                        )
+                    )
+        handlers = call.kw("exception_handlers")
+        if handlers is not None:
+            found = self._dict_expr(handlers, ctx)
+            if found is not None:
+                mapping, where = found
+                for key, value in mapping.items:
+                    if key is None:
+                        continue
+                    ref = self.index.evaluate(value, where)
+                    self.registrations.append(
+                        Registration(
+                            "handler", obj.key, self._file(where, obj.file), key.span, where, call=call,
+                            target=key, handler=value, function=ref if isinstance(ref, FuncRef) else None,
+                        )
+                    )
+
+    def _file(self, ctx: Ctx, default: str) -> str:
+        facts = self.index.file_of(ctx)
+        return facts.path if facts is not None else default
+
+    def _dict_expr(self, expr: Expr, ctx: Ctx, depth: int = 0) -> tuple[DictExpr, Ctx] | None:
+        """A dict literal, directly or through a module-level name bound once."""
+        if isinstance(expr, DictExpr):
+            return expr, ctx
+        if isinstance(expr, Name) and depth < 3:
+            facts = self.index.file_of(ctx)
+            scope = facts.module_scope if facts is not None else None
+            if scope is None:
+                return None
+            bound = [a for a in scope.assigns if any(isinstance(t, Name) and t.id == expr.id for t in a.targets)]
+            if len(bound) == 1 and bound[0].value is not None:
+                return self._dict_expr(bound[0].value, Ctx(ctx.module, ""), depth + 1)
+        return None
+
+
+def _instances(value: Value) -> list[Instance]:
+    if isinstance(value, Instance):
+        return [value]
+    if isinstance(value, SeqValue):
+        return [i for item in value.items for i in _instances(item)]
+    return []
+
+
+def literal_items(expr: Expr | None) -> tuple[Expr, ...]:
+    """The items of a list/tuple/set literal, else ()."""
+    return expr.items if isinstance(expr, Seq) else ()

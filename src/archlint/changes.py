@@ -1,0 +1,167 @@
+"""Change sets: the paths one change touches, relative to the repository root.
+
+Three sources: git (``--changed-since REF``: what is committed since the
+merge base of REF and HEAD, plus staged, unstaged and untracked files, with
+renames and deletions), a list of paths (``--changed-files FILE``, ``-`` for
+standard input) and the file names pre-commit passes to a hook. Paths are
+POSIX and relative to the repository root whether or not they still exist.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_STATUS = {"A": "added", "M": "modified", "D": "deleted", "T": "modified", "U": "modified", "X": "modified"}
+
+
+class ChangeSetError(Exception):
+    """The change set cannot be determined (not a repository, unknown revision, unreadable list)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedPath:
+    path: str  # POSIX, relative to the repository root
+    #: added, modified, deleted, renamed (path is the new name), renamed-away (path is the
+    #: old name), copied, untracked, or listed (from pre-commit or a list: status unknown)
+    status: str
+    other: str | None = None  # the other side of a rename or copy
+
+    def describe(self) -> str:
+        """How the path changed, for a message ("deleted", "renamed to `b`"); "" when unknown."""
+        return {
+            "added": "added",
+            "modified": "modified",
+            "deleted": "deleted",
+            "renamed": f"renamed from `{self.other}`",
+            "renamed-away": f"renamed to `{self.other}`",
+            "copied": f"copied from `{self.other}`",
+            "untracked": "new, untracked",
+        }.get(self.status, "")
+
+
+@dataclass(slots=True)
+class ChangeSet:
+    root: Path  # the repository root (or the directory the paths are relative to)
+    paths: list[ChangedPath] = field(default_factory=list)
+    source: str = ""  # for messages: "pre-commit", "--changed-since main", ...
+
+    def absolute(self, change: ChangedPath) -> Path:
+        return self.root / change.path
+
+
+def _git(args: list[str], cwd: Path) -> bytes:
+    try:
+        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    except FileNotFoundError:
+        raise ChangeSetError("git is not installed (needed for --changed-since)") from None
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ChangeSetError(f"git {args[0]} failed: {message[-1] if message else f'exit {proc.returncode}'}")
+    return proc.stdout
+
+
+def repository_root(start: Path) -> Path | None:
+    """The git top level containing ``start``, or None outside a repository."""
+    directory = start if start.is_dir() else start.parent
+    while not directory.exists():
+        directory = directory.parent
+    try:
+        out = _git(["rev-parse", "--show-toplevel"], directory)
+    except ChangeSetError:
+        return None
+    return Path(out.decode("utf-8").strip()).resolve()
+
+
+def from_git(ref: str, start: Path) -> ChangeSet:
+    """What changed since ``ref``: committed since the merge base, staged, unstaged and untracked."""
+    root = repository_root(start)
+    if root is None:
+        raise ChangeSetError(f"--changed-since needs a git repository, and {start} is not in one")
+    try:
+        _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], root)
+    except ChangeSetError:
+        raise ChangeSetError(f"--changed-since: '{ref}' is not a commit in {root}") from None
+    try:
+        base = _git(["merge-base", ref, "HEAD"], root).decode().strip() or ref
+    except ChangeSetError:  # no common history, or an unborn HEAD: compare with REF itself
+        base = ref
+    diff = _git(["diff", "--name-status", "-z", "-M", "--no-ext-diff", "--no-color", base, "--"], root)
+    changes = parse_name_status(diff)
+    untracked = _git(["ls-files", "--others", "--exclude-standard", "-z"], root)
+    known = {c.path for c in changes}
+    for raw in untracked.split(b"\0"):
+        path = raw.decode("utf-8", "surrogateescape")
+        if path and path not in known:
+            changes.append(ChangedPath(path, "untracked"))
+    return ChangeSet(root, sorted(changes, key=lambda c: c.path), f"--changed-since {ref}")
+
+
+def parse_name_status(output: bytes) -> list[ChangedPath]:
+    """``git diff --name-status -z`` output -> changed paths (a rename gives both of its sides)."""
+    tokens = [t.decode("utf-8", "surrogateescape") for t in output.split(b"\0")]
+    out: list[ChangedPath] = []
+    i = 0
+    while i < len(tokens) and tokens[i]:
+        status = tokens[i]
+        kind = status[:1]
+        if kind in ("R", "C"):
+            old, new = tokens[i + 1], tokens[i + 2]
+            i += 3
+            if kind == "R":
+                out.append(ChangedPath(new, "renamed", old))
+                out.append(ChangedPath(old, "renamed-away", new))
+            else:
+                out.append(ChangedPath(new, "copied", old))
+            continue
+        out.append(ChangedPath(tokens[i + 1], _STATUS.get(kind, "modified")))
+        i += 2
+    return out
+
+
+def from_list(file: str, start: Path) -> ChangeSet:
+    """Paths listed one per line in ``file`` (``-``: standard input), relative to the repository root."""
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ChangeSetError(f"--changed-files: cannot read {file}: {exc.strerror}") from None
+    root = repository_root(start) or start.resolve()
+    paths = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            paths.append(_relative(_unquote(line), root, root))
+    source = "--changed-files " + ("(standard input)" if file == "-" else file)
+    return ChangeSet(root, [ChangedPath(p, "listed") for p in dict.fromkeys(paths)], source)
+
+
+def from_paths(paths: Iterable[str | Path], cwd: Path, source: str) -> ChangeSet:
+    """File names given on the command line (pre-commit passes them relative to the repository root)."""
+    root = repository_root(cwd) or cwd.resolve()
+    rels = [_relative(str(p), cwd.resolve(), root) for p in paths]
+    return ChangeSet(root, [ChangedPath(p, "listed") for p in dict.fromkeys(rels)], source)
+
+
+def _relative(path: str, base: Path, root: Path) -> str:
+    candidate = Path(path)
+    absolute = candidate if candidate.is_absolute() else base / candidate
+    absolute = Path(os.path.normpath(absolute))
+    try:
+        return absolute.relative_to(root).as_posix()
+    except ValueError:
+        raise ChangeSetError(f"changed path {path} is outside the repository {root}") from None
+
+
+def _unquote(line: str) -> str:
+    """git's C-style quoting of unusual file names (``"caf\\303\\251.py"``)."""
+    if len(line) >= 2 and line[0] == line[-1] == '"':
+        try:
+            return codecs.escape_decode(line[1:-1].encode("utf-8"))[0].decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return line
+    return line

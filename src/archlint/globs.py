@@ -1,0 +1,53 @@
+"""Path globs for policy data, matched by wcmatch: ``**`` spans directories, ``{a,b}`` alternates.
+
+Layers (S17) and change boundaries (S19) name files by globs over POSIX paths:
+``*`` and ``?`` stay within one path component, ``**`` matches any number of
+components (zero included, so ``**/api/**`` matches ``api/x.py``), ``[...]`` is
+a character class and ``{api,services}`` expands to alternatives. A pattern
+that ends with ``/`` matches everything below that directory.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from wcmatch import glob as _glob
+
+__all__ = ["match", "match_any", "anchor_depth"]
+
+_FLAGS = _glob.GLOBSTAR | _glob.BRACE | _glob.DOTGLOB
+
+
+@lru_cache(maxsize=1024)
+def _pattern(pattern: str) -> str:
+    pattern = pattern.lstrip("/")
+    return pattern + "**" if pattern.endswith("/") else pattern
+
+
+def match(pattern: str, path: str) -> bool:
+    return _glob.globmatch(path, _pattern(pattern), flags=_FLAGS)
+
+
+def match_any(patterns: tuple[str, ...] | list[str], path: str) -> str | None:
+    """The first pattern that matches ``path``, or None."""
+    for pattern in patterns:
+        if match(pattern, path):
+            return pattern
+    return None
+
+
+def anchor_depth(pattern: str, path: str) -> int | None:
+    """How many leading components of ``path`` the pattern needs to claim it.
+
+    ``**/api/**`` claims ``app/api/v1/users.py`` at depth 2 (``app/api``); a
+    file pattern such as ``**/routes.py`` only at the full depth. None when
+    the pattern does not match. Used to let the outermost match decide.
+    """
+    if not match(pattern, path):
+        return None
+    parts = path.split("/")
+    for k in range(1, len(parts)):
+        # Does the pattern claim everything below the first k components?
+        if match(pattern, "/".join(parts[:k]) + "/\x00probe"):
+            return k
+    return len(parts)

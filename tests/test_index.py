@@ -1,0 +1,114 @@
+"""The project index resolves across files, and says Unknown rather than guess."""
+
+from __future__ import annotations
+
+import textwrap
+
+from archlint.collect import collect_source
+from archlint.collect.facts import Name
+from archlint.index import ProjectIndex
+from archlint.model import Span
+from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Symbol, TypeForm, Unknown
+
+
+def index_of(files: dict[str, str]) -> ProjectIndex:
+    facts = []
+    for module, source in files.items():
+        is_package = module.endswith(".__init__")
+        name = module.removesuffix(".__init__")
+        path = module.replace(".", "/") + ".py"
+        facts.append(collect_source(textwrap.dedent(source), path=path, rel=path, module=name, is_package=is_package))
+    return ProjectIndex(facts)
+
+
+def value(index: ProjectIndex, module: str, name: str):
+    return index.lookup(name, Ctx(module))
+
+
+PROJECT = {
+    "app.__init__": "",
+    "app.core.__init__": "",
+    "app.core.config": """
+        import os
+        from pydantic import Field
+        from pydantic_settings import BaseSettings
+
+        ROOT = "/api"
+
+        class Base(BaseSettings):
+            API_V1_STR: str = f"{ROOT}/v1"
+
+        class Settings(Base):
+            MINUTES: int = 60 * 24 * 8
+            LEGACY: str = Field(default="/legacy")
+            REQUIRED: str = Field(...)
+            FROM_ENV: str = os.environ["FROM_ENV"]
+            NO_DEFAULT: str
+
+        settings = Settings()
+        """,
+    "app.core.consts": """
+        from .config import ROOT as R
+        V2 = "%s/v2" % R
+        BOTH = R + "/x"
+        """,
+    "app.api.__init__": "",
+    "app.api.deps": """
+        from typing import Annotated
+        from fastapi import Depends
+        def get_user(): ...
+        CurrentUser = Annotated[str, Depends(get_user)]
+        """,
+    "app.api.star": "from app.core.consts import *\n",
+    "app.loop": "A = B\nB = A\n",
+}
+
+
+def test_settings_defaults_resolve_through_inheritance_and_modules():
+    index = index_of(PROJECT)
+    settings = value(index, "app.core.config", "settings")
+    assert isinstance(settings, Instance) and settings.type == ClassRef("app.core.config", "Settings")
+    assert index.attribute(settings, "API_V1_STR") == Const("/api/v1")
+    assert index.attribute(settings, "MINUTES") == Const(11520)
+    assert index.attribute(settings, "LEGACY") == Const("/legacy")
+
+
+def test_unresolvable_is_unknown_with_a_reason():
+    index = index_of(PROJECT)
+    settings = value(index, "app.core.config", "settings")
+    for field, reason in (("REQUIRED", "required"), ("FROM_ENV", "environment"), ("NO_DEFAULT", "no value")):
+        result = index.attribute(settings, field)
+        assert isinstance(result, Unknown) and reason in result.reason, (field, result)
+
+
+def test_relative_imports_concatenation_and_percent_format():
+    index = index_of(PROJECT)
+    assert value(index, "app.core.consts", "V2") == Const("/api/v2")
+    assert value(index, "app.core.consts", "BOTH") == Const("/api/x")
+    assert value(index, "app.api.star", "V2") == Const("/api/v2")
+
+
+def test_annotated_alias_in_another_module_keeps_its_metadata():
+    index = index_of(PROJECT)
+    alias = value(index, "app.api.deps", "CurrentUser")
+    assert isinstance(alias, TypeForm) and alias.origin == Symbol("typing.Annotated")
+    depends = alias.args[1]
+    assert isinstance(depends, Instance) and depends.type_fqn == "fastapi.Depends"
+    assert index.evaluate(depends.call.args[0], depends.ctx) == FuncRef("app.api.deps", "get_user")
+
+
+def test_module_found_by_dotted_suffix():
+    index = index_of({"backend.app.core.config": "X = 1\n", "backend.main": "from app.core.config import X\n"})
+    assert value(index, "backend.main", "X") == Const(1)
+
+
+def test_cycles_do_not_recurse_forever():
+    index = index_of(PROJECT)
+    assert isinstance(value(index, "app.loop", "A"), Unknown)
+    assert isinstance(index.evaluate(Name(span=Span.point(3), id="A"), Ctx("app.loop")), Unknown)
+
+
+def test_external_names_keep_their_dotted_name():
+    index = index_of({"m": "import fastapi.status as st\nfrom fastapi import status\nA = st.HTTP_201_CREATED\nB = status.HTTP_204_NO_CONTENT\n"})
+    assert value(index, "m", "A") == Const(201)
+    assert value(index, "m", "B") == Const(204)
