@@ -415,12 +415,20 @@ class Analysis:
 
     def _claim(self, key: str, value: Expr, ctx: Ctx) -> list[str]:
         """Values of kind claims (``"type": "refresh"``, ``"scope": TokenType.ACCESS``); filtered later."""
-        if isinstance(value, Lit) and isinstance(value.value, str):
-            return [f"{key}={value.value}"]
-        const = self.index.const(value, ctx)
-        if isinstance(const, str):
-            return [f"{key}={const}"]
-        return [f"{key}={name}" for name in identifiers(value)[-1:]]
+        return [f"{key}={text}" for text in self._claim_texts(value, ctx, 0)]
+
+    def _claim_texts(self, value: Expr, ctx: Ctx, depth: int) -> list[str]:
+        strings = [r.value for r in known(self.origins.string(value, ctx)) if isinstance(r.value, str)]
+        if strings or depth > 3:
+            return strings
+        if isinstance(value, Attr) and value.attr in ("value", "name"):
+            return self._claim_texts(value.base, ctx, depth + 1)
+        if isinstance(value, Name):
+            bindings = self.origins.definitions(value, ctx) or []
+            params = [b for b in bindings if b.kind == "param"]
+            if params:
+                return [t for flow in self.origins.flows(params[0]) if flow.expr is not None for t in self._claim_texts(flow.expr, flow.ctx, depth + 1)]
+        return identifiers(value)[-1:]
 
     def _model(self, expr: Expr, ctx: Ctx) -> list[Entry]:
         """``TokenPayload(sub=..., exp=...)`` (directly or through a variable): its keywords."""
