@@ -389,8 +389,9 @@ class PlaintextPasswordColumn(_S6Rule):
     Stored models are SQLAlchemy declarative classes (a `DeclarativeBase`,
     `declarative_base()` or a `__tablename__`), SQLModel classes with
     `table=True`, `Table(...)` columns and the pack's other ORM bases
-    (Tortoise, Beanie, ...). Request and response schemas (plain pydantic
-    models) may carry a `password` field: they are not checked. An explicit
+    (Tortoise, Beanie, ...), with the fields they inherit from mixins and
+    SQLModel bases. Request and response schemas (plain pydantic models)
+    may carry a `password` field: they are not checked. An explicit
     column name (`mapped_column("password_hash", ...)`) is the one that counts.
 
     ## Why is this bad?
@@ -438,17 +439,27 @@ class PlaintextPasswordColumn(_S6Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         pattern = self.options.plain_password_columns
-        for facts, scope, ctx in index.iter_scopes():
-            if not isinstance(scope, ClassFact) or not self._is_model(project, ClassRef(facts.module, scope.qualname), scope):
+        seen: set[tuple] = set()
+        for facts, scope, _ctx in index.iter_scopes():
+            ref = ClassRef(facts.module, scope.qualname)
+            if not isinstance(scope, ClassFact) or not self._is_model(project, ref, scope):
                 continue
-            for assign in scope.assigns:
-                for target in assign.targets:
-                    if not isinstance(target, Name):
-                        continue
-                    column = self._column_name(project, target.id, assign.value, ctx)
-                    if column is None or not pattern.fullmatch(snake(column)):
-                        continue
-                    yield self.finding(facts.path, assign.span, self._message(column))
+            # The model's own columns and those it inherits from mixins and SQLModel bases.
+            for klass in index.mro(ref):
+                fact = index.class_fact(klass) if isinstance(klass, ClassRef) else None
+                if fact is None:
+                    continue
+                owner = index.modules[klass.module]
+                kctx = Ctx(klass.module, fact.qualname)
+                for assign in fact.assigns:
+                    for target in assign.targets:
+                        if not isinstance(target, Name) or (owner.path, assign.span) in seen:
+                            continue
+                        column = self._column_name(project, target.id, assign.value, kctx)
+                        if column is None or not pattern.fullmatch(snake(column)):
+                            continue
+                        seen.add((owner.path, assign.span))
+                        yield self.finding(owner.path, assign.span, self._message(column))
         for facts, site, ctx in index.calls_to(*_TABLES):
             for arg in site.call.args[2:]:
                 if isinstance(arg, Call) and index.fqn(arg.func, ctx) in _COLUMNS and arg.args:
