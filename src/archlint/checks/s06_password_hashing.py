@@ -265,6 +265,8 @@ class WeakPasswordHash(_S6Rule):
             call = site.call
             fqn = index.fqn(call.func, ctx) or ""
             data = call.arg(1, "data") if fqn.endswith(".new") else call.arg(0, "data") or call.kw("string")
+            if data is None:
+                continue  # an empty hash object: its update() calls are checked below
             if self._for_password(project, origins, call, data, ctx):
                 yield self.finding(facts.path, call.span, self._message(fqn))
         for facts, scope, ctx in index.iter_scopes():
