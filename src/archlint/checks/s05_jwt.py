@@ -40,6 +40,10 @@ class S5Options:
         "Searched in the same names: not an API token (password reset, e-mail verification, session"
         " cookies, invitations...), so its lifetime is not checked."
     )
+    refresh_evidence_names: re.Pattern = option(
+        "Searched in the project's function, class, variable and method names: the application has"
+        " refresh tokens (AL403 stays silent)."
+    )
     opaque_refresh_token_names: re.Pattern = option(
         "Searched in the names around a stored `now + duration` expiry (its variable, function, the"
         " call it is passed to): the lifetime of an opaque refresh token kept in a table or cache."
@@ -640,8 +644,14 @@ class Analysis:
         return out
 
     def refresh_evidence(self, options: S5Options) -> bool:
-        """Anything in the project that names a refresh token (opaque ones stored in a table count)."""
-        pattern = options.refresh_token_names
+        """Anything in the project that names a refresh token: opaque ones stored in a table count.
+
+        Functions, classes, variables, fields and called methods named like
+        ``refresh_token`` / ``refresh_access_token``, and routes whose path
+        says ``refresh``; a bare ``refresh`` (``session.refresh(user)``, a
+        cache's ``refresh_interval``) is not one.
+        """
+        pattern = options.refresh_evidence_names
         for facts in self.index.modules.values():
             for scope in facts.scopes():
                 if scope.qualname and pattern.search(snake(scope.qualname.rsplit(".", 1)[-1])):
@@ -653,7 +663,7 @@ class Analysis:
                                 return True
                 for site in scope.calls:
                     func = site.call.func
-                    if isinstance(func, Attr) and func.attr != "refresh" and pattern.search(snake(func.attr)):
+                    if isinstance(func, Attr) and pattern.search(snake(func.attr)):
                         return True
         try:
             routes = self.index.routes.routes
@@ -661,7 +671,7 @@ class Analysis:
             routes = []
         for route in routes:
             path = self.index.const(route.path_expr, route.ctx) if route.path_expr is not None else None
-            if isinstance(path, str) and pattern.search(snake(path)):
+            if isinstance(path, str) and options.refresh_token_names.search(snake(path)):
                 return True
         return False
 
