@@ -503,6 +503,11 @@ class Analysis:
                 return self.duration(right, ctx)
             if self.is_now(right, ctx):
                 return self.duration(left, ctx)
+            # ``issued_at + expires_delta``: a start archlint cannot date, plus a timedelta.
+            if self.is_delta(right, ctx):
+                return self.duration(right, ctx)
+            if self.is_delta(left, ctx):
+                return self.duration(left, ctx)
             return [Unknown("an exp that is not 'now + a duration'", ctx.module, expr.span)]
         if isinstance(expr, (Name, Attr)):
             bindings = self.origins.definitions(expr, ctx)
@@ -534,6 +539,29 @@ class Analysis:
             bindings = self.origins.definitions(expr, ctx) or []
             values = [b for b in bindings if b.kind == "value" and b.expr is not None]
             return bool(values) and len(values) == len(bindings) and all(self.is_now(b.expr, b.ctx, depth + 1) for b in values)
+        if isinstance(expr, Other) and expr.kind in ("BooleanOperation", "IfExp"):
+            # ``now = now or datetime.now(UTC)``
+            return any(self.is_now(child, ctx, depth + 1) for child in expr.children)
+        return False
+
+    def is_delta(self, expr: Expr, ctx: Ctx, depth: int = 0) -> bool:
+        """A timedelta: a delta call, a name bound to one, a parameter annotated ``timedelta``."""
+        if depth > 8:
+            return False
+        if isinstance(expr, Call):
+            return self.origins.fqn(expr.func, ctx) in _DELTAS
+        if isinstance(expr, (Name, Attr)):
+            bindings = self.origins.definitions(expr, ctx) or []
+            for binding in bindings:
+                if binding.kind == "value" and binding.expr is not None and self.is_delta(binding.expr, binding.ctx, depth + 1):
+                    return True
+                if binding.annotation is not None and "datetime.timedelta" in _annotation_names(self.index, binding):
+                    return True
+            return False
+        if isinstance(expr, BinOp):
+            return self.is_delta(expr.left, ctx, depth + 1) or self.is_delta(expr.right, ctx, depth + 1)
+        if isinstance(expr, Other) and expr.kind in ("BooleanOperation", "IfExp"):
+            return any(self.is_delta(child, ctx, depth + 1) for child in expr.children)
         return False
 
     def duration(self, expr: Expr, ctx: Ctx) -> list[Traced | Unknown]:
@@ -674,6 +702,21 @@ class Analysis:
             if isinstance(path, str) and options.refresh_token_names.search(snake(path)):
                 return True
         return False
+
+
+def _annotation_names(index, binding) -> set[str]:
+    """Dotted names in an annotation (``timedelta | None`` gives datetime.timedelta)."""
+    ctx = binding.ctx
+    if binding.kind == "param":
+        fn = index.function(binding.function)
+        ctx = Ctx(ctx.module, fn.parent or "") if fn is not None else ctx
+    out = set()
+    for node in iter_exprs(binding.annotation):
+        if isinstance(node, (Name, Attr)):
+            name = index.fqn(node, ctx)
+            if name:
+                out.add(name)
+    return out
 
 
 def _enclosing_calls(scope, target, origins: Origins, ctx: Ctx) -> tuple[str, ...]:
