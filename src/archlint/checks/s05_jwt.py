@@ -14,6 +14,7 @@ from access; they never make a lifetime.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -842,6 +843,10 @@ class _S5Rule(Rule):
 class _LifetimeRule(_S5Rule):
     kind = ""
 
+    def _within_limit(self, lifetime: Lifetime) -> bool:
+        """Short enough, or not a real number of seconds (an overflowing constant)."""
+        return not math.isfinite(lifetime.seconds) or lifetime.seconds <= self.limit()
+
     def limit(self) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -850,7 +855,7 @@ class _LifetimeRule(_S5Rule):
         seen: set[tuple] = set()
         for issue in data.issues:
             for lifetime in issue.lifetimes:
-                if lifetime.seconds <= self.limit():
+                if self._within_limit(lifetime):
                     continue
                 if token_kind(self.options, lifetime.claims, lifetime.names, lifetime.funcs) != self.kind:
                     continue
@@ -868,7 +873,7 @@ class _LifetimeRule(_S5Rule):
                 )
         for lifetime, library in data.config_lifetimes:
             key = (lifetime.site.path, lifetime.site.span)
-            if lifetime.seconds <= self.limit() or key in seen:
+            if self._within_limit(lifetime) or key in seen:
                 continue
             if token_kind(self.options, lifetime.claims, lifetime.names, lifetime.funcs) != self.kind:
                 continue
@@ -883,7 +888,7 @@ class _LifetimeRule(_S5Rule):
             return
         for lifetime in data.opaque_refresh_lifetimes(self.options):
             key = (lifetime.site.path, lifetime.site.span)
-            if lifetime.seconds <= self.limit() or key in seen:
+            if self._within_limit(lifetime) or key in seen:
                 continue
             seen.add(key)
             yield self.finding(
