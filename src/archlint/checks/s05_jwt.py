@@ -1,8 +1,9 @@
 """S5 — JWT lifetimes and token hygiene.
 
 Tokens are found where they are issued (``jwt.encode`` of PyJWT, python-jose,
-authlib and joserfc; fastapi-users' ``JWTStrategy`` and ``generate_jwt``) and
-decoded. A lifetime is what flows into an issued token's ``exp`` claim (or a
+authlib and joserfc; fastapi-users' ``JWTStrategy`` and ``generate_jwt``;
+fastapi-jwt-auth, AuthX and fastapi-jwt's ``create_access_token`` and their
+lifetime settings) and decoded. A lifetime is what flows into an issued token's ``exp`` claim (or a
 library's lifetime argument): the payload is followed through dict literals,
 ``to_encode.update({"exp": ...})``, copies and helper parameters (every call
 site); ``exp`` through ``datetime.now(...) + delta``, ``int(time.time()) + n``,
@@ -205,6 +206,8 @@ class Decode:
 
 
 class Analysis:
+    """Every token issued and decoded in a project, with the lifetimes that reach it (shared by the S5 rules)."""
+
     def __init__(self, project: Project) -> None:
         self.index = project.index
         self.origins = Origins(self.index)
@@ -598,12 +601,12 @@ class Analysis:
             op, left, right = expr.op, expr.left, expr.right
             site = origins.site(expr, ctx)
             if op in ("Add", "Subtract"):
-                return _combine(op, self.duration(left, ctx), self.duration(right, ctx), site)
+                return combine(op, self.duration(left, ctx), self.duration(right, ctx), site)
             if op in ("Multiply", "Divide", "FloorDivide"):
-                first = _combine(op, self.duration(left, ctx), origins.number(right, ctx), site)
+                first = combine(op, self.duration(left, ctx), origins.number(right, ctx), site)
                 if known(first) or op != "Multiply":
                     return first
-                return _combine(op, origins.number(left, ctx), self.duration(right, ctx), site)
+                return combine(op, origins.number(left, ctx), self.duration(right, ctx), site)
         if isinstance(expr, Other) and expr.kind in ("BooleanOperation", "IfExp"):
             return origins.branches(expr, ctx, self.duration)
         return origins.number(expr, ctx)
@@ -623,7 +626,7 @@ class Analysis:
         results: list[Traced | Unknown] | None = None
         for unit, values in parts:
             scaled = [replace(v, value=v.value * unit) if isinstance(v, Traced) else v for v in values]
-            results = scaled if results is None else _combine("Add", results, scaled, site)
+            results = scaled if results is None else combine("Add", results, scaled, site)
         if results is None:
             return [Traced(0, site)]
         if len(parts) == 1:
@@ -756,7 +759,6 @@ def _crossed(entry: Entry, flow: Flow) -> Entry:
     return Entry(entry.exp, entry.claims, entry.complete, entry.names + flow.labels, ((flow.caller,) if flow.caller else ()) + entry.funcs)
 
 
-_combine = combine
 
 
 def _call_labels(origins: Origins, call: Call, ctx: Ctx) -> tuple[str, ...]:
