@@ -163,8 +163,11 @@ def select_rules(config: Config, overrides: Overrides) -> list[Rule]:
     chosen: list[Rule] = []
     for cls in rules:
         enabled, severity, options = rule_settings(config, cls)
-        on = enabled if select is None else any(selector_matches(s, cls.id, cls.standard) for s in select)
-        if any(selector_matches(s, cls.id, cls.standard) for s in extend):
+        # A rule the pack (or the user) turns off runs only when selected by its own code:
+        # selecting its standard, a prefix or ALL selects the standard as the pack defines it.
+        matches = selector_matches if enabled else (lambda s, rule_id, _std: s.strip().upper() == rule_id)
+        on = enabled if select is None else any(matches(s, cls.id, cls.standard) for s in select)
+        if any(matches(s, cls.id, cls.standard) for s in extend):
             on = True
         if any(selector_matches(s, cls.id, cls.standard) for s in ignore):
             on = False

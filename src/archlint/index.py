@@ -57,6 +57,7 @@ from archlint.values import (
 if TYPE_CHECKING:
     from archlint.apps import AppConfig
     from archlint.routes import RouteTable
+    from archlint.types import TypeResolver
 
 _MAX_DEPTH = 40
 _STATUS_NAME = re.compile(r"^(?:fastapi|starlette)\.status\.(?:HTTP|WS)_(\d{3,4})(?:_|$)")
@@ -74,6 +75,22 @@ _ENVIRONMENT = {"os.getenv", "os.environ.get", "os.environ.__getitem__"}
 _ENVIRONMENT_MAPPINGS = {"os.environ", "os.environb"}
 #: pydantic / SQLModel field constructors: ``x: int = Field(15)`` has default 15.
 FIELD_FUNCTIONS = {"pydantic.Field", "pydantic.fields.Field", "sqlmodel.Field", "sqlmodel.main.Field"}
+
+
+def _top_level_candidate(facts: FileFacts, parts: list[str], packages: set[str]) -> bool:
+    """Whether a bare ``import name`` may mean this module's last segment.
+
+    Only a file one folder below the project root, outside any package
+    (``backend/config.py`` run from ``backend/``): ``import jwt`` must not
+    become ``app/core/jwt.py``, which no sys.path entry makes importable as
+    ``jwt``.
+    """
+    if len(parts) != 2:
+        return False
+    folder = facts.rel.rpartition("/")[0]
+    if facts.is_package:
+        folder = folder.rpartition("/")[0]
+    return folder not in packages
 
 
 class ProjectIndex:
@@ -536,6 +553,66 @@ class ProjectIndex:
             return values[0]
         return Unknown(f"{ref.fqn} returns different values")
 
+    def definition(self, expr: Expr | None, ctx: Ctx, _depth: int = 0) -> tuple[Expr, Ctx] | None:
+        """The expression a name (or ``module.name``) is bound to, and where it is written.
+
+        Follows imports across files, like ``lookup``, but returns the assigned
+        expression instead of its value: for bindings ``evaluate`` cannot
+        express (a dict literal, the result of calling a session factory).
+        None for parameters, definitions, rebound or external names.
+        """
+        if expr is None or _depth > 8:
+            return None
+        if isinstance(expr, Attr):
+            base = self.evaluate(expr.base, ctx)
+            if isinstance(base, Module) and base.internal:
+                facts = self.module(base.name)
+                if facts is not None and facts.module_scope is not None:
+                    return self._definition_in(facts, facts.module_scope, expr.attr, _depth)
+            return None
+        if not isinstance(expr, Name):
+            return None
+        facts = self.modules.get(ctx.module)
+        if facts is None:
+            return None
+        qualname: str | None = ctx.scope
+        first = True
+        while qualname is not None:
+            scope = facts.scope(qualname)
+            if scope is None:
+                return None
+            if first or scope.kind != "class":
+                if _binds_name(scope, expr.id):
+                    return self._definition_in(facts, scope, expr.id, _depth)
+            first = False
+            qualname = scope.parent
+        return None
+
+    def _definition_in(self, facts: FileFacts, scope: Scope, name: str, depth: int) -> tuple[Expr, Ctx] | None:
+        if isinstance(scope, FunctionFact) and scope.param(name) is not None:
+            return None
+        found: list[tuple[Expr, Ctx]] = []
+        for assign in scope.assigns:
+            for target in assign.targets:
+                if isinstance(target, Name) and target.id == name:
+                    if assign.value is None or assign.op is not None or assign.loop_depth:
+                        return None
+                    found.append((assign.value, Ctx(facts.module, scope.qualname)))
+        for imp in scope.imports:
+            if imp.bound == name and imp.name not in (None, "*"):
+                target = self.module(self.absolute_module(imp, facts))
+                if target is None or target.module_scope is None or target is facts:
+                    return None
+                if not _binds_name(target.module_scope, imp.name):
+                    return None
+                resolved = self._definition_in(target, target.module_scope, imp.name, depth + 1)
+                if resolved is None:
+                    return None
+                found.append(resolved)
+        if len(found) != 1:
+            return None
+        return found[0]
+
     # -------------------------------------------------------------- helpers
     def fqn(self, expr: Expr | None, ctx: Ctx) -> str | None:
         """The dotted name an expression refers to (``fastapi.APIRouter``, ``app.deps.get_db``)."""
@@ -581,6 +658,13 @@ class ProjectIndex:
         return RouteTable.build(self)
 
     @cached_property
+    def types(self) -> TypeResolver:
+        """Static types of expressions (``index.types.of(expr, ctx)``): see ``archlint.types``."""
+        from archlint.types import TypeResolver
+
+        return TypeResolver(self)
+
+    @cached_property
     def app_config(self) -> AppConfig:
         """Every app's middleware, exception handlers and ``app.state`` assignments (see apps.py)."""
         from archlint.apps import AppConfig
@@ -598,20 +682,19 @@ class _Lazy(Value):
         self.ctx = ctx
 
 
-def _top_level_candidate(facts: FileFacts, parts: list[str], packages: set[str]) -> bool:
-    """Whether a bare ``import name`` may mean this module's last segment.
-
-    Only a file one folder below the project root, outside any package
-    (``backend/config.py`` run from ``backend/``): ``import jwt`` must not
-    become ``app/core/jwt.py``, which no sys.path entry makes importable as
-    ``jwt``.
-    """
-    if len(parts) != 2:
-        return False
-    folder = facts.rel.rpartition("/")[0]
-    if facts.is_package:
-        folder = folder.rpartition("/")[0]
-    return folder not in packages
+def _binds_name(scope: Scope, name: str) -> bool:
+    """Whether a scope binds a name (parameter, assignment, import or definition)."""
+    if isinstance(scope, FunctionFact) and scope.param(name) is not None:
+        return True
+    if name in scope.defs:
+        return True
+    if any(imp.bound == name and imp.name != "*" for imp in scope.imports):
+        return True
+    if any(w.target is not None and _binds(w.target, name) for w in scope.withs):
+        return True
+    if any(loop.target is not None and _binds(loop.target, name) for loop in scope.loops):
+        return True
+    return any(_binds(t, name) for a in scope.assigns for t in a.targets)
 
 
 def _is_type(value: Value) -> bool:

@@ -251,6 +251,8 @@ class Scope:
     #: Values of ``yield`` expressions (None for a bare ``yield``; ``yield from`` is not recorded).
     yields: list[Expr | None] = field(default_factory=list)
     raises: list[Expr | None] = field(default_factory=list)
+    #: Expression statements that are not a call or a literal (``await pending``, ``yield x``).
+    expr_stmts: list[Expr] = field(default_factory=list)
     #: Names of functions and classes defined directly in this scope -> qualname.
     defs: dict[str, str] = field(default_factory=dict)
     globals: list[str] = field(default_factory=list)

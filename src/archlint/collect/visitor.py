@@ -344,6 +344,11 @@ class FactCollector(cst.CSTVisitor):
         target = self.expr(node.asname.name) if node.asname else None
         self.scope.withs.append(WithItem(context, target, is_async, self.span(node)))
 
+    def leave_Expr(self, node: cst.Expr) -> None:
+        value = self.expr(node.value)
+        if value is not None and not isinstance(value, (Call, Lit)):
+            self.scope.expr_stmts.append(value)
+
     def leave_Return(self, node: cst.Return) -> None:
         self.scope.returns.append(self.expr(node.value))
 

@@ -1,0 +1,865 @@
+"""S2 — proper methods and status codes: 201 for creates, 204 for deletes, nouns in paths."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from archlint.checks._fastapi import (
+    PATH_PARAM,
+    PATH_PARAMS,
+    annotated_parts,
+    chains,
+    handler_ctx,
+    is_none_annotation,
+    is_response_class,
+    list_dependencies,
+    param_dependencies,
+    returns_body,
+    route_label,
+    route_status,
+    runtime_statuses,
+    unresolved_include_sets,
+)
+from archlint.checks.base import Project, Rule
+from archlint.collect.facts import Expr, FString, FunctionFact, Lit
+from archlint.index import ProjectIndex
+from archlint.model import Finding, Severity, Span
+from archlint.pack import option
+from archlint.routes import Route, Segment
+from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, TypeForm, Unknown, fqn_of
+
+_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_VERSION = re.compile(r"^v\d+(\.\d+)*$")
+
+
+@dataclass(frozen=True)
+class S2Options:
+    create_handler_names: tuple[str, ...] = option(
+        "Handler names (fnmatch globs) of POST routes that create a resource and so answer 201."
+    )
+    action_handler_names: tuple[str, ...] = option(
+        "Handler names (fnmatch globs) of action POSTs that never count as creates "
+        "(login, token, refresh, recovery, reset, test, search ...); they win over create-handler-names."
+    )
+    non_resource_models: tuple[str, ...] = option(
+        "Response model class names (fnmatch globs) that are not a created resource "
+        "(a POST on a collection answering one of these is not taken for a create)."
+    )
+    create_status_codes: tuple[int, ...] = option(
+        "Status codes a creating POST may declare (201 Created; 202 Accepted for asynchronous creation)."
+    )
+    delete_status_codes: tuple[int, ...] = option(
+        "Status codes a DELETE may declare (204 No Content; 202 Accepted for asynchronous deletion)."
+    )
+    path_verbs: tuple[str, ...] = option(
+        "Verbs that must not start a path segment (`/getUsers`, `/create-user`, `/users/delete/{id}`)."
+    )
+    action_segments: tuple[str, ...] = option(
+        "Path segments (fnmatch globs, lower case) of action endpoints: neither verbs in paths nor collections."
+    )
+    plural_exempt: tuple[str, ...] = option(
+        "Words that are fine as singular collection names: uncountable nouns and irregular plurals."
+    )
+
+
+def _matches(name: str, globs: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, g) for g in globs)
+
+
+def _words(piece: str) -> list[str]:
+    return [w.lower() for w in _WORDS.findall(piece)]
+
+
+def _handler(project: Project, route: Route) -> FunctionFact | None:
+    return project.index.function(route.handler) if route.handler else None
+
+
+# --------------------------------------------------------------------------- #
+# Path texts and where they are written
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    text: str
+    #: False for a piece cut by an f-string interpolation: its full text is unknown.
+    whole: bool
+
+
+def _pieces(expr: Expr | None) -> list[_Piece] | None:
+    """The ``/``-separated pieces a literal or f-string path writes literally."""
+    if isinstance(expr, Lit) and isinstance(expr.value, str):
+        return [_Piece(p, True) for p in expr.value.split("/") if p]
+    if isinstance(expr, FString):
+        out: list[_Piece] = []
+        parts = expr.parts
+        for i, part in enumerate(parts):
+            if not (isinstance(part, Lit) and isinstance(part.value, str)):
+                continue
+            text = part.value
+            bits = text.split("/")
+            for j, bit in enumerate(bits):
+                if not bit:
+                    continue
+                cut_left = j == 0 and i > 0
+                cut_right = j == len(bits) - 1 and i < len(parts) - 1
+                out.append(_Piece(bit, not (cut_left or cut_right)))
+        return out
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    file: str
+    expr: Expr
+
+
+def _path_sources(project: Project) -> Iterator[_Source]:
+    """Every literal path text: decorator paths, router prefixes, include prefixes (once each)."""
+    table = project.index.routes
+    seen: set[tuple[str, Span]] = set()
+
+    def emit(file: str, expr: Expr | None) -> Iterator[_Source]:
+        if expr is None or (file, expr.span) in seen:
+            return
+        seen.add((file, expr.span))
+        yield _Source(file, expr)
+
+    for route in table.routes:
+        if "WEBSOCKET" not in route.methods:
+            yield from emit(route.file, route.path_expr)
+    for obj in table.objects.values():
+        if obj.kind == "router":
+            yield from emit(obj.file, obj.call.kw("prefix"))
+    for inc in table.includes:
+        yield from emit(inc.file, inc.call.kw("prefix"))
+
+
+def _segment_expr(segment: Segment) -> Expr | None:
+    if segment.call is None:
+        return None
+    if segment.kind == "route":
+        return segment.call.arg(0, "path")
+    if segment.kind in ("router", "include"):
+        return segment.call.kw("prefix")
+    if segment.kind == "mount":
+        return segment.call.arg(0, "path")
+    return None
+
+
+# --------------------------------------------------------------------------- #
+# AL110 / AL111: status codes
+# --------------------------------------------------------------------------- #
+
+
+class CreateWithout201(Rule):
+    """Reports POST routes that create a resource but do not answer 201 Created.
+
+    A POST creates when its handler is named like a create (`create_*`,
+    `add_*`, `register*`, `signup`: the pack's `create-handler-names`), or when
+    it posts to a plural collection path (`POST /items/`) and answers that
+    collection's resource model (`ItemPublic`). Action POSTs (login, token, refresh, password recovery and
+    reset, test endpoints, searches: `action-handler-names`) are never creates.
+    The status may be declared on the decorator (`status_code=201`,
+    `status.HTTP_201_CREATED`, a constant) or set at run time
+    (`response.status_code = 201`, `return JSONResponse(..., status_code=201)`);
+    a status archlint cannot resolve is left alone.
+
+    ## Why is this bad?
+    `201 Created` tells clients and caches that a new resource exists (and
+    where, with `Location`); a `200 OK` from a create is indistinguishable from
+    an idempotent read or an update, and generated clients and API documents
+    describe the endpoint wrongly.
+    """
+
+    id = "AL110"
+    name = "CreateWithout201"
+    standard = "S2"
+    severity = Severity.ERROR
+    tags = ("api",)
+    Options = S2Options
+    INVALID = [
+        """
+        from fastapi import APIRouter
+        from pydantic import BaseModel
+
+        router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+        class Item(BaseModel):
+            name: str
+
+        @router.post("/")  # expect: AL110
+        async def create_item(item: Item) -> Item:
+            \"\"\"Create an item.\"\"\"
+            return item
+        """
+    ]
+    VALID = [
+        """
+        from fastapi import APIRouter, status
+        from pydantic import BaseModel
+
+        router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+        class Item(BaseModel):
+            name: str
+
+        @router.post("/", status_code=status.HTTP_201_CREATED)
+        async def create_item(item: Item) -> Item:
+            \"\"\"Create an item.\"\"\"
+            return item
+
+        @router.post("/search")
+        async def search_items(item: Item) -> list[Item]:
+            \"\"\"Search items: an action, not a create.\"\"\"
+            return [item]
+        """
+    ]
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        index = project.index
+        opts = self.options
+        for route in index.routes.routes:
+            if "POST" not in route.methods or len(route.methods) != 1:
+                continue
+            fn = _handler(project, route)
+            ctx = handler_ctx(route)
+            if fn is None or ctx is None:
+                continue
+            why = self._creates(index, route, fn, ctx)
+            if why is None:
+                continue
+            status = route_status(index, route)
+            if isinstance(status, Unknown) or status in opts.create_status_codes:
+                continue
+            runtime = runtime_statuses(index, fn, ctx)
+            if any(isinstance(s, Unknown) or s in opts.create_status_codes for s in runtime):
+                continue
+            answers = f"answers {status}" if status is not None else "does not declare a status code, so it answers 200"
+            yield self.finding(
+                route.file,
+                route.call.span,
+                f"The route {route_label(route)} creates a resource ({why}) but {answers}: "
+                f"declare `status_code=status.HTTP_201_CREATED`.",
+            )
+
+    def _creates(self, index: ProjectIndex, route: Route, fn: FunctionFact, ctx: Ctx) -> str | None:
+        opts = self.options
+        name = fn.name
+        if _matches(name, opts.action_handler_names):
+            return None
+        if _matches(name, opts.create_handler_names):
+            return f"its handler is `{name}`"
+        tail = _static_tail(index, route)
+        if tail is None:
+            return None
+        words = _words(tail)
+        if (
+            not words
+            or _matches(tail.lower(), opts.action_segments)
+            or not _is_plural(words[-1], opts)
+        ):
+            return None
+        model = _response_model(index, route, fn, ctx)
+        if model is None:
+            return None
+        model_name = model.qualname.rsplit(".", 1)[-1]
+        if _matches(model_name, opts.non_resource_models):
+            return None
+        if _singular(words[-1]) not in model_name.lower():
+            return None  # it answers something else than the collection's resource
+        return f"it posts to the collection `{tail}` and answers a `{model_name}`"
+
+
+def _static_tail(index: ProjectIndex, route: Route) -> str | None:
+    """The last piece of the route's path, when it is a literal (not a `{param}`)."""
+    path: str | None = next((p for fp in route.full_paths if (p := fp.path) is not None), None)
+    if path is None:
+        texts = []
+        owner = index.routes.objects.get(route.owner)
+        if owner is not None and owner.kind == "router":
+            prefix = owner.call.kw("prefix")
+            if prefix is not None:
+                texts.append(index.const(prefix, owner.ctx))
+        texts.append(index.const(route.path_expr, route.ctx) if route.path_expr is not None else "")
+        if not all(isinstance(t, str) for t in texts):
+            return None
+        path = "".join(texts)  # type: ignore[arg-type]
+    pieces = [p for p in path.split("/") if p]
+    if not pieces or "{" in pieces[-1]:
+        return None
+    return pieces[-1]
+
+
+def _response_model(index: ProjectIndex, route: Route, fn: FunctionFact, ctx: Ctx) -> ClassRef | None:
+    """The project model class the route answers (response_model or return annotation), if one."""
+    expr = route.kw("response_model")
+    value = index.evaluate(expr, route.ctx) if expr is not None else index.evaluate(fn.returns_annotation, ctx)
+    if isinstance(value, ClassRef) and not is_response_class(index, value):
+        return value
+    return None
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") else word
+
+
+def _is_plural(word: str, opts: S2Options) -> bool:
+    return word.endswith("s") or word in opts.plural_exempt
+
+
+class DeleteWithBody(Rule):
+    """Reports DELETE routes that do not answer 204 No Content without a body.
+
+    A DELETE must declare `status_code=204` (`status.HTTP_204_NO_CONTENT`),
+    or set it at run time, and must not declare a response body: a
+    `response_model` or a return annotation other than `None` (FastAPI refuses
+    to start with a body on a 204 route). A DELETE answering 200 with a
+    message body (`-> Message`, `{"ok": True}`) is a finding.
+
+    ## Why is this bad?
+    The result of a delete is the absence of the resource; `204 No Content`
+    says exactly that and keeps clients from parsing a throw-away message.
+    Ad-hoc bodies (`{"message": "deleted"}`) differ between endpoints and end up
+    in generated clients as meaningless types.
+    """
+
+    id = "AL111"
+    name = "DeleteWithBody"
+    standard = "S2"
+    severity = Severity.ERROR
+    tags = ("api",)
+    Options = S2Options
+    INVALID = [
+        """
+        from fastapi import APIRouter
+        from pydantic import BaseModel
+
+        router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+        class Message(BaseModel):
+            message: str
+
+        @router.delete("/{item_id}")  # expect: AL111
+        async def delete_item(item_id: int) -> Message:
+            \"\"\"Delete an item.\"\"\"
+            return Message(message="Item deleted")
+        """
+    ]
+    VALID = [
+        """
+        from fastapi import APIRouter, status
+
+        router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+        @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+        async def delete_item(item_id: int) -> None:
+            \"\"\"Delete an item.\"\"\"
+        """
+    ]
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        index = project.index
+        codes = self.options.delete_status_codes
+        for route in index.routes.routes:
+            if route.methods != ("DELETE",):
+                continue
+            fn = _handler(project, route)
+            ctx = handler_ctx(route)
+            if fn is None or ctx is None:
+                continue
+            status = route_status(index, route)
+            if isinstance(status, Unknown):
+                continue
+            body = self._declared_body(index, route, fn, ctx)
+            label = route_label(route)
+            if status in codes:
+                if status == 204 and body:
+                    yield self.finding(
+                        route.file,
+                        route.call.span,
+                        f"The route {label} answers 204 but declares a response body ({body}): "
+                        f"a 204 response has no body, so remove it.",
+                    )
+                continue
+            runtime = runtime_statuses(index, fn, ctx)
+            if any(isinstance(s, Unknown) or s in codes for s in runtime):
+                continue
+            if not body and returns_body(index, fn, ctx):
+                body = "it returns a value"
+            answers = f"answers {status}" if status is not None else "answers 200"
+            with_body = f" with a body ({body})" if body else ""
+            yield self.finding(
+                route.file,
+                route.call.span,
+                f"The route {label} {answers}{with_body}: a DELETE answers "
+                f"`status_code=status.HTTP_204_NO_CONTENT` with no body.",
+            )
+
+    def _declared_body(self, index: ProjectIndex, route: Route, fn: FunctionFact, ctx: Ctx) -> str:
+        model = route.kw("response_model")
+        if model is not None and not is_none_annotation(model):
+            return "`response_model`"
+        annotation = fn.returns_annotation
+        if model is None and annotation is not None and not is_none_annotation(annotation):
+            value = index.evaluate(annotation, ctx)
+            if is_response_class(index, value):
+                return ""
+            if isinstance(value, Unknown):
+                return ""
+            if fqn_of(value) in ("typing.Any", "typing_extensions.Any"):
+                return ""
+            return "a return annotation"
+        return ""
+
+
+# --------------------------------------------------------------------------- #
+# AL112-AL114: nouns in paths
+# --------------------------------------------------------------------------- #
+
+
+class VerbInPath(Rule):
+    """Reports path segments that start with a verb (`/getUsers`, `/create-user`, `/users/delete/{id}`).
+
+    Decorator paths, `APIRouter(prefix=...)` and `include_router(prefix=...)`
+    literals are checked once each, segment by segment (words split at `-`,
+    `_` and camelCase). The pack's action endpoints (`login`, `logout`,
+    `refresh`, `access-token`, `register`, `signup`, `reset-password`,
+    `test-token` ...) are not verbs in paths.
+
+    ## Why is this bad?
+    In REST the method is the verb and the path names the resource:
+    `DELETE /users/{id}`, not `POST /users/delete/{id}`. Verb paths multiply
+    endpoints, hide which method does what, and defeat caching and generated
+    clients.
+    """
+
+    id = "AL112"
+    name = "VerbInPath"
+    standard = "S2"
+    severity = Severity.ERROR
+    tags = ("api",)
+    Options = S2Options
+    INVALID = [
+        """
+        from fastapi import APIRouter
+
+        router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+        @router.post("/delete/{user_id}", status_code=204)  # expect: AL112
+        async def remove_user(user_id: int) -> None:
+            \"\"\"Delete a user.\"\"\"
+        """
+    ]
+    VALID = [
+        """
+        from fastapi import APIRouter
+
+        router = APIRouter(prefix="/api/v1", tags=["users"])
+
+        @router.delete("/users/{user_id}", status_code=204)
+        async def remove_user(user_id: int) -> None:
+            \"\"\"Delete a user.\"\"\"
+
+        @router.post("/login/access-token")
+        async def login() -> dict[str, str]:
+            \"\"\"Log in: an action endpoint.\"\"\"
+            return {}
+        """
+    ]
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        opts = self.options
+        for source in _path_sources(project):
+            pieces = _pieces(source.expr)
+            for piece in pieces or ():
+                if not piece.whole or "{" in piece.text:
+                    continue
+                words = _words(piece.text)
+                if not words or words[0] not in opts.path_verbs:
+                    continue
+                if _matches(piece.text.lower(), opts.action_segments):
+                    continue
+                yield self.finding(
+                    source.file,
+                    source.expr.span,
+                    f"The path segment `{piece.text}` starts with the verb `{words[0]}`: "
+                    f"name the resource and let the HTTP method be the verb.",
+                )
+                break
+
+
+class UppercasePathSegment(Rule):
+    """Reports path segments with upper-case letters (`/getUsers`, `/UserProfiles`).
+
+    Path parameters (`{userId}`) are not segments of the URL text and are left
+    alone; decorator paths and router/include prefixes written as literals are
+    checked once each.
+
+    ## Why is this bad?
+    URL paths are case-sensitive: `/Users` and `/users` are different
+    resources to every proxy, cache and client. Lower-case, hyphenated
+    segments are the convention clients guess right.
+    """
+
+    id = "AL113"
+    name = "UppercasePathSegment"
+    standard = "S2"
+    severity = Severity.ERROR
+    tags = ("api",)
+    Options = S2Options
+    INVALID = [
+        """
+        from fastapi import APIRouter
+
+        router = APIRouter(prefix="/api/v1/userProfiles", tags=["profiles"])  # expect: AL113
+
+        @router.get("/{profileId}")
+        async def read_profile(profileId: int) -> dict[str, int]:
+            \"\"\"Read a profile.\"\"\"
+            return {"id": profileId}
+        """
+    ]
+    VALID = [
+        """
+        from fastapi import APIRouter
+
+        router = APIRouter(prefix="/api/v1/user-profiles", tags=["profiles"])
+
+        @router.get("/{profileId}")
+        async def read_profile(profileId: int) -> dict[str, int]:
+            \"\"\"Read a profile.\"\"\"
+            return {"id": profileId}
+        """
+    ]
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        for source in _path_sources(project):
+            for piece in _pieces(source.expr) or ():
+                text = PATH_PARAM.sub("", piece.text)
+                if piece.whole and text != text.lower():
+                    yield self.finding(
+                        source.file,
+                        source.expr.span,
+                        f"The path segment `{piece.text}` has upper-case letters: use lower case "
+                        f"(`{_kebab(piece.text)}`).",
+                    )
+                    break
+
+
+def _kebab(text: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", text).lower()
+
+
+class SingularCollectionName(Rule):
+    """Warns about a collection named by a singular noun (`/user` + `/user/{id}`).
+
+    A path segment is a collection when a route is served at it and other
+    routes address items under it with a path parameter (`GET /user` and
+    `GET /user/{user_id}`); its last word should then be plural. Action
+    segments and the pack's `plural-exempt` words (uncountable nouns,
+    irregular plurals) are left alone. Reported once, where the segment is
+    written.
+
+    ## Why is this bad?
+    `/users` and `/users/{id}` read as "the users" and "one of the users";
+    mixing `/user` and `/users` across an API makes clients guess. It is a
+    convention, so this is a warning.
+    """
+
+    id = "AL114"
+    name = "SingularCollectionName"
+    standard = "S2"
+    severity = Severity.WARNING
+    precision = "medium"
+    tags = ("api",)
+    Options = S2Options
+    INVALID = [
+        """
+        from fastapi import APIRouter, FastAPI
+
+        router = APIRouter(prefix="/api/v1/user", tags=["users"])  # expect: AL114
+
+        @router.get("/")
+        async def list_users() -> list[str]:
+            \"\"\"List users.\"\"\"
+            return []
+
+        @router.get("/{user_id}")
+        async def read_user(user_id: int) -> str:
+            \"\"\"Read a user.\"\"\"
+            return ""
+
+        app = FastAPI()
+        app.include_router(router)
+        """
+    ]
+    VALID = [
+        """
+        from fastapi import APIRouter, FastAPI
+
+        router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+        @router.get("/")
+        async def list_users() -> list[str]:
+            \"\"\"List users.\"\"\"
+            return []
+
+        @router.get("/{user_id}")
+        async def read_user(user_id: int) -> str:
+            \"\"\"Read a user.\"\"\"
+            return ""
+
+        @router.post("/password-recovery/{email}")
+        async def recover_password(email: str) -> str:
+            \"\"\"Send a recovery e-mail.\"\"\"
+            return email
+
+        app = FastAPI()
+        app.include_router(router)
+        """
+    ]
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        opts = self.options
+        table = project.index.routes
+        known: set[str] = set()
+        for route in table.routes:
+            for fp in route.full_paths:
+                if fp.path is not None:
+                    known.add(fp.path.rstrip("/") or "/")
+        reported: set[tuple[str, Span]] = set()
+        for route in table.routes:
+            for fp in route.full_paths:
+                if fp.path is None:
+                    continue
+                pieces: list[tuple[str, Segment]] = []
+                for segment in fp.segments:
+                    pieces.extend((p, segment) for p in (segment.text or "").split("/") if p)
+                for i, (piece, segment) in enumerate(pieces[:-1]):
+                    following = pieces[i + 1][0]
+                    if "{" in piece or not PATH_PARAM.fullmatch(following):
+                        continue
+                    if "/" + "/".join(p for p, _ in pieces[: i + 1]) not in known:
+                        continue
+                    words = _words(piece)
+                    if not words or not words[-1].isalpha() or _VERSION.match(piece):
+                        continue
+                    if _is_plural(words[-1], opts) or _matches(piece.lower(), opts.action_segments):
+                        continue
+                    expr = _segment_expr(segment)
+                    if expr is None or _pieces(expr) is None:
+                        continue
+                    if not any(p.whole and p.text == piece for p in _pieces(expr) or ()):
+                        continue
+                    key = (segment.path, expr.span)
+                    if key in reported:
+                        continue
+                    reported.add(key)
+                    yield self.finding(
+                        segment.path,
+                        expr.span,
+                        f"The collection `{piece}` is named in the singular: use the plural noun "
+                        f"(`{piece}s`) for the collection and its items.",
+                    )
+
+
+# --------------------------------------------------------------------------- #
+# AL115: path parameters the handler does not take
+# --------------------------------------------------------------------------- #
+
+
+class PathParameterNotInSignature(Rule):
+    """Reports a `{param}` in a route's path that neither the handler nor its dependencies take (Ruff FAST003).
+
+    A parameter counts when the handler has an argument of that name, a
+    `Path(alias=...)` of that name, `**kwargs`, or when one of the route's
+    dependencies (in the signature, `dependencies=`, on its router) takes it.
+    A dependency archlint cannot resolve is assumed to take it.
+
+    ## Why is this bad?
+    FastAPI does not complain: the value is silently dropped, the endpoint
+    ignores part of its own URL (`/items/{item_id}` serving every item the
+    same), and the OpenAPI document declares a parameter that does nothing.
+    """
+
+    id = "AL115"
+    name = "PathParameterNotInSignature"
+    standard = "S2"
+    severity = Severity.ERROR
+    tags = ("api",)
+    Options = S2Options
+    INVALID = [
+        """
+        from fastapi import APIRouter
+
+        router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+        @router.get("/{item_id}")  # expect: AL115
+        async def read_item(id: int) -> int:
+            \"\"\"Read an item.\"\"\"
+            return id
+        """
+    ]
+    VALID = [
+        """
+        from typing import Annotated
+        from fastapi import APIRouter, Depends, Path
+
+        router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+        async def valid_owner(owner_id: int) -> int:
+            return owner_id
+
+        @router.get("/{owner_id}/{item-id}")
+        async def read_item(
+            owner: Annotated[int, Depends(valid_owner)],
+            item: Annotated[int, Path(alias="item-id")],
+        ) -> int:
+            \"\"\"Read an item.\"\"\"
+            return item
+        """
+    ]
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        index = project.index
+        table = index.routes
+        for route in table.routes:
+            fn = _handler(project, route)
+            ctx = handler_ctx(route)
+            if fn is None or ctx is None or route.path_expr is None:
+                continue
+            path = index.const(route.path_expr, route.ctx)
+            if not isinstance(path, str):
+                continue
+            wanted = list(dict.fromkeys(PATH_PARAM.findall(path)))
+            if not wanted:
+                continue
+            taken = _taken(index, fn, ctx, 0)
+            if taken is None:
+                continue
+            missing = [p for p in wanted if p not in taken]
+            if not missing:
+                continue
+            extra = self._route_level(project, route)
+            if extra is None:
+                continue
+            for name in missing:
+                if name in extra:
+                    continue
+                yield self.finding(
+                    route.file,
+                    route.path_expr.span,
+                    f"The path parameter `{name}` of {route_label(route)} is not a parameter of "
+                    f"`{fn.name}` or of its dependencies: FastAPI drops its value.",
+                )
+
+    def _route_level(self, project: Project, route: Route) -> set[str] | None:
+        """Parameters taken by the route's, routers' and includes' ``dependencies=``."""
+        index = project.index
+        out: set[str] = set()
+        exprs: list[tuple[Expr | None, Ctx]] = [(route.kw("dependencies"), route.ctx)]
+        for chain in chains(index.routes, route.owner):
+            if not chain.reaches_app and unresolved_include_sets(index.routes, "dependencies"):
+                return None
+            exprs.extend((o.call.kw("dependencies"), o.ctx) for o in chain.objects)
+            exprs.extend((i.call.kw("dependencies"), i.ctx) for i in chain.includes)
+        for expr, ctx in exprs:
+            deps = list_dependencies(index, expr, ctx)
+            if deps is None:
+                return None
+            for dep in deps:
+                names = _callable_params(index, dep.target, dep.ctx, 1)
+                if names is None:
+                    return None
+                out |= names
+        return out
+
+
+_MAX_DEPTH = 4
+
+
+def _taken(index: ProjectIndex, fn: FunctionFact, ctx: Ctx, depth: int) -> set[str] | None:
+    """Names a function takes from the request path, its dependencies' included; None: unknown."""
+    if any(p.kind == "kwarg" for p in fn.params):
+        return None
+    names: set[str] = set()
+    for param in fn.params:
+        names.add(param.name)
+        alias = _path_alias(index, param.annotation, param.default, ctx)
+        if alias:
+            names.add(alias)
+    deps, unknown = param_dependencies(index, fn, ctx)
+    if unknown:
+        return None
+    for dep in deps:
+        more = _callable_params(index, dep.target, dep.ctx, depth + 1)
+        if more is None:
+            return None
+        names |= more
+    return names
+
+
+def _path_alias(index: ProjectIndex, annotation: Expr | None, default: Expr | None, ctx: Ctx) -> str | None:
+    candidates: list[Instance] = []
+    form = annotated_parts(index, annotation, ctx)
+    if form is not None:
+        candidates.extend(v for v in form.args[1:] if isinstance(v, Instance))
+    if default is not None:
+        value = index.evaluate(default, ctx)
+        if isinstance(value, Instance):
+            candidates.append(value)
+    for value in candidates:
+        if fqn_of(value.type) in PATH_PARAMS:
+            alias = value.call.kw("alias")
+            text = index.const(alias, value.ctx) if alias is not None else None
+            if isinstance(text, str):
+                return text
+    return None
+
+
+def _callable_params(index: ProjectIndex, expr: Expr | None, ctx: Ctx, depth: int) -> set[str] | None:
+    if expr is None or depth > _MAX_DEPTH:
+        return None
+    value = index.evaluate(expr, ctx)
+    if isinstance(value, TypeForm):
+        value = value.origin
+    if isinstance(value, FuncRef):
+        fn = index.function(value)
+        return _taken(index, fn, Ctx(value.module, fn.qualname), depth) if fn else None
+    if isinstance(value, Instance) and isinstance(value.type, ClassRef):
+        call = index.class_member(value.type, "__call__")
+        if isinstance(call, FuncRef):
+            fn = index.function(call)
+            return _taken(index, fn, Ctx(call.module, fn.qualname), depth) if fn else None
+        return None
+    if isinstance(value, ClassRef):
+        init = index.class_member(value, "__init__")
+        if isinstance(init, FuncRef):
+            fn = index.function(init)
+            return _taken(index, fn, Ctx(init.module, fn.qualname), depth) if fn else None
+        names: set[str] = set()
+        for klass in index.mro(value):
+            if isinstance(klass, ClassRef):
+                fact = index.class_fact(klass)
+                if fact is None:
+                    return None
+                for assign in fact.assigns:
+                    for target in assign.targets:
+                        name = getattr(target, "id", None)
+                        if name:
+                            names.add(name)
+            elif isinstance(klass, Symbol) and klass.fqn not in ("pydantic.BaseModel", "pydantic.main.BaseModel", "builtins.object"):
+                return None
+        return names
+    external = value.type if isinstance(value, Instance) else value
+    if isinstance(external, Symbol) and external.fqn.startswith("fastapi."):
+        return set()  # security schemes and forms read the request, not path parameters
+    return None

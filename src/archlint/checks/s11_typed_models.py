@@ -1,0 +1,465 @@
+"""S11 — typed SQLAlchemy 2.0 models: DeclarativeBase, Mapped[...] = mapped_column(...), back_populates, loader strategies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from archlint.checks.base import Project, Rule
+from archlint.collect.facts import Attr, Call, Lit
+from archlint.index import ProjectIndex
+from archlint.model import Finding, Severity
+from archlint.orm import Model, RelationshipDef, models
+from archlint.pack import option
+from archlint.types import canonical, canonical_calls, canonical_of, imported_names
+from archlint.values import ClassRef, Ctx, Instance
+
+
+@dataclass(frozen=True)
+class S11Options:
+    legacy_declarative: tuple[str, ...] = option(
+        "Dotted names of the 1.x declarative base makers (`declarative_base()`, `@as_declarative`)."
+    )
+    lazy_strategies: tuple[str, ...] = option(
+        "Loader strategies that load on attribute access (the default is `select`): reported in async applications."
+    )
+    loader_options: tuple[str, ...] = option(
+        "Dotted names of query loader options that load a relationship up front (`selectinload`, ...)."
+    )
+    async_markers: tuple[str, ...] = option(
+        "Dotted names whose import makes an application async (`AsyncSession`, `create_async_engine`, ...)."
+    )
+
+
+class _S11Rule(Rule):
+    standard = "S11"
+    Options = S11Options
+    tags = ("database", "models")
+
+
+class DeclarativeBaseFunction(_S11Rule):
+    """Reports the 1.x declarative base makers: `declarative_base()` (either import location) and `@as_declarative`.
+
+    ## Why is this bad?
+    SQLAlchemy 2.0's typed base is a class: `class Base(DeclarativeBase)`.
+    With it, `Mapped[...]` annotations drive the column types and nullability,
+    type checkers understand the models, and the 1.x `declarative_base()`
+    function (deprecated in 2.0) goes away.
+    """
+
+    id = "AL320"
+    name = "DeclarativeBaseFunction"
+    severity = Severity.ERROR
+    INVALID = [
+        """
+        from sqlalchemy.ext.declarative import declarative_base
+
+        Base = declarative_base()  # expect: AL320
+        """
+    ]
+    VALID = [
+        """
+        from sqlalchemy.orm import DeclarativeBase
+
+
+        class Base(DeclarativeBase):
+            pass
+        """
+    ]
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        index = project.index
+        legacy = frozenset(self.options.legacy_declarative)
+        seen: set[tuple[str, int]] = set()
+        for facts, site, ctx in canonical_calls(index, legacy):
+            name = (canonical(index.fqn(site.call.func, ctx)) or "").rsplit(".", 1)[-1]
+            seen.add((facts.path, site.call.span.line))
+            yield self.finding(facts.path, site.call.span, self._message(name))
+        # registry().generate_base(): the same 1.x base, made by a registry.
+        for facts, scope, ctx in index.iter_scopes():
+            for site in scope.calls:
+                func = site.call.func
+                if not (isinstance(func, Attr) and func.attr == "generate_base"):
+                    continue
+                owner = index.evaluate(func.base, ctx)
+                if isinstance(owner, Instance) and canonical_of(owner.type) == "sqlalchemy.orm.registry":
+                    seen.add((facts.path, site.call.span.line))
+                    yield self.finding(facts.path, site.call.span, self._message("generate_base"))
+        for facts in index.modules.values():
+            for fact in facts.classes.values():
+                outer = Ctx(facts.module, fact.parent or "")
+                for deco in fact.decorators:
+                    target = deco.func if isinstance(deco, Call) else deco
+                    fqn = canonical(index.fqn(target, outer))
+                    if fqn in legacy and (facts.path, deco.span.line) not in seen:
+                        seen.add((facts.path, deco.span.line))
+                        yield self.finding(facts.path, deco.span, self._message(fqn.rsplit(".", 1)[-1]))
+
+    @staticmethod
+    def _message(name: str) -> str:
+        return f"`{name}` makes a 1.x declarative base: declare `class Base(DeclarativeBase)` from `sqlalchemy.orm`."
+
+
+class UntypedColumn(_S11Rule):
+    """Reports a `Column(...)` (or an un-annotated `mapped_column(...)`) class attribute on a declarative model or its mixin.
+
+    SQLModel's `Field(sa_column=Column(...))` and `Table(...)` columns are not
+    class attributes of a declarative model and are not reported.
+
+    ## Why is this bad?
+    SQLAlchemy 2.0 declares columns as `name: Mapped[str] = mapped_column(...)`:
+    the annotation gives the Python type and the nullability, and type
+    checkers see `User.name` as `str` instead of `Column[Any]`.
+    """
+
+    id = "AL321"
+    name = "UntypedColumn"
+    severity = Severity.WARNING
+    INVALID = [
+        """
+        from sqlalchemy import Column, Integer, String
+        from sqlalchemy.orm import DeclarativeBase
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class User(Base):
+            __tablename__ = "users"
+
+            id = Column(Integer, primary_key=True)  # expect: AL321
+            name = Column(String(100))  # expect: AL321
+        """
+    ]
+    VALID = [
+        """
+        from sqlalchemy import String
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class User(Base):
+            __tablename__ = "users"
+
+            id: Mapped[int] = mapped_column(primary_key=True)
+            name: Mapped[str] = mapped_column(String(100))
+        """
+    ]
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        index = project.index
+        table = models(index)
+        seen: set[tuple[ClassRef | None, str]] = set()
+        for model in table.models.values():
+            if model.kind != "declarative":
+                continue
+            for col in model.columns.values():
+                if col.owner is None or (col.owner, col.name) in seen:
+                    continue
+                fact = index.class_fact(col.owner)
+                if fact is None or not _declared_in_body(fact, col.name):
+                    continue
+                seen.add((col.owner, col.name))
+                if col.form == "Column":
+                    yield self.finding(
+                        col.path,
+                        col.span,
+                        f"`{col.name} = Column(...)` is an untyped 1.x column: declare "
+                        f"`{col.name}: Mapped[...] = mapped_column(...)`.",
+                    )
+                elif col.form == "mapped_column" and not _annotated(fact, col.name):
+                    yield self.finding(
+                        col.path,
+                        col.span,
+                        f"`{col.name} = mapped_column(...)` has no `Mapped[...]` annotation: declare "
+                        f"`{col.name}: Mapped[...] = mapped_column(...)`.",
+                    )
+
+
+def _declared_in_body(fact, name: str) -> bool:
+    return any(any(getattr(t, "id", None) == name for t in a.targets) for a in fact.assigns)
+
+
+def _annotated(fact, name: str) -> bool:
+    return any(a.annotation is not None and any(getattr(t, "id", None) == name for t in a.targets) for a in fact.assigns)
+
+
+class RelationshipBackref(_S11Rule):
+    """Reports `relationship(..., backref=...)` (and SQLModel's `sa_relationship_kwargs={"backref": ...}`).
+
+    ## Why is this bad?
+    `backref` creates the other side of the relationship implicitly, at
+    mapper configuration time: the attribute appears on the other class
+    without a declaration or a type. `back_populates` on both sides keeps
+    each model's attributes visible and typed (`Mapped[list["Item"]]`).
+    """
+
+    id = "AL322"
+    name = "RelationshipBackref"
+    severity = Severity.WARNING
+    INVALID = [
+        """
+        from sqlalchemy import ForeignKey
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class Item(Base):
+            __tablename__ = "items"
+
+            id: Mapped[int] = mapped_column(primary_key=True)
+            owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+            owner = relationship("User", backref="items")  # expect: AL322
+        """
+    ]
+    VALID = [
+        """
+        from sqlalchemy import ForeignKey
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class Item(Base):
+            __tablename__ = "items"
+
+            id: Mapped[int] = mapped_column(primary_key=True)
+            owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+            owner: Mapped["User"] = relationship(back_populates="items", lazy="selectin")
+        """
+    ]
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        index = project.index
+        table = models(index)
+        seen: set = set()
+        for model in table.models.values():
+            for rel in model.relationships.values():
+                key = (rel.path, rel.span)
+                if key in seen or rel.backref is None or (isinstance(rel.backref, Lit) and rel.backref.value is None):
+                    continue
+                seen.add(key)
+                yield self.finding(rel.path, rel.call.span, self._message(rel))
+        # relationship(...) calls outside model classes (imperative mappings, helpers).
+        for facts, site, ctx in canonical_calls(index, ("sqlalchemy.orm.relationship", "sqlalchemy.orm.relation")):
+            scope = facts.scope(ctx.scope)
+            if scope is not None and scope.kind == "class":
+                continue
+            backref = site.call.kw("backref")
+            if backref is None or (isinstance(backref, Lit) and backref.value is None):
+                continue
+            yield self.finding(facts.path, site.call.span, "`backref=` creates the other side implicitly: declare both sides with `back_populates=`.")
+
+    @staticmethod
+    def _message(rel: RelationshipDef) -> str:
+        return (
+            f"`{rel.owner.qualname}.{rel.name}` uses `backref=`, which creates the other side implicitly: "
+            "declare both sides with `back_populates=`."
+        )
+
+
+class SqlmodelTableModel(_S11Rule):
+    """Reports SQLModel `table=True` models: the standard's models are typed SQLAlchemy 2.0 declarative classes.
+
+    A finding of its own, so a pack that accepts SQLModel can turn it off
+    (`[rules.AL323] enabled = false`) and keep the other S11/S12 rules, which
+    also read SQLModel tables.
+
+    ## Why is this bad?
+    A SQLModel table class mixes the API schema and the table: validation
+    rules, response shapes and database columns change together, and the
+    SQLAlchemy 2.0 features (`Mapped[...]`, loader strategies, `AsyncAttrs`)
+    are reached through `sa_column`/`sa_relationship_kwargs` escape hatches.
+    """
+
+    id = "AL323"
+    name = "SqlmodelTableModel"
+    severity = Severity.WARNING
+    INVALID = [
+        """
+        from sqlmodel import Field, SQLModel
+
+
+        class Hero(SQLModel, table=True):  # expect: AL323
+            id: int | None = Field(default=None, primary_key=True)
+            name: str = Field(index=True)
+        """
+    ]
+    VALID = [
+        """
+        from sqlmodel import Field, SQLModel
+
+
+        class HeroCreate(SQLModel):
+            name: str = Field(max_length=100)
+        """
+    ]
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        for model in models(project.index).models.values():
+            if model.kind == "sqlmodel" and model.mapped:
+                yield self.finding(
+                    model.path,
+                    model.fact.span,
+                    f"`{model.fact.name}` is a SQLModel table model: declare it as a typed SQLAlchemy 2.0 model "
+                    "(`DeclarativeBase`, `Mapped[...]`, `mapped_column`) and keep SQLModel/Pydantic for schemas.",
+                )
+
+
+class LazyRelationshipInAsyncApp(_S11Rule):
+    """Reports, in an async application, a relationship that loads lazily on attribute access and has no loader strategy.
+
+    An application is async when it imports `AsyncSession`,
+    `create_async_engine` or `async_sessionmaker` (pack list). A relationship
+    is fine with an explicit strategy (`lazy="selectin"`, `"joined"`,
+    `"raise"`, ...), when a query anywhere in the project names it in a loader
+    option (`selectinload(User.items)`, `joinedload(...)`, `raiseload(...)`),
+    or when its model uses `AsyncAttrs` (`await user.awaitable_attrs.items`).
+
+    ## Why is this bad?
+    The default `lazy="select"` emits SQL when the attribute is first read.
+    Under `AsyncSession` that implicit I/O cannot run: reading the attribute
+    raises `MissingGreenlet` at run time, typically only on the code path a
+    test did not cover.
+    """
+
+    id = "AL324"
+    name = "LazyRelationshipInAsyncApp"
+    severity = Severity.WARNING
+    precision = "medium"
+    INVALID = [
+        """
+        from sqlalchemy import ForeignKey
+        from sqlalchemy.ext.asyncio import AsyncSession
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class User(Base):
+            __tablename__ = "users"
+
+            id: Mapped[int] = mapped_column(primary_key=True)
+            items: Mapped[list["Item"]] = relationship(back_populates="owner")  # expect: AL324
+
+
+        class Item(Base):
+            __tablename__ = "items"
+
+            id: Mapped[int] = mapped_column(primary_key=True)
+            owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+            owner: Mapped[User] = relationship(back_populates="items", lazy="joined")
+        """
+    ]
+    VALID = [
+        """
+        from sqlalchemy import ForeignKey, select
+        from sqlalchemy.ext.asyncio import AsyncSession
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class User(Base):
+            __tablename__ = "users"
+
+            id: Mapped[int] = mapped_column(primary_key=True)
+            items: Mapped[list["Item"]] = relationship(back_populates="owner")
+
+
+        class Item(Base):
+            __tablename__ = "items"
+
+            id: Mapped[int] = mapped_column(primary_key=True)
+            owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+            owner: Mapped[User] = relationship(back_populates="items", lazy="raise")
+
+
+        async def users_with_items(db: AsyncSession) -> list[User]:
+            return list(await db.scalars(select(User).options(selectinload(User.items))))
+        """
+    ]
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        index = project.index
+        if not is_async_app(index, self.options.async_markers):
+            return
+        table = models(index)
+        loaded = loader_targets(index, self.options.loader_options)
+        lazy = set(self.options.lazy_strategies)
+        seen: set = set()
+        for model in table.models.values():
+            if not model.mapped:
+                continue
+            for rel in model.relationships.values():
+                key = (rel.path, rel.span)
+                if key in seen:
+                    continue
+                seen.add(key)
+                if rel.opaque or rel.lazy is None or (rel.lazy or "select") not in lazy:
+                    continue
+                if self._mitigated(rel, table, loaded):
+                    continue
+                yield self.finding(
+                    rel.path,
+                    rel.call.span,
+                    f"`{rel.owner.qualname}.{rel.name}` loads lazily on attribute access, which raises `MissingGreenlet` "
+                    "under `AsyncSession`: set `lazy=\"selectin\"` (or `\"raise\"`), load it with `selectinload(...)`, "
+                    "or use `AsyncAttrs`.",
+                )
+
+    @staticmethod
+    def _mitigated(rel: RelationshipDef, table, loaded: set[tuple[ClassRef | None, str]]) -> bool:
+        if ("*", "*") in loaded or (None, rel.name) in loaded:  # type: ignore[comparison-overlap]
+            return True
+        users = [m for m in table.models.values() if rel.owner in m.lineage]
+        if any(m.async_attrs for m in users):
+            return True
+        return any((m.ref, rel.name) in loaded for m in users)
+
+
+def is_async_app(index: ProjectIndex, markers: Iterable[str]) -> bool:
+    wanted = set(markers)
+    return any(imported_names(index, facts) & wanted for facts in index.modules.values())
+
+
+def loader_targets(index: ProjectIndex, loader_options: Iterable[str]) -> set[tuple[ClassRef | None, str]]:
+    """(model, attribute) pairs named in loader options anywhere: ``selectinload(User.items)``.
+
+    A string path (``selectinload("items")``) gives (None, "items"); ``"*"`` gives ("*", "*").
+    """
+    fqns = set(loader_options)
+    short = {f.rsplit(".", 1)[-1] for f in fqns}
+    out: set = set()
+    sites = list(canonical_calls(index, fqns))
+    # Chained options: selectinload(User.items).selectinload(Item.tags), Load(User).selectinload(...).
+    for facts, scope, ctx in index.iter_scopes():
+        for site in scope.calls:
+            func = site.call.func
+            if isinstance(func, Attr) and func.attr in short and isinstance(func.base, Call):
+                sites.append((facts, site, ctx))
+    for _facts, site, ctx in sites:
+        for arg in site.call.args:
+            if isinstance(arg, Lit) and isinstance(arg.value, str):
+                out.add(("*", "*") if arg.value == "*" else (None, arg.value.rsplit(".", 1)[-1]))
+            elif isinstance(arg, Attr):
+                owner = index.evaluate(arg.base, ctx)
+                out.add((owner if isinstance(owner, ClassRef) else None, arg.attr))
+    return out
+
+
+def model_users(table, rel: RelationshipDef) -> list[Model]:
+    return [m for m in table.models.values() if rel.owner in m.lineage]
