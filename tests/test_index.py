@@ -112,3 +112,30 @@ def test_external_names_keep_their_dotted_name():
     index = index_of({"m": "import fastapi.status as st\nfrom fastapi import status\nA = st.HTTP_201_CREATED\nB = status.HTTP_204_NO_CONTENT\n"})
     assert value(index, "m", "A") == Const(201)
     assert value(index, "m", "B") == Const(204)
+
+
+def test_a_bare_import_of_a_library_is_not_a_project_module_of_the_same_name():
+    # app/core/jwt.py exists, yet `import jwt` inside the package means PyJWT: no sys.path entry
+    # makes a file inside a package importable by its last segment alone.
+    index = index_of(
+        {
+            "app.__init__": "",
+            "app.core.__init__": "",
+            "app.core.jwt": "def encode(): ...\n",
+            "app.core.security": "import jwt\nfrom jwt import decode\nENCODE = jwt.encode\n",
+        }
+    )
+    assert value(index, "app.core.security", "ENCODE") == Symbol("jwt.encode")
+    assert value(index, "app.core.security", "decode") == Symbol("jwt.decode")
+    assert index.is_project_module("app.core")
+    assert not index.is_project_module("jwt")
+
+
+def test_a_flat_script_folder_still_imports_its_siblings_by_bare_name():
+    # backend/main.py run from backend/ imports backend/config.py as `config` (no __init__.py).
+    facts = [
+        collect_source("X = 1\n", path="backend/config.py", rel="backend/config.py", module="backend.config"),
+        collect_source("import config\nY = config.X\n", path="backend/main.py", rel="backend/main.py", module="backend.main"),
+    ]
+    index = ProjectIndex(facts)
+    assert value(index, "backend.main", "Y") == Const(1)

@@ -77,6 +77,22 @@ _ENVIRONMENT_MAPPINGS = {"os.environ", "os.environb"}
 FIELD_FUNCTIONS = {"pydantic.Field", "pydantic.fields.Field", "sqlmodel.Field", "sqlmodel.main.Field"}
 
 
+def _top_level_candidate(facts: FileFacts, parts: list[str], packages: set[str]) -> bool:
+    """Whether a bare ``import name`` may mean this module's last segment.
+
+    Only a file one folder below the project root, outside any package
+    (``backend/config.py`` run from ``backend/``): ``import jwt`` must not
+    become ``app/core/jwt.py``, which no sys.path entry makes importable as
+    ``jwt``.
+    """
+    if len(parts) != 2:
+        return False
+    folder = facts.rel.rpartition("/")[0]
+    if facts.is_package:
+        folder = folder.rpartition("/")[0]
+    return folder not in packages
+
+
 class ProjectIndex:
     """Cross-file resolution over every parsed file of one project."""
 
@@ -84,11 +100,14 @@ class ProjectIndex:
         self.files: dict[str, FileFacts] = {f.path: f for f in files}
         self.modules: dict[str, FileFacts] = {}
         self._suffixes: dict[str, list[str]] = defaultdict(list)
+        packages = {f.rel.rpartition("/")[0] for f in files if f.is_package}
         for facts in files:
             if facts.module and facts.module not in self.modules:
                 self.modules[facts.module] = facts
                 parts = facts.module.split(".")
                 for i in range(1, len(parts)):
+                    if i == len(parts) - 1 and not _top_level_candidate(facts, parts, packages):
+                        continue
                     self._suffixes[".".join(parts[i:])].append(facts.module)
         self._cache: dict[tuple, Value] = {}
         self._active: set[tuple] = set()
@@ -109,9 +128,16 @@ class ProjectIndex:
         return None
 
     def is_project_module(self, name: str) -> bool:
-        return self.module(name) is not None or any(
-            m.startswith(name + ".") for m in self.modules
-        ) or bool(self._suffixes.get(name))
+        return self.module(name) is not None or name in self._packages or bool(self._suffixes.get(name))
+
+    @cached_property
+    def _packages(self) -> frozenset[str]:
+        """Every dotted prefix of a project module (``app``, ``app.core`` for ``app.core.config``)."""
+        out: set[str] = set()
+        for module in self.modules:
+            parts = module.split(".")
+            out.update(".".join(parts[:i]) for i in range(1, len(parts)))
+        return frozenset(out)
 
     def absolute_module(self, imp: ImportFact, importer: FileFacts) -> str:
         """The absolute dotted module an import statement refers to."""

@@ -54,8 +54,21 @@ class Pack:
         return dict(self.data.get("rules", {}).get(rule_id, {}))
 
 
+def _packs_dir() -> Any:
+    """The built-in packs: a source checkout's own ``rules/`` (``src/archlint`` beside it), else ``archlint.packs``.
+
+    An editable install maps ``archlint.packs`` to the checkout it was made
+    from; code run from another checkout (a git worktree) must read its own.
+    """
+    here = Path(__file__).resolve().parent
+    checkout = here.parent.parent / "rules"
+    if here.parent.name == "src" and (checkout / f"{DEFAULT_PACK}.toml").is_file():
+        return checkout
+    return resources.files("archlint.packs")
+
+
 def builtin_packs() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files("archlint.packs").iterdir() if p.name.endswith(".toml"))
+    return sorted(p.name[:-5] for p in _packs_dir().iterdir() if p.name.endswith(".toml"))
 
 
 def _read_toml(text: str, source: str) -> dict[str, Any]:
@@ -71,7 +84,7 @@ def load_pack(ref: str | None, base_dir: Path | None = None, _depth: int = 0) ->
     if _depth > 8:
         raise ConfigError(f"{ref}: pack 'extends' chain is too deep")
     if ref in builtin_packs():
-        text = resources.files("archlint.packs").joinpath(f"{ref}.toml").read_text(encoding="utf-8")
+        text = _packs_dir().joinpath(f"{ref}.toml").read_text(encoding="utf-8")
         source = f"pack '{ref}'"
     else:
         path = Path(ref)
