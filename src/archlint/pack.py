@@ -55,15 +55,7 @@ class Pack:
 
 
 def _packs_dir() -> Any:
-    """The built-in packs: a source checkout's own ``rules/`` (``src/archlint`` beside it), else ``archlint.packs``.
-
-    An editable install maps ``archlint.packs`` to the checkout it was made
-    from; code run from another checkout (a git worktree) must read its own.
-    """
-    here = Path(__file__).resolve().parent
-    checkout = here.parent.parent / "rules"
-    if here.parent.name == "src" and (checkout / f"{DEFAULT_PACK}.toml").is_file():
-        return checkout
+    """The built-in packs, shipped as the ``archlint.packs`` package (the repository's ``rules/``)."""
     return resources.files("archlint.packs")
 
 
