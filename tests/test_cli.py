@@ -142,10 +142,20 @@ def test_internal_error_exits_2_without_traceback(chain, monkeypatch):
         raise ValueError("kaboom")
 
     monkeypatch.setattr(UnversionedRoute, "check", boom)
-    result = CliRunner().invoke(cli, ["check", str(chain)])
+    result = CliRunner().invoke(cli, ["check", str(chain), "--format", "concise"])
     assert result.exit_code == 2
-    assert "internal error" in result.output and "kaboom" in result.output
+    assert "internal error" in result.output and "kaboom" in result.output and "AL101" in result.output
     assert "Traceback" not in result.output
+    # The other rules still report: AL102's note about the unresolvable prefix is there.
+    assert any(" AL102 " in line for line in result.output.splitlines())
+    debug = CliRunner().invoke(cli, ["--debug", "check", str(chain), "--format", "concise"])
+    assert debug.exit_code == 2 and "Traceback" in debug.output
+    sarif = CliRunner().invoke(cli, ["check", str(chain), "--format", "sarif"])
+    doc = json.loads(sarif.stdout)
+    validate_sarif(doc)
+    (invocation,) = doc["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False
+    assert "kaboom" in invocation["toolExecutionNotifications"][0]["message"]["text"]
 
 
 # ------------------------------------------------------- options reach rules

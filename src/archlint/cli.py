@@ -150,6 +150,17 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
         write_atomic(path, text)
     threshold = Severity.parse(fail_on) if fail_on else (result.fail_on or Severity.WARNING)
     failing = any(f.severity >= threshold for f in report.findings)
+    if result.crashes:
+        debug = bool((click.get_current_context().find_root().obj or {}).get("debug"))
+        for crash in result.crashes:
+            if debug:
+                click.echo(crash.traceback, err=True, nl=False)
+            click.echo(
+                f"archlint: internal error: rule {crash.rule_id} ({crash.name}) crashed: {crash.error} "
+                "(the other rules' findings are reported; run with --debug for the traceback)",
+                err=True,
+            )
+        sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import traceback
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -66,9 +67,20 @@ class Overrides:
 
 
 @dataclass(slots=True)
+class RuleCrash:
+    """A rule that raised: its findings are dropped, every other rule's are kept."""
+
+    rule_id: str
+    name: str
+    error: str  # "ValueError: message"
+    traceback: str
+
+
+@dataclass(slots=True)
 class RunResult:
     report: Report
     configs: list[Config]
+    crashes: list[RuleCrash] = field(default_factory=list)
 
     @property
     def fail_on(self):
@@ -97,6 +109,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
             config_path, root = find_config(target)
         groups.setdefault(root, (config_path, []))[1].append(target.resolve())
     findings: list[Finding] = []
+    crashes: list[RuleCrash] = []
     infos: dict[str, RuleInfo] = {}
     configs: list[Config] = []
     files_checked = 0
@@ -117,7 +130,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
             files_checked += len(set(group_targets) - analysed)
         for rule in rules:
             infos.setdefault(rule.id, rule.info(rule.options, rule.effective_severity))
-        findings.extend(check_project(project, rules, config, group_targets))
+        findings.extend(check_project(project, rules, config, group_targets, crashes))
         # Non-Python files the rules read (OpenAPI documents), when they are checked paths or named explicitly.
         wanted = [_relative(t, top) for t in group_targets]
         files_checked += sum(
@@ -130,8 +143,9 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         root=report_root or Path.cwd(),
         files_checked=files_checked,
         tool_version=__version__,
+        extra={"errors": [f"Rule {c.rule_id} ({c.name}) crashed: {c.error}" for c in crashes]} if crashes else {},
     )
-    return RunResult(report, configs)
+    return RunResult(report, configs, crashes)
 
 
 def change_set(paths: Sequence[str | Path], overrides: Overrides) -> ChangeSet | None:
@@ -225,13 +239,25 @@ def load_project(path: Path, *, config_path: Path | None = None, pack: str | Non
     return project, config
 
 
-def check_project(project: Project, rules: Iterable[Rule], config: Config, targets: list[Path]) -> list[Finding]:
+def check_project(
+    project: Project,
+    rules: Iterable[Rule],
+    config: Config,
+    targets: list[Path],
+    crashes: list[RuleCrash] | None = None,
+) -> list[Finding]:
     findings: list[Finding] = []
     for rule in rules:
         try:
-            findings.extend(rule.check(project))
-        except Exception as exc:  # name the rule: a crash is a bug to report, not a silent pass
-            raise RuntimeError(f"rule {rule.id} ({rule.name}) crashed: {type(exc).__name__}: {exc}") from exc
+            findings.extend(list(rule.check(project)))
+        except Exception as exc:
+            # A crash is a bug to report (the run exits 2), but not a reason to
+            # throw away what every other rule found.
+            if crashes is None:
+                raise RuntimeError(f"rule {rule.id} ({rule.name}) crashed: {type(exc).__name__}: {exc}") from exc
+            crashes.append(
+                RuleCrash(rule.id, rule.name, f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
+            )
     report_root = project.report_root
     wanted = [_relative(t, report_root) for t in targets]
     filters = _Filters(project.index, config, report_root)

@@ -38,7 +38,7 @@ def sarif_log(report: Report) -> dict:
     }
     run = {
         "tool": {"driver": driver},
-        "invocations": [{"executionSuccessful": True}],
+        "invocations": [_invocation(report)],
         "originalUriBaseIds": {SRCROOT: {"uri": _root_uri(report)}},
         "columnKind": "utf16CodeUnits",
         "results": [_result(f, index[f.rule_id]) for f in findings],
@@ -136,3 +136,14 @@ def _sentence(text: str) -> str:
     """SARIF wants messages to be complete sentences ending with a period."""
     text = text.strip() or "No description"
     return text if text.endswith(".") else text + "."
+
+
+def _invocation(report: Report) -> dict:
+    """Rule crashes (``report.extra["errors"]``) make the run unsuccessful, with one notification each."""
+    errors = report.extra.get("errors", [])
+    invocation: dict = {"executionSuccessful": not errors}
+    if errors:
+        invocation["toolExecutionNotifications"] = [
+            {"level": "error", "message": {"text": text if text.endswith(".") else text + "."}} for text in errors
+        ]
+    return invocation
