@@ -71,6 +71,8 @@ _BINOPS = {
     "Power": operator.pow,
 }
 #: Callables whose result depends on the environment: never a constant.
+#: Settings classes whose field defaults stand for the configured value (S1).
+_SETTINGS_BASES = frozenset({"pydantic_settings.BaseSettings", "pydantic.BaseSettings", "pydantic.v1.BaseSettings"})
 _ENVIRONMENT = {"os.getenv", "os.environ.get", "os.environ.__getitem__"}
 _ENVIRONMENT_MAPPINGS = {"os.environ", "os.environb"}
 #: pydantic / SQLModel field constructors: ``x: int = Field(15)`` has default 15.
@@ -547,11 +549,32 @@ class ProjectIndex:
         if fn.is_generator:
             return Unknown(f"{ref.fqn} is a generator")
         values = [self.evaluate(r, Ctx(ref.module, fn.qualname)) for r in fn.returns if r is not None]
+        if values and all(v == values[0] for v in values[1:]) and not isinstance(values[0], Unknown):
+            return values[0]
+        declared = self._declared_settings(fn, ref.module)
+        if declared is not None:
+            return declared
         if not values:
             return Unknown(f"{ref.fqn} returns nothing static")
         if all(v == values[0] for v in values[1:]):
             return values[0]
         return Unknown(f"{ref.fqn} returns different values")
+
+    def _declared_settings(self, fn: FunctionFact, module: str) -> Value | None:
+        """A settings instance from a factory's return annotation (``def get_settings() -> Settings``).
+
+        Factories often pick the class at run time (``environments[env]()``); the
+        declared settings class still gives the literal defaults S1 reads.
+        """
+        if fn.returns_annotation is None:
+            return None
+        return self._settings_instance(fn.returns_annotation, Ctx(module, fn.parent or ""))
+
+    def _settings_instance(self, annotation: Expr, ctx: Ctx) -> Value | None:
+        klass = self.evaluate(annotation, ctx)
+        if isinstance(klass, ClassRef) and self.is_subclass(klass, _SETTINGS_BASES):
+            return Instance(klass, Call(annotation.span, annotation), ctx)
+        return None
 
     def definition(self, expr: Expr | None, ctx: Ctx, _depth: int = 0) -> tuple[Expr, Ctx] | None:
         """The expression a name (or ``module.name``) is bound to, and where it is written.
