@@ -311,6 +311,16 @@ def _singular(word: str) -> str:
     return word[:-1] if word.endswith("s") else word
 
 
+def _plural_hint(word: str) -> str:
+    """The regular English plural of `word`, for the message only (`category` -> `categories`)."""
+    lower = word.lower()
+    if lower.endswith("y") and len(lower) > 1 and lower[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return word + "es"
+    return word + "s"
+
+
 def _is_plural(word: str, opts: S2Options) -> bool:
     return word.endswith("s") or word in opts.plural_exempt
 
@@ -667,7 +677,7 @@ class SingularCollectionName(Rule):
                         segment.path,
                         expr.span,
                         f"The collection `{piece}` is named in the singular: use the plural noun "
-                        f"(`{piece}s`) for the collection and its items.",
+                        f"(`{_plural_hint(piece)}`) for the collection and its items.",
                     )
 
 
