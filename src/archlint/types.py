@@ -274,6 +274,14 @@ class TypeResolver:
             if isinstance(expr.value, Call):
                 return self._call(expr.value, ctx, awaited=True)
             return None
+        if isinstance(expr, Other) and expr.kind == "BooleanOperation" and expr.children:
+            # ``session or self.session``: the first operand's declared type, when the
+            # operands whose types are known all agree.
+            forms = [self.form(child, ctx) for child in expr.children]
+            known = [f for f in forms if f is not None]
+            if forms[0] is not None and all(f == forms[0] for f in known):
+                return forms[0]
+            return None
         return self._value(self.index.evaluate(expr, ctx))
 
     def _value(self, value: Value) -> Value | None:
@@ -400,7 +408,9 @@ class TypeResolver:
         if not candidates:
             return _MISSING
         if line is not None:
-            before = [c for c in candidates if c[0] <= line]
+            # A name read on the line of its own assignment is the right-hand side
+            # (``session = session or factory()``): it sees the binding before it.
+            before = [c for c in candidates if c[0] < line or (c[0] == line and not isinstance(c[1], Assign))]
             if before:
                 candidates = [max(before, key=lambda c: c[0])]
         types: list[Value | None] = []
