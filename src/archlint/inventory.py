@@ -37,7 +37,7 @@ from archlint.collect.facts import (
     Subscript,
 )
 from archlint.index import FIELD_FUNCTIONS
-from archlint.routes import FullPath, Include, Mount, ObjKey, Route, RouterObject
+from archlint.routes import NO_DOCUMENT, FullPath, Include, Mount, ObjKey, Route, RouterObject
 from archlint.values import (
     ClassRef,
     Const,
@@ -1233,16 +1233,9 @@ class _Inventory:
         return out
 
     def _in_schema(self, e: _Endpoint) -> bool:
-        calls: list[tuple[Call, Ctx]] = [(e.route.call, e.route.ctx)]
         assert e.full is not None
-        for edge in e.full.via:
-            calls.append((edge.call, edge.ctx))
-            child = self.table.objects[edge.child]
-            calls.append((child.call, child.ctx))
-        return not any(
-            call.kw("include_in_schema") is not None and self.index.const(call.kw("include_in_schema"), ctx) is False
-            for call, ctx in calls
-        )
+        reason = self.table.path_not_in_openapi(e.route, e.full)
+        return not reason or reason == NO_DOCUMENT  # the generated document is compared per application
 
 
 @dataclass(slots=True)

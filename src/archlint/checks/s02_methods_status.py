@@ -117,10 +117,31 @@ class _Source:
     expr: Expr
 
 
-def _path_sources(project: Project) -> Iterator[_Source]:
-    """Every literal path text: decorator paths, router prefixes, include prefixes (once each)."""
+def _path_sources(project: Project, api_only: bool = False) -> Iterator[_Source]:
+    """Every literal path text: decorator paths, router prefixes, include prefixes (once each).
+
+    With ``api_only``, a text that serves only browser routes (pages, form
+    actions, an application without an OpenAPI document) is left out.
+    """
     table = project.index.routes
     seen: set[tuple[str, Span]] = set()
+    if api_only:
+        # Which texts serve an API route, and which serve any route at all.
+        serving: dict[tuple[str, Span], bool] = {}
+        for route in table.routes:
+            api = not table.for_browser(route)
+            for fp in route.full_paths:
+                for segment in fp.segments:
+                    expr = _segment_expr(segment)
+                    if expr is not None:
+                        key = (segment.path, expr.span)
+                        serving[key] = serving.get(key, False) or api
+            if route.path_expr is not None:
+                key = (route.file, route.path_expr.span)
+                serving[key] = serving.get(key, False) or api
+        for key, api in serving.items():
+            if not api:
+                seen.add(key)
 
     def emit(file: str, expr: Expr | None) -> Iterator[_Source]:
         if expr is None or (file, expr.span) in seen:
@@ -223,7 +244,7 @@ class CreateWithout201(Rule):
         index = project.index
         opts = self.options
         for route in index.routes.routes:
-            if "POST" not in route.methods or len(route.methods) != 1:
+            if "POST" not in route.methods or len(route.methods) != 1 or index.routes.for_browser(route):
                 continue
             fn = _handler(project, route)
             ctx = handler_ctx(route)
@@ -379,7 +400,7 @@ class DeleteWithBody(Rule):
         index = project.index
         codes = self.options.delete_status_codes
         for route in index.routes.routes:
-            if route.methods != ("DELETE",):
+            if route.methods != ("DELETE",) or index.routes.for_browser(route):
                 continue
             fn = _handler(project, route)
             ctx = handler_ctx(route)
@@ -442,7 +463,10 @@ class VerbInPath(Rule):
     literals are checked once each, segment by segment (words split at `-`,
     `_` and camelCase). The pack's action endpoints (`login`, `logout`,
     `refresh`, `access-token`, `register`, `signup`, `reset-password`,
-    `test-token` ...) are not verbs in paths.
+    `test-token` ...) are not verbs in paths, and paths that serve only a
+    browser (HTML pages, form actions such as `/items/create`, an application
+    built with `openapi_url=None`) are left alone: an HTML form has only GET
+    and POST.
 
     ## Why is this bad?
     In REST the method is the verb and the path names the resource:
@@ -487,7 +511,7 @@ class VerbInPath(Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         opts = self.options
-        for source in _path_sources(project):
+        for source in _path_sources(project, api_only=True):
             pieces = _pieces(source.expr)
             for piece in pieces or ():
                 if not piece.whole or "{" in piece.text:
