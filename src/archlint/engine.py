@@ -20,6 +20,7 @@ from archlint import __version__
 from archlint.changes import ChangeSet, ChangeSetError, from_git, from_list, from_paths
 from archlint.checks import Project, Rule, all_rules
 from archlint.collect import FileFacts, collect_bytes
+from archlint.collect.kinds import generated_marker, is_migration
 from archlint.config import (
     Config,
     find_config,
@@ -113,6 +114,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
     infos: dict[str, RuleInfo] = {}
     configs: list[Config] = []
     files_checked = 0
+    files_generated = 0
     report_root: Path | None = None
     for root, (config_path, group_targets) in groups.items():
         config = load_config(config_path, root, pack_override=overrides.pack)
@@ -123,11 +125,14 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         if change is not None:
             project.change_set = [_relative(change.absolute(c), top) for c in change.paths]
             project.extra["changes"] = {_relative(change.absolute(c), top): c for c in change.paths}
-        analysed = {f.abs.resolve() for f in files if _is_target(f.abs, group_targets)}
-        files_checked += len(analysed)
+        analysed_files = {f.abs.resolve() for f in files if _is_target(f.abs, group_targets)}
+        generated_paths = project.extra.get("generated", {})
+        skipped = sum(1 for f in files if f.path in generated_paths and _is_target(f.abs, group_targets))
+        files_generated += skipped
+        files_checked += len(analysed_files) - skipped
         if change is not None and any(rule.change_set_only for rule in rules):
             # Every changed path is held to the boundaries, not only the Python files analysed.
-            files_checked += len(set(group_targets) - analysed)
+            files_checked += len(set(group_targets) - analysed_files)
         for rule in rules:
             infos.setdefault(rule.id, rule.info(rule.options, rule.effective_severity))
         findings.extend(check_project(project, rules, config, group_targets, crashes))
@@ -142,6 +147,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         rules=[infos[k] for k in sorted(infos)],
         root=report_root or Path.cwd(),
         files_checked=files_checked,
+        files_generated=files_generated,
         tool_version=__version__,
         extra={"errors": [f"Rule {c.rule_id} ({c.name}) crashed: {c.error}" for c in crashes]} if crashes else {},
     )
@@ -208,8 +214,11 @@ def select_rules(config: Config, overrides: Overrides) -> list[Rule]:
 def build_project(config: Config, report_root: Path, overrides: Overrides) -> tuple[Project, list[Rule], list[SourceFile]]:
     rules = select_rules(config, overrides)
     files = discover(config, report_root)
-    facts = collect_all(files, jobs=overrides.jobs)
+    facts, generated = analysed(collect_all(files, jobs=overrides.jobs), config)
+    kept = {f.path for f in facts}
+    files = [f for f in files if f.path in kept]
     project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root)
+    project.extra["generated"] = generated
     project.other_files = [_relative(p.resolve(), report_root) for p in overrides.openapi]
     project.extra["config"] = config
     project.extra["openapi.request"] = OpenAPIRequest(
@@ -235,8 +244,30 @@ def load_project(path: Path, *, config_path: Path | None = None, pack: str | Non
     config = load_config(config_file, root, pack_override=pack)
     report_root = git_root(root) or root
     files = discover(config, report_root)
-    project = Project(index=ProjectIndex(collect_all(files, jobs=jobs)), root=config.root, report_root=report_root)
+    facts, generated = analysed(collect_all(files, jobs=jobs), config)
+    project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root)
+    project.extra["generated"] = generated
     return project, config
+
+
+def analysed(facts: list[FileFacts], config: Config) -> tuple[list[FileFacts], dict[str, str]]:
+    """The files the analysis indexes, and those of them that declare themselves generated.
+
+    Alembic revisions are left out wherever they are kept (a revision is known
+    by its ``revision``/``down_revision`` and its Alembic import, not by a
+    folder name). Generated files stay in the index, so imports through them
+    resolve, and ``check`` reports nothing in them unless the pack says
+    ``include-generated = true``; the map gives each one's marker line.
+    """
+    kept = [f for f in facts if not is_migration(f)]
+    markers = config.pack.generated_markers
+    generated: dict[str, str] = {}
+    if markers and not config.pack.include_generated:
+        for f in kept:
+            marker = generated_marker(f, markers)
+            if marker is not None:
+                generated[f.path] = marker
+    return kept, generated
 
 
 def check_project(
@@ -262,7 +293,12 @@ def check_project(
     wanted = [_relative(t, report_root) for t in targets]
     filters = _Filters(project.index, config, report_root)
     given = set(project.other_files)  # documents named on the command line or generated: always reported
-    kept = [f for f in findings if (_in_targets(f.path, wanted) or f.path in given) and not filters.drop(f)]
+    generated = project.extra.get("generated", {})  # generated code: outside the analysis
+    kept = [
+        f
+        for f in findings
+        if (_in_targets(f.path, wanted) or f.path in given) and f.path not in generated and not filters.drop(f)
+    ]
     _fingerprint(kept, report_root)
     return kept
 

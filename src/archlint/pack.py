@@ -24,7 +24,7 @@ else:  # pragma: no cover
 
 DEFAULT_PACK = "backend-architect"
 PACK_KEYS = {"pack", "extends", "analysis", "rules", "standards"}
-ANALYSIS_KEYS = {"exclude"}
+ANALYSIS_KEYS = {"exclude", "include-generated", "generated-markers"}
 RULE_KEYS = {"enabled", "severity"}
 
 
@@ -46,6 +46,16 @@ class Pack:
     @property
     def exclude(self) -> list[str]:
         return list(self.data.get("analysis", {}).get("exclude", []))
+
+    @property
+    def include_generated(self) -> bool:
+        """Whether files that declare themselves generated are analysed like any other."""
+        return bool(self.data.get("analysis", {}).get("include-generated", False))
+
+    @property
+    def generated_markers(self) -> list[re.Pattern[str]]:
+        """Patterns that, on a line of a file's leading comments or docstring, declare it generated."""
+        return [re.compile(p) for p in self.data.get("analysis", {}).get("generated-markers", [])]
 
     def standard(self, standard: str) -> dict[str, Any]:
         return dict(self.data.get("standards", {}).get(standard, {}))
@@ -94,6 +104,14 @@ def load_pack(ref: str | None, base_dir: Path | None = None, _depth: int = 0) ->
         raise ConfigError(f"{source}: unknown key '{unknown[0]}' (expected one of {', '.join(sorted(PACK_KEYS))})")
     for key in sorted(set(data.get("analysis", {})) - ANALYSIS_KEYS):
         raise ConfigError(f"{source}: [analysis] unknown key '{key}'")
+    analysis = data.get("analysis", {})
+    if "include-generated" in analysis and not isinstance(analysis["include-generated"], bool):
+        raise ConfigError(f"{source}: [analysis] include-generated must be true or false")
+    for pattern in analysis.get("generated-markers", []) if isinstance(analysis.get("generated-markers", []), list) else [None]:
+        try:
+            re.compile(pattern)  # type: ignore[arg-type]
+        except (re.error, TypeError):
+            raise ConfigError(f"{source}: [analysis] generated-markers must be a list of regular expressions") from None
     parent = data.pop("extends", None)
     if parent is not None:
         if not isinstance(parent, str):

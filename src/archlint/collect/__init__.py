@@ -37,6 +37,38 @@ def collect_bytes(data: bytes, *, path: str, rel: str, module: str, is_package: 
     return collect_source(source, path=path, rel=rel, module=module, is_package=is_package, digest=digest)
 
 
+_HEADER_LINES = 40
+_HEADER_CHARS = 4000
+
+
+def leading_header(source: str) -> str:
+    """The comments and the module docstring a file begins with (bounded), where tools say "generated"."""
+    out: list[str] = []
+    quote: str | None = None
+    for line in source.splitlines()[:_HEADER_LINES]:
+        text = line.strip()
+        if quote is not None:
+            out.append(text)
+            if quote in text:
+                quote = None
+            continue
+        if not text or text.startswith("#"):
+            out.append(text)
+            continue
+        opener = text.lstrip("rRuUbB")[:3]
+        if opener in ('"""', "'''"):
+            out.append(text)
+            rest = text.lstrip("rRuUbB")[3:]
+            if opener not in rest:
+                quote = opener
+            continue
+        if opener[:1] in ('"', "'"):
+            out.append(text)  # a one-line docstring in single quotes
+            continue
+        break
+    return "\n".join(out)[:_HEADER_CHARS]
+
+
 def _parse_error(source: str, exc: cst.ParserSyntaxError) -> ParseError:
     """LibCST's verdict, at Python's own error position when Python agrees the file is broken.
 
@@ -61,6 +93,7 @@ def collect_source(
 ) -> FileFacts:
     facts = FileFacts(path=path, rel=rel, module=module, is_package=is_package, digest=digest)
     facts.line_count = source.count("\n") + 1
+    facts.header = leading_header(source)
     try:
         tree = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:

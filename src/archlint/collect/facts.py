@@ -316,6 +316,8 @@ class FileFacts:
     functions: dict[str, FunctionFact] = field(default_factory=dict)
     classes: dict[str, ClassFact] = field(default_factory=dict)
     line_count: int = 0
+    #: The file's leading comments and module docstring (where "generated" markers live).
+    header: str = ""
 
     def scope(self, qualname: str) -> Scope | None:
         if qualname == "":

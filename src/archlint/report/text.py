@@ -36,12 +36,14 @@ def render(report: Report, *, color: bool = False) -> str:
             out.extend(_frame(f, lines, paint))
             out.extend(f"  = related: {r.path}:{r.span.line}:{r.span.column}: {r.message}" for r in f.related)
             out.append("")
-    out.append(paint(_BOLD, summary(findings, report.files_checked)))
+    out.append(paint(_BOLD, summary(findings, report.files_checked, report.files_generated)))
     return "\n".join(out) + "\n"
 
 
-def summary(findings: list[Finding], files: int) -> str:
+def summary(findings: list[Finding], files: int, generated: int = 0) -> str:
     files_text = _plural(files, "file")
+    if generated:
+        files_text += f"; {_plural(generated, 'generated file')} skipped"
     if not findings:
         return f"All checks passed ({files_text})."
     counts = [
