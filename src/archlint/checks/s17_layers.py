@@ -216,7 +216,7 @@ class _Layers:
                 layer = self.layer_of(target)
                 if layer is None or layer == source:
                     continue
-                key = (facts.path, imp.span.line, target.module)
+                key = (facts.path, imp.stmt_span, target.module)
                 if key in seen:
                     continue
                 seen.add(key)

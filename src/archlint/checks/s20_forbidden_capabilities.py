@@ -46,6 +46,8 @@ class ForbiddenCapabilityImport(Rule):
     `from anthropic import Anthropic`, and `importlib.import_module("openai")`
     or `__import__("openai")` with a name archlint can resolve to a
     constant. Plugins and integrations are part of the backend package too.
+    One import statement is one finding, however many names it imports
+    (`from openai import (AsyncOpenAI, OpenAI)`).
     A project module that happens to share a name (`app/services/openai.py`)
     is not the SDK.
 
@@ -93,13 +95,15 @@ class ForbiddenCapabilityImport(Rule):
         index = project.index
         own = {module.split(".", 1)[0] for module in index.modules}
         for facts in index.files.values():
+            reported: set = set()
             for imp in facts.imports:
-                if imp.level > 0:
-                    continue  # relative: the project's own
+                if imp.level > 0 or imp.stmt_span in reported:
+                    continue  # relative: the project's own; one statement is one finding
                 for dotted in _candidates(imp):
                     hit = self._banned(own, dotted)
                     if hit is not None:
-                        yield self.finding(facts.path, imp.span, self._message(dotted, hit))
+                        reported.add(imp.stmt_span)
+                        yield self.finding(facts.path, imp.stmt_span, self._message(dotted, hit))
                         break
         for facts, site, ctx in index.calls_to(*_DYNAMIC_IMPORTS):
             name = index.const(site.call.arg(0, "name"), ctx)

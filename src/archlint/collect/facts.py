@@ -163,6 +163,12 @@ class ImportFact:
     span: Span
     scope: str  # qualname of the enclosing scope, "" for the module
     type_checking: bool = False
+    #: The whole ``import``/``from ... import`` statement (one statement is one mistake).
+    statement: Span | None = None
+
+    @property
+    def stmt_span(self) -> Span:
+        return self.statement or self.span
 
     @property
     def bound(self) -> str:
