@@ -47,7 +47,13 @@ class ForbiddenCapabilityImport(Rule):
     or `__import__("openai")` with a name archlint can resolve to a
     constant. Plugins and integrations are part of the backend package too.
     One import statement is one finding, however many names it imports
-    (`from openai import (AsyncOpenAI, OpenAI)`).
+    (`from openai import (AsyncOpenAI, OpenAI)`). The pack's list is of import
+    names, kept current: provider SDKs (OpenAI, Anthropic, google-genai,
+    Mistral, Cohere, Groq, Ollama, LiteLLM...), frameworks (LangChain,
+    LlamaIndex, Haystack, DSPy, pydantic-ai...), embeddings
+    (sentence-transformers, fastembed, Voyage...) and agent engines
+    (LangGraph, CrewAI, AutoGen, the OpenAI Agents SDK `agents`, the Claude
+    Agent SDK, Google ADK, smolagents...).
     A project module that happens to share a name (`app/services/openai.py`)
     is not the SDK.
 
