@@ -26,7 +26,7 @@ from archlint.checks._fastapi import (
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Expr, FString, FunctionFact, Lit
 from archlint.index import ProjectIndex
-from archlint.model import Finding, Severity, Span
+from archlint.model import Finding, Related, Severity, Span
 from archlint.pack import option
 from archlint.routes import Route, Segment
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, TypeForm, Unknown, fqn_of
@@ -62,6 +62,9 @@ class S2Options:
     )
     plural_exempt: tuple[str, ...] = option(
         "Words that are fine as singular collection names: uncountable nouns and irregular plurals."
+    )
+    non_collection_words: tuple[str, ...] = option(
+        "Adjectives and actions (`custom`, `claim`, `sync`): a segment named so is never a collection (AL114)."
     )
 
 
@@ -599,8 +602,11 @@ class SingularCollectionName(Rule):
     routes address items under it with a path parameter (`GET /user` and
     `GET /user/{user_id}`); its last word should then be plural. Action
     segments and the pack's `plural-exempt` words (uncountable nouns,
-    irregular plurals) are left alone. Reported once, where the segment is
-    written.
+    irregular plurals, adjectives and actions such as `custom`, `claim`,
+    `sync`) are left alone, as is a name under a plural collection's literal
+    name (`/integrations/slack/{id}`: one member of the integrations) and
+    browser routes. Reported once per collection, where its name is first
+    written (the other places are related locations).
 
     ## Why is this bad?
     `/users` and `/users/{id}` read as "the users" and "one of the users";
@@ -669,8 +675,11 @@ class SingularCollectionName(Rule):
             for fp in route.full_paths:
                 if fp.path is not None:
                     known.add(fp.path.rstrip("/") or "/")
-        reported: set[tuple[str, Span]] = set()
+        # One finding per collection (its full path), at the first place its name is written.
+        found: dict[str, list[tuple[str, Span, str]]] = {}
         for route in table.routes:
+            if table.for_browser(route):
+                continue
             for fp in route.full_paths:
                 if fp.path is None:
                     continue
@@ -681,28 +690,48 @@ class SingularCollectionName(Rule):
                     following = pieces[i + 1][0]
                     if "{" in piece or not PATH_PARAM.fullmatch(following):
                         continue
-                    if "/" + "/".join(p for p, _ in pieces[: i + 1]) not in known:
+                    collection = "/" + "/".join(p for p, _ in pieces[: i + 1])
+                    if collection not in known:
                         continue
                     words = _words(piece)
                     if not words or not words[-1].isalpha() or _VERSION.match(piece):
                         continue
                     if _is_plural(words[-1], opts) or _matches(piece.lower(), opts.action_segments):
                         continue
+                    if words[-1] in opts.non_collection_words or words[0] in opts.non_collection_words:
+                        continue
+                    if i > 0 and _named_member(pieces[i - 1][0], opts):
+                        continue  # `/integrations/slack/{id}`: a named member of a collection, not a collection
                     expr = _segment_expr(segment)
                     if expr is None or _pieces(expr) is None:
                         continue
                     if not any(p.whole and p.text == piece for p in _pieces(expr) or ()):
                         continue
-                    key = (segment.path, expr.span)
-                    if key in reported:
-                        continue
-                    reported.add(key)
-                    yield self.finding(
-                        segment.path,
-                        expr.span,
-                        f"The collection `{piece}` is named in the singular: use the plural noun "
-                        f"(`{_plural_hint(piece)}`) for the collection and its items.",
-                    )
+                    places = found.setdefault(collection, [])
+                    if all((segment.path, expr.span) != (path, span) for path, span, _ in places):
+                        places.append((segment.path, expr.span, piece))
+        for collection, places in found.items():
+            places.sort(key=lambda p: (p[0], p[1].line, p[1].column))
+            path, span, piece = places[0]
+            elsewhere = places[1:]
+            also = f" (written {len(elsewhere)} more time{'s' if len(elsewhere) > 1 else ''})" if elsewhere else ""
+            yield self.finding(
+                path,
+                span,
+                f"The collection `{piece}` is named in the singular{also}: use the plural noun "
+                f"(`{_plural_hint(piece)}`) for the collection and its items.",
+                related=[Related(p, sp, f"`{collection}` is also written here.") for p, sp, _ in elsewhere[:10]],
+            )
+
+
+def _named_member(previous: str, opts: S2Options) -> bool:
+    """The piece before is a plural collection's literal name: the piece names one member of it."""
+    if "{" in previous or _VERSION.match(previous):
+        return False
+    words = _words(previous)
+    return bool(words) and words[-1].endswith("s") and words[-1] not in ("api", "apis") and not _matches(
+        previous.lower(), opts.action_segments
+    )
 
 
 # --------------------------------------------------------------------------- #
