@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from archlint.model import Finding, Severity, Span
 from archlint.orm import ColumnDef, Constraint, Model, models
 from archlint.pack import option
 from archlint.types import canonical
-from archlint.values import Const, Ctx, SeqValue
+from archlint.values import Const, Ctx, SeqValue, fqn_of
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,10 @@ class S12Options:
         "Regular expression (full match, case-insensitive) of lookup column names that must be unique and indexed."
     )
     unique_implies_index: bool = option("Whether a unique constraint counts as the lookup column's index.")
+    primary_key_bases: tuple[str, ...] = option(
+        "Dotted names (fnmatch globs) of library base classes and mixins that declare the primary key "
+        "(fastapi-users' `SQLAlchemyBaseUserTableUUID`): a model deriving from one has a key (AL332)."
+    )
     identity_tables: re.Pattern = option(
         "Regular expression (searched in the snake_case class and table names) of tables that own an identity "
         "(users, accounts, members): their lookup columns are what sign-up and log-in look rows up by."
@@ -297,7 +302,7 @@ class MissingPrimaryKey(_S12Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         for model in models(index).mapped():
-            if model.opaque or self._has_key(model, index):
+            if model.opaque or self._has_key(model, index) or self._library_key(model, index):
                 continue
             yield self.finding(
                 model.path,
@@ -305,6 +310,15 @@ class MissingPrimaryKey(_S12Rule):
                 f"The mapped class `{model.fact.name}` has no primary key: declare one "
                 "(`id: Mapped[int] = mapped_column(primary_key=True)`).",
             )
+
+    def _library_key(self, model: Model, index: ProjectIndex) -> bool:
+        """A base from a library (fastapi-users' user and OAuth tables) that declares the key itself."""
+        globs_ = self.options.primary_key_bases
+        for klass in index.mro(model.ref):
+            fqn = fqn_of(klass) or ""
+            if any(fnmatch.fnmatchcase(fqn, g) for g in globs_):
+                return True
+        return False
 
     @staticmethod
     def _has_key(model: Model, index: ProjectIndex) -> bool:
