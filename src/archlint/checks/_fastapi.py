@@ -116,7 +116,8 @@ def param_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> tuple
             elif isinstance(index.evaluate(written, ctx), Unknown) and isinstance(written, (Name, Attr)):
                 # An alias archlint cannot read may hide an Annotated dependency.
                 unknown = unknown or _might_be_alias(written)
-        if isinstance(param.default, Call):
+        if isinstance(param.default, (Call, Name, Attr)):
+            # ``x: T = Depends(f)``, or ``x: T = current_user`` with ``current_user = Depends(f)``.
             value = index.evaluate(param.default, ctx)
             if is_depends(index, value):
                 out.append(_from_instance(value, param.annotation, ctx, param.name, True))  # type: ignore[arg-type]
