@@ -24,11 +24,12 @@ from archlint.checks._fastapi import (
     unresolved_include_sets,
 )
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Expr, FString, FunctionFact, Lit
+from archlint.collect.facts import Attr, Call, Expr, FString, FunctionFact, Lit, Subscript
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Related, Severity, Span
 from archlint.pack import option
 from archlint.routes import Route, Segment
+from archlint.types import iter_exprs
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, TypeForm, Unknown, fqn_of
 
 _WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
@@ -744,7 +745,8 @@ class PathParameterNotInSignature(Rule):
 
     A parameter counts when the handler has an argument of that name, a
     `Path(alias=...)` of that name, `**kwargs`, or when one of the route's
-    dependencies (in the signature, `dependencies=`, on its router) takes it.
+    dependencies (in the signature, `dependencies=`, on its router) takes it
+    or reads it from `request.path_params`.
     A dependency archlint cannot resolve is assumed to take it.
 
     ## Why is this bad?
@@ -859,6 +861,10 @@ def _taken(index: ProjectIndex, fn: FunctionFact, ctx: Ctx, depth: int) -> set[s
         alias = _path_alias(index, param.annotation, param.default, ctx)
         if alias:
             names.add(alias)
+    read = _path_params_read(fn)
+    if read is None:
+        return None
+    names |= read
     deps, unknown = param_dependencies(index, fn, ctx)
     if unknown:
         return None
@@ -868,6 +874,32 @@ def _taken(index: ProjectIndex, fn: FunctionFact, ctx: Ctx, depth: int) -> set[s
             return None
         names |= more
     return names
+
+
+def _path_params_read(fn: FunctionFact) -> set[str] | None:
+    """Keys a function reads from ``request.path_params`` (``["id"]``, ``.get("id")``); None: a key not literal."""
+    exprs: list[Expr] = [site.call for site in fn.calls]
+    exprs += [a.value for a in fn.assigns if a.value is not None]
+    exprs += [r for r in fn.returns if r is not None]
+    out: set[str] = set()
+    for expr in exprs:
+        for node in iter_exprs(expr):
+            key: Expr | None = None
+            if isinstance(node, Subscript) and isinstance(node.base, Attr) and node.base.attr == "path_params":
+                key = node.items[0] if node.items else None
+            elif isinstance(node, Call) and isinstance(node.func, Attr) and node.func.attr in ("get", "__getitem__"):
+                base = node.func.base
+                if isinstance(base, Attr) and base.attr == "path_params":
+                    key = node.arg(0, "key")
+            elif isinstance(node, Attr) and node.attr == "path_params":
+                continue
+            else:
+                continue
+            if isinstance(key, Lit) and isinstance(key.value, str):
+                out.add(key.value)
+            else:
+                return None
+    return out
 
 
 def _path_alias(index: ProjectIndex, annotation: Expr | None, default: Expr | None, ctx: Ctx) -> str | None:
