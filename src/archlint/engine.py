@@ -219,6 +219,7 @@ def build_project(config: Config, report_root: Path, overrides: Overrides) -> tu
     files = [f for f in files if f.path in kept]
     project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root)
     project.extra["generated"] = generated
+    project.extra["health_probes"] = config.pack.health_probes
     project.other_files = [_relative(p.resolve(), report_root) for p in overrides.openapi]
     project.extra["config"] = config
     project.extra["openapi.request"] = OpenAPIRequest(
@@ -247,6 +248,7 @@ def load_project(path: Path, *, config_path: Path | None = None, pack: str | Non
     facts, generated = analysed(collect_all(files, jobs=jobs), config)
     project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root)
     project.extra["generated"] = generated
+    project.extra["health_probes"] = config.pack.health_probes
     return project, config
 
 

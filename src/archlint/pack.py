@@ -24,7 +24,7 @@ else:  # pragma: no cover
 
 DEFAULT_PACK = "backend-architect"
 PACK_KEYS = {"pack", "extends", "analysis", "rules", "standards"}
-ANALYSIS_KEYS = {"exclude", "include-generated", "generated-markers"}
+ANALYSIS_KEYS = {"exclude", "include-generated", "generated-markers", "health-probes"}
 RULE_KEYS = {"enabled", "severity"}
 
 
@@ -56,6 +56,11 @@ class Pack:
     def generated_markers(self) -> list[re.Pattern[str]]:
         """Patterns that, on a line of a file's leading comments or docstring, declare it generated."""
         return [re.compile(p) for p in self.data.get("analysis", {}).get("generated-markers", [])]
+
+    @property
+    def health_probes(self) -> tuple[str, ...]:
+        """Full paths (fnmatch globs, lower case) of health and liveness probes: unversioned and public (S1, S7, S4)."""
+        return tuple(self.data.get("analysis", {}).get("health-probes", ()))
 
     def standard(self, standard: str) -> dict[str, Any]:
         return dict(self.data.get("standards", {}).get(standard, {}))

@@ -9,6 +9,8 @@ the typed ``Options`` dataclass of the rule's standard.
 
 from __future__ import annotations
 
+import fnmatch
+
 import inspect
 import re
 from collections.abc import Iterable
@@ -39,6 +41,16 @@ class Project:
     #: Non-Python paths given on the command line or discovered (OpenAPI documents...).
     other_files: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def is_health_probe(project: Project, path: str) -> bool:
+    """Whether a full path is a health or liveness probe: the pack's one list (``[analysis] health-probes``)."""
+    return probe_match(project.extra.get("health_probes", ()), path)
+
+
+def probe_match(probes: Iterable[str], path: str) -> bool:
+    path = (path.rstrip("/") or "/").lower()
+    return any(fnmatch.fnmatchcase(path, g) for g in probes)
 
 
 class Rule:

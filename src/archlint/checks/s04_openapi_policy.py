@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from archlint.checks.base import Project, Rule
+from archlint.checks.base import Project, Rule, probe_match
 from archlint.checks.s01_versioned_routes import S1Options
 from archlint.checks.s02_methods_status import S2Options
 from archlint.checks.s04_openapi import yaml_example
@@ -117,6 +117,8 @@ class _DocumentRule(Rule):
             path = (prefix + op.template).rstrip("/") or "/"
             if any(fnmatch.fnmatchcase(path, glob) for glob in self.options.public_paths):
                 return True
+            if probe_match(getattr(self, "_probes", ()), path):
+                return True
         return False
 
 
@@ -171,6 +173,7 @@ class UnversionedOpenapiPath(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.extra.get("health_probes", ())
         from archlint.openapi.sources import openapi_set
 
         pattern = self.options.route_pattern
@@ -190,7 +193,11 @@ class UnversionedOpenapiPath(_DocumentRule):
                     )
 
     def _ok(self, pattern, path: str) -> bool:
-        return bool(pattern.match(path)) or any(fnmatch.fnmatchcase(path, g) for g in self.options.unversioned_allow)
+        return (
+            bool(pattern.match(path))
+            or any(fnmatch.fnmatchcase(path, g) for g in self.options.unversioned_allow)
+            or probe_match(getattr(self, "_probes", ()), path)
+        )
 
 
 
@@ -239,6 +246,7 @@ class OperationWithoutOperationId(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.extra.get("health_probes", ())
         for op in self.operations(project):
             value = op.node.get("operationId")
             if not isinstance(value, str) or not value.strip():
@@ -293,6 +301,7 @@ class DuplicateOperationId(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.extra.get("health_probes", ())
         first: dict[tuple[str, str], Operation] = {}
         for op in self.operations(project):
             value = op.node.get("operationId")
@@ -350,6 +359,7 @@ class OperationWithoutDescription(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.extra.get("health_probes", ())
         for op in self.operations(project):
             if not any(isinstance(op.node.get(k), str) and op.node[k].strip() for k in ("summary", "description")):
                 yield self.report(project, op, op.path, f"The operation {op.label} has neither a summary nor a description.")
@@ -395,6 +405,7 @@ class OperationWithoutTags(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.extra.get("health_probes", ())
         for op in self.operations(project):
             tags = op.node.get("tags")
             if not (isinstance(tags, list) and any(isinstance(t, str) and t.strip() for t in tags)):
@@ -444,6 +455,7 @@ class OperationWithoutSuccessResponse(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.extra.get("health_probes", ())
         for op in self.operations(project):
             if any(is_success(code) for code in op.responses):
                 continue
@@ -504,6 +516,7 @@ class CreateOperationWithout201(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.extra.get("health_probes", ())
         for op in self.operations(project):
             if op.method != "post":
                 continue
@@ -599,6 +612,7 @@ class OperationWithoutErrorResponse(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.extra.get("health_probes", ())
         media = self.options.problem_media_type
         for op in self.operations(project):
             responses = op.responses
@@ -684,6 +698,7 @@ class ErrorResponseNotProblemDetails(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.extra.get("health_probes", ())
         media = self.options.problem_media_type
         reported: set[tuple[str, tuple]] = set()
         for op in self.operations(project):
@@ -786,6 +801,7 @@ class MissingSecuritySchemes(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.extra.get("health_probes", ())
         for doc in self.documents(project):
             if _schemes(doc.data):
                 continue
@@ -862,6 +878,7 @@ class OperationWithoutSecurity(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.extra.get("health_probes", ())
         for doc in self.documents(project):
             ops = operations(doc)
             if not _schemes(doc.data) and not doc.data.get("security") and not any(op.node.get("security") for op in ops):
@@ -927,6 +944,7 @@ class UndeclaredSecurityScheme(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.extra.get("health_probes", ())
         for doc in self.documents(project):
             schemes = _schemes(doc.data)
             places: list[tuple[tuple, Any, Operation | None]] = [(("security",), doc.data.get("security"), None)]
@@ -1002,6 +1020,7 @@ class RateLimitedOperationWithout429(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.extra.get("health_probes", ())
         for op in self.operations(project):
             codes = {str(c).upper() for c in op.responses}
             if "429" in codes or "4XX" in codes or not self._limited(project, op):
@@ -1198,6 +1217,7 @@ class UnboundedRequestString(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.extra.get("health_probes", ())
         seen: set = set()
         reported: set = set()
         formats = set(self.options.document_bounded_string_formats)
@@ -1281,6 +1301,7 @@ class UnboundedRequestInteger(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.extra.get("health_probes", ())
         seen: set = set()
         reported: set = set()
         upper, lower = self.options.upper_bound_field_pattern, self.options.lower_bound_field_pattern

@@ -19,7 +19,7 @@ from archlint.checks._fastapi import (
     route_label,
     unresolved_include_sets,
 )
-from archlint.checks.base import Project, Rule
+from archlint.checks.base import Project, Rule, probe_match
 from archlint.collect.facts import Attr, Call, Expr, FunctionFact, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
@@ -316,6 +316,7 @@ class UnauthenticatedEndpoint(Rule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.extra.get("health_probes", ())
         index = project.index
         table = index.routes
         auth = _Auth(index, self.options)
@@ -364,7 +365,9 @@ class UnauthenticatedEndpoint(Rule):
 
     def _public_path(self, path: str) -> bool:
         path = path.rstrip("/") or "/"
-        return any(fnmatch.fnmatchcase(path.lower(), g) for g in self.options.public_paths)
+        return any(fnmatch.fnmatchcase(path.lower(), g) for g in self.options.public_paths) or probe_match(
+            getattr(self, "_probes", ()), path
+        )
 
     def _tail(self, index: ProjectIndex, route: Route) -> str | None:
         text = const_str(index, route.path_expr, route.ctx) if route.path_expr is not None else ""
