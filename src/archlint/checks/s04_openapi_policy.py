@@ -85,28 +85,24 @@ class _DocumentRule(Rule):
     tags = ("openapi",)
 
     def operations(self, project: Project) -> Iterator[Operation]:
-        from archlint.openapi.sources import openapi_set
 
-        for doc in openapi_set(project).documents:
+        for doc in project.openapi.documents:
             if isinstance(doc.data, dict):
                 yield from operations(doc)
 
     def documents(self, project: Project) -> list:
-        from archlint.openapi.sources import openapi_set
 
-        return [d for d in openapi_set(project).documents if isinstance(d.data, dict)]
+        return [d for d in project.openapi.documents if isinstance(d.data, dict)]
 
     def related(self, project: Project, op: Operation) -> list[Related]:
         """The route's decorator, for documents generated with --app."""
-        from archlint.openapi.sources import openapi_set
 
-        return openapi_set(project).related(op.doc, op.path)
+        return project.openapi.related(op.doc, op.path)
 
     def route(self, project: Project, op: Operation) -> Any:
         """The static route serving the operation (method and path, with the servers' path in front)."""
-        from archlint.openapi.sources import openapi_set
 
-        return openapi_set(project).route_of(op.doc, op.method, op.template)
+        return project.openapi.route_of(op.doc, op.method, op.template)
 
     def report(self, project: Project, op: Operation, path: tuple, message: str, *, value: bool = False) -> Finding:
         return self.finding(op.doc.path, op.doc.span(path, value=value), message, related=self.related(project, op))
@@ -173,8 +169,7 @@ class UnversionedOpenapiPath(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        self._probes = project.extra.get("health_probes", ())
-        from archlint.openapi.sources import openapi_set
+        self._probes = project.health_probes
 
         pattern = self.options.route_pattern
         for doc in self.documents(project):
@@ -189,7 +184,7 @@ class UnversionedOpenapiPath(_DocumentRule):
                     yield self.finding(
                         doc.path, doc.span(("paths", template)),
                         f"The path `{bad[0]}` is not versioned: paths must match `{pattern.pattern}`.",
-                        related=openapi_set(project).related(doc, ("paths", template)),
+                        related=project.openapi.related(doc, ("paths", template)),
                     )
 
     def _ok(self, pattern, path: str) -> bool:
@@ -246,7 +241,7 @@ class OperationWithoutOperationId(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        self._probes = project.extra.get("health_probes", ())
+        self._probes = project.health_probes
         for op in self.operations(project):
             value = op.node.get("operationId")
             if not isinstance(value, str) or not value.strip():
@@ -301,7 +296,7 @@ class DuplicateOperationId(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        self._probes = project.extra.get("health_probes", ())
+        self._probes = project.health_probes
         first: dict[tuple[str, str], Operation] = {}
         for op in self.operations(project):
             value = op.node.get("operationId")
@@ -359,7 +354,7 @@ class OperationWithoutDescription(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        self._probes = project.extra.get("health_probes", ())
+        self._probes = project.health_probes
         for op in self.operations(project):
             if not any(isinstance(op.node.get(k), str) and op.node[k].strip() for k in ("summary", "description")):
                 yield self.report(project, op, op.path, f"The operation {op.label} has neither a summary nor a description.")
@@ -405,7 +400,7 @@ class OperationWithoutTags(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        self._probes = project.extra.get("health_probes", ())
+        self._probes = project.health_probes
         for op in self.operations(project):
             tags = op.node.get("tags")
             if not (isinstance(tags, list) and any(isinstance(t, str) and t.strip() for t in tags)):
@@ -455,7 +450,7 @@ class OperationWithoutSuccessResponse(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        self._probes = project.extra.get("health_probes", ())
+        self._probes = project.health_probes
         for op in self.operations(project):
             if any(is_success(code) for code in op.responses):
                 continue
@@ -516,7 +511,7 @@ class CreateOperationWithout201(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        self._probes = project.extra.get("health_probes", ())
+        self._probes = project.health_probes
         for op in self.operations(project):
             if op.method != "post":
                 continue
@@ -612,7 +607,7 @@ class OperationWithoutErrorResponse(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        self._probes = project.extra.get("health_probes", ())
+        self._probes = project.health_probes
         media = self.options.problem_media_type
         for op in self.operations(project):
             responses = op.responses
@@ -698,7 +693,7 @@ class ErrorResponseNotProblemDetails(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        self._probes = project.extra.get("health_probes", ())
+        self._probes = project.health_probes
         media = self.options.problem_media_type
         reported: set[tuple[str, tuple]] = set()
         for op in self.operations(project):
@@ -801,7 +796,7 @@ class MissingSecuritySchemes(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        self._probes = project.extra.get("health_probes", ())
+        self._probes = project.health_probes
         for doc in self.documents(project):
             if _schemes(doc.data):
                 continue
@@ -878,7 +873,7 @@ class OperationWithoutSecurity(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        self._probes = project.extra.get("health_probes", ())
+        self._probes = project.health_probes
         for doc in self.documents(project):
             ops = operations(doc)
             if not _schemes(doc.data) and not doc.data.get("security") and not any(op.node.get("security") for op in ops):
@@ -944,7 +939,7 @@ class UndeclaredSecurityScheme(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        self._probes = project.extra.get("health_probes", ())
+        self._probes = project.health_probes
         for doc in self.documents(project):
             schemes = _schemes(doc.data)
             places: list[tuple[tuple, Any, Operation | None]] = [(("security",), doc.data.get("security"), None)]
@@ -1020,7 +1015,7 @@ class RateLimitedOperationWithout429(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        self._probes = project.extra.get("health_probes", ())
+        self._probes = project.health_probes
         for op in self.operations(project):
             codes = {str(c).upper() for c in op.responses}
             if "429" in codes or "4XX" in codes or not self._limited(project, op):
@@ -1217,7 +1212,7 @@ class UnboundedRequestString(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        self._probes = project.extra.get("health_probes", ())
+        self._probes = project.health_probes
         seen: set = set()
         reported: set = set()
         formats = set(self.options.document_bounded_string_formats)
@@ -1301,7 +1296,7 @@ class UnboundedRequestInteger(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        self._probes = project.extra.get("health_probes", ())
+        self._probes = project.health_probes
         seen: set = set()
         reported: set = set()
         upper, lower = self.options.upper_bound_field_pattern, self.options.lower_bound_field_pattern

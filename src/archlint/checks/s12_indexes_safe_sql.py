@@ -11,9 +11,9 @@ from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, BinOp, Call, Expr, FString, Lit, Name, Other, Scope
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
-from archlint.orm import ColumnDef, Constraint, Model, models
+from archlint.analysis.orm import ColumnDef, Constraint, Model
 from archlint.pack import option
-from archlint.types import canonical
+from archlint.analysis.static_types import canonical
 from archlint.values import Const, Ctx, SeqValue, fqn_of
 
 
@@ -77,7 +77,7 @@ def _targets(project: Project) -> Iterator[tuple[str, list[ColumnDef], list[Cons
 
 def _named_targets(project: Project) -> Iterator[tuple[str, tuple[str, ...], list[ColumnDef], list[Constraint], bool]]:
     """Like ``_targets``, with the names the table is known by (class name, ``__tablename__``)."""
-    table = models(project.index)
+    table = project.orm
     for model in table.mapped():
         names = (model.fact.name,) + tuple(
             a.value.value
@@ -301,7 +301,7 @@ class MissingPrimaryKey(_S12Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        for model in models(index).mapped():
+        for model in project.orm.mapped():
             if model.opaque or self._has_key(model, index) or self._library_key(model, index):
                 continue
             yield self.finding(
