@@ -524,9 +524,10 @@ class ServiceLayerSkipped(Rule):
     """Reports an api module that imports the repository/CRUD layer directly when the project has a service layer.
 
     Which layers must not be skipped is the `no-skip` option (api ->
-    repositories by default); the rule applies only where a layer between
-    them has files, so a project without services may call its CRUD
-    functions from the routes. Modules that wire dependencies together
+    repositories by default). Where a layer between them has files, the
+    import skips it; where none has (a backend with no service layer at all,
+    whose routes call the CRUD functions and hold the logic), the finding
+    says the layer is missing. Modules that wire dependencies together
     (`wiring-modules`, such as `api/deps.py`) may build repositories to hand
     them to services.
 
@@ -549,14 +550,17 @@ class ServiceLayerSkipped(Rule):
                 from app.crud.user import get_user  # expect: AL603
                 from app.services.users import UserService
             """,
-            "app/crud/user.py": "def get_user(db, user_id): return None\n",
+            "app/crud/user.py": "from sqlalchemy import select\n\ndef get_user(db, user_id): return select()\n",
             "app/services/users.py": "class UserService: pass\n",
         }
     ]
     VALID = [
         {
-            "app/api/routes/users.py": "from app.crud.user import get_user\n",
-            "app/crud/user.py": "def get_user(db, user_id): return None\n",
+            "app/api/routes/users.py": """
+                from app.services.users import get_user
+            """,
+            "app/services/users.py": "from app.crud.user import get_user\n",
+            "app/crud/user.py": "from sqlalchemy import select\n\ndef get_user(db, user_id): return select()\n",
         }
     ]
 
@@ -565,14 +569,29 @@ class ServiceLayerSkipped(Rule):
         if not self.options.no_skip:
             return
         skipped: dict[tuple[str, str], list[str]] = {}
+        missing: dict[tuple[str, str], list[str]] = {}
         for upper, lowers in self.options.no_skip.items():
             for lower in lowers:
-                between = [n for n in layers.between(upper, lower) if layers.files_in(n)]
+                every = layers.between(upper, lower)
+                between = [n for n in every if layers.files_in(n)]
                 if between:
                     skipped[(upper, lower)] = between
+                elif every and layers.files_in(lower):
+                    missing[(upper, lower)] = every
         for edge in layers.edges():
             between = skipped.get((edge.source_layer, edge.target_layer))
-            if not between or globs.match_any(self.options.wiring_modules, edge.facts.rel):
+            absent = missing.get((edge.source_layer, edge.target_layer))
+            if (not between and not absent) or globs.match_any(self.options.wiring_modules, edge.facts.rel):
+                continue
+            if absent:
+                names = " and ".join(absent)
+                yield self.finding(
+                    edge.facts.path,
+                    edge.imp.span,
+                    f"The {edge.source_layer} layer imports the {edge.target_layer} layer directly "
+                    f"(`{edge.target.module}`) and the project has no {names} layer: the routes hold the logic; "
+                    f"move it into a {names} layer that uses the {edge.target_layer}.",
+                )
                 continue
             names = " and ".join(between)
             yield self.finding(
