@@ -322,9 +322,15 @@ class UnauthenticatedEndpoint(Rule):
         auth = _Auth(index, self.options)
         protected_apps = self._middleware_apps(project)
         # An include archlint cannot resolve may put a route it cannot reach under a router
-        # whose own dependencies authenticate (a router subclass, a factory): unverifiable.
+        # whose own dependencies authenticate (a router subclass such as AdminAPIRouter whose
+        # constructor passes them, or a router built with dependencies=): unverifiable.
         unresolved_with_deps = unresolved_include_sets(table, "dependencies") or any(
-            inc.child is None for inc in table.includes
+            inc.child is None
+            and (
+                isinstance(table.objects[inc.parent].instance.type, ClassRef)
+                or table.objects[inc.parent].call.kw("dependencies") is not None
+            )
+            for inc in table.includes
         )
         chain_cache: dict[ObjKey, list[Chain]] = {}
         for route in table.routes:
