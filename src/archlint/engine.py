@@ -19,7 +19,8 @@ import pathspec
 from archlint import __version__
 from archlint.changes import ChangeSet, ChangeSetError, from_git, from_list, from_paths
 from archlint.checks import Project, Rule, all_rules
-from archlint.collect import FileFacts, collect_bytes
+from archlint.collect import FileFacts, collect_bytes, content_digest
+from archlint.collect.cache import FactsCache, default_directory
 from archlint.config import (
     Config,
     find_config,
@@ -64,6 +65,8 @@ class Overrides:
     changed_files: str | None = None
     paths_are_change_set: bool = False
     change_set: ChangeSet | None = None
+    #: ``--no-cache``: parse every file, read and write no cache entry.
+    no_cache: bool = False
 
 
 @dataclass(slots=True)
@@ -208,7 +211,7 @@ def select_rules(config: Config, overrides: Overrides) -> list[Rule]:
 def build_project(config: Config, report_root: Path, overrides: Overrides) -> tuple[Project, list[Rule], list[SourceFile]]:
     rules = select_rules(config, overrides)
     files = discover(config, report_root)
-    facts = collect_all(files, jobs=overrides.jobs)
+    facts = collect_all(files, jobs=overrides.jobs, cache=facts_cache(config, no_cache=overrides.no_cache))
     project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root)
     project.other_files = [_relative(p.resolve(), report_root) for p in overrides.openapi]
     project.extra["config"] = config
@@ -219,7 +222,7 @@ def build_project(config: Config, report_root: Path, overrides: Overrides) -> tu
 
 
 def load_project(path: Path, *, config_path: Path | None = None, pack: str | None = None,
-                 jobs: int | None = None) -> tuple[Project, Config]:
+                 jobs: int | None = None, no_cache: bool = False) -> tuple[Project, Config]:
     """The project that contains ``path``, indexed as ``check`` indexes it, without running rules.
 
     For reports built from the index (``archlint inventory``): the nearest
@@ -235,7 +238,8 @@ def load_project(path: Path, *, config_path: Path | None = None, pack: str | Non
     config = load_config(config_file, root, pack_override=pack)
     report_root = git_root(root) or root
     files = discover(config, report_root)
-    project = Project(index=ProjectIndex(collect_all(files, jobs=jobs)), root=config.root, report_root=report_root)
+    facts = collect_all(files, jobs=jobs, cache=facts_cache(config, no_cache=no_cache))
+    project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root)
     return project, config
 
 
@@ -272,26 +276,64 @@ def check_project(
 # --------------------------------------------------------------------------- #
 
 
-def _collect_one(file: SourceFile) -> FileFacts:
+def facts_cache(config: Config, *, no_cache: bool = False) -> FactsCache:
+    """The project's facts cache (``.archlint_cache/`` or ``$ARCHLINT_CACHE_DIR``); disabled by ``--no-cache``."""
+    return FactsCache(None if no_cache else default_directory(config.root), config.root)
+
+
+def _read(file: SourceFile) -> bytes | FileFacts:
+    """The file's bytes, or the facts of a file that cannot be read."""
     try:
-        data = file.abs.read_bytes()
+        return file.abs.read_bytes()
     except OSError as exc:
         from archlint.collect.facts import ParseError
         from archlint.model import Span
 
-        facts = FileFacts(path=file.path, rel=file.rel, module=file.module, is_package=file.is_package)
+        facts = FileFacts()
         facts.parse_error = ParseError(f"The file cannot be read: {exc.strerror}.", Span.point(1))
         return facts
-    return collect_bytes(data, path=file.path, rel=file.rel, module=file.module, is_package=file.is_package)
 
 
-def collect_all(files: list[SourceFile], jobs: int | None = None) -> list[FileFacts]:
-    """Facts for every file: in worker processes when there are many files."""
+def _collect_data(data: bytes) -> FileFacts:
+    return collect_bytes(data)
+
+
+def collect_all(files: list[SourceFile], jobs: int | None = None, cache: FactsCache | None = None) -> list[FileFacts]:
+    """Facts for every file: from the cache when the content was seen before, else parsed.
+
+    Parsing runs in worker processes when there are many files. Facts depend on
+    the content only; each file's location is stamped on afterwards.
+    """
+    cache = cache or FactsCache(None)
+    out: list[FileFacts | None] = [None] * len(files)
+    pending: list[tuple[int, bytes, str]] = []
+    for i, file in enumerate(files):
+        data = _read(file)
+        if isinstance(data, FileFacts):
+            out[i] = data
+            continue
+        digest = content_digest(data)
+        cached = cache.get(digest)
+        if cached is not None:
+            out[i] = cached
+        else:
+            pending.append((i, data, digest))
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers > 1 and len(files) >= _PARALLEL_THRESHOLD:
+    blobs = [data for _, data, _ in pending]
+    if workers > 1 and len(pending) >= _PARALLEL_THRESHOLD:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(_collect_one, files, chunksize=max(1, len(files) // (workers * 4))))
-    return [_collect_one(f) for f in files]
+            results = list(pool.map(_collect_data, blobs, chunksize=max(1, len(blobs) // (workers * 4))))
+    else:
+        results = [_collect_data(b) for b in blobs]
+    for (i, _data, digest), facts in zip(pending, results):
+        cache.put(digest, facts)
+        out[i] = facts
+    cache.finish()
+    located: list[FileFacts] = []
+    for file, facts in zip(files, out):
+        assert facts is not None
+        located.append(facts.locate(file.path, file.rel, file.module, file.is_package))
+    return located
 
 
 # --------------------------------------------------------------------------- #

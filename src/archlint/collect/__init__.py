@@ -14,7 +14,7 @@ from archlint.collect.facts import FileFacts, ParseError
 from archlint.collect.visitor import FactCollector
 from archlint.model import Span
 
-__all__ = ["collect_source", "collect_bytes", "FileFacts"]
+__all__ = ["collect_source", "collect_bytes", "content_digest", "FileFacts"]
 
 
 def _decode(data: bytes) -> str:
@@ -25,16 +25,28 @@ def _decode(data: bytes) -> str:
         return data.decode(encoding)
 
 
-def collect_bytes(data: bytes, *, path: str, rel: str, module: str, is_package: bool = False) -> FileFacts:
-    """Facts for one file's bytes; undecodable or unparsable files give a ParseError fact."""
-    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+def content_digest(data: bytes) -> str:
+    """The key of a file's facts: they depend on its bytes only."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def collect_bytes(
+    data: bytes, *, path: str = "", rel: str = "", module: str = "", is_package: bool = False
+) -> FileFacts:
+    """Facts for one file's bytes; undecodable or unparsable files give a ParseError fact.
+
+    The facts depend on the bytes only; the location arguments, when given,
+    are stamped on afterwards (see :meth:`FileFacts.locate`).
+    """
+    digest = content_digest(data)
     try:
         source = _decode(data)
     except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
-        facts = FileFacts(path=path, rel=rel, module=module, is_package=is_package, digest=digest)
+        facts = FileFacts(digest=digest)
         facts.parse_error = ParseError(f"The file cannot be decoded: {exc}.", Span.point(1, 1))
-        return facts
-    return collect_source(source, path=path, rel=rel, module=module, is_package=is_package, digest=digest)
+    else:
+        facts = _collect(source, digest)
+    return facts.locate(path, rel, module, is_package) if path else facts
 
 
 def _parse_error(source: str, exc: cst.ParserSyntaxError) -> ParseError:
@@ -57,9 +69,15 @@ def _parse_error(source: str, exc: cst.ParserSyntaxError) -> ParseError:
 
 
 def collect_source(
-    source: str, *, path: str, rel: str, module: str, is_package: bool = False, digest: str = ""
+    source: str, *, path: str = "", rel: str = "", module: str = "", is_package: bool = False, digest: str = ""
 ) -> FileFacts:
-    facts = FileFacts(path=path, rel=rel, module=module, is_package=is_package, digest=digest)
+    """Facts for one file's text (tests and tools); the location is stamped when given."""
+    facts = _collect(source, digest)
+    return facts.locate(path, rel, module, is_package) if path else facts
+
+
+def _collect(source: str, digest: str) -> FileFacts:
+    facts = FileFacts(digest=digest)
     facts.line_count = source.count("\n") + 1
     try:
         tree = cst.parse_module(source)
