@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from archlint.model import Severity
-from archlint.pack import ConfigError, Pack, _read_toml, build_options, load_pack, option_fields
+from archlint.pack import LIMIT_KEYS, ConfigError, Pack, _read_toml, build_options, load_pack, option_fields, positive_int
 
 CONFIG_KEYS = {
     "pack",
@@ -26,6 +26,7 @@ CONFIG_KEYS = {
     "standards",
     "rules",
     "openapi",
+    "analysis",
 }
 _SELECTOR = re.compile(r"^(ALL|AL\d{0,3}|S\d{1,2})$")
 
@@ -47,6 +48,8 @@ class Config:
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: OpenAPI documents to check (relative to the project root); none: discover openapi.json/.yaml/.yml.
     openapi: list[str] = field(default_factory=list)
+    #: Parse limits (``max-file-bytes``...): the pack's ``[analysis]`` overridden by ``[tool.archlint.analysis]``.
+    limits: dict[str, int] = field(default_factory=dict)
 
 
 def find_config(start: Path) -> tuple[Path | None, Path]:
@@ -117,6 +120,14 @@ def load_config(path: Path | None, root: Path, *, pack_override: str | None = No
             raise ConfigError(f"{source}: {section} key '{table}' must be a table of tables")
     config.standards = raw.get("standards", {})
     config.rules = raw.get("rules", {})
+    config.limits = pack.limits()
+    analysis = raw.get("analysis", {})
+    if not isinstance(analysis, dict):
+        raise ConfigError(f"{source}: {section} key 'analysis' must be a table")
+    for key, value in analysis.items():
+        if key not in LIMIT_KEYS:
+            raise ConfigError(f"{source}: [tool.archlint.analysis] unknown key '{key}' (expected {', '.join(LIMIT_KEYS)})")
+        config.limits[key] = positive_int(value, f"{source}: [tool.archlint.analysis] key '{key}'")
     return config
 
 

@@ -10,7 +10,6 @@ import os
 import traceback
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +20,8 @@ from archlint.changes import ChangeSet, ChangeSetError, from_git, from_list, fro
 from archlint.checks import Project, Rule, all_rules
 from archlint.collect import FileFacts, collect_bytes, content_digest
 from archlint.collect.cache import FactsCache, default_directory
+from archlint.collect.guard import Limits
+from archlint.collect.pool import collect_isolated
 from archlint.config import (
     Config,
     find_config,
@@ -211,7 +212,9 @@ def select_rules(config: Config, overrides: Overrides) -> list[Rule]:
 def build_project(config: Config, report_root: Path, overrides: Overrides) -> tuple[Project, list[Rule], list[SourceFile]]:
     rules = select_rules(config, overrides)
     files = discover(config, report_root)
-    facts = collect_all(files, jobs=overrides.jobs, cache=facts_cache(config, no_cache=overrides.no_cache))
+    facts = collect_all(
+        files, jobs=overrides.jobs, cache=facts_cache(config, no_cache=overrides.no_cache), limits=limits(config)
+    )
     project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root)
     project.other_files = [_relative(p.resolve(), report_root) for p in overrides.openapi]
     project.extra["config"] = config
@@ -238,7 +241,7 @@ def load_project(path: Path, *, config_path: Path | None = None, pack: str | Non
     config = load_config(config_file, root, pack_override=pack)
     report_root = git_root(root) or root
     files = discover(config, report_root)
-    facts = collect_all(files, jobs=jobs, cache=facts_cache(config, no_cache=no_cache))
+    facts = collect_all(files, jobs=jobs, cache=facts_cache(config, no_cache=no_cache), limits=limits(config))
     project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root)
     return project, config
 
@@ -276,9 +279,14 @@ def check_project(
 # --------------------------------------------------------------------------- #
 
 
+def limits(config: Config) -> Limits:
+    """The parse limits of the pack's ``[analysis]`` and ``[tool.archlint.analysis]``."""
+    return Limits(**{Limits.KEYS[key]: value for key, value in config.limits.items()})
+
+
 def facts_cache(config: Config, *, no_cache: bool = False) -> FactsCache:
     """The project's facts cache (``.archlint_cache/`` or ``$ARCHLINT_CACHE_DIR``); disabled by ``--no-cache``."""
-    return FactsCache(None if no_cache else default_directory(config.root), config.root)
+    return FactsCache(None if no_cache else default_directory(config.root), config.root, limits(config))
 
 
 def _read(file: SourceFile) -> bytes | FileFacts:
@@ -289,21 +297,22 @@ def _read(file: SourceFile) -> bytes | FileFacts:
         from archlint.collect.facts import ParseError
         from archlint.model import Span
 
-        facts = FileFacts()
+        facts = FileFacts(transient=True)
         facts.parse_error = ParseError(f"The file cannot be read: {exc.strerror}.", Span.point(1))
         return facts
 
 
-def _collect_data(data: bytes) -> FileFacts:
-    return collect_bytes(data)
-
-
-def collect_all(files: list[SourceFile], jobs: int | None = None, cache: FactsCache | None = None) -> list[FileFacts]:
+def collect_all(
+    files: list[SourceFile], jobs: int | None = None, cache: FactsCache | None = None, limits: Limits | None = None
+) -> list[FileFacts]:
     """Facts for every file: from the cache when the content was seen before, else parsed.
 
-    Parsing runs in worker processes when there are many files. Facts depend on
+    Parsing runs in worker processes when there are many files, where a parser
+    crash costs one file; on a small project in this process, except files past
+    what is safe to parse here (see ``archlint.collect.guard``). Facts depend on
     the content only; each file's location is stamped on afterwards.
     """
+    limits = limits or Limits()
     cache = cache or FactsCache(None)
     out: list[FileFacts | None] = [None] * len(files)
     pending: list[tuple[int, bytes, str]] = []
@@ -319,15 +328,25 @@ def collect_all(files: list[SourceFile], jobs: int | None = None, cache: FactsCa
         else:
             pending.append((i, data, digest))
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    blobs = [data for _, data, _ in pending]
+    isolate: list[tuple[int, bytes, str]] = []
     if workers > 1 and len(pending) >= _PARALLEL_THRESHOLD:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_collect_data, blobs, chunksize=max(1, len(blobs) // (workers * 4))))
+        isolate = pending
     else:
-        results = [_collect_data(b) for b in blobs]
-    for (i, _data, digest), facts in zip(pending, results):
-        cache.put(digest, facts)
-        out[i] = facts
+        for i, data, digest in pending:
+            facts = collect_bytes(data, limits=limits, in_process=True)
+            if facts is None:
+                isolate.append((i, data, digest))
+            else:
+                out[i] = facts
+    if isolate:
+        results = collect_isolated([data for _, data, _ in isolate], max(1, min(workers, len(isolate))), limits)
+        for (i, _data, _digest), facts in zip(isolate, results):
+            out[i] = facts
+    for i, _data, digest in pending:
+        facts = out[i]
+        assert facts is not None
+        if not facts.transient:
+            cache.put(digest, facts)
     cache.finish()
     located: list[FileFacts] = []
     for file, facts in zip(files, out):

@@ -24,7 +24,9 @@ else:  # pragma: no cover
 
 DEFAULT_PACK = "backend-architect"
 PACK_KEYS = {"pack", "extends", "analysis", "rules", "standards"}
-ANALYSIS_KEYS = {"exclude"}
+#: Limits on what a file may be before LibCST parses it (see archlint.collect.guard).
+LIMIT_KEYS = ("max-file-bytes", "max-nesting-depth", "max-expression-terms")
+ANALYSIS_KEYS = {"exclude", *LIMIT_KEYS}
 RULE_KEYS = {"enabled", "severity"}
 
 
@@ -47,11 +49,22 @@ class Pack:
     def exclude(self) -> list[str]:
         return list(self.data.get("analysis", {}).get("exclude", []))
 
+    def limits(self) -> dict[str, int]:
+        """The pack's parse limits (``[analysis] max-file-bytes = ...``), validated."""
+        table = self.data.get("analysis", {})
+        return {key: positive_int(table[key], f"{self.source}: [analysis] key '{key}'") for key in LIMIT_KEYS if key in table}
+
     def standard(self, standard: str) -> dict[str, Any]:
         return dict(self.data.get("standards", {}).get(standard, {}))
 
     def rule(self, rule_id: str) -> dict[str, Any]:
         return dict(self.data.get("rules", {}).get(rule_id, {}))
+
+
+def positive_int(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where} must be a positive integer, not {value!r}")
+    return value
 
 
 def _packs_dir() -> Any:

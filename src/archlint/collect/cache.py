@@ -10,7 +10,8 @@ Layout under the cache directory (``.archlint_cache/`` at the project root, or
 
 An entry's key hashes the file's content digest with archlint's version,
 LibCST's version, the Python version (parse-error messages come from
-``compile()``) and the entry format, so an upgrade never reads stale facts.
+``compile()``), the parse limits and the entry format, so an upgrade never
+reads stale facts.
 
 An entry is never trusted: it starts with a magic header and the BLAKE2b hash
 of its key and payload (a truncated, corrupt or foreign file, or an entry
@@ -39,6 +40,7 @@ import time
 from pathlib import Path
 
 from archlint.collect.facts import FileFacts
+from archlint.collect.guard import DEFAULT_LIMITS, Limits
 
 CACHE_DIR_NAME = ".archlint_cache"
 ENV_VAR = "ARCHLINT_CACHE_DIR"
@@ -88,11 +90,13 @@ def default_directory(project_root: Path) -> Path:
 class FactsCache:
     """Facts by content digest. ``directory=None`` disables the cache (``--no-cache``)."""
 
-    def __init__(self, directory: Path | None, project_root: Path | None = None) -> None:
+    def __init__(self, directory: Path | None, project_root: Path | None = None, limits: Limits | None = None) -> None:
         self.directory = directory
         self.project = str(project_root.resolve()) if project_root is not None else ""
         self.started = time.time()
-        self._environment = _environment() if directory is not None else ""
+        # Facts of a file past a limit say so: the limits are part of the key.
+        limits_key = (limits or DEFAULT_LIMITS).key()
+        self._environment = f"{_environment()}; limits {limits_key}" if directory is not None else ""
         self.used: set[str] = set()
         self.hits = 0
         self.misses = 0

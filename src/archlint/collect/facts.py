@@ -298,6 +298,8 @@ class ClassFact(Scope):
 class ParseError:
     message: str
     span: Span
+    #: LibCST rejects what the running Python accepts (new syntax LibCST lacks): a note, not an error.
+    python_accepts: bool = False
 
 
 @dataclass(slots=True)
@@ -322,6 +324,8 @@ class FileFacts:
     functions: dict[str, FunctionFact] = field(default_factory=dict)
     classes: dict[str, ClassFact] = field(default_factory=dict)
     line_count: int = 0
+    #: Not worth caching: the verdict may differ next time (a parser crash, an unreadable file).
+    transient: bool = False
 
     def locate(self, path: str, rel: str, module: str, is_package: bool = False) -> FileFacts:
         """Stamp the file's location on content-only facts (in place); returns self."""
