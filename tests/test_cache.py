@@ -213,10 +213,23 @@ def test_concurrent_runs_share_the_cache(tmp_path):
 
 
 def test_every_fixture_project_gives_the_same_findings_with_and_without_the_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("ARCHLINT_CACHE_DIR", str(tmp_path / "cache"))
-    for project in fixture_projects():
-        uncached = findings(run([project], Overrides(no_cache=True)))
-        cold = findings(run([project], Overrides()))
-        warm = findings(run([project], Overrides()))
-        assert cold == uncached, project
-        assert warm == uncached, project
+    """First run: an empty cache, every file parsed (nothing read from the cache); second: every file from it."""
+    outcomes: list[bool] = []
+    real_get = FactsCache.get
+
+    def get(self, digest):
+        facts = real_get(self, digest)
+        outcomes.append(facts is not None)
+        return facts
+
+    monkeypatch.setattr(FactsCache, "get", get)
+    for number, project in enumerate(fixture_projects()):
+        monkeypatch.setenv("ARCHLINT_CACHE_DIR", str(tmp_path / "cache" / str(number)))
+        outcomes.clear()
+        uncached = findings(run([project], Overrides()))
+        assert not any(outcomes), project
+        files = len(outcomes)
+        outcomes.clear()
+        cached = findings(run([project], Overrides()))
+        assert len(outcomes) == files and all(outcomes), project
+        assert cached == uncached, project
