@@ -18,7 +18,7 @@ from archlint.collect.facts import Attr, Call, CallSite, Expr, FileFacts, FStrin
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
 from archlint.pack import option
-from archlint.types import canonical, canonical_of
+from archlint.analysis.static_types import TypeResolver, canonical, canonical_of
 from archlint.values import Ctx, FuncRef, Unknown
 
 
@@ -82,7 +82,7 @@ def _matches(name: str | None, patterns: Iterable[str]) -> bool:
     return bool(name) and any(fnmatch.fnmatchcase(name, p) for p in patterns)  # type: ignore[arg-type]
 
 
-def outbound_calls(index: ProjectIndex, options: S23Options) -> Iterator[Outbound]:
+def outbound_calls(index: ProjectIndex, types: TypeResolver, options: S23Options) -> Iterator[Outbound]:
     clients = options.client_classes
     for facts, site, ctx in index.iter_calls():
         call = site.call
@@ -100,7 +100,7 @@ def outbound_calls(index: ProjectIndex, options: S23Options) -> Iterator[Outboun
             yield Outbound(facts, site, ctx, fqn, "defaulted", 5.0)  # type: ignore[arg-type]
             continue
         if isinstance(func, Attr) and func.attr in options.client_methods:
-            receiver = index.types.of(func.base, ctx)
+            receiver = types.of(func.base, ctx)
             owner = canonical_of(receiver) if receiver is not None else None
             if owner is None:
                 continue
@@ -110,6 +110,11 @@ def outbound_calls(index: ProjectIndex, options: S23Options) -> Iterator[Outboun
             elif owner in clients:
                 # The client's own timeout covers the call; only an explicit one here is judged.
                 yield Outbound(facts, site, ctx, method, "defaulted", float(clients[owner]))
+
+
+def _outbound(project: Project, options: S23Options) -> list[Outbound]:
+    """Every outbound call and client of the project, found once for the S23 rules."""
+    return project.shared(("S23.outbound", id(options)), lambda: list(outbound_calls(project.index, project.types, options)))
 
 
 def _timeout_arg(out: Outbound) -> Expr | None:
@@ -235,7 +240,7 @@ class OutboundCallWithoutTimeout(_S23Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         ceiling = float(self.options.timeout_ceiling)
-        for out in outbound_calls(index, self.options):
+        for out in _outbound(project, self.options):
             expr = _timeout_arg(out)
             call = out.site.call
             if expr is None:
@@ -372,7 +377,7 @@ class ClientPerRequest(_S23Rule):
         index = project.index
         handlers = _handlers(project)
         lifespans = _lifespans(project, self.options)
-        for out in outbound_calls(index, self.options):
+        for out in _outbound(project, self.options):
             if out.kind != "client":
                 continue
             site = out.site
@@ -401,7 +406,7 @@ class ClientPerRequest(_S23Rule):
 
 def _handlers(project: Project) -> set[tuple[str, str]]:
     out: set[tuple[str, str]] = set()
-    for route in project.index.routes.routes:
+    for route in project.routes.routes:
         if isinstance(route.handler, FuncRef):
             out.add((route.handler.module, route.handler.qualname))
     return out
@@ -411,7 +416,7 @@ def _lifespans(project: Project, options: S23Options) -> set[tuple[str, str]]:
     """Functions passed as an application's ``lifespan=`` or decorated as one, and startup handlers."""
     index = project.index
     out: set[tuple[str, str]] = set()
-    for app in project.index.routes.apps:
+    for app in project.routes.apps:
         value = index.evaluate(app.call.kw("lifespan"), app.ctx)
         if isinstance(value, FuncRef):
             out.add((value.module, value.qualname))
@@ -553,7 +558,7 @@ class HardcodedServiceUrl(_S23Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        for out in outbound_calls(index, self.options):
+        for out in _outbound(project, self.options):
             expr = _url_arg(out)
             if expr is None:
                 continue
@@ -583,7 +588,7 @@ def service_roots(project: Project, configured: tuple[str, ...]) -> list[str]:
         return sorted(c.strip("/") for c in configured)
     index = project.index
     app_dirs: set[str] = set()
-    for app in index.routes.apps:
+    for app in project.routes.apps:
         facts = index.file_of(app.ctx)
         if facts is not None:
             app_dirs.add(facts.rel.rpartition("/")[0])
