@@ -51,6 +51,8 @@ class SourceFile:
 def read_failure(exc: OSError) -> str:
     """The AL001 message for a file that cannot be read."""
     reason = reason_of(exc)
+    if getattr(exc, "over_limit", False):
+        return f"The file was skipped: {reason}; [limits] file-size sets the limit."
     return reason[:1].upper() + reason[1:] + "." if reason.startswith("the ") else f"The file cannot be read: {reason}."
 
 

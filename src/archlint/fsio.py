@@ -38,10 +38,12 @@ _KINDS = (
 class ReadRefused(OSError):
     """A file archlint will not (or cannot) read; ``strerror`` says why, in a few words."""
 
-    def __init__(self, reason: str, filename: str | None = None) -> None:
+    def __init__(self, reason: str, filename: str | None = None, *, over_limit: bool = False) -> None:
         super().__init__(reason)
         self.strerror = reason
         self.filename = filename
+        #: Refused for its size alone: the file is fine, just past the configured limit.
+        self.over_limit = over_limit
 
     def __str__(self) -> str:
         return self.strerror
@@ -107,7 +109,7 @@ def read_bytes(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | N
     name = os.fspath(path)
     info = check_regular(name, root)
     if limit is not None and info.st_size > limit:
-        raise ReadRefused(f"it is larger than the size limit ({info.st_size:,} bytes > {limit:,})", name)
+        raise ReadRefused(f"it is larger than the size limit ({info.st_size:,} bytes > {limit:,})", name, over_limit=True)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     flags |= getattr(os, "O_BINARY", 0)
     try:
@@ -131,7 +133,7 @@ def read_bytes(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | N
             chunks.append(chunk)
             total += len(chunk)
         if limit is not None and total > limit:
-            raise ReadRefused(f"it is larger than the size limit (more than {limit:,} bytes)", name)
+            raise ReadRefused(f"it is larger than the size limit (more than {limit:,} bytes)", name, over_limit=True)
         return b"".join(chunks)
     except ReadRefused:
         raise

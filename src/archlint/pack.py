@@ -31,6 +31,7 @@ LIMIT_KEYS = {
     "file-size": "file_size",
     "openapi-size": "openapi_size",
     "openapi-nodes": "openapi_nodes",
+    "openapi-depth": "openapi_depth",
 }
 
 
@@ -52,6 +53,8 @@ class Limits:
     openapi_size: int = 8 * 1024 * 1024
     #: Nodes of one OpenAPI document once YAML aliases are expanded (an alias bomb stops here).
     openapi_nodes: int = 1_000_000
+    #: Nesting depth of one OpenAPI document.
+    openapi_depth: int = 64
 
 
 def limits_from(table: Any, where: str, base: Limits | None = None) -> Limits:

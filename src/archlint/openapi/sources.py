@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any
 
+from archlint.fsio import read_text
 from archlint.model import Related, Span
-from archlint.openapi.loader import Document, LoadError, load_text
+from archlint.openapi.loader import Bounds, Document, LoadError, load_text
 
 if TYPE_CHECKING:
     from archlint.checks.base import Project
@@ -64,6 +65,8 @@ class OpenAPISet:
     failures: list[Failure] = field(default_factory=list)
     #: Report paths of documents named explicitly or generated: reported even outside the checked paths.
     explicit: set[str] = field(default_factory=set)
+    bounds: Bounds = field(default_factory=Bounds)
+    size: int | None = None  # bytes of one document ([limits] openapi-size)
     _problems: dict[str, list[Problem]] = field(default_factory=dict)
     _route_index: dict[tuple[str, str], Any] | None = None
 
@@ -74,7 +77,7 @@ class OpenAPISet:
             from archlint.openapi.validate import validate
 
             base = self.project.report_root / doc.path
-            cached = validate(doc, base, self.project.root)
+            cached = validate(doc, base, self.project.root, self.bounds, self.size)
             self._problems[doc.path] = cached
         return cached
 
@@ -142,21 +145,40 @@ def _build(project: Project) -> OpenAPISet:
     config = project.extra.get("config")
     files: list[FsPath] = []
     explicit = True
+    # Documents the repository names (configured or discovered) are read only inside the project;
+    # --openapi FILE on the command line is the operator's choice.
+    confine: FsPath | None = project.root
     if request.files:
-        files = [f.resolve() for f in request.files]
+        files = [FsPath(os.path.abspath(f)) for f in request.files]
+        confine = None
     elif config is not None and getattr(config, "openapi", None):
-        files = [(config.root / p).resolve() for p in config.openapi]
+        files = [FsPath(os.path.normpath(config.root / p)) for p in config.openapi]
     elif config is not None:
         files, explicit = discover_documents(config), False
+    limits = getattr(config, "limits", None)
+    size = getattr(limits, "openapi_size", None)
+    result.size = size
+    result.bounds = Bounds(nodes=getattr(limits, "openapi_nodes", Bounds.nodes),
+                           depth=getattr(limits, "openapi_depth", Bounds.depth))
     for file in files:
         rel = os.path.relpath(file, project.report_root).replace(os.sep, "/")
+        if confine is not None and not _inside(file, confine):
+            # Never read, never named as a path in the report: the configuration key is the culprit.
+            result.failures.append(Failure(
+                "read", _config_path(project), Span.point(1),
+                f"The OpenAPI document `{rel}` named in the configuration is outside the project, so it was not read.",
+            ))
+            continue
         if explicit:
             result.explicit.add(rel)
         try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is not UTF-8 text"
-            result.failures.append(Failure("read", rel, Span.point(1), f"The OpenAPI document cannot be read: {reason}."))
+            text = read_text(file, root=confine, limit=size)
+        except OSError as exc:
+            if getattr(exc, "over_limit", False):
+                message = f"The OpenAPI document was skipped: {exc.strerror}; [limits] openapi-size sets the limit."
+            else:
+                message = f"The OpenAPI document cannot be read: {exc.strerror}."
+            result.failures.append(Failure("read", rel, Span.point(1), message))
             continue
         _add(result, text, rel, "file")
     if request.app:
@@ -167,7 +189,7 @@ def _build(project: Project) -> OpenAPISet:
 
 def _add(result: OpenAPISet, text: str, rel: str, origin: str) -> None:
     try:
-        doc = load_text(text, rel)
+        doc = load_text(text, rel, bounds=result.bounds)
     except LoadError as exc:
         result.failures.append(Failure("read", rel, Span.point(exc.line, exc.column), exc.message))
         return
@@ -242,6 +264,20 @@ def _add_app(result: OpenAPISet, project: Project, request: Request, config: Any
     rel = os.path.relpath(target, project.report_root).replace(os.sep, "/")
     result.explicit.add(rel)
     _add(result, text, rel, f"app:{module}:{attr}")
+
+
+def _inside(path: FsPath, root: FsPath) -> bool:
+    """Whether the normalised ``path`` is written inside ``root`` (links are judged when the file is read)."""
+    from archlint.fsio import within
+
+    return within(os.path.normpath(path), os.path.normpath(root))
+
+
+def _config_path(project: Project) -> str:
+    config = project.extra.get("config")
+    source = getattr(config, "source", "") or "pyproject.toml"
+    name = source if "/" not in source and source != "defaults" else "pyproject.toml"
+    return os.path.relpath(project.root / name, project.report_root).replace(os.sep, "/")
 
 
 def _app_location(project: Project, facts: Any) -> tuple[str, Span]:
