@@ -189,9 +189,14 @@ def select_rules(config: Config, overrides: Overrides) -> list[Rule]:
     select = overrides.select if overrides.select is not None else config.select
     extend = config.extend_select + overrides.extend_select
     ignore = config.ignore + overrides.ignore
-    for selector in [*(select or []), *extend, *ignore]:
-        if not any(selector_matches(selector, r.id, r.standard) for r in rules):
-            raise ConfigError(f"'{selector}' matches no rule (see `archlint rules`)")
+    named = [(f"{config.source}: [tool.archlint] key '{key}'", values) for key, values in
+             (("select", config.select or []), ("extend-select", config.extend_select), ("ignore", config.ignore))]
+    named += [(f"--{key}", values) for key, values in
+              (("select", overrides.select or []), ("extend-select", overrides.extend_select), ("ignore", overrides.ignore))]
+    for where, values in named:
+        for selector in values:
+            if not any(selector_matches(selector, r.id, r.standard) for r in rules):
+                raise ConfigError(f"{where}: '{selector}' matches no rule (see `archlint rules`)")
     chosen: list[Rule] = []
     for cls in rules:
         enabled, severity, options = rule_settings(config, cls)
