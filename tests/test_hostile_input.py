@@ -363,3 +363,33 @@ def test_the_subprocess_run_prints_escaped_names(tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert b"caf\\xe9.py:1:8: AL630" in proc.stdout
     assert proc.stderr == b""
+
+
+def test_a_special_configuration_file_is_one_line_and_exit_2(tmp_path):
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "app.py").write_text(FLAGGED, encoding="utf-8")
+    os.mkfifo(root / "pyproject.toml")
+    result = check(root, "--format", "concise")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [f"archlint: error: {root / 'pyproject.toml'}: cannot be read: it is a FIFO, "
+                                          "not a regular file"]
+
+
+def test_a_fifo_gitignore_is_one_finding(tmp_path):
+    root = project(tmp_path / "p", {"ok.py": FLAGGED})
+    os.mkfifo(root / ".gitignore")
+    result = check(root, "--format", "concise")
+    assert_clean_exit(result)
+    assert (".gitignore", "AL001", "The .gitignore cannot be read (it is a FIFO, not a regular file), so its patterns "
+            "were not applied.") in concise(result)
+
+
+def test_inventory_reads_no_special_document(tmp_path):
+    root = project(tmp_path / "p", {"app.py": "from fastapi import FastAPI\napp = FastAPI()\n"})
+    os.mkfifo(root / "openapi.json")
+    result = CliRunner().invoke(cli, ["inventory", str(root)])
+    assert result.exit_code == 0, result.output
+    [doc] = json.loads(result.stdout)["documentation"]["openapi_documents"] if "openapi_documents" in json.loads(
+        result.stdout)["documentation"] else [None]
+    assert doc is None or "error" in doc
