@@ -25,6 +25,8 @@ SKIP_DIRS = frozenset(
 )
 PYTHON_SUFFIXES = (".py", ".pyi")
 _GITIGNORE_LIMIT = 1024 * 1024
+#: OpenAPI documents found when none is configured (S4).
+DOCUMENT_NAMES = frozenset({"openapi.json", "openapi.yaml", "openapi.yml"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,3 +206,34 @@ def _dotted(rel: Path) -> str:
     if parts and parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
+
+
+def discover_documents(config: Config) -> list[Path]:
+    """``openapi.json|yaml|yml`` under the project root, with the excludes Python files get."""
+    root = config.root
+    excluder = Excluder(config)
+    out: list[Path] = []
+    # Unlistable directories and unreadable .gitignore files are reported by discover(), once.
+    for directory, dirnames, filenames in os.walk(root):
+        here = Path(directory)
+        excluder.add_gitignore(here)
+        rel_dir = here.relative_to(root).as_posix()
+        rel_dir = "" if rel_dir == "." else rel_dir
+        kept = []
+        for name in sorted(dirnames):
+            if name in SKIP_DIRS or name.endswith(".egg-info"):
+                continue
+            sub = here / name
+            if _is_file(sub / "pyproject.toml") or _is_file(sub / "archlint.toml"):
+                continue
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if not excluder.excluded(rel, is_dir=True):
+                kept.append(name)
+        dirnames[:] = kept
+        for name in sorted(filenames):
+            if name.lower() not in DOCUMENT_NAMES:
+                continue
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if not excluder.excluded(rel):
+                out.append(here / name)
+    return out
