@@ -29,7 +29,7 @@ def render(report: Report, fmt: str, *, color: bool = False) -> str:
     return module.render(report)
 
 
-class OutputError(Exception):
+class OutputError(OSError):
     """An output file that cannot be written (a missing directory, a full disk): one line, exit 2."""
 
 
