@@ -207,3 +207,9 @@ def test_a_closed_stdout_does_not_exit_as_complete(small):
         os.close(write)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr == "archlint: error: standard output was closed before the report was written in full\n"
+
+
+def test_archlint_alone_prints_the_help():
+    result = CliRunner().invoke(cli, [])
+    assert result.exit_code in (0, 2)
+    assert "[OPTIONS] COMMAND [ARGS]" in result.output and "\\n" not in result.output

@@ -23,6 +23,10 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM
 
 
+#: click >= 8.2 raises this for `archlint` without a command (older versions print the help themselves).
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 class Terminated(BaseException):
     """SIGTERM, turned into an exception so that a write in progress removes its temporary file."""
 
@@ -83,6 +87,9 @@ class _Group(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _NO_ARGS_IS_HELP as exc:  # `archlint` alone: the help, as click prints it
+            exc.show()
+            sys.exit(EXIT_ERROR)
         except click.UsageError as exc:
             where = f"archlint {exc.ctx.command_path.split(' ', 1)[1]}" if exc.ctx and " " in exc.ctx.command_path else "archlint"
             _say(f"archlint: error: {exc.format_message()} (see `{where} --help`)")
