@@ -34,7 +34,7 @@ def make_project(root: Path, files: dict[str, str | bytes], analysis: str = "") 
     root.mkdir(parents=True, exist_ok=True)
     config = '[tool.archlint]\nselect = ["AL001", "S1"]\n'
     if analysis:
-        config += f"[tool.archlint.analysis]\n{analysis}\n"
+        config += f"[tool.archlint.limits]\n{analysis}\n"
     (root / "pyproject.toml").write_text(config, encoding="utf-8")
     for rel, content in files.items():
         path = root / rel
@@ -69,9 +69,9 @@ def test_valid_deep_and_long_files_are_analysed_and_hostile_ones_skipped_by_limi
     # The 150-deep list and the 500-term sum are valid and within the limits: analysed, no finding.
     assert "app/deep_list.py" not in found and "app/long_sum.py" not in found
     (parens,) = found["app/parens.py"]
-    assert parens.rule_id == "AL001" and "3000 deep" in parens.message and "max-nesting-depth" in parens.message
+    assert parens.rule_id == "AL001" and "3000 deep" in parens.message and "nesting-depth" in parens.message
     (chain,) = found["app/long_and.py"]
-    assert chain.rule_id == "AL001" and "10000 terms" in chain.message and "max-expression-terms" in chain.message
+    assert chain.rule_id == "AL001" and "10000 terms" in chain.message and "expression-terms" in chain.message
     assert [f.rule_id for f in found["app/main.py"]] == ["AL101"]
     assert result.report.files_checked == 5
 
@@ -82,7 +82,7 @@ def test_a_parser_crash_costs_one_file(tmp_path, jobs, copies):
     files = {"app/parens.py": PARENS, "app/long_and.py": LONG_AND}
     for i in range(copies):  # enough files for the worker pool, crashes in the middle of batches
         files[f"app/m{i}.py"] = ROUTE.replace("/users", f"/users{i}")
-    root = make_project(tmp_path / "p", files, "max-nesting-depth = 5000\nmax-expression-terms = 20000")
+    root = make_project(tmp_path / "p", files, "nesting-depth = 5000\nexpression-terms = 20000")
     result = run([root], Overrides(no_cache=True, jobs=jobs))
     found = by_path(result)
     for name in ("app/parens.py", "app/long_and.py"):
@@ -94,7 +94,7 @@ def test_a_parser_crash_costs_one_file(tmp_path, jobs, copies):
 
 def test_a_crash_is_not_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("ARCHLINT_CACHE_DIR", str(tmp_path / "cache"))
-    root = make_project(tmp_path / "p", {"app/parens.py": PARENS, "app/main.py": ROUTE}, "max-nesting-depth = 5000")
+    root = make_project(tmp_path / "p", {"app/parens.py": PARENS, "app/main.py": ROUTE}, "nesting-depth = 5000")
     first = run([root], Overrides(jobs=1))
     second = run([root], Overrides(jobs=1))
     assert [(f.path, f.message) for f in first.report.findings] == [(f.path, f.message) for f in second.report.findings]
@@ -103,26 +103,26 @@ def test_a_crash_is_not_cached(tmp_path, monkeypatch):
 
 def test_a_file_over_the_size_limit_is_skipped_unparsed(tmp_path):
     big = "X = 1\n" * 400
-    root = make_project(tmp_path / "p", {"app/big.py": big, "app/main.py": ROUTE}, "max-file-bytes = 1000")
+    root = make_project(tmp_path / "p", {"app/big.py": big, "app/main.py": ROUTE}, "file-size = 1000")
     found = by_path(run([root], Overrides(no_cache=True)))
     (finding,) = found["app/big.py"]
-    assert "2,400 bytes" in finding.message and "max-file-bytes" in finding.message
+    assert finding.rule_id == "AL001" and "file-size" in finding.message
     assert [f.rule_id for f in found["app/main.py"]] == ["AL101"]
 
 
 @pytest.mark.parametrize("value", ["0", "-3", '"big"', "true", "1.5"])
 def test_a_bad_limit_is_a_one_line_config_error(tmp_path, value):
-    root = make_project(tmp_path / "p", {"app/main.py": ROUTE}, f"max-nesting-depth = {value}")
+    root = make_project(tmp_path / "p", {"app/main.py": ROUTE}, f"nesting-depth = {value}")
     proc = subprocess.run(
         [sys.executable, "-m", "archlint", "check", str(root)], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1
-    assert "max-nesting-depth" in proc.stderr and "pyproject.toml" in proc.stderr
+    assert "nesting-depth" in proc.stderr and "pyproject.toml" in proc.stderr
 
 
 def test_an_unknown_analysis_key_is_a_config_error(tmp_path):
-    root = make_project(tmp_path / "p", {"app/main.py": ROUTE}, "max-depth = 3")
+    root = make_project(tmp_path / "p", {"app/main.py": ROUTE}, "max-depth = 3")  # not a [limits] key
     proc = subprocess.run(
         [sys.executable, "-m", "archlint", "check", str(root)], capture_output=True, text=True, timeout=120
     )

@@ -24,8 +24,8 @@ class UnparsableFile(Rule):
     Python's message; a file only LibCST rejects (syntax newer than LibCST) is a
     note, since the code runs.
 
-    A file past a parse limit (the pack's `[analysis]` `max-file-bytes`,
-    `max-nesting-depth`, `max-expression-terms`) or one that crashes LibCST's
+    A file past a parse limit (the pack's `[limits]` `file-size`,
+    `nesting-depth`, `expression-terms`) or one that crashes LibCST's
     parser is reported here too, naming the limit, and is not analysed.
     """
 

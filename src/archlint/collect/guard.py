@@ -6,12 +6,12 @@ its Python visitors recurse once per nesting level, and a long chain of binary
 operators takes quadratic time. Before parsing, one regular-expression pass
 over the text measures the deepest bracket nesting and the longest operator
 chain (strings and comments skipped), and a file past a limit becomes one
-finding naming the limit. The limits are options of the pack's ``[analysis]``
-table (or ``[tool.archlint.analysis]``):
+finding naming the limit. The limits are options of the pack's ``[limits]``
+table (or ``[tool.archlint.limits]``):
 
-- ``max-file-bytes`` (default 1 MiB): larger files are skipped unread by LibCST;
-- ``max-nesting-depth`` (default 200, CPython's own limit on nested brackets);
-- ``max-expression-terms`` (default 500 operators chained in one expression).
+- ``file-size`` (default 1 MiB): larger files are skipped unread by LibCST;
+- ``nesting-depth`` (default 200, CPython's own limit on nested brackets);
+- ``expression-terms`` (default 500 terms chained by operators in one expression).
 
 Files within the limits are parsed with a raised recursion limit, so a valid
 150-deep list or a 500-term sum is analysed; a ``RecursionError`` that still
@@ -36,13 +36,6 @@ class Limits:
     max_file_bytes: int = 1_048_576
     max_nesting_depth: int = 200
     max_expression_terms: int = 500
-
-    #: pack/config key -> field
-    KEYS = {
-        "max-file-bytes": "max_file_bytes",
-        "max-nesting-depth": "max_nesting_depth",
-        "max-expression-terms": "max_expression_terms",
-    }
 
     def key(self) -> str:
         return f"{self.max_file_bytes}/{self.max_nesting_depth}/{self.max_expression_terms}"
@@ -109,19 +102,19 @@ def over_limit(size: int, shape: Shape | None, limits: Limits) -> str | None:
     if size > limits.max_file_bytes:
         return (
             f"The file was not analysed: it has {size:,} bytes, more than the limit of "
-            f"{limits.max_file_bytes:,} (max-file-bytes)."
+            f"{limits.max_file_bytes:,} ([limits] file-size)."
         )
     if shape is None:
         return None
     if shape.nesting > limits.max_nesting_depth:
         return (
             f"The file was not analysed: its brackets nest {shape.nesting} deep, more than the limit of "
-            f"{limits.max_nesting_depth} (max-nesting-depth)."
+            f"{limits.max_nesting_depth} ([limits] nesting-depth)."
         )
     if shape.terms > limits.max_expression_terms:
         return (
             f"The file was not analysed: an expression chains {shape.terms} terms with operators, more than the limit of "
-            f"{limits.max_expression_terms} (max-expression-terms)."
+            f"{limits.max_expression_terms} ([limits] expression-terms)."
         )
     return None
 
