@@ -199,7 +199,7 @@ def reference(tmp_path_factory):
 def test_reference_endpoints_equal_fastapis_routes(reference):
     report, truth = reference
     assert endpoint_rows(report) == truth["endpoints"]
-    assert len(report["endpoints_created"]) == 10
+    assert len(report["endpoints_created"]) == 11
 
 
 def test_reference_models_middleware_and_commands_equal_the_runtime(reference):
