@@ -6,7 +6,9 @@ or internal error (one line on stderr; --debug shows the traceback).
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -17,6 +19,42 @@ from archlint import __version__
 from archlint.model import Severity
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+#: Stopped by a signal: 128 + the signal's number, as shells report it.
+EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM
+
+
+#: click >= 8.2 raises this for `archlint` without a command (older versions print the help themselves).
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+class Terminated(BaseException):
+    """SIGTERM, turned into an exception so that a write in progress removes its temporary file."""
+
+
+class Interrupted(BaseException):
+    """Ctrl-C inside a command, carried past click (which would print a blank line and ``Aborted!``)."""
+
+
+def _say(message: str) -> None:
+    """One line on stderr, whatever the message holds (a file name with a newline, a lone surrogate)."""
+    from archlint.report.escape import line
+
+    try:
+        click.echo(line(message), err=True)
+    except OSError:
+        pass
+
+
+def _stdout_closed() -> None:
+    """Standard output went away (``archlint check | head -1``): point it at /dev/null so that the
+    interpreter's final flush cannot fail again, and say so: the report was not written in full."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    _say("archlint: error: standard output was closed before the report was written in full")
 FORMATS = ("text", "concise", "json", "sarif", "github")
 
 
@@ -43,25 +81,57 @@ def _color(stream) -> bool:
 class _Group(click.Group):
     """Turns every failure into exit code 2 with one line, unless --debug."""
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+        """Click's main, with its three-line usage errors and ``Aborted!`` replaced by one line each."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _NO_ARGS_IS_HELP as exc:  # `archlint` alone: the help, as click prints it
+            exc.show()
+            sys.exit(EXIT_ERROR)
+        except click.UsageError as exc:
+            where = f"archlint {exc.ctx.command_path.split(' ', 1)[1]}" if exc.ctx and " " in exc.ctx.command_path else "archlint"
+            _say(f"archlint: error: {exc.format_message()} (see `{where} --help`)")
+            sys.exit(EXIT_ERROR)
+        except click.ClickException as exc:
+            _say(f"archlint: error: {exc.format_message()}")
+            sys.exit(EXIT_ERROR)
+        except (click.exceptions.Abort, KeyboardInterrupt, Interrupted):
+            _say("archlint: interrupted")
+            sys.exit(EXIT_INTERRUPTED)
+        except Terminated:
+            _say("archlint: terminated")
+            sys.exit(EXIT_TERMINATED)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            _stdout_closed()
+            sys.exit(EXIT_ERROR)
+        sys.exit(code if isinstance(code, int) else EXIT_CLEAN)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
+        except KeyboardInterrupt:
+            raise Interrupted() from None
+        except BrokenPipeError:
+            _stdout_closed()
+            ctx.exit(EXIT_ERROR)
         except Exception as exc:
             from archlint.engine import UsageError
             from archlint.pack import ConfigError
+            from archlint.report import OutputError
 
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
-            if isinstance(exc, (ConfigError, UsageError)):
-                click.echo(f"archlint: error: {exc}", err=True)
+            if isinstance(exc, (ConfigError, UsageError, OutputError)):
+                _say(f"archlint: error: {exc}")
             else:
                 message = str(exc).splitlines()[0] if str(exc) else ""
-                click.echo(
-                    f"archlint: internal error: {type(exc).__name__}: {message} (run with --debug for the traceback)",
-                    err=True,
-                )
+                _say(f"archlint: internal error: {type(exc).__name__}: {message} (run with --debug for the traceback)")
             ctx.exit(EXIT_ERROR)
 
 
@@ -109,16 +179,21 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--python", "python_path", metavar="PATH", help="Interpreter that imports --app (default: this one).")
 @click.option("--app-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
               help="Seconds --app may take to import and generate its document.")
+@click.option("--no-cache", is_flag=True,
+              help="Parse every file; read and write no cache entry (.archlint_cache/ or $ARCHLINT_CACHE_DIR).")
 def check(paths, fmt, output, sarif_output, json_output, select, extend_select, ignore, fail_on, exit_zero,
           config_path, pack, jobs, color, changed_since, changed_files, openapi_files, app_spec,
-          python_path, app_timeout) -> None:
+          python_path, app_timeout, no_cache) -> None:
     """Check PATHS (default: the current directory) against the policy pack.
 
     Under pre-commit (PRE_COMMIT=1 in the environment) file PATHS are the files of the commit: a change set.
     """
-    from archlint.engine import Overrides, run
+    from archlint.engine import Overrides, UsageError, run
     from archlint.report import render, write_atomic
 
+    for option, target in (("--output", output), ("--sarif-output", sarif_output), ("--json-output", json_output)):
+        if target is not None and not target.absolute().parent.is_dir():
+            raise UsageError(f"{option}: the directory of {target} does not exist")
     overrides = Overrides(
         select=_split_codes(select) or None,
         extend_select=_split_codes(extend_select),
@@ -133,6 +208,7 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
         app=app_spec,
         python=python_path,
         app_timeout=app_timeout,
+        no_cache=no_cache,
     )
     result = run(list(paths), overrides)
     report = result.report
@@ -228,7 +304,8 @@ def explain(rule: str, config_path: Path | None) -> None:
               help="Use this pyproject.toml/archlint.toml instead of the nearest one.")
 @click.option("--pack", help="Policy pack: a built-in name or a TOML file.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for parsing (default: CPU count).")
-def inventory(path, fmt, base_url, output, config_path, pack, jobs) -> None:
+@click.option("--no-cache", is_flag=True, help="Parse every file; read and write no cache entry.")
+def inventory(path, fmt, base_url, output, config_path, pack, jobs, no_cache) -> None:
     """Print the implementation report (S21) of the project containing PATH.
 
     Endpoints (method, full path, auth, rate limit), models, middleware,
@@ -240,7 +317,7 @@ def inventory(path, fmt, base_url, output, config_path, pack, jobs) -> None:
     from archlint.inventory import build_inventory, render_json, render_markdown
     from archlint.report import write_atomic
 
-    project, config = load_project(path, config_path=config_path, pack=pack, jobs=jobs)
+    project, config = load_project(path, config_path=config_path, pack=pack, jobs=jobs, no_cache=no_cache)
     report = build_inventory(project, base_url=base_url, config=config)
     text = render_json(report) if fmt == "json" else render_markdown(report)
     if output is not None:
@@ -249,17 +326,42 @@ def inventory(path, fmt, base_url, output, config_path, pack, jobs) -> None:
         click.echo(text, nl=False)
 
 
+@cli.command()
+@click.argument("path", required=False, default=".", type=click.Path(exists=True, path_type=Path))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The project of this pyproject.toml/archlint.toml instead of the nearest one.")
+def clean(path: Path, config_path: Path | None) -> None:
+    """Remove the cache of the project containing PATH (.archlint_cache/, or archlint's folders in $ARCHLINT_CACHE_DIR)."""
+    from archlint.collect.cache import ENV_VAR, clean as clean_cache, default_directory
+    from archlint.config import find_config
+
+    root = config_path.resolve().parent if config_path else find_config(path)[1]
+    directory = default_directory(root)
+    removed = clean_cache(directory, whole=not os.environ.get(ENV_VAR))
+    click.echo(f"archlint: removed the cache in {directory}" if removed else f"archlint: no cache in {directory}")
+
+
+def _terminate(_signum, _frame) -> None:
+    raise Terminated()
+
+
 def main() -> None:
-    """Console entry point: never a traceback, exit 2 on any error."""
+    """Console entry point: never a traceback; exit 2 on any error, 130 on Ctrl-C, 143 on SIGTERM."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        # SIGTERM unwinds like Ctrl-C: an output being written removes its temporary file.
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         cli(prog_name="archlint")
     except SystemExit:
         raise
-    except BaseException as exc:  # pragma: no cover - KeyboardInterrupt and the like
-        if isinstance(exc, KeyboardInterrupt):
-            click.echo("archlint: interrupted", err=True)
-        else:
-            click.echo(f"archlint: internal error: {type(exc).__name__}: {exc}", err=True)
+    except (KeyboardInterrupt, Interrupted):
+        _say("archlint: interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except Terminated:
+        _say("archlint: terminated")
+        sys.exit(EXIT_TERMINATED)
+    except BaseException as exc:  # pragma: no cover - anything else that escapes click
+        _say(f"archlint: internal error: {type(exc).__name__}: {exc}")
         sys.exit(EXIT_ERROR)
 
 

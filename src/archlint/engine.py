@@ -10,7 +10,6 @@ import os
 import traceback
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +18,10 @@ import pathspec
 from archlint import __version__
 from archlint.changes import ChangeSet, ChangeSetError, from_git, from_list, from_paths
 from archlint.checks import Rule, all_rules
-from archlint.collect import FileFacts, collect_bytes
+from archlint.collect import FileFacts, collect_bytes, content_digest
+from archlint.collect.cache import FactsCache, default_directory
+from archlint.collect.guard import Limits
+from archlint.collect.pool import collect_isolated
 from archlint.config import (
     Config,
     find_config,
@@ -29,14 +31,18 @@ from archlint.config import (
     selector_matches,
     validate_standard_tables,
 )
-from archlint.discover import SourceFile, discover, discover_documents
+from archlint.discover import SourceFile, discover, discover_documents, read_failure
+from archlint.fsio import read_text as read_project_text
+from archlint.fsio import resolve
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Report, RuleInfo
+from archlint.openapi.loader import Bounds as OpenAPIBounds
 from archlint.openapi.sources import Request as OpenAPIRequest
 from archlint.pack import ConfigError
 from archlint.project import Project
 
 _PARALLEL_THRESHOLD = 48
+_FRAME_LIMIT = 16 * 1024 * 1024  # the most a fingerprint reads of a reported file
 
 
 class UsageError(Exception):
@@ -65,6 +71,8 @@ class Overrides:
     changed_files: str | None = None
     paths_are_change_set: bool = False
     change_set: ChangeSet | None = None
+    #: ``--no-cache``: parse every file, read and write no cache entry.
+    no_cache: bool = False
 
 
 @dataclass(slots=True)
@@ -108,7 +116,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
             config_path, root = overrides.config.resolve(), overrides.config.resolve().parent
         else:
             config_path, root = find_config(target)
-        groups.setdefault(root, (config_path, []))[1].append(target.resolve())
+        groups.setdefault(root, (config_path, []))[1].append(resolve(target))
     findings: list[Finding] = []
     crashes: list[RuleCrash] = []
     infos: dict[str, RuleInfo] = {}
@@ -124,7 +132,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         if change is not None:
             project.change_set = [_relative(change.absolute(c), top) for c in change.paths]
             project.changes = {_relative(change.absolute(c), top): c for c in change.paths}
-        analysed = {f.abs.resolve() for f in files if _is_target(f.abs, group_targets)}
+        analysed = {resolve(f.abs) for f in files if _is_target(f.abs, group_targets)}
         files_checked += len(analysed)
         if change is not None and any(rule.change_set_only for rule in rules):
             # Every changed path is held to the boundaries, not only the Python files analysed.
@@ -188,9 +196,14 @@ def select_rules(config: Config, overrides: Overrides) -> list[Rule]:
     select = overrides.select if overrides.select is not None else config.select
     extend = config.extend_select + overrides.extend_select
     ignore = config.ignore + overrides.ignore
-    for selector in [*(select or []), *extend, *ignore]:
-        if not any(selector_matches(selector, r.id, r.standard) for r in rules):
-            raise ConfigError(f"'{selector}' matches no rule (see `archlint rules`)")
+    named = [(f"{config.source}: [tool.archlint] key '{key}'", values) for key, values in
+             (("select", config.select or []), ("extend-select", config.extend_select), ("ignore", config.ignore))]
+    named += [(f"--{key}", values) for key, values in
+              (("select", overrides.select or []), ("extend-select", overrides.extend_select), ("ignore", overrides.ignore))]
+    for where, values in named:
+        for selector in values:
+            if not any(selector_matches(selector, r.id, r.standard) for r in rules):
+                raise ConfigError(f"{where}: '{selector}' matches no rule (see `archlint rules`)")
     chosen: list[Rule] = []
     for cls in rules:
         enabled, severity, options = rule_settings(config, cls)
@@ -210,7 +223,9 @@ def select_rules(config: Config, overrides: Overrides) -> list[Rule]:
 def build_project(config: Config, report_root: Path, overrides: Overrides) -> tuple[Project, list[Rule], list[SourceFile]]:
     rules = select_rules(config, overrides)
     files = discover(config, report_root)
-    facts = collect_all(files, jobs=overrides.jobs)
+    facts = collect_all(
+        files, jobs=overrides.jobs, cache=facts_cache(config, no_cache=overrides.no_cache), limits=limits(config)
+    )
     project = Project(
         index=ProjectIndex(facts),
         root=config.root,
@@ -229,11 +244,14 @@ def openapi_request(config: Config, overrides: Overrides) -> OpenAPIRequest:
         timeout=overrides.app_timeout,
         src=[(config.root / s).resolve() for s in config.src],
         config_name=config.source if config.source.endswith(".toml") and "/" not in config.source else "pyproject.toml",
+        size=config.limits.openapi_size,
+        bounds=OpenAPIBounds(nodes=config.limits.openapi_nodes, depth=config.limits.openapi_depth),
     )
     if overrides.openapi:
         request.files = list(overrides.openapi)
+        request.confine = False  # the operator's choice: anywhere
     elif config.openapi:
-        request.files = [(config.root / p).resolve() for p in config.openapi]
+        request.files = [Path(os.path.normpath(config.root / p)) for p in config.openapi]
     else:
         request.explicit = False
         request.discover = lambda: discover_documents(config)
@@ -241,7 +259,7 @@ def openapi_request(config: Config, overrides: Overrides) -> OpenAPIRequest:
 
 
 def load_project(path: Path, *, config_path: Path | None = None, pack: str | None = None,
-                 jobs: int | None = None) -> tuple[Project, Config]:
+                 jobs: int | None = None, no_cache: bool = False) -> tuple[Project, Config]:
     """The project that contains ``path``, indexed as ``check`` indexes it, without running rules.
 
     For reports built from the index (``archlint inventory``): the nearest
@@ -257,7 +275,8 @@ def load_project(path: Path, *, config_path: Path | None = None, pack: str | Non
     config = load_config(config_file, root, pack_override=pack)
     report_root = git_root(root) or root
     files = discover(config, report_root)
-    project = Project(index=ProjectIndex(collect_all(files, jobs=jobs)), root=config.root, report_root=report_root)
+    facts = collect_all(files, jobs=jobs, cache=facts_cache(config, no_cache=no_cache), limits=limits(config))
+    project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root)
     return project, config
 
 
@@ -296,26 +315,84 @@ def check_project(
 # --------------------------------------------------------------------------- #
 
 
-def _collect_one(file: SourceFile) -> FileFacts:
+def limits(config: Config) -> Limits:
+    """The parse limits of the pack's ``[limits]`` and ``[tool.archlint.limits]``."""
+    return Limits(
+        max_file_bytes=config.limits.file_size,
+        max_nesting_depth=config.limits.nesting_depth,
+        max_expression_terms=config.limits.expression_terms,
+    )
+
+
+def facts_cache(config: Config, *, no_cache: bool = False) -> FactsCache:
+    """The project's facts cache (``.archlint_cache/`` or ``$ARCHLINT_CACHE_DIR``); disabled by ``--no-cache``."""
+    return FactsCache(None if no_cache else default_directory(config.root), config.root, limits(config))
+
+
+def _read(file: SourceFile) -> bytes | FileFacts:
+    """The file's bytes, or the facts of a file that cannot be read."""
     try:
-        data = file.abs.read_bytes()
+        return file.read_bytes()
     except OSError as exc:
         from archlint.collect.facts import ParseError
         from archlint.model import Span
 
-        facts = FileFacts(path=file.path, rel=file.rel, module=file.module, is_package=file.is_package)
-        facts.parse_error = ParseError(f"The file cannot be read: {exc.strerror}.", Span.point(1))
+        facts = FileFacts(transient=True)
+        facts.parse_error = ParseError(read_failure(exc), Span.point(1))
         return facts
-    return collect_bytes(data, path=file.path, rel=file.rel, module=file.module, is_package=file.is_package)
 
 
-def collect_all(files: list[SourceFile], jobs: int | None = None) -> list[FileFacts]:
-    """Facts for every file: in worker processes when there are many files."""
+def collect_all(
+    files: list[SourceFile], jobs: int | None = None, cache: FactsCache | None = None, limits: Limits | None = None
+) -> list[FileFacts]:
+    """Facts for every file: from the cache when the content was seen before, else parsed.
+
+    Parsing runs in worker processes when there are many files, where a parser
+    crash costs one file; on a small project in this process, except files past
+    what is safe to parse here (see ``archlint.collect.guard``). Facts depend on
+    the content only; each file's location is stamped on afterwards.
+    """
+    limits = limits or Limits()
+    cache = cache or FactsCache(None)
+    out: list[FileFacts | None] = [None] * len(files)
+    pending: list[tuple[int, bytes, str]] = []
+    for i, file in enumerate(files):
+        data = _read(file)
+        if isinstance(data, FileFacts):
+            out[i] = data
+            continue
+        digest = content_digest(data)
+        cached = cache.get(digest)
+        if cached is not None:
+            out[i] = cached
+        else:
+            pending.append((i, data, digest))
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers > 1 and len(files) >= _PARALLEL_THRESHOLD:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(_collect_one, files, chunksize=max(1, len(files) // (workers * 4))))
-    return [_collect_one(f) for f in files]
+    isolate: list[tuple[int, bytes, str]] = []
+    if workers > 1 and len(pending) >= _PARALLEL_THRESHOLD:
+        isolate = pending
+    else:
+        for i, data, digest in pending:
+            facts = collect_bytes(data, limits=limits, in_process=True)
+            if facts is None:
+                isolate.append((i, data, digest))
+            else:
+                out[i] = facts
+    if isolate:
+        results = collect_isolated([data for _, data, _ in isolate], max(1, min(workers, len(isolate))), limits)
+        for (i, _data, _digest), facts in zip(isolate, results):
+            out[i] = facts
+    for i, _data, digest in pending:
+        facts = out[i]
+        assert facts is not None
+        if not facts.transient:
+            cache.put(digest, facts)
+    cache.finish()
+    located: list[FileFacts] = []
+    for file, facts in zip(files, out):
+        assert facts is not None
+        located.append(facts.locate(file.path, file.rel, file.module, file.is_package))
+    return located
 
 
 # --------------------------------------------------------------------------- #
@@ -385,7 +462,8 @@ def _fingerprint(findings: list[Finding], report_root: Path) -> None:
         lines = lines_cache.get(finding.path)
         if lines is None:
             try:
-                text = (report_root / finding.path).read_text(encoding="utf-8", errors="replace")
+                text = read_project_text(report_root / finding.path, root=report_root, limit=_FRAME_LIMIT,
+                                         errors="replace")
                 lines = text.splitlines()
             except OSError:
                 lines = []
@@ -394,5 +472,5 @@ def _fingerprint(findings: list[Finding], report_root: Path) -> None:
         key = (finding.rule_id, finding.path, line_text)
         seen[key] += 1
         material = "\0".join((finding.rule_id, finding.path, line_text, str(seen[key])))
-        finding.fingerprint = hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+        finding.fingerprint = hashlib.sha256(material.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
