@@ -45,6 +45,13 @@ class Span:
     def point(cls, line: int, column: int = 1) -> Span:
         return cls(line, column, line, column + 1)
 
+    def contains(self, inner: Span) -> bool:
+        """Whether ``inner`` lies within this span (a span contains itself)."""
+        return (self.line, self.column) <= (inner.line, inner.column) and (inner.end_line, inner.end_column) <= (
+            self.end_line,
+            self.end_column,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Related:

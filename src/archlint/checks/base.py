@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from archlint.model import Finding, Related, RuleInfo, Severity, Span
 from archlint.pack import format_value, option_fields
@@ -20,13 +20,16 @@ from archlint.project import Project
 
 __all__ = ["Project", "Rule"]
 
+#: The dataclass of a standard's options (``S5Options``); ``None`` for a rule without options.
+OptionsT = TypeVar("OptionsT")
+
 Example = "str | dict[str, str]"
 _EXPECT = re.compile(r"\s*# expect: [A-Z0-9, ]+$", re.M)
 HELP_URI = "https://github.com/archlint/archlint/blob/main/README.md#rules"
 
 
-class Rule:
-    """Base class of every archlint rule."""
+class Rule(Generic[OptionsT]):
+    """Base class of every archlint rule: ``class MyRule(Rule[S5Options])`` types ``self.options``."""
 
     id: ClassVar[str] = ""
     name: ClassVar[str] = ""  # PascalCase
@@ -42,8 +45,8 @@ class Rule:
     VALID: ClassVar[list] = []
     INVALID: ClassVar[list] = []
 
-    def __init__(self, options: Any = None, severity: Severity | None = None) -> None:
-        self.options = options
+    def __init__(self, options: OptionsT, severity: Severity | None = None) -> None:
+        self.options: OptionsT = options
         self.effective_severity = severity or self.severity
 
     # ------------------------------------------------------------- running

@@ -155,7 +155,7 @@ def _segment_expr(segment: Segment) -> Expr | None:
 # --------------------------------------------------------------------------- #
 
 
-class CreateWithout201(Rule):
+class CreateWithout201(Rule[S2Options]):
     """Reports POST routes that create a resource but do not answer 201 Created.
 
     A POST creates when its handler is named like a create (`create_*`,
@@ -325,7 +325,7 @@ def _is_plural(word: str, opts: S2Options) -> bool:
     return word.endswith("s") or word in opts.plural_exempt
 
 
-class DeleteWithBody(Rule):
+class DeleteWithBody(Rule[S2Options]):
     """Reports DELETE routes that do not answer 204 No Content without a body.
 
     A DELETE must declare `status_code=204` (`status.HTTP_204_NO_CONTENT`),
@@ -435,7 +435,7 @@ class DeleteWithBody(Rule):
 # --------------------------------------------------------------------------- #
 
 
-class VerbInPath(Rule):
+class VerbInPath(Rule[S2Options]):
     """Reports path segments that start with a verb (`/getUsers`, `/create-user`, `/users/delete/{id}`).
 
     Decorator paths, `APIRouter(prefix=...)` and `include_router(prefix=...)`
@@ -506,7 +506,7 @@ class VerbInPath(Rule):
                 break
 
 
-class UppercasePathSegment(Rule):
+class UppercasePathSegment(Rule[S2Options]):
     """Reports path segments with upper-case letters (`/getUsers`, `/UserProfiles`).
 
     Path parameters (`{userId}`) are not segments of the URL text and are left
@@ -568,7 +568,7 @@ def _kebab(text: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", text).lower()
 
 
-class SingularCollectionName(Rule):
+class SingularCollectionName(Rule[S2Options]):
     """Warns about a collection named by a singular noun (`/user` + `/user/{id}`).
 
     A path segment is a collection when a route is served at it and other
@@ -686,7 +686,7 @@ class SingularCollectionName(Rule):
 # --------------------------------------------------------------------------- #
 
 
-class PathParameterNotInSignature(Rule):
+class PathParameterNotInSignature(Rule[S2Options]):
     """Reports a `{param}` in a route's path that neither the handler nor its dependencies take (Ruff FAST003).
 
     A parameter counts when the handler has an argument of that name, a

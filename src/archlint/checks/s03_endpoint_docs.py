@@ -53,7 +53,7 @@ def _nonempty(index: ProjectIndex, expr: Expr | None, ctx: Ctx) -> bool:
     return True  # something archlint cannot read: assume it documents
 
 
-class UndocumentedEndpoint(Rule):
+class UndocumentedEndpoint(Rule[S3Options]):
     """Reports routes with neither a handler docstring nor `summary=` / `description=`.
 
     FastAPI turns the handler's docstring into the operation's description;
@@ -119,7 +119,7 @@ class UndocumentedEndpoint(Rule):
             )
 
 
-class MissingResponseModel(Rule):
+class MissingResponseModel(Rule[S3Options]):
     """Reports routes whose response schema is undocumented: no `response_model`, return annotation or `response_class`.
 
     A return annotation documents the response unless it is an opaque type
@@ -231,7 +231,7 @@ def _type_key(value: Value) -> object:
     return object()  # never equal
 
 
-class RedundantResponseModel(Rule):
+class RedundantResponseModel(Rule[S3Options]):
     """Notes a `response_model` that only repeats the handler's return annotation (Ruff FAST001).
 
     FastAPI uses the return annotation as the response model, so
@@ -311,7 +311,7 @@ class RedundantResponseModel(Rule):
                 )
 
 
-class MissingTags(Rule):
+class MissingTags(Rule[S3Options]):
     """Reports routes without OpenAPI tags: none on the route, its routers or the `include_router` calls.
 
     Tags set on `APIRouter(tags=...)`, on any router the router is included
@@ -414,7 +414,7 @@ def _has(index: ProjectIndex, expr: Expr | None, ctx: Ctx) -> bool:
     return True
 
 
-class UndocumentedErrorResponse(Rule):
+class UndocumentedErrorResponse(Rule[S3Options]):
     """Reports an `HTTPException` a handler raises whose status is not documented in `responses=` (like Ruff's proposed FAST004).
 
     The status (`status_code=404`, `status.HTTP_404_NOT_FOUND`, constants) must

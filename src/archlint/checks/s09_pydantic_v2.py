@@ -84,7 +84,7 @@ class S9Options:
     )
 
 
-class _S9Rule(Rule):
+class _S9Rule(Rule[S9Options]):
     standard = "S9"
     Options = S9Options
     severity = Severity.WARNING
@@ -707,7 +707,6 @@ class UntypedRequestBody(_S9Rule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        types = self.types(project)
         untyped = set(self.options.untyped_body_types)
         seen: set = set()
         for inp in project.requests.inputs:
@@ -775,7 +774,6 @@ class RawRequestJson(_S9Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        types = self.types(project)
         seen: set = set()
         for scope in project.requests.scopes:
             fn, ref = scope.function, scope.ref

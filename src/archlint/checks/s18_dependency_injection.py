@@ -47,7 +47,7 @@ class S18Options:
 # --------------------------------------------------------------------------- #
 
 
-class DependsAsDefault(Rule):
+class DependsAsDefault(Rule[S18Options]):
     """Reports `Depends(...)` / `Security(...)` used as a parameter's default value (Ruff FAST002).
 
     Every function is checked, route handlers and dependency functions alike:
@@ -230,7 +230,7 @@ _KIND_TEXT = {
 }
 
 
-class GlobalSessionInHandler(Rule):
+class GlobalSessionInHandler(Rule[S18Options]):
     """Reports route handlers that use a module-level database session, session factory or engine.
 
     A handler should receive its session from a dependency
@@ -345,7 +345,7 @@ def _module_attr(index: ProjectIndex, ref: Expr, ctx: Ctx) -> bool:
     return getattr(base, "internal", False) is True
 
 
-class ServiceWithGlobalSession(Rule):
+class ServiceWithGlobalSession(Rule[S18Options]):
     """Reports services and repositories built from a global database session.
 
     `user_service = UserService(SessionLocal())` at module level, or
