@@ -74,8 +74,25 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.ensure_object(dict)["debug"] = debug
 
 
+def _adoption_options(command):
+    """Options of ``check`` for adopting archlint on a living codebase (issue 18): baselines."""
+    options = [
+        click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Report only findings not recorded in this baseline file (default: the configuration's "
+                          "`baseline`)."),
+        click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Record every current finding in this baseline file and exit 0."),
+        click.option("--prune-baseline", is_flag=True,
+                     help="Drop the baseline's fixed findings (those this run no longer finds) from its file."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@_adoption_options
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format on stdout (or --output).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
@@ -111,7 +128,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
               help="Seconds --app may take to import and generate its document.")
 def check(paths, fmt, output, sarif_output, json_output, select, extend_select, ignore, fail_on, exit_zero,
           config_path, pack, jobs, color, changed_since, changed_files, openapi_files, app_spec,
-          python_path, app_timeout) -> None:
+          python_path, app_timeout, **adoption) -> None:
     """Check PATHS (default: the current directory) against the policy pack.
 
     Under pre-commit (PRE_COMMIT=1 in the environment) file PATHS are the files of the commit: a change set.
@@ -133,9 +150,16 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
         app=app_spec,
         python=python_path,
         app_timeout=app_timeout,
+        baseline=adoption["baseline_path"],
+        write_baseline=adoption["write_baseline"],
     )
+    if adoption["prune_baseline"] and adoption["write_baseline"]:
+        raise click.UsageError("give --write-baseline or --prune-baseline, not both")
     result = run(list(paths), overrides)
     report = result.report
+    if adoption["write_baseline"] is not None or adoption["prune_baseline"]:
+        _update_baseline(result, adoption["write_baseline"])
+        sys.exit(EXIT_CLEAN if not result.crashes else EXIT_ERROR)
     # Render everything before writing anything: a failure leaves no partial file.
     use_color = color if color is not None else (output is None and _color(sys.stdout))
     if os.environ.get("NO_COLOR"):
@@ -162,6 +186,31 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
             )
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+def _update_baseline(result, write_path: Path | None) -> None:
+    """``--write-baseline FILE`` records the run's findings; ``--prune-baseline`` drops fixed ones."""
+    from archlint import baseline
+    from archlint.engine import UsageError
+    from archlint.report import write_atomic
+
+    if write_path is not None:
+        previous = None
+        if write_path.exists():
+            try:
+                previous = baseline.load(write_path)
+            except baseline.BaselineError:
+                previous = None  # not a baseline we can read: overwritten as a whole
+        entries = baseline.written(previous, result.report.findings, result.in_scope)
+        write_atomic(write_path, baseline.render(entries))
+        click.echo(f"archlint: wrote {len(entries)} finding(s) to the baseline {write_path}", err=True)
+        return
+    if result.baseline is None or result.outcome is None:
+        raise UsageError("--prune-baseline needs a baseline (--baseline FILE or `baseline` in the configuration)")
+    entries = baseline.pruned(result.baseline, result.outcome.absent)
+    write_atomic(result.baseline.path, baseline.render(entries))
+    click.echo(f"archlint: pruned {len(result.outcome.absent)} fixed finding(s) from the baseline "
+               f"{result.baseline.path}", err=True)
 
 
 @cli.command("rules")

@@ -26,6 +26,7 @@ CONFIG_KEYS = {
     "standards",
     "rules",
     "openapi",
+    "baseline",
 }
 _SELECTOR = re.compile(r"^(ALL|AL\d{0,3}|S\d{1,2})$")
 
@@ -47,6 +48,8 @@ class Config:
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: OpenAPI documents to check (relative to the project root); none: discover openapi.json/.yaml/.yml.
     openapi: list[str] = field(default_factory=list)
+    #: Baseline file (relative to the project root) whose findings are accepted; None: no baseline.
+    baseline: str | None = None
 
 
 def find_config(start: Path) -> tuple[Path | None, Path]:
@@ -97,6 +100,7 @@ def load_config(path: Path | None, root: Path, *, pack_override: str | None = No
     config.exclude = _strings(raw, "exclude", source)
     config.src = _strings(raw, "src", source)
     config.openapi = _strings(raw, "openapi", source)
+    config.baseline = _string(raw, "baseline", source, None)
     if "respect-gitignore" in raw:
         if not isinstance(raw["respect-gitignore"], bool):
             raise ConfigError(f"{source}: {section} key 'respect-gitignore' must be true or false")

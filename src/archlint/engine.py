@@ -5,10 +5,8 @@ Data flows one way: nothing here knows about the CLI or the output formats.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import traceback
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -17,6 +15,7 @@ from pathlib import Path
 import pathspec
 
 from archlint import __version__
+from archlint import baseline as baselines
 from archlint.changes import ChangeSet, ChangeSetError, from_git, from_list, from_paths
 from archlint.checks import Project, Rule, all_rules
 from archlint.collect import FileFacts, collect_bytes
@@ -64,6 +63,10 @@ class Overrides:
     changed_files: str | None = None
     paths_are_change_set: bool = False
     change_set: ChangeSet | None = None
+    #: Baseline (issue 18): report only findings not in this file (wins over the config's ``baseline``).
+    baseline: Path | None = None
+    #: Record every finding instead (``--write-baseline``): no baseline filters the run.
+    write_baseline: Path | None = None
 
 
 @dataclass(slots=True)
@@ -81,6 +84,11 @@ class RunResult:
     report: Report
     configs: list[Config]
     crashes: list[RuleCrash] = field(default_factory=list)
+    #: The baseline the run was filtered with, and what it found against it.
+    baseline: baselines.Baseline | None = None
+    outcome: baselines.Outcome | None = None
+    #: Whether a baseline entry is one this run could have reproduced (its rule ran, its path was checked).
+    in_scope: object = None
 
     @property
     def fail_on(self):
@@ -114,6 +122,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
     configs: list[Config] = []
     files_checked = 0
     report_root: Path | None = None
+    scopes: list[tuple[set[str], list[str]]] = []  # (rule ids, wanted paths) of each project
     for root, (config_path, group_targets) in groups.items():
         config = load_config(config_path, root, pack_override=overrides.pack)
         configs.append(config)
@@ -133,10 +142,19 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         findings.extend(check_project(project, rules, config, group_targets, crashes))
         # Non-Python files the rules read (OpenAPI documents), when they are checked paths or named explicitly.
         wanted = [_relative(t, top) for t in group_targets]
+        scopes.append(({r.id for r in rules}, wanted + list(project.other_files)))
         files_checked += sum(
             1 for p in project.extra.get("checked_files", ()) if _in_targets(p, wanted) or p in project.other_files
         )
     findings.sort(key=Finding.sort_key)
+
+    def in_scope(entry: baselines.Entry) -> bool:
+        return any(entry.rule in ids and _in_targets(entry.path, wanted) for ids, wanted in scopes)
+
+    accepted, outcome = _baseline(overrides, configs), None
+    if accepted is not None:
+        outcome = baselines.apply(findings, accepted, in_scope)
+        findings = outcome.new
     report = Report(
         findings=findings,
         rules=[infos[k] for k in sorted(infos)],
@@ -145,7 +163,32 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         tool_version=__version__,
         extra={"errors": [f"Rule {c.rule_id} ({c.name}) crashed: {c.error}" for c in crashes]} if crashes else {},
     )
-    return RunResult(report, configs, crashes)
+    if outcome is not None:
+        report.unchanged = outcome.unchanged
+        report.absent = [_absent(e) for e in outcome.absent]
+    return RunResult(report, configs, crashes, accepted, outcome, in_scope)
+
+
+def _baseline(overrides: Overrides, configs: list[Config]) -> baselines.Baseline | None:
+    """The baseline that filters this run: ``--baseline``, else the configuration's; none while writing one."""
+    if overrides.write_baseline is not None:
+        return None
+    path = overrides.baseline
+    if path is None:
+        configured = next((c for c in configs if c.baseline), None)
+        if configured is None:
+            return None
+        path = configured.root / configured.baseline
+    try:
+        return baselines.load(path)
+    except baselines.BaselineError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _absent(entry: baselines.Entry) -> Finding:
+    finding = entry.as_finding()
+    finding.baseline_state = "absent"
+    return finding
 
 
 def change_set(paths: Sequence[str | Path], overrides: Overrides) -> ChangeSet | None:
@@ -354,21 +397,6 @@ class _Filters:
 
 
 def _fingerprint(findings: list[Finding], report_root: Path) -> None:
-    """A hash of rule, file, the reported line's text and its occurrence: survives lines shifting."""
-    lines_cache: dict[str, list[str]] = {}
-    seen: dict[tuple, int] = defaultdict(int)
-    for finding in sorted(findings, key=Finding.sort_key):
-        lines = lines_cache.get(finding.path)
-        if lines is None:
-            try:
-                text = (report_root / finding.path).read_text(encoding="utf-8", errors="replace")
-                lines = text.splitlines()
-            except OSError:
-                lines = []
-            lines_cache[finding.path] = lines
-        line_text = lines[finding.span.line - 1].strip() if 0 < finding.span.line <= len(lines) else ""
-        key = (finding.rule_id, finding.path, line_text)
-        seen[key] += 1
-        material = "\0".join((finding.rule_id, finding.path, line_text, str(seen[key])))
-        finding.fingerprint = hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+    """Rule, file, enclosing definition and the reported code's normalised text (see ``archlint.baseline``)."""
+    baselines.fingerprint(findings, report_root)
 

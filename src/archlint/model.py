@@ -73,6 +73,8 @@ class Finding:
     related: tuple[Related, ...] = ()
     #: Stable across lines shifting; filled in by the engine before reporting.
     fingerprint: str = ""
+    #: Against a baseline (SARIF ``baselineState``): "new", "unchanged" or "absent"; "" without one.
+    baseline_state: str = ""
 
     def sort_key(self) -> tuple:
         return (self.path, self.span.line, self.span.column, self.rule_id, self.message)
@@ -132,3 +134,7 @@ class Report:
     tool_version: str = ""
     information_uri: str = "https://github.com/archlint/archlint"
     extra: dict = field(default_factory=dict)
+    #: With a baseline: findings it accepts (not in ``findings``, not failing the run) and its
+    #: entries this run no longer finds (fixed), for SARIF's ``baselineState``.
+    unchanged: list[Finding] = field(default_factory=list)
+    absent: list[Finding] = field(default_factory=list)
