@@ -84,6 +84,13 @@ def _adoption_options(command):
                      help="Record every current finding in this baseline file and exit 0."),
         click.option("--prune-baseline", is_flag=True,
                      help="Drop the baseline's fixed findings (those this run no longer finds) from its file."),
+        click.option("--fix", "apply_fixes", is_flag=True, help="Apply the safe fixes, then report what is left."),
+        click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, apply the unsafe fixes too."),
+        click.option("--diff", "show_diff", is_flag=True,
+                     help="Print the fixes as a unified diff instead of writing them; exit 1 when there is one."),
+        click.option("--show-fixes", is_flag=True, help="With --fix, list every fix applied."),
+        click.option("--add-noqa", is_flag=True,
+                     help="Add `# archlint: ignore[CODE] -- TODO: reason` on every current finding and exit 0."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -155,8 +162,40 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
     )
     if adoption["prune_baseline"] and adoption["write_baseline"]:
         raise click.UsageError("give --write-baseline or --prune-baseline, not both")
-    result = run(list(paths), overrides)
+    rewriting = [name for name in ("apply_fixes", "show_diff", "add_noqa") if adoption[name]]
+    if len(rewriting) > 1:
+        raise click.UsageError("give one of --fix, --diff and --add-noqa")
+    if adoption["show_diff"] or adoption["apply_fixes"]:
+        from archlint.autofix import fix_project, unified_diff
+
+        outcome = fix_project(list(paths), overrides, unsafe=adoption["unsafe_fixes"],
+                              write=not adoption["show_diff"])
+        for line in outcome.rejected:
+            click.echo(f"archlint: warning: {line}", err=True)
+        if adoption["show_diff"]:
+            diff = unified_diff(outcome.changed, outcome.result.report.root)
+            if diff:
+                click.echo(diff, nl=False)
+            click.echo(f"archlint: would fix {len(outcome.applied)} finding(s) in {len(outcome.changed)} file(s)",
+                       err=True)
+            sys.exit(EXIT_FINDINGS if outcome.changed else EXIT_CLEAN)
+        _echo_fixed(outcome.applied, adoption["show_fixes"])
+        result = outcome.result
+    else:
+        result = run(list(paths), overrides)
+    if adoption["add_noqa"]:
+        from archlint.autofix import add_noqa
+
+        count, skipped = add_noqa(result)
+        for where in skipped:
+            click.echo(f"archlint: warning: no place for a suppression comment at {where}", err=True)
+        click.echo(f"archlint: added {count} suppression comment(s)", err=True)
+        sys.exit(EXIT_CLEAN if not result.crashes else EXIT_ERROR)
     report = result.report
+    if "sarif" in (fmt, "sarif" if sarif_output else ""):
+        from archlint.autofix import attach_fixes
+
+        attach_fixes(result)  # SARIF carries each fixable finding's fix as artifactChanges
     if adoption["write_baseline"] is not None or adoption["prune_baseline"]:
         _update_baseline(result, adoption["write_baseline"])
         sys.exit(EXIT_CLEAN if not result.crashes else EXIT_ERROR)
@@ -186,6 +225,13 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
             )
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+def _echo_fixed(applied, show: bool) -> None:
+    click.echo(f"archlint: fixed {len(applied)} finding(s)", err=True)
+    if show:
+        for fix in sorted(applied, key=lambda a: (a.path, a.line, a.rule_id)):
+            click.echo(f"  {fix.path}:{fix.line}: {fix.rule_id} {fix.message}", err=True)
 
 
 def _update_baseline(result, write_path: Path | None) -> None:

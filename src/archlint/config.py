@@ -27,6 +27,7 @@ CONFIG_KEYS = {
     "rules",
     "openapi",
     "baseline",
+    "respect-bare-noqa",
 }
 _SELECTOR = re.compile(r"^(ALL|AL\d{0,3}|S\d{1,2})$")
 
@@ -50,6 +51,8 @@ class Config:
     openapi: list[str] = field(default_factory=list)
     #: Baseline file (relative to the project root) whose findings are accepted; None: no baseline.
     baseline: str | None = None
+    #: Whether a bare ``# noqa`` (Ruff's, flake8's) silences archlint too; by default only ``# noqa: AL...`` does.
+    respect_bare_noqa: bool = False
 
 
 def find_config(start: Path) -> tuple[Path | None, Path]:
@@ -105,6 +108,10 @@ def load_config(path: Path | None, root: Path, *, pack_override: str | None = No
         if not isinstance(raw["respect-gitignore"], bool):
             raise ConfigError(f"{source}: {section} key 'respect-gitignore' must be true or false")
         config.respect_gitignore = raw["respect-gitignore"]
+    if "respect-bare-noqa" in raw:
+        if not isinstance(raw["respect-bare-noqa"], bool):
+            raise ConfigError(f"{source}: {section} key 'respect-bare-noqa' must be true or false")
+        config.respect_bare_noqa = raw["respect-bare-noqa"]
     if "fail-on" in raw:
         try:
             config.fail_on = Severity.parse(str(raw["fail-on"]))

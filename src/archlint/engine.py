@@ -33,6 +33,7 @@ from archlint.index import ProjectIndex
 from archlint.model import Finding, Report, RuleInfo
 from archlint.openapi.sources import Request as OpenAPIRequest
 from archlint.pack import ConfigError
+from archlint.suppressions import Audit, Suppressions
 
 _PARALLEL_THRESHOLD = 48
 
@@ -67,6 +68,8 @@ class Overrides:
     baseline: Path | None = None
     #: Record every finding instead (``--write-baseline``): no baseline filters the run.
     write_baseline: Path | None = None
+    #: Texts that stand in for files on disk (absolute resolved paths): ``--diff`` checks fixed code unwritten.
+    overlay: dict[Path, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -89,6 +92,8 @@ class RunResult:
     outcome: baselines.Outcome | None = None
     #: Whether a baseline entry is one this run could have reproduced (its rule ran, its path was checked).
     in_scope: object = None
+    #: The rules that ran, by id, with their options (fixes are asked of them).
+    rules: dict[str, Rule] = field(default_factory=dict)
 
     @property
     def fail_on(self):
@@ -123,6 +128,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
     files_checked = 0
     report_root: Path | None = None
     scopes: list[tuple[set[str], list[str]]] = []  # (rule ids, wanted paths) of each project
+    ran: dict[str, Rule] = {}
     for root, (config_path, group_targets) in groups.items():
         config = load_config(config_path, root, pack_override=overrides.pack)
         configs.append(config)
@@ -139,7 +145,9 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
             files_checked += len(set(group_targets) - analysed)
         for rule in rules:
             infos.setdefault(rule.id, rule.info(rule.options, rule.effective_severity))
-        findings.extend(check_project(project, rules, config, group_targets, crashes))
+            ran.setdefault(rule.id, rule)
+        complete = overrides.select is None and not overrides.extend_select and not overrides.ignore
+        findings.extend(check_project(project, rules, config, group_targets, crashes, complete=complete))
         # Non-Python files the rules read (OpenAPI documents), when they are checked paths or named explicitly.
         wanted = [_relative(t, top) for t in group_targets]
         scopes.append(({r.id for r in rules}, wanted + list(project.other_files)))
@@ -166,7 +174,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
     if outcome is not None:
         report.unchanged = outcome.unchanged
         report.absent = [_absent(e) for e in outcome.absent]
-    return RunResult(report, configs, crashes, accepted, outcome, in_scope)
+    return RunResult(report, configs, crashes, accepted, outcome, in_scope, ran)
 
 
 def _baseline(overrides: Overrides, configs: list[Config]) -> baselines.Baseline | None:
@@ -251,7 +259,15 @@ def select_rules(config: Config, overrides: Overrides) -> list[Rule]:
 def build_project(config: Config, report_root: Path, overrides: Overrides) -> tuple[Project, list[Rule], list[SourceFile]]:
     rules = select_rules(config, overrides)
     files = discover(config, report_root)
-    facts = collect_all(files, jobs=overrides.jobs)
+    if overrides.overlay:
+        facts = collect_all([f for f in files if f.abs.resolve() not in overrides.overlay], jobs=overrides.jobs)
+        facts += [
+            collect_bytes(overrides.overlay[f.abs.resolve()].encode("utf-8"), path=f.path, rel=f.rel,
+                          module=f.module, is_package=f.is_package)
+            for f in files if f.abs.resolve() in overrides.overlay
+        ]
+    else:
+        facts = collect_all(files, jobs=overrides.jobs)
     project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root)
     project.other_files = [_relative(p.resolve(), report_root) for p in overrides.openapi]
     project.extra["config"] = config
@@ -288,7 +304,30 @@ def check_project(
     config: Config,
     targets: list[Path],
     crashes: list[RuleCrash] | None = None,
+    *,
+    complete: bool = True,
 ) -> list[Finding]:
+    rules = list(rules)
+    findings = _run_rules(project, [r for r in rules if not r.after_filter], crashes)
+    report_root = project.report_root
+    wanted = [_relative(t, report_root) for t in targets]
+    filters = _Filters(project.index, config, report_root)
+    given = set(project.other_files)  # documents named on the command line or generated: always reported
+    kept = [f for f in findings if (_in_targets(f.path, wanted) or f.path in given) and not filters.drop(f)]
+    late = [r for r in rules if r.after_filter]
+    if late:
+        # Rules about the filtering itself (AL002: suppressions that silenced nothing) run after it.
+        project.suppression_audit = Audit(
+            filters.suppressions, frozenset(r.id for r in rules), frozenset(r.id for r in all_rules()), complete
+        )
+        audit = _run_rules(project, late, crashes)
+        # A directive that silences nothing must not silence its own report: only `ignore[AL002]` does.
+        kept.extend(f for f in audit if _in_targets(f.path, wanted) and not filters.drop(f, explicit=True))
+    _fingerprint(kept, report_root)
+    return kept
+
+
+def _run_rules(project: Project, rules: list[Rule], crashes: list[RuleCrash] | None) -> list[Finding]:
     findings: list[Finding] = []
     for rule in rules:
         try:
@@ -301,13 +340,7 @@ def check_project(
             crashes.append(
                 RuleCrash(rule.id, rule.name, f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
             )
-    report_root = project.report_root
-    wanted = [_relative(t, report_root) for t in targets]
-    filters = _Filters(project.index, config, report_root)
-    given = set(project.other_files)  # documents named on the command line or generated: always reported
-    kept = [f for f in findings if (_in_targets(f.path, wanted) or f.path in given) and not filters.drop(f)]
-    _fingerprint(kept, report_root)
-    return kept
+    return findings
 
 
 # --------------------------------------------------------------------------- #
@@ -362,38 +395,18 @@ class _Filters:
         self.per_file = [
             (pathspec.GitIgnoreSpec.from_lines([glob]), codes) for glob, codes in config.per_file_ignores.items()
         ]
-        self._headers: dict[str, list[tuple[int, int]]] = {}
+        self.suppressions = Suppressions(respect_bare_noqa=config.respect_bare_noqa)
 
-    def drop(self, finding: Finding) -> bool:
+    def drop(self, finding: Finding, *, explicit: bool = False) -> bool:
+        """Suppressed or per-file ignored (``explicit``: only by a directive that names the rule)."""
         facts = self.index.files.get(finding.path)
-        if facts is not None and self._suppressed(finding, facts):
+        if facts is not None and self.suppressions.suppresses(finding, facts, explicit=explicit):
             return True
         rel = finding.path[len(self.prefix) + 1 :] if self.prefix and finding.path.startswith(self.prefix + "/") else finding.path
         for spec, codes in self.per_file:
             if spec.match_file(rel) and any(selector_matches(c, finding.rule_id, finding.standard) for c in codes):
                 return True
         return False
-
-    def _suppressed(self, finding: Finding, facts: FileFacts) -> bool:
-        if not facts.suppressions:
-            return False
-        lines = {finding.span.line, finding.span.end_line}
-        for start, end in self._header_ranges(facts):
-            if start <= finding.span.line <= end:
-                lines.update(range(start, end + 1))
-        for line in lines:
-            if line in facts.suppressions:
-                codes = facts.suppressions[line]
-                if codes is None or finding.rule_id in codes:
-                    return True
-        return False
-
-    def _header_ranges(self, facts: FileFacts) -> list[tuple[int, int]]:
-        ranges = self._headers.get(facts.path)
-        if ranges is None:
-            ranges = [f.header for f in facts.functions.values()] + [c.header for c in facts.classes.values()]
-            self._headers[facts.path] = ranges
-        return ranges
 
 
 def _fingerprint(findings: list[Finding], report_root: Path) -> None:

@@ -75,4 +75,5 @@ def collect_source(
     facts.functions = collector.functions
     facts.classes = collector.classes
     facts.suppressions = collector.suppressions
+    facts.suppression_comments = collector.suppression_comments
     return facts

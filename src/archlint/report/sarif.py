@@ -98,6 +98,8 @@ def _result(f: Finding, rule_index: int) -> dict:
         result["partialFingerprints"] = {FINGERPRINT_KEY: f.fingerprint}
     if f.related:
         result["relatedLocations"] = [_related(i, r) for i, r in enumerate(f.related, start=1)]
+    if f.fix is not None and f.fix.edits:
+        result["fixes"] = [_fix(f)]
     if f.baseline_state:
         result["baselineState"] = f.baseline_state
     if f.baseline_state == "unchanged":
@@ -110,6 +112,21 @@ def _result(f: Finding, rule_index: int) -> dict:
         result["kind"] = "pass"
         result["level"] = "none"
     return result
+
+
+def _fix(f: Finding) -> dict:
+    """The finding's fix as SARIF ``artifactChanges`` (code scanning shows them as suggestions)."""
+    label = "" if f.fix.safe else " (unsafe: it may change behaviour; review it)"
+    return {
+        "description": {"text": _sentence(f.fix.message.rstrip(".") + label)},
+        "artifactChanges": [{
+            "artifactLocation": {"uri": quote(f.path, safe="/"), "uriBaseId": SRCROOT},
+            "replacements": [
+                {"deletedRegion": _region(edit.span), "insertedContent": {"text": edit.content}}
+                for edit in f.fix.edits
+            ],
+        }],
+    }
 
 
 def _related(location_id: int, related: Related) -> dict:
