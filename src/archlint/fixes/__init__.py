@@ -12,7 +12,6 @@ can carry them as ``artifactChanges``.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -31,31 +30,42 @@ class FixSource:
         self.module = self.wrapper.module
         self.positions = self.wrapper.resolve(PositionProvider)
         self._lines = text.splitlines()
+        self._parents: dict[int, cst.CSTNode] | None = None
 
-    def nodes_at(self, span: Span, kind: type | tuple[type, ...] = cst.CSTNode) -> Iterator[cst.CSTNode]:
-        """Nodes of ``kind`` that start where the span starts, outermost first."""
+    def nodes_at(self, span: Span, kind: type | tuple[type, ...] = cst.CSTNode) -> list[cst.CSTNode]:
+        """Nodes of ``kind`` that start where the span starts: the one ending where it ends first, then larger first."""
         line, column = span.line, utf16_to_index(self._lines, span.line, span.column)
-        for node, pos in self.positions.items():
-            if isinstance(node, kind) and pos.start.line == line and pos.start.column == column:
-                yield node
+        end = (span.end_line, utf16_to_index(self._lines, span.end_line, span.end_column))
+        found = [
+            (node, pos) for node, pos in self.positions.items()
+            if isinstance(node, kind) and pos.start.line == line and pos.start.column == column
+        ]
+        found.sort(key=lambda item: ((item[1].end.line, item[1].end.column) != end,
+                                     -item[1].end.line, -item[1].end.column))
+        return [node for node, _ in found]
 
     def node_at(self, span: Span, kind: type | tuple[type, ...] = cst.CSTNode) -> cst.CSTNode | None:
-        """The outermost node of ``kind`` that starts where the span starts (None: none)."""
-        return next(self.nodes_at(span, kind), None)
+        """The node of ``kind`` the span covers (exactly, else the largest starting there); None: none."""
+        nodes = self.nodes_at(span, kind)
+        return nodes[0] if nodes else None
 
     def enclosing(self, node: cst.CSTNode, kind: type | tuple[type, ...]) -> cst.CSTNode | None:
-        """The innermost node of ``kind`` whose range contains ``node``."""
-        target = self.positions[node]
-        best, best_size = None, None
-        for other, pos in self.positions.items():
-            if not isinstance(other, kind) or other is node:
-                continue
-            if (pos.start.line, pos.start.column) <= (target.start.line, target.start.column) and (
-                pos.end.line, pos.end.column) >= (target.end.line, target.end.column):
-                size = (pos.end.line - pos.start.line, pos.end.column - pos.start.column)
-                if best_size is None or size < best_size:
-                    best, best_size = other, size
-        return best
+        """The innermost ancestor of ``node`` of ``kind`` (None: none)."""
+        if self._parents is None:
+            self._parents = {}
+            parents = self._parents
+
+            class _Parents(cst.CSTVisitor):
+                def on_visit(self, parent: cst.CSTNode) -> bool:
+                    for child in parent.children:
+                        parents[id(child)] = parent
+                    return True
+
+            self.module.visit(_Parents())
+        current = self._parents.get(id(node))
+        while current is not None and not isinstance(current, kind):
+            current = self._parents.get(id(current))
+        return current
 
     def replace(self, old: cst.CSTNode, new: cst.CSTNode | cst.RemovalSentinel) -> cst.Module:
         return self.module.deep_replace(old, new)  # type: ignore[arg-type]
