@@ -124,7 +124,7 @@ def test_sarif_carries_fixes(project):
 
 
 def test_a_fix_that_breaks_the_file_is_never_written(project, monkeypatch):
-    from archlint.checks.engine_suppressions import UnusedSuppression
+    from archlint.checks.al0_suppressions import UnusedSuppression
     from archlint.model import Edit, Fix, Span
 
     deps = project / "app" / "deps.py"
@@ -138,6 +138,6 @@ def test_a_fix_that_breaks_the_file_is_never_written(project, monkeypatch):
 
     monkeypatch.setattr(UnusedSuppression, "check", broken)
     before = deps.read_text()
-    outcome = fix_project([project], Overrides(extend_select=["AL002"]))
+    outcome = fix_project([project], Overrides(select=["AL002", "AL420"]))
     assert deps.read_text() == before
     assert outcome.applied == [] and len(outcome.rejected) == 1
