@@ -52,7 +52,8 @@ def test_fix_example(rule, index, tmp_path):
         f"{rule.id}: the fix example's 'before' has no finding"
     outcome = fix_project([tmp_path], overrides_for(rule), unsafe=True)
     assert read(after, tmp_path) == expected(after)
-    assert outcome.applied and not outcome.rejected
+    # An example whose 'after' equals its 'before' is a trap: a finding the fix must leave alone.
+    assert (bool(outcome.applied) != (expected(before) == expected(after))) and not outcome.rejected
     # Fixed means clean for the rule (the first example of a rule is wholly fixable; later ones may hold
     # traps the fix must leave alone), no fix is left over, and fixing again changes nothing.
     left = [f for f in outcome.result.report.findings if f.rule_id == rule.id]
