@@ -291,6 +291,75 @@ class PydanticV1Validator(_S9Rule):
         """
     ]
 
+    fix_message = "Use `@field_validator` (with `@classmethod`)."
+    FIXES = [
+        (
+            """
+            from pydantic import BaseModel, validator
+
+            class Signup(BaseModel):
+                email: str
+                name: str
+
+                @validator("email", pre=True, allow_reuse=True)
+                def lower(cls, value: str) -> str:
+                    return value.lower()
+
+                @validator("name")
+                def strip(cls, value: str) -> str:
+                    return value.strip()
+            """,
+            """
+            from pydantic import BaseModel, field_validator
+
+            class Signup(BaseModel):
+                email: str
+                name: str
+
+                @field_validator("email", mode="before")
+                @classmethod
+                def lower(cls, value: str) -> str:
+                    return value.lower()
+
+                @field_validator("name")
+                @classmethod
+                def strip(cls, value: str) -> str:
+                    return value.strip()
+            """,
+        ),
+        (
+            """
+            from pydantic import BaseModel, validator
+
+            class Signup(BaseModel):
+                password: str
+                confirm: str
+
+                @validator("confirm")
+                def same(cls, value: str, values: dict) -> str:
+                    if value != values.get("password"):
+                        raise ValueError("passwords differ")
+                    return value
+            """,
+            """
+            from pydantic import BaseModel, validator
+
+            class Signup(BaseModel):
+                password: str
+                confirm: str
+
+                @validator("confirm")
+                def same(cls, value: str, values: dict) -> str:
+                    if value != values.get("password"):
+                        raise ValueError("passwords differ")
+                    return value
+            """,
+        ),
+    ]
+
+    def fix(self, finding: Finding, source):
+        return pydantic_fixes.field_validator(source, finding.span)
+
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         validators = self.options.v1_validators
