@@ -61,11 +61,12 @@ class _Source:
     definitions: list[tuple[int, int, str]] = field(default_factory=list)
 
     @classmethod
-    def read(cls, path: Path) -> _Source:
+    def read(cls, path: Path, read: Callable[[Path], str] | None = None) -> _Source:
         try:
-            text = path.read_bytes().decode("utf-8-sig", errors="replace")
-        except OSError:
+            text = read(path) if read is not None else path.read_bytes().decode("utf-8-sig", errors="replace")
+        except (OSError, ValueError):
             return cls([], [])
+        text = text.removeprefix("\ufeff")
         lines = text.splitlines()
         try:
             tokens = [t for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type not in _SKIP]
@@ -145,18 +146,18 @@ def _char_index(lines: list[str], line: int, column: int) -> int:
     return len(text)
 
 
-def fingerprint(findings: Iterable[Finding], report_root: Path) -> None:
-    """Fill in every finding's ``fingerprint`` (see the module docstring)."""
+def fingerprint(findings: Iterable[Finding], report_root: Path, read: Callable[[Path], str] | None = None) -> None:
+    """Fill in every finding's ``fingerprint`` (see the module docstring); ``read`` reads a file's text."""
     sources: dict[str, _Source] = {}
     seen: Counter = Counter()
     for finding in sorted(findings, key=Finding.sort_key):
         source = sources.get(finding.path)
         if source is None:
-            source = sources[finding.path] = _Source.read(report_root / finding.path)
+            source = sources[finding.path] = _Source.read(report_root / finding.path, read)
         key = (finding.rule_id, finding.path, source.qualname(finding.span.line), source.text(finding.span))
         seen[key] += 1
         material = "\0".join((*key, str(seen[key])))
-        finding.fingerprint = hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+        finding.fingerprint = hashlib.sha256(material.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 # --------------------------------------------------------------------------- #
