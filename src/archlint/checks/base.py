@@ -42,8 +42,16 @@ class Rule(Generic[OptionsT]):
     Options: ClassVar[type | None] = None
     #: The rule reads only ``Project.change_set`` (S19): its examples run as a change set.
     change_set_only: ClassVar[bool] = False
+    #: The rule judges the filtering itself (AL002): it runs after suppressions are applied.
+    after_filter: ClassVar[bool] = False
     VALID: ClassVar[list] = []
     INVALID: ClassVar[list] = []
+    #: Fix examples, tests too: (before, after) sources of ``app/main.py`` (or dicts of files).
+    FIXES: ClassVar[list] = []
+    #: "safe" fixes keep the program's meaning (``--fix``); "unsafe" ones need ``--unsafe-fixes``.
+    fix_applicability: ClassVar[str] = "safe"
+    #: What the fix does, for ``--show-fixes`` and SARIF (a sentence).
+    fix_message: ClassVar[str] = ""
 
     def __init__(self, options: OptionsT, severity: Severity | None = None) -> None:
         self.options: OptionsT = options
@@ -71,6 +79,14 @@ class Rule(Generic[OptionsT]):
             standard=self.standard,
             related=tuple(related),
         )
+
+    def fix(self, finding: Finding, source: Any) -> Any:
+        """The file's new text (or tree) with this finding fixed; None when it cannot be fixed safely here.
+
+        ``source`` is an ``archlint.fixes.FixSource``: the file parsed with LibCST.
+        Only rules with ``FIXES`` are asked.
+        """
+        return None
 
     # ---------------------------------------------------------------- docs
     @classmethod

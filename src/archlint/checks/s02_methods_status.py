@@ -24,6 +24,7 @@ from archlint.analysis.endpoints import (
     unresolved_include_sets,
 )
 from archlint.checks.base import Project, Rule
+from archlint.fixes import fastapi as fastapi_fixes
 from archlint.collect.facts import Expr, FString, FunctionFact, Lit
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
@@ -218,6 +219,78 @@ class CreateWithout201(Rule[S2Options]):
             return [item]
         """
     ]
+
+    #: Unsafe: clients that expect 200 see 201.
+    fix_applicability = "unsafe"
+    fix_message = "Declare `status_code=201` (`status.HTTP_201_CREATED` when `status` is imported)."
+    FIXES = [
+        (
+            """
+            from fastapi import APIRouter, status
+            from pydantic import BaseModel
+
+            router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+            class Item(BaseModel):
+                name: str
+
+            @router.post("/")
+            async def create_item(item: Item) -> Item:
+                return item
+
+            @router.post(
+                "/bulk",
+                summary="Create items.",
+            )
+            async def create_items(items: list[Item]) -> list[Item]:
+                return items
+            """,
+            """
+            from fastapi import APIRouter, status
+            from pydantic import BaseModel
+
+            router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+            class Item(BaseModel):
+                name: str
+
+            @router.post("/", status_code=status.HTTP_201_CREATED)
+            async def create_item(item: Item) -> Item:
+                return item
+
+            @router.post(
+                "/bulk",
+                summary="Create items.",
+                status_code=status.HTTP_201_CREATED,
+            )
+            async def create_items(items: list[Item]) -> list[Item]:
+                return items
+            """,
+        ),
+        (
+            """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+            @router.post("/", status_code=200)
+            async def create_item(name: str) -> dict:
+                return {"name": name}
+            """,
+            """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+            @router.post("/", status_code=201)
+            async def create_item(name: str) -> dict:
+                return {"name": name}
+            """,
+        ),
+    ]
+
+    def fix(self, finding: Finding, source):
+        return fastapi_fixes.set_status_created(source, finding.span)
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index

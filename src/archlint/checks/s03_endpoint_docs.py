@@ -16,6 +16,7 @@ from archlint.analysis.endpoints import (
     unresolved_include_sets,
 )
 from archlint.checks.base import Project, Rule
+from archlint.fixes import fastapi as fastapi_fixes
 from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
@@ -287,6 +288,57 @@ class RedundantResponseModel(Rule[S3Options]):
             return Item(id=item_id)
         """
     ]
+
+    #: Ruff FAST001's fix: FastAPI already uses the return annotation, so the response is the same.
+    fix_message = "Remove the redundant `response_model` argument."
+    FIXES = [
+        (
+            """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+            class Item(BaseModel):
+                id: int
+
+            @router.get("/{item_id}", response_model=Item)
+            async def read_item(item_id: int) -> Item:
+                return Item(id=item_id)
+
+            @router.get(
+                "/",
+                response_model=list[Item],
+                summary="List items.",
+            )
+            async def list_items() -> list[Item]:
+                return []
+            """,
+            """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+            class Item(BaseModel):
+                id: int
+
+            @router.get("/{item_id}")
+            async def read_item(item_id: int) -> Item:
+                return Item(id=item_id)
+
+            @router.get(
+                "/",
+                summary="List items.",
+            )
+            async def list_items() -> list[Item]:
+                return []
+            """,
+        ),
+    ]
+
+    def fix(self, finding: Finding, source):
+        return fastapi_fixes.remove_argument(source, finding.span, "response_model")
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from archlint.analysis.endpoints import DEPENDS, handler_ctx, route_label
 from archlint.checks.base import Project, Rule
+from archlint.fixes import fastapi as fastapi_fixes
 from archlint.collect.facts import (
     Attr,
     Await,
@@ -104,6 +105,70 @@ class DependsAsDefault(Rule[S18Options]):
             return []
         """
     ]
+
+    #: Ruff FAST002's fix, unsafe as Ruff's: the parameter loses its default, so direct calls change.
+    fix_applicability = "unsafe"
+    fix_message = "Move the dependency into `Annotated[...]`."
+    FIXES = [
+        (
+            """
+            from fastapi import Depends
+
+            def get_db():
+                return {}
+
+            def get_user(db: dict = Depends(get_db), *, name: str = Depends(get_db)) -> dict:
+                return db
+            """,
+            """
+            from fastapi import Depends
+            from typing import Annotated
+
+            def get_db():
+                return {}
+
+            def get_user(db: Annotated[dict, Depends(get_db)], *, name: Annotated[str, Depends(get_db)]) -> dict:
+                return db
+            """,
+        ),
+        (
+            """
+            import fastapi
+            from typing import Annotated as A
+
+            def get_db():
+                return {}
+
+            def get_user(
+                limit: int = 10,
+                db: dict = fastapi.Depends(get_db),  # the session
+            ) -> dict:
+                return db
+
+            def get_admin(user: dict = fastapi.Security(get_user, scopes=["admin"])) -> dict:
+                return user
+            """,
+            """
+            import fastapi
+            from typing import Annotated as A
+
+            def get_db():
+                return {}
+
+            def get_user(
+                limit: int = 10,
+                db: dict = fastapi.Depends(get_db),  # the session
+            ) -> dict:
+                return db
+
+            def get_admin(user: A[dict, fastapi.Security(get_user, scopes=["admin"])]) -> dict:
+                return user
+            """,
+        ),
+    ]
+
+    def fix(self, finding: Finding, source):
+        return fastapi_fixes.depends_to_annotated(source, finding.span)
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
