@@ -61,6 +61,9 @@ class Project:
     generated: dict[str, str] = field(default_factory=dict)
     #: The pack's health and liveness probes (full-path globs): unversioned and public (S1, S7, S4).
     health_probes: tuple[str, ...] = ()
+    #: After filtering, for rules with ``after_filter`` (AL002): which suppression directives silenced something
+    #: (an ``archlint.suppressions.Audit``; None before the filter has run).
+    suppression_audit: Any = None
     _shared: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
     @cached_property
