@@ -383,6 +383,11 @@ class _Inventory:
                     if full.rewritten:
                         rewritten.add(full.rewritten)
                     out.extend(self._endpoints_for(route, full, path, reason))
+            elif owner.parameter is not None:
+                reason = (f"it is registered on the parameter '{owner.parameter.name}' of "
+                          f"{owner.parameter.module}.{owner.parameter.function}, and no call archlint can trace "
+                          "passes an application or router to it")
+                out.extend(self._endpoints_for(route, None, None, reason))
             elif owner.kind == "router" and (unresolved_edges or not self.table.roots):
                 reason = ("its router is not included in any application archlint can trace"
                           if self.table.roots else "no FastAPI application was found")

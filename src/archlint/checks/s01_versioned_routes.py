@@ -254,7 +254,10 @@ class UnverifiableRoutePath(Rule):
                 continue
             note(mount.file, mount.call.span, "This mount serves an application whose routes archlint cannot see, so S1 is unverifiable for it.", None)
         for key, obj in table.objects.items():
-            if obj.kind == "router" and obj.routes and key not in reachable:
+            if obj.parameter is not None and obj.routes:
+                param = obj.parameter
+                note(obj.file, obj.call.span, f"Routes are registered on the parameter '{param.name}' of {param.module}.{param.function}, and no call archlint can trace passes an application or router to it, so S1 is unverifiable for them.", None)
+            elif obj.kind == "router" and obj.routes and key not in reachable:
                 note(obj.file, obj.call.span, "This router is not included in any application archlint can trace, so S1 is unverifiable for its routes.", None)
         for (path, span), (message, _routes) in notes.items():
             yield self.finding(path, span, message)
