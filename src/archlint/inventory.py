@@ -367,11 +367,16 @@ class _Inventory:
             )
         websockets = 0
         rewritten: set[str] = set()
+        factories = self._unused_router_factories(reachable)
+        library_routes = 0
         for route in self.table.routes:
             if "WEBSOCKET" in route.methods:
                 websockets += 1
                 continue
             owner = self.table.objects[route.owner]
+            if route.owner in factories:
+                library_routes += len(route.methods)
+                continue
             if route.full_paths:
                 for full in route.full_paths:
                     reason = ""
@@ -392,6 +397,14 @@ class _Inventory:
                 reason = ("its router is not included in any application archlint can trace"
                           if self.table.roots else "no FastAPI application was found")
                 out.extend(self._endpoints_for(route, None, None, reason))
+        if library_routes:
+            names = sorted(set(factories.values()))
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            self.notes.append(
+                f"{library_routes} endpoint{'s' if library_routes != 1 else ''} on routers built by functions no "
+                f"application here includes ({shown}) are not listed: a library's routers get their full paths "
+                "from the application that includes them."
+            )
         for why in sorted(rewritten):
             self.notes.append(
                 f"Paths are listed as the application routes them, but {why}: clients may reach them under another path."
@@ -404,6 +417,20 @@ class _Inventory:
         order = {m: i for i, m in enumerate(METHOD_ORDER)}
         out.sort(key=lambda e: (e.path is None, e.path or "", order.get(e.method, len(order)), e.method,
                                 e.route.file, e.route.call.span.line))
+        return out
+
+    def _unused_router_factories(self, reachable: set) -> dict:
+        """Routers built and returned by a function that no application includes: key -> the function."""
+        out = {}
+        for key, obj in self.table.objects.items():
+            if obj.kind != "router" or key in reachable or obj.parameter is not None or not obj.routes:
+                continue
+            scope = obj.ctx.scope
+            fn = self.index.function(FuncRef(obj.ctx.module, scope)) if scope else None
+            if fn is None:
+                continue
+            if self.index.returned(FuncRef(obj.ctx.module, scope)) == obj.instance:
+                out[key] = f"{obj.ctx.module}.{scope}"
         return out
 
     def _endpoints_for(self, route: Route, full: FullPath | None, path: str | None, reason: str) -> list[_Endpoint]:

@@ -272,6 +272,8 @@ class _Builder:
             elif table.path_rewriters:
                 rewritten = f"a middleware rewrites request paths ({table.path_rewriters[0]})"
             self._walk(app, (), root, rewritten, set())
+        for route in routes:
+            route.full_paths = _distinct(route.full_paths)
         return table
 
     def _walk(
@@ -502,6 +504,19 @@ class _Builder:
             if lifespan is not None and self.index.evaluate(lifespan, obj.ctx) == ref:
                 out.append(key)
         return out
+
+
+def _distinct(full_paths: list[FullPath]) -> list[FullPath]:
+    """Each endpoint once: several include chains that give one app the same path are one path."""
+    seen: set = set()
+    out = []
+    for full in full_paths:
+        path = full.path
+        key = (full.app, path) if path is not None else (full.app, tuple((s.path, s.span, s.text) for s in full.segments))
+        if key not in seen:
+            seen.add(key)
+            out.append(full)
+    return out
 
 
 def _binds(target: Expr, name: str) -> bool:
