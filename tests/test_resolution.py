@@ -19,6 +19,7 @@ APPS = {
     "packages": ("tally.main:app", set()),
     # `app` is rebound to the CORS wrapper: FastAPI's application is its `.app`.
     "registration": ("ledger.main:app.app", {"ledger.plugins.attach.<locals>.list_plugins"}),
+    "auth_subclass": ("pantry.main:app", set()),
 }
 
 
@@ -60,3 +61,12 @@ def test_a_library_of_router_factories_says_so_once():
     [note] = [n for n in report["notes"] if "library" in n]
     assert note.startswith("3 endpoints on routers built by functions no application here includes")
     assert "authkit.routers.get_login_router, authkit.routers.get_users_router" in note
+
+
+def test_auth_declared_by_a_router_subclass_is_fastapis(tmp_path):
+    project = RESOLUTION / "auth_subclass"
+    report = inventory(project)
+    truth = probe(project / "src", "pantry.main:app", tmp_path)
+    got = sorted([e["method"], e["path"], e["auth"]] for e in report["endpoints_created"])
+    assert got == sorted([method, path, auth] for method, path, auth, *_ in truth["endpoints"])
+    assert ["GET", "/api/v1/shelves", "bearer"] in got and ["GET", "/api/v1/labels", "none"] in got

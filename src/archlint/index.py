@@ -294,7 +294,7 @@ class ProjectIndex:
             return self._module_value(submodule)
         if self.is_project_module(module):
             return Unknown(f"{module}.{imp.name} cannot be found in the project", facts.module, imp.span)
-        return Symbol(submodule)
+        return _external_constant(submodule)  # ``from starlette.status import HTTP_401_UNAUTHORIZED``
 
     def _module_value(self, name: str) -> Value:
         return Module(self.canonical_module(name), self.is_project_module(name))

@@ -450,27 +450,26 @@ class _Inventory:
     # ------------------------------------------------------- dependencies
     def route_dependencies(self, route: Route, full: FullPath | None) -> _DepInfo:
         info = _DepInfo()
-        sources: list[tuple[Call, Ctx]] = []
+        sources: list[tuple[Expr | None, Ctx]] = []
         if full is not None:
             via = full.via
             last_mount = max((i for i, e in enumerate(via) if isinstance(e, Mount)), default=-1)
             top = self.table.objects[via[last_mount].child] if last_mount >= 0 else self.table.objects[full.app]
-            sources.append((top.call, top.ctx))
+            sources.extend(top.dependency_sources)
             for edge in via[last_mount + 1:]:
-                sources.append((edge.call, edge.ctx))
-                child = self.table.objects[edge.child]
-                sources.append((child.call, child.ctx))
+                sources.append((edge.call.kw("dependencies"), edge.ctx))
+                sources.extend(self.table.objects[edge.child].dependency_sources)
         else:
-            owner = self.table.objects[route.owner]
-            sources.append((owner.call, owner.ctx))
-        sources.append((route.call, route.ctx))
-        for call, ctx in sources:
-            expr = call.kw("dependencies")
+            sources.extend(self.table.objects[route.owner].dependency_sources)
+        sources.append((route.call.kw("dependencies"), route.ctx))
+        for expr, ctx in sources:
             if expr is not None:
                 self._dependency_list(expr, ctx, info, set(), 0)
         fn = self.index.function(route.handler) if route.handler else None
         if fn is not None:
             self._function_params(route.handler, fn, info, set(), 0)
+            if fn.class_qualname is not None:
+                self._class_attributes(ClassRef(route.handler.module, fn.class_qualname), info)
         elif route.handler is None:
             info.unknown.append("the handler cannot be resolved statically")
         return info
@@ -492,6 +491,22 @@ class _Inventory:
             if param.kind in ("vararg", "kwarg"):
                 continue
             self._param(param.name, param.annotation, param.default, ctx, info, seen, depth)
+
+    def _class_attributes(self, klass: ClassRef, info: _DepInfo) -> None:
+        """A class-based view's dependencies: attributes of the class and its bases (``user = Depends(...)``)."""
+        seen_names: set[str] = set()
+        for ref in self.index.mro(klass):
+            fact = self.index.class_fact(ref) if isinstance(ref, ClassRef) else None
+            if fact is None:
+                continue
+            names: set[str] = set()
+            for assign in fact.assigns:
+                name = next((t.id for t in assign.targets if isinstance(t, Name)), None)
+                if name is None or name in seen_names:
+                    continue
+                names.add(name)
+                self._param(name, assign.annotation, assign.value, Ctx(ref.module, fact.qualname), info, set(), 0)
+            seen_names |= names
 
     def _param(self, name: str, annotation: Expr | None, default: Expr | None, ctx: Ctx, info: _DepInfo,
                seen: set, depth: int) -> None:

@@ -128,6 +128,10 @@ class RouterObject:
     #: For an object known only as a function's parameter that no traced call
     #: passes anything to: the parameter (its routes have no known prefix).
     parameter: ParamValue | None = None
+    #: Where ``dependencies=`` for every route of the object are written: the
+    #: constructor call, and the ``super().__init__(dependencies=...)`` of an
+    #: ``APIRouter`` subclass (``class UserRouter(APIRouter)``).
+    dependency_sources: list[tuple[Expr | None, Ctx]] = field(default_factory=list)
 
     @property
     def call(self) -> Call:
@@ -254,6 +258,8 @@ class _Builder:
                         route = self._route(call, methods or "api_route", ctx, facts, owner, "add_api_route")
                         route.handler = self._funcref(call.arg(1, "endpoint"), ctx)
                         routes.append(route)
+        for obj in self.objects.values():
+            obj.dependency_sources = [(obj.call.kw("dependencies"), obj.ctx), *self._inherited_dependencies(obj)]
         for route in routes:
             self.objects[route.owner].routes.append(route)
         for inc in includes:
@@ -369,6 +375,27 @@ class _Builder:
     def _funcref(self, expr: Expr | None, ctx: Ctx) -> FuncRef | None:
         value = self.index.evaluate(expr, ctx) if expr is not None else None
         return value if isinstance(value, FuncRef) else None
+
+    def _inherited_dependencies(self, obj: RouterObject) -> list[tuple[Expr | None, Ctx]]:
+        """``dependencies=`` a project subclass of APIRouter/FastAPI passes to ``super().__init__``."""
+        out: list[tuple[Expr | None, Ctx]] = []
+        for klass in self.index.mro(obj.instance.type):
+            fact = self.index.class_fact(klass) if isinstance(klass, ClassRef) else None
+            init = self.index.function(FuncRef(klass.module, fact.defs["__init__"])) if fact and "__init__" in fact.defs else None
+            if init is None:
+                continue
+            for site in init.calls:
+                func = site.call.func
+                if (
+                    isinstance(func, Attr)
+                    and func.attr == "__init__"
+                    and isinstance(func.base, Call)
+                    and isinstance(func.base.func, Name)
+                    and func.base.func.id == "super"
+                    and site.call.kw("dependencies") is not None
+                ):
+                    out.append((site.call.kw("dependencies"), Ctx(klass.module, init.qualname)))
+        return out
 
     # ------------------------------------------------------------ objects
     def _owners(self, expr: Expr, ctx: Ctx) -> list[ObjKey]:
