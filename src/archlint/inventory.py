@@ -421,17 +421,11 @@ class _Inventory:
 
     def _unused_router_factories(self, reachable: set) -> dict:
         """Routers built and returned by a function that no application includes: key -> the function."""
-        out = {}
-        for key, obj in self.table.objects.items():
-            if obj.kind != "router" or key in reachable or obj.parameter is not None or not obj.routes:
-                continue
-            scope = obj.ctx.scope
-            fn = self.index.function(FuncRef(obj.ctx.module, scope)) if scope else None
-            if fn is None:
-                continue
-            if self.index.returned(FuncRef(obj.ctx.module, scope)) == obj.instance:
-                out[key] = f"{obj.ctx.module}.{scope}"
-        return out
+        return {
+            key: f"{self.table.objects[key].ctx.module}.{self.table.objects[key].ctx.scope}"
+            for key in self.table.open_factories()
+            if self.table.objects[key].routes
+        }
 
     def _endpoints_for(self, route: Route, full: FullPath | None, path: str | None, reason: str) -> list[_Endpoint]:
         deps = self.route_dependencies(route, full)

@@ -152,6 +152,9 @@ class RouteTable:
     roots: list[ObjKey]
     #: Files that assign ``scope["path"]``: a middleware may rewrite paths.
     path_rewriters: list[str]
+    #: Routers their enclosing function returns (router factories): whoever
+    #: includes them may be outside the project (a library's caller).
+    returned: frozenset[ObjKey] = frozenset()
     #: The builder, kept to answer ``objects_of`` after the build.
     resolver: _Builder | None = field(default=None, repr=False, compare=False)
 
@@ -171,6 +174,10 @@ class RouteTable:
             stack.extend(i.child for i in obj.includes if i.child)
             stack.extend(m.child for m in obj.mounts if m.child)
         return seen
+
+    def open_factories(self) -> set[ObjKey]:
+        """Routers returned by a function that no traced chain includes: their includer is not in the project."""
+        return set(self.returned) - self.reachable()
 
     def objects_of(self, expr: Expr | None, ctx: Ctx) -> list[ObjKey]:
         """The app/router objects an expression may denote (``app``, a factory's local, a helper's parameter)."""
@@ -268,7 +275,15 @@ class _Builder:
             self.objects[mount.parent].mounts.append(mount)
         children = {i.child for i in includes if i.child} | {m.child for m in mounts if m.child}
         roots = [k for k, o in self.objects.items() if o.kind == "app" and k not in children]
-        table = RouteTable(self.objects, routes, includes, mounts, roots, sorted(set(rewriters)), self)
+        returned = frozenset(
+            key
+            for key, obj in self.objects.items()
+            if obj.kind == "router"
+            and obj.ctx.scope
+            and index.function(FuncRef(obj.ctx.module, obj.ctx.scope)) is not None
+            and index.returned(FuncRef(obj.ctx.module, obj.ctx.scope)) == obj.instance
+        )
+        table = RouteTable(self.objects, routes, includes, mounts, roots, sorted(set(rewriters)), returned, self)
         for root in roots:
             app = self.objects[root]
             rewritten = ""

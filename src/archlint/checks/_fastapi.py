@@ -328,8 +328,11 @@ def unresolved_include_sets(table: RouteTable, keyword: str) -> bool:
     """Whether an ``include_router`` call whose router archlint cannot resolve passes ``keyword``.
 
     A router no traced chain reaches may be included by that call, so what the
-    call adds (tags, dependencies, responses) is unknown for it.
+    call adds (tags, dependencies, responses) is unknown for it. So is what the
+    caller of a router factory no chain reaches adds (a library's routers).
     """
+    if table.open_factories():
+        return True  # a router factory's caller is outside the project and may pass anything
     return any(inc.child is None and inc.call.kw(keyword) is not None for inc in table.includes)
 
 
