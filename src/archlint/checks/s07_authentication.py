@@ -66,8 +66,9 @@ class S7Options:
         "Status codes whose `HTTPException` marks a dependency (or handler) as an authentication check."
     )
     auth_middleware: tuple[str, ...] = option(
-        "Middleware class or function names (fnmatch globs, lower case) that authenticate every "
-        "request of the application they are added to."
+        "Names (fnmatch globs, lower case) of external middleware classes that authenticate every "
+        "request of the application they are added to. Project middleware is judged by what it does "
+        "(it answers an unauthorized status code), never by its name."
     )
     non_auth_dependencies: tuple[str, ...] = option(
         "Dotted names (fnmatch globs) of external dependencies known not to authenticate "
@@ -512,8 +513,10 @@ class UnauthenticatedEndpoint(Rule):
                 for site in fn.calls:
                     status = site.call.kw("status_code")
                     candidates = [status] if status is not None else list(site.call.args[:2])
-                    if any(index.const(c, ctx) in codes for c in candidates if c is not None):
-                        return True
+                    for candidate in candidates:
+                        value = index.const(candidate, ctx) if candidate is not None else None
+                        if isinstance(value, int) and value in codes:
+                            return True
         return False
 
     @staticmethod
