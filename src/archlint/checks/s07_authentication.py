@@ -220,7 +220,7 @@ def _methods(index: ProjectIndex, klass: ClassRef) -> list[FuncRef]:
     return [FuncRef(klass.module, q) for q in fact.defs.values()] if fact is not None else []
 
 
-class UnauthenticatedEndpoint(Rule):
+class UnauthenticatedEndpoint(Rule[S7Options]):
     """Reports routes that are not public and depend on no authentication dependency.
 
     Authentication may be declared on the route (a `Depends`/`Security`
