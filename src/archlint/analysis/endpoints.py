@@ -125,28 +125,39 @@ def param_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> tuple
 
 
 def class_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> list[Dependency]:
-    """Dependencies declared as attributes of a class-based view (``@cbv``) the handler is a method of."""
+    """Dependencies declared as attributes of a class-based view (``@cbv``) the handler is a method of.
+
+    Base classes count (``class AdminView(UserView)`` where ``UserView`` declares
+    ``user = Depends(get_current_user)``); a subclass attribute of the same name
+    replaces the base's, as in Python.
+    """
     if fn.class_qualname is None:
         return []
-    facts = index.file_of(ctx)
-    klass = facts.classes.get(fn.class_qualname) if facts is not None else None
-    if klass is None:
-        return []
-    where = Ctx(ctx.module, klass.qualname)
     out: list[Dependency] = []
-    for assign in klass.assigns:
-        name = next((t.id for t in assign.targets if isinstance(t, Name)), None)
-        form = annotated_parts(index, assign.annotation, where)
-        if form is not None:
-            out.extend(
-                _from_instance(item, form.exprs[0], form.ctx, name, False)  # type: ignore[arg-type]
-                for item in form.args[1:]
-                if is_depends(index, item)
-            )
-        if isinstance(assign.value, Call):
-            value = index.evaluate(assign.value, where)
-            if is_depends(index, value):
-                out.append(_from_instance(value, assign.annotation, where, name, True))  # type: ignore[arg-type]
+    seen: set[str] = set()
+    for klass_ref in index.mro(ClassRef(ctx.module, fn.class_qualname)):
+        klass = index.class_fact(klass_ref) if isinstance(klass_ref, ClassRef) else None
+        if klass is None:
+            continue
+        where = Ctx(klass_ref.module, klass.qualname)
+        names: set[str] = set()
+        for assign in klass.assigns:
+            name = next((t.id for t in assign.targets if isinstance(t, Name)), None)
+            if name is None or name in seen:
+                continue
+            names.add(name)
+            form = annotated_parts(index, assign.annotation, where)
+            if form is not None:
+                out.extend(
+                    _from_instance(item, form.exprs[0], form.ctx, name, False)  # type: ignore[arg-type]
+                    for item in form.args[1:]
+                    if is_depends(index, item)
+                )
+            if isinstance(assign.value, Call):
+                value = index.evaluate(assign.value, where)
+                if is_depends(index, value):
+                    out.append(_from_instance(value, assign.annotation, where, name, True))  # type: ignore[arg-type]
+        seen |= names
     return out
 
 
@@ -318,8 +329,11 @@ def unresolved_include_sets(table: RouteTable, keyword: str) -> bool:
     """Whether an ``include_router`` call whose router archlint cannot resolve passes ``keyword``.
 
     A router no traced chain reaches may be included by that call, so what the
-    call adds (tags, dependencies, responses) is unknown for it.
+    call adds (tags, dependencies, responses) is unknown for it. So is what the
+    caller of a router factory no chain reaches adds (a library's routers).
     """
+    if table.open_factories():
+        return True  # a router factory's caller is outside the project and may pass anything
     return any(inc.child is None and inc.call.kw(keyword) is not None for inc in table.includes)
 
 

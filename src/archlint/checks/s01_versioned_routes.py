@@ -232,6 +232,7 @@ class UnverifiableRoutePath(Rule[S1Options]):
             if route is not None:
                 entry[1].append(route)
 
+        rewritten: dict[tuple, list[tuple[Route, str]]] = defaultdict(list)
         for route in table.routes:
             for full in route.full_paths:
                 path = full.path
@@ -243,7 +244,14 @@ class UnverifiableRoutePath(Rule[S1Options]):
                     assert seg is not None
                     note(seg.path, seg.span, f"This path segment cannot be resolved statically ({seg.reason}), so S1 is unverifiable for the routes under it.", route)
                 elif full.rewritten and not pattern.match(path) and not self._allowed(path):
-                    note(route.file, route.call.span, f"The route {_label(route, path)} looks unversioned, but {full.rewritten}: S1 is unverifiable.", route)
+                    rewritten[(full.app, full.rewritten)].append((route, path))
+        # A root_path or a path-rewriting middleware is one note per application, not one per route.
+        for (app_key, why), routes in rewritten.items():
+            app = table.objects[app_key]
+            labels = list(dict.fromkeys(_label(r, p) for r, p in routes))
+            more = f" and {len(labels) - 3} more" if len(labels) > 3 else ""
+            count = f"{len(labels)} route{'s' if len(labels) != 1 else ''}"
+            note(app.file, app.call.span, f"{count} of this application look{'s' if len(labels) == 1 else ''} unversioned ({', '.join(labels[:3])}{more}), but {why}: S1 is unverifiable for them.", None)
         for inc in table.includes:
             if inc.child is None and inc.parent in reachable:
                 note(inc.file, inc.call.span, f"The included router cannot be resolved statically ({inc.reason}), so S1 is unverifiable for its routes.", None)
@@ -258,7 +266,10 @@ class UnverifiableRoutePath(Rule[S1Options]):
                 continue
             note(mount.file, mount.call.span, "This mount serves an application whose routes archlint cannot see, so S1 is unverifiable for it.", None)
         for key, obj in table.objects.items():
-            if obj.kind == "router" and obj.routes and key not in reachable:
+            if obj.parameter is not None and obj.routes:
+                param = obj.parameter
+                note(obj.file, obj.call.span, f"Routes are registered on the parameter '{param.name}' of {param.module}.{param.function}, and no call archlint can trace passes an application or router to it, so S1 is unverifiable for them.", None)
+            elif obj.kind == "router" and obj.routes and key not in reachable:
                 note(obj.file, obj.call.span, "This router is not included in any application archlint can trace, so S1 is unverifiable for its routes.", None)
         for (path, span), (message, _routes) in notes.items():
             yield self.finding(path, span, message)

@@ -907,7 +907,7 @@ class PathParameterNotInSignature(Rule[S2Options]):
         for chain in chains(project.routes, route.owner):
             if not chain.reaches_app and unresolved_include_sets(project.routes, "dependencies"):
                 return None
-            exprs.extend((o.call.kw("dependencies"), o.ctx) for o in chain.objects)
+            exprs.extend(place for o in chain.objects for place in o.dependency_sources)
             exprs.extend((i.call.kw("dependencies"), i.ctx) for i in chain.includes)
         for expr, ctx in exprs:
             deps = list_dependencies(index, expr, ctx)
