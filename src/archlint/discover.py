@@ -43,7 +43,9 @@ class Excluder:
 
     def __init__(self, config: Config) -> None:
         self.root = config.root
-        self.spec = _spec(config.pack.exclude + config.exclude)
+        # pytest's python_files globs match a file's name wherever it lives, as gitignore patterns without a slash do.
+        tests = [p for p in config.test_files if "/" not in p]
+        self.spec = _spec(config.pack.exclude + config.exclude + tests)
         self.respect_gitignore = config.respect_gitignore
         self._gitignores: dict[str, pathspec.PathSpec] = {}
 
