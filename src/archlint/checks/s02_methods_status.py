@@ -24,7 +24,7 @@ from archlint.checks._fastapi import (
     unresolved_include_sets,
 )
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Expr, FString, FunctionFact, Lit
+from archlint.collect.facts import Attr, Expr, FString, FunctionFact, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
 from archlint.pack import option
@@ -47,6 +47,17 @@ class S2Options:
     non_resource_models: tuple[str, ...] = option(
         "Response model class names (fnmatch globs) that are not a created resource "
         "(a POST on a collection answering one of these is not taken for a create)."
+    )
+    store_call_names: tuple[str, ...] = option(
+        "Names (fnmatch globs) of calls that store something (`session.add`, `insert(...)`, a repository's "
+        "or service's `create`): a handler named like a create that makes none of them creates nothing."
+    )
+    non_storing_calls: tuple[str, ...] = option(
+        "Dotted names (fnmatch globs) of functions and classes whose calls and methods store nothing "
+        "(the framework's responses and uploads, builtins, serialisation, logging)."
+    )
+    store_follow_depth: int = option(
+        "How many calls deep a create handler's project functions are followed for a storing call."
     )
     create_status_codes: tuple[int, ...] = option(
         "Status codes a creating POST may declare (201 Created; 202 Accepted for asynchronous creation)."
@@ -161,8 +172,14 @@ class CreateWithout201(Rule):
     A POST creates when its handler is named like a create (`create_*`,
     `add_*`, `register*`, `signup`: the pack's `create-handler-names`), or when
     it posts to a plural collection path (`POST /items/`) and answers that
-    collection's resource model (`ItemPublic`). Action POSTs (login, token, refresh, password recovery and
-    reset, test endpoints, searches: `action-handler-names`) are never creates.
+    collection's resource model (`ItemPublic`), and when it stores something:
+    a call named in `store-call-names` (`session.add`, `insert(...)`, a
+    repository's or service's `create`) in the handler or in the project
+    functions it calls. A handler that stores nothing (`create_cookie` sets a
+    cookie, `create_upload_file` answers a size) creates nothing; one whose
+    calls cannot be resolved is a note ("unverifiable"). Action POSTs (login,
+    token, refresh, password recovery and reset, test endpoints, searches:
+    `action-handler-names`) are never creates.
     The status may be declared on the decorator (`status_code=201`,
     `status.HTTP_201_CREATED`, a constant) or set at run time
     (`response.status_code = 201`, `return JSONResponse(..., status_code=201)`);
@@ -185,6 +202,9 @@ class CreateWithout201(Rule):
         """
         from fastapi import APIRouter
         from pydantic import BaseModel
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        from app.models import ItemRow
 
         router = APIRouter(prefix="/api/v1/items", tags=["items"])
 
@@ -192,15 +212,20 @@ class CreateWithout201(Rule):
             name: str
 
         @router.post("/")  # expect: AL110
-        async def create_item(item: Item) -> Item:
+        async def create_item(item: Item, session: AsyncSession) -> Item:
             \"\"\"Create an item.\"\"\"
+            session.add(ItemRow(name=item.name))
+            await session.commit()
             return item
         """
     ]
     VALID = [
         """
-        from fastapi import APIRouter, status
+        from fastapi import APIRouter, Response, status
         from pydantic import BaseModel
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        from app.models import ItemRow
 
         router = APIRouter(prefix="/api/v1/items", tags=["items"])
 
@@ -208,14 +233,22 @@ class CreateWithout201(Rule):
             name: str
 
         @router.post("/", status_code=status.HTTP_201_CREATED)
-        async def create_item(item: Item) -> Item:
+        async def create_item(item: Item, session: AsyncSession) -> Item:
             \"\"\"Create an item.\"\"\"
+            session.add(ItemRow(name=item.name))
+            await session.commit()
             return item
 
         @router.post("/search")
         async def search_items(item: Item) -> list[Item]:
             \"\"\"Search items: an action, not a create.\"\"\"
             return [item]
+
+        @router.post("/cookies")
+        async def create_cookie(response: Response) -> dict[str, str]:
+            \"\"\"Named like a create, but it stores nothing: not a create.\"\"\"
+            response.set_cookie(key="session", value="value")
+            return {"message": "cookie set"}
         """
     ]
 
@@ -239,6 +272,16 @@ class CreateWithout201(Rule):
             if any(isinstance(s, Unknown) or s in opts.create_status_codes for s in runtime):
                 continue
             answers = f"answers {status}" if status is not None else "does not declare a status code, so it answers 200"
+            if isinstance(why, _Unverifiable):
+                yield self.finding(
+                    route.file,
+                    route.call.span,
+                    f"The route {route_label(route)} is named like a create (`{fn.name}`) and {answers}, but whether "
+                    f"it stores anything is unverifiable ({why.reason}): if it creates a resource, declare "
+                    "`status_code=status.HTTP_201_CREATED`.",
+                    severity=Severity.NOTE,
+                )
+                continue
             yield self.finding(
                 route.file,
                 route.call.span,
@@ -246,13 +289,19 @@ class CreateWithout201(Rule):
                 f"declare `status_code=status.HTTP_201_CREATED`.",
             )
 
-    def _creates(self, index: ProjectIndex, route: Route, fn: FunctionFact, ctx: Ctx) -> str | None:
+    def _creates(self, index: ProjectIndex, route: Route, fn: FunctionFact, ctx: Ctx) -> str | _Unverifiable | None:
         opts = self.options
         name = fn.name
         if _matches(name, opts.action_handler_names):
             return None
         if _matches(name, opts.create_handler_names):
-            return f"its handler is `{name}`"
+            # A name is a claim; what the handler does decides (`create_cookie` sets a cookie).
+            stored = _StoreSearch(index, opts).search(fn, ctx, opts.store_follow_depth)
+            if stored is None:
+                return None
+            if isinstance(stored, _Unverifiable):
+                return stored
+            return f"its handler is `{name}` and it calls `{stored}`"
         tail = _static_tail(index, route)
         if tail is None:
             return None
@@ -271,7 +320,74 @@ class CreateWithout201(Rule):
             return None
         if _singular(words[-1]) not in model_name.lower():
             return None  # it answers something else than the collection's resource
+        if _StoreSearch(index, opts).search(fn, ctx, opts.store_follow_depth) is None:
+            return None  # it stores nothing: an echo or a computation, not a create
         return f"it posts to the collection `{tail}` and answers a `{model_name}`"
+
+
+@dataclass(frozen=True, slots=True)
+class _Unverifiable:
+    reason: str
+
+
+class _StoreSearch:
+    """Does a handler store something? The storing call's name, None (nothing can), or _Unverifiable."""
+
+    def __init__(self, index: ProjectIndex, opts: S2Options) -> None:
+        self.index = index
+        self.opts = opts
+        self.seen: set[tuple[str, str]] = set()
+
+    def search(self, fn: FunctionFact, ctx: Ctx, depth: int) -> str | _Unverifiable | None:
+        if (ctx.module, ctx.scope) in self.seen:
+            return None
+        self.seen.add((ctx.module, ctx.scope))
+        unknown: _Unverifiable | None = None
+        for site in fn.calls:
+            func = site.call.func
+            name = func.attr if isinstance(func, Attr) else func.id if isinstance(func, Name) else None
+            if name is not None and _matches(name, self.opts.store_call_names):
+                return name
+            found = self._callee(func, ctx, depth)
+            if isinstance(found, str):
+                return found
+            if isinstance(found, _Unverifiable) and unknown is None:
+                unknown = found
+        return unknown
+
+    def _callee(self, func: Expr, ctx: Ctx, depth: int) -> str | _Unverifiable | None:
+        index = self.index
+        value = index.evaluate(func, ctx)
+        if isinstance(value, Unknown) and isinstance(func, Attr):
+            # A method: known by its receiver's class (`response.set_cookie`, `file.read`).
+            klass = index.types.of(func.base, ctx)
+            if isinstance(klass, ClassRef):
+                member = index.class_member(klass, func.attr)
+                if member is None and self._plain(klass):
+                    return None
+                value = member if member is not None else value
+            elif isinstance(klass, Symbol):
+                value = Symbol(f"{klass.fqn}.{func.attr}")
+        if isinstance(value, FuncRef):
+            inner = index.function(value)
+            if inner is None:
+                return _Unverifiable(f"`{value.qualname}` cannot be read")
+            if depth <= 0:
+                return _Unverifiable(f"`{value.qualname}` is beyond the followed depth")
+            return self.search(inner, Ctx(value.module, value.qualname), depth - 1)
+        if isinstance(value, ClassRef):
+            return None  # building an object stores nothing by itself
+        if isinstance(value, Symbol):
+            if _matches(value.fqn, self.opts.non_storing_calls):
+                return None
+            return _Unverifiable(f"`{value.fqn}` is not known")
+        text = func.attr if isinstance(func, Attr) else func.id if isinstance(func, Name) else "a call"
+        return _Unverifiable(f"`{text}` cannot be resolved")
+
+    def _plain(self, klass: ClassRef) -> bool:
+        """A project class whose external bases all store nothing (a pydantic model, a dataclass)."""
+        externals = [k for k in self.index.mro(klass) if isinstance(k, Symbol)]
+        return all(_matches(k.fqn, self.opts.non_storing_calls) for k in externals)
 
 
 def _static_tail(index: ProjectIndex, route: Route) -> str | None:
