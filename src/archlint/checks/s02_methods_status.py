@@ -23,6 +23,7 @@ from archlint.checks._fastapi import (
     runtime_statuses,
     unresolved_include_sets,
 )
+from archlint.checks._registrations import per_handler, registrations_label
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Expr, FString, FunctionFact, Lit, Name
 from archlint.index import ProjectIndex
@@ -254,29 +255,17 @@ class CreateWithout201(Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        opts = self.options
-        for route in index.routes.routes:
-            if "POST" not in route.methods or len(route.methods) != 1:
+        for group in per_handler(index.routes.routes):
+            verdicts = [(route, v) for route in group if (v := self._verdict(project, route)) is not None]
+            if not verdicts:
                 continue
-            fn = _handler(project, route)
-            ctx = handler_ctx(route)
-            if fn is None or ctx is None:
-                continue
-            why = self._creates(index, route, fn, ctx)
-            if why is None:
-                continue
-            status = route_status(index, route)
-            if isinstance(status, Unknown) or status in opts.create_status_codes:
-                continue
-            runtime = runtime_statuses(index, fn, ctx)
-            if any(isinstance(s, Unknown) or s in opts.create_status_codes for s in runtime):
-                continue
-            answers = f"answers {status}" if status is not None else "does not declare a status code, so it answers 200"
+            route, (why, answers, fn) = verdicts[0]
+            label = registrations_label([r for r, _ in verdicts])
             if isinstance(why, _Unverifiable):
                 yield self.finding(
                     route.file,
                     route.call.span,
-                    f"The route {route_label(route)} is named like a create (`{fn.name}`) and {answers}, but whether "
+                    f"The route {label} is named like a create (`{fn.name}`) and {answers}, but whether "
                     f"it stores anything is unverifiable ({why.reason}): if it creates a resource, declare "
                     "`status_code=status.HTTP_201_CREATED`.",
                     severity=Severity.NOTE,
@@ -285,9 +274,30 @@ class CreateWithout201(Rule):
             yield self.finding(
                 route.file,
                 route.call.span,
-                f"The route {route_label(route)} creates a resource ({why}) but {answers}: "
+                f"The route {label} creates a resource ({why}) but {answers}: "
                 f"declare `status_code=status.HTTP_201_CREATED`.",
             )
+
+    def _verdict(self, project: Project, route: Route) -> tuple[str | _Unverifiable, str, FunctionFact] | None:
+        index = project.index
+        opts = self.options
+        if "POST" not in route.methods or len(route.methods) != 1:
+            return None
+        fn = _handler(project, route)
+        ctx = handler_ctx(route)
+        if fn is None or ctx is None:
+            return None
+        why = self._creates(index, route, fn, ctx)
+        if why is None:
+            return None
+        status = route_status(index, route)
+        if isinstance(status, Unknown) or status in opts.create_status_codes:
+            return None
+        runtime = runtime_statuses(index, fn, ctx)
+        if any(isinstance(s, Unknown) or s in opts.create_status_codes for s in runtime):
+            return None
+        answers = f"answers {status}" if status is not None else "does not declare a status code, so it answers 200"
+        return why, answers, fn
 
     def _creates(self, index: ProjectIndex, route: Route, fn: FunctionFact, ctx: Ctx) -> str | _Unverifiable | None:
         opts = self.options
