@@ -816,9 +816,15 @@ class PathParameterNotInSignature(Rule):
     """Reports a `{param}` in a route's path that neither the handler nor its dependencies take (Ruff FAST003).
 
     A parameter counts when the handler has an argument of that name, a
-    `Path(alias=...)` of that name, `**kwargs`, or when one of the route's
-    dependencies (in the signature, `dependencies=`, on its router) takes it.
-    A dependency archlint cannot resolve is assumed to take it.
+    `Path(alias=...)` of that name, or when one of the route's dependencies
+    (in the signature, `dependencies=`, on its router) takes it. A dependency
+    archlint cannot resolve is assumed to take it. Paths are read as FastAPI
+    and Starlette read them: `*args`/`**kwargs` receive no path parameter
+    (FastAPI makes each a required query parameter of its own name), a
+    positional-only parameter makes every request fail, and a placeholder
+    that is not `{name}` or `{name:convertor}` with an identifier name
+    (`{item-id}`, `{ item_id }`, `{x: str}`) is no parameter at all: the
+    route matches only that literal text.
 
     ## Why is this bad?
     FastAPI does not complain: the value is silently dropped, the endpoint
@@ -854,10 +860,10 @@ class PathParameterNotInSignature(Rule):
         async def valid_owner(owner_id: int) -> int:
             return owner_id
 
-        @router.get("/{owner_id}/{item-id}")
+        @router.get("/{owner_id}/{item_id}")
         async def read_item(
             owner: Annotated[int, Depends(valid_owner)],
-            item: Annotated[int, Path(alias="item-id")],
+            item: Annotated[int, Path(alias="item_id")],
         ) -> int:
             \"\"\"Read an item.\"\"\"
             return item
@@ -875,26 +881,56 @@ class PathParameterNotInSignature(Rule):
             path = index.const(route.path_expr, route.ctx)
             if not isinstance(path, str):
                 continue
-            wanted = list(dict.fromkeys(PATH_PARAM.findall(path)))
+            wanted: list[str] = []
+            for placeholder in dict.fromkeys(_PLACEHOLDER.findall(path)):
+                match = _STARLETTE_PARAM.fullmatch(placeholder)
+                if match is None:
+                    yield self.finding(
+                        route.file,
+                        route.path_expr.span,
+                        f"`{{{placeholder}}}` in {route_label(route)} is not a path parameter: Starlette reads only "
+                        f"`{{name}}` or `{{name:convertor}}` with an identifier name and no spaces, so the route "
+                        f"matches only the literal text `{{{placeholder}}}`.",
+                    )
+                elif match.group(1) not in wanted:
+                    wanted.append(match.group(1))
             if not wanted:
                 continue
+            positional = {p.name for p in fn.params if p.kind == "posonly"}
+            for name in wanted:
+                if name in positional:
+                    yield self.finding(
+                        route.file,
+                        route.path_expr.span,
+                        f"The path parameter `{name}` of {route_label(route)} is positional-only in `{fn.name}`: "
+                        "FastAPI passes every parameter by keyword, so every request fails.",
+                    )
             taken = _taken(index, fn, ctx, 0)
             if taken is None:
                 continue
-            missing = [p for p in wanted if p not in taken]
+            missing = [p for p in wanted if p not in taken and p not in positional]
             if not missing:
                 continue
             extra = self._route_level(project, route)
             if extra is None:
                 continue
+            star = next((p for p in fn.params if p.kind in ("vararg", "kwarg")), None)
             for name in missing:
                 if name in extra:
                     continue
+                if star is not None:
+                    spelled = ("**" if star.kind == "kwarg" else "*") + star.name
+                    why = (
+                        f"`{spelled}` does not receive it (FastAPI reads `{star.name}` as a required query "
+                        "parameter), so FastAPI drops its value."
+                    )
+                else:
+                    why = "FastAPI drops its value."
                 yield self.finding(
                     route.file,
                     route.path_expr.span,
                     f"The path parameter `{name}` of {route_label(route)} is not a parameter of "
-                    f"`{fn.name}` or of its dependencies: FastAPI drops its value.",
+                    f"`{fn.name}` or of its dependencies: {why}",
                 )
 
     def _route_level(self, project: Project, route: Route) -> set[str] | None:
@@ -920,14 +956,22 @@ class PathParameterNotInSignature(Rule):
 
 
 _MAX_DEPTH = 4
+#: Every ``{...}`` in a path, and the placeholders Starlette's router reads as parameters.
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_STARLETTE_PARAM = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)(?::[a-zA-Z_][a-zA-Z0-9_]*)?")
 
 
 def _taken(index: ProjectIndex, fn: FunctionFact, ctx: Ctx, depth: int) -> set[str] | None:
-    """Names a function takes from the request path, its dependencies' included; None: unknown."""
-    if any(p.kind == "kwarg" for p in fn.params):
-        return None
+    """Names a function takes from the request path, its dependencies' included; None: unknown.
+
+    FastAPI fills parameters by keyword: `*args`/`**kwargs` receive nothing
+    (each becomes a query parameter of its own name) and a positional-only
+    parameter cannot be passed at all.
+    """
     names: set[str] = set()
     for param in fn.params:
+        if param.kind in ("vararg", "kwarg", "posonly"):
+            continue
         names.add(param.name)
         alias = _path_alias(index, param.annotation, param.default, ctx)
         if alias:
