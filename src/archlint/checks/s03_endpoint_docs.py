@@ -252,9 +252,8 @@ class RedundantResponseModel(Rule):
     ## Why is this bad?
     It is not wrong, only redundant: two places to keep in sync, and the day
     they drift the decorator silently wins. Drop `response_model=` and keep the
-    annotation, which type checkers also see. Off in the default pack (the
-    redundancy is not a gap in the documentation S3 asks for): select AL122 to
-    see these notes.
+    annotation, which type checkers also see. A note: the redundancy is not a
+    gap in the documentation S3 asks for, so it never fails a run.
     """
 
     id = "AL122"
