@@ -75,4 +75,5 @@ def collect_source(
     facts.functions = collector.functions
     facts.classes = collector.classes
     facts.suppressions = collector.suppressions
+    facts.branches = collector.branches
     return facts
