@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from archlint.collect.facts import Lit
-from archlint.routes import Route
+from archlint.analysis.routes import Route
 
 
 def per_handler(routes: Iterable[Route]) -> list[list[Route]]:

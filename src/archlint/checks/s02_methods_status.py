@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from archlint.checks._fastapi import (
+from archlint.analysis.endpoints import (
     PATH_PARAM,
     PATH_PARAMS,
     annotated_parts,
@@ -29,7 +29,7 @@ from archlint.collect.facts import Attr, Expr, FString, FunctionFact, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
 from archlint.pack import option
-from archlint.routes import Route, Segment
+from archlint.analysis.routes import Route, RouteTable, Segment
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, TypeForm, Unknown, fqn_of
 
 _WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
@@ -131,7 +131,7 @@ class _Source:
 
 def _path_sources(project: Project) -> Iterator[_Source]:
     """Every literal path text: decorator paths, router prefixes, include prefixes (once each)."""
-    table = project.index.routes
+    table = project.routes
     seen: set[tuple[str, Span]] = set()
 
     def emit(file: str, expr: Expr | None) -> Iterator[_Source]:
@@ -255,7 +255,7 @@ class CreateWithout201(Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        for group in per_handler(index.routes.routes):
+        for group in per_handler(project.routes.routes):
             verdicts = [(route, v) for route in group if (v := self._verdict(project, route)) is not None]
             if not verdicts:
                 continue
@@ -287,7 +287,7 @@ class CreateWithout201(Rule):
         ctx = handler_ctx(route)
         if fn is None or ctx is None:
             return None
-        why = self._creates(index, route, fn, ctx)
+        why = self._creates(project, route, fn, ctx)
         if why is None:
             return None
         status = route_status(index, route)
@@ -299,20 +299,21 @@ class CreateWithout201(Rule):
         answers = f"answers {status}" if status is not None else "does not declare a status code, so it answers 200"
         return why, answers, fn
 
-    def _creates(self, index: ProjectIndex, route: Route, fn: FunctionFact, ctx: Ctx) -> str | _Unverifiable | None:
+    def _creates(self, project: Project, route: Route, fn: FunctionFact, ctx: Ctx) -> str | _Unverifiable | None:
+        index = project.index
         opts = self.options
         name = fn.name
         if _matches(name, opts.action_handler_names):
             return None
         if _matches(name, opts.create_handler_names):
             # A name is a claim; what the handler does decides (`create_cookie` sets a cookie).
-            stored = _StoreSearch(index, opts).search(fn, ctx, opts.store_follow_depth)
+            stored = _StoreSearch(project, opts).search(fn, ctx, opts.store_follow_depth)
             if stored is None:
                 return None
             if isinstance(stored, _Unverifiable):
                 return stored
             return f"its handler is `{name}` and it calls `{stored}`"
-        tail = _static_tail(index, route)
+        tail = _static_tail(index, project.routes, route)
         if tail is None:
             return None
         words = _words(tail)
@@ -330,7 +331,7 @@ class CreateWithout201(Rule):
             return None
         if _singular(words[-1]) not in model_name.lower():
             return None  # it answers something else than the collection's resource
-        if _StoreSearch(index, opts).search(fn, ctx, opts.store_follow_depth) is None:
+        if _StoreSearch(project, opts).search(fn, ctx, opts.store_follow_depth) is None:
             return None  # it stores nothing: an echo or a computation, not a create
         return f"it posts to the collection `{tail}` and answers a `{model_name}`"
 
@@ -343,8 +344,9 @@ class _Unverifiable:
 class _StoreSearch:
     """Does a handler store something? The storing call's name, None (nothing can), or _Unverifiable."""
 
-    def __init__(self, index: ProjectIndex, opts: S2Options) -> None:
-        self.index = index
+    def __init__(self, project: Project, opts: S2Options) -> None:
+        self.index = project.index
+        self.types = project.types
         self.opts = opts
         self.seen: set[tuple[str, str]] = set()
 
@@ -370,7 +372,7 @@ class _StoreSearch:
         value = index.evaluate(func, ctx)
         if isinstance(value, Unknown) and isinstance(func, Attr):
             # A method: known by its receiver's class (`response.set_cookie`, `file.read`).
-            klass = index.types.of(func.base, ctx)
+            klass = self.types.of(func.base, ctx)
             if isinstance(klass, ClassRef):
                 member = index.class_member(klass, func.attr)
                 if member is None and self._plain(klass):
@@ -400,12 +402,12 @@ class _StoreSearch:
         return all(_matches(k.fqn, self.opts.non_storing_calls) for k in externals)
 
 
-def _static_tail(index: ProjectIndex, route: Route) -> str | None:
+def _static_tail(index: ProjectIndex, table: RouteTable, route: Route) -> str | None:
     """The last piece of the route's path, when it is a literal (not a `{param}`)."""
     path: str | None = next((p for fp in route.full_paths if (p := fp.path) is not None), None)
     if path is None:
         texts = []
-        owner = index.routes.objects.get(route.owner)
+        owner = table.objects.get(route.owner)
         if owner is not None and owner.kind == "router":
             prefix = owner.call.kw("prefix")
             if prefix is not None:
@@ -504,7 +506,7 @@ class DeleteWithBody(Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         codes = self.options.delete_status_codes
-        for route in index.routes.routes:
+        for route in project.routes.routes:
             if route.methods != ("DELETE",):
                 continue
             fn = _handler(project, route)
@@ -765,7 +767,7 @@ class SingularCollectionName(Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         opts = self.options
-        table = project.index.routes
+        table = project.routes
         known: set[str] = set()
         for route in table.routes:
             for fp in route.full_paths:
@@ -872,7 +874,7 @@ class PathParameterNotInSignature(Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        table = index.routes
+        table = project.routes
         for route in table.routes:
             fn = _handler(project, route)
             ctx = handler_ctx(route)
@@ -938,8 +940,8 @@ class PathParameterNotInSignature(Rule):
         index = project.index
         out: set[str] = set()
         exprs: list[tuple[Expr | None, Ctx]] = [(route.kw("dependencies"), route.ctx)]
-        for chain in chains(index.routes, route.owner):
-            if not chain.reaches_app and unresolved_include_sets(index.routes, "dependencies"):
+        for chain in chains(project.routes, route.owner):
+            if not chain.reaches_app and unresolved_include_sets(project.routes, "dependencies"):
                 return None
             exprs.extend((o.call.kw("dependencies"), o.ctx) for o in chain.objects)
             exprs.extend((i.call.kw("dependencies"), i.ctx) for i in chain.includes)

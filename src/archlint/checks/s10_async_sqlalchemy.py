@@ -25,9 +25,9 @@ from archlint.collect.facts import (
 )
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
-from archlint.orm import models
 from archlint.pack import option
-from archlint.types import (
+from archlint.analysis.static_types import (
+    TypeResolver,
     canonical,
     canonical_calls,
     canonical_of,
@@ -216,7 +216,7 @@ class SyncSession(_S10Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        types = index.types
+        types = project.types
         async_types = frozenset(self.options.async_session_types)
         seen: set[tuple[str, int]] = set()
         for facts, site, ctx in canonical_calls(index, self.options.sync_session_factories):
@@ -241,7 +241,7 @@ class SyncSession(_S10Rule):
             if _is_migration(index, facts, self.options.migration_packages):
                 continue
             for expr, where in self._annotations(scope, ctx, exempt):
-                hit = self._names_type(index, expr, where, wanted)
+                hit = self._names_type(index, types, expr, where, wanted)
                 if hit is None or (facts.path, hit.span.line) in seen:
                     continue
                 seen.add((facts.path, hit.span.line))
@@ -266,9 +266,9 @@ class SyncSession(_S10Rule):
             elif isinstance(assign.value, Subscript):  # a type alias: X = Annotated[Session, Depends(...)]
                 yield assign.value, ctx
 
-    def _names_type(self, index: ProjectIndex, expr: Expr, ctx: Ctx, wanted: frozenset[str]) -> Expr | None:
+    def _names_type(self, index: ProjectIndex, types: TypeResolver, expr: Expr, ctx: Ctx, wanted: frozenset[str]) -> Expr | None:
         for node in iter_exprs(expr):
-            if isinstance(node, (Name, Attr)) and index.types.is_subclass(_class_value(index, node, ctx), wanted):
+            if isinstance(node, (Name, Attr)) and types.is_subclass(_class_value(index, node, ctx), wanted):
                 value = index.evaluate(node, ctx)
                 if isinstance(value, (Symbol, ClassRef)):
                     return node
@@ -592,14 +592,14 @@ class LegacyQueryApi(_S10Rule):
         index = project.index
         session_types = frozenset(self.options.sync_session_types) | frozenset(self.options.async_session_types)
         methods = set(self.options.legacy_query_methods)
-        table = models(index)
+        table = project.orm
         for facts, site, ctx in index.iter_calls():
             func = site.call.func
             if not isinstance(func, Attr) or func.attr not in methods:
                 continue
-            receiver = index.types.of(func.base, ctx)
+            receiver = project.types.of(func.base, ctx)
             if receiver is not None:
-                if not index.types.is_subclass(receiver, session_types):
+                if not project.types.is_subclass(receiver, session_types):
                     continue
             elif not self._queries_model(index, site.call, ctx, table):
                 continue
@@ -676,8 +676,8 @@ class UnawaitedAsyncSessionCall(_S10Rule):
                 func = site.call.func
                 if site.awaited or not isinstance(func, Attr) or func.attr not in methods:
                     continue
-                receiver = index.types.of(func.base, ctx)
-                if not index.types.is_subclass(receiver, wanted):
+                receiver = project.types.of(func.base, ctx)
+                if not project.types.is_subclass(receiver, wanted):
                     continue
                 if consumed is None:
                     consumed = self._consumed_names(index, scope, ctx)
@@ -843,7 +843,7 @@ class BlockingCallInAsync(_S10Rule):
                     if site.awaited or site.context == "decorator":
                         continue
                     call = site.call
-                    name = self._blocking_name(index, call, ctx, patterns, sync_types, io_methods)
+                    name = self._blocking_name(index, project.types, call, ctx, patterns, sync_types, io_methods)
                     if name is None:
                         continue
                     if lambdas is None:
@@ -857,7 +857,7 @@ class BlockingCallInAsync(_S10Rule):
                         "or run it in a thread (`await asyncio.to_thread(...)`).",
                     )
 
-    def _blocking_name(self, index, call: Call, ctx: Ctx, patterns, sync_types, io_methods) -> str | None:
+    def _blocking_name(self, index, types, call: Call, ctx: Ctx, patterns, sync_types, io_methods) -> str | None:
         func = call.func
         if not isinstance(func, (Name, Attr)):
             return None
@@ -870,24 +870,24 @@ class BlockingCallInAsync(_S10Rule):
         if fqn and any(fnmatch.fnmatchcase(fqn, p) for p in patterns):
             return fqn
         if isinstance(func, Attr):
-            receiver = index.types.of(func.base, ctx) or self._fluent_receiver(index, func.base, ctx)
+            receiver = types.of(func.base, ctx) or self._fluent_receiver(types, func.base, ctx)
             if receiver is None:
                 return None
             method = f"{canonical_of(receiver)}.{func.attr}"
             if any(fnmatch.fnmatchcase(method, p) for p in patterns):
                 return method
-            if func.attr in io_methods and index.types.is_subclass(receiver, sync_types):
+            if func.attr in io_methods and types.is_subclass(receiver, sync_types):
                 return f"Session.{func.attr}"
         return None
 
-    def _fluent_receiver(self, index, expr: Expr, ctx: Ctx) -> Value | None:
+    def _fluent_receiver(self, types: TypeResolver, expr: Expr, ctx: Ctx) -> Value | None:
         """``Path(p).absolute().resolve()``: a chain of methods of a fluent type is that type."""
         fluent = self.options.fluent_types
         for _ in range(16):
             if not (isinstance(expr, Call) and isinstance(expr.func, Attr)):
                 return None
             expr = expr.func.base
-            root = index.types.of(expr, ctx)
+            root = types.of(expr, ctx)
             if root is not None:
                 return root if canonical_of(root) in fluent else None
         return None

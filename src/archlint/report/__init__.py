@@ -15,13 +15,15 @@ from pathlib import Path
 from archlint.model import Report
 
 FORMATS = ("text", "concise", "json", "sarif", "github")
+#: The module of each format (``json_report``: a module named ``json`` would shadow the standard library's).
+_MODULES = {"text": "text", "concise": "concise", "json": "json_report", "sarif": "sarif", "github": "github"}
 
 
 def render(report: Report, fmt: str, *, color: bool = False) -> str:
     """Render ``report`` in format ``fmt``; ``color`` only affects the text format."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown output format {fmt!r} (expected one of {', '.join(FORMATS)})")
-    module = importlib.import_module(f"{__name__}.{fmt}")
+    module = importlib.import_module(f"{__name__}.{_MODULES[fmt]}")
     if fmt == "text":
         return module.render(report, color=color)
     return module.render(report)
