@@ -78,6 +78,7 @@ def discover(config: Config, report_root: Path, suffixes: tuple[str, ...] = PYTH
     root = config.root
     excluder = Excluder(config)
     src_roots = [(root / s).resolve() for s in config.src]
+    frameworks = set(config.pack.framework_modules)
     out: list[SourceFile] = []
     for directory, dirnames, filenames in os.walk(root):
         here = Path(directory)
@@ -103,12 +104,15 @@ def discover(config: Config, report_root: Path, suffixes: tuple[str, ...] = PYTH
             if excluder.excluded(rel):
                 continue
             path = here / name
+            module = module_name(path, root, src_roots)
+            if module.split(".")[0] in frameworks:
+                continue  # the framework's own source (its repository, a vendored copy): not the application
             out.append(
                 SourceFile(
                     abs=path,
                     path=os.path.relpath(path, report_root).replace(os.sep, "/"),
                     rel=rel,
-                    module=module_name(path, root, src_roots),
+                    module=module,
                     is_package=name in ("__init__.py", "__init__.pyi"),
                 )
             )

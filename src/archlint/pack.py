@@ -24,7 +24,7 @@ else:  # pragma: no cover
 
 DEFAULT_PACK = "backend-architect"
 PACK_KEYS = {"pack", "extends", "analysis", "rules", "standards"}
-ANALYSIS_KEYS = {"exclude"}
+ANALYSIS_KEYS = {"exclude", "framework-modules"}
 RULE_KEYS = {"enabled", "severity"}
 
 
@@ -46,6 +46,11 @@ class Pack:
     @property
     def exclude(self) -> list[str]:
         return list(self.data.get("analysis", {}).get("exclude", []))
+
+    @property
+    def framework_modules(self) -> list[str]:
+        """Top-level module names of frameworks: a project copy of one is not the application."""
+        return list(self.data.get("analysis", {}).get("framework-modules", []))
 
     def standard(self, standard: str) -> dict[str, Any]:
         return dict(self.data.get("standards", {}).get(standard, {}))
