@@ -203,8 +203,8 @@ def _param_item(index: ProjectIndex, inp: RequestInput) -> InputItem:
         path=inp.path,
         span=inp.param.span,
         shapes=inp.shapes,
-        # A lone Form() field is not a pydantic model field: only its pagination integers are checked.
-        source="form-parameter" if inp.source == "form" else inp.source,
+        # A Form() parameter is validated by FastAPI like a Body() one: the same bounds hold.
+        source=inp.source,
         where=f"{kind} `{inp.name}` of `{handler}`",
         length_validated=any(_validator_measures(index, v) for s in inp.shapes for v in s.validators),
         validated=any(s.validators for s in inp.shapes),
@@ -672,7 +672,7 @@ class UnboundedPaginationInteger(_S8Rule):
         upper = self.options.upper_bound_field_pattern
         lower = self.options.lower_bound_field_pattern
         for item in self.items(project):
-            if item.source not in ("query", "body", "form", "form-parameter"):
+            if item.source not in ("query", "body", "form"):
                 continue
             shape = _single(item.shapes)
             if shape is None or shape.fqn != "builtins.int" or shape.opaque:
