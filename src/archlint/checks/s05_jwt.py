@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from archlint.analysis.origins import Flow, Origins, Site, Traced, combine, identifiers, iter_exprs, known, labels_of, snake
@@ -676,16 +676,19 @@ class Analysis:
                 out.append(Lifetime(float(result.value), result.site, (), every, ()))
         return out
 
-    def refresh_evidence(self, options: S5Options) -> bool:
-        """Anything in the project that names a refresh token: opaque ones stored in a table count.
+    def refresh_evidence(self, options: S5Options, within: Callable[[str], bool] | None = None) -> bool:
+        """Anything in the project (or in the files ``within`` accepts) that names a refresh token.
 
         Functions, classes, variables, fields and called methods named like
         ``refresh_token`` / ``refresh_access_token``, and routes whose path
         says ``refresh``; a bare ``refresh`` (``session.refresh(user)``, a
-        cache's ``refresh_interval``) is not one.
+        cache's ``refresh_interval``) is not one. Opaque refresh tokens stored
+        in a table count.
         """
         pattern = options.refresh_evidence_names
         for facts in self.index.modules.values():
+            if within is not None and not within(facts.path):
+                continue
             for scope in facts.scopes():
                 if scope.qualname and pattern.search(snake(scope.qualname.rsplit(".", 1)[-1])):
                     return True
@@ -699,6 +702,8 @@ class Analysis:
                     if isinstance(func, Attr) and pattern.search(snake(func.attr)):
                         return True
         for route in self.project.routes.routes:
+            if within is not None and not within(route.file):
+                continue
             path = self.index.const(route.path_expr, route.ctx) if route.path_expr is not None else None
             if isinstance(path, str) and options.refresh_token_names.search(snake(path)):
                 return True
@@ -1032,8 +1037,9 @@ class AccessTokenWithoutRefreshToken(_S5Rule):
     Any refresh token counts: a JWT classified as refresh, or anything named
     for one (a `create_refresh_token` function, a `refresh_token` column or
     variable, a `/refresh` route), since opaque refresh tokens stored in a
-    table are as good as JWTs. One finding per project, at the first call
-    that issues an access token.
+    table are as good as JWTs. One finding per application, at its first
+    call that issues an access token: applications packaged apart in one
+    project (`services/auth/app`, `services/billing/app`) each need theirs.
 
     ## Why is this bad?
     Without a refresh token, short access tokens force users to log in every
@@ -1074,21 +1080,57 @@ class AccessTokenWithoutRefreshToken(_S5Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         data = self.analysis(project)
-        access = [i for i in data.issues if "access" in issue_kinds(self.options, i)]
-        if not access:
-            return
-        if any("refresh" in issue_kinds(self.options, i) for i in data.issues):
-            return
-        if data.refresh_evidence(self.options):
-            return
-        named = [i for i in access if any(self.options.access_token_names.search(snake(f)) for f in i.funcs)]
-        first = (named or access)[0]
-        yield self.finding(
-            first.path,
-            first.call.span,
-            "The application issues access tokens here but no refresh token anywhere: add a refresh token "
-            "so access tokens can stay short-lived.",
-        )
+        home_of = _application_homes(project)
+        groups: dict[str | None, list[Issue]] = {}
+        for issue in data.issues:
+            groups.setdefault(home_of(issue.path), []).append(issue)
+        for home, issues in groups.items():
+            access = [i for i in issues if "access" in issue_kinds(self.options, i)]
+            if not access:
+                continue
+            if any("refresh" in issue_kinds(self.options, i) for i in issues):
+                continue
+            within = None if len(groups) == 1 else (lambda path, home=home: home_of(path) == home)
+            if data.refresh_evidence(self.options, within):
+                continue
+            named = [i for i in access if any(self.options.access_token_names.search(snake(f)) for f in i.funcs)]
+            first = (named or access)[0]
+            yield self.finding(
+                first.path,
+                first.call.span,
+                "The application issues access tokens here but no refresh token anywhere: add a refresh token "
+                "so access tokens can stay short-lived.",
+            )
+
+
+def _application_homes(project: Project) -> Callable[[str], str | None]:
+    """Which application a file belongs to: the directory holding the package of each FastAPI application.
+
+    Applications packaged apart (`services/auth/app`, `services/billing/app`)
+    each get their own refresh-token verdict; applications of one package
+    share one. A file outside every application's directory belongs to none.
+    """
+    index = project.index
+    by_path = {facts.path: facts for facts in index.modules.values()}
+    homes: set[str] = set()
+    for app in project.routes.apps:
+        facts = by_path.get(app.file)
+        if facts is None:
+            continue
+        parts = facts.path.split("/")
+        depth = len(facts.module.split(".")) + (1 if facts.is_package else 0)
+        homes.add("/".join(parts[: max(len(parts) - depth, 0)]))
+    ordered = sorted(homes, key=len, reverse=True)
+
+    def home_of(path: str) -> str | None:
+        if len(ordered) < 2:
+            return None
+        for home in ordered:
+            if home == "" or path.startswith(home + "/"):
+                return home
+        return None
+
+    return home_of
 
 
 class TokenWithoutExpiry(_S5Rule):
