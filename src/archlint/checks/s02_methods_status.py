@@ -25,7 +25,7 @@ from archlint.analysis.endpoints import (
 )
 from archlint.checks._registrations import per_handler, registrations_label
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, Expr, FString, FunctionFact, Lit, Name
+from archlint.collect.facts import Attr, Call, Expr, FString, FunctionFact, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
 from archlint.pack import option
@@ -386,6 +386,8 @@ class _StoreSearch:
                 return _Unverifiable(f"`{value.qualname}` cannot be read")
             if depth <= 0:
                 return _Unverifiable(f"`{value.qualname}` is beyond the followed depth")
+            if _is_stub(inner):
+                return _Unverifiable(f"`{value.qualname}` is abstract: an implementation decides what it stores")
             return self.search(inner, Ctx(value.module, value.qualname), depth - 1)
         if isinstance(value, ClassRef):
             return None  # building an object stores nothing by itself
@@ -400,6 +402,18 @@ class _StoreSearch:
         """A project class whose external bases all store nothing (a pydantic model, a dataclass)."""
         externals = [k for k in self.index.mro(klass) if isinstance(k, Symbol)]
         return all(_matches(k.fqn, self.opts.non_storing_calls) for k in externals)
+
+
+def _is_stub(fn: FunctionFact) -> bool:
+    """An abstract method or protocol member: its body is `...`, `pass` or `raise NotImplementedError`."""
+    if any((isinstance(d, Name) and d.id == "abstractmethod") or (isinstance(d, Attr) and d.attr == "abstractmethod")
+           for d in fn.decorators):
+        return True
+    for raised in fn.raises:
+        target = raised.func if isinstance(raised, Call) else raised
+        if isinstance(target, Name) and target.id == "NotImplementedError":
+            return True
+    return not fn.calls and not fn.assigns and all(r is None for r in fn.returns) and not fn.raises
 
 
 def _static_tail(index: ProjectIndex, table: RouteTable, route: Route) -> str | None:
