@@ -437,6 +437,8 @@ class _Inventory:
         ctx = handler_ctx(route)
         if fn is None or ctx is None:
             return False
+        if rule._public(self.index, self.table, route, fn) is not False:
+            return False  # S7 asks nothing of a public endpoint (a login form is not authentication)
         if rule._route_verdict(auth, route, fn, ctx, inline=False):
             return True
         places: list[tuple[Expr | None, Ctx]] = []
