@@ -179,9 +179,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--python", "python_path", metavar="PATH", help="Interpreter that imports --app (default: this one).")
 @click.option("--app-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
               help="Seconds --app may take to import and generate its document.")
+@click.option("--no-cache", is_flag=True,
+              help="Parse every file; read and write no cache entry (.archlint_cache/ or $ARCHLINT_CACHE_DIR).")
 def check(paths, fmt, output, sarif_output, json_output, select, extend_select, ignore, fail_on, exit_zero,
           config_path, pack, jobs, color, changed_since, changed_files, openapi_files, app_spec,
-          python_path, app_timeout) -> None:
+          python_path, app_timeout, no_cache) -> None:
     """Check PATHS (default: the current directory) against the policy pack.
 
     Under pre-commit (PRE_COMMIT=1 in the environment) file PATHS are the files of the commit: a change set.
@@ -206,6 +208,7 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
         app=app_spec,
         python=python_path,
         app_timeout=app_timeout,
+        no_cache=no_cache,
     )
     result = run(list(paths), overrides)
     report = result.report
@@ -303,7 +306,8 @@ def explain(rule: str, config_path: Path | None) -> None:
               help="Use this pyproject.toml/archlint.toml instead of the nearest one.")
 @click.option("--pack", help="Policy pack: a built-in name or a TOML file.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for parsing (default: CPU count).")
-def inventory(path, fmt, base_url, output, config_path, pack, jobs) -> None:
+@click.option("--no-cache", is_flag=True, help="Parse every file; read and write no cache entry.")
+def inventory(path, fmt, base_url, output, config_path, pack, jobs, no_cache) -> None:
     """Print the implementation report (S21) of the project containing PATH.
 
     Endpoints (method, full path, auth, rate limit), models, middleware,
@@ -315,13 +319,28 @@ def inventory(path, fmt, base_url, output, config_path, pack, jobs) -> None:
     from archlint.inventory import build_inventory, render_json, render_markdown
     from archlint.report import write_atomic
 
-    project, config = load_project(path, config_path=config_path, pack=pack, jobs=jobs)
+    project, config = load_project(path, config_path=config_path, pack=pack, jobs=jobs, no_cache=no_cache)
     report = build_inventory(project, base_url=base_url, config=config)
     text = render_json(report) if fmt == "json" else render_markdown(report)
     if output is not None:
         write_atomic(output, text)
     else:
         click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("path", required=False, default=".", type=click.Path(exists=True, path_type=Path))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The project of this pyproject.toml/archlint.toml instead of the nearest one.")
+def clean(path: Path, config_path: Path | None) -> None:
+    """Remove the cache of the project containing PATH (.archlint_cache/, or archlint's folders in $ARCHLINT_CACHE_DIR)."""
+    from archlint.collect.cache import ENV_VAR, clean as clean_cache, default_directory
+    from archlint.config import find_config
+
+    root = config_path.resolve().parent if config_path else find_config(path)[1]
+    directory = default_directory(root)
+    removed = clean_cache(directory, whole=not os.environ.get(ENV_VAR))
+    click.echo(f"archlint: removed the cache in {directory}" if removed else f"archlint: no cache in {directory}")
 
 
 def _terminate(_signum, _frame) -> None:
