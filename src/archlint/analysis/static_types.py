@@ -674,13 +674,6 @@ def lambda_spans(scope: Scope) -> list[Span]:
     ]
 
 
-def within(span: Span, outer: Span) -> bool:
-    return (outer.line, outer.column) <= (span.line, span.column) and (span.end_line, span.end_column) <= (
-        outer.end_line,
-        outer.end_column,
-    )
-
-
 _CALLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -724,7 +717,6 @@ __all__ = [
     "iter_exprs",
     "scope_exprs",
     "lambda_spans",
-    "within",
     "FACTORIES",
     "RETURNS",
     "CONTAINERS",

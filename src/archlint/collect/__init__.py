@@ -169,4 +169,5 @@ def _collect(source: str, digest: str) -> FileFacts:
     facts.classes = collector.classes
     facts.suppressions = collector.suppressions
     facts.branches = collector.branches
+    facts.suppression_comments = collector.suppression_comments
     return facts
