@@ -9,11 +9,11 @@ import sys
 import tokenize
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import MetadataWrapper
 
 from archlint.collect.facts import FileFacts, ParseError
-from archlint.collect.guard import DEFAULT_LIMITS, Limits, measure, over_limit, safe_in_process, suppression_comments
-from archlint.collect.visitor import FactCollector, add_suppression
+from archlint.collect.guard import DEFAULT_LIMITS, Limits, measure, over_limit, safe_in_process
+from archlint.collect.visitor import FactCollector
 from archlint.model import Span
 
 __all__ = ["collect_source", "collect_bytes", "content_digest", "FileFacts"]
@@ -155,11 +155,8 @@ def _collect(source: str, digest: str) -> FileFacts:
         except cst.ParserSyntaxError as exc:
             facts.parse_error = _parse_error(source, exc)
             return facts
-        wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
-        collector = FactCollector(source, wrapper.resolve(PositionProvider))
-        collector.walk(wrapper.module)
-        for line, comment in suppression_comments(source):
-            add_suppression(collector.suppressions, line, comment)
+        collector = FactCollector(source)
+        MetadataWrapper(tree, unsafe_skip_copy=True).visit(collector)
     except (RecursionError, MemoryError) as exc:
         facts.parse_error = ParseError(
             f"The file was not analysed: it is too deeply nested ({type(exc).__name__}).", Span.point(1)

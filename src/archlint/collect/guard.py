@@ -121,29 +121,3 @@ def over_limit(size: int, shape: Shape | None, limits: Limits) -> str | None:
 
 def safe_in_process(shape: Shape) -> bool:
     return shape.nesting <= SAFE_NESTING_DEPTH and shape.terms <= SAFE_EXPRESSION_TERMS
-
-
-_SUPPRESSION_HINT = re.compile(r"noqa|archlint", re.I)
-
-
-def suppression_comments(source: str) -> list[tuple[int, str]]:
-    """(line, text) of every comment that may be a suppression (``# noqa``, ``# archlint: ignore``).
-
-    Found in the text (strings skipped, as Python's tokenizer does), so the
-    fact walk need not visit whitespace nodes for comments.
-    """
-    if _SUPPRESSION_HINT.search(source) is None:
-        return []
-    out: list[tuple[int, str]] = []
-    line, position = 1, 0
-    for match in _TOKENS.finditer(source):
-        if match.lastgroup != "com":
-            continue
-        start = match.start("com")
-        text = match.group("com")
-        if _SUPPRESSION_HINT.search(text) is None:
-            continue
-        line += source.count("\n", position, start)
-        position = start
-        out.append((line, text))
-    return out

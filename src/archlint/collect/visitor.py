@@ -75,19 +75,10 @@ def _dotted_module(node: cst.BaseExpression | None) -> str:
 
 
 class FactCollector(cst.CSTVisitor):
-    """Builds a file's facts in one walk (:meth:`walk`) over the nodes facts are made of.
-
-    The walk skips whitespace, parentheses, commas and operators (no fact needs
-    them; suppression comments come from the text, see :func:`suppressions`)
-    and never rebuilds nodes, unlike LibCST's ``visit``; positions come from one
-    ``PositionProvider`` pass handed in as ``positions``.
-    """
-
     METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self, source: str, positions=None) -> None:
+    def __init__(self, source: str) -> None:
         super().__init__()
-        self._positions = positions
         self._lines = source.splitlines() if not source.isascii() else None
         self.exprs: dict[int, Expr] = {}
         self._stack: list[cst.CSTNode] = []
@@ -100,47 +91,6 @@ class FactCollector(cst.CSTVisitor):
         self.functions: dict[str, FunctionFact] = {}
         self.classes: dict[str, ClassFact] = {}
         self.suppressions: dict[int, frozenset[str] | None] = {}
-
-    def get_metadata(self, key, node, default=None):  # type: ignore[override]
-        if self._positions is not None:
-            return self._positions[node]
-        return super().get_metadata(key, node)
-
-    # ------------------------------------------------------------------ walk
-    def walk(self, node: cst.CSTNode) -> None:
-        """Visit ``node`` and its fact-bearing descendants in source order (children before the parent's leave)."""
-        self.on_visit(node)
-        kind = type(node)
-        fields = _ORDER.get(kind)
-        if fields is None:
-            fields = _ORDER[kind] = _child_fields(kind)
-        if fields is _CHILDREN:
-            body = getattr(node, "body", None) if kind in _BODY_HOOKS else None
-            for child in node.children:
-                if type(child) in _SKIP:
-                    continue
-                if child is body:
-                    self.on_visit_attribute(node, "body")
-                    self.walk(child)
-                    self.on_leave_attribute(node, "body")
-                else:
-                    self.walk(child)
-        else:
-            hooks = kind in _BODY_HOOKS
-            for name in fields:
-                value = getattr(node, name)
-                if hooks and name == "body":
-                    self.on_visit_attribute(node, "body")
-                if isinstance(value, cst.CSTNode):
-                    if type(value) not in _SKIP:
-                        self.walk(value)
-                elif type(value) in (tuple, list):
-                    for child in value:
-                        if isinstance(child, cst.CSTNode) and type(child) not in _SKIP:
-                            self.walk(child)
-                if hooks and name == "body":
-                    self.on_leave_attribute(node, "body")
-        self.on_leave(node)
 
     # ------------------------------------------------------------------ spans
     def span(self, node: cst.CSTNode) -> Span:
@@ -231,7 +181,17 @@ class FactCollector(cst.CSTVisitor):
         self._scopes.append(self.module_scope)
 
     def visit_Comment(self, node: cst.Comment) -> None:
-        add_suppression(self.suppressions, self.get_metadata(PositionProvider, node).start.line, node.value)
+        line = self.get_metadata(PositionProvider, node).start.line
+        for pattern in (_ARCHLINT_IGNORE, _NOQA):
+            match = pattern.search(node.value)
+            if match is None:
+                continue
+            codes = _codes(match.group("codes"))
+            previous = self.suppressions.get(line, frozenset())
+            if codes is None or previous is None:
+                self.suppressions[line] = None
+            else:
+                self.suppressions[line] = previous | codes
 
     # ------------------------------------------------------------- scopes
     def _header(self, node: cst.FunctionDef | cst.ClassDef) -> tuple[int, int]:
@@ -469,86 +429,6 @@ class FactCollector(cst.CSTVisitor):
             if name in names:
                 self.scope.attr_reads.append(AttrRead(loop.id, name, node.attr.value, self.span(node)))
                 return
-
-
-def add_suppression(suppressions: dict[int, frozenset[str] | None], line: int, comment: str) -> None:
-    """Record ``# archlint: ignore[...]`` / ``# noqa: ...`` in a comment on ``line``."""
-    for pattern in (_ARCHLINT_IGNORE, _NOQA):
-        match = pattern.search(comment)
-        if match is None:
-            continue
-        codes = _codes(match.group("codes"))
-        previous = suppressions.get(line, frozenset())
-        if codes is None or previous is None:
-            suppressions[line] = None
-        else:
-            suppressions[line] = previous | codes
-
-
-# --------------------------------------------------------------------------- #
-# The walk: which fields of which node hold fact-bearing children, in source order
-# --------------------------------------------------------------------------- #
-
-#: Nodes no fact is made of: whitespace, comments, brackets, punctuation, operators.
-_SKIP_BASES = tuple(
-    getattr(cst, name)
-    for name in (
-        "BaseParenthesizableWhitespace", "TrailingWhitespace", "EmptyLine", "Newline", "Comment",
-        "LeftParen", "RightParen", "LeftSquareBracket", "RightSquareBracket", "LeftCurlyBrace",
-        "RightCurlyBrace", "Comma", "Semicolon", "Colon", "Dot", "AssignEqual", "BaseBinaryOp",
-        "BaseBooleanOp", "BaseCompOp", "BaseUnaryOp", "BaseAugOp", "Asynchronous", "ImportStar",
-    )
-    if hasattr(cst, name)
-)
-_SKIP = frozenset(
-    c for c in vars(cst).values() if isinstance(c, type) and issubclass(c, cst.CSTNode) and issubclass(c, _SKIP_BASES)
-)
-_BODY_HOOKS = frozenset({cst.FunctionDef, cst.ClassDef, cst.For, cst.While, cst.If})
-#: Sentinel: walk ``node.children`` (source order, but slower) for a class whose order is unknown.
-_CHILDREN: tuple[str, ...] = ("<children>",)
-_ORDER: dict[type, tuple[str, ...]] = {}
-
-
-def _child_fields(kind: type) -> tuple[str, ...]:
-    """The fields of ``kind`` that may hold child nodes, in the order LibCST visits them (source order).
-
-    Read once per class from LibCST's own ``_visit_and_replace_children``: the
-    order of its ``visit_*(self, "field", ...)`` calls; whitespace fields are
-    left out. Falls back to ``node.children`` when the source is not available.
-    """
-    import ast
-    import inspect
-    import textwrap
-
-    method = None
-    for klass in kind.__mro__:
-        if "_visit_and_replace_children" in vars(klass):
-            method = vars(klass)["_visit_and_replace_children"]
-            break
-    if method is None or method is cst.CSTNode._visit_and_replace_children:
-        return ()
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
-    except (OSError, TypeError, SyntaxError):
-        return _CHILDREN
-    calls = []
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id.startswith("visit_")
-            and len(node.args) >= 2
-            and isinstance(node.args[1], ast.Constant)
-            and isinstance(node.args[1].value, str)
-        ):
-            calls.append((node.lineno, node.col_offset, node.args[1].value))
-    if not calls:
-        return _CHILDREN
-    order: list[str] = []
-    for _line, _col, name in sorted(calls):
-        if name not in order and not name.startswith("whitespace"):
-            order.append(name)
-    return tuple(order)
 
 
 def _dispatch(prefix: str) -> dict[type, object]:
