@@ -35,7 +35,7 @@ from archlint.collect.facts import (
     Name,
 )
 from archlint.index import FIELD_FUNCTIONS
-from archlint.analysis.routes import FullPath, Mount, ObjKey, Route
+from archlint.analysis.routes import NO_DOCUMENT, FullPath, Mount, ObjKey, Route
 from archlint.analysis.tokens import TokenNames, issue_kinds, token_kind
 from archlint.values import (
     ClassRef,
@@ -1199,16 +1199,9 @@ class _Inventory:
         return out
 
     def _in_schema(self, e: _Endpoint) -> bool:
-        calls: list[tuple[Call, Ctx]] = [(e.route.call, e.route.ctx)]
         assert e.full is not None
-        for edge in e.full.via:
-            calls.append((edge.call, edge.ctx))
-            child = self.table.objects[edge.child]
-            calls.append((child.call, child.ctx))
-        return not any(
-            call.kw("include_in_schema") is not None and self.index.const(call.kw("include_in_schema"), ctx) is False
-            for call, ctx in calls
-        )
+        reason = self.table.path_not_in_openapi(e.route, e.full)
+        return not reason or reason == NO_DOCUMENT  # the generated document is compared per application
 
 
 @dataclass(slots=True)

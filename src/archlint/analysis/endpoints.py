@@ -116,7 +116,8 @@ def param_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> tuple
             elif isinstance(index.evaluate(written, ctx), Unknown) and isinstance(written, (Name, Attr)):
                 # An alias archlint cannot read may hide an Annotated dependency.
                 unknown = unknown or _might_be_alias(written)
-        if isinstance(param.default, Call):
+        if isinstance(param.default, (Call, Name, Attr)):
+            # ``x: T = Depends(f)``, or ``x: T = current_user`` with ``current_user = Depends(f)``.
             value = index.evaluate(param.default, ctx)
             if is_depends(index, value):
                 out.append(_from_instance(value, param.annotation, ctx, param.name, True))  # type: ignore[arg-type]
@@ -343,13 +344,22 @@ def handler_ctx(route: Route) -> Ctx | None:
 
 
 def route_label(route: Route, table: RouteTable | None = None) -> str:
-    """``GET /api/v1/items/{id}``: the full path when known, else the decorator's path."""
-    paths = sorted({p for fp in route.full_paths if (p := fp.path) is not None})
+    """``GET /api/v1/items/{id}``: the full path when known, else what is known, said as such.
+
+    Never prints an empty or ``?`` path: a router-relative path says so, and a
+    path archlint cannot read names the handler instead.
+    """
+    methods = "/".join(route.methods)
+    paths = sorted({re.sub(r"/{2,}", "/", p) or "/" for fp in route.full_paths if (p := fp.path) is not None})
     if paths:
-        path = paths[0]
-    else:
-        path = route.path_expr.value if isinstance(route.path_expr, Lit) and isinstance(route.path_expr.value, str) else "?"
-    return f"{'/'.join(route.methods)} {path}"
+        return f"{methods} {paths[0]}"
+    handler = f"`{route.handler.qualname.rsplit('.', 1)[-1]}`" if route.handler is not None else "its handler"
+    literal = route.path_expr.value if isinstance(route.path_expr, Lit) and isinstance(route.path_expr.value, str) else None
+    if literal is None:
+        return f"{methods} {handler} (its path is not resolved)"
+    if not literal or literal == "/":
+        return f"{methods} {handler} (at the root of its router, whose prefix is not resolved)"
+    return f"{methods} {re.sub(r'/{2,}', '/', literal)} (relative to a prefix that is not resolved)"
 
 
 def const_str(index: ProjectIndex, expr: Expr | None, ctx: Ctx) -> str | None:

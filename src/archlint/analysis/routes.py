@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from archlint.collect.facts import Attr, Call, DictExpr, Expr, FileFacts, FunctionFact, Lit, Name, Seq, Subscript
+from archlint.collect.facts import Attr, Await, Call, DictExpr, Expr, FileFacts, FunctionFact, Lit, Name, Seq, Subscript
 from archlint.model import Span
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, ParamValue, SeqValue, Unknown, Value
 
@@ -23,6 +23,12 @@ if TYPE_CHECKING:
 APP_TYPES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
 ROUTER_TYPES = frozenset({"fastapi.APIRouter", "fastapi.routing.APIRouter"})
 STARLETTE_APPS = frozenset({"starlette.applications.Starlette"})
+#: Response classes whose body is a page, not a JSON document.
+HTML_RESPONSES = frozenset({"fastapi.responses.HTMLResponse", "starlette.responses.HTMLResponse"})
+#: Responses a browser form action answers with.
+REDIRECT_RESPONSES = frozenset({"fastapi.responses.RedirectResponse", "starlette.responses.RedirectResponse"})
+FORM_PARAMS = frozenset({"fastapi.Form", "fastapi.param_functions.Form", "fastapi.params.Form"})
+NO_DOCUMENT = "its application sets `openapi_url=None`"
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 ROUTE_DECORATORS = frozenset(HTTP_METHODS) | {"api_route", "websocket"}
 
@@ -157,6 +163,8 @@ class RouteTable:
     returned: frozenset[ObjKey] = frozenset()
     #: The builder, kept to answer ``objects_of`` after the build.
     resolver: _Builder | None = field(default=None, repr=False, compare=False)
+    #: Answers computed on demand (documents, pages), by question and route.
+    _answers: dict[str, dict[int, object]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def apps(self) -> list[RouterObject]:
@@ -185,6 +193,130 @@ class RouteTable:
 
     def handler(self, index: ProjectIndex, route: Route) -> FunctionFact | None:
         return index.function(route.handler) if route.handler else None
+
+    # ------------------------------------------------------------ documents and pages
+    def not_in_openapi(self, route: Route) -> str:
+        """Why no OpenAPI document lists the route ("" when one does, or may).
+
+        FastAPI leaves a route out of its application's document when the
+        route, its router, or an ``include_router`` call on the way says
+        ``include_in_schema=False``, and an application built with
+        ``openapi_url=None`` has no document at all. A mounted application has
+        its own document, so the application nearest the route decides.
+        Websockets are never in a document.
+        """
+        cache = self._answers.setdefault("openapi", {})
+        key = id(route)
+        if key not in cache:
+            cache[key] = self._not_in_openapi(route)
+        return cache[key]
+
+    def _false(self, call: Call, ctx: Ctx, keyword: str) -> bool:
+        expr = call.kw(keyword)
+        if expr is None or self.resolver is None:
+            return False
+        value = self.resolver.index.evaluate(expr, ctx)
+        return isinstance(value, Const) and value.value in (False, None)
+
+    def _not_in_openapi(self, route: Route) -> str:
+        if not route.full_paths:  # not reached from an application: its own flags, or its app's
+            return self.path_not_in_openapi(route, FullPath(route.owner, ()))
+        reasons = [self.path_not_in_openapi(route, fp) for fp in route.full_paths]
+        return "" if not all(reasons) else reasons[0]
+
+    def path_not_in_openapi(self, route: Route, fp: FullPath) -> str:
+        """Why the document of the application at the top of ``fp`` does not list the route ("" when it does)."""
+        if "WEBSOCKET" in route.methods:
+            return "a websocket is not an OpenAPI operation"
+        if self._false(route.call, route.ctx, "include_in_schema"):
+            return "the route sets `include_in_schema=False`"
+        owner = self.objects[route.owner]
+        if self._false(owner.call, owner.ctx, "include_in_schema"):
+            return "its router sets `include_in_schema=False`"
+        document = self.objects.get(fp.app)
+        for edge in fp.via:
+            if isinstance(edge, Include) and self._false(edge.call, edge.ctx, "include_in_schema"):
+                return "it is included with `include_in_schema=False`"
+            child = self.objects.get(edge.child) if edge.child else None
+            if child is not None and child.kind == "router" and self._false(child.call, child.ctx, "include_in_schema"):
+                return "a router it is included through sets `include_in_schema=False`"
+            if child is not None and child.kind == "app":
+                document = child
+        if document is not None and self._false(document.call, document.ctx, "openapi_url"):
+            return NO_DOCUMENT
+        return ""
+
+    def for_browser(self, route: Route) -> bool:
+        """A page, a form action, or a route of an application without an OpenAPI document (a back office)."""
+        return self.serves_page(route) or self.not_in_openapi(route) == NO_DOCUMENT
+
+    def serves_page(self, route: Route) -> bool:
+        """Whether the route answers a browser rather than an API client.
+
+        An HTML page (``response_class=HTMLResponse``, a returned
+        ``HTMLResponse`` or ``templates.TemplateResponse(...)``, also through a
+        project helper that returns one) or an HTML form's action (``Form(...)``
+        parameters and a redirect or page answer).
+        """
+        cache = self._answers.setdefault("page", {})
+        key = id(route)
+        if key not in cache:
+            cache[key] = self._serves_page(route)
+        return cache[key]
+
+    def _serves_page(self, route: Route) -> bool:
+        if self.resolver is None:
+            return False
+        index = self.resolver.index
+        for call, ctx, keyword in (
+            (route.call, route.ctx, "response_class"),
+            (self.objects[route.owner].call, self.objects[route.owner].ctx, "default_response_class"),
+        ):
+            expr = call.kw(keyword)
+            if expr is not None and index.is_subclass(index.evaluate(expr, ctx), HTML_RESPONSES):
+                return True
+        fn = index.function(route.handler) if route.handler else None
+        if fn is None or route.handler is None:
+            return False
+        ctx = Ctx(route.handler.module, route.handler.qualname)
+        answers = self._answers_of(fn, ctx, 0)
+        if "page" in answers:
+            return True
+        if "redirect" in answers:
+            for param in fn.params:
+                default = param.default
+                if isinstance(default, Call) and index.fqn(default.func, ctx) in FORM_PARAMS:
+                    return True
+                annotation = param.annotation
+                if isinstance(annotation, Subscript) and any(
+                    isinstance(item, Call) and index.fqn(item.func, ctx) in FORM_PARAMS for item in annotation.items
+                ):
+                    return True
+        return False
+
+    def _answers_of(self, fn: FunctionFact, ctx: Ctx, depth: int) -> set[str]:
+        """What kinds of response a function returns: "page", "redirect" (others are not told)."""
+        assert self.resolver is not None
+        index = self.resolver.index
+        out: set[str] = set()
+        for ret in fn.returns:
+            if isinstance(ret, Await):
+                ret = ret.value
+            if not isinstance(ret, Call):
+                continue
+            if isinstance(ret.func, Attr) and ret.func.attr in ("TemplateResponse", "get_template"):
+                out.add("page")
+                continue
+            value = index.evaluate(ret.func, ctx)
+            if index.is_subclass(value, HTML_RESPONSES):
+                out.add("page")
+            elif index.is_subclass(value, REDIRECT_RESPONSES):
+                out.add("redirect")
+            elif isinstance(value, FuncRef) and depth < 2:
+                helper = index.function(value)
+                if helper is not None:
+                    out |= self._answers_of(helper, Ctx(value.module, value.qualname), depth + 1)
+        return out
 
     # ------------------------------------------------------------ building
     @classmethod

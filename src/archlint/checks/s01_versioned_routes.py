@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from archlint.checks.base import Project, Rule
+from archlint.checks.base import Project, Rule, probe_match
 from archlint.model import Finding, Related, Severity
 from archlint.pack import option
 from archlint.analysis.routes import FullPath, Route, RouteTable, Segment
@@ -98,6 +98,7 @@ class UnversionedRoute(Rule[S1Options]):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         table = project.routes
         groups: dict[tuple, list[tuple[Route, str]]] = defaultdict(list)
         blame_of: dict[tuple, Segment] = {}
@@ -126,7 +127,9 @@ class UnversionedRoute(Rule[S1Options]):
             )
 
     def _allowed(self, path: str) -> bool:
-        return any(fnmatch.fnmatchcase(path, glob) for glob in self.options.unversioned_allow)
+        return any(fnmatch.fnmatchcase(path, glob) for glob in self.options.unversioned_allow) or probe_match(
+            getattr(self, "_probes", ()), path
+        )
 
     def _blame(self, route: Route, full: FullPath, table: RouteTable) -> Segment:
         """The outermost segment that supplies the first path segment."""
@@ -218,6 +221,7 @@ class UnverifiableRoutePath(Rule[S1Options]):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         table = project.routes
         pattern = self.options.route_pattern
         notes: dict[tuple, tuple[str, list[Route]]] = {}
@@ -271,4 +275,6 @@ class UnverifiableRoutePath(Rule[S1Options]):
             yield self.finding(path, span, message)
 
     def _allowed(self, path: str) -> bool:
-        return any(fnmatch.fnmatchcase(path, glob) for glob in self.options.unversioned_allow)
+        return any(fnmatch.fnmatchcase(path, glob) for glob in self.options.unversioned_allow) or probe_match(
+            getattr(self, "_probes", ()), path
+        )

@@ -19,7 +19,7 @@ from archlint.analysis.endpoints import (
     route_label,
     unresolved_include_sets,
 )
-from archlint.checks.base import Project, Rule
+from archlint.checks.base import Project, Rule, probe_match
 from archlint.collect.facts import Attr, Call, Expr, FunctionFact, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
@@ -326,11 +326,22 @@ class UnauthenticatedEndpoint(Rule[S7Options]):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         index = project.index
         table = project.routes
         auth = _Auth(index, self.options)
         protected_apps = self._middleware_apps(project)
-        unresolved_with_deps = unresolved_include_sets(table, "dependencies")
+        # An include archlint cannot resolve may put a route it cannot reach under a router
+        # whose own dependencies authenticate (a router subclass such as AdminAPIRouter whose
+        # constructor passes them, or a router built with dependencies=): unverifiable.
+        unresolved_with_deps = unresolved_include_sets(table, "dependencies") or any(
+            inc.child is None
+            and (
+                isinstance(table.objects[inc.parent].instance.type, ClassRef)
+                or table.objects[inc.parent].call.kw("dependencies") is not None
+            )
+            for inc in table.includes
+        )
         chain_cache: dict[ObjKey, list[Chain]] = {}
         for route in table.routes:
             if "WEBSOCKET" in route.methods:
@@ -374,7 +385,9 @@ class UnauthenticatedEndpoint(Rule[S7Options]):
 
     def _public_path(self, path: str) -> bool:
         path = path.rstrip("/") or "/"
-        return any(fnmatch.fnmatchcase(path.lower(), g) for g in self.options.public_paths)
+        return any(fnmatch.fnmatchcase(path.lower(), g) for g in self.options.public_paths) or probe_match(
+            getattr(self, "_probes", ()), path
+        )
 
     def _tail(self, index: ProjectIndex, table: RouteTable, route: Route) -> str | None:
         text = const_str(index, route.path_expr, route.ctx) if route.path_expr is not None else ""

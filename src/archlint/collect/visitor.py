@@ -420,6 +420,7 @@ class FactCollector(cst.CSTVisitor):
                     span=self.span(alias),
                     scope=self.scope.qualname,
                     type_checking=self._type_checking > 0,
+                    statement=self.span(node),
                 )
             )
 
@@ -428,7 +429,9 @@ class FactCollector(cst.CSTVisitor):
         level = len(node.relative)
         if isinstance(node.names, cst.ImportStar):
             self.scope.imports.append(
-                ImportFact(module, "*", None, level, self.span(node), self.scope.qualname, self._type_checking > 0)
+                ImportFact(
+                    module, "*", None, level, self.span(node), self.scope.qualname, self._type_checking > 0, self.span(node)
+                )
             )
             return
         for alias in node.names:
@@ -441,6 +444,7 @@ class FactCollector(cst.CSTVisitor):
                     span=self.span(alias),
                     scope=self.scope.qualname,
                     type_checking=self._type_checking > 0,
+                    statement=self.span(node),
                 )
             )
 
