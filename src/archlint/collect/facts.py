@@ -163,6 +163,12 @@ class ImportFact:
     span: Span
     scope: str  # qualname of the enclosing scope, "" for the module
     type_checking: bool = False
+    #: The whole ``import``/``from ... import`` statement (one statement is one mistake).
+    statement: Span | None = None
+
+    @property
+    def stmt_span(self) -> Span:
+        return self.statement or self.span
 
     @property
     def bound(self) -> str:
@@ -360,6 +366,8 @@ class FileFacts:
     line_count: int = 0
     #: Every ``if`` statement of the file (version guards, feature switches).
     branches: list[Branch] = field(default_factory=list)
+    #: The file's leading comments and module docstring (where "generated" markers live).
+    header: str = ""
     #: Not worth caching: the verdict may differ next time (a parser crash, an unreadable file).
     transient: bool = False
 
