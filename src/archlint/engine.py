@@ -17,7 +17,7 @@ from pathlib import Path
 import pathspec
 
 from archlint import __version__
-from archlint.changes import ChangeSet, ChangeSetError, from_git, from_list, from_paths
+from archlint.changes import ChangeSet, ChangeSetError, from_git, from_list, from_pre_commit
 from archlint.checks import Project, Rule, all_rules
 from archlint.collect import FileFacts, collect_bytes
 from archlint.config import (
@@ -91,13 +91,18 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
     """Check the projects that contain ``paths``; report findings in those paths."""
     overrides = overrides or Overrides()
     change = change_set(paths, overrides)
-    if change is None:
+    if change is None or overrides.paths_are_change_set:
+        # Under pre-commit the files passed are what to report on (all of them with --all-files);
+        # the change, if any, is only what S19 holds to the boundaries (plus deletions, never passed).
         targets = [Path(p) for p in (paths or ["."])]
         for target in targets:
             if not target.exists():
                 raise UsageError(f"path does not exist: {target}")
+        if change is not None:
+            given = {t.resolve() for t in targets}
+            targets += [a for a in (change.absolute(c) for c in change.paths) if a not in given]
     else:
-        targets = _change_targets(change, paths if not overrides.paths_are_change_set else [])
+        targets = _change_targets(change, paths)
     for document in overrides.openapi:
         if not document.exists():
             raise UsageError(f"path does not exist: {document}")
@@ -164,7 +169,7 @@ def change_set(paths: Sequence[str | Path], overrides: Overrides) -> ChangeSet |
         if overrides.changed_files is not None:
             return from_list(overrides.changed_files, start.resolve())
         if overrides.paths_are_change_set:
-            return from_paths(paths, Path.cwd(), "pre-commit")
+            return from_pre_commit(paths, Path.cwd(), os.environ)
     except ChangeSetError as exc:
         raise UsageError(str(exc)) from None
     return None
