@@ -33,10 +33,13 @@ def _pre_commit_files(paths: tuple[Path, ...]) -> bool:
 
 
 def _color(stream) -> bool:
+    """Colour when nothing says otherwise: NO_COLOR, then FORCE_COLOR, then TERM=dumb, then a terminal."""
     if os.environ.get("NO_COLOR"):
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
+    if os.environ.get("TERM") == "dumb":
+        return False
     return hasattr(stream, "isatty") and stream.isatty()
 
 
@@ -94,7 +97,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
               help="Use this pyproject.toml/archlint.toml instead of the nearest one.")
 @click.option("--pack", help="Policy pack: a built-in name or a TOML file.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for parsing (default: CPU count).")
-@click.option("--color/--no-color", default=None, help="Colour in text output (default: on a TTY, off with NO_COLOR).")
+@click.option("--color/--no-color", default=None,
+              help="Colour in text output (default: on a terminal, off with NO_COLOR or TERM=dumb, on with "
+                   "FORCE_COLOR; the option beats them all).")
 @click.option("--changed-since", metavar="REF",
               help="Check the change since REF (git: committed since the merge base, staged, unstaged and untracked "
                    "files, renames and deletions); S19 holds every changed path to the boundaries. PATHS, if "
@@ -137,10 +142,9 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
     result = run(list(paths), overrides)
     report = result.report
     # Render everything before writing anything: a failure leaves no partial file.
+    # An explicit --color/--no-color beats NO_COLOR, FORCE_COLOR and TERM=dumb.
     use_color = color if color is not None else (output is None and _color(sys.stdout))
-    if os.environ.get("NO_COLOR"):
-        use_color = False
-    rendered = render(report, fmt, color=use_color)
+    rendered = render(report, fmt, color=use_color, cwd=Path.cwd())
     extra = [(p, render(report, f)) for p, f in ((sarif_output, "sarif"), (json_output, "json")) if p is not None]
     if output is not None:
         write_atomic(output, rendered)
