@@ -1,4 +1,4 @@
-"""index.types: the class of an expression, across files, and None when it is not known."""
+"""project.types (archlint.analysis.static_types.TypeResolver): the class of an expression, across files, and None when it is not known."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from archlint.collect import collect_source
 from archlint.collect.facts import Attr, Call
 from archlint.index import ProjectIndex
-from archlint.types import canonical, canonical_of
+from archlint.analysis.static_types import TypeResolver, canonical, canonical_of
 from archlint.values import Ctx
 
 FILES = {
@@ -107,12 +107,13 @@ def receivers() -> dict[str, str | None]:
         module = path[:-3].replace("/", ".")
         facts.append(collect_source(inspect.cleandoc(source) + "\n", path=path, rel=path, module=module))
     index = ProjectIndex(facts)
+    types = TypeResolver(index)
     out: dict[str, str | None] = {}
     for facts_, scope, ctx in index.iter_scopes():
         for site in scope.calls:
             func = site.call.func
             if isinstance(func, Attr) and not isinstance(func.base, Call) and func.dotted() in EXPECTED:
-                out[func.dotted()] = canonical_of(index.types.of(func.base, Ctx(ctx.module, ctx.scope)))
+                out[func.dotted()] = canonical_of(types.of(func.base, Ctx(ctx.module, ctx.scope)))
     return out
 
 

@@ -23,6 +23,8 @@ SKIP_DIRS = frozenset(
     }
 )
 PYTHON_SUFFIXES = (".py", ".pyi")
+#: OpenAPI documents found when none is configured (S4).
+DOCUMENT_NAMES = frozenset({"openapi.json", "openapi.yaml", "openapi.yml"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,3 +139,33 @@ def _dotted(rel: Path) -> str:
     if parts and parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
+
+
+def discover_documents(config: Config) -> list[Path]:
+    """``openapi.json|yaml|yml`` under the project root, with the excludes Python files get."""
+    root = config.root
+    excluder = Excluder(config)
+    out: list[Path] = []
+    for directory, dirnames, filenames in os.walk(root):
+        here = Path(directory)
+        excluder.add_gitignore(here)
+        rel_dir = here.relative_to(root).as_posix()
+        rel_dir = "" if rel_dir == "." else rel_dir
+        kept = []
+        for name in sorted(dirnames):
+            if name in SKIP_DIRS or name.endswith(".egg-info"):
+                continue
+            sub = here / name
+            if (sub / "pyproject.toml").is_file() or (sub / "archlint.toml").is_file():
+                continue
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if not excluder.excluded(rel, is_dir=True):
+                kept.append(name)
+        dirnames[:] = kept
+        for name in sorted(filenames):
+            if name.lower() not in DOCUMENT_NAMES:
+                continue
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if not excluder.excluded(rel):
+                out.append(here / name)
+    return out

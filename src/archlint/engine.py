@@ -18,7 +18,7 @@ import pathspec
 
 from archlint import __version__
 from archlint.changes import ChangeSet, ChangeSetError, from_git, from_list, from_pre_commit
-from archlint.checks import Project, Rule, all_rules
+from archlint.checks import Rule, all_rules
 from archlint.collect import FileFacts, collect_bytes
 from archlint.config import (
     Config,
@@ -29,11 +29,12 @@ from archlint.config import (
     selector_matches,
     validate_standard_tables,
 )
-from archlint.discover import SourceFile, discover
+from archlint.discover import SourceFile, discover, discover_documents
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Report, RuleInfo
 from archlint.openapi.sources import Request as OpenAPIRequest
 from archlint.pack import ConfigError
+from archlint.project import Project
 
 _PARALLEL_THRESHOLD = 48
 
@@ -127,7 +128,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         project, rules, files = build_project(config, top, overrides)
         if change is not None:
             project.change_set = [_relative(change.absolute(c), top) for c in change.paths]
-            project.extra["changes"] = {_relative(change.absolute(c), top): c for c in change.paths}
+            project.changes = {_relative(change.absolute(c), top): c for c in change.paths}
         analysed = {f.abs.resolve() for f in files if _is_target(f.abs, group_targets)}
         files_checked += len(analysed)
         if change is not None and any(rule.change_set_only for rule in rules):
@@ -137,10 +138,11 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
             infos.setdefault(rule.id, rule.info(rule.options, rule.effective_severity))
         findings.extend(check_project(project, rules, config, group_targets, crashes))
         # Non-Python files the rules read (OpenAPI documents), when they are checked paths or named explicitly.
-        wanted = [_relative(t, top) for t in group_targets]
-        files_checked += sum(
-            1 for p in project.extra.get("checked_files", ()) if _in_targets(p, wanted) or p in project.other_files
-        )
+        documents = project.openapi_if_loaded()
+        if documents is not None:
+            wanted = [_relative(t, top) for t in group_targets]
+            given = set(project.other_files) | documents.explicit
+            files_checked += sum(1 for p in documents.checked if _in_targets(p, wanted) or p in given)
     findings.sort(key=Finding.sort_key)
     report = Report(
         findings=findings,
@@ -214,13 +216,33 @@ def build_project(config: Config, report_root: Path, overrides: Overrides) -> tu
     rules = select_rules(config, overrides)
     files = discover(config, report_root)
     facts = collect_all(files, jobs=overrides.jobs)
-    project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root)
-    project.other_files = [_relative(p.resolve(), report_root) for p in overrides.openapi]
-    project.extra["config"] = config
-    project.extra["openapi.request"] = OpenAPIRequest(
-        files=list(overrides.openapi), app=overrides.app, python=overrides.python, timeout=overrides.app_timeout
+    project = Project(
+        index=ProjectIndex(facts),
+        root=config.root,
+        report_root=report_root,
+        other_files=[_relative(p.resolve(), report_root) for p in overrides.openapi],
+        openapi_request=openapi_request(config, overrides),
     )
     return project, rules, files
+
+
+def openapi_request(config: Config, overrides: Overrides) -> OpenAPIRequest:
+    """Which OpenAPI documents the rules check: the command line's, else the configured ones, else those found."""
+    request = OpenAPIRequest(
+        app=overrides.app,
+        python=overrides.python,
+        timeout=overrides.app_timeout,
+        src=[(config.root / s).resolve() for s in config.src],
+        config_name=config.source if config.source.endswith(".toml") and "/" not in config.source else "pyproject.toml",
+    )
+    if overrides.openapi:
+        request.files = list(overrides.openapi)
+    elif config.openapi:
+        request.files = [(config.root / p).resolve() for p in config.openapi]
+    else:
+        request.explicit = False
+        request.discover = lambda: discover_documents(config)
+    return request
 
 
 def load_project(path: Path, *, config_path: Path | None = None, pack: str | None = None,
@@ -266,7 +288,9 @@ def check_project(
     report_root = project.report_root
     wanted = [_relative(t, report_root) for t in targets]
     filters = _Filters(project.index, config, report_root)
-    given = set(project.other_files)  # documents named on the command line or generated: always reported
+    # Documents named on the command line or generated: always reported.
+    documents = project.openapi_if_loaded()
+    given = set(project.other_files) | (documents.explicit if documents is not None else set())
     kept = [f for f in findings if (_in_targets(f.path, wanted) or f.path in given) and not filters.drop(f)]
     _fingerprint(kept, report_root)
     return kept

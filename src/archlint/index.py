@@ -16,7 +16,6 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from archlint.collect.facts import (
     Attr,
@@ -53,11 +52,6 @@ from archlint.values import (
     Value,
     fqn_of,
 )
-
-if TYPE_CHECKING:
-    from archlint.apps import AppConfig
-    from archlint.routes import RouteTable
-    from archlint.types import TypeResolver
 
 _MAX_DEPTH = 40
 _STATUS_NAME = re.compile(r"^(?:fastapi|starlette)\.status\.(?:HTTP|WS)_(\d{3,4})(?:_|$)")
@@ -673,26 +667,6 @@ class ProjectIndex:
         for fqn in fqns:
             out.extend(self._calls_by_callee.get(fqn, ()))
         return out
-
-    @cached_property
-    def routes(self) -> RouteTable:
-        from archlint.routes import RouteTable
-
-        return RouteTable.build(self)
-
-    @cached_property
-    def types(self) -> TypeResolver:
-        """Static types of expressions (``index.types.of(expr, ctx)``): see ``archlint.types``."""
-        from archlint.types import TypeResolver
-
-        return TypeResolver(self)
-
-    @cached_property
-    def app_config(self) -> AppConfig:
-        """Every app's middleware, exception handlers and ``app.state`` assignments (see apps.py)."""
-        from archlint.apps import AppConfig
-
-        return AppConfig.build(self)
 
 
 class _Lazy(Value):

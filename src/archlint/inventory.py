@@ -37,7 +37,7 @@ from archlint.collect.facts import (
     Subscript,
 )
 from archlint.index import FIELD_FUNCTIONS
-from archlint.routes import FullPath, Include, Mount, ObjKey, Route, RouterObject
+from archlint.analysis.routes import FullPath, Include, Mount, ObjKey, Route, RouterObject
 from archlint.values import (
     ClassRef,
     Const,
@@ -54,8 +54,8 @@ from archlint.values import (
 )
 
 if TYPE_CHECKING:
-    from archlint.apps import Registration
-    from archlint.checks.base import Project
+    from archlint.analysis.apps import Registration
+    from archlint.project import Project
     from archlint.config import Config
     from archlint.index import ProjectIndex
 
@@ -314,7 +314,7 @@ class _Inventory:
     def __init__(self, project: Project, base_url: str, config: Config | None) -> None:
         self.project = project
         self.index: ProjectIndex = project.index
-        self.table = self.index.routes
+        self.table = project.routes
         self.base_url = base_url
         self.config = config
         self.notes: list[str] = []
@@ -608,7 +608,7 @@ class _Inventory:
         """``app.state.limiter = Limiter(...)`` for this app (an untraceable receiver counts for every app)."""
         if app not in self._limiters:
             found: list[tuple[int, Instance]] = []
-            for reg in self.index.app_config.of(app, "state"):
+            for reg in self.project.apps.of(app, "state"):
                 if reg.name == "limiter" and reg.target is not None:
                     value = self.index.evaluate(reg.target, reg.ctx)
                     if self.index.instance_of(value, LIMITERS):
@@ -623,13 +623,13 @@ class _Inventory:
 
     # ---------------------------------------------------------- middleware
     def _middleware_sites(self) -> list[_MiddlewareSite]:
-        """Every middleware registration of the apps (``index.app_config``): ``add_middleware``,
+        """Every middleware registration of the apps (``project.apps``): ``add_middleware``,
         ``FastAPI(middleware=[...])`` and ``@app.middleware("http")``; app None when the receiver
         cannot be traced to an application."""
         if self._mw_cache is not None:
             return self._mw_cache
         sites: list[_MiddlewareSite] = []
-        for reg in self.index.app_config.registrations:
+        for reg in self.project.apps.registrations:
             if reg.kind == "middleware":
                 cls = self.index.evaluate(reg.target, reg.ctx) if reg.target is not None else Unknown("no class")
                 sites.append(_MiddlewareSite(reg.app, cls, reg))

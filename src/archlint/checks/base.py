@@ -12,33 +12,17 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from archlint.model import Finding, Related, RuleInfo, Severity, Span
 from archlint.pack import format_value, option_fields
+from archlint.project import Project
 
-if TYPE_CHECKING:
-    from archlint.index import ProjectIndex
+__all__ = ["Project", "Rule"]
 
 Example = "str | dict[str, str]"
 _EXPECT = re.compile(r"\s*# expect: [A-Z0-9, ]+$", re.M)
 HELP_URI = "https://github.com/archlint/archlint/blob/main/README.md#rules"
-
-
-@dataclass(slots=True)
-class Project:
-    """What a rule may look at: the index plus the project's paths and change set."""
-
-    index: ProjectIndex
-    root: Path  # the project root (configuration directory)
-    report_root: Path  # what finding paths are relative to
-    #: Paths (relative to report_root) of a change set, or None on a directory run.
-    change_set: list[str] | None = None
-    #: Non-Python paths given on the command line or discovered (OpenAPI documents...).
-    other_files: list[str] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Rule:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from archlint.checks.base import Project, Rule
 from archlint.model import Finding, Related, Severity
 from archlint.pack import option
-from archlint.routes import FullPath, Route, RouteTable, Segment
+from archlint.analysis.routes import FullPath, Route, RouteTable, Segment
 
 _MAX_RELATED = 10
 
@@ -98,7 +98,7 @@ class UnversionedRoute(Rule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        table = project.index.routes
+        table = project.routes
         groups: dict[tuple, list[tuple[Route, str]]] = defaultdict(list)
         blame_of: dict[tuple, Segment] = {}
         for route in table.routes:
@@ -218,7 +218,7 @@ class UnverifiableRoutePath(Rule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        table = project.index.routes
+        table = project.routes
         pattern = self.options.route_pattern
         notes: dict[tuple, tuple[str, list[Route]]] = {}
         reachable = table.reachable()

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from archlint.checks._fastapi import (
+from archlint.analysis.endpoints import (
     PATH_PARAM,
     PATH_PARAMS,
     annotated_parts,
@@ -28,7 +28,7 @@ from archlint.collect.facts import Expr, FString, FunctionFact, Lit
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
 from archlint.pack import option
-from archlint.routes import Route, Segment
+from archlint.analysis.routes import Route, RouteTable, Segment
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, TypeForm, Unknown, fqn_of
 
 _WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
@@ -119,7 +119,7 @@ class _Source:
 
 def _path_sources(project: Project) -> Iterator[_Source]:
     """Every literal path text: decorator paths, router prefixes, include prefixes (once each)."""
-    table = project.index.routes
+    table = project.routes
     seen: set[tuple[str, Span]] = set()
 
     def emit(file: str, expr: Expr | None) -> Iterator[_Source]:
@@ -222,14 +222,14 @@ class CreateWithout201(Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         opts = self.options
-        for route in index.routes.routes:
+        for route in project.routes.routes:
             if "POST" not in route.methods or len(route.methods) != 1:
                 continue
             fn = _handler(project, route)
             ctx = handler_ctx(route)
             if fn is None or ctx is None:
                 continue
-            why = self._creates(index, route, fn, ctx)
+            why = self._creates(index, project.routes, route, fn, ctx)
             if why is None:
                 continue
             status = route_status(index, route)
@@ -246,14 +246,14 @@ class CreateWithout201(Rule):
                 f"declare `status_code=status.HTTP_201_CREATED`.",
             )
 
-    def _creates(self, index: ProjectIndex, route: Route, fn: FunctionFact, ctx: Ctx) -> str | None:
+    def _creates(self, index: ProjectIndex, table: RouteTable, route: Route, fn: FunctionFact, ctx: Ctx) -> str | None:
         opts = self.options
         name = fn.name
         if _matches(name, opts.action_handler_names):
             return None
         if _matches(name, opts.create_handler_names):
             return f"its handler is `{name}`"
-        tail = _static_tail(index, route)
+        tail = _static_tail(index, table, route)
         if tail is None:
             return None
         words = _words(tail)
@@ -274,12 +274,12 @@ class CreateWithout201(Rule):
         return f"it posts to the collection `{tail}` and answers a `{model_name}`"
 
 
-def _static_tail(index: ProjectIndex, route: Route) -> str | None:
+def _static_tail(index: ProjectIndex, table: RouteTable, route: Route) -> str | None:
     """The last piece of the route's path, when it is a literal (not a `{param}`)."""
     path: str | None = next((p for fp in route.full_paths if (p := fp.path) is not None), None)
     if path is None:
         texts = []
-        owner = index.routes.objects.get(route.owner)
+        owner = table.objects.get(route.owner)
         if owner is not None and owner.kind == "router":
             prefix = owner.call.kw("prefix")
             if prefix is not None:
@@ -378,7 +378,7 @@ class DeleteWithBody(Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         codes = self.options.delete_status_codes
-        for route in index.routes.routes:
+        for route in project.routes.routes:
             if route.methods != ("DELETE",):
                 continue
             fn = _handler(project, route)
@@ -639,7 +639,7 @@ class SingularCollectionName(Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         opts = self.options
-        table = project.index.routes
+        table = project.routes
         known: set[str] = set()
         for route in table.routes:
             for fp in route.full_paths:
@@ -740,7 +740,7 @@ class PathParameterNotInSignature(Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        table = index.routes
+        table = project.routes
         for route in table.routes:
             fn = _handler(project, route)
             ctx = handler_ctx(route)
@@ -776,8 +776,8 @@ class PathParameterNotInSignature(Rule):
         index = project.index
         out: set[str] = set()
         exprs: list[tuple[Expr | None, Ctx]] = [(route.kw("dependencies"), route.ctx)]
-        for chain in chains(index.routes, route.owner):
-            if not chain.reaches_app and unresolved_include_sets(index.routes, "dependencies"):
+        for chain in chains(project.routes, route.owner):
+            if not chain.reaches_app and unresolved_include_sets(project.routes, "dependencies"):
                 return None
             exprs.extend((o.call.kw("dependencies"), o.ctx) for o in chain.objects)
             exprs.extend((i.call.kw("dependencies"), i.ctx) for i in chain.includes)

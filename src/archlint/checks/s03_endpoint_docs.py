@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from archlint.checks._fastapi import (
+from archlint.analysis.endpoints import (
     HTTP_EXCEPTIONS,
     chains,
     handler_ctx,
@@ -20,7 +20,7 @@ from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
 from archlint.pack import option
-from archlint.routes import ObjKey, Route
+from archlint.analysis.routes import ObjKey, Route, RouteTable
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Module, SeqValue, Symbol, TypeForm, Unknown, Value, fqn_of
 
 
@@ -103,7 +103,7 @@ class UndocumentedEndpoint(Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        for route in index.routes.routes:
+        for route in project.routes.routes:
             if not _documented_route(project, route):
                 continue
             if _nonempty(index, route.kw("summary"), route.ctx) or _nonempty(index, route.kw("description"), route.ctx):
@@ -184,7 +184,7 @@ class MissingResponseModel(Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         opaque = set(self.options.opaque_return_types)
-        for route in index.routes.routes:
+        for route in project.routes.routes:
             if not _documented_route(project, route):
                 continue
             if route.kw("response_class") is not None:
@@ -290,7 +290,7 @@ class RedundantResponseModel(Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        for route in index.routes.routes:
+        for route in project.routes.routes:
             model = route.kw("response_model")
             fn = index.function(route.handler) if route.handler else None
             ctx = handler_ctx(route)
@@ -364,7 +364,7 @@ class MissingTags(Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        table = index.routes
+        table = project.routes
         untagged: dict[ObjKey, list[Route]] = defaultdict(list)
         documented: dict[ObjKey, int] = defaultdict(int)
         unknown_tags = unresolved_include_sets(table, "tags")
@@ -469,7 +469,7 @@ class UndocumentedErrorResponse(Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        table = index.routes
+        table = project.routes
         implicit = set(self.options.implicit_error_codes)
         for route in table.routes:
             if not _documented_route(project, route):
@@ -489,7 +489,7 @@ class UndocumentedErrorResponse(Rule):
                     raised.append((exc, code))
             if not raised:
                 continue
-            documented = self._documented(index, route)
+            documented = self._documented(index, table, route)
             if documented is None:
                 continue
             for exc, code in raised:
@@ -502,11 +502,11 @@ class UndocumentedErrorResponse(Rule):
                     f"(route, router or include) documents it.",
                 )
 
-    def _documented(self, index: ProjectIndex, route: Route) -> set[str] | None:
+    def _documented(self, index: ProjectIndex, table: RouteTable, route: Route) -> set[str] | None:
         keys: set[str] = set()
         places: list[tuple[Expr | None, Ctx]] = [(route.kw("responses"), route.ctx)]
-        for chain in chains(index.routes, route.owner):
-            if not chain.reaches_app and unresolved_include_sets(index.routes, "responses"):
+        for chain in chains(table, route.owner):
+            if not chain.reaches_app and unresolved_include_sets(table, "responses"):
                 return None
             places.extend((o.call.kw("responses"), o.ctx) for o in chain.objects)
             places.extend((i.call.kw("responses"), i.ctx) for i in chain.includes)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from archlint.checks.base import Project, Rule
 from archlint.model import Finding, Severity
 from archlint.pack import option
-from archlint.routes import APP_TYPES
+from archlint.analysis.routes import APP_TYPES
 
 
 def yaml_example(text: str) -> str:
@@ -76,9 +76,8 @@ class InvalidOpenapiDocument(Rule):
     VALID = [{"openapi.yaml": _DOC}]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        from archlint.openapi.sources import openapi_set
 
-        docs = openapi_set(project)
+        docs = project.openapi
         for doc in docs.documents:
             for path in doc.duplicates:
                 yield self.finding(doc.path, doc.span(path),
@@ -109,9 +108,8 @@ class UnreadableOpenapiDocument(Rule):
     VALID = [{"openapi.yaml": _DOC}]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        from archlint.openapi.sources import openapi_set
 
-        docs = openapi_set(project)
+        docs = project.openapi
         for failure in docs.failures:
             if failure.kind == "read":
                 yield self.finding(failure.path, failure.span, failure.message)
@@ -155,11 +153,10 @@ class OpenapiVersionNotAllowed(Rule):
     VALID = [{"openapi.yaml": _DOC}]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        from archlint.openapi.sources import openapi_set
         from archlint.openapi.validate import version_of
 
         pattern = self.options.openapi_version
-        for doc in openapi_set(project).documents:
+        for doc in project.openapi.documents:
             if not isinstance(doc.data, dict):
                 continue
             key, version = version_of(doc.data)
@@ -228,9 +225,8 @@ class DanglingOpenapiReference(Rule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        from archlint.openapi.sources import openapi_set
 
-        docs = openapi_set(project)
+        docs = project.openapi
         for doc in docs.documents:
             for problem in docs.problems(doc):
                 if problem.kind == "dangling-ref":
@@ -295,9 +291,8 @@ class RemoteOpenapiReference(Rule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        from archlint.openapi.sources import openapi_set
 
-        docs = openapi_set(project)
+        docs = project.openapi
         for doc in docs.documents:
             for problem in docs.problems(doc):
                 if problem.kind == "remote-ref":
@@ -345,9 +340,8 @@ class OpenapiAppNotLoaded(Rule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        from archlint.openapi.sources import openapi_set
 
-        for failure in openapi_set(project).failures:
+        for failure in project.openapi.failures:
             if failure.kind == "app":
                 yield self.finding(failure.path, failure.span, failure.message)
 
@@ -393,12 +387,11 @@ class OpenapiDocumentMissing(Rule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        from archlint.openapi.sources import openapi_set
 
-        docs = openapi_set(project)
+        docs = project.openapi
         if docs.documents or docs.failures:
             return
-        table = project.index.routes
+        table = project.routes
         for key in table.roots:
             obj = table.objects[key]
             if obj.kind == "app" and project.index.is_subclass(obj.instance.type, APP_TYPES):

@@ -85,28 +85,24 @@ class _DocumentRule(Rule):
     tags = ("openapi",)
 
     def operations(self, project: Project) -> Iterator[Operation]:
-        from archlint.openapi.sources import openapi_set
 
-        for doc in openapi_set(project).documents:
+        for doc in project.openapi.documents:
             if isinstance(doc.data, dict):
                 yield from operations(doc)
 
     def documents(self, project: Project) -> list:
-        from archlint.openapi.sources import openapi_set
 
-        return [d for d in openapi_set(project).documents if isinstance(d.data, dict)]
+        return [d for d in project.openapi.documents if isinstance(d.data, dict)]
 
     def related(self, project: Project, op: Operation) -> list[Related]:
         """The route's decorator, for documents generated with --app."""
-        from archlint.openapi.sources import openapi_set
 
-        return openapi_set(project).related(op.doc, op.path)
+        return project.openapi.related(op.doc, op.path)
 
     def route(self, project: Project, op: Operation) -> Any:
         """The static route serving the operation (method and path, with the servers' path in front)."""
-        from archlint.openapi.sources import openapi_set
 
-        return openapi_set(project).route_of(op.doc, op.method, op.template)
+        return project.openapi.route_of(op.doc, op.method, op.template)
 
     def report(self, project: Project, op: Operation, path: tuple, message: str, *, value: bool = False) -> Finding:
         return self.finding(op.doc.path, op.doc.span(path, value=value), message, related=self.related(project, op))
@@ -171,7 +167,6 @@ class UnversionedOpenapiPath(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        from archlint.openapi.sources import openapi_set
 
         pattern = self.options.route_pattern
         for doc in self.documents(project):
@@ -186,7 +181,7 @@ class UnversionedOpenapiPath(_DocumentRule):
                     yield self.finding(
                         doc.path, doc.span(("paths", template)),
                         f"The path `{bad[0]}` is not versioned: paths must match `{pattern.pattern}`.",
-                        related=openapi_set(project).related(doc, ("paths", template)),
+                        related=project.openapi.related(doc, ("paths", template)),
                     )
 
     def _ok(self, pattern, path: str) -> bool:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from archlint.checks._origin import Flow, Origins, Site, Traced, combine, identifiers, iter_exprs, known, labels_of, snake
+from archlint.analysis.origins import Flow, Origins, Site, Traced, combine, identifiers, iter_exprs, known, labels_of, snake
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, FunctionFact, Lit, Name, Other, Seq, Starred, Subscript
 from archlint.model import Finding, Related, Severity
@@ -210,7 +210,8 @@ class Analysis:
 
     def __init__(self, project: Project) -> None:
         self.index = project.index
-        self.origins = Origins(self.index)
+        self.project = project
+        self.origins = project.origins
         self.issues: list[Issue] = []
         self.decodes: list[Decode] = []
         self._stored: list | None = None
@@ -697,11 +698,7 @@ class Analysis:
                     func = site.call.func
                     if isinstance(func, Attr) and pattern.search(snake(func.attr)):
                         return True
-        try:
-            routes = self.index.routes.routes
-        except Exception:  # pragma: no cover - the route table is best effort here
-            routes = []
-        for route in routes:
+        for route in self.project.routes.routes:
             path = self.index.const(route.path_expr, route.ctx) if route.path_expr is not None else None
             if isinstance(path, str) and options.refresh_token_names.search(snake(path)):
                 return True
@@ -767,10 +764,7 @@ def _call_labels(origins: Origins, call: Call, ctx: Ctx) -> tuple[str, ...]:
 
 
 def analysis(project: Project) -> Analysis:
-    cached = project.extra.get("s05")
-    if cached is None:
-        cached = project.extra["s05"] = Analysis(project)
-    return cached
+    return project.shared("s05", lambda: Analysis(project))
 
 
 # --------------------------------------------------------------------------- #

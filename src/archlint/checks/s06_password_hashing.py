@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from archlint.checks._origin import Origins, identifiers, iter_exprs, known, labels_of, snake
+from archlint.analysis.origins import Origins, identifiers, iter_exprs, known, labels_of, snake
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, ClassFact, Expr, FunctionFact, Lit, Name, Seq
 from archlint.model import Finding, Severity
@@ -72,10 +72,7 @@ class _S6Rule(Rule):
 
 
 def _origins(project: Project) -> Origins:
-    cached = project.extra.get("origins")
-    if cached is None:
-        cached = project.extra["origins"] = Origins(project.index)
-    return cached
+    return project.origins
 
 
 # --------------------------------------------------------------------------- #

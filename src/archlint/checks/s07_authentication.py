@@ -6,7 +6,7 @@ import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from archlint.checks._fastapi import (
+from archlint.analysis.endpoints import (
     HTTP_EXCEPTIONS,
     Chain,
     Dependency,
@@ -24,7 +24,7 @@ from archlint.collect.facts import Attr, Call, Expr, FunctionFact, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
 from archlint.pack import option
-from archlint.routes import ObjKey, Route, RouteTable
+from archlint.analysis.routes import ObjKey, Route, RouteTable
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, TypeForm, Value, fqn_of
 
 _PYDANTIC = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel", "sqlmodel.SQLModel", "sqlmodel.main.SQLModel"})
@@ -317,7 +317,7 @@ class UnauthenticatedEndpoint(Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        table = index.routes
+        table = project.routes
         auth = _Auth(index, self.options)
         protected_apps = self._middleware_apps(project)
         unresolved_with_deps = unresolved_include_sets(table, "dependencies")
@@ -329,7 +329,7 @@ class UnauthenticatedEndpoint(Rule):
             ctx = handler_ctx(route)
             if fn is None or ctx is None:
                 continue
-            public = self._public(index, route, fn)
+            public = self._public(index, table, route, fn)
             if public is not False:
                 continue
             verdict = self._route_verdict(auth, route, fn, ctx, inline=not self._bearer_required(route, fn))
@@ -347,7 +347,7 @@ class UnauthenticatedEndpoint(Rule):
             )
 
     # ---------------------------------------------------------------- public
-    def _public(self, index: ProjectIndex, route: Route, fn: FunctionFact) -> bool | None:
+    def _public(self, index: ProjectIndex, table: RouteTable, route: Route, fn: FunctionFact) -> bool | None:
         """True: allow-listed; False: not public; None: cannot tell."""
         opts = self.options
         if _glob(fn.name, opts.public_handlers):
@@ -357,7 +357,7 @@ class UnauthenticatedEndpoint(Rule):
             return all(self._public_path(p) for p in paths)  # type: ignore[arg-type]
         if paths:
             return None  # a prefix archlint cannot resolve: the handler name decided
-        tail = self._tail(index, route)
+        tail = self._tail(index, table, route)
         if tail is None:
             return None
         return self._public_path(tail)
@@ -366,11 +366,11 @@ class UnauthenticatedEndpoint(Rule):
         path = path.rstrip("/") or "/"
         return any(fnmatch.fnmatchcase(path.lower(), g) for g in self.options.public_paths)
 
-    def _tail(self, index: ProjectIndex, route: Route) -> str | None:
+    def _tail(self, index: ProjectIndex, table: RouteTable, route: Route) -> str | None:
         text = const_str(index, route.path_expr, route.ctx) if route.path_expr is not None else ""
         if text is None:
             return None
-        owner = index.routes.objects.get(route.owner)
+        owner = table.objects.get(route.owner)
         if owner is not None and owner.kind == "router" and owner.call.kw("prefix") is not None:
             prefix = const_str(index, owner.call.kw("prefix"), owner.ctx)
             if prefix is None:
@@ -435,7 +435,7 @@ class UnauthenticatedEndpoint(Rule):
     def _middleware_apps(self, project: Project) -> set[ObjKey]:
         """Applications with an authentication middleware (``add_middleware``, ``@app.middleware``)."""
         index = project.index
-        table: RouteTable = index.routes
+        table: RouteTable = project.routes
         apps = {o.key for o in table.apps}
         out: set[ObjKey] = set()
         names = self.options.auth_middleware

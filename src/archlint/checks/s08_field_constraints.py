@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from archlint.checks._pydantic import (
+from archlint.analysis.pydantic_models import (
     MODEL_VALIDATORS_KEY,
     ModelField,
     RequestInput,
@@ -27,7 +27,6 @@ from archlint.checks._pydantic import (
     members,
     model_fields,
     models_in,
-    request_model,
     validators_by_field,
     value_fqn,
 )
@@ -102,12 +101,14 @@ class InputItem:
 
 
 def _input_items(project: Project) -> list[InputItem]:
-    cache = project.extra
-    if "archlint.s08.items" in cache:
-        return cache["archlint.s08.items"]
+    """Every request input the S8 rules judge (built once per project)."""
+    return project.shared("s08.items", lambda: _read_input_items(project))
+
+
+def _read_input_items(project: Project) -> list[InputItem]:
     index = project.index
-    types: Types = cache.setdefault("archlint.pydantic.types", Types(index))
-    request = request_model(index, types, cache)
+    types: Types = project.pydantic
+    request = project.requests
     items: list[InputItem] = []
     body_models: list[ClassRef] = []
     query_models: list[ClassRef] = []
@@ -156,7 +157,6 @@ def _input_items(project: Project) -> list[InputItem]:
                 )
     # A field reached from several bodies is reported once: name the body that declares it when there is one.
     items.sort(key=lambda item: not item.direct)
-    cache["archlint.s08.items"] = items
     return items
 
 
@@ -231,9 +231,10 @@ def _bound(shape: Shape, *keys: str) -> Value | None:
 
 def uses_bcrypt(project: Project) -> bool:
     """Whether the project hashes passwords with bcrypt (directly, passlib's default scheme or pwdlib's first hasher)."""
-    cache = project.extra
-    if "archlint.s08.bcrypt" in cache:
-        return cache["archlint.s08.bcrypt"]
+    return project.shared("s08.bcrypt", lambda: _uses_bcrypt(project))
+
+
+def _uses_bcrypt(project: Project) -> bool:
     index = project.index
     found = bool(index.calls_to(*_BCRYPT_CALLS))
     if not found:
@@ -251,7 +252,6 @@ def uses_bcrypt(project: Project) -> bool:
                 if isinstance(first, Instance) and value_fqn(first.type) in _PWDLIB_BCRYPT:
                     found = True
                     break
-    cache["archlint.s08.bcrypt"] = found
     return found
 
 

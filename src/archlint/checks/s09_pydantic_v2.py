@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from archlint.checks._pydantic import (
+from archlint.analysis.pydantic_models import (
     REQUEST_TYPES,
     Shape,
     Types,
@@ -24,7 +24,6 @@ from archlint.checks._pydantic import (
     members,
     model_fields,
     models_in,
-    request_model,
     value_fqn,
 )
 from archlint.checks.base import Project, Rule
@@ -93,7 +92,7 @@ class _S9Rule(Rule):
 
     @staticmethod
     def types(project: Project) -> Types:
-        return project.extra.setdefault("archlint.pydantic.types", Types(project.index))
+        return project.pydantic
 
 
 def _replacement(name: str, new: str) -> str:
@@ -711,7 +710,7 @@ class UntypedRequestBody(_S9Rule):
         types = self.types(project)
         untyped = set(self.options.untyped_body_types)
         seen: set = set()
-        for inp in request_model(project.index, types, project.extra).inputs:
+        for inp in project.requests.inputs:
             if inp.source != "body" or (inp.path, inp.param.span) in seen:
                 continue
             real = members(inp.shapes)
@@ -778,7 +777,7 @@ class RawRequestJson(_S9Rule):
         index = project.index
         types = self.types(project)
         seen: set = set()
-        for scope in request_model(index, types, project.extra).scopes:
+        for scope in project.requests.scopes:
             fn, ref = scope.function, scope.ref
             ctx = Ctx(ref.module, fn.qualname)
             for site in fn.calls:

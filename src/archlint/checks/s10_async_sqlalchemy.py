@@ -25,9 +25,9 @@ from archlint.collect.facts import (
 )
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
-from archlint.orm import models
 from archlint.pack import option
-from archlint.types import (
+from archlint.analysis.static_types import (
+    TypeResolver,
     canonical,
     canonical_calls,
     canonical_of,
@@ -209,7 +209,7 @@ class SyncSession(_S10Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        types = index.types
+        types = project.types
         async_types = frozenset(self.options.async_session_types)
         seen: set[tuple[str, int]] = set()
         for facts, site, ctx in canonical_calls(index, self.options.sync_session_factories):
@@ -234,7 +234,7 @@ class SyncSession(_S10Rule):
             if _is_migration(index, facts, self.options.migration_packages):
                 continue
             for expr, where in self._annotations(scope, ctx, exempt):
-                hit = self._names_type(index, expr, where, wanted)
+                hit = self._names_type(index, types, expr, where, wanted)
                 if hit is None or (facts.path, hit.span.line) in seen:
                     continue
                 seen.add((facts.path, hit.span.line))
@@ -259,9 +259,9 @@ class SyncSession(_S10Rule):
             elif isinstance(assign.value, Subscript):  # a type alias: X = Annotated[Session, Depends(...)]
                 yield assign.value, ctx
 
-    def _names_type(self, index: ProjectIndex, expr: Expr, ctx: Ctx, wanted: frozenset[str]) -> Expr | None:
+    def _names_type(self, index: ProjectIndex, types: TypeResolver, expr: Expr, ctx: Ctx, wanted: frozenset[str]) -> Expr | None:
         for node in iter_exprs(expr):
-            if isinstance(node, (Name, Attr)) and index.types.is_subclass(_class_value(index, node, ctx), wanted):
+            if isinstance(node, (Name, Attr)) and types.is_subclass(_class_value(index, node, ctx), wanted):
                 value = index.evaluate(node, ctx)
                 if isinstance(value, (Symbol, ClassRef)):
                     return node
@@ -585,14 +585,14 @@ class LegacyQueryApi(_S10Rule):
         index = project.index
         session_types = frozenset(self.options.sync_session_types) | frozenset(self.options.async_session_types)
         methods = set(self.options.legacy_query_methods)
-        table = models(index)
+        table = project.orm
         for facts, site, ctx in index.iter_calls():
             func = site.call.func
             if not isinstance(func, Attr) or func.attr not in methods:
                 continue
-            receiver = index.types.of(func.base, ctx)
+            receiver = project.types.of(func.base, ctx)
             if receiver is not None:
-                if not index.types.is_subclass(receiver, session_types):
+                if not project.types.is_subclass(receiver, session_types):
                     continue
             elif not self._queries_model(index, site.call, ctx, table):
                 continue
@@ -669,8 +669,8 @@ class UnawaitedAsyncSessionCall(_S10Rule):
                 func = site.call.func
                 if site.awaited or not isinstance(func, Attr) or func.attr not in methods:
                     continue
-                receiver = index.types.of(func.base, ctx)
-                if not index.types.is_subclass(receiver, wanted):
+                receiver = project.types.of(func.base, ctx)
+                if not project.types.is_subclass(receiver, wanted):
                     continue
                 if consumed is None:
                     consumed = self._consumed_names(index, scope, ctx)
@@ -832,7 +832,7 @@ class BlockingCallInAsync(_S10Rule):
                     if site.awaited or site.context == "decorator":
                         continue
                     call = site.call
-                    name = self._blocking_name(index, call, ctx, patterns, sync_types, io_methods)
+                    name = self._blocking_name(index, project.types, call, ctx, patterns, sync_types, io_methods)
                     if name is None:
                         continue
                     if lambdas is None:
@@ -847,7 +847,7 @@ class BlockingCallInAsync(_S10Rule):
                     )
 
     @staticmethod
-    def _blocking_name(index, call: Call, ctx: Ctx, patterns, sync_types, io_methods) -> str | None:
+    def _blocking_name(index, types, call: Call, ctx: Ctx, patterns, sync_types, io_methods) -> str | None:
         func = call.func
         if not isinstance(func, (Name, Attr)):
             return None
@@ -855,12 +855,12 @@ class BlockingCallInAsync(_S10Rule):
         if fqn and any(fnmatch.fnmatchcase(fqn, p) for p in patterns):
             return fqn
         if isinstance(func, Attr):
-            receiver = index.types.of(func.base, ctx)
+            receiver = types.of(func.base, ctx)
             if receiver is None:
                 return None
             method = f"{canonical_of(receiver)}.{func.attr}"
             if any(fnmatch.fnmatchcase(method, p) for p in patterns):
                 return method
-            if func.attr in io_methods and index.types.is_subclass(receiver, sync_types):
+            if func.attr in io_methods and types.is_subclass(receiver, sync_types):
                 return f"Session.{func.attr}"
         return None

@@ -9,9 +9,9 @@ from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, Lit
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
-from archlint.orm import Model, RelationshipDef, models
+from archlint.analysis.orm import Model, RelationshipDef
 from archlint.pack import option
-from archlint.types import canonical, canonical_calls, canonical_of, imported_names
+from archlint.analysis.static_types import canonical, canonical_calls, canonical_of, imported_names
 from archlint.values import ClassRef, Ctx, Instance
 
 
@@ -152,7 +152,7 @@ class UntypedColumn(_S11Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        table = models(index)
+        table = project.orm
         seen: set[tuple[ClassRef | None, str]] = set()
         for model in table.models.values():
             if model.kind != "declarative":
@@ -240,7 +240,7 @@ class RelationshipBackref(_S11Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        table = models(index)
+        table = project.orm
         seen: set = set()
         for model in table.models.values():
             for rel in model.relationships.values():
@@ -305,7 +305,7 @@ class SqlmodelTableModel(_S11Rule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        for model in models(project.index).models.values():
+        for model in project.orm.models.values():
             if model.kind == "sqlmodel" and model.mapped:
                 yield self.finding(
                     model.path,
@@ -397,7 +397,7 @@ class LazyRelationshipInAsyncApp(_S11Rule):
         index = project.index
         if not is_async_app(index, self.options.async_markers):
             return
-        table = models(index)
+        table = project.orm
         loaded = loader_targets(index, self.options.loader_options)
         lazy = set(self.options.lazy_strategies)
         seen: set = set()

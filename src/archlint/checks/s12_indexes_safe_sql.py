@@ -10,9 +10,9 @@ from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, BinOp, Call, Expr, FString, Lit, Name, Other, Scope
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
-from archlint.orm import ColumnDef, Constraint, Model, models
+from archlint.analysis.orm import ColumnDef, Constraint, Model
 from archlint.pack import option
-from archlint.types import canonical
+from archlint.analysis.static_types import canonical
 from archlint.values import Const, Ctx, SeqValue
 
 
@@ -58,7 +58,7 @@ def _foreign_key(col: ColumnDef, constraints: list[Constraint]) -> bool | None:
 
 def _targets(project: Project) -> Iterator[tuple[str, list[ColumnDef], list[Constraint], bool]]:
     """(label, columns, constraints, opaque) for every mapped model and Core table."""
-    table = models(project.index)
+    table = project.orm
     for model in table.mapped():
         yield model.fact.name, list(model.columns.values()), model.constraints, model.opaque
     for core in table.tables:
@@ -262,7 +262,7 @@ class MissingPrimaryKey(_S12Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        for model in models(index).mapped():
+        for model in project.orm.mapped():
             if model.opaque or self._has_key(model, index):
                 continue
             yield self.finding(

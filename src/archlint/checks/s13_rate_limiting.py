@@ -12,7 +12,7 @@ from archlint.collect.facts import Attr, Call, Expr, FString, FunctionFact, Seq
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Related, Severity
 from archlint.pack import option
-from archlint.routes import Route
+from archlint.analysis.routes import Route
 from archlint.values import Const, Ctx, FuncRef, Instance, SeqValue, Unknown, Value
 
 
@@ -163,7 +163,7 @@ def auth_kind(index: ProjectIndex, route: Route, fn: FunctionFact | None, opts: 
 
 def _auth_routes(project: Project, opts: S13Options) -> Iterator[tuple[Route, FunctionFact, str]]:
     index = project.index
-    table = index.routes
+    table = project.routes
     seen: set = set()
     for route in table.routes:
         fn = table.handler(index, route)
@@ -241,7 +241,7 @@ class MissingRateLimiter(Rule):
         index = project.index
         if _limiter_calls(index, self.options) or _uses_alternative(index, self.options):
             return
-        config = index.app_config
+        config = project.apps
         for app in config.apps:
             if any(r.name == "limiter" for r in config.of(app.key, "state")):
                 continue
@@ -296,7 +296,7 @@ class AlternativeRateLimiter(Rule):
         library = _uses_alternative(index, self.options)
         if library is None or _limiter_calls(index, self.options):
             return
-        for app in index.app_config.apps:
+        for app in project.apps.apps:
             yield self.finding(
                 app.file, app.call.span,
                 f"This application rate-limits with `{library}` rather than SlowAPI: accepted, but S13's checks "
@@ -373,7 +373,7 @@ class RateLimiterNotRegistered(Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         opts = self.options
-        config = index.app_config
+        config = project.apps
         limiters = _limiter_calls(index, opts)
         for app in config.apps:
             regs = config.of(app.key)

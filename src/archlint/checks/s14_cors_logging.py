@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from archlint.apps import Registration
+from archlint.analysis.apps import AppConfig, Registration
+from archlint.analysis.routes import RouteTable
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, BinOp, Call, Expr, FunctionFact, Name, Other, Seq, Starred
 from archlint.index import FIELD_FUNCTIONS, ProjectIndex
@@ -46,11 +47,11 @@ class CorsUse:
     kw: dict[str, Expr]
 
 
-def cors_uses(index: ProjectIndex, opts: S14Options) -> list[CorsUse]:
+def cors_uses(index: ProjectIndex, apps: AppConfig, opts: S14Options) -> list[CorsUse]:
     """Every CORSMiddleware configuration: ``add_middleware``, ``Middleware(...)``, direct construction."""
     types = frozenset(opts.cors_middleware_types)
     out: dict[tuple[str, Span], CorsUse] = {}
-    for reg in index.app_config.registrations:
+    for reg in apps.registrations:
         if reg.kind == "middleware" and reg.call is not None and index.is_subclass(index.evaluate(reg.target, reg.ctx), types):
             out.setdefault((reg.file, reg.call.span), CorsUse(reg.file, reg.call.span, reg.ctx, {k: v for k, v in reg.kwargs if k}))
     for facts, site, ctx in index.calls_to(*types):
@@ -355,7 +356,7 @@ class CorsWildcardWithCredentials(Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         origins = _Origins(index)
-        for use in cors_uses(index, self.options):
+        for use in cors_uses(index, project.apps, self.options):
             credentials = index.evaluate(use.kw.get("allow_credentials"), use.ctx) if "allow_credentials" in use.kw else Const(False)
             if not (isinstance(credentials, Const) and credentials.value is True):
                 continue
@@ -418,7 +419,7 @@ class MissingCorsMiddleware(Rule):
         types = frozenset(self.options.cors_middleware_types)
         if index.calls_to(*types):
             return  # constructed directly (wrapping an app): counted for every app
-        config = index.app_config
+        config = project.apps
         for app in config.apps:
             regs = config.of(app.key, "middleware")
             values = [index.evaluate(r.target, r.ctx) for r in regs]
@@ -487,9 +488,9 @@ class MissingRequestLogging(Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         logging_ = _Logging(index, self.options)
-        if self._route_classes_log(index, logging_):
+        if self._route_classes_log(index, project.routes, logging_):
             return
-        config = index.app_config
+        config = project.apps
         for app in config.apps:
             regs = config.of(app.key, "middleware") + config.of(app.key, "http_middleware")
             if any(logging_.middleware(r) is not False for r in regs):
@@ -500,8 +501,8 @@ class MissingRequestLogging(Rule):
                 "(or a middleware class) that logs method, path, status and duration.",
             )
 
-    def _route_classes_log(self, index: ProjectIndex, logging_: _Logging) -> bool:
-        for obj in index.routes.objects.values():
+    def _route_classes_log(self, index: ProjectIndex, table: RouteTable, logging_: _Logging) -> bool:
+        for obj in table.objects.values():
             expr = obj.call.kw("route_class")
             if expr is None:
                 continue

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from archlint.apps import Registration
+from archlint.analysis.apps import Registration
+from archlint.analysis.routes import RouteTable
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Await, Call, DictExpr, Expr, FunctionFact, Lit, Name, Seq
 from archlint.index import ProjectIndex
@@ -248,7 +249,7 @@ class ProblemDetailsHandlersMissing(Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         opts = self.options
-        config = index.app_config
+        config = project.apps
         answers = Answers(index, opts)
         for app in config.apps:
             if config.calls_with_app(app.key, opts.problem_installers):
@@ -362,7 +363,7 @@ class AdHocErrorResponse(Rule):
         answers = Answers(index, opts)
         reported: set[tuple[str, Span]] = set()
         handler_sites: dict[tuple[str, Span], Answer] = {}
-        for reg in index.app_config.registrations:
+        for reg in project.apps.registrations:
             if reg.kind != "handler":
                 continue
             for answer in answers.handler(reg).answers:
@@ -392,7 +393,7 @@ class AdHocErrorResponse(Rule):
                 f"This {status.value} response is an ad-hoc error body ({answer.reason}): answer "
                 f"`{opts.problem_media_type}` problem details instead.",
             )
-        yield from self._dict_returns(index, reported)
+        yield from self._dict_returns(index, project.routes, reported)
 
     def _json_types(self, index: ProjectIndex) -> list[str]:
         types = frozenset(self.options.json_response_types)
@@ -404,8 +405,7 @@ class AdHocErrorResponse(Rule):
                     out.append(ref.fqn)
         return out
 
-    def _dict_returns(self, index: ProjectIndex, reported: set) -> Iterable[Finding]:
-        table = index.routes
+    def _dict_returns(self, index: ProjectIndex, table: RouteTable, reported: set) -> Iterable[Finding]:
         seen: set = set()
         for route in table.routes:
             fn = table.handler(index, route)

@@ -43,8 +43,9 @@ class S16Options:
 class Clients:
     """Whether an expression is a redis-py / redis.asyncio client (or a pipeline of one)."""
 
-    def __init__(self, index: ProjectIndex, opts: S16Options) -> None:
-        self.index = index
+    def __init__(self, project: Project, opts: S16Options) -> None:
+        self.project = project
+        self.index = project.index
         self.types = frozenset(opts.redis_client_types)
         self.factories = frozenset(opts.redis_client_factories)
         self._state_names: set[str] | None = None
@@ -152,7 +153,7 @@ class Clients:
         """``app.state.<name>`` attributes that are assigned a Redis client somewhere."""
         if self._state_names is None:
             self._state_names = set()
-            for reg in self.index.app_config.registrations:
+            for reg in self.project.apps.registrations:
                 if reg.kind == "state" and reg.target is not None and self.is_client(reg.target, reg.ctx, _MAX_DEPTH - 1):
                     self._state_names.add(reg.name)
         return self._state_names
@@ -350,7 +351,7 @@ class RedisWriteWithoutTtl(Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         opts = self.options
-        clients = Clients(index, opts)
+        clients = Clients(project, opts)
         for rc in redis_calls(index, clients, opts.ttl_required_methods):
             call = rc.call
             if any(k is None for k, _ in call.kwargs) or any(isinstance(a, Starred) for a in call.args):
@@ -459,7 +460,7 @@ class CacheNeverInvalidated(Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         opts = self.options
-        clients = Clients(index, opts)
+        clients = Clients(project, opts)
         reads = list(self._read_paths(index, clients))
         if not reads:
             return

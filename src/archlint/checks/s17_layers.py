@@ -242,7 +242,7 @@ def _project_module(index: ProjectIndex, name: str) -> FileFacts | None:
 
 def _shared(project: Project, kind: type, options: S17Options):
     """One layer map / database model per project and option values, shared by the S17 rules."""
-    cache: list = project.extra.setdefault("s17", [])
+    cache: list = project.shared("s17", list)
     for item in cache:
         if isinstance(item, kind) and item.options == options:
             return item
@@ -803,7 +803,7 @@ def _database(project: Project, options: S17Options) -> _Database:
 def _handlers(project: Project) -> list[tuple[FuncRef, FunctionFact, FileFacts]]:
     out: list[tuple[FuncRef, FunctionFact, FileFacts]] = []
     seen: set[FuncRef] = set()
-    for route in project.index.routes.routes:
+    for route in project.routes.routes:
         ref = route.handler
         if ref is None or ref in seen:
             continue

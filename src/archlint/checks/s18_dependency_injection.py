@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from archlint.checks._fastapi import DEPENDS, handler_ctx, route_label
+from archlint.analysis.endpoints import DEPENDS, handler_ctx, route_label
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import (
     Attr,
@@ -313,7 +313,7 @@ class GlobalSessionInHandler(Rule):
         index = project.index
         finder = _Globals(index, self.options)
         done: set[tuple] = set()
-        for route in index.routes.routes:
+        for route in project.routes.routes:
             fn = index.function(route.handler) if route.handler else None
             ctx = handler_ctx(route)
             if fn is None or ctx is None or route.handler in done:
@@ -408,7 +408,7 @@ class ServiceWithGlobalSession(Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         finder = _Globals(index, self.options)
-        handlers = {r.handler for r in index.routes.routes if r.handler is not None}
+        handlers = {r.handler for r in project.routes.routes if r.handler is not None}
         for facts, scope, ctx in index.iter_scopes():
             if scope.kind == "class" or FuncRef(ctx.module, scope.qualname) in handlers:
                 continue  # handlers are AL421's; class bodies hold no construction worth a finding

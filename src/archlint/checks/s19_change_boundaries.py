@@ -42,7 +42,7 @@ class S19Options:
 def _changes(project: Project) -> Iterable[tuple[str, ChangedPath]]:
     if project.change_set is None:
         return
-    details: dict[str, ChangedPath] = project.extra.get("changes", {})
+    details: dict[str, ChangedPath] = project.changes
     for path in project.change_set:
         yield path, details.get(path) or ChangedPath(path, "listed")
 

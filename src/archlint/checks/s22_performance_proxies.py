@@ -9,10 +9,10 @@ from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, Expr, FunctionFact, Lit, Loop, Name, Param, Starred
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
-from archlint.orm import Model, models
+from archlint.analysis.orm import Model
 from archlint.pack import option
-from archlint.routes import Route
-from archlint.types import canonical, canonical_of, iter_exprs
+from archlint.analysis.routes import Route
+from archlint.analysis.static_types import TypeResolver, canonical, canonical_of, iter_exprs
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, TypeForm, Value
 
 _DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends", "fastapi.param_functions.Depends", "fastapi.Security"})
@@ -91,13 +91,13 @@ class UnboundedListEndpoint(_S22Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        table = index.routes
+        table = project.routes
         reported: set[tuple[str, Span]] = set()
         for route in table.routes:
             if "GET" not in route.methods:
                 continue
             handler = table.handler(index, route)
-            if handler is None or not self._returns_list(index, route, handler):
+            if handler is None or not self._returns_list(project.types, route, handler):
                 continue
             found = self._limit(index, handler, Ctx(route.handler.module, handler.qualname), 0)  # type: ignore[union-attr]
             if found is None:
@@ -126,12 +126,12 @@ class UnboundedListEndpoint(_S22Rule):
                 )
 
     # ------------------------------------------------------------ response
-    def _returns_list(self, index: ProjectIndex, route: Route, handler: FunctionFact) -> bool:
+    def _returns_list(self, types: TypeResolver, route: Route, handler: FunctionFact) -> bool:
         model = route.kw("response_model")
         if model is not None and not (isinstance(model, Lit) and model.value is None):
-            form = index.types.annotation(model, route.ctx)
+            form = types.annotation(model, route.ctx)
         elif handler.returns_annotation is not None:
-            form = index.types.annotation(handler.returns_annotation, Ctx(route.handler.module, handler.parent or ""))  # type: ignore[union-attr]
+            form = types.annotation(handler.returns_annotation, Ctx(route.handler.module, handler.parent or ""))  # type: ignore[union-attr]
         else:
             return False
         return isinstance(form, TypeForm) and canonical_of(form.origin) in self.options.list_response_types
@@ -336,7 +336,7 @@ class LazyLoadInLoop(_S22Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        table = models(index)
+        table = project.orm
         lazy = set(self.options.lazy_strategies)
         for facts in index.modules.values():
             for fn in facts.functions.values():
@@ -351,7 +351,7 @@ class LazyLoadInLoop(_S22Rule):
                     if loop is None or (read.loop, read.attr) in seen:
                         continue
                     if read.loop not in sources:
-                        sources[read.loop] = self._source(index, fn, ctx, loop, table)
+                        sources[read.loop] = self._source(index, project.types, fn, ctx, loop, table)
                     source = sources[read.loop]
                     if source is None:
                         continue
@@ -370,7 +370,7 @@ class LazyLoadInLoop(_S22Rule):
                         f"(`.options(selectinload({model.fact.name}.{read.attr}))`) or set `lazy=\"selectin\"`.",
                     )
 
-    def _source(self, index: ProjectIndex, fn: FunctionFact, ctx: Ctx, loop: Loop, table) -> tuple[Model, set[str] | None] | None:
+    def _source(self, index: ProjectIndex, types: TypeResolver, fn: FunctionFact, ctx: Ctx, loop: Loop, table) -> tuple[Model, set[str] | None] | None:
         """The model a loop iterates over and the relationships its query loads (None: unknown options)."""
         if loop.iter is None:
             return None
@@ -396,7 +396,7 @@ class LazyLoadInLoop(_S22Rule):
                 elif model is None and isinstance(node.func, (Name, Attr)):
                     callee = index.evaluate(node.func, ctx)
                     if isinstance(callee, FuncRef):
-                        returned = self._returned_model(index, callee, table)
+                        returned = self._returned_model(index, types, callee, table)
                         if returned is not None:
                             model, inner = returned
                             loaded = None if inner is None or loaded is None else loaded | inner
@@ -439,12 +439,12 @@ class LazyLoadInLoop(_S22Rule):
                             out.add(target.value.rsplit(".", 1)[-1])
         return out
 
-    def _returned_model(self, index: ProjectIndex, ref: FuncRef, table) -> tuple[Model, set[str] | None] | None:
+    def _returned_model(self, index: ProjectIndex, types: TypeResolver, ref: FuncRef, table) -> tuple[Model, set[str] | None] | None:
         fn = index.function(ref)
         if fn is None or fn.returns_annotation is None:
             return None
-        form = index.types.annotation(fn.returns_annotation, Ctx(ref.module, fn.parent or ""))
-        element = index.types.element(form)
+        form = types.annotation(fn.returns_annotation, Ctx(ref.module, fn.parent or ""))
+        element = types.element(form)
         model = table.get(element)
         if model is None or not model.mapped:
             return None

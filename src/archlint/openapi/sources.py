@@ -12,8 +12,9 @@ plus, with ``--app module:attr``, the application's generated document, written
 to ``.archlint_cache/openapi/`` under the project root so findings have a file
 and a line to point at.
 
-Rules call :func:`openapi_set` with the project; everything is computed on
-first use and cached in ``project.extra``.
+The engine turns the configuration and the command line into a typed
+:class:`Request` before any rule runs; ``Project.openapi`` loads the documents
+on first use (:func:`load`), once per project, and rules only read the result.
 """
 
 from __future__ import annotations
@@ -29,22 +30,32 @@ from archlint.model import Related, Span
 from archlint.openapi.loader import Document, LoadError, load_text
 
 if TYPE_CHECKING:
-    from archlint.checks.base import Project
+    from collections.abc import Callable
+
+    from archlint.analysis.routes import RouteTable
+    from archlint.index import ProjectIndex
     from archlint.openapi.validate import Problem
 
-DOCUMENT_NAMES = frozenset({"openapi.json", "openapi.yaml", "openapi.yml"})
 CACHE_DIR = ".archlint_cache"
-_KEY = "openapi.set"
 
 
 @dataclass(slots=True)
 class Request:
-    """What the command line asked for (engine ``Overrides``)."""
+    """Which documents to load, as the engine read them from the command line and the configuration."""
 
+    #: Documents named on the command line or in the configuration (absolute).
     files: list[FsPath] = field(default_factory=list)
+    #: Whether ``files`` were named (reported even outside the checked paths) rather than discovered.
+    explicit: bool = True
+    #: Finds ``openapi.json|yaml|yml`` in the project when no document is named.
+    discover: Callable[[], list[FsPath]] | None = None
     app: str | None = None
     python: str | None = None
     timeout: float = 60.0
+    #: Extra source roots (``src = [...]``) put on the generated app's ``sys.path``.
+    src: list[FsPath] = field(default_factory=list)
+    #: The configuration file's name (``pyproject.toml``): where an app failure points without a module.
+    config_name: str = "pyproject.toml"
 
 
 @dataclass(slots=True)
@@ -59,11 +70,16 @@ class Failure:
 
 @dataclass(slots=True)
 class OpenAPISet:
-    project: Project
+    root: FsPath
+    report_root: FsPath
+    #: The route table, read only when a rule matches a document to its routes.
+    table: Callable[[], RouteTable]
     documents: list[Document] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     #: Report paths of documents named explicitly or generated: reported even outside the checked paths.
     explicit: set[str] = field(default_factory=set)
+    #: Report paths of the documents that loaded (counted as checked files).
+    checked: list[str] = field(default_factory=list)
     _problems: dict[str, list[Problem]] = field(default_factory=dict)
     _route_index: dict[tuple[str, str], Any] | None = None
 
@@ -73,8 +89,8 @@ class OpenAPISet:
         if cached is None:
             from archlint.openapi.validate import validate
 
-            base = self.project.report_root / doc.path
-            cached = validate(doc, base, self.project.root)
+            base = self.report_root / doc.path
+            cached = validate(doc, base, self.root)
             self._problems[doc.path] = cached
         return cached
 
@@ -82,7 +98,7 @@ class OpenAPISet:
         """The static route (``routes.Route``) serving METHOD path, when the route table knows it."""
         if self._route_index is None:
             self._route_index = {}
-            for route in self.project.index.routes.routes:
+            for route in self.table().routes:
                 for full in route.full_paths:
                     if full.path is None:
                         continue
@@ -128,29 +144,16 @@ def normalize_path(path: str) -> str:
     return path.rstrip("/") or "/"
 
 
-def openapi_set(project: Project) -> OpenAPISet:
-    found = project.extra.get(_KEY)
-    if found is None:
-        found = _build(project)
-        project.extra[_KEY] = found
-    return found
-
-
-def _build(project: Project) -> OpenAPISet:
-    result = OpenAPISet(project)
-    request: Request = project.extra.get("openapi.request") or Request()
-    config = project.extra.get("config")
-    files: list[FsPath] = []
-    explicit = True
-    if request.files:
-        files = [f.resolve() for f in request.files]
-    elif config is not None and getattr(config, "openapi", None):
-        files = [(config.root / p).resolve() for p in config.openapi]
-    elif config is not None:
-        files, explicit = discover_documents(config), False
+def load(request: Request, root: FsPath, report_root: FsPath, index: ProjectIndex,
+         table: Callable[[], RouteTable]) -> OpenAPISet:
+    """Load the requested documents (and generate the app's), recording what fails."""
+    result = OpenAPISet(root, report_root, table)
+    files = [f.resolve() for f in request.files]
+    if request.discover is not None and not files:
+        files = request.discover()
     for file in files:
-        rel = os.path.relpath(file, project.report_root).replace(os.sep, "/")
-        if explicit:
+        rel = os.path.relpath(file, report_root).replace(os.sep, "/")
+        if request.explicit:
             result.explicit.add(rel)
         try:
             text = file.read_text(encoding="utf-8")
@@ -160,8 +163,7 @@ def _build(project: Project) -> OpenAPISet:
             continue
         _add(result, text, rel, "file")
     if request.app:
-        _add_app(result, project, request, config)
-    project.other_files.extend(sorted(result.explicit - set(project.other_files)))
+        _add_app(result, index, request)
     return result
 
 
@@ -173,55 +175,23 @@ def _add(result: OpenAPISet, text: str, rel: str, origin: str) -> None:
         return
     doc.origin = origin
     result.documents.append(doc)
-    result.project.extra.setdefault("checked_files", []).append(rel)
+    result.checked.append(rel)
 
 
-def discover_documents(config: Any) -> list[FsPath]:
-    """``openapi.json|yaml|yml`` under the project root, with the excludes Python files get."""
-    from archlint.discover import SKIP_DIRS, Excluder
-
-    root = config.root
-    excluder = Excluder(config)
-    out: list[FsPath] = []
-    for directory, dirnames, filenames in os.walk(root):
-        here = FsPath(directory)
-        excluder.add_gitignore(here)
-        rel_dir = here.relative_to(root).as_posix()
-        rel_dir = "" if rel_dir == "." else rel_dir
-        kept = []
-        for name in sorted(dirnames):
-            if name in SKIP_DIRS or name.endswith(".egg-info"):
-                continue
-            sub = here / name
-            if (sub / "pyproject.toml").is_file() or (sub / "archlint.toml").is_file():
-                continue
-            rel = f"{rel_dir}/{name}" if rel_dir else name
-            if not excluder.excluded(rel, is_dir=True):
-                kept.append(name)
-        dirnames[:] = kept
-        for name in sorted(filenames):
-            if name.lower() not in DOCUMENT_NAMES:
-                continue
-            rel = f"{rel_dir}/{name}" if rel_dir else name
-            if not excluder.excluded(rel):
-                out.append(here / name)
-    return out
-
-
-def _add_app(result: OpenAPISet, project: Project, request: Request, config: Any) -> None:
+def _add_app(result: OpenAPISet, index: ProjectIndex, request: Request) -> None:
     from archlint.openapi.app import generate, import_root, parse_spec
 
     spec = request.app or ""
     module, attr = parse_spec(spec)
-    facts = project.index.module(module) if module else None
-    module_file = project.report_root / facts.path if facts is not None else None
-    root = project.root
+    facts = index.module(module) if module else None
+    module_file = result.report_root / facts.path if facts is not None else None
+    root = result.root
     sys_path = [p for p in (import_root(module, module_file), root) if p is not None]
-    sys_path += [(root / s).resolve() for s in (getattr(config, "src", None) or [])]
+    sys_path += request.src
     outcome = generate(f"{module}:{attr}", cwd=root, python=request.python, timeout=request.timeout,
                        sys_path=list(dict.fromkeys(sys_path)))
     if outcome.document is None:
-        path, span = _app_location(project, facts)
+        path, span = _app_location(result, request, facts)
         result.failures.append(Failure(
             "app", path, span,
             f"The application `{module}:{attr}` could not be loaded to generate its OpenAPI document "
@@ -239,21 +209,18 @@ def _add_app(result: OpenAPISet, project: Project, request: Request, config: Any
         target.write_text(text, encoding="utf-8")
     except OSError:
         pass  # positions still refer to the text below; only the file to open is missing
-    rel = os.path.relpath(target, project.report_root).replace(os.sep, "/")
+    rel = os.path.relpath(target, result.report_root).replace(os.sep, "/")
     result.explicit.add(rel)
     _add(result, text, rel, f"app:{module}:{attr}")
 
 
-def _app_location(project: Project, facts: Any) -> tuple[str, Span]:
+def _app_location(result: OpenAPISet, request: Request, facts: Any) -> tuple[str, Span]:
     if facts is not None:
-        for obj in project.index.routes.apps:
+        for obj in result.table().apps:
             if obj.file == facts.path:
                 return obj.file, obj.call.span
         return facts.path, Span.point(1)
-    config = project.extra.get("config")
-    source = getattr(config, "source", "")
-    name = source if source.endswith(".toml") and "/" not in source else "pyproject.toml"
-    path = os.path.relpath(project.root / name, project.report_root).replace(os.sep, "/")
+    path = os.path.relpath(result.root / request.config_name, result.report_root).replace(os.sep, "/")
     return path, Span.point(1)
 
 

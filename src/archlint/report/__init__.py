@@ -15,6 +15,8 @@ from pathlib import Path
 from archlint.model import Report
 
 FORMATS = ("text", "concise", "json", "sarif", "github")
+#: The module of each format (``json_report``: a module named ``json`` would shadow the standard library's).
+_MODULES = {"text": "text", "concise": "concise", "json": "json_report", "sarif": "sarif", "github": "github"}
 
 
 def render(report: Report, fmt: str, *, color: bool = False, cwd: Path | None = None) -> str:
@@ -24,7 +26,7 @@ def render(report: Report, fmt: str, *, color: bool = False, cwd: Path | None = 
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown output format {fmt!r} (expected one of {', '.join(FORMATS)})")
-    module = importlib.import_module(f"{__name__}.{fmt}")
+    module = importlib.import_module(f"{__name__}.{_MODULES[fmt]}")
     if fmt == "text":
         return module.render(report, color=color)
     if fmt == "concise":

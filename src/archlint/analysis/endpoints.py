@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from archlint.collect.facts import Attr, BinOp, Call, Expr, FunctionFact, Lit, Name
 from archlint.index import ProjectIndex
-from archlint.routes import Include, ObjKey, Route, RouteTable, RouterObject
+from archlint.analysis.routes import Include, ObjKey, Route, RouteTable, RouterObject
 from archlint.values import ClassRef, Const, Ctx, Instance, Symbol, TypeForm, Unknown, Value, fqn_of
 
 DEPENDS = frozenset(

@@ -8,7 +8,7 @@ from archlint.checks.base import Project, Rule
 from archlint.model import Finding, Severity
 
 
-class ParseError(Rule):
+class UnparsableFile(Rule):
     """Reports a Python file that cannot be decoded or parsed.
 
     Every other file is still checked; this one is left out of the project
@@ -22,7 +22,7 @@ class ParseError(Rule):
     """
 
     id = "AL001"
-    name = "ParseError"
+    name = "UnparsableFile"
     standard = None
     severity = Severity.ERROR
     precision = "very-high"

@@ -1,6 +1,6 @@
 """The static type of an expression: "what class is this value an instance of?".
 
-``index.types.of(expr, ctx)`` answers with a class value (``ClassRef`` for a
+``project.types.of(expr, ctx)`` answers with a class value (``ClassRef`` for a
 project class, ``Symbol`` for an external one such as
 ``sqlalchemy.ext.asyncio.AsyncSession``) or ``None`` when it cannot tell. It
 follows what FastAPI code does to hand a value around:

@@ -1,6 +1,6 @@
 """SQLAlchemy and SQLModel models, read statically: classes, columns, relationships, constraints.
 
-``orm.models(index)`` (cached per project index) finds every class that is a
+``read_models(index)`` (built once per project as ``project.orm``) finds every class that is a
 SQLAlchemy declarative model (its bases reach ``DeclarativeBase``, a
 ``declarative_base()`` result or an ``@as_declarative`` class) or a SQLModel
 class, and for each one the columns and relationships it declares or
@@ -16,13 +16,12 @@ rules' name lists live in the pack.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from archlint.collect.facts import Attr, Call, ClassFact, DictExpr, Expr, Lit, Name, Seq, Subscript
 from archlint.model import Span
-from archlint.types import canonical, canonical_of
+from archlint.analysis.static_types import canonical, canonical_of
 from archlint.values import ClassRef, Const, Ctx, Instance, Symbol, TypeForm, Unknown, Value
 
 if TYPE_CHECKING:
@@ -153,16 +152,9 @@ class Models:
         return self.models.get(ref) if isinstance(ref, ClassRef) else None
 
 
-_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def models(index: ProjectIndex) -> Models:
-    """Every model class and ``Table`` of the project (computed once per index)."""
-    found = _CACHE.get(index)
-    if found is None:
-        found = _Reader(index).read()
-        _CACHE[index] = found
-    return found
+def read_models(index: ProjectIndex) -> Models:
+    """Every model class and ``Table`` of the project (``project.orm`` keeps the one result)."""
+    return _Reader(index).read()
 
 
 def flag(index: ProjectIndex, expr: Expr | None, ctx: Ctx) -> Flag:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from archlint.collect.facts import Assign, Attr, Call, DictExpr, Expr, FunctionFact, Lit, Name, Param, Seq
 from archlint.index import ProjectIndex
-from archlint.routes import Route
+from archlint.analysis.routes import Route, RouteTable
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Symbol, TypeForm, Unknown, Value, fqn_of
 
 #: Classes whose subclasses are pydantic models (settings and SQLModel included).
@@ -608,17 +608,12 @@ class RequestModel:
     scopes: list[HandlerScope]
 
 
-def request_model(index: ProjectIndex, types: Types, cache: dict | None = None) -> RequestModel:
-    """Every request input of every route, dependencies followed (cached per project)."""
-    if cache is not None and "archlint.pydantic.request" in cache:
-        return cache["archlint.pydantic.request"]
+def request_model(index: ProjectIndex, types: Types, table: RouteTable) -> RequestModel:
+    """Every request input of every route, dependencies followed (``project.requests`` keeps the one result)."""
     walker = _InputWalker(index, types)
-    for route in index.routes.routes:
+    for route in table.routes:
         walker.route(route)
-    result = RequestModel(walker.inputs, walker.scopes)
-    if cache is not None:
-        cache["archlint.pydantic.request"] = result
-    return result
+    return RequestModel(walker.inputs, walker.scopes)
 
 
 class _InputWalker:

@@ -24,7 +24,7 @@ from archlint.values import Ctx, FuncRef, Instance, SeqValue, Value, fqn_of
 
 if TYPE_CHECKING:
     from archlint.index import ProjectIndex
-    from archlint.routes import ObjKey, RouterObject
+    from archlint.analysis.routes import ObjKey, RouterObject, RouteTable
 
 MIDDLEWARE_WRAPPERS = frozenset({"starlette.middleware.Middleware", "fastapi.middleware.Middleware"})
 
@@ -64,11 +64,12 @@ class Registration:
 @dataclass(slots=True)
 class AppConfig:
     index: ProjectIndex
+    table: RouteTable
     registrations: list[Registration] = field(default_factory=list)
 
     @classmethod
-    def build(cls, index: ProjectIndex) -> AppConfig:
-        config = cls(index)
+    def build(cls, index: ProjectIndex, table: RouteTable) -> AppConfig:
+        config = cls(index, table)
         config._collect()
         return config
 
@@ -76,7 +77,7 @@ class AppConfig:
     @property
     def apps(self) -> list[RouterObject]:
         """The applications app-level standards are checked on: apps mounted into nothing."""
-        table = self.index.routes
+        table = self.table
         return [table.objects[k] for k in table.roots if table.objects[k].kind == "app"]
 
     def of(self, app: ObjKey, kind: str | None = None) -> list[Registration]:
@@ -86,7 +87,7 @@ class AppConfig:
     def calls_with_app(self, app: ObjKey, fqns: Iterable[str]) -> list[tuple[FileFacts, Call, Ctx]]:
         """Calls to one of the dotted names that receive this app (or an untraceable object) as an argument."""
         out = []
-        table = self.index.routes
+        table = self.table
         for facts, site, ctx in self.index.calls_to(*fqns):
             call = site.call
             values = [a for a in call.args] + [v for _, v in call.kwargs]
@@ -99,7 +100,7 @@ class AppConfig:
 
     # ------------------------------------------------------------ collect
     def _owners(self, receiver: Expr, ctx: Ctx) -> list[ObjKey | None]:
-        table = self.index.routes
+        table = self.table
         keys = table.objects_of(receiver, ctx)
         apps = [k for k in keys if table.objects[k].kind == "app"]
         if apps:
@@ -110,7 +111,7 @@ class AppConfig:
 
     def _collect(self) -> None:
         index = self.index
-        table = index.routes
+        table = self.table
         for obj in table.objects.values():
             if obj.kind == "app":
                 self._constructor(obj)
