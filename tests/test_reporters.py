@@ -109,7 +109,7 @@ def empty(root: Path) -> Report:
 
 
 def test_formats_and_unknown_format(report: Report) -> None:
-    assert FORMATS == ("text", "concise", "json", "sarif", "github")
+    assert FORMATS == ("text", "concise", "json", "sarif", "github", "gitlab", "junit")
     for fmt in FORMATS:
         assert render(report, fmt).endswith("\n")
     with pytest.raises(ValueError, match="xml"):

@@ -17,7 +17,7 @@ from archlint import __version__
 from archlint.model import Severity
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-FORMATS = ("text", "concise", "json", "sarif", "github")
+FORMATS = ("text", "concise", "json", "sarif", "github", "gitlab", "junit")
 
 
 def _split_codes(values: tuple[str, ...]) -> list[str]:
@@ -114,15 +114,26 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--python", "python_path", metavar="PATH", help="Interpreter that imports --app (default: this one).")
 @click.option("--app-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
               help="Seconds --app may take to import and generate its document.")
+@click.option("--statistics", is_flag=True,
+              help="Print how many findings each rule reported instead of the findings (JSON with --format json).")
+@click.option("--stdin-filename", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+              help="Check the Python source read from standard input as the file PATH of its project.")
 def check(paths, fmt, output, sarif_output, json_output, select, extend_select, ignore, fail_on, exit_zero,
           config_path, pack, jobs, color, changed_since, changed_files, openapi_files, app_spec,
-          python_path, app_timeout) -> None:
+          python_path, app_timeout, statistics=False, stdin_filename=None) -> None:
     """Check PATHS (default: the current directory) against the policy pack.
 
     Under pre-commit (PRE_COMMIT=1 in the environment) file PATHS are the files of the commit: a change set.
     """
-    from archlint.engine import Overrides, run
+    from archlint.engine import Overrides, UsageError, run
     from archlint.report import render, write_atomic
+
+    stdin_text = None
+    if stdin_filename is not None:
+        if any(str(p) != "-" for p in paths):
+            raise UsageError("--stdin-filename checks standard input: give no PATHS (or -)")
+        paths = (stdin_filename,)
+        stdin_text = sys.stdin.buffer.read()
 
     overrides = Overrides(
         select=_split_codes(select) or None,
@@ -139,12 +150,19 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
         python=python_path,
         app_timeout=app_timeout,
     )
+    if stdin_filename is not None:
+        overrides.stdin_filename, overrides.stdin_text = stdin_filename, stdin_text
     result = run(list(paths), overrides)
     report = result.report
     # Render everything before writing anything: a failure leaves no partial file.
     # An explicit --color/--no-color beats NO_COLOR, FORCE_COLOR and TERM=dumb.
     use_color = color if color is not None else (output is None and _color(sys.stdout))
-    rendered = render(report, fmt, color=use_color, cwd=Path.cwd())
+    if statistics:
+        from archlint.report import statistics as stats
+
+        rendered = stats.render(report, as_json=fmt == "json")
+    else:
+        rendered = render(report, fmt, color=use_color, cwd=Path.cwd())
     extra = [(p, render(report, f)) for p, f in ((sarif_output, "sarif"), (json_output, "json")) if p is not None]
     if output is not None:
         write_atomic(output, rendered)
@@ -152,6 +170,8 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
         click.echo(rendered, nl=not rendered.endswith("\n"), color=use_color)
     for path, text in extra:
         write_atomic(path, text)
+    if fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+        _append_job_summary(Path(os.environ["GITHUB_STEP_SUMMARY"]), report)
     threshold = Severity.parse(fail_on) if fail_on else (result.fail_on or Severity.WARNING)
     failing = any(f.severity >= threshold for f in report.findings)
     if result.crashes:
@@ -166,6 +186,17 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
             )
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+def _append_job_summary(path: Path, report) -> None:
+    """GitHub's job summary file collects every step's Markdown: append, never replace."""
+    from archlint.report import summary
+
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(summary.render(report))
+    except OSError as exc:
+        click.echo(f"archlint: warning: cannot write the job summary to {path}: {exc.strerror}", err=True)
 
 
 @cli.command("rules")

@@ -29,7 +29,7 @@ from archlint.config import (
     selector_matches,
     validate_standard_tables,
 )
-from archlint.discover import SourceFile, discover, discover_documents
+from archlint.discover import PYTHON_SUFFIXES, SourceFile, discover, discover_documents, module_name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Report, RuleInfo
 from archlint.openapi.sources import Request as OpenAPIRequest
@@ -65,6 +65,9 @@ class Overrides:
     changed_files: str | None = None
     paths_are_change_set: bool = False
     change_set: ChangeSet | None = None
+    #: ``--stdin-filename``: check ``stdin_text`` as the file ``stdin_filename`` (which need not exist).
+    stdin_filename: Path | None = None
+    stdin_text: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -97,7 +100,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         # the change, if any, is only what S19 holds to the boundaries (plus deletions, never passed).
         targets = [Path(p) for p in (paths or ["."])]
         for target in targets:
-            if not target.exists():
+            if not target.exists() and not _is_stdin(target, overrides):
                 raise UsageError(f"path does not exist: {target}")
         if change is not None:
             given = {t.resolve() for t in targets}
@@ -216,6 +219,8 @@ def build_project(config: Config, report_root: Path, overrides: Overrides) -> tu
     rules = select_rules(config, overrides)
     files = discover(config, report_root)
     facts = collect_all(files, jobs=overrides.jobs)
+    if overrides.stdin_filename is not None:
+        files, facts = _with_stdin(config, report_root, overrides, files, facts)
     project = Project(
         index=ProjectIndex(facts),
         root=config.root,
@@ -224,6 +229,37 @@ def build_project(config: Config, report_root: Path, overrides: Overrides) -> tu
         openapi_request=openapi_request(config, overrides),
     )
     return project, rules, files
+
+
+def _is_stdin(target: Path, overrides: Overrides) -> bool:
+    if overrides.stdin_filename is None or target.resolve() != overrides.stdin_filename.resolve():
+        return False
+    if not target.name.endswith(PYTHON_SUFFIXES):
+        raise UsageError(f"--stdin-filename {target}: only Python source (.py, .pyi) is read from standard input")
+    if not target.resolve().parent.is_dir():
+        raise UsageError(f"--stdin-filename {target}: its directory does not exist")
+    return True
+
+
+def _with_stdin(config: Config, report_root: Path, overrides: Overrides, files: list[SourceFile],
+                facts: list[FileFacts]) -> tuple[list[SourceFile], list[FileFacts]]:
+    """The project with the file ``--stdin-filename`` names read from standard input (added if it is new)."""
+    target = overrides.stdin_filename.resolve()
+    if not target.is_relative_to(config.root.resolve()):
+        return files, facts
+    source = next((f for f in files if f.abs.resolve() == target), None)
+    if source is None:  # a new file, or one the excludes leave out: checked all the same, as Ruff does
+        source = SourceFile(
+            abs=target,
+            path=_relative(target, report_root),
+            rel=target.relative_to(config.root.resolve()).as_posix(),
+            module=module_name(target, config.root, [(config.root / s).resolve() for s in config.src]),
+            is_package=target.name in ("__init__.py", "__init__.pyi"),
+        )
+        files = [*files, source]
+    fresh = collect_bytes(overrides.stdin_text or b"", path=source.path, rel=source.rel, module=source.module,
+                          is_package=source.is_package)
+    return files, [f for f in facts if f.path != source.path] + [fresh]
 
 
 def openapi_request(config: Config, overrides: Overrides) -> OpenAPIRequest:
