@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[1]
 SUITES = ["tests/test_fixtures.py", "tests/test_openapi.py", "tests/test_cli.py", "tests/test_rule_examples.py",
@@ -68,7 +69,7 @@ def test_the_suites_pass_with_every_dependency_at_its_lower_bound(tmp_path):
         capture_output=True, text=True, timeout=120,
     )
     installed = dict(line.split("==") for line in versions.stdout.split())
-    assert {k: installed.get(k) for k in bounds} == bounds
+    assert {k: Version(installed[k]) for k in bounds} == {k: Version(v) for k, v in bounds.items()}
     tests = subprocess.run(
         [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SUITES],
         cwd=REPO, capture_output=True, text=True, timeout=3600,
