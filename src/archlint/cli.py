@@ -284,6 +284,50 @@ def inventory(path, fmt, base_url, output, config_path, pack, jobs) -> None:
         click.echo(text, nl=False)
 
 
+@cli.command()
+@click.argument("path", required=False, default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--stdout", "to_stdout", is_flag=True,
+              help="Print the configuration on stdout (what was found on stderr) instead of writing it.")
+def init(path: Path, to_stdout: bool) -> None:
+    """Write [tool.archlint] for the project at PATH: its source roots and the paths of its layers (S17).
+
+    Appends to PATH/pyproject.toml (created if missing); a project that is
+    already configured is left alone (exit 2). Prints what it found.
+    """
+    import tempfile
+
+    from archlint.config import load_config
+    from archlint.engine import Overrides, UsageError, select_rules
+    from archlint.report import write_atomic
+    from archlint.scaffold import detect, report, toml
+
+    root = path.resolve()
+    target = root / "pyproject.toml"
+    for existing in (root / "archlint.toml", target):
+        if existing.is_file() and (existing.name == "archlint.toml" or _has_table(existing)):
+            raise UsageError(f"{existing} already configures archlint; edit it, or see `archlint init --stdout`")
+    found = detect(root)
+    text = toml(found)
+    # The written configuration must load and satisfy every rule's options, or nothing is written.
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "pyproject.toml"
+        probe.write_text(text, encoding="utf-8")
+        select_rules(load_config(probe, root), Overrides())
+    click.echo(report(found), nl=False, err=to_stdout)
+    if to_stdout:
+        click.echo(text, nl=False)
+        return
+    before = target.read_text(encoding="utf-8") if target.is_file() else ""
+    write_atomic(target, before + ("\n" if before and not before.endswith("\n") else "") + ("\n" if before else "") + text)
+    click.echo(f"Wrote [tool.archlint] to {target}. Next: archlint check {path}")
+
+
+def _has_table(pyproject: Path) -> bool:
+    from archlint.config import _has_archlint_table
+
+    return _has_archlint_table(pyproject)
+
+
 def main() -> None:
     """Console entry point: never a traceback, exit 2 on any error."""
     try:
