@@ -199,7 +199,7 @@ def reference(tmp_path_factory):
 def test_reference_endpoints_equal_fastapis_routes(reference):
     report, truth = reference
     assert endpoint_rows(report) == truth["endpoints"]
-    assert len(report["endpoints_created"]) == 10
+    assert len(report["endpoints_created"]) == 11
 
 
 def test_reference_models_middleware_and_commands_equal_the_runtime(reference):
@@ -551,9 +551,12 @@ def test_security_measures_from_passlib_pwdlib_and_token_defaults(tmp_path):
                 return create_access_token("u", expires_delta=timedelta(minutes=settings.ACCESS_TOKEN_EXPIRE_MINUTES))
         """,
     })
+    # The 48-hour reset token is not an access token (S5's excluded names), so it is not reported.
+    # The lifetime is the one S5 judges: the `else` branch's 15 minutes. The 8 days every caller
+    # passes through `expires_delta` are missed by both, see the xfail test below.
     assert report["security_measures"] == [
         "bcrypt password hashing (cost=12, 13)",
-        "JWT (HS256) with 8d access tokens (no refresh token issued)",
+        "JWT (HS256) with 15min access tokens (no refresh token issued)",
         "CORS open to every origin ('*') (credentials allowed)",
     ]
     session = next(m for m in report["middleware_added"] if m["name"] == "SessionMiddleware")

@@ -33,11 +33,10 @@ from archlint.collect.facts import (
     FunctionFact,
     Lit,
     Name,
-    Seq,
-    Subscript,
 )
 from archlint.index import FIELD_FUNCTIONS
-from archlint.analysis.routes import FullPath, Include, Mount, ObjKey, Route, RouterObject
+from archlint.analysis.routes import FullPath, Mount, ObjKey, Route
+from archlint.analysis.tokens import TokenNames, issue_kinds, token_kind
 from archlint.values import (
     ClassRef,
     Const,
@@ -141,16 +140,6 @@ PWDLIB_ARGON2 = frozenset({"pwdlib.hashers.argon2.Argon2Hasher", "pwdlib.Passwor
                            "pwdlib.password_hash.PasswordHash.recommended"})
 #: bcrypt's, passlib's and pwdlib's default cost.
 BCRYPT_DEFAULT_COST = 12
-JWT_ENCODE = frozenset({"jwt.encode", "jwt.api_jwt.encode", "jose.jwt.encode", "authlib.jose.jwt.encode",
-                        "joserfc.jwt.encode"})
-TIMEDELTA = frozenset({"datetime.timedelta"})
-JWT_STRATEGY = frozenset({"fastapi_users.authentication.JWTStrategy",
-                          "fastapi_users.authentication.strategy.jwt.JWTStrategy"})
-_TIMEDELTA_UNITS = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1,
-                    "milliseconds": 0.001, "microseconds": 0.000001}
-_TIMEDELTA_POSITIONAL = ("days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks")
-#: Tokens that are not session tokens: their lifetimes are not the access/refresh ones.
-_OTHER_TOKENS = ("reset", "verif", "confirm", "invite", "email", "magic")
 
 #: Path segments of authentication endpoints (for "rate limiting on auth endpoints").
 AUTH_SEGMENTS = frozenset({"auth", "login", "logout", "token", "refresh", "register", "signup", "sign-up",
@@ -938,21 +927,29 @@ class _Inventory:
         return out
 
     def _token_lifetimes(self) -> list[str]:
+        """The lifetimes S5 judges (``project.tokens``), by the kind S5 gives them; excluded tokens are left out."""
         index = self.index
+        tokens = self.project.tokens
+        names = self.token_names()
         lifetimes: dict[str, list[float | str]] = {"access": [], "refresh": []}
         algorithms: set[str] = set()
-        for _f, site, ctx in index.calls_to(*JWT_ENCODE):
-            algorithm = index.const(site.call.arg(2, "algorithm"), ctx) if site.call.arg(2, "algorithm") else None
+        for issue in tokens.issues:
+            where = issue.call.arg(*issue.api.algorithm) if issue.api.algorithm is not None else None
+            algorithm = index.const(where, issue.ctx) if where is not None else None
             if isinstance(algorithm, str):
                 algorithms.add(algorithm)
-            fn = index.scope(ctx)
-            if not isinstance(fn, FunctionFact) or any(w in fn.name.lower() for w in _OTHER_TOKENS):
-                continue
-            for kind, seconds in self._lifetimes_in(ctx, fn):
-                lifetimes[kind].append(seconds)
-        for _f, site, ctx in index.calls_to(*JWT_STRATEGY):
-            seconds = index.const(site.call.kw("lifetime_seconds"), ctx)
-            lifetimes["access"].append(seconds if isinstance(seconds, (int, float)) else "unverifiable")
+            for lifetime in issue.lifetimes:
+                kind = token_kind(names, lifetime.claims, lifetime.names, lifetime.funcs)
+                if kind != "excluded":
+                    lifetimes[kind].append(lifetime.seconds)
+            if not issue.lifetimes and issue.no_expiry is None:
+                for kind in sorted(issue_kinds(names, issue) - {"excluded"}):
+                    lifetimes[kind].append("unverifiable")
+        for lifetime, _library in tokens.config_lifetimes:
+            kind = token_kind(names, lifetime.claims, lifetime.names, lifetime.funcs)
+            if kind != "excluded":
+                lifetimes[kind].append(lifetime.seconds)
+        lifetimes["refresh"] += [lt.seconds for lt in tokens.opaque_refresh_lifetimes(names)]
         if not lifetimes["access"] and not lifetimes["refresh"]:
             return []
         algo = f" ({', '.join(sorted(algorithms))})" if algorithms else ""
@@ -962,88 +959,15 @@ class _Inventory:
             return [f"JWT{algo} with {access or 'unverifiable'} access / {refresh} refresh"]
         return [f"JWT{algo} with {access} access tokens (no refresh token issued)"]
 
-    def _lifetimes_in(self, ctx: Ctx, fn: FunctionFact) -> list[tuple[str, float | str]]:
-        """(kind, seconds) of the timedeltas a token-issuing function adds, through its callers' arguments."""
-        index = self.index
-        own_kind = _token_kind(fn.name) or self._payload_kind(fn, ctx)
-        ref = FuncRef(ctx.module, fn.qualname)
-        callers = index.calls_to(ref.fqn)
-        out: list[tuple[str, float | str]] = []
-        delta_params = [p for p in fn.params if _is_delta_param(p)]
-        passed_by_all = bool(callers) and delta_params and all(
-            any(_argument(site.call, fn, p.name) is not None for p in delta_params) for _f, site, _c in callers
-        )
-        if not passed_by_all:
-            for site in fn.calls:
-                if index.fqn(site.call.func, ctx) in TIMEDELTA:
-                    for kind_hint, seconds in self._timedelta(site.call, ctx, fn, callers):
-                        out.append((kind_hint or own_kind or "access", seconds))
-            for name_expr in _names_in(fn):  # now + ACCESS_TOKEN_EXPIRE, a timedelta made elsewhere
-                value = index.evaluate(name_expr, ctx)
-                if isinstance(value, Instance) and fqn_of(value.type) in TIMEDELTA and value.ctx != ctx:
-                    hint = own_kind or _token_kind(name_expr.dotted() or "")
-                    out.extend((hint or "access", s) for _h, s in self._timedelta(value.call, value.ctx, None, []))
-        for param in delta_params:
-            for _f, site, caller_ctx in callers:
-                arg = _argument(site.call, fn, param.name)
-                if arg is None:
-                    continue
-                hint = own_kind or _token_kind(arg.dotted() or "") or _call_kind(site.call) or _token_kind(caller_ctx.scope)
-                value = index.evaluate(arg, caller_ctx)
-                if isinstance(value, Instance) and fqn_of(value.type) in TIMEDELTA:
-                    out.extend((hint or "access", s) for _h, s in self._timedelta(value.call, value.ctx, None, []))
-                elif isinstance(value, Const) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
-                    unit = _unit_of(param.name)
-                    out.append((hint or "access", value.value * unit if unit else "unverifiable"))
-                elif not isinstance(value, Const):
-                    out.append((hint or "access", "unverifiable"))
-        return out
+    def token_names(self) -> TokenNames:
+        """S5's options (the pack's and the project's): the names that tell access, refresh and other tokens apart."""
+        from archlint.checks.s05_jwt import AccessTokenLifetimeTooLong
+        from archlint.config import load_config, rule_settings
 
-    def _payload_kind(self, fn: FunctionFact, ctx: Ctx) -> str | None:
-        """``{"type": "refresh", ...}`` in the function that encodes the token."""
-        dicts = [a.value for a in fn.assigns if isinstance(a.value, DictExpr)]
-        dicts += [arg for site in fn.calls for arg in site.call.args if isinstance(arg, DictExpr)]
-        for payload in dicts:
-            for key in ("type", "token_type", "typ", "scope"):
-                value = self.index.const(payload.get(key), ctx) if payload.get(key) is not None else None
-                if isinstance(value, str) and _token_kind(value):
-                    return _token_kind(value)
-        return None
-
-    def _timedelta(self, call: Call, ctx: Ctx, fn: FunctionFact | None, callers) -> list[tuple[str | None, float | str]]:
-        """Seconds of ``timedelta(...)``; parameters of ``fn`` are read from each caller's argument."""
-        variants: list[tuple[str | None, dict[str, object]]] = [(None, {})]
-        items = [(name, expr) for name, expr in zip(_TIMEDELTA_POSITIONAL, call.args)]
-        items += [(k, v) for k, v in call.kwargs if k in _TIMEDELTA_UNITS]
-        for unit, expr in items:
-            value = self.index.evaluate(expr, ctx)
-            if isinstance(value, Const):
-                for _hint, values in variants:
-                    values[unit] = value.value
-                continue
-            param = fn.param(expr.id) if fn is not None and isinstance(expr, Name) else None
-            if param is None:
-                return [(None, "unverifiable")]
-            new: list[tuple[str | None, dict]] = []
-            for _f, site, caller_ctx in callers:
-                arg = _argument(site.call, fn, param.name)
-                arg_value = self.index.evaluate(arg, caller_ctx) if arg is not None else (
-                    self.index.evaluate(param.default, ctx) if param.default is not None else Unknown("no value"))
-                hint = _token_kind(arg.dotted() or "") if arg is not None else None
-                hint = hint or _call_kind(site.call) or _token_kind(caller_ctx.scope)
-                for _h, values in variants:
-                    new.append((hint, {**values, unit: arg_value.value if isinstance(arg_value, Const) else None}))
-            if not new and param.default is not None:
-                default = self.index.evaluate(param.default, ctx)
-                new = [(h, {**v, unit: default.value if isinstance(default, Const) else None}) for h, v in variants]
-            variants = new
-        out: list[tuple[str | None, float | str]] = []
-        for hint, values in variants:
-            if any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in values.values()):
-                out.append((hint, "unverifiable"))
-            else:
-                out.append((hint, sum(v * _TIMEDELTA_UNITS[u] for u, v in values.items())))  # type: ignore[operator]
-        return out
+        config = self.config if self.config is not None else load_config(None, self.project.root)
+        _enabled, _severity, options = rule_settings(config, AccessTokenLifetimeTooLong)
+        names: TokenNames = options
+        return names
 
     def _cors(self) -> list[str]:
         out: list[str] = []
@@ -1615,79 +1539,6 @@ def _cost(index: ProjectIndex, expr: Expr | None, ctx: Ctx) -> int | Unknown:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     return value if isinstance(value, Unknown) else Unknown("the cost is not an integer")
-
-
-def _token_kind(name: str) -> str | None:
-    lowered = name.lower()
-    if "refresh" in lowered:
-        return "refresh"
-    if "access" in lowered:
-        return "access"
-    return None
-
-
-def _call_kind(call: Call) -> str | None:
-    for expr in (*call.args, *(v for _k, v in call.kwargs)):
-        if isinstance(expr, Lit) and isinstance(expr.value, str):
-            kind = _token_kind(expr.value)
-            if kind:
-                return kind
-    return None
-
-
-def _is_delta_param(param) -> bool:
-    annotation = param.annotation
-    text = ""
-    while annotation is not None:
-        if isinstance(annotation, (Name, Attr)):
-            text = annotation.dotted() or ""
-            break
-        if isinstance(annotation, BinOp):
-            annotation = annotation.left
-            continue
-        if isinstance(annotation, Subscript) and annotation.items:
-            annotation = annotation.items[0]
-            continue
-        break
-    lowered = param.name.lower()
-    return text.endswith("timedelta") or any(w in lowered for w in ("expire", "delta", "lifetime", "ttl"))
-
-
-def _names_in(fn: FunctionFact) -> Iterator[Expr]:
-    """Names and dotted names in the function's assigned values and call arguments (not the callees)."""
-
-    def walk(expr: Expr | None) -> Iterator[Expr]:
-        if isinstance(expr, (Name, Attr)):
-            yield expr
-        elif isinstance(expr, BinOp):
-            yield from walk(expr.left)
-            yield from walk(expr.right)
-        elif isinstance(expr, DictExpr):
-            for _key, value in expr.items:
-                yield from walk(value)
-
-    for assign in fn.assigns:
-        yield from walk(assign.value)
-    for site in fn.calls:
-        for arg in (*site.call.args, *(v for _k, v in site.call.kwargs)):
-            yield from walk(arg)
-
-
-def _unit_of(name: str) -> float | None:
-    lowered = name.lower()
-    for word, unit in (("minute", 60), ("hour", 3600), ("day", 86400), ("second", 1)):
-        if word in lowered:
-            return unit
-    return None
-
-
-def _argument(call: Call, fn: FunctionFact, name: str) -> Expr | None:
-    position = next((i for i, p in enumerate(fn.params) if p.name == name), None)
-    if position is None:
-        return call.kw(name)
-    if fn.class_qualname is not None:
-        position -= 1
-    return call.arg(position, name) if position >= 0 else call.kw(name)
 
 
 def _durations(values: list[float | str]) -> str:

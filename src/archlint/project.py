@@ -10,6 +10,7 @@ every rule and by the inventory:
 - ``project.pydantic``: pydantic annotations read into shapes;
 - ``project.requests``: every request input of every route;
 - ``project.origins``: where values come from (the data-flow analysis);
+- ``project.tokens``: JWTs issued and decoded, with the lifetimes that reach them;
 - ``project.openapi``: the OpenAPI documents the run checks.
 
 The engine fills in the typed fields (paths, change set, which OpenAPI documents)
@@ -31,6 +32,7 @@ from archlint.analysis.origins import Origins
 from archlint.analysis.pydantic_models import RequestModel, Types, request_model
 from archlint.analysis.routes import RouteTable
 from archlint.analysis.static_types import TypeResolver
+from archlint.analysis.tokens import Tokens
 from archlint.index import ProjectIndex
 from archlint.openapi.sources import OpenAPISet, Request, load
 
@@ -84,6 +86,10 @@ class Project:
     @cached_property
     def origins(self) -> Origins:
         return Origins(self.index)
+
+    @cached_property
+    def tokens(self) -> Tokens:
+        return Tokens(self.index, self.origins, lambda: self.routes)
 
     @cached_property
     def openapi(self) -> OpenAPISet:

@@ -1,0 +1,132 @@
+"""`archlint inventory` and `archlint check` read the same analyses, so they cannot disagree.
+
+On every fixture project that issues tokens, the token lifetimes the
+inventory reports over the pack's limits are exactly the lifetimes S5
+reports (AL401 access, AL402 refresh): no lifetime the rules ignore (a
+recovery or reset token) shows up in the inventory, and none the inventory
+lists over the limit goes unreported.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from archlint.checks.s05_jwt import AccessTokenLifetimeTooLong
+from archlint.config import rule_settings
+from archlint.engine import Overrides, load_project, run
+from archlint.inventory import build_inventory
+
+FIXTURES = Path(__file__).parent / "fixtures"
+_TOKEN_LIBRARIES = re.compile(r"\bjwt\b|JWTStrategy|AuthJWT|authx|fastapi_jwt|generate_jwt")
+
+
+def _token_projects() -> list[Path]:
+    """Fixture project roots whose code issues or decodes tokens (the others trivially agree: nothing on either side)."""
+    roots = sorted(p.parent for p in FIXTURES.rglob("pyproject.toml"))
+    return [r for r in roots if any(_TOKEN_LIBRARIES.search(f.read_text(encoding="utf-8")) for f in r.rglob("*.py"))]
+
+
+_UNITS = {"d": 86400, "h": 3600, "min": 60, "s": 1}
+_JWT_LINE = re.compile(r"^JWT(?: \([^)]*\))? with (?P<access>.*?) access(?: tokens \(no refresh token issued\)| / (?P<refresh>.*) refresh)$")
+_FINDING = re.compile(r"lifetime is (?P<count>[0-9.]+) (?P<unit>day|hour|minute|second)s?,")
+
+
+def _seconds(text: str) -> set[float]:
+    """``15min or 2d or unverifiable`` -> {900, 172800} (the inventory's durations)."""
+    out: set[float] = set()
+    for part in text.split(" or "):
+        match = re.fullmatch(r"([0-9.]+)(d|h|min|s)", part.strip())
+        if match:
+            out.add(float(match.group(1)) * _UNITS[match.group(2)])
+    return out
+
+
+def _inventory_lifetimes(root: Path) -> tuple[set[float], set[float]]:
+    project, config = load_project(root)
+    report = build_inventory(project, config=config)
+    lines = [m for m in report["security_measures"] if m.startswith("JWT")]
+    assert len(lines) <= 1, lines
+    if not lines:
+        return set(), set()
+    match = _JWT_LINE.match(lines[0])
+    assert match is not None, lines[0]
+    return _seconds(match.group("access")), _seconds(match.group("refresh") or "")
+
+
+def _finding_seconds(message: str) -> float:
+    match = _FINDING.search(message)
+    assert match is not None, message
+    unit = {"day": 86400, "hour": 3600, "minute": 60, "second": 1}[match.group("unit")]
+    return float(match.group("count")) * unit
+
+
+@pytest.mark.parametrize("root", _token_projects(), ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_inventory_lifetimes_over_the_limit_are_exactly_the_s5_findings(root: Path):
+    access, refresh = _inventory_lifetimes(root)
+    project, config = load_project(root)
+    _enabled, _severity, options = rule_settings(config, AccessTokenLifetimeTooLong)
+    result = run([root], Overrides(select=["AL401", "AL402"]))
+    found = {"AL401": set(), "AL402": set()}
+    for finding in result.report.findings:
+        found[finding.rule_id].add(_finding_seconds(finding.message))
+    assert {s for s in access if s > options.access_token_max_minutes * 60} == found["AL401"]
+    assert {s for s in refresh if s > options.refresh_token_max_days * 86400} == found["AL402"]
+
+
+def test_there_are_token_fixtures_on_both_sides_of_the_limits():
+    """The agreement above is not vacuous: some fixture has an access lifetime over the limit, one a refresh lifetime."""
+    over = {"access": False, "refresh": False}
+    for root in _token_projects():
+        access, refresh = _inventory_lifetimes(root)
+        over["access"] |= any(s > 15 * 60 for s in access)
+        over["refresh"] |= any(s > 7 * 86400 for s in refresh)
+    assert over == {"access": True, "refresh": True}
+
+
+def test_a_recovery_token_is_neither_checked_nor_inventoried(tmp_path):
+    """The issue's example: a 48-hour recovery token, which S5 rightly ignores, is not a "2d access" token."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "probe"\n', encoding="utf-8")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "security.py").write_text(
+        "from datetime import datetime, timedelta, timezone\n"
+        "import jwt\n"
+        "\n"
+        "def create_access_token(sub: str) -> str:\n"
+        "    exp = datetime.now(timezone.utc) + timedelta(minutes=10)\n"
+        '    return jwt.encode({"sub": sub, "exp": exp}, KEY, algorithm="HS256")\n'
+        "\n"
+        "def create_recovery_token(email: str) -> str:\n"
+        "    exp = datetime.now(timezone.utc) + timedelta(hours=48)\n"
+        '    return jwt.encode({"sub": email, "exp": exp}, KEY, algorithm="HS256")\n',
+        encoding="utf-8",
+    )
+    access, refresh = _inventory_lifetimes(tmp_path)
+    assert (access, refresh) == ({600.0}, set())
+    assert [f.rule_id for f in run([tmp_path], Overrides(select=["AL401", "AL402"])).report.findings] == []
+
+
+@pytest.mark.xfail(strict=True, reason="S5's data flow reads only the last branch's `expire` (the 15-minute default), "
+                   "not the `expires_delta` every caller passes")
+def test_a_lifetime_passed_to_an_optional_delta_parameter_is_judged(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "probe"\n', encoding="utf-8")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "security.py").write_text(
+        "from datetime import datetime, timedelta, timezone\n"
+        "import jwt\n"
+        "\n"
+        "def create_access_token(sub: str, expires_delta: timedelta | None = None) -> str:\n"
+        "    if expires_delta:\n"
+        "        expire = datetime.now(timezone.utc) + expires_delta\n"
+        "    else:\n"
+        "        expire = datetime.now(timezone.utc) + timedelta(minutes=15)\n"
+        '    return jwt.encode({"sub": sub, "exp": expire}, KEY, algorithm="HS256")\n'
+        "\n"
+        "def login() -> str:\n"
+        '    return create_access_token("u", expires_delta=timedelta(days=8))\n',
+        encoding="utf-8",
+    )
+    assert _inventory_lifetimes(tmp_path)[0] == {8 * 86400.0}
+    assert [f.rule_id for f in run([tmp_path], Overrides(select=["AL401"])).report.findings] == ["AL401"]
