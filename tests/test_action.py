@@ -25,6 +25,7 @@ import pytest
 import yaml
 from fixture_harness import FIXTURES
 from sarif_check import validate_sarif
+from source_copy import source_copy
 
 REPO = Path(__file__).resolve().parents[1]
 ACTION = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
@@ -35,8 +36,10 @@ SLOW = os.environ.get("CI") == "true" or bool(os.environ.get("ARCHLINT_SLOW_TEST
 class Runner:
     """Just enough of a GitHub runner for this action's steps."""
 
-    def __init__(self, workspace: Path, tmp: Path, inputs: dict[str, str] | None = None, path: str | None = None):
+    def __init__(self, workspace: Path, tmp: Path, inputs: dict[str, str] | None = None, path: str | None = None,
+                 action_path: Path = REPO):
         self.workspace = workspace
+        self.action_path = action_path
         self.inputs = {k: str(v.get("default", "")) for k, v in ACTION["inputs"].items()} | (inputs or {})
         self.output_file = tmp / "github_output"
         self.summary_file = tmp / "step_summary.md"
@@ -47,7 +50,7 @@ class Runner:
 
     def value(self, expr: str) -> str:
         if expr == "github.action_path":
-            return str(REPO)
+            return str(self.action_path)
         if expr.startswith("inputs."):
             return self.inputs[expr.split(".", 1)[1]]
         match = re.fullmatch(r"steps\.([\w-]+)\.outputs\.([\w-]+)", expr)
@@ -158,7 +161,7 @@ def test_install_step_installs_from_the_repository_into_a_fresh_python(workspace
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     path = os.pathsep.join([str(env_dir / "bin"), "/usr/bin", "/bin"])
-    runner = Runner(workspace, tmp_path, path=path)
+    runner = Runner(workspace, tmp_path, path=path, action_path=source_copy(tmp_path / "action"))
     proc = runner.run(steps()["Install archlint"])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("archlint, version")

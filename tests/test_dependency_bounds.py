@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
+from source_copy import source_copy
 
 REPO = Path(__file__).resolve().parents[1]
 SUITES = ["tests/test_fixtures.py", "tests/test_openapi.py", "tests/test_cli.py", "tests/test_rule_examples.py",
@@ -59,7 +60,7 @@ def test_the_suites_pass_with_every_dependency_at_its_lower_bound(tmp_path):
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = str(env_dir / "bin" / "python")
     install = subprocess.run(
-        [python, "-m", "pip", "install", "-q", "-c", str(constraints), f"{REPO}[test]"],
+        [python, "-m", "pip", "install", "-q", "-c", str(constraints), f"{source_copy(tmp_path / 'src')}[test]"],
         capture_output=True, text=True, timeout=1800,
     )
     assert install.returncode == 0, install.stdout + install.stderr

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from source_copy import source_copy
+
 from archlint.pack import builtin_packs, load_pack
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +46,7 @@ def test_default_pack_loads_in_the_development_install():
 def test_wheel_installs_in_a_fresh_venv_with_the_pack(tmp_path):
     wheels = tmp_path / "wheels"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source_copy(tmp_path / "src"))],
         capture_output=True, text=True, timeout=600,
     )
     if build.returncode != 0 and "Could not find a version" in build.stderr and not os.environ.get("CI"):

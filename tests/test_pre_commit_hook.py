@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from fixture_harness import FIXTURES
+from source_copy import source_copy
 
 REPO = Path(__file__).resolve().parents[1]
 MONOREPO = FIXTURES / "s19" / "monorepo"
@@ -47,12 +48,7 @@ def git(cwd: Path, *args: str) -> str:
 def hook_repo(tmp_path_factory):
     """A committed copy of what pre-commit installs from this repository, and a pre-commit home for its env."""
     base = tmp_path_factory.mktemp("hook")
-    copy = base / "archlint"
-    copy.mkdir()
-    for name in ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml"):
-        shutil.copy(REPO / name, copy / name)
-    for folder in ("src", "rules"):
-        shutil.copytree(REPO / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    copy = source_copy(base / "archlint")
     git(copy, "init", "-q", "-b", "main")
     git(copy, "add", "-A")
     git(copy, "commit", "-q", "-m", "hook")
