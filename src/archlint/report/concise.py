@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from archlint.model import Finding, Report
+from archlint.report import escape
 
 PATTERN = r"^(.+?):(\d+):(\d+): ([A-Z][A-Z0-9]*\d+) \[(error|warning|note)\] (.*)$"
 
@@ -34,16 +35,17 @@ def render(report: Report, *, cwd: Path | None = None) -> str:
 
 
 def display_path(root: Path, path: str, cwd: Path | None) -> str:
-    """``path`` (relative to ``root``) as Ruff shows it: relative to ``cwd`` under it, else absolute."""
+    """``path`` (relative to ``root``) as Ruff shows it: relative to ``cwd`` under it, else absolute (escaped)."""
     if cwd is None:
-        return path
+        return escape.line(path)
     absolute = Path(os.path.normpath(root / path))
     try:
-        return absolute.relative_to(Path(os.path.normpath(cwd))).as_posix()
+        shown = absolute.relative_to(Path(os.path.normpath(cwd))).as_posix()
     except ValueError:
-        return absolute.as_posix()
+        shown = absolute.as_posix()
+    return escape.line(shown)
 
 
 def fold(message: str) -> str:
-    """Join a multi-line message into one line, one space between the parts."""
-    return " ".join(part.strip() for part in message.splitlines() if part.strip())
+    """Join a multi-line message into one line, one space between the parts (control characters escaped)."""
+    return escape.line(" ".join(part.strip() for part in message.split("\n") if part.strip()))
