@@ -186,6 +186,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--python", "python_path", metavar="PATH", help="Interpreter that imports --app (default: this one).")
 @click.option("--app-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
               help="Seconds --app may take to import and generate its document.")
+<<<<<<< HEAD
 @click.option("--statistics", is_flag=True,
               help="Print how many findings each rule reported instead of the findings (JSON with --format json).")
 @click.option("--stdin-filename", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
@@ -193,6 +194,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
 def check(paths, fmt, output, sarif_output, json_output, select, extend_select, ignore, fail_on, exit_zero,
           config_path, pack, jobs, color, changed_since, changed_files, openapi_files, app_spec,
           python_path, app_timeout, statistics=False, stdin_filename=None) -> None:
+=======
+@click.option("--no-cache", is_flag=True,
+              help="Parse every file; read and write no cache entry (.archlint_cache/ or $ARCHLINT_CACHE_DIR).")
+def check(paths, fmt, output, sarif_output, json_output, select, extend_select, ignore, fail_on, exit_zero,
+          config_path, pack, jobs, color, changed_since, changed_files, openapi_files, app_spec,
+          python_path, app_timeout, no_cache) -> None:
+>>>>>>> main
     """Check PATHS (default: the current directory) against the policy pack.
 
     Under pre-commit (PRE_COMMIT=1 in the environment) file PATHS are the files of the commit: a change set.
@@ -224,6 +232,7 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
         app=app_spec,
         python=python_path,
         app_timeout=app_timeout,
+        no_cache=no_cache,
     )
     if stdin_filename is not None:
         overrides.stdin_filename, overrides.stdin_text = stdin_filename, stdin_text
@@ -338,7 +347,8 @@ def explain(rule: str, config_path: Path | None) -> None:
               help="Use this pyproject.toml/archlint.toml instead of the nearest one.")
 @click.option("--pack", help="Policy pack: a built-in name or a TOML file.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for parsing (default: CPU count).")
-def inventory(path, fmt, base_url, output, config_path, pack, jobs) -> None:
+@click.option("--no-cache", is_flag=True, help="Parse every file; read and write no cache entry.")
+def inventory(path, fmt, base_url, output, config_path, pack, jobs, no_cache) -> None:
     """Print the implementation report (S21) of the project containing PATH.
 
     Endpoints (method, full path, auth, rate limit), models, middleware,
@@ -350,7 +360,7 @@ def inventory(path, fmt, base_url, output, config_path, pack, jobs) -> None:
     from archlint.inventory import build_inventory, render_json, render_markdown
     from archlint.report import write_atomic
 
-    project, config = load_project(path, config_path=config_path, pack=pack, jobs=jobs)
+    project, config = load_project(path, config_path=config_path, pack=pack, jobs=jobs, no_cache=no_cache)
     report = build_inventory(project, base_url=base_url, config=config)
     text = render_json(report) if fmt == "json" else render_markdown(report)
     if output is not None:
@@ -360,6 +370,7 @@ def inventory(path, fmt, base_url, output, config_path, pack, jobs) -> None:
 
 
 @cli.command()
+<<<<<<< HEAD
 @click.argument("path", required=False, default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--stdout", "to_stdout", is_flag=True,
               help="Print the configuration on stdout (what was found on stderr) instead of writing it.")
@@ -401,6 +412,20 @@ def _has_table(pyproject: Path) -> bool:
     from archlint.config import _has_archlint_table
 
     return _has_archlint_table(pyproject)
+=======
+@click.argument("path", required=False, default=".", type=click.Path(exists=True, path_type=Path))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The project of this pyproject.toml/archlint.toml instead of the nearest one.")
+def clean(path: Path, config_path: Path | None) -> None:
+    """Remove the cache of the project containing PATH (.archlint_cache/, or archlint's folders in $ARCHLINT_CACHE_DIR)."""
+    from archlint.collect.cache import ENV_VAR, clean as clean_cache, default_directory
+    from archlint.config import find_config
+
+    root = config_path.resolve().parent if config_path else find_config(path)[1]
+    directory = default_directory(root)
+    removed = clean_cache(directory, whole=not os.environ.get(ENV_VAR))
+    click.echo(f"archlint: removed the cache in {directory}" if removed else f"archlint: no cache in {directory}")
+>>>>>>> main
 
 
 def _terminate(_signum, _frame) -> None:

@@ -10,7 +10,6 @@ import os
 import traceback
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +18,10 @@ import pathspec
 from archlint import __version__
 from archlint.changes import ChangeSet, ChangeSetError, from_git, from_list, from_pre_commit
 from archlint.checks import Rule, all_rules
-from archlint.collect import FileFacts, collect_bytes
+from archlint.collect import FileFacts, collect_bytes, content_digest
+from archlint.collect.cache import FactsCache, default_directory
+from archlint.collect.guard import Limits
+from archlint.collect.pool import collect_isolated
 from archlint.config import (
     Config,
     find_config,
@@ -69,6 +71,8 @@ class Overrides:
     changed_files: str | None = None
     paths_are_change_set: bool = False
     change_set: ChangeSet | None = None
+    #: ``--no-cache``: parse every file, read and write no cache entry.
+    no_cache: bool = False
     #: ``--stdin-filename``: check ``stdin_text`` as the file ``stdin_filename`` (which need not exist).
     stdin_filename: Path | None = None
     stdin_text: bytes | None = None
@@ -227,7 +231,9 @@ def select_rules(config: Config, overrides: Overrides) -> list[Rule]:
 def build_project(config: Config, report_root: Path, overrides: Overrides) -> tuple[Project, list[Rule], list[SourceFile]]:
     rules = select_rules(config, overrides)
     files = discover(config, report_root)
-    facts = collect_all(files, jobs=overrides.jobs)
+    facts = collect_all(
+        files, jobs=overrides.jobs, cache=facts_cache(config, no_cache=overrides.no_cache), limits=limits(config)
+    )
     if overrides.stdin_filename is not None:
         files, facts = _with_stdin(config, report_root, overrides, files, facts)
     project = Project(
@@ -266,7 +272,8 @@ def _with_stdin(config: Config, report_root: Path, overrides: Overrides, files: 
             is_package=target.name in ("__init__.py", "__init__.pyi"),
         )
         files = [*files, source]
-    fresh = collect_bytes(overrides.stdin_text or b"", path=source.path, rel=source.rel, module=source.module,
+    fresh = collect_bytes(overrides.stdin_text or b"", limits=limits(config), path=source.path, rel=source.rel,
+                          module=source.module,
                           is_package=source.is_package)
     return files, [f for f in facts if f.path != source.path] + [fresh]
 
@@ -294,7 +301,7 @@ def openapi_request(config: Config, overrides: Overrides) -> OpenAPIRequest:
 
 
 def load_project(path: Path, *, config_path: Path | None = None, pack: str | None = None,
-                 jobs: int | None = None) -> tuple[Project, Config]:
+                 jobs: int | None = None, no_cache: bool = False) -> tuple[Project, Config]:
     """The project that contains ``path``, indexed as ``check`` indexes it, without running rules.
 
     For reports built from the index (``archlint inventory``): the nearest
@@ -310,7 +317,8 @@ def load_project(path: Path, *, config_path: Path | None = None, pack: str | Non
     config = load_config(config_file, root, pack_override=pack)
     report_root = git_root(root) or root
     files = discover(config, report_root)
-    project = Project(index=ProjectIndex(collect_all(files, jobs=jobs)), root=config.root, report_root=report_root)
+    facts = collect_all(files, jobs=jobs, cache=facts_cache(config, no_cache=no_cache), limits=limits(config))
+    project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root)
     return project, config
 
 
@@ -349,26 +357,84 @@ def check_project(
 # --------------------------------------------------------------------------- #
 
 
-def _collect_one(file: SourceFile) -> FileFacts:
+def limits(config: Config) -> Limits:
+    """The parse limits of the pack's ``[limits]`` and ``[tool.archlint.limits]``."""
+    return Limits(
+        max_file_bytes=config.limits.file_size,
+        max_nesting_depth=config.limits.nesting_depth,
+        max_expression_terms=config.limits.expression_terms,
+    )
+
+
+def facts_cache(config: Config, *, no_cache: bool = False) -> FactsCache:
+    """The project's facts cache (``.archlint_cache/`` or ``$ARCHLINT_CACHE_DIR``); disabled by ``--no-cache``."""
+    return FactsCache(None if no_cache else default_directory(config.root), config.root, limits(config))
+
+
+def _read(file: SourceFile) -> bytes | FileFacts:
+    """The file's bytes, or the facts of a file that cannot be read."""
     try:
-        data = file.read_bytes()
+        return file.read_bytes()
     except OSError as exc:
         from archlint.collect.facts import ParseError
         from archlint.model import Span
 
-        facts = FileFacts(path=file.path, rel=file.rel, module=file.module, is_package=file.is_package)
+        facts = FileFacts(transient=True)
         facts.parse_error = ParseError(read_failure(exc), Span.point(1))
         return facts
-    return collect_bytes(data, path=file.path, rel=file.rel, module=file.module, is_package=file.is_package)
 
 
-def collect_all(files: list[SourceFile], jobs: int | None = None) -> list[FileFacts]:
-    """Facts for every file: in worker processes when there are many files."""
+def collect_all(
+    files: list[SourceFile], jobs: int | None = None, cache: FactsCache | None = None, limits: Limits | None = None
+) -> list[FileFacts]:
+    """Facts for every file: from the cache when the content was seen before, else parsed.
+
+    Parsing runs in worker processes when there are many files, where a parser
+    crash costs one file; on a small project in this process, except files past
+    what is safe to parse here (see ``archlint.collect.guard``). Facts depend on
+    the content only; each file's location is stamped on afterwards.
+    """
+    limits = limits or Limits()
+    cache = cache or FactsCache(None)
+    out: list[FileFacts | None] = [None] * len(files)
+    pending: list[tuple[int, bytes, str]] = []
+    for i, file in enumerate(files):
+        data = _read(file)
+        if isinstance(data, FileFacts):
+            out[i] = data
+            continue
+        digest = content_digest(data)
+        cached = cache.get(digest)
+        if cached is not None:
+            out[i] = cached
+        else:
+            pending.append((i, data, digest))
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers > 1 and len(files) >= _PARALLEL_THRESHOLD:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(_collect_one, files, chunksize=max(1, len(files) // (workers * 4))))
-    return [_collect_one(f) for f in files]
+    isolate: list[tuple[int, bytes, str]] = []
+    if workers > 1 and len(pending) >= _PARALLEL_THRESHOLD:
+        isolate = pending
+    else:
+        for i, data, digest in pending:
+            facts = collect_bytes(data, limits=limits, in_process=True)
+            if facts is None:
+                isolate.append((i, data, digest))
+            else:
+                out[i] = facts
+    if isolate:
+        results = collect_isolated([data for _, data, _ in isolate], max(1, min(workers, len(isolate))), limits)
+        for (i, _data, _digest), facts in zip(isolate, results):
+            out[i] = facts
+    for i, _data, digest in pending:
+        facts = out[i]
+        assert facts is not None
+        if not facts.transient:
+            cache.put(digest, facts)
+    cache.finish()
+    located: list[FileFacts] = []
+    for file, facts in zip(files, out):
+        assert facts is not None
+        located.append(facts.locate(file.path, file.rel, file.module, file.is_package))
+    return located
 
 
 # --------------------------------------------------------------------------- #

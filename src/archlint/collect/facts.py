@@ -298,15 +298,23 @@ class ClassFact(Scope):
 class ParseError:
     message: str
     span: Span
+    #: LibCST rejects what the running Python accepts (new syntax LibCST lacks): a note, not an error.
+    python_accepts: bool = False
 
 
 @dataclass(slots=True)
 class FileFacts:
-    """Everything archlint knows about one Python file."""
+    """Everything archlint knows about one Python file.
 
-    path: str  # POSIX, relative to the report root (what findings show)
-    rel: str  # POSIX, relative to the project root (what excludes and layers see)
-    module: str  # dotted module name, e.g. "app.api.v1.routes.users"
+    Everything but the location (``path``, ``rel``, ``module``, ``is_package``)
+    depends on the file's bytes only: collection leaves the location empty and
+    the engine stamps it with :meth:`locate` after collecting or loading the
+    facts from the cache, so two files with the same bytes share one cache entry.
+    """
+
+    path: str = ""  # POSIX, relative to the report root (what findings show)
+    rel: str = ""  # POSIX, relative to the project root (what excludes and layers see)
+    module: str = ""  # dotted module name, e.g. "app.api.v1.routes.users"
     is_package: bool = False
     digest: str = ""
     parse_error: ParseError | None = None
@@ -316,6 +324,13 @@ class FileFacts:
     functions: dict[str, FunctionFact] = field(default_factory=dict)
     classes: dict[str, ClassFact] = field(default_factory=dict)
     line_count: int = 0
+    #: Not worth caching: the verdict may differ next time (a parser crash, an unreadable file).
+    transient: bool = False
+
+    def locate(self, path: str, rel: str, module: str, is_package: bool = False) -> FileFacts:
+        """Stamp the file's location on content-only facts (in place); returns self."""
+        self.path, self.rel, self.module, self.is_package = path, rel, module, is_package
+        return self
 
     def scope(self, qualname: str) -> Scope | None:
         if qualname == "":
