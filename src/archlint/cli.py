@@ -186,21 +186,15 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--python", "python_path", metavar="PATH", help="Interpreter that imports --app (default: this one).")
 @click.option("--app-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
               help="Seconds --app may take to import and generate its document.")
-<<<<<<< HEAD
 @click.option("--statistics", is_flag=True,
               help="Print how many findings each rule reported instead of the findings (JSON with --format json).")
 @click.option("--stdin-filename", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
               help="Check the Python source read from standard input as the file PATH of its project.")
-def check(paths, fmt, output, sarif_output, json_output, select, extend_select, ignore, fail_on, exit_zero,
-          config_path, pack, jobs, color, changed_since, changed_files, openapi_files, app_spec,
-          python_path, app_timeout, statistics=False, stdin_filename=None) -> None:
-=======
 @click.option("--no-cache", is_flag=True,
               help="Parse every file; read and write no cache entry (.archlint_cache/ or $ARCHLINT_CACHE_DIR).")
 def check(paths, fmt, output, sarif_output, json_output, select, extend_select, ignore, fail_on, exit_zero,
           config_path, pack, jobs, color, changed_since, changed_files, openapi_files, app_spec,
-          python_path, app_timeout, no_cache) -> None:
->>>>>>> main
+          python_path, app_timeout, statistics=False, stdin_filename=None, no_cache=False) -> None:
     """Check PATHS (default: the current directory) against the policy pack.
 
     Under pre-commit (PRE_COMMIT=1 in the environment) file PATHS are the files of the commit: a change set.
@@ -370,7 +364,6 @@ def inventory(path, fmt, base_url, output, config_path, pack, jobs, no_cache) ->
 
 
 @cli.command()
-<<<<<<< HEAD
 @click.argument("path", required=False, default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--stdout", "to_stdout", is_flag=True,
               help="Print the configuration on stdout (what was found on stderr) instead of writing it.")
@@ -412,7 +405,9 @@ def _has_table(pyproject: Path) -> bool:
     from archlint.config import _has_archlint_table
 
     return _has_archlint_table(pyproject)
-=======
+
+
+@cli.command()
 @click.argument("path", required=False, default=".", type=click.Path(exists=True, path_type=Path))
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="The project of this pyproject.toml/archlint.toml instead of the nearest one.")
@@ -425,7 +420,6 @@ def clean(path: Path, config_path: Path | None) -> None:
     directory = default_directory(root)
     removed = clean_cache(directory, whole=not os.environ.get(ENV_VAR))
     click.echo(f"archlint: removed the cache in {directory}" if removed else f"archlint: no cache in {directory}")
->>>>>>> main
 
 
 def _terminate(_signum, _frame) -> None:
