@@ -8,7 +8,7 @@ from archlint.checks.base import Project, Rule
 from archlint.model import Finding, Severity
 
 
-class UnparsableFile(Rule):
+class UnparsableFile(Rule[None]):
     """Reports a Python file that cannot be decoded or parsed.
 
     Every other file is still checked; this one is left out of the project

@@ -168,4 +168,5 @@ def _collect(source: str, digest: str) -> FileFacts:
     facts.functions = collector.functions
     facts.classes = collector.classes
     facts.suppressions = collector.suppressions
+    facts.suppression_comments = collector.suppression_comments
     return facts

@@ -294,6 +294,29 @@ class ClassFact(Scope):
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """One suppression directive in a comment: ``# archlint: ignore[AL101] -- reason`` or ``# noqa: AL101``.
+
+    ``codes`` is None for a directive without codes (every rule; a bare ``# noqa``).
+    ``start``/``end`` are character offsets of the directive inside ``comment``.
+    """
+
+    line: int
+    column: int  # 1-based UTF-16 column of the comment's ``#``
+    end_column: int  # exclusive
+    comment: str  # the whole comment, from ``#`` to the end of the line
+    kind: str  # "archlint" or "noqa"
+    codes: tuple[str, ...] | None
+    reason: str
+    start: int
+    end: int
+    #: Whitespace characters between the code and the ``#`` (to remove the comment cleanly).
+    leading: int = 0
+    #: The comment is alone on its line.
+    own_line: bool = False
+
+
 @dataclass(slots=True)
 class ParseError:
     message: str
@@ -320,6 +343,8 @@ class FileFacts:
     parse_error: ParseError | None = None
     #: Lines with suppression comments -> rule codes (None: every rule).
     suppressions: dict[int, frozenset[str] | None] = field(default_factory=dict)
+    #: Every suppression directive, in order (what the filter honours and AL002 audits).
+    suppression_comments: list[Suppression] = field(default_factory=list)
     module_scope: Scope | None = None
     functions: dict[str, FunctionFact] = field(default_factory=dict)
     classes: dict[str, ClassFact] = field(default_factory=dict)
