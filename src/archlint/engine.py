@@ -20,6 +20,7 @@ from archlint.checks import Rule, all_rules
 from archlint.collect import FileFacts, collect_bytes, content_digest
 from archlint.collect.cache import FactsCache, default_directory
 from archlint.collect.guard import Limits
+from archlint.collect.kinds import generated_marker, is_migration
 from archlint.collect.pool import collect_isolated
 from archlint.config import (
     Config,
@@ -143,6 +144,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
     infos: dict[str, RuleInfo] = {}
     configs: list[Config] = []
     files_checked = 0
+    files_generated = 0
     report_root: Path | None = None
     scopes: list[tuple[set[str], list[str]]] = []  # (rule ids, wanted paths) of each project
     ran: dict[str, Rule] = {}
@@ -155,11 +157,13 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         if change is not None:
             project.change_set = [_relative(change.absolute(c), top) for c in change.paths]
             project.changes = {_relative(change.absolute(c), top): c for c in change.paths}
-        analysed = {resolve(f.abs) for f in files if _is_target(f.abs, group_targets)}
-        files_checked += len(analysed)
+        analysed_files = {resolve(f.abs) for f in files if _is_target(f.abs, group_targets)}
+        skipped = sum(1 for f in files if f.path in project.generated and _is_target(f.abs, group_targets))
+        files_generated += skipped
+        files_checked += len(analysed_files) - skipped
         if change is not None and any(rule.change_set_only for rule in rules):
             # Every changed path is held to the boundaries, not only the Python files analysed.
-            files_checked += len(set(group_targets) - analysed)
+            files_checked += len(set(group_targets) - analysed_files)
         for rule in rules:
             infos.setdefault(rule.id, rule.info(rule.options, rule.effective_severity))
             ran.setdefault(rule.id, rule)
@@ -186,6 +190,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         rules=[infos[k] for k in sorted(infos)],
         root=report_root or Path.cwd(),
         files_checked=files_checked,
+        files_generated=files_generated,
         tool_version=__version__,
         extra={"errors": [f"Rule {c.rule_id} ({c.name}) crashed: {c.error}" for c in crashes]} if crashes else {},
     )
@@ -282,10 +287,15 @@ def select_rules(config: Config, overrides: Overrides) -> list[Rule]:
 def build_project(config: Config, report_root: Path, overrides: Overrides) -> tuple[Project, list[Rule], list[SourceFile]]:
     rules = select_rules(config, overrides)
     files = discover(config, report_root)
-    facts = collect_all(
-        files, jobs=overrides.jobs, cache=facts_cache(config, no_cache=overrides.no_cache), limits=limits(config),
-        overlay=overrides.overlay,
+    facts, generated = analysed(
+        collect_all(
+            files, jobs=overrides.jobs, cache=facts_cache(config, no_cache=overrides.no_cache), limits=limits(config),
+            overlay=overrides.overlay,
+        ),
+        config,
     )
+    kept = {f.path for f in facts}
+    files = [f for f in files if f.path in kept]
     if overrides.stdin_filename is not None:
         files, facts = _with_stdin(config, report_root, overrides, files, facts)
     project = Project(
@@ -294,6 +304,8 @@ def build_project(config: Config, report_root: Path, overrides: Overrides) -> tu
         report_root=report_root,
         other_files=[_relative(p.resolve(), report_root) for p in overrides.openapi],
         openapi_request=openapi_request(config, overrides),
+        generated=generated,
+        health_probes=config.pack.health_probes,
     )
     return project, rules, files
 
@@ -369,9 +381,37 @@ def load_project(path: Path, *, config_path: Path | None = None, pack: str | Non
     config = load_config(config_file, root, pack_override=pack)
     report_root = git_root(root) or root
     files = discover(config, report_root)
-    facts = collect_all(files, jobs=jobs, cache=facts_cache(config, no_cache=no_cache), limits=limits(config))
-    project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root)
+    facts, generated = analysed(
+        collect_all(files, jobs=jobs, cache=facts_cache(config, no_cache=no_cache), limits=limits(config)), config
+    )
+    project = Project(
+        index=ProjectIndex(facts),
+        root=config.root,
+        report_root=report_root,
+        generated=generated,
+        health_probes=config.pack.health_probes,
+    )
     return project, config
+
+
+def analysed(facts: list[FileFacts], config: Config) -> tuple[list[FileFacts], dict[str, str]]:
+    """The files the analysis indexes, and those of them that declare themselves generated.
+
+    Alembic revisions are left out wherever they are kept (a revision is known
+    by its ``revision``/``down_revision`` and its Alembic import, not by a
+    folder name). Generated files stay in the index, so imports through them
+    resolve, and ``check`` reports nothing in them unless the pack says
+    ``include-generated = true``; the map gives each one's marker line.
+    """
+    kept = [f for f in facts if not is_migration(f)]
+    markers = config.pack.generated_markers
+    generated: dict[str, str] = {}
+    if markers and not config.pack.include_generated:
+        for f in kept:
+            marker = generated_marker(f, markers)
+            if marker is not None:
+                generated[f.path] = marker
+    return kept, generated
 
 
 def check_project(
@@ -391,7 +431,11 @@ def check_project(
     # Documents named on the command line or generated: always reported.
     documents = project.openapi_if_loaded()
     given = set(project.other_files) | (documents.explicit if documents is not None else set())
-    kept = [f for f in findings if (_in_targets(f.path, wanted) or f.path in given) and not filters.drop(f)]
+    kept = [
+        f
+        for f in findings
+        if (_in_targets(f.path, wanted) or f.path in given) and f.path not in project.generated and not filters.drop(f)
+    ]
     late = [r for r in rules if r.after_filter]
     if late:
         # Rules about the filtering itself (AL002: suppressions that silenced nothing) run after it.
