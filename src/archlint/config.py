@@ -72,23 +72,43 @@ class Config:
 
 
 def find_config(start: Path) -> tuple[Path | None, Path]:
-    """The nearest ``archlint.toml``/``pyproject.toml`` upward, and the project root.
+    """The nearest configuration upward, and the project root (the configuration's directory).
 
-    Without one, the root is the git top level, else the start directory.
+    As Ruff does: an ``archlint.toml`` always counts; a ``pyproject.toml``
+    counts only when it has a ``[tool.archlint]`` table, so a backend's own
+    pyproject.toml does not hide the repository root's configuration. The
+    search stops at the repository root (the directory holding ``.git``).
+    Without a configuration, the root is the nearest directory with a
+    ``pyproject.toml``, else the git top level, else the start directory.
     """
     import os
 
     start = Path(os.path.realpath(start))
     here = start if start.is_dir() else start.parent
+    nearest_project: Path | None = None
     for directory in (here, *here.parents):
-        for name in ("archlint.toml", "pyproject.toml"):
-            candidate = directory / name
-            if candidate.is_file() or os.path.lexists(candidate):
-                # An unreadable or special file is an error to report, not a file to skip.
+        candidate = directory / "archlint.toml"
+        if candidate.is_file() or os.path.lexists(candidate):
+            # An unreadable or special file is an error to report, not a file to skip.
+            return candidate, directory
+        candidate = directory / "pyproject.toml"
+        if os.path.lexists(candidate):
+            if not candidate.is_file() or _has_archlint_table(candidate):
                 return candidate, directory
+            nearest_project = nearest_project or directory
         if (directory / ".git").exists():
-            return None, directory
-    return None, here
+            return None, nearest_project or directory
+    return None, nearest_project or here
+
+
+def _has_archlint_table(path: Path) -> bool:
+    """Whether a pyproject.toml has ``[tool.archlint]`` (one that cannot be parsed counts: its error is reported)."""
+    try:
+        data = _read_toml(path.read_text(encoding="utf-8"), str(path))
+    except (ConfigError, OSError, UnicodeDecodeError):
+        return True
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "archlint" in tool
 
 
 def git_root(start: Path) -> Path | None:

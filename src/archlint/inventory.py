@@ -1685,7 +1685,7 @@ def _openapi_document(path: Path, shown: str, documented: set[str] | None, *, ro
             try:
                 import yaml
             except ImportError:
-                entry["error"] = "PyYAML is not installed, so the YAML document was not read"
+                entry["error"] = "PyYAML, a dependency of archlint, is missing from this environment, so the YAML document was not read"
                 return entry
             data = yaml.safe_load(text)
     except Exception as exc:  # a broken document is reported, not fatal
