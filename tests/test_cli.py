@@ -415,3 +415,21 @@ def test_installed_console_script(chain):
     assert all(CONCISE.match(l) for l in proc.stdout.splitlines())
     bad = subprocess.run([str(exe), "check", str(chain / "missing")], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("code", ["AL122", "AL124"])
+def test_explain_tells_what_a_plain_check_does(code, tmp_path):
+    """`explain` says whether the default pack runs the rule, and a plain check on its own example agrees."""
+    from test_rule_examples import write_example
+
+    from archlint.checks import rule_by_id
+    from archlint.engine import Overrides, run
+
+    rule = rule_by_id(code)
+    write_example(rule.INVALID[0], tmp_path)
+    reported = any(f.rule_id == code for f in run([tmp_path], Overrides()).report.findings)
+    text = invoke("explain", code, "--config", str(tmp_path / "pyproject.toml")).output
+    assert ("Enabled: on" in text) is reported
+    assert ("Enabled: off" in text) is not reported
+    if reported:  # the docs must not claim otherwise
+        assert "Off in the default pack" not in text

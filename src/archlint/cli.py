@@ -417,10 +417,12 @@ def explain(rule: str, config_path: Path | None) -> None:
         raise click.UsageError(f"unknown rule '{rule}' (see `archlint rules`)")
     path, root = (config_path.resolve(), config_path.resolve().parent) if config_path else find_config(Path.cwd())
     config = load_config(path, root)
-    _enabled, severity, options = rule_settings(config, cls)
+    enabled, severity, options = rule_settings(config, cls)
     info = cls.info(options, severity)
     standard = f" ({info.standard})" if info.standard else ""
-    click.echo(f"# {info.id} {info.name}{standard}\n\nDefault severity: {info.severity.label}\n")
+    # What a plain `archlint check` does with the rule, read from the same pack and configuration.
+    state = "on" if enabled else f"off (select it by its code to run it: `--extend-select {info.id}`)"
+    click.echo(f"# {info.id} {info.name}{standard}\n\nDefault severity: {info.severity.label}\nEnabled: {state}\n")
     click.echo(info.help_markdown(), nl=False)
 
 
