@@ -73,7 +73,7 @@ def pack_schema() -> dict:
         "extends": {"type": "string", "description": "A built-in pack name or a pack file this one changes."},
         "analysis": {
             "type": "object",
-            "additionalProperties": False,
+            "description": "What every rule's analysis includes (other keys are checked by the loader).",
             "properties": {"exclude": {**_STRINGS, "description": "Paths left out of every rule's analysis "
                                                                     "(gitignore syntax)."}},
         },
