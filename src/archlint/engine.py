@@ -19,6 +19,7 @@ import pathspec
 from archlint import __version__
 from archlint.changes import ChangeSet, ChangeSetError, from_git, from_list, from_paths
 from archlint.checks import Rule, all_rules
+from archlint.checks.s24_tested_endpoints import UntestedEndpoint
 from archlint.collect import FileFacts, collect_bytes
 from archlint.config import (
     Config,
@@ -29,7 +30,7 @@ from archlint.config import (
     selector_matches,
     validate_standard_tables,
 )
-from archlint.discover import SourceFile, discover, discover_documents
+from archlint.discover import SourceFile, discover, discover_tests, discover_documents
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Report, RuleInfo
 from archlint.openapi.sources import Request as OpenAPIRequest
@@ -218,6 +219,9 @@ def build_project(config: Config, report_root: Path, overrides: Overrides) -> tu
         other_files=[_relative(p.resolve(), report_root) for p in overrides.openapi],
         openapi_request=openapi_request(config, overrides),
     )
+    tests = next((rule for rule in rules if rule.standard == "S24"), None)
+    if tests is not None:
+        project.test_files = collect_all(discover_tests(config, report_root, tests.options.test_files), jobs=overrides.jobs)
     return project, rules, files
 
 
@@ -258,6 +262,9 @@ def load_project(path: Path, *, config_path: Path | None = None, pack: str | Non
     report_root = git_root(root) or root
     files = discover(config, report_root)
     project = Project(index=ProjectIndex(collect_all(files, jobs=jobs)), root=config.root, report_root=report_root)
+    # The inventory marks each endpoint tested or not, reading the tests as S24 does.
+    _enabled, _severity, options = rule_settings(config, UntestedEndpoint)
+    project.test_files = collect_all(discover_tests(config, report_root, options.test_files), jobs=jobs)
     return project, config
 
 
