@@ -55,15 +55,54 @@ class ChangeSet:
         return self.root / change.path
 
 
-def _git(args: list[str], cwd: Path) -> bytes:
+#: Configuration that would make git run a command the repository chose: off for every call.
+#: (``core.fsmonitor`` runs a hook on every index refresh; hooks; an external diff.)
+_SAFE_CONFIG = (
+    "core.fsmonitor=false",
+    "core.hooksPath=/dev/null",
+    "diff.external=",
+    "core.untrackedCache=false",
+    "protocol.allow=never",
+)
+
+
+def _environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER")}
+    env.update({"GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat"})
+    return env
+
+
+def _git(args: list[str], cwd: Path, *, filters: tuple[str, ...] = ()) -> bytes:
+    """Run git with every repository-chosen command disabled (``filters``: drivers to neutralise)."""
+    safety: list[str] = []
+    for item in _SAFE_CONFIG:
+        safety += ["-c", item]
+    for driver in filters:
+        # A clean/process filter would run on any worktree file git re-reads; an empty command is none.
+        for key in ("clean", "smudge", "process"):
+            safety += ["-c", f"filter.{driver}.{key}="]
     try:
-        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+        proc = subprocess.run(["git", *safety, *args], cwd=cwd, capture_output=True, check=False, env=_environment())
     except FileNotFoundError:
         raise ChangeSetError("git is not installed (needed for --changed-since)") from None
     if proc.returncode != 0:
         message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ChangeSetError(f"git {args[0]} failed: {message[-1] if message else f'exit {proc.returncode}'}")
     return proc.stdout
+
+
+def _filter_drivers(root: Path) -> tuple[str, ...]:
+    """Names of the filter drivers the repository's configuration defines (``filter.NAME.*``)."""
+    try:
+        out = _git(["config", "--null", "--get-regexp", r"^filter\."], root)
+    except ChangeSetError:  # none defined: git config exits 1
+        return ()
+    names = []
+    for entry in out.split(b"\0"):
+        key = entry.split(b"\n", 1)[0].decode("utf-8", "surrogateescape")
+        if key.count(".") >= 2:
+            names.append(key[len("filter."):key.rindex(".")])
+    return tuple(dict.fromkeys(names))
 
 
 def repository_root(start: Path) -> Path | None:
@@ -91,9 +130,11 @@ def from_git(ref: str, start: Path) -> ChangeSet:
         base = _git(["merge-base", ref, "HEAD"], root).decode().strip() or ref
     except ChangeSetError:  # no common history, or an unborn HEAD: compare with REF itself
         base = ref
-    diff = _git(["diff", "--name-status", "-z", "-M", "--no-ext-diff", "--no-color", base, "--"], root)
+    filters = _filter_drivers(root)
+    diff = _git(["diff", "--name-status", "-z", "-M", "--no-ext-diff", "--no-textconv", "--no-color", base, "--"],
+                root, filters=filters)
     changes = parse_name_status(diff)
-    untracked = _git(["ls-files", "--others", "--exclude-standard", "-z"], root)
+    untracked = _git(["ls-files", "--others", "--exclude-standard", "-z"], root, filters=filters)
     known = {c.path for c in changes}
     for raw in untracked.split(b"\0"):
         path = raw.decode("utf-8", "surrogateescape")

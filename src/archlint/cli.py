@@ -6,7 +6,9 @@ or internal error (one line on stderr; --debug shows the traceback).
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -17,6 +19,42 @@ from archlint import __version__
 from archlint.model import Severity
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+#: Stopped by a signal: 128 + the signal's number, as shells report it.
+EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM
+
+
+#: click >= 8.2 raises this for `archlint` without a command (older versions print the help themselves).
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+class Terminated(BaseException):
+    """SIGTERM, turned into an exception so that a write in progress removes its temporary file."""
+
+
+class Interrupted(BaseException):
+    """Ctrl-C inside a command, carried past click (which would print a blank line and ``Aborted!``)."""
+
+
+def _say(message: str) -> None:
+    """One line on stderr, whatever the message holds (a file name with a newline, a lone surrogate)."""
+    from archlint.report.escape import line
+
+    try:
+        click.echo(line(message), err=True)
+    except OSError:
+        pass
+
+
+def _stdout_closed() -> None:
+    """Standard output went away (``archlint check | head -1``): point it at /dev/null so that the
+    interpreter's final flush cannot fail again, and say so: the report was not written in full."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    _say("archlint: error: standard output was closed before the report was written in full")
 FORMATS = ("text", "concise", "json", "sarif", "github")
 
 
@@ -43,25 +81,57 @@ def _color(stream) -> bool:
 class _Group(click.Group):
     """Turns every failure into exit code 2 with one line, unless --debug."""
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+        """Click's main, with its three-line usage errors and ``Aborted!`` replaced by one line each."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _NO_ARGS_IS_HELP as exc:  # `archlint` alone: the help, as click prints it
+            exc.show()
+            sys.exit(EXIT_ERROR)
+        except click.UsageError as exc:
+            where = f"archlint {exc.ctx.command_path.split(' ', 1)[1]}" if exc.ctx and " " in exc.ctx.command_path else "archlint"
+            _say(f"archlint: error: {exc.format_message()} (see `{where} --help`)")
+            sys.exit(EXIT_ERROR)
+        except click.ClickException as exc:
+            _say(f"archlint: error: {exc.format_message()}")
+            sys.exit(EXIT_ERROR)
+        except (click.exceptions.Abort, KeyboardInterrupt, Interrupted):
+            _say("archlint: interrupted")
+            sys.exit(EXIT_INTERRUPTED)
+        except Terminated:
+            _say("archlint: terminated")
+            sys.exit(EXIT_TERMINATED)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            _stdout_closed()
+            sys.exit(EXIT_ERROR)
+        sys.exit(code if isinstance(code, int) else EXIT_CLEAN)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
+        except KeyboardInterrupt:
+            raise Interrupted() from None
+        except BrokenPipeError:
+            _stdout_closed()
+            ctx.exit(EXIT_ERROR)
         except Exception as exc:
             from archlint.engine import UsageError
             from archlint.pack import ConfigError
+            from archlint.report import OutputError
 
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
-            if isinstance(exc, (ConfigError, UsageError)):
-                click.echo(f"archlint: error: {exc}", err=True)
+            if isinstance(exc, (ConfigError, UsageError, OutputError)):
+                _say(f"archlint: error: {exc}")
             else:
                 message = str(exc).splitlines()[0] if str(exc) else ""
-                click.echo(
-                    f"archlint: internal error: {type(exc).__name__}: {message} (run with --debug for the traceback)",
-                    err=True,
-                )
+                _say(f"archlint: internal error: {type(exc).__name__}: {message} (run with --debug for the traceback)")
             ctx.exit(EXIT_ERROR)
 
 
@@ -116,9 +186,12 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
 
     Under pre-commit (PRE_COMMIT=1 in the environment) file PATHS are the files of the commit: a change set.
     """
-    from archlint.engine import Overrides, run
+    from archlint.engine import Overrides, UsageError, run
     from archlint.report import render, write_atomic
 
+    for option, target in (("--output", output), ("--sarif-output", sarif_output), ("--json-output", json_output)):
+        if target is not None and not target.absolute().parent.is_dir():
+            raise UsageError(f"{option}: the directory of {target} does not exist")
     overrides = Overrides(
         select=_split_codes(select) or None,
         extend_select=_split_codes(extend_select),
@@ -249,17 +322,27 @@ def inventory(path, fmt, base_url, output, config_path, pack, jobs) -> None:
         click.echo(text, nl=False)
 
 
+def _terminate(_signum, _frame) -> None:
+    raise Terminated()
+
+
 def main() -> None:
-    """Console entry point: never a traceback, exit 2 on any error."""
+    """Console entry point: never a traceback; exit 2 on any error, 130 on Ctrl-C, 143 on SIGTERM."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        # SIGTERM unwinds like Ctrl-C: an output being written removes its temporary file.
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         cli(prog_name="archlint")
     except SystemExit:
         raise
-    except BaseException as exc:  # pragma: no cover - KeyboardInterrupt and the like
-        if isinstance(exc, KeyboardInterrupt):
-            click.echo("archlint: interrupted", err=True)
-        else:
-            click.echo(f"archlint: internal error: {type(exc).__name__}: {exc}", err=True)
+    except (KeyboardInterrupt, Interrupted):
+        _say("archlint: interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except Terminated:
+        _say("archlint: terminated")
+        sys.exit(EXIT_TERMINATED)
+    except BaseException as exc:  # pragma: no cover - anything else that escapes click
+        _say(f"archlint: internal error: {type(exc).__name__}: {exc}")
         sys.exit(EXIT_ERROR)
 
 

@@ -11,7 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from archlint.model import Severity
-from archlint.pack import ConfigError, Pack, _read_toml, build_options, load_pack, option_fields
+from archlint.pack import (
+    ConfigError,
+    Limits,
+    Pack,
+    _check_rule_table,
+    _read_toml,
+    build_options,
+    limits_from,
+    load_pack,
+    option_fields,
+)
 
 CONFIG_KEYS = {
     "pack",
@@ -26,6 +36,7 @@ CONFIG_KEYS = {
     "standards",
     "rules",
     "openapi",
+    "limits",
 }
 _SELECTOR = re.compile(r"^(ALL|AL\d{0,3}|S\d{1,2})$")
 
@@ -47,6 +58,8 @@ class Config:
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: OpenAPI documents to check (relative to the project root); none: discover openapi.json/.yaml/.yml.
     openapi: list[str] = field(default_factory=list)
+    #: Size and expansion limits: the pack's ``[limits]`` with ``[tool.archlint.limits]`` over them.
+    limits: Limits = field(default_factory=Limits)
 
 
 def find_config(start: Path) -> tuple[Path | None, Path]:
@@ -54,12 +67,15 @@ def find_config(start: Path) -> tuple[Path | None, Path]:
 
     Without one, the root is the git top level, else the start directory.
     """
-    start = start.resolve()
+    import os
+
+    start = Path(os.path.realpath(start))
     here = start if start.is_dir() else start.parent
     for directory in (here, *here.parents):
         for name in ("archlint.toml", "pyproject.toml"):
             candidate = directory / name
-            if candidate.is_file():
+            if candidate.is_file() or os.path.lexists(candidate):
+                # An unreadable or special file is an error to report, not a file to skip.
                 return candidate, directory
         if (directory / ".git").exists():
             return None, directory
@@ -73,23 +89,47 @@ def git_root(start: Path) -> Path | None:
     return None
 
 
+_CONFIG_LIMIT = 4 * 1024 * 1024
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The TOML table of a configuration file; unreadable, not UTF-8 or not TOML: ConfigError."""
+    from archlint.fsio import read_text
+
+    try:
+        # The operator chose this file (or it is the project's own): any regular file, bounded.
+        text = read_text(path, root=None, limit=_CONFIG_LIMIT)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
+    return _read_toml(text, str(path))
+
+
 def load_config(path: Path | None, root: Path, *, pack_override: str | None = None) -> Config:
     raw: dict[str, Any] = {}
     source = "defaults"
+    section = "[tool.archlint]"
     if path is not None:
         source = path.name if path.parent == root else str(path)
-        data = _read_toml(path.read_text(encoding="utf-8"), str(path))
+        data = read_config_file(path)
+        tool = data.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{source}: key 'tool' must be a table ([tool]), not {_kind(tool)}")
         if path.name == "archlint.toml":
-            raw = data.get("tool", {}).get("archlint", data)
+            raw = tool.get("archlint", data)
+            if raw is data:
+                raw = {k: v for k, v in data.items() if k != "tool"}
+                section = "archlint.toml"
         else:
-            raw = data.get("tool", {}).get("archlint", {})
+            raw = tool.get("archlint", {})
         if not isinstance(raw, dict):
-            raise ConfigError(f"{source}: [tool.archlint] must be a table")
-    section = "[tool.archlint]"
+            raise ConfigError(f"{source}: key 'tool.archlint' must be a table ([tool.archlint]), not {_kind(raw)}")
     for key in raw:
         if key not in CONFIG_KEYS:
-            raise ConfigError(f"{source}: {section} unknown key '{key}'")
-    pack = load_pack(pack_override or _string(raw, "pack", source, None), root)
+            raise ConfigError(f"{source}: {section} unknown key '{key}' (expected one of {', '.join(sorted(CONFIG_KEYS))})")
+    if pack_override:
+        pack = load_pack(pack_override, root, named_in="--pack")
+    else:
+        pack = load_pack(_string(raw, "pack", source, None), root, root=root, named_in=source)
     config = Config(root=root, source=source, pack=pack)
     config.select = _codes(raw, "select", source) if "select" in raw else None
     config.extend_select = _codes(raw, "extend-select", source) or []
@@ -97,13 +137,16 @@ def load_config(path: Path | None, root: Path, *, pack_override: str | None = No
     config.exclude = _strings(raw, "exclude", source)
     config.src = _strings(raw, "src", source)
     config.openapi = _strings(raw, "openapi", source)
+    config.limits = limits_from(raw.get("limits", {}), f"{source}: {section} key 'limits'", pack.limits)
     if "respect-gitignore" in raw:
         if not isinstance(raw["respect-gitignore"], bool):
             raise ConfigError(f"{source}: {section} key 'respect-gitignore' must be true or false")
         config.respect_gitignore = raw["respect-gitignore"]
     if "fail-on" in raw:
         try:
-            config.fail_on = Severity.parse(str(raw["fail-on"]))
+            if not isinstance(raw["fail-on"], str):
+                raise ValueError(f"must be a string, not {raw['fail-on']!r}")
+            config.fail_on = Severity.parse(raw["fail-on"])
         except ValueError as exc:
             raise ConfigError(f"{source}: {section} key 'fail-on': {exc}") from None
     pfi = raw.get("per-file-ignores", {})
@@ -113,18 +156,40 @@ def load_config(path: Path | None, root: Path, *, pack_override: str | None = No
         config.per_file_ignores[glob] = _codes({"x": codes}, "x", source, f"per-file-ignores.\"{glob}\"") or []
     for table in ("standards", "rules"):
         value = raw.get(table, {})
-        if not isinstance(value, dict) or any(not isinstance(v, dict) for v in value.values()):
+        if not isinstance(value, dict):
             raise ConfigError(f"{source}: {section} key '{table}' must be a table of tables")
-    config.standards = raw.get("standards", {})
-    config.rules = raw.get("rules", {})
+        for name, inner in value.items():
+            if not isinstance(inner, dict):
+                raise ConfigError(f"{source}: {section} key '{table}.{name}' must be a table ([tool.archlint.{table}.{name}])")
+    config.standards = _upper_keys(raw.get("standards", {}), source, "standards")
+    config.rules = _upper_keys(raw.get("rules", {}), source, "rules")
+    for rule_id, table in config.rules.items():
+        _check_rule_table(table, f"{source}: [tool.archlint.rules.{rule_id}]")
     return config
+
+
+def _upper_keys(tables: dict[str, Any], source: str, what: str) -> dict[str, Any]:
+    """Rule codes and standards are upper case (``al101`` is ``AL101``), as on the command line."""
+    out: dict[str, Any] = {}
+    for name, table in tables.items():
+        key = str(name).strip().upper()
+        if key in out:
+            raise ConfigError(f"{source}: [tool.archlint.{what}] '{name}' is given twice (codes are case-insensitive)")
+        out[key] = table
+    return out
+
+
+def _kind(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def _string(raw: dict, key: str, source: str, default: str | None) -> str | None:
     if key not in raw:
         return default
     if not isinstance(raw[key], str):
-        raise ConfigError(f"{source}: [tool.archlint] key '{key}' must be a string")
+        raise ConfigError(f"{source}: [tool.archlint] key '{key}' must be a string, not {_kind(raw[key])}")
     return raw[key]
 
 
@@ -163,18 +228,17 @@ def rule_settings(config: Config, rule_cls) -> tuple[bool, Severity, Any]:
     pack_rule = config.pack.rule(rule_cls.id)
     user_rule = dict(config.rules.get(rule_cls.id, {}))
     fields = option_fields(rule_cls.Options)
-    for where, table in ((source, pack_rule), (config.source, user_rule)):
+    for where, table in ((f"{source}: [rules.{rule_cls.id}]", pack_rule),
+                         (f"{config.source}: [tool.archlint.rules.{rule_cls.id}]", user_rule)):
         for key in table:
             if key not in fields and key not in ("enabled", "severity"):
-                raise ConfigError(f"{where}: [rules.{rule_cls.id}] unknown key '{key}'")
-    enabled = bool(user_rule.pop("enabled", pack_rule.pop("enabled", True)))
+                raise ConfigError(f"{where} unknown key '{key}'")
+        _check_rule_table(table, where)
+    enabled = user_rule.pop("enabled", pack_rule.pop("enabled", True))
     severity = rule_cls.severity
     severity_text = user_rule.pop("severity", pack_rule.pop("severity", None))
     if severity_text is not None:
-        try:
-            severity = Severity.parse(str(severity_text))
-        except ValueError as exc:
-            raise ConfigError(f"{config.source}: [rules.{rule_cls.id}] key 'severity': {exc}") from None
+        severity = Severity.parse(severity_text)
     values: dict[str, tuple[Any, str]] = {}
     std = rule_cls.standard
     layers = [
@@ -190,7 +254,13 @@ def rule_settings(config: Config, rule_cls) -> tuple[bool, Severity, Any]:
 
 
 def validate_standard_tables(config: Config, rules) -> None:
-    """Unknown option keys in the pack's or the user's [standards.SN] are errors."""
+    """Unknown option keys in the pack's or the user's [standards.SN] are errors; so are unknown rules."""
+    known = {rule.id for rule in rules}
+    for where, table, section in ((config.pack.source, config.pack.data.get("rules", {}), "[rules]"),
+                                  (config.source, config.rules, "[tool.archlint.rules]")):
+        for rule_id in table:
+            if rule_id not in known:
+                raise ConfigError(f"{where}: {section} unknown rule '{rule_id}' (see `archlint rules`)")
     declared: dict[str, set[str]] = {}
     for rule in rules:
         if rule.standard:

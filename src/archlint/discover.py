@@ -14,6 +14,7 @@ from pathlib import Path
 import pathspec
 
 from archlint.config import Config
+from archlint.fsio import ReadRefused, check_regular, read_bytes, read_text, reason_of, resolve
 
 #: Directories never worth descending into (as ruff's default excludes).
 SKIP_DIRS = frozenset(
@@ -24,6 +25,7 @@ SKIP_DIRS = frozenset(
     }
 )
 PYTHON_SUFFIXES = (".py", ".pyi")
+_GITIGNORE_LIMIT = 1024 * 1024
 #: OpenAPI documents found when none is configured (S4).
 DOCUMENT_NAMES = frozenset({"openapi.json", "openapi.yaml", "openapi.yml"})
 
@@ -35,6 +37,26 @@ class SourceFile:
     rel: str  # relative to the project root
     module: str
     is_package: bool
+    #: The project root: a symbolic link is followed only to a file below it.
+    root: Path | None = None
+    #: Size limit in bytes (``[limits] file-size``); None: unbounded.
+    limit: int | None = None
+    #: Why the file cannot be read, found while walking (an unreadable directory or .gitignore).
+    problem: str | None = None
+
+    def read_bytes(self) -> bytes:
+        """The file's bytes: a regular file inside the project, within the size limit; else ReadRefused."""
+        if self.problem is not None:
+            raise ReadRefused(self.problem, str(self.abs))
+        return read_bytes(self.abs, root=self.root, limit=self.limit)
+
+
+def read_failure(exc: OSError) -> str:
+    """The AL001 message for a file that cannot be read."""
+    reason = reason_of(exc)
+    if getattr(exc, "over_limit", False):
+        return f"The file was skipped: {reason}; [limits] file-size sets the limit."
+    return reason[:1].upper() + reason[1:] + "." if reason.startswith("the ") else f"The file cannot be read: {reason}."
 
 
 def _spec(patterns: list[str]) -> pathspec.PathSpec:
@@ -49,15 +71,22 @@ class Excluder:
         self.spec = _spec(config.pack.exclude + config.exclude)
         self.respect_gitignore = config.respect_gitignore
         self._gitignores: dict[str, pathspec.PathSpec] = {}
+        #: .gitignore files that exist but cannot be read: (path, reason).
+        self.problems: list[tuple[Path, str]] = []
 
     def add_gitignore(self, directory: Path) -> None:
         if not self.respect_gitignore:
             return
         ignore = directory / ".gitignore"
-        if ignore.is_file():
-            rel = directory.relative_to(self.root).as_posix()
-            lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
-            self._gitignores["" if rel == "." else rel] = _spec(lines)
+        if not os.path.lexists(ignore):
+            return
+        try:
+            lines = read_text(ignore, root=self.root, limit=_GITIGNORE_LIMIT, errors="replace").splitlines()
+        except OSError as exc:
+            self.problems.append((ignore, f"the .gitignore cannot be read ({reason_of(exc)}), so its patterns were not applied"))
+            return
+        rel = directory.relative_to(self.root).as_posix()
+        self._gitignores["" if rel == "." else rel] = _spec(lines)
 
     def excluded(self, rel: str, is_dir: bool = False) -> bool:
         probe = rel + "/" if is_dir else rel
@@ -73,12 +102,40 @@ class Excluder:
 
 
 def discover(config: Config, report_root: Path, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list[SourceFile]:
-    """Every Python file (or file ending in one of ``suffixes``) of the project that the analysis includes."""
+    """Every Python file (or file ending in one of ``suffixes``) of the project that the analysis includes.
+
+    Directory links are not followed (as git and ruff); a file that cannot be read (a FIFO, a device, a
+    link out of the project, a loop, over the size limit) is still listed: reading it fails with a
+    reason, which the run reports as one finding. So is a directory that cannot be listed.
+    """
     root = config.root
     excluder = Excluder(config)
-    src_roots = [(root / s).resolve() for s in config.src]
+    src_roots = [resolve(root / s) for s in config.src]
+    limit = config.limits.file_size
     out: list[SourceFile] = []
-    for directory, dirnames, filenames in os.walk(root):
+
+    def entry(path: Path, rel: str, problem: str | None = None) -> SourceFile:
+        return SourceFile(
+            abs=path,
+            path=os.path.relpath(path, report_root).replace(os.sep, "/"),
+            rel=rel,
+            module=module_name(path, root, src_roots),
+            is_package=path.name in ("__init__.py", "__init__.pyi"),
+            root=root,
+            limit=limit,
+            problem=problem,
+        )
+
+    def unlistable(error: OSError) -> None:
+        where = Path(error.filename) if error.filename else root
+        try:
+            rel = where.relative_to(root).as_posix()
+        except ValueError:
+            return
+        if rel != "." and not excluder.excluded(rel, is_dir=True):
+            out.append(entry(where, rel, f"the directory cannot be listed ({reason_of(error)}), so none of its files were checked"))
+
+    for directory, dirnames, filenames in os.walk(root, onerror=unlistable):
         here = Path(directory)
         excluder.add_gitignore(here)
         rel_dir = here.relative_to(root).as_posix()
@@ -90,7 +147,7 @@ def discover(config: Config, report_root: Path, suffixes: tuple[str, ...] = PYTH
             rel = f"{rel_dir}/{name}" if rel_dir else name
             # A nested project (its own pyproject.toml or archlint.toml) is analysed on its own.
             sub = here / name
-            if (sub / "pyproject.toml").is_file() or (sub / "archlint.toml").is_file():
+            if _is_file(sub / "pyproject.toml") or _is_file(sub / "archlint.toml"):
                 continue
             if not excluder.excluded(rel, is_dir=True):
                 kept.append(name)
@@ -101,16 +158,10 @@ def discover(config: Config, report_root: Path, suffixes: tuple[str, ...] = PYTH
             rel = f"{rel_dir}/{name}" if rel_dir else name
             if excluder.excluded(rel):
                 continue
-            path = here / name
-            out.append(
-                SourceFile(
-                    abs=path,
-                    path=os.path.relpath(path, report_root).replace(os.sep, "/"),
-                    rel=rel,
-                    module=module_name(path, root, src_roots),
-                    is_package=name in ("__init__.py", "__init__.pyi"),
-                )
-            )
+            out.append(entry(here / name, rel))
+    for ignore, problem in excluder.problems:
+        rel = ignore.relative_to(root).as_posix()
+        out.append(entry(ignore, rel, problem))
     return out
 
 
@@ -122,9 +173,24 @@ def discover_tests(config: Config, report_root: Path, patterns: Iterable[str]) -
     """
     wanted = list(patterns)
     spec = _spec(wanted)
-    data = {k: v for k, v in config.pack.data.items() if k != "analysis"}
+    analysis = {k: v for k, v in config.pack.data.get("analysis", {}).items() if k != "exclude"}
+    data = {**config.pack.data, "analysis": analysis}
     unfiltered = replace(config, exclude=[e for e in config.exclude if e not in wanted], pack=replace(config.pack, data=data))
     return [f for f in discover(unfiltered, report_root) if spec.match_file(f.rel)]
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def regular_file(path: Path, root: Path) -> bool:
+    """Whether ``path`` is a regular file that a run may read (links followed only inside ``root``)."""
+    try:
+        check_regular(path, root)
+    except OSError:
+        return False
+    return True
 
 
 def module_name(path: Path, root: Path, src_roots: list[Path]) -> str:
@@ -135,14 +201,14 @@ def module_name(path: Path, root: Path, src_roots: list[Path]) -> str:
     ``__init__.py`` chain, or to the project root when there is no chain (the
     index also matches imports by dotted suffix).
     """
-    resolved = path.resolve()
+    resolved = resolve(path)
     for src in src_roots:
         if resolved.is_relative_to(src):
             return _dotted(resolved.relative_to(src))
     directory = path.parent
-    if (directory / "__init__.py").is_file() or (directory / "__init__.pyi").is_file():
+    if _is_file(directory / "__init__.py") or _is_file(directory / "__init__.pyi"):
         top = directory
-        while top != root and ((top.parent / "__init__.py").is_file() or (top.parent / "__init__.pyi").is_file()):
+        while top != root and (_is_file(top.parent / "__init__.py") or _is_file(top.parent / "__init__.pyi")):
             top = top.parent
         return _dotted(path.relative_to(top.parent))
     return _dotted(path.relative_to(root))
@@ -160,6 +226,7 @@ def discover_documents(config: Config) -> list[Path]:
     root = config.root
     excluder = Excluder(config)
     out: list[Path] = []
+    # Unlistable directories and unreadable .gitignore files are reported by discover(), once.
     for directory, dirnames, filenames in os.walk(root):
         here = Path(directory)
         excluder.add_gitignore(here)
@@ -170,7 +237,7 @@ def discover_documents(config: Config) -> list[Path]:
             if name in SKIP_DIRS or name.endswith(".egg-info"):
                 continue
             sub = here / name
-            if (sub / "pyproject.toml").is_file() or (sub / "archlint.toml").is_file():
+            if _is_file(sub / "pyproject.toml") or _is_file(sub / "archlint.toml"):
                 continue
             rel = f"{rel_dir}/{name}" if rel_dir else name
             if not excluder.excluded(rel, is_dir=True):

@@ -30,14 +30,18 @@ from archlint.config import (
     selector_matches,
     validate_standard_tables,
 )
-from archlint.discover import SourceFile, discover, discover_tests, discover_documents
+from archlint.discover import SourceFile, discover, discover_documents, discover_tests, read_failure
+from archlint.fsio import read_text as read_project_text
+from archlint.fsio import resolve
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Report, RuleInfo
+from archlint.openapi.loader import Bounds as OpenAPIBounds
 from archlint.openapi.sources import Request as OpenAPIRequest
 from archlint.pack import ConfigError
 from archlint.project import Project
 
 _PARALLEL_THRESHOLD = 48
+_FRAME_LIMIT = 16 * 1024 * 1024  # the most a fingerprint reads of a reported file
 
 
 class UsageError(Exception):
@@ -109,7 +113,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
             config_path, root = overrides.config.resolve(), overrides.config.resolve().parent
         else:
             config_path, root = find_config(target)
-        groups.setdefault(root, (config_path, []))[1].append(target.resolve())
+        groups.setdefault(root, (config_path, []))[1].append(resolve(target))
     findings: list[Finding] = []
     crashes: list[RuleCrash] = []
     infos: dict[str, RuleInfo] = {}
@@ -125,7 +129,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         if change is not None:
             project.change_set = [_relative(change.absolute(c), top) for c in change.paths]
             project.changes = {_relative(change.absolute(c), top): c for c in change.paths}
-        analysed = {f.abs.resolve() for f in files if _is_target(f.abs, group_targets)}
+        analysed = {resolve(f.abs) for f in files if _is_target(f.abs, group_targets)}
         files_checked += len(analysed)
         if change is not None and any(rule.change_set_only for rule in rules):
             # Every changed path is held to the boundaries, not only the Python files analysed.
@@ -189,9 +193,14 @@ def select_rules(config: Config, overrides: Overrides) -> list[Rule]:
     select = overrides.select if overrides.select is not None else config.select
     extend = config.extend_select + overrides.extend_select
     ignore = config.ignore + overrides.ignore
-    for selector in [*(select or []), *extend, *ignore]:
-        if not any(selector_matches(selector, r.id, r.standard) for r in rules):
-            raise ConfigError(f"'{selector}' matches no rule (see `archlint rules`)")
+    named = [(f"{config.source}: [tool.archlint] key '{key}'", values) for key, values in
+             (("select", config.select or []), ("extend-select", config.extend_select), ("ignore", config.ignore))]
+    named += [(f"--{key}", values) for key, values in
+              (("select", overrides.select or []), ("extend-select", overrides.extend_select), ("ignore", overrides.ignore))]
+    for where, values in named:
+        for selector in values:
+            if not any(selector_matches(selector, r.id, r.standard) for r in rules):
+                raise ConfigError(f"{where}: '{selector}' matches no rule (see `archlint rules`)")
     chosen: list[Rule] = []
     for cls in rules:
         enabled, severity, options = rule_settings(config, cls)
@@ -233,11 +242,14 @@ def openapi_request(config: Config, overrides: Overrides) -> OpenAPIRequest:
         timeout=overrides.app_timeout,
         src=[(config.root / s).resolve() for s in config.src],
         config_name=config.source if config.source.endswith(".toml") and "/" not in config.source else "pyproject.toml",
+        size=config.limits.openapi_size,
+        bounds=OpenAPIBounds(nodes=config.limits.openapi_nodes, depth=config.limits.openapi_depth),
     )
     if overrides.openapi:
         request.files = list(overrides.openapi)
+        request.confine = False  # the operator's choice: anywhere
     elif config.openapi:
-        request.files = [(config.root / p).resolve() for p in config.openapi]
+        request.files = [Path(os.path.normpath(config.root / p)) for p in config.openapi]
     else:
         request.explicit = False
         request.discover = lambda: discover_documents(config)
@@ -305,13 +317,13 @@ def check_project(
 
 def _collect_one(file: SourceFile) -> FileFacts:
     try:
-        data = file.abs.read_bytes()
+        data = file.read_bytes()
     except OSError as exc:
         from archlint.collect.facts import ParseError
         from archlint.model import Span
 
         facts = FileFacts(path=file.path, rel=file.rel, module=file.module, is_package=file.is_package)
-        facts.parse_error = ParseError(f"The file cannot be read: {exc.strerror}.", Span.point(1))
+        facts.parse_error = ParseError(read_failure(exc), Span.point(1))
         return facts
     return collect_bytes(data, path=file.path, rel=file.rel, module=file.module, is_package=file.is_package)
 
@@ -392,7 +404,8 @@ def _fingerprint(findings: list[Finding], report_root: Path) -> None:
         lines = lines_cache.get(finding.path)
         if lines is None:
             try:
-                text = (report_root / finding.path).read_text(encoding="utf-8", errors="replace")
+                text = read_project_text(report_root / finding.path, root=report_root, limit=_FRAME_LIMIT,
+                                         errors="replace")
                 lines = text.splitlines()
             except OSError:
                 lines = []
@@ -401,5 +414,5 @@ def _fingerprint(findings: list[Finding], report_root: Path) -> None:
         key = (finding.rule_id, finding.path, line_text)
         seen[key] += 1
         material = "\0".join((finding.rule_id, finding.path, line_text, str(seen[key])))
-        finding.fingerprint = hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+        finding.fingerprint = hashlib.sha256(material.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 

@@ -1147,7 +1147,8 @@ class _Inventory:
             if name.endswith(".postman_collection.json") or "/postman/" in f"/{file.rel}":
                 postman = postman or file.path
             if name.lower() in OPENAPI_NAMES:
-                documents.append(_openapi_document(file.abs, file.path, documented))
+                documents.append(_openapi_document(file.abs, file.path, documented, root=file.root,
+                                                   limit=self.config.limits.openapi_size))
         generated = []
         for key in self.table.roots:
             obj = self.table.objects[key]
@@ -1609,10 +1610,14 @@ def _is_lowered_class_name(expr: Expr | None, fn: FunctionFact) -> bool:
             and isinstance(func.base.base, Name) and func.base.base.id == fn.params[0].name)
 
 
-def _openapi_document(path: Path, shown: str, documented: set[str] | None) -> dict:
+def _openapi_document(path: Path, shown: str, documented: set[str] | None, *, root: Path | None = None,
+                      limit: int | None = None) -> dict:
+    from archlint.fsio import read_text
+
     entry: dict[str, Any] = {"path": shown, "openapi": None, "in_sync": None}
     try:
-        text = path.read_text(encoding="utf-8")
+        # Regular files inside the project only, bounded: the same reader as the checks (issue 21).
+        text = read_text(path, root=root, limit=limit)
         if path.suffix == ".json":
             data = json.loads(text)
         else:

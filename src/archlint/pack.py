@@ -23,13 +23,53 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DEFAULT_PACK = "backend-architect"
-PACK_KEYS = {"pack", "extends", "analysis", "rules", "standards"}
+PACK_KEYS = {"pack", "extends", "analysis", "limits", "rules", "standards"}
 ANALYSIS_KEYS = {"exclude"}
 RULE_KEYS = {"enabled", "severity"}
+#: ``[limits]``: the most a run reads or builds for one input (see :class:`Limits`).
+LIMIT_KEYS = {
+    "file-size": "file_size",
+    "openapi-size": "openapi_size",
+    "openapi-nodes": "openapi_nodes",
+    "openapi-depth": "openapi_depth",
+}
 
 
 class ConfigError(Exception):
     """A bad pack or configuration: one line naming the file and the key."""
+
+
+@dataclass(slots=True)
+class Limits:
+    """Bounds on the cost of one input; past one, the input is reported as skipped.
+
+    The values come from the pack's ``[limits]`` (and ``[tool.archlint.limits]``);
+    these defaults apply only to a pack that extends none and sets none.
+    """
+
+    #: Bytes of one Python file (or any file a rule reads to show a code frame).
+    file_size: int = 1024 * 1024
+    #: Bytes of one OpenAPI document.
+    openapi_size: int = 8 * 1024 * 1024
+    #: Nodes of one OpenAPI document once YAML aliases are expanded (an alias bomb stops here).
+    openapi_nodes: int = 1_000_000
+    #: Nesting depth of one OpenAPI document.
+    openapi_depth: int = 64
+
+
+def limits_from(table: Any, where: str, base: Limits | None = None) -> Limits:
+    """``[limits]`` -> :class:`Limits` (starting from ``base``); a bad key or value is a ConfigError."""
+    limits = Limits() if base is None else dataclasses.replace(base)
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    for key, value in table.items():
+        attr = LIMIT_KEYS.get(key)
+        if attr is None:
+            raise ConfigError(f"{where} unknown key '{key}' (expected one of {', '.join(sorted(LIMIT_KEYS))})")
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"{where} key '{key}' must be a positive integer, not {value!r}")
+        setattr(limits, attr, value)
+    return limits
 
 
 def option(doc: str) -> Any:
@@ -46,6 +86,10 @@ class Pack:
     @property
     def exclude(self) -> list[str]:
         return list(self.data.get("analysis", {}).get("exclude", []))
+
+    @property
+    def limits(self) -> Limits:
+        return limits_from(self.data.get("limits", {}), f"{self.source}: [limits]")
 
     def standard(self, standard: str) -> dict[str, Any]:
         return dict(self.data.get("standards", {}).get(standard, {}))
@@ -70,11 +114,20 @@ def _read_toml(text: str, source: str) -> dict[str, Any]:
         raise ConfigError(f"{source}: invalid TOML: {exc}") from None
 
 
-def load_pack(ref: str | None, base_dir: Path | None = None, _depth: int = 0) -> Pack:
-    """A pack by built-in name or by path (relative to ``base_dir``), ``extends`` applied."""
+def load_pack(ref: str | None, base_dir: Path | None = None, _depth: int = 0, *, root: Path | None = None,
+              named_in: str | None = None) -> Pack:
+    """A pack by built-in name or by path (relative to ``base_dir``), ``extends`` applied.
+
+    ``root``: when the reference comes from the repository (a configuration file, a pack's
+    ``extends``), the pack file must be inside it; ``--pack`` on the command line passes None.
+    ``named_in``: the file that names the pack, for messages.
+    """
+    from archlint.fsio import read_text
+
     ref = ref or DEFAULT_PACK
+    where = f"{named_in}: " if named_in else ""
     if _depth > 8:
-        raise ConfigError(f"{ref}: pack 'extends' chain is too deep")
+        raise ConfigError(f"{where}pack '{ref}': 'extends' chain is too deep")
     if ref in builtin_packs():
         text = _packs_dir().joinpath(f"{ref}.toml").read_text(encoding="utf-8")
         source = f"pack '{ref}'"
@@ -84,24 +137,60 @@ def load_pack(ref: str | None, base_dir: Path | None = None, _depth: int = 0) ->
             path = base_dir / path
         if not path.is_file():
             known = ", ".join(builtin_packs())
-            raise ConfigError(f"pack '{ref}' is neither a built-in pack ({known}) nor a file")
-        text = path.read_text(encoding="utf-8")
+            key = "'extends'" if _depth else "key 'pack'"
+            raise ConfigError(f"{where}{key}: pack '{ref}' is neither a built-in pack ({known}) nor a file")
+        try:
+            text = read_text(path, root=root, limit=_PACK_LIMIT)
+        except OSError as exc:
+            raise ConfigError(f"{path}: the pack cannot be read: {exc.strerror}") from None
         source = str(path)
         base_dir = path.parent
     data = _read_toml(text, source)
     unknown = sorted(set(data) - PACK_KEYS)
     if unknown:
         raise ConfigError(f"{source}: unknown key '{unknown[0]}' (expected one of {', '.join(sorted(PACK_KEYS))})")
+    for table in ("analysis", "limits", "rules", "standards", "pack"):
+        if table in data and not isinstance(data[table], dict):
+            raise ConfigError(f"{source}: '{table}' must be a table ([{table}])")
     for key in sorted(set(data.get("analysis", {})) - ANALYSIS_KEYS):
         raise ConfigError(f"{source}: [analysis] unknown key '{key}'")
+    exclude = data.get("analysis", {}).get("exclude", [])
+    if not isinstance(exclude, list) or not all(isinstance(v, str) for v in exclude):
+        raise ConfigError(f"{source}: [analysis] key 'exclude' must be a list of strings")
+    limits_from(data.get("limits", {}), f"{source}: [limits]")
+    for table in ("rules", "standards"):
+        for name, value in data.get(table, {}).items():
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: [{table}] key '{name}' must be a table ([{table}.{name}])")
+    for rule_id, table in data.get("rules", {}).items():
+        _check_rule_table(table, f"{source}: [rules.{rule_id}]")
     parent = data.pop("extends", None)
     if parent is not None:
         if not isinstance(parent, str):
             raise ConfigError(f"{source}: 'extends' must be a pack name or path")
-        base = load_pack(parent, base_dir, _depth + 1)
+        base = load_pack(parent, base_dir, _depth + 1, root=root, named_in=source)
         data = deep_merge(base.data, data)
     name = str(data.get("pack", {}).get("name", ref))
     return Pack(name=name, source=source, data=data)
+
+
+_PACK_LIMIT = 1024 * 1024
+
+
+def _check_rule_table(table: dict[str, Any], where: str) -> None:
+    """``enabled`` is a boolean and ``severity`` a known level (other keys are checked against the rule)."""
+    if "enabled" in table and not isinstance(table["enabled"], bool):
+        raise ConfigError(f"{where} key 'enabled' must be true or false, not {table['enabled']!r}")
+    if "severity" in table:
+        from archlint.model import Severity
+
+        value = table["severity"]
+        try:
+            if not isinstance(value, str):
+                raise ValueError(f"must be a string, not {value!r}")
+            Severity.parse(value)
+        except ValueError as exc:
+            raise ConfigError(f"{where} key 'severity': {exc}") from None
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -44,6 +44,77 @@ class LoadError(Exception):
         self.column = column
 
 
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """How big a document may grow once read (the pack's ``[limits]``); past a bound it is skipped."""
+
+    #: Nodes (objects, arrays, scalars), YAML aliases expanded: a 1.6 KB alias bomb stops here.
+    nodes: int = 1_000_000
+    #: Nesting depth: the validator and the rules walk documents recursively.
+    depth: int = 64
+
+
+#: Integers longer than this are read as floats: Python refuses to convert (and print) longer ones.
+_MAX_INT_DIGITS = 4000
+
+
+def _parse_int(text: str) -> int | float:
+    return int(text) if len(text) <= _MAX_INT_DIGITS else float(text)
+
+
+def _measure(root: Any, children: Any, bounds: Bounds) -> None:
+    """Raise LoadError when the tree ``root`` unfolds into is cyclic, deeper or bigger than ``bounds``.
+
+    Shared nodes (YAML aliases) are measured once and counted at every use, so the cost is
+    linear in the distinct nodes whatever the expanded size; a node that contains itself
+    (``x: &x [*x]``) is a cycle.
+    """
+    done: dict[int, tuple[int, int]] = {}  # id -> (expanded size, height)
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        key = id(node)
+        kids = children(node)
+        if leaving:
+            on_path.discard(key)
+            size, height = 1, 1
+            for kid in kids:
+                kid_size, kid_height = done[id(kid)]
+                size += kid_size
+                height = max(height, kid_height + 1)
+            if size > bounds.nodes:
+                raise LoadError(
+                    f"The document was skipped: it expands to more than {bounds.nodes:,} nodes (YAML aliases "
+                    "included), past the limit ([limits] openapi-nodes)."
+                )
+            if height > bounds.depth:
+                raise LoadError(
+                    f"The document was skipped: it nests deeper than {bounds.depth} levels, past the limit "
+                    "([limits] openapi-depth)."
+                )
+            done[key] = (size, height)
+            continue
+        if key in done:
+            continue
+        if key in on_path:
+            raise LoadError("The document was skipped: a YAML alias refers to a node that contains it (a cycle).")
+        if not kids:
+            done[key] = (1, 1)
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((kid, False) for kid in kids)
+
+
+def _data_children(node: Any) -> list:
+    if isinstance(node, dict):
+        return list(node.values())
+    if isinstance(node, list):
+        return node
+    return []
+
+
 @dataclass(slots=True)
 class Document:
     """One OpenAPI document: its data and where each node is written."""
@@ -186,13 +257,16 @@ def pointer(path: Path) -> str:
 # --------------------------------------------------------------------------- #
 
 
-def load_json(text: str, path: str) -> Document:
+def load_json(text: str, path: str, bounds: Bounds | None = None) -> Document:
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         raise LoadError(f"The file is not valid JSON: {exc.msg}.", exc.lineno, exc.colno) from None
     except RecursionError:
         raise LoadError("The file nests too deeply to be read.") from None
+    except (ValueError, MemoryError) as exc:
+        raise LoadError(f"The file cannot be read as JSON: {exc}.") from None
+    _measure(data, _data_children, bounds or Bounds())
     doc = Document(path=path, text=text, data=data, fmt="json")
     _scan_json(doc)
     return doc
@@ -253,7 +327,7 @@ _SCALAR_TAGS = {
 }
 
 
-def load_yaml(text: str, path: str) -> Document:
+def load_yaml(text: str, path: str, bounds: Bounds | None = None) -> Document:
     try:
         import yaml
     except ImportError:
@@ -269,10 +343,21 @@ def load_yaml(text: str, path: str) -> Document:
         raise LoadError(f"The file is not valid YAML: {problem}.", line, column) from None
     except yaml.YAMLError as exc:
         raise LoadError(f"The file is not valid YAML: {str(exc).splitlines()[0] if str(exc) else exc!r}.") from None
+    except RecursionError:
+        raise LoadError("The file nests too deeply to be read.") from None
     doc = Document(path=path, text=text, data=None, fmt="yaml")
     if root is None:
         doc.data = None
         return doc
+
+    def node_children(node: Any) -> list:
+        if isinstance(node, yaml.MappingNode):
+            return [part for pair in node.value for part in pair]
+        if isinstance(node, yaml.SequenceNode):
+            return list(node.value)
+        return []
+
+    _measure(root, node_children, bounds or Bounds())
     builder = _YamlBuilder(doc, yaml)
     doc.positions[()] = (-1, -1, root.start_mark.index, root.end_mark.index)
     try:
@@ -331,21 +416,23 @@ class _YamlBuilder:
 
     def _scalar(self, node: Any) -> Any:
         if node.tag in _SCALAR_TAGS:
+            if node.tag == "tag:yaml.org,2002:int" and len(node.value) > _MAX_INT_DIGITS:
+                return node.value
             try:
                 return self.constructor.construct_object(node, deep=True)
-            except (self.yaml.YAMLError, ValueError):
+            except (self.yaml.YAMLError, ValueError, OverflowError):
                 return node.value
         return node.value
 
 
-def load_text(text: str, path: str, fmt: str | None = None) -> Document:
+def load_text(text: str, path: str, fmt: str | None = None, bounds: Bounds | None = None) -> Document:
     """Parse ``text``; ``fmt`` is "json" or "yaml" (default: by the file name, JSON first for others)."""
     if text.startswith("\ufeff"):
         text = text[1:]
     if fmt is None:
         lower = path.lower()
         fmt = "yaml" if lower.endswith((".yaml", ".yml")) else "json"
-    return load_json(text, path) if fmt == "json" else load_yaml(text, path)
+    return load_json(text, path, bounds) if fmt == "json" else load_yaml(text, path, bounds)
 
 
 def iter_refs(data: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:

@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any
 
+from archlint.fsio import read_text, within
 from archlint.model import Related, Span
-from archlint.openapi.loader import Document, LoadError, load_text
+from archlint.openapi.loader import Bounds, Document, LoadError, load_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -56,6 +57,12 @@ class Request:
     src: list[FsPath] = field(default_factory=list)
     #: The configuration file's name (``pyproject.toml``): where an app failure points without a module.
     config_name: str = "pyproject.toml"
+    #: Whether the documents must be inside the project: true when the repository names them (configured or
+    #: discovered), false for ``--openapi FILE``, which is the operator's choice.
+    confine: bool = True
+    #: Bytes of one document (``[limits] openapi-size``); nodes and depth once read (``openapi-nodes|depth``).
+    size: int | None = None
+    bounds: Bounds = field(default_factory=Bounds)
 
 
 @dataclass(slots=True)
@@ -80,6 +87,8 @@ class OpenAPISet:
     explicit: set[str] = field(default_factory=set)
     #: Report paths of the documents that loaded (counted as checked files).
     checked: list[str] = field(default_factory=list)
+    bounds: Bounds = field(default_factory=Bounds)
+    size: int | None = None  # bytes of one document or referenced file ([limits] openapi-size)
     _problems: dict[str, list[Problem]] = field(default_factory=dict)
     _route_index: dict[tuple[str, str], Any] | None = None
 
@@ -90,7 +99,7 @@ class OpenAPISet:
             from archlint.openapi.validate import validate
 
             base = self.report_root / doc.path
-            cached = validate(doc, base, self.root)
+            cached = validate(doc, base, self.root, self.bounds, self.size)
             self._problems[doc.path] = cached
         return cached
 
@@ -147,19 +156,33 @@ def normalize_path(path: str) -> str:
 def load(request: Request, root: FsPath, report_root: FsPath, index: ProjectIndex,
          table: Callable[[], RouteTable]) -> OpenAPISet:
     """Load the requested documents (and generate the app's), recording what fails."""
-    result = OpenAPISet(root, report_root, table)
-    files = [f.resolve() for f in request.files]
+    result = OpenAPISet(root, report_root, table, bounds=request.bounds, size=request.size)
+    # Links are not resolved here: a loop must not raise, and a link out is judged when the file is read.
+    files = [FsPath(os.path.abspath(f)) for f in request.files]
     if request.discover is not None and not files:
         files = request.discover()
+    # Documents the repository names (configured or discovered) are read only inside the project.
+    confine = root if request.confine else None
     for file in files:
         rel = os.path.relpath(file, report_root).replace(os.sep, "/")
+        if confine is not None and not within(os.path.normpath(file), os.path.normpath(confine)):
+            # Never read, and the report names no path outside: the configuration key is the culprit.
+            config = os.path.relpath(root / request.config_name, report_root).replace(os.sep, "/")
+            result.failures.append(Failure(
+                "read", config, Span.point(1),
+                f"The OpenAPI document `{rel}` named in the configuration is outside the project, so it was not read.",
+            ))
+            continue
         if request.explicit:
             result.explicit.add(rel)
         try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is not UTF-8 text"
-            result.failures.append(Failure("read", rel, Span.point(1), f"The OpenAPI document cannot be read: {reason}."))
+            text = read_text(file, root=confine, limit=request.size)
+        except OSError as exc:
+            if getattr(exc, "over_limit", False):
+                message = f"The OpenAPI document was skipped: {exc.strerror}; [limits] openapi-size sets the limit."
+            else:
+                message = f"The OpenAPI document cannot be read: {exc.strerror}."
+            result.failures.append(Failure("read", rel, Span.point(1), message))
             continue
         _add(result, text, rel, "file")
     if request.app:
@@ -169,7 +192,7 @@ def load(request: Request, root: FsPath, report_root: FsPath, index: ProjectInde
 
 def _add(result: OpenAPISet, text: str, rel: str, origin: str) -> None:
     try:
-        doc = load_text(text, rel)
+        doc = load_text(text, rel, bounds=result.bounds)
     except LoadError as exc:
         result.failures.append(Failure("read", rel, Span.point(exc.line, exc.column), exc.message))
         return

@@ -33,7 +33,8 @@ from pathlib import Path as FsPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from archlint.openapi.loader import MISSING, Document, LoadError, iter_refs, load_text, local_pointer
+from archlint.fsio import read_text
+from archlint.openapi.loader import MISSING, Bounds, Document, LoadError, iter_refs, load_text, local_pointer
 
 VERSIONS = {"2.0": "OpenAPIV2SpecValidator", "3.0": "OpenAPIV30SpecValidator", "3.1": "OpenAPIV31SpecValidator",
             "3.2": "OpenAPIV32SpecValidator"}
@@ -136,11 +137,13 @@ def external_target(ref: str, base: FsPath | None, project_root: FsPath | None) 
         target = base.parent / unquote(split.path)
     if project_root is None:
         return None
+    from archlint.fsio import resolve
+
     try:
-        resolved = target.resolve()
-    except OSError:
+        resolved = resolve(target)
+    except (OSError, ValueError):
         return None
-    root = project_root.resolve()
+    root = resolve(project_root)
     return resolved if resolved == root or root in resolved.parents else None
 
 
@@ -174,9 +177,11 @@ class _RefusedRef(LookupError):
 class _Handlers(dict):
     """Resolver handlers for every scheme: project files are read, everything else is refused."""
 
-    def __init__(self, project_root: FsPath | None) -> None:
+    def __init__(self, project_root: FsPath | None, bounds: Bounds | None = None, size: int | None = None) -> None:
         super().__init__()
         self.project_root = project_root
+        self.bounds = bounds or Bounds()
+        self.size = size
 
     def __contains__(self, scheme: object) -> bool:
         return True
@@ -193,11 +198,12 @@ class _Handlers(dict):
 
     def file(self, uri: str) -> Any:
         target = external_target(uri.split("#", 1)[0], None, self.project_root)
-        if target is None or not target.is_file():
+        if target is None or self.project_root is None:
             raise _RefusedRef(f"not read: {uri}")
         try:
-            return load_text(target.read_text(encoding="utf-8"), str(target)).data
-        except (OSError, UnicodeDecodeError, LoadError) as exc:
+            text = read_text(target, root=self.project_root, limit=self.size)
+            return load_text(text, str(target), bounds=self.bounds).data
+        except (OSError, LoadError) as exc:
             raise _RefusedRef(f"not readable: {uri}") from exc
 
 
@@ -258,8 +264,12 @@ def _wrap(name: str, cls: type, stops: list) -> type:
     return type(f"ArchlintChecked{cls.__name__}", (cls,), members)
 
 
-def validate(doc: Document, base: FsPath | None = None, project_root: FsPath | None = None) -> list[Problem]:
-    """Every validation problem of the document, in document order."""
+def validate(doc: Document, base: FsPath | None = None, project_root: FsPath | None = None,
+             bounds: Bounds | None = None, size: int | None = None) -> list[Problem]:
+    """Every validation problem of the document, in document order.
+
+    ``bounds`` and ``size`` limit each referenced project file (``[limits]``), as the document itself.
+    """
     problems = ref_problems(doc, base, project_root)
     field, version = version_of(doc.data)
     if not isinstance(doc.data, dict):
@@ -275,7 +285,7 @@ def validate(doc: Document, base: FsPath | None = None, project_root: FsPath | N
         return problems + [Problem("invalid", (field,), "openapi-spec-validator is not installed, so the document was "
                                    "not validated: pip install 'archlint[openapi]'.")]
     with no_network():
-        problems.extend(_run_validator(doc, name, base, project_root, bool(problems)))
+        problems.extend(_run_validator(doc, name, base, project_root, bool(problems), bounds, size))
     seen: set = set()
     out = []
     for problem in problems:
@@ -287,7 +297,7 @@ def validate(doc: Document, base: FsPath | None = None, project_root: FsPath | N
 
 
 def _run_validator(doc: Document, name: str, base: FsPath | None, project_root: FsPath | None,
-                   refs_reported: bool) -> list[Problem]:
+                   refs_reported: bool, bounds: Bounds | None = None, size: int | None = None) -> list[Problem]:
     import openapi_spec_validator
     from jsonschema.exceptions import best_match
     from openapi_spec_validator.validation.exceptions import DuplicateOperationIDError
@@ -299,7 +309,7 @@ def _run_validator(doc: Document, name: str, base: FsPath | None, project_root: 
     stops: list = []
     wrapped = {key: _wrap(key, cls, stops) for key, cls in base_cls.keyword_validators.items()}
     validator_cls = type(f"Archlint{name}", (base_cls,), {"keyword_validators": wrapped,
-                                                           "resolver_handlers": _Handlers(project_root)})
+                                                           "resolver_handlers": _Handlers(project_root, bounds, size)})
     base_uri = base.resolve().as_uri() if base is not None else ""
     label = ".".join(str(version_of(doc.data)[1]).split(".")[:2])
     problems: list[Problem] = []

@@ -8,6 +8,7 @@ so a clean run produces no output at all.
 from __future__ import annotations
 
 from archlint.model import Finding, Report
+from archlint.report import escape
 
 
 def render(report: Report) -> str:
@@ -16,9 +17,9 @@ def render(report: Report) -> str:
 
 
 def _line(f: Finding) -> str:
-    return f"{f.path}:{f.span.line}:{f.span.column}: {f.rule_id} {fold(f.message)}"
+    return f"{escape.line(f.path)}:{f.span.line}:{f.span.column}: {f.rule_id} {fold(f.message)}"
 
 
 def fold(message: str) -> str:
-    """Join a multi-line message into one line, one space between the parts."""
-    return " ".join(part.strip() for part in message.splitlines() if part.strip())
+    """Join a multi-line message into one line, one space between the parts (control characters escaped)."""
+    return escape.line(" ".join(part.strip() for part in message.split("\n") if part.strip()))

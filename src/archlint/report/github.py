@@ -6,6 +6,7 @@ See "Workflow commands for GitHub Actions" (``::error file=...::message``).
 from __future__ import annotations
 
 from archlint.model import Finding, Report, Severity
+from archlint.report import escape
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
 
@@ -30,6 +31,8 @@ def _command(f: Finding) -> str:
 
 
 def escape_data(value: str) -> str:
+    """Percent-encode what the runner parses; other control characters are escaped as text."""
+    value = escape.controls(value, keep="\r\n")
     return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

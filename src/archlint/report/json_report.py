@@ -6,13 +6,14 @@ import json
 
 from archlint import __version__
 from archlint.model import Finding, Related, Report, Severity, Span
+from archlint.report.escape import text
 
 
 def render(report: Report) -> str:
     findings = sorted(report.findings, key=Finding.sort_key)
     doc = {
         "tool": {"name": "archlint", "version": report.tool_version or __version__},
-        "root": str(report.root),
+        "root": text(str(report.root)),
         "summary": {
             "files": report.files_checked,
             "errors": _count(findings, Severity.ERROR),
@@ -42,8 +43,8 @@ def _finding(f: Finding) -> dict:
         "rule": f.rule_id,
         "standard": f.standard,
         "severity": f.severity.label,
-        "message": f.message,
-        "path": f.path,
+        "message": text(f.message),
+        "path": text(f.path),
         **_span(f.span),
         "fingerprint": f.fingerprint,
         "related": [_related(r) for r in f.related],
@@ -51,4 +52,4 @@ def _finding(f: Finding) -> dict:
 
 
 def _related(r: Related) -> dict:
-    return {"path": r.path, **_span(r.span), "message": r.message}
+    return {"path": text(r.path), **_span(r.span), "message": text(r.message)}

@@ -9,10 +9,12 @@ columns are UTF-16 code units, exactly as in the data model.
 from __future__ import annotations
 
 import json
+import os
 from urllib.parse import quote
 
 from archlint import __version__
 from archlint.model import Finding, Related, Report, RuleInfo, Severity, Span
+from archlint.report.escape import text as _text
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -112,7 +114,7 @@ def _related(location_id: int, related: Related) -> dict:
 def _location(path: str, span: Span) -> dict:
     return {
         "physicalLocation": {
-            "artifactLocation": {"uri": quote(path, safe="/"), "uriBaseId": SRCROOT},
+            "artifactLocation": {"uri": _uri(path), "uriBaseId": SRCROOT},
             "region": _region(span),
         }
     }
@@ -127,14 +129,24 @@ def _region(span: Span) -> dict:
     return {"startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column}
 
 
+def _uri(path: str) -> str:
+    """A relative URI of the file's bytes: a non-UTF-8 name (``caf\\xe9.py``) is ``caf%E9.py``."""
+    try:
+        raw = os.fsencode(path)
+    except UnicodeEncodeError:  # a surrogate that is no undecodable byte
+        raw = _text(path).encode("utf-8")
+    return quote(raw, safe="/")
+
+
 def _root_uri(report: Report) -> str:
-    uri = report.root.absolute().as_uri()
+    root = report.root.absolute()
+    uri = "file://" + _uri(root.as_posix()) if os.name == "posix" else root.as_uri()
     return uri if uri.endswith("/") else uri + "/"
 
 
 def _sentence(text: str) -> str:
-    """SARIF wants messages to be complete sentences ending with a period."""
-    text = text.strip() or "No description"
+    """SARIF wants messages to be complete sentences ending with a period (and valid Unicode)."""
+    text = _text(text).strip() or "No description"
     return text if text.endswith(".") else text + "."
 
 

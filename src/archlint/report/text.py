@@ -14,7 +14,12 @@ import re
 import unicodedata
 from itertools import groupby
 
+from archlint.fsio import looks_binary, read_bytes
 from archlint.model import Finding, Report, Severity
+from archlint.report import escape
+
+#: The most the text format reads of a reported file to show its code frames.
+FRAME_FILE_LIMIT = 16 * 1024 * 1024
 
 TAB_WIDTH = 4
 _NEWLINE = re.compile(r"\r\n|\r|\n")  # what Python (and so LibCST) counts as a line break
@@ -34,7 +39,10 @@ def render(report: Report, *, color: bool = False) -> str:
         for f in group:
             out.extend(_header(f, paint))
             out.extend(_frame(f, lines, paint))
-            out.extend(f"  = related: {r.path}:{r.span.line}:{r.span.column}: {r.message}" for r in f.related)
+            out.extend(
+                f"  = related: {escape.line(r.path)}:{r.span.line}:{r.span.column}: {_one_line(r.message)}"
+                for r in f.related
+            )
             out.append("")
     out.append(paint(_BOLD, summary(findings, report.files_checked)))
     return "\n".join(out) + "\n"
@@ -64,17 +72,24 @@ def _painter(color: bool):
 
 
 def _read_lines(report: Report, path: str) -> list[str] | None:
+    """The lines of a reported file for its code frames; None for a binary, special or outside file."""
     try:
-        text = (report.root / path).read_text(encoding="utf-8", errors="replace")
+        data = read_bytes(report.root / path, root=report.root, limit=FRAME_FILE_LIMIT)
     except (OSError, ValueError):
         return None
-    return _NEWLINE.split(text)
+    if looks_binary(data):
+        return None  # never frame a font or an image
+    return _NEWLINE.split(data.decode("utf-8", errors="replace"))
+
+
+def _one_line(message: str) -> str:
+    return escape.line(" ".join(part.strip() for part in message.split("\n") if part.strip()))
 
 
 def _header(f: Finding, paint) -> list[str]:
-    first, *rest = f.message.splitlines() or [""]
+    first, *rest = escape.lines(f.message).split("\n") or [""]
     sev = paint(_SEVERITY_COLOR[f.severity], f"[{f.severity.label}]")
-    location = paint(_BOLD, f"{f.path}:{f.span.line}:{f.span.column}:")
+    location = paint(_BOLD, f"{escape.line(f.path)}:{f.span.line}:{f.span.column}:")
     return [f"{location} {paint(_BOLD, f.rule_id)} {sev} {first}", *(f"    {line}" for line in rest)]
 
 
@@ -126,6 +141,11 @@ def _expand(line: str) -> tuple[str, list[int]]:
         if char == "\t":
             width = TAB_WIDTH - cell % TAB_WIDTH
             shown.append(" " * width)
+        elif escape.is_control(char):
+            # Terminal control sequences from the source never reach the terminal.
+            text = escape.escaped_char(char)
+            width = len(text)
+            shown.append(text)
         else:
             width = _width(char)
             shown.append(char)
