@@ -167,7 +167,10 @@ def small(tmp_path):
 
 
 def test_ctrl_c_exits_130_with_one_line(small):
+    # A process started in the background inherits SIGINT ignored (POSIX job control), and Python then
+    # installs no KeyboardInterrupt handler: give the child the handler a terminal's process has.
     hook = """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import archlint.engine as engine
     def run(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGINT)
