@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
+
+# The facts cache of every run in the test session (and of the CLI subprocesses
+# it starts) lives in one temporary folder, never inside tests/fixtures/.
+os.environ.setdefault("ARCHLINT_CACHE_DIR", tempfile.mkdtemp(prefix="archlint-test-cache-"))
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE_TESTS = FIXTURES / "reference_backend" / "backend" / "tests"

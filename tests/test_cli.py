@@ -201,11 +201,20 @@ def test_user_pack_extends_the_default(tmp_path):
 # ------------------------------------------------------------ suppressions
 @pytest.mark.parametrize(
     "comment",
-    ["# archlint: ignore[AL101] -- legacy clients", "# noqa: AL101", "# noqa", "# archlint: ignore"],
+    ["# archlint: ignore[AL101] -- legacy clients", "# noqa: AL101", "# archlint: ignore"],
 )
 def test_suppression_on_the_reported_line(tmp_path, comment):
     code = UNVERSIONED.replace('@app.get("/users")', f'@app.get("/users")  {comment}')
     make_project(tmp_path, {"app/main.py": code})
+    assert invoke("check", str(tmp_path)).exit_code == 0
+
+
+def test_a_bare_noqa_silences_archlint_only_when_configured(tmp_path):
+    # Issue 18: a bare `# noqa` is Ruff's or flake8's; `respect-bare-noqa = true` restores the old behaviour.
+    code = UNVERSIONED.replace('@app.get("/users")', '@app.get("/users")  # noqa')
+    make_project(tmp_path, {"app/main.py": code})
+    assert invoke("check", str(tmp_path)).exit_code == 1
+    make_project(tmp_path, {"app/main.py": code}, ONLY_S1 + "respect-bare-noqa = true\n")
     assert invoke("check", str(tmp_path)).exit_code == 0
 
 

@@ -7,7 +7,6 @@ it: the file (``pyproject.toml`` or the pack), the key, and the TOML line where 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import textwrap

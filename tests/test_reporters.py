@@ -370,7 +370,7 @@ def test_sarif_results(report: Report) -> None:
         "endColumn": 4,
     }
     assert s1["message"] == {"text": "Route /users is not versioned."}
-    assert s1["partialFingerprints"] == {"archlint/v1": "fp-s1"}
+    assert s1["partialFingerprints"] == {"archlint/v2": "fp-s1"}
     assert s1["relatedLocations"] == [
         {
             "id": 1,
@@ -387,7 +387,7 @@ def test_sarif_results(report: Report) -> None:
         "artifactLocation": {"uri": "%C3%BCn%C3%AF%20dir/my%20file.py", "uriBaseId": "%SRCROOT%"},
         "region": {"startLine": 1, "startColumn": 17, "endLine": 1, "endColumn": 26},
     }
-    assert sec1["partialFingerprints"] == {"archlint/v1": "fp-sec1"}
+    assert sec1["partialFingerprints"] == {"archlint/v2": "fp-sec1"}
 
 
 def test_sarif_when_clean_still_has_results_and_rules(empty: Report) -> None:

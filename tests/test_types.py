@@ -109,7 +109,7 @@ def receivers() -> dict[str, str | None]:
     index = ProjectIndex(facts)
     types = TypeResolver(index)
     out: dict[str, str | None] = {}
-    for facts_, scope, ctx in index.iter_scopes():
+    for _facts, scope, ctx in index.iter_scopes():
         for site in scope.calls:
             func = site.call.func
             if isinstance(func, Attr) and not isinstance(func.base, Call) and func.dotted() in EXPECTED:

@@ -144,8 +144,32 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.ensure_object(dict)["debug"] = debug
 
 
+def _adoption_options(command):
+    """Options of ``check`` for adopting archlint on a living codebase (issue 18): baselines."""
+    options = [
+        click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Report only findings not recorded in this baseline file (default: the configuration's "
+                          "`baseline`)."),
+        click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Record every current finding in this baseline file and exit 0."),
+        click.option("--prune-baseline", is_flag=True,
+                     help="Drop the baseline's fixed findings (those this run no longer finds) from its file."),
+        click.option("--fix", "apply_fixes", is_flag=True, help="Apply the safe fixes, then report what is left."),
+        click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, apply the unsafe fixes too."),
+        click.option("--diff", "show_diff", is_flag=True,
+                     help="Print the fixes as a unified diff instead of writing them; exit 1 when there is one."),
+        click.option("--show-fixes", is_flag=True, help="With --fix, list every fix applied."),
+        click.option("--add-noqa", is_flag=True,
+                     help="Add `# archlint: ignore[CODE] -- TODO: reason` on every current finding and exit 0."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@_adoption_options
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format on stdout (or --output).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
@@ -179,9 +203,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--python", "python_path", metavar="PATH", help="Interpreter that imports --app (default: this one).")
 @click.option("--app-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
               help="Seconds --app may take to import and generate its document.")
+@click.option("--no-cache", is_flag=True,
+              help="Parse every file; read and write no cache entry (.archlint_cache/ or $ARCHLINT_CACHE_DIR).")
 def check(paths, fmt, output, sarif_output, json_output, select, extend_select, ignore, fail_on, exit_zero,
           config_path, pack, jobs, color, changed_since, changed_files, openapi_files, app_spec,
-          python_path, app_timeout) -> None:
+          python_path, app_timeout, no_cache, **adoption) -> None:
     """Check PATHS (default: the current directory) against the policy pack.
 
     Under pre-commit (PRE_COMMIT=1 in the environment) file PATHS are the files of the commit: a change set.
@@ -206,9 +232,49 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
         app=app_spec,
         python=python_path,
         app_timeout=app_timeout,
+        baseline=adoption["baseline_path"],
+        write_baseline=adoption["write_baseline"],
+        no_cache=no_cache,
     )
-    result = run(list(paths), overrides)
+    if adoption["prune_baseline"] and adoption["write_baseline"]:
+        raise click.UsageError("give --write-baseline or --prune-baseline, not both")
+    rewriting = [name for name in ("apply_fixes", "show_diff", "add_noqa") if adoption[name]]
+    if len(rewriting) > 1:
+        raise click.UsageError("give one of --fix, --diff and --add-noqa")
+    if adoption["show_diff"] or adoption["apply_fixes"]:
+        from archlint.autofix import fix_project, unified_diff
+
+        outcome = fix_project(list(paths), overrides, unsafe=adoption["unsafe_fixes"],
+                              write=not adoption["show_diff"])
+        for line in outcome.rejected:
+            click.echo(f"archlint: warning: {line}", err=True)
+        if adoption["show_diff"]:
+            diff = unified_diff(outcome.changed, outcome.result.report.root)
+            if diff:
+                click.echo(diff, nl=False)
+            click.echo(f"archlint: would fix {len(outcome.applied)} finding(s) in {len(outcome.changed)} file(s)",
+                       err=True)
+            sys.exit(EXIT_FINDINGS if outcome.changed else EXIT_CLEAN)
+        _echo_fixed(outcome.applied, adoption["show_fixes"])
+        result = outcome.result
+    else:
+        result = run(list(paths), overrides)
+    if adoption["add_noqa"]:
+        from archlint.autofix import add_noqa
+
+        count, skipped = add_noqa(result)
+        for where in skipped:
+            click.echo(f"archlint: warning: no place for a suppression comment at {where}", err=True)
+        click.echo(f"archlint: added {count} suppression comment(s)", err=True)
+        sys.exit(EXIT_CLEAN if not result.crashes else EXIT_ERROR)
     report = result.report
+    if "sarif" in (fmt, "sarif" if sarif_output else ""):
+        from archlint.autofix import attach_fixes
+
+        attach_fixes(result)  # SARIF carries each fixable finding's fix as artifactChanges
+    if adoption["write_baseline"] is not None or adoption["prune_baseline"]:
+        _update_baseline(result, adoption["write_baseline"])
+        sys.exit(EXIT_CLEAN if not result.crashes else EXIT_ERROR)
     # Render everything before writing anything: a failure leaves no partial file.
     use_color = color if color is not None else (output is None and _color(sys.stdout))
     if os.environ.get("NO_COLOR"):
@@ -235,6 +301,38 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
             )
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+def _echo_fixed(applied, show: bool) -> None:
+    click.echo(f"archlint: fixed {len(applied)} finding(s)", err=True)
+    if show:
+        for fix in sorted(applied, key=lambda a: (a.path, a.line, a.rule_id)):
+            click.echo(f"  {fix.path}:{fix.line}: {fix.rule_id} {fix.message}", err=True)
+
+
+def _update_baseline(result, write_path: Path | None) -> None:
+    """``--write-baseline FILE`` records the run's findings; ``--prune-baseline`` drops fixed ones."""
+    from archlint import baseline
+    from archlint.engine import UsageError
+    from archlint.report import write_atomic
+
+    if write_path is not None:
+        previous = None
+        if write_path.exists():
+            try:
+                previous = baseline.load(write_path)
+            except baseline.BaselineError:
+                previous = None  # not a baseline we can read: overwritten as a whole
+        entries = baseline.written(previous, result.report.findings, result.in_scope)
+        write_atomic(write_path, baseline.render(entries))
+        click.echo(f"archlint: wrote {len(entries)} finding(s) to the baseline {write_path}", err=True)
+        return
+    if result.baseline is None or result.outcome is None:
+        raise UsageError("--prune-baseline needs a baseline (--baseline FILE or `baseline` in the configuration)")
+    entries = baseline.pruned(result.baseline, result.outcome.absent)
+    write_atomic(result.baseline.path, baseline.render(entries))
+    click.echo(f"archlint: pruned {len(result.outcome.absent)} fixed finding(s) from the baseline "
+               f"{result.baseline.path}", err=True)
 
 
 @cli.command("rules")
@@ -301,7 +399,8 @@ def explain(rule: str, config_path: Path | None) -> None:
               help="Use this pyproject.toml/archlint.toml instead of the nearest one.")
 @click.option("--pack", help="Policy pack: a built-in name or a TOML file.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for parsing (default: CPU count).")
-def inventory(path, fmt, base_url, output, config_path, pack, jobs) -> None:
+@click.option("--no-cache", is_flag=True, help="Parse every file; read and write no cache entry.")
+def inventory(path, fmt, base_url, output, config_path, pack, jobs, no_cache) -> None:
     """Print the implementation report (S21) of the project containing PATH.
 
     Endpoints (method, full path, auth, rate limit), models, middleware,
@@ -313,13 +412,28 @@ def inventory(path, fmt, base_url, output, config_path, pack, jobs) -> None:
     from archlint.inventory import build_inventory, render_json, render_markdown
     from archlint.report import write_atomic
 
-    project, config = load_project(path, config_path=config_path, pack=pack, jobs=jobs)
+    project, config = load_project(path, config_path=config_path, pack=pack, jobs=jobs, no_cache=no_cache)
     report = build_inventory(project, base_url=base_url, config=config)
     text = render_json(report) if fmt == "json" else render_markdown(report)
     if output is not None:
         write_atomic(output, text)
     else:
         click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("path", required=False, default=".", type=click.Path(exists=True, path_type=Path))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The project of this pyproject.toml/archlint.toml instead of the nearest one.")
+def clean(path: Path, config_path: Path | None) -> None:
+    """Remove the cache of the project containing PATH (.archlint_cache/, or archlint's folders in $ARCHLINT_CACHE_DIR)."""
+    from archlint.collect.cache import ENV_VAR, clean as clean_cache, default_directory
+    from archlint.config import find_config
+
+    root = config_path.resolve().parent if config_path else find_config(path)[1]
+    directory = default_directory(root)
+    removed = clean_cache(directory, whole=not os.environ.get(ENV_VAR))
+    click.echo(f"archlint: removed the cache in {directory}" if removed else f"archlint: no cache in {directory}")
 
 
 def _terminate(_signum, _frame) -> None:

@@ -36,6 +36,8 @@ CONFIG_KEYS = {
     "standards",
     "rules",
     "openapi",
+    "baseline",
+    "respect-bare-noqa",
     "limits",
 }
 _SELECTOR = re.compile(r"^(ALL|AL\d{0,3}|S\d{1,2})$")
@@ -58,6 +60,10 @@ class Config:
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: OpenAPI documents to check (relative to the project root); none: discover openapi.json/.yaml/.yml.
     openapi: list[str] = field(default_factory=list)
+    #: Baseline file (relative to the project root) whose findings are accepted; None: no baseline.
+    baseline: str | None = None
+    #: Whether a bare ``# noqa`` (Ruff's, flake8's) silences archlint too; by default only ``# noqa: AL...`` does.
+    respect_bare_noqa: bool = False
     #: Size and expansion limits: the pack's ``[limits]`` with ``[tool.archlint.limits]`` over them.
     limits: Limits = field(default_factory=Limits)
 
@@ -137,11 +143,16 @@ def load_config(path: Path | None, root: Path, *, pack_override: str | None = No
     config.exclude = _strings(raw, "exclude", source)
     config.src = _strings(raw, "src", source)
     config.openapi = _strings(raw, "openapi", source)
+    config.baseline = _string(raw, "baseline", source, None)
     config.limits = limits_from(raw.get("limits", {}), f"{source}: {section} key 'limits'", pack.limits)
     if "respect-gitignore" in raw:
         if not isinstance(raw["respect-gitignore"], bool):
             raise ConfigError(f"{source}: {section} key 'respect-gitignore' must be true or false")
         config.respect_gitignore = raw["respect-gitignore"]
+    if "respect-bare-noqa" in raw:
+        if not isinstance(raw["respect-bare-noqa"], bool):
+            raise ConfigError(f"{source}: {section} key 'respect-bare-noqa' must be true or false")
+        config.respect_bare_noqa = raw["respect-bare-noqa"]
     if "fail-on" in raw:
         try:
             if not isinstance(raw["fail-on"], str):

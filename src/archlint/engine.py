@@ -5,22 +5,23 @@ Data flows one way: nothing here knows about the CLI or the output formats.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import traceback
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
 
 from archlint import __version__
+from archlint import baseline as baselines
 from archlint.changes import ChangeSet, ChangeSetError, from_git, from_list, from_paths
 from archlint.checks import Rule, all_rules
 from archlint.checks.s24_tested_endpoints import UntestedEndpoint
-from archlint.collect import FileFacts, collect_bytes
+from archlint.collect import FileFacts, collect_bytes, content_digest
+from archlint.collect.cache import FactsCache, default_directory
+from archlint.collect.guard import Limits
+from archlint.collect.pool import collect_isolated
 from archlint.config import (
     Config,
     find_config,
@@ -39,6 +40,7 @@ from archlint.openapi.loader import Bounds as OpenAPIBounds
 from archlint.openapi.sources import Request as OpenAPIRequest
 from archlint.pack import ConfigError
 from archlint.project import Project
+from archlint.suppressions import Audit, Suppressions
 
 _PARALLEL_THRESHOLD = 48
 _FRAME_LIMIT = 16 * 1024 * 1024  # the most a fingerprint reads of a reported file
@@ -70,6 +72,14 @@ class Overrides:
     changed_files: str | None = None
     paths_are_change_set: bool = False
     change_set: ChangeSet | None = None
+    #: Baseline (issue 18): report only findings not in this file (wins over the config's ``baseline``).
+    baseline: Path | None = None
+    #: Record every finding instead (``--write-baseline``): no baseline filters the run.
+    write_baseline: Path | None = None
+    #: Texts that stand in for files on disk (absolute resolved paths): ``--diff`` checks fixed code unwritten.
+    overlay: dict[Path, str] = field(default_factory=dict)
+    #: ``--no-cache``: parse every file, read and write no cache entry.
+    no_cache: bool = False
 
 
 @dataclass(slots=True)
@@ -87,6 +97,13 @@ class RunResult:
     report: Report
     configs: list[Config]
     crashes: list[RuleCrash] = field(default_factory=list)
+    #: The baseline the run was filtered with, and what it found against it.
+    baseline: baselines.Baseline | None = None
+    outcome: baselines.Outcome | None = None
+    #: Whether a baseline entry is one this run could have reproduced (its rule ran, its path was checked).
+    in_scope: object = None
+    #: The rules that ran, by id, with their options (fixes are asked of them).
+    rules: dict[str, Rule] = field(default_factory=dict)
 
     @property
     def fail_on(self):
@@ -120,6 +137,8 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
     configs: list[Config] = []
     files_checked = 0
     report_root: Path | None = None
+    scopes: list[tuple[set[str], list[str]]] = []  # (rule ids, wanted paths) of each project
+    ran: dict[str, Rule] = {}
     for root, (config_path, group_targets) in groups.items():
         config = load_config(config_path, root, pack_override=overrides.pack)
         configs.append(config)
@@ -136,14 +155,25 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
             files_checked += len(set(group_targets) - analysed)
         for rule in rules:
             infos.setdefault(rule.id, rule.info(rule.options, rule.effective_severity))
-        findings.extend(check_project(project, rules, config, group_targets, crashes))
+            ran.setdefault(rule.id, rule)
+        complete = overrides.select is None and not overrides.extend_select and not overrides.ignore
+        findings.extend(check_project(project, rules, config, group_targets, crashes, complete=complete))
         # Non-Python files the rules read (OpenAPI documents), when they are checked paths or named explicitly.
+        wanted = [_relative(t, top) for t in group_targets]
+        scopes.append(({r.id for r in rules}, wanted + list(project.other_files)))
         documents = project.openapi_if_loaded()
         if documents is not None:
-            wanted = [_relative(t, top) for t in group_targets]
             given = set(project.other_files) | documents.explicit
             files_checked += sum(1 for p in documents.checked if _in_targets(p, wanted) or p in given)
     findings.sort(key=Finding.sort_key)
+
+    def in_scope(entry: baselines.Entry) -> bool:
+        return any(entry.rule in ids and _in_targets(entry.path, wanted) for ids, wanted in scopes)
+
+    accepted, outcome = _baseline(overrides, configs), None
+    if accepted is not None:
+        outcome = baselines.apply(findings, accepted, in_scope)
+        findings = outcome.new
     report = Report(
         findings=findings,
         rules=[infos[k] for k in sorted(infos)],
@@ -152,7 +182,32 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         tool_version=__version__,
         extra={"errors": [f"Rule {c.rule_id} ({c.name}) crashed: {c.error}" for c in crashes]} if crashes else {},
     )
-    return RunResult(report, configs, crashes)
+    if outcome is not None:
+        report.unchanged = outcome.unchanged
+        report.absent = [_absent(e) for e in outcome.absent]
+    return RunResult(report, configs, crashes, accepted, outcome, in_scope, ran)
+
+
+def _baseline(overrides: Overrides, configs: list[Config]) -> baselines.Baseline | None:
+    """The baseline that filters this run: ``--baseline``, else the configuration's; none while writing one."""
+    if overrides.write_baseline is not None:
+        return None
+    path = overrides.baseline
+    if path is None:
+        configured = next((c for c in configs if c.baseline), None)
+        if configured is None:
+            return None
+        path = configured.root / configured.baseline
+    try:
+        return baselines.load(path)
+    except baselines.BaselineError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _absent(entry: baselines.Entry) -> Finding:
+    finding = entry.as_finding()
+    finding.baseline_state = "absent"
+    return finding
 
 
 def change_set(paths: Sequence[str | Path], overrides: Overrides) -> ChangeSet | None:
@@ -220,18 +275,36 @@ def select_rules(config: Config, overrides: Overrides) -> list[Rule]:
 def build_project(config: Config, report_root: Path, overrides: Overrides) -> tuple[Project, list[Rule], list[SourceFile]]:
     rules = select_rules(config, overrides)
     files = discover(config, report_root)
-    facts = collect_all(files, jobs=overrides.jobs)
+    tests = next((rule for rule in rules if rule.standard == "S24"), None)
+    test_files = discover_tests(config, report_root, tests.options.test_files) if tests is not None else []
+    facts, test_facts = _collect_with_tests(files, test_files, config, overrides.jobs, overrides.no_cache, overrides.overlay)
     project = Project(
         index=ProjectIndex(facts),
         root=config.root,
         report_root=report_root,
         other_files=[_relative(p.resolve(), report_root) for p in overrides.openapi],
         openapi_request=openapi_request(config, overrides),
+        test_files=test_facts,
     )
-    tests = next((rule for rule in rules if rule.standard == "S24"), None)
-    if tests is not None:
-        project.test_files = collect_all(discover_tests(config, report_root, tests.options.test_files), jobs=overrides.jobs)
     return project, rules, files
+
+
+def _collect_with_tests(
+    files: list[SourceFile],
+    test_files: list[SourceFile],
+    config: Config,
+    jobs: int | None,
+    no_cache: bool,
+    overlay: dict[Path, str] | None = None,
+) -> tuple[list[FileFacts], list[FileFacts]]:
+    """The facts of the analysed files and of the tests (read for S24 only), in one collection and one cache pass."""
+    seen = {f.path for f in files}
+    extra = [f for f in test_files if f.path not in seen]
+    everything = collect_all(
+        files + extra, jobs=jobs, cache=facts_cache(config, no_cache=no_cache), limits=limits(config), overlay=overlay
+    )
+    tests = {f.path for f in extra}
+    return [f for f in everything if f.path not in tests], [f for f in everything if f.path in tests]
 
 
 def openapi_request(config: Config, overrides: Overrides) -> OpenAPIRequest:
@@ -257,7 +330,7 @@ def openapi_request(config: Config, overrides: Overrides) -> OpenAPIRequest:
 
 
 def load_project(path: Path, *, config_path: Path | None = None, pack: str | None = None,
-                 jobs: int | None = None) -> tuple[Project, Config]:
+                 jobs: int | None = None, no_cache: bool = False) -> tuple[Project, Config]:
     """The project that contains ``path``, indexed as ``check`` indexes it, without running rules.
 
     For reports built from the index (``archlint inventory``): the nearest
@@ -273,10 +346,11 @@ def load_project(path: Path, *, config_path: Path | None = None, pack: str | Non
     config = load_config(config_file, root, pack_override=pack)
     report_root = git_root(root) or root
     files = discover(config, report_root)
-    project = Project(index=ProjectIndex(collect_all(files, jobs=jobs)), root=config.root, report_root=report_root)
     # The inventory marks each endpoint tested or not, reading the tests as S24 does.
     _enabled, _severity, options = rule_settings(config, UntestedEndpoint)
-    project.test_files = collect_all(discover_tests(config, report_root, options.test_files), jobs=jobs)
+    tests = discover_tests(config, report_root, options.test_files)
+    facts, test_facts = _collect_with_tests(files, tests, config, jobs, no_cache)
+    project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root, test_files=test_facts)
     return project, config
 
 
@@ -286,7 +360,32 @@ def check_project(
     config: Config,
     targets: list[Path],
     crashes: list[RuleCrash] | None = None,
+    *,
+    complete: bool = True,
 ) -> list[Finding]:
+    rules = list(rules)
+    findings = _run_rules(project, [r for r in rules if not r.after_filter], crashes)
+    report_root = project.report_root
+    wanted = [_relative(t, report_root) for t in targets]
+    filters = _Filters(project.index, config, report_root)
+    # Documents named on the command line or generated: always reported.
+    documents = project.openapi_if_loaded()
+    given = set(project.other_files) | (documents.explicit if documents is not None else set())
+    kept = [f for f in findings if (_in_targets(f.path, wanted) or f.path in given) and not filters.drop(f)]
+    late = [r for r in rules if r.after_filter]
+    if late:
+        # Rules about the filtering itself (AL002: suppressions that silenced nothing) run after it.
+        project.suppression_audit = Audit(
+            filters.suppressions, frozenset(r.id for r in rules), frozenset(r.id for r in all_rules()), complete
+        )
+        audit = _run_rules(project, late, crashes)
+        # A directive that silences nothing must not silence its own report: only `ignore[AL002]` does.
+        kept.extend(f for f in audit if _in_targets(f.path, wanted) and not filters.drop(f, explicit=True))
+    _fingerprint(kept, report_root)
+    return kept
+
+
+def _run_rules(project: Project, rules: list[Rule], crashes: list[RuleCrash] | None) -> list[Finding]:
     findings: list[Finding] = []
     for rule in rules:
         try:
@@ -299,15 +398,7 @@ def check_project(
             crashes.append(
                 RuleCrash(rule.id, rule.name, f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
             )
-    report_root = project.report_root
-    wanted = [_relative(t, report_root) for t in targets]
-    filters = _Filters(project.index, config, report_root)
-    # Documents named on the command line or generated: always reported.
-    documents = project.openapi_if_loaded()
-    given = set(project.other_files) | (documents.explicit if documents is not None else set())
-    kept = [f for f in findings if (_in_targets(f.path, wanted) or f.path in given) and not filters.drop(f)]
-    _fingerprint(kept, report_root)
-    return kept
+    return findings
 
 
 # --------------------------------------------------------------------------- #
@@ -315,26 +406,87 @@ def check_project(
 # --------------------------------------------------------------------------- #
 
 
-def _collect_one(file: SourceFile) -> FileFacts:
+def limits(config: Config) -> Limits:
+    """The parse limits of the pack's ``[limits]`` and ``[tool.archlint.limits]``."""
+    return Limits(
+        max_file_bytes=config.limits.file_size,
+        max_nesting_depth=config.limits.nesting_depth,
+        max_expression_terms=config.limits.expression_terms,
+    )
+
+
+def facts_cache(config: Config, *, no_cache: bool = False) -> FactsCache:
+    """The project's facts cache (``.archlint_cache/`` or ``$ARCHLINT_CACHE_DIR``); disabled by ``--no-cache``."""
+    return FactsCache(None if no_cache else default_directory(config.root), config.root, limits(config))
+
+
+def _read(file: SourceFile) -> bytes | FileFacts:
+    """The file's bytes, or the facts of a file that cannot be read."""
     try:
-        data = file.read_bytes()
+        return file.read_bytes()
     except OSError as exc:
         from archlint.collect.facts import ParseError
         from archlint.model import Span
 
-        facts = FileFacts(path=file.path, rel=file.rel, module=file.module, is_package=file.is_package)
+        facts = FileFacts(transient=True)
         facts.parse_error = ParseError(read_failure(exc), Span.point(1))
         return facts
-    return collect_bytes(data, path=file.path, rel=file.rel, module=file.module, is_package=file.is_package)
 
 
-def collect_all(files: list[SourceFile], jobs: int | None = None) -> list[FileFacts]:
-    """Facts for every file: in worker processes when there are many files."""
+def collect_all(
+    files: list[SourceFile], jobs: int | None = None, cache: FactsCache | None = None, limits: Limits | None = None,
+    overlay: dict[Path, str] | None = None,
+) -> list[FileFacts]:
+    """Facts for every file: from the cache when the content was seen before, else parsed.
+
+    Parsing runs in worker processes when there are many files, where a parser
+    crash costs one file; on a small project in this process, except files past
+    what is safe to parse here (see ``archlint.collect.guard``). Facts depend on
+    the content only; each file's location is stamped on afterwards.
+    """
+    limits = limits or Limits()
+    cache = cache or FactsCache(None)
+    out: list[FileFacts | None] = [None] * len(files)
+    pending: list[tuple[int, bytes, str]] = []
+    for i, file in enumerate(files):
+        # ``overlay``: texts that stand in for files on disk (``--diff`` checks fixed code it does not write).
+        text = overlay.get(file.abs.resolve()) if overlay else None
+        data = text.encode("utf-8") if text is not None else _read(file)
+        if isinstance(data, FileFacts):
+            out[i] = data
+            continue
+        digest = content_digest(data)
+        cached = cache.get(digest)
+        if cached is not None:
+            out[i] = cached
+        else:
+            pending.append((i, data, digest))
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers > 1 and len(files) >= _PARALLEL_THRESHOLD:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(_collect_one, files, chunksize=max(1, len(files) // (workers * 4))))
-    return [_collect_one(f) for f in files]
+    isolate: list[tuple[int, bytes, str]] = []
+    if workers > 1 and len(pending) >= _PARALLEL_THRESHOLD:
+        isolate = pending
+    else:
+        for i, data, digest in pending:
+            facts = collect_bytes(data, limits=limits, in_process=True)
+            if facts is None:
+                isolate.append((i, data, digest))
+            else:
+                out[i] = facts
+    if isolate:
+        results = collect_isolated([data for _, data, _ in isolate], max(1, min(workers, len(isolate))), limits)
+        for (i, _data, _digest), facts in zip(isolate, results):
+            out[i] = facts
+    for i, _data, digest in pending:
+        facts = out[i]
+        assert facts is not None
+        if not facts.transient:
+            cache.put(digest, facts)
+    cache.finish()
+    located: list[FileFacts] = []
+    for file, facts in zip(files, out):
+        assert facts is not None
+        located.append(facts.locate(file.path, file.rel, file.module, file.is_package))
+    return located
 
 
 # --------------------------------------------------------------------------- #
@@ -362,11 +514,12 @@ class _Filters:
         self.per_file = [
             (pathspec.GitIgnoreSpec.from_lines([glob]), codes) for glob, codes in config.per_file_ignores.items()
         ]
-        self._headers: dict[str, list[tuple[int, int]]] = {}
+        self.suppressions = Suppressions(respect_bare_noqa=config.respect_bare_noqa)
 
-    def drop(self, finding: Finding) -> bool:
+    def drop(self, finding: Finding, *, explicit: bool = False) -> bool:
+        """Suppressed or per-file ignored (``explicit``: only by a directive that names the rule)."""
         facts = self.index.files.get(finding.path)
-        if facts is not None and self._suppressed(finding, facts):
+        if facts is not None and self.suppressions.suppresses(finding, facts, explicit=explicit):
             return True
         rel = finding.path[len(self.prefix) + 1 :] if self.prefix and finding.path.startswith(self.prefix + "/") else finding.path
         for spec, codes in self.per_file:
@@ -374,45 +527,14 @@ class _Filters:
                 return True
         return False
 
-    def _suppressed(self, finding: Finding, facts: FileFacts) -> bool:
-        if not facts.suppressions:
-            return False
-        lines = {finding.span.line, finding.span.end_line}
-        for start, end in self._header_ranges(facts):
-            if start <= finding.span.line <= end:
-                lines.update(range(start, end + 1))
-        for line in lines:
-            if line in facts.suppressions:
-                codes = facts.suppressions[line]
-                if codes is None or finding.rule_id in codes:
-                    return True
-        return False
-
-    def _header_ranges(self, facts: FileFacts) -> list[tuple[int, int]]:
-        ranges = self._headers.get(facts.path)
-        if ranges is None:
-            ranges = [f.header for f in facts.functions.values()] + [c.header for c in facts.classes.values()]
-            self._headers[facts.path] = ranges
-        return ranges
-
 
 def _fingerprint(findings: list[Finding], report_root: Path) -> None:
-    """A hash of rule, file, the reported line's text and its occurrence: survives lines shifting."""
-    lines_cache: dict[str, list[str]] = {}
-    seen: dict[tuple, int] = defaultdict(int)
-    for finding in sorted(findings, key=Finding.sort_key):
-        lines = lines_cache.get(finding.path)
-        if lines is None:
-            try:
-                text = read_project_text(report_root / finding.path, root=report_root, limit=_FRAME_LIMIT,
-                                         errors="replace")
-                lines = text.splitlines()
-            except OSError:
-                lines = []
-            lines_cache[finding.path] = lines
-        line_text = lines[finding.span.line - 1].strip() if 0 < finding.span.line <= len(lines) else ""
-        key = (finding.rule_id, finding.path, line_text)
-        seen[key] += 1
-        material = "\0".join((finding.rule_id, finding.path, line_text, str(seen[key])))
-        finding.fingerprint = hashlib.sha256(material.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    """Rule, file, enclosing definition and the reported code's normalised text (see ``archlint.baseline``).
+
+    Files are read as the reporters read them: within the report root, at most ``_FRAME_LIMIT`` bytes.
+    """
+    baselines.fingerprint(
+        findings, report_root,
+        read=lambda path: read_project_text(path, root=report_root, limit=_FRAME_LIMIT, errors="replace"),
+    )
 

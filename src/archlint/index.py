@@ -464,7 +464,7 @@ class ProjectIndex:
 
     def _instance_attribute(self, facts: FileFacts, fact: ClassFact, attr: str) -> Value | None:
         values: list[Value] = []
-        for name, qualname in fact.defs.items():
+        for qualname in fact.defs.values():
             fn = facts.functions.get(qualname)
             if fn is None or not fn.params:
                 continue

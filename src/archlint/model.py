@@ -45,6 +45,13 @@ class Span:
     def point(cls, line: int, column: int = 1) -> Span:
         return cls(line, column, line, column + 1)
 
+    def contains(self, inner: Span) -> bool:
+        """Whether ``inner`` lies within this span (a span contains itself)."""
+        return (self.line, self.column) <= (inner.line, inner.column) and (inner.end_line, inner.end_column) <= (
+            self.end_line,
+            self.end_column,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Related:
@@ -53,6 +60,32 @@ class Related:
     path: str
     span: Span
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace ``span`` of a file (end exclusive; an empty span inserts) with ``content``."""
+
+    span: Span
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """How to fix a finding: edits of the finding's file, safe or unsafe as in Ruff.
+
+    A safe fix keeps the program's meaning (and is applied by ``--fix``); an
+    unsafe one may change behaviour or drop comments and is applied only with
+    ``--unsafe-fixes``.
+    """
+
+    message: str
+    edits: tuple[Edit, ...]
+    applicability: str = "safe"  # "safe" or "unsafe"
+
+    @property
+    def safe(self) -> bool:
+        return self.applicability == "safe"
 
 
 @dataclass(slots=True)
@@ -73,6 +106,10 @@ class Finding:
     related: tuple[Related, ...] = ()
     #: Stable across lines shifting; filled in by the engine before reporting.
     fingerprint: str = ""
+    #: Against a baseline (SARIF ``baselineState``): "new", "unchanged" or "absent"; "" without one.
+    baseline_state: str = ""
+    #: A fix the rule offers (``--fix``, ``--diff``, SARIF ``fixes``), when there is one.
+    fix: Fix | None = None
 
     def sort_key(self) -> tuple:
         return (self.path, self.span.line, self.span.column, self.rule_id, self.message)
@@ -132,3 +169,7 @@ class Report:
     tool_version: str = ""
     information_uri: str = "https://github.com/archlint/archlint"
     extra: dict = field(default_factory=dict)
+    #: With a baseline: findings it accepts (not in ``findings``, not failing the run) and its
+    #: entries this run no longer finds (fixed), for SARIF's ``baselineState``.
+    unchanged: list[Finding] = field(default_factory=list)
+    absent: list[Finding] = field(default_factory=list)

@@ -32,6 +32,8 @@ LIMIT_KEYS = {
     "openapi-size": "openapi_size",
     "openapi-nodes": "openapi_nodes",
     "openapi-depth": "openapi_depth",
+    "nesting-depth": "nesting_depth",
+    "expression-terms": "expression_terms",
 }
 
 
@@ -55,6 +57,10 @@ class Limits:
     openapi_nodes: int = 1_000_000
     #: Nesting depth of one OpenAPI document.
     openapi_depth: int = 64
+    #: Bracket nesting of one Python file (CPython's own limit is 200; LibCST crashes near 2,000).
+    nesting_depth: int = 200
+    #: Terms chained by operators in one Python expression (LibCST crashes near 10,000, O(n^2) before).
+    expression_terms: int = 500
 
 
 def limits_from(table: Any, where: str, base: Limits | None = None) -> Limits:

@@ -60,6 +60,9 @@ class Project:
     test_files: list[FileFacts] = field(default_factory=list)
     #: Which OpenAPI documents ``project.openapi`` loads (from the command line and configuration).
     openapi_request: Request = field(default_factory=Request)
+    #: After filtering, for rules with ``after_filter`` (AL002): which suppression directives silenced something
+    #: (an ``archlint.suppressions.Audit``; None before the filter has run).
+    suppression_audit: Any = None
     _shared: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
     @cached_property

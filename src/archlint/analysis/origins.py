@@ -141,13 +141,6 @@ def snake(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", _CAMEL.sub("_", name).lower()).strip("_")
 
 
-def _contains(outer: Span, inner: Span) -> bool:
-    return (outer.line, outer.column) <= (inner.line, inner.column) and (inner.end_line, inner.end_column) <= (
-        outer.end_line,
-        outer.end_column,
-    )
-
-
 def _before(span: Span, use: Span) -> bool:
     return (span.end_line, span.end_column) <= (use.line, use.column)
 
@@ -209,7 +202,7 @@ def labels_of(scope: Scope, target: Span) -> tuple[str, ...]:
     def path(expr: Expr, acc: tuple[str, ...]) -> tuple[str, ...] | None:
         if expr.span == target:
             return acc
-        if not _contains(expr.span, target):
+        if not expr.span.contains(target):
             return None
         if isinstance(expr, Call):
             for key, value in expr.kwargs:
@@ -229,18 +222,18 @@ def labels_of(scope: Scope, target: Span) -> tuple[str, ...]:
         return None
 
     for assign in scope.assigns:
-        if assign.value is not None and _contains(assign.value.span, target):
+        if assign.value is not None and assign.value.span.contains(target):
             names = tuple(n for t in assign.targets for n in _target_labels(t))
             found = path(assign.value, ())
             if found is not None:
                 return found + names
     for ret in scope.returns:
-        if ret is not None and _contains(ret.span, target):
+        if ret is not None and ret.span.contains(target):
             found = path(ret, ())
             if found is not None:
                 return found
     for site in scope.calls:
-        if site.call.span != target and _contains(site.call.span, target):
+        if site.call.span != target and site.call.span.contains(target):
             found = path(site.call, ())
             if found:
                 return found

@@ -696,6 +696,6 @@ __all__ = [
     "RelationshipDef",
     "TableDef",
     "Const",
-    "models",
+    "read_models",
     "flag",
 ]

@@ -657,13 +657,6 @@ def lambda_spans(scope: Scope) -> list[Span]:
     ]
 
 
-def within(span: Span, outer: Span) -> bool:
-    return (outer.line, outer.column) <= (span.line, span.column) and (span.end_line, span.end_column) <= (
-        outer.end_line,
-        outer.end_column,
-    )
-
-
 _CALLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -707,7 +700,6 @@ __all__ = [
     "iter_exprs",
     "scope_exprs",
     "lambda_spans",
-    "within",
     "FACTORIES",
     "RETURNS",
     "CONTAINERS",

@@ -33,12 +33,18 @@ if TYPE_CHECKING:
 class TokenNames(Protocol):
     """The pack's name patterns that tell token kinds apart (S5's options)."""
 
-    refresh_token_names: re.Pattern[str]
-    access_token_names: re.Pattern[str]
-    excluded_token_names: re.Pattern[str]
-    refresh_evidence_names: re.Pattern[str]
-    opaque_refresh_token_names: re.Pattern[str]
-    token_type_claims: tuple[str, ...]
+    @property
+    def refresh_token_names(self) -> re.Pattern[str]: ...
+    @property
+    def access_token_names(self) -> re.Pattern[str]: ...
+    @property
+    def excluded_token_names(self) -> re.Pattern[str]: ...
+    @property
+    def refresh_evidence_names(self) -> re.Pattern[str]: ...
+    @property
+    def opaque_refresh_token_names(self) -> re.Pattern[str]: ...
+    @property
+    def token_type_claims(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -706,18 +712,11 @@ def _enclosing_calls(scope, target, origins: Origins, ctx: Ctx) -> tuple[str, ..
     out: list[str] = []
     for site in scope.calls:
         call = site.call
-        if call.span == target or not _within(call.span, target):
+        if call.span == target or not call.span.contains(target):
             continue
         fqn = origins.fqn(call.func, ctx) or (call.func.dotted() or "")
         out.append(fqn.rsplit(".", 1)[-1])
     return tuple(out)
-
-
-def _within(outer, inner) -> bool:
-    return (outer.line, outer.column) <= (inner.line, inner.column) and (inner.end_line, inner.end_column) <= (
-        outer.end_line,
-        outer.end_column,
-    )
 
 
 def _lifetime(result: Traced, claims: tuple[str, ...], names: tuple[str, ...], funcs: tuple[str, ...]) -> Lifetime:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from archlint.model import Finding, Related, RuleInfo, Severity, Span
 from archlint.pack import format_value, option_fields
@@ -20,13 +20,16 @@ from archlint.project import Project
 
 __all__ = ["Project", "Rule"]
 
+#: The dataclass of a standard's options (``S5Options``); ``None`` for a rule without options.
+OptionsT = TypeVar("OptionsT")
+
 Example = "str | dict[str, str]"
 _EXPECT = re.compile(r"\s*# expect: [A-Z0-9, ]+$", re.M)
 HELP_URI = "https://github.com/archlint/archlint/blob/main/README.md#rules"
 
 
-class Rule:
-    """Base class of every archlint rule."""
+class Rule(Generic[OptionsT]):
+    """Base class of every archlint rule: ``class MyRule(Rule[S5Options])`` types ``self.options``."""
 
     id: ClassVar[str] = ""
     name: ClassVar[str] = ""  # PascalCase
@@ -39,11 +42,19 @@ class Rule:
     Options: ClassVar[type | None] = None
     #: The rule reads only ``Project.change_set`` (S19): its examples run as a change set.
     change_set_only: ClassVar[bool] = False
+    #: The rule judges the filtering itself (AL002): it runs after suppressions are applied.
+    after_filter: ClassVar[bool] = False
     VALID: ClassVar[list] = []
     INVALID: ClassVar[list] = []
+    #: Fix examples, tests too: (before, after) sources of ``app/main.py`` (or dicts of files).
+    FIXES: ClassVar[list] = []
+    #: "safe" fixes keep the program's meaning (``--fix``); "unsafe" ones need ``--unsafe-fixes``.
+    fix_applicability: ClassVar[str] = "safe"
+    #: What the fix does, for ``--show-fixes`` and SARIF (a sentence).
+    fix_message: ClassVar[str] = ""
 
-    def __init__(self, options: Any = None, severity: Severity | None = None) -> None:
-        self.options = options
+    def __init__(self, options: OptionsT, severity: Severity | None = None) -> None:
+        self.options: OptionsT = options
         self.effective_severity = severity or self.severity
 
     # ------------------------------------------------------------- running
@@ -68,6 +79,14 @@ class Rule:
             standard=self.standard,
             related=tuple(related),
         )
+
+    def fix(self, finding: Finding, source: Any) -> Any:
+        """The file's new text (or tree) with this finding fixed; None when it cannot be fixed safely here.
+
+        ``source`` is an ``archlint.fixes.FixSource``: the file parsed with LibCST.
+        Only rules with ``FIXES`` are asked.
+        """
+        return None
 
     # ---------------------------------------------------------------- docs
     @classmethod

@@ -43,7 +43,7 @@ def _label(route: Route, path: str) -> str:
     return f"{'/'.join(route.methods)} {path}"
 
 
-class UnversionedRoute(Rule):
+class UnversionedRoute(Rule[S1Options]):
     """Reports routes whose full path does not start with an API version (`/api/v1/...`).
 
     The full path is composed the way FastAPI composes it: mount paths,
@@ -166,7 +166,7 @@ class UnversionedRoute(Rule):
         )
 
 
-class UnverifiableRoutePath(Rule):
+class UnverifiableRoutePath(Rule[S1Options]):
     """Notes routes whose full path archlint cannot resolve statically, so S1 is unverifiable.
 
     A prefix read from the environment, computed at run time, or coming from a

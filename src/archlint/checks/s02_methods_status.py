@@ -24,6 +24,7 @@ from archlint.analysis.endpoints import (
     unresolved_include_sets,
 )
 from archlint.checks.base import Project, Rule
+from archlint.fixes import fastapi as fastapi_fixes
 from archlint.collect.facts import Expr, FString, FunctionFact, Lit
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
@@ -155,7 +156,7 @@ def _segment_expr(segment: Segment) -> Expr | None:
 # --------------------------------------------------------------------------- #
 
 
-class CreateWithout201(Rule):
+class CreateWithout201(Rule[S2Options]):
     """Reports POST routes that create a resource but do not answer 201 Created.
 
     A POST creates when its handler is named like a create (`create_*`,
@@ -218,6 +219,78 @@ class CreateWithout201(Rule):
             return [item]
         """
     ]
+
+    #: Unsafe: clients that expect 200 see 201.
+    fix_applicability = "unsafe"
+    fix_message = "Declare `status_code=201` (`status.HTTP_201_CREATED` when `status` is imported)."
+    FIXES = [
+        (
+            """
+            from fastapi import APIRouter, status
+            from pydantic import BaseModel
+
+            router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+            class Item(BaseModel):
+                name: str
+
+            @router.post("/")
+            async def create_item(item: Item) -> Item:
+                return item
+
+            @router.post(
+                "/bulk",
+                summary="Create items.",
+            )
+            async def create_items(items: list[Item]) -> list[Item]:
+                return items
+            """,
+            """
+            from fastapi import APIRouter, status
+            from pydantic import BaseModel
+
+            router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+            class Item(BaseModel):
+                name: str
+
+            @router.post("/", status_code=status.HTTP_201_CREATED)
+            async def create_item(item: Item) -> Item:
+                return item
+
+            @router.post(
+                "/bulk",
+                summary="Create items.",
+                status_code=status.HTTP_201_CREATED,
+            )
+            async def create_items(items: list[Item]) -> list[Item]:
+                return items
+            """,
+        ),
+        (
+            """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+            @router.post("/", status_code=200)
+            async def create_item(name: str) -> dict:
+                return {"name": name}
+            """,
+            """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+            @router.post("/", status_code=201)
+            async def create_item(name: str) -> dict:
+                return {"name": name}
+            """,
+        ),
+    ]
+
+    def fix(self, finding: Finding, source):
+        return fastapi_fixes.set_status_created(source, finding.span)
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
@@ -325,7 +398,7 @@ def _is_plural(word: str, opts: S2Options) -> bool:
     return word.endswith("s") or word in opts.plural_exempt
 
 
-class DeleteWithBody(Rule):
+class DeleteWithBody(Rule[S2Options]):
     """Reports DELETE routes that do not answer 204 No Content without a body.
 
     A DELETE must declare `status_code=204` (`status.HTTP_204_NO_CONTENT`),
@@ -435,7 +508,7 @@ class DeleteWithBody(Rule):
 # --------------------------------------------------------------------------- #
 
 
-class VerbInPath(Rule):
+class VerbInPath(Rule[S2Options]):
     """Reports path segments that start with a verb (`/getUsers`, `/create-user`, `/users/delete/{id}`).
 
     Decorator paths, `APIRouter(prefix=...)` and `include_router(prefix=...)`
@@ -506,7 +579,7 @@ class VerbInPath(Rule):
                 break
 
 
-class UppercasePathSegment(Rule):
+class UppercasePathSegment(Rule[S2Options]):
     """Reports path segments with upper-case letters (`/getUsers`, `/UserProfiles`).
 
     Path parameters (`{userId}`) are not segments of the URL text and are left
@@ -568,7 +641,7 @@ def _kebab(text: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", text).lower()
 
 
-class SingularCollectionName(Rule):
+class SingularCollectionName(Rule[S2Options]):
     """Warns about a collection named by a singular noun (`/user` + `/user/{id}`).
 
     A path segment is a collection when a route is served at it and other
@@ -686,7 +759,7 @@ class SingularCollectionName(Rule):
 # --------------------------------------------------------------------------- #
 
 
-class PathParameterNotInSignature(Rule):
+class PathParameterNotInSignature(Rule[S2Options]):
     """Reports a `{param}` in a route's path that neither the handler nor its dependencies take (Ruff FAST003).
 
     A parameter counts when the handler has an argument of that name, a

@@ -16,6 +16,7 @@ from archlint.analysis.endpoints import (
     unresolved_include_sets,
 )
 from archlint.checks.base import Project, Rule
+from archlint.fixes import fastapi as fastapi_fixes
 from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
@@ -53,7 +54,7 @@ def _nonempty(index: ProjectIndex, expr: Expr | None, ctx: Ctx) -> bool:
     return True  # something archlint cannot read: assume it documents
 
 
-class UndocumentedEndpoint(Rule):
+class UndocumentedEndpoint(Rule[S3Options]):
     """Reports routes with neither a handler docstring nor `summary=` / `description=`.
 
     FastAPI turns the handler's docstring into the operation's description;
@@ -119,7 +120,7 @@ class UndocumentedEndpoint(Rule):
             )
 
 
-class MissingResponseModel(Rule):
+class MissingResponseModel(Rule[S3Options]):
     """Reports routes whose response schema is undocumented: no `response_model`, return annotation or `response_class`.
 
     A return annotation documents the response unless it is an opaque type
@@ -231,7 +232,7 @@ def _type_key(value: Value) -> object:
     return object()  # never equal
 
 
-class RedundantResponseModel(Rule):
+class RedundantResponseModel(Rule[S3Options]):
     """Notes a `response_model` that only repeats the handler's return annotation (Ruff FAST001).
 
     FastAPI uses the return annotation as the response model, so
@@ -288,6 +289,57 @@ class RedundantResponseModel(Rule):
         """
     ]
 
+    #: Ruff FAST001's fix: FastAPI already uses the return annotation, so the response is the same.
+    fix_message = "Remove the redundant `response_model` argument."
+    FIXES = [
+        (
+            """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+            class Item(BaseModel):
+                id: int
+
+            @router.get("/{item_id}", response_model=Item)
+            async def read_item(item_id: int) -> Item:
+                return Item(id=item_id)
+
+            @router.get(
+                "/",
+                response_model=list[Item],
+                summary="List items.",
+            )
+            async def list_items() -> list[Item]:
+                return []
+            """,
+            """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            router = APIRouter(prefix="/api/v1/items", tags=["items"])
+
+            class Item(BaseModel):
+                id: int
+
+            @router.get("/{item_id}")
+            async def read_item(item_id: int) -> Item:
+                return Item(id=item_id)
+
+            @router.get(
+                "/",
+                summary="List items.",
+            )
+            async def list_items() -> list[Item]:
+                return []
+            """,
+        ),
+    ]
+
+    def fix(self, finding: Finding, source):
+        return fastapi_fixes.remove_argument(source, finding.span, "response_model")
+
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         for route in project.routes.routes:
@@ -311,7 +363,7 @@ class RedundantResponseModel(Rule):
                 )
 
 
-class MissingTags(Rule):
+class MissingTags(Rule[S3Options]):
     """Reports routes without OpenAPI tags: none on the route, its routers or the `include_router` calls.
 
     Tags set on `APIRouter(tags=...)`, on any router the router is included
@@ -414,7 +466,7 @@ def _has(index: ProjectIndex, expr: Expr | None, ctx: Ctx) -> bool:
     return True
 
 
-class UndocumentedErrorResponse(Rule):
+class UndocumentedErrorResponse(Rule[S3Options]):
     """Reports an `HTTPException` a handler raises whose status is not documented in `responses=` (like Ruff's proposed FAST004).
 
     The status (`status_code=404`, `status.HTTP_404_NOT_FOUND`, constants) must

@@ -42,7 +42,7 @@ _DOC = yaml_example(
 )
 
 
-class InvalidOpenapiDocument(Rule):
+class InvalidOpenapiDocument(Rule[S4Options]):
     """Reports every error openapi-spec-validator finds in an OpenAPI document, at the node it is about.
 
     The validator is chosen by the document's `openapi` field (3.0, 3.1 or 3.2,
@@ -88,7 +88,7 @@ class InvalidOpenapiDocument(Rule):
                                        related=docs.related(doc, problem.path))
 
 
-class UnreadableOpenapiDocument(Rule):
+class UnreadableOpenapiDocument(Rule[S4Options]):
     """Reports an OpenAPI document that cannot be read: a JSON or YAML syntax error, a missing file, not an object.
 
     The finding sits at the position the parser stopped at.
@@ -118,7 +118,7 @@ class UnreadableOpenapiDocument(Rule):
                 yield self.finding(doc.path, doc.span(()), "The document is not an object, so it is not an OpenAPI document.")
 
 
-class OpenapiVersionNotAllowed(Rule):
+class OpenapiVersionNotAllowed(Rule[S4Options]):
     """Reports a document whose `openapi` version is not the one the pack requires (3.1.x).
 
     A document with no `openapi` field (a Swagger 2.0 file, or none at all) is
@@ -170,7 +170,7 @@ class OpenapiVersionNotAllowed(Rule):
                 yield self.finding(doc.path, doc.span((key,)), message)
 
 
-class DanglingOpenapiReference(Rule):
+class DanglingOpenapiReference(Rule[S4Options]):
     """Reports a `$ref` whose target does not exist: a local JSON pointer to nothing or a missing project file.
 
     The rest of the document is still validated; only the parts that need the
@@ -234,7 +234,7 @@ class DanglingOpenapiReference(Rule):
                                        related=docs.related(doc, problem.path))
 
 
-class RemoteOpenapiReference(Rule):
+class RemoteOpenapiReference(Rule[S4Options]):
     """Reports a `$ref` to a remote location (`http:`, `https:`, another scheme, or a file outside the project).
 
     archlint never fetches it: the validator's resolver refuses every URI but
@@ -300,7 +300,7 @@ class RemoteOpenapiReference(Rule):
                                        related=docs.related(doc, problem.path))
 
 
-class OpenapiAppNotLoaded(Rule):
+class OpenapiAppNotLoaded(Rule[S4Options]):
     """Reports an application named with `--app` that could not be imported to generate its OpenAPI document.
 
     The import runs in a subprocess with the project's interpreter and a
@@ -346,7 +346,7 @@ class OpenapiAppNotLoaded(Rule):
                 yield self.finding(failure.path, failure.span, failure.message)
 
 
-class OpenapiDocumentMissing(Rule):
+class OpenapiDocumentMissing(Rule[S4Options]):
     """Notes a FastAPI application when the project has no OpenAPI document to check, so S4 is not verified.
 
     archlint looks for `openapi.json`, `openapi.yaml` and `openapi.yml`, the

@@ -78,7 +78,7 @@ def _words(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-class _DocumentRule(Rule):
+class _DocumentRule(Rule[Any]):
     """Shared helpers of the document rules (not a rule: no id)."""
 
     Options = None
@@ -1073,7 +1073,7 @@ class _BodyWalker:
         merged = dict(inherited)
         merged.update({k: resolved[k] for k in _CARRIED if k in resolved})
         merged["type"] = resolved.get("type", inherited.get("type"))
-        for i, branch in enumerate(resolved.get("allOf") or []):
+        for branch in resolved.get("allOf") or []:
             branch_resolved, _ = self.doc.deref(branch)
             if isinstance(branch_resolved, dict):
                 merged.update({k: branch_resolved[k] for k in _CARRIED if k in branch_resolved})

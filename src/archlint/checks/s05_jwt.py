@@ -75,7 +75,7 @@ def _duration_text(seconds: float) -> str:
 # --------------------------------------------------------------------------- #
 
 
-class _S5Rule(Rule):
+class _S5Rule(Rule[S5Options]):
     standard = "S5"
     Options = S5Options
     tags = ("security", "auth")

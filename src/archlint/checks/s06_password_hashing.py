@@ -65,7 +65,7 @@ _TABLES = {"sqlalchemy.Table", "sqlalchemy.schema.Table"}
 _RELATIONSHIPS = {"sqlalchemy.orm.relationship", "sqlmodel.Relationship", "sqlalchemy.orm.relationships.relationship"}
 
 
-class _S6Rule(Rule):
+class _S6Rule(Rule[S6Options]):
     standard = "S6"
     Options = S6Options
     tags = ("security", "auth")
@@ -343,7 +343,7 @@ def _feeds_slow_hash(index, scope, call: Call, ctx: Ctx) -> bool:
     spans = [call.span]
     for _ in range(3):
         for assign in scope.assigns:
-            if assign.value is not None and any(_within(assign.value.span, s) for s in spans):
+            if assign.value is not None and any(assign.value.span.contains(s) for s in spans):
                 for target in assign.targets:
                     if isinstance(target, Name) and target.id not in carriers:
                         carriers.add(target.id)
@@ -357,18 +357,11 @@ def _feeds_slow_hash(index, scope, call: Call, ctx: Ctx) -> bool:
         if not slow:
             continue
         arguments = [*other.args, *(v for _, v in other.kwargs)]
-        if any(_within(a.span, call.span) for a in arguments):
+        if any(a.span.contains(call.span) for a in arguments):
             return True
         if carriers & {n for a in arguments for n in identifiers(a)}:
             return True
     return False
-
-
-def _within(outer, inner) -> bool:
-    return (outer.line, outer.column) <= (inner.line, inner.column) and (inner.end_line, inner.end_column) <= (
-        outer.end_line,
-        outer.end_column,
-    )
 
 
 def _names(expr: Expr | None):

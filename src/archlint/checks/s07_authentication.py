@@ -210,7 +210,7 @@ class _Auth:
         return False
 
 
-class UnauthenticatedEndpoint(Rule):
+class UnauthenticatedEndpoint(Rule[S7Options]):
     """Reports routes that are not public and depend on no authentication dependency.
 
     Authentication may be declared on the route (a `Depends`/`Security`

@@ -255,7 +255,7 @@ def _uses_bcrypt(project: Project) -> bool:
     return found
 
 
-class _S8Rule(Rule):
+class _S8Rule(Rule[S8Options]):
     standard = "S8"
     Options = S8Options
     tags = ("validation",)

@@ -27,6 +27,7 @@ from archlint.analysis.pydantic_models import (
     value_fqn,
 )
 from archlint.checks.base import Project, Rule
+from archlint.fixes import pydantic as pydantic_fixes
 from archlint.collect.facts import Attr, Await, Call, ClassFact, DictExpr, Expr, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
@@ -84,7 +85,7 @@ class S9Options:
     )
 
 
-class _S9Rule(Rule):
+class _S9Rule(Rule[S9Options]):
     standard = "S9"
     Options = S9Options
     severity = Severity.WARNING
@@ -290,6 +291,75 @@ class PydanticV1Validator(_S9Rule):
         """
     ]
 
+    fix_message = "Use `@field_validator` (with `@classmethod`)."
+    FIXES = [
+        (
+            """
+            from pydantic import BaseModel, validator
+
+            class Signup(BaseModel):
+                email: str
+                name: str
+
+                @validator("email", pre=True, allow_reuse=True)
+                def lower(cls, value: str) -> str:
+                    return value.lower()
+
+                @validator("name")
+                def strip(cls, value: str) -> str:
+                    return value.strip()
+            """,
+            """
+            from pydantic import BaseModel, field_validator
+
+            class Signup(BaseModel):
+                email: str
+                name: str
+
+                @field_validator("email", mode="before")
+                @classmethod
+                def lower(cls, value: str) -> str:
+                    return value.lower()
+
+                @field_validator("name")
+                @classmethod
+                def strip(cls, value: str) -> str:
+                    return value.strip()
+            """,
+        ),
+        (
+            """
+            from pydantic import BaseModel, validator
+
+            class Signup(BaseModel):
+                password: str
+                confirm: str
+
+                @validator("confirm")
+                def same(cls, value: str, values: dict) -> str:
+                    if value != values.get("password"):
+                        raise ValueError("passwords differ")
+                    return value
+            """,
+            """
+            from pydantic import BaseModel, validator
+
+            class Signup(BaseModel):
+                password: str
+                confirm: str
+
+                @validator("confirm")
+                def same(cls, value: str, values: dict) -> str:
+                    if value != values.get("password"):
+                        raise ValueError("passwords differ")
+                    return value
+            """,
+        ),
+    ]
+
+    def fix(self, finding: Finding, source):
+        return pydantic_fixes.field_validator(source, finding.span)
+
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         validators = self.options.v1_validators
@@ -372,6 +442,81 @@ class PydanticV1ModelMethod(_S9Rule):
             """,
         }
     ]
+
+    fix_message = "Call the v2 method."
+    FIXES = [
+        (
+            {
+                "app/schemas.py": """
+                from pydantic import BaseModel
+
+                class Item(BaseModel):
+                    title: str | None = None
+                """,
+                "app/services.py": """
+                from app.schemas import Item
+
+                def changes(item_in: Item, row: object) -> dict:
+                    copy = item_in.copy(update={"title": "x"})
+                    loaded = Item.parse_obj({"title": "y"})
+                    orm = Item.from_orm(row)
+                    fresh = Item(title="z")
+                    return item_in.dict(exclude_unset=True) | {"json": fresh.json(indent=2)}
+                """,
+            },
+            {
+                "app/schemas.py": """
+                from pydantic import BaseModel
+
+                class Item(BaseModel):
+                    title: str | None = None
+                """,
+                "app/services.py": """
+                from app.schemas import Item
+
+                def changes(item_in: Item, row: object) -> dict:
+                    copy = item_in.model_copy(update={"title": "x"})
+                    loaded = Item.model_validate({"title": "y"})
+                    orm = Item.model_validate(row, from_attributes=True)
+                    fresh = Item(title="z")
+                    return item_in.model_dump(exclude_unset=True) | {"json": fresh.model_dump_json(indent=2)}
+                """,
+            },
+        ),
+        (
+            {
+                "app/schemas.py": """
+                from pydantic import BaseModel
+
+                class Item(BaseModel):
+                    title: str | None = None
+                """,
+                "app/services.py": """
+                from app.schemas import Item
+
+                def dump(item: Item) -> str:
+                    return item.json(sort_keys=True) + str(item.copy(include={"title"}))
+                """,
+            },
+            {
+                "app/schemas.py": """
+                from pydantic import BaseModel
+
+                class Item(BaseModel):
+                    title: str | None = None
+                """,
+                "app/services.py": """
+                from app.schemas import Item
+
+                def dump(item: Item) -> str:
+                    return item.json(sort_keys=True) + str(item.copy(include={"title"}))
+                """,
+            },
+        ),
+    ]
+
+    def fix(self, finding: Finding, source):
+        return pydantic_fixes.rename_method(source, finding.span)
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
@@ -637,6 +782,47 @@ class PydanticV1FieldArgument(_S9Rule):
         """
     ]
 
+    fix_message = "Use the v2 name of the argument."
+    FIXES = [
+        (
+            """
+            from pydantic import BaseModel, Field, conlist
+
+            class Product(BaseModel):
+                sku: str = Field(max_length=12, regex=r"^[A-Z0-9-]+$")
+                tags: list[str] = Field(default_factory=list, min_items=1, max_items=10)
+                sizes: conlist(int, max_items=3) = []
+            """,
+            """
+            from pydantic import BaseModel, Field, conlist
+
+            class Product(BaseModel):
+                sku: str = Field(max_length=12, pattern=r"^[A-Z0-9-]+$")
+                tags: list[str] = Field(default_factory=list, min_length=1, max_length=10)
+                sizes: conlist(int, max_length=3) = []
+            """,
+        ),
+        (
+            """
+            from pydantic import BaseModel, Field
+
+            class Product(BaseModel):
+                sku: str = Field(max_length=12, const=True)
+            """,
+            """
+            from pydantic import BaseModel, Field
+
+            class Product(BaseModel):
+                sku: str = Field(max_length=12, const=True)
+            """,
+        ),
+    ]
+
+    def fix(self, finding: Finding, source):
+        if "SQLModel" in finding.message:
+            return None  # SQLModel's Field takes the v2 names through schema_extra: a person decides
+        return pydantic_fixes.rename_argument(source, finding.span)
+
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         arguments = self.options.v1_field_arguments
@@ -707,7 +893,6 @@ class UntypedRequestBody(_S9Rule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        types = self.types(project)
         untyped = set(self.options.untyped_body_types)
         seen: set = set()
         for inp in project.requests.inputs:
@@ -775,7 +960,6 @@ class RawRequestJson(_S9Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        types = self.types(project)
         seen: set = set()
         for scope in project.requests.scopes:
             fn, ref = scope.function, scope.ref

@@ -35,7 +35,6 @@ from archlint.analysis.static_types import (
     iter_exprs,
     lambda_spans,
     scope_exprs,
-    within,
 )
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Symbol, Unknown
 
@@ -89,7 +88,7 @@ def _is_migration(index: ProjectIndex, facts: FileFacts, packages: tuple[str, ..
     return any(n == p or n.startswith(p + ".") for n in names for p in packages)
 
 
-class _S10Rule(Rule):
+class _S10Rule(Rule[S10Options]):
     standard = "S10"
     Options = S10Options
     tags = ("database", "async")
@@ -270,7 +269,7 @@ class SyncSession(_S10Rule):
     def _sync_callbacks(self, index: ProjectIndex) -> set[FuncRef]:
         """Functions SQLAlchemy calls with a sync Session: ``run_sync(fn)`` targets and event listeners."""
         out: set[FuncRef] = set()
-        for facts, site, ctx in index.iter_calls():
+        for _facts, site, ctx in index.iter_calls():
             call = site.call
             func = call.func
             if isinstance(func, Attr) and func.attr == "run_sync":
@@ -675,7 +674,7 @@ class UnawaitedAsyncSessionCall(_S10Rule):
                 if consumed is None:
                     consumed = self._consumed_names(index, scope, ctx)
                     lambdas = lambda_spans(scope)
-                if any(within(site.call.span, span) for span in lambdas):
+                if any(span.contains(site.call.span) for span in lambdas):
                     continue  # runs when the lambda is called, maybe awaited there
                 if not self._unawaited(index, scope, site, ctx, consumed):
                     continue
@@ -724,12 +723,12 @@ class UnawaitedAsyncSessionCall(_S10Rule):
         """Whether the comprehension around ``call`` feeds a coroutine consumer (directly or through a name)."""
         consumers = set(self.options.coroutine_consumers)
         for assign in scope.assigns:
-            if assign.value is not None and within(call.span, assign.value.span):
+            if assign.value is not None and assign.value.span.contains(call.span):
                 if any(isinstance(t, Name) and t.id in consumed for t in assign.targets):
                     return True
         for top in scope_exprs(scope):
             for node in iter_exprs(top):
-                if not isinstance(node, Call) or not within(call.span, node.span) or node is call:
+                if not isinstance(node, Call) or not node.span.contains(call.span) or node is call:
                     continue
                 if canonical(index.fqn(node.func, ctx)) in consumers or (
                     isinstance(node.func, Attr) and node.func.attr in self.options.coroutine_consumer_methods
@@ -837,7 +836,7 @@ class BlockingCallInAsync(_S10Rule):
                         continue
                     if lambdas is None:
                         lambdas = lambda_spans(fn)
-                    if any(within(call.span, span) for span in lambdas):
+                    if any(span.contains(call.span) for span in lambdas):
                         continue
                     yield self.finding(
                         facts.path,

@@ -31,7 +31,7 @@ class S11Options:
     )
 
 
-class _S11Rule(Rule):
+class _S11Rule(Rule[S11Options]):
     standard = "S11"
     Options = S11Options
     tags = ("database", "models")

@@ -34,7 +34,7 @@ class S12Options:
     )
 
 
-class _S12Rule(Rule):
+class _S12Rule(Rule[S12Options]):
     standard = "S12"
     Options = S12Options
     tags = ("database",)

@@ -194,7 +194,7 @@ def _limiter_calls(index: ProjectIndex, opts: S13Options):
 # --------------------------------------------------------------------------- #
 
 
-class MissingRateLimiter(Rule):
+class MissingRateLimiter(Rule[S13Options]):
     """Reports an application with no SlowAPI `Limiter` anywhere in the project, once, at the app object.
 
     A project that limits with another known library (the pack's
@@ -252,7 +252,7 @@ class MissingRateLimiter(Rule):
             )
 
 
-class AlternativeRateLimiter(Rule):
+class AlternativeRateLimiter(Rule[S13Options]):
     """Notes an application that rate-limits with another known library instead of SlowAPI.
 
     The library is accepted: S13's registration, default-limit and
@@ -304,7 +304,7 @@ class AlternativeRateLimiter(Rule):
             )
 
 
-class RateLimiterNotRegistered(Rule):
+class RateLimiterNotRegistered(Rule[S13Options]):
     """Reports an application that does not fully register the SlowAPI limiter, once, at the app object.
 
     SlowAPI needs three things on the app: `app.state.limiter = limiter`, an
@@ -407,7 +407,7 @@ class RateLimiterNotRegistered(Rule):
         return isinstance(value, Unknown) or index.is_subclass(value, frozenset(self.options.middleware_types))
 
 
-class LooseDefaultRateLimit(Rule):
+class LooseDefaultRateLimit(Rule[S13Options]):
     """Reports a SlowAPI `Limiter` without `default_limits`, or with default limits looser than the pack's.
 
     Limits are read with the `limits` grammar and compared by the rate they
@@ -478,7 +478,7 @@ class LooseDefaultRateLimit(Rule):
                 )
 
 
-class RateLimitStorageNotRedis(Rule):
+class RateLimitStorageNotRedis(Rule[S13Options]):
     """Warns about a SlowAPI `Limiter` whose `storage_uri` is missing (in-memory) or not a Redis URI.
 
     The URI is resolved through constants and settings defaults; a URI read
@@ -570,7 +570,7 @@ def _known_prefix(index: ProjectIndex, expr: Expr, ctx: Ctx) -> str | None:
     return None
 
 
-class AuthEndpointWithoutRateLimit(Rule):
+class AuthEndpointWithoutRateLimit(Rule[S13Options]):
     """Reports an auth endpoint (login, register, refresh) without a `@limiter.limit(...)` decorator.
 
     Auth endpoints are found in the route table by the pack's path and
@@ -649,7 +649,7 @@ class AuthEndpointWithoutRateLimit(Rule):
             )
 
 
-class LooseAuthEndpointRateLimit(Rule):
+class LooseAuthEndpointRateLimit(Rule[S13Options]):
     """Reports an auth endpoint whose `@limiter.limit(...)` allows more than the pack's limit for its kind.
 
     The pack sets login 10/minute, register 5/minute and refresh 30/minute;
@@ -727,7 +727,7 @@ class LooseAuthEndpointRateLimit(Rule):
                 )
 
 
-class InvalidRateLimitString(Rule):
+class InvalidRateLimitString(Rule[S13Options]):
     """Reports a rate-limit string that the `limits` grammar cannot parse, such as `"5/min"`.
 
     Checked on `@limiter.limit(...)`, `@limiter.shared_limit(...)` and the
@@ -808,7 +808,7 @@ class InvalidRateLimitString(Rule):
             )
 
 
-class RateLimitedRouteWithoutRequest(Rule):
+class RateLimitedRouteWithoutRequest(Rule[S13Options]):
     """Reports a function decorated with `@limiter.limit(...)` that has no parameter named `request` (or `websocket`).
 
     SlowAPI looks the parameter up by name, not by annotation: `req:
@@ -875,7 +875,7 @@ class RateLimitedRouteWithoutRequest(Rule):
                 )
 
 
-class UnverifiableRateLimit(Rule):
+class UnverifiableRateLimit(Rule[S13Options]):
     """Notes an auth endpoint limit or a default limit that cannot be resolved statically.
 
     A limit computed by a callable, or read from the environment without a

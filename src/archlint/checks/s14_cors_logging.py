@@ -165,7 +165,7 @@ class _Origins:
         if expr.kind in ("ListComp", "SetComp", "GeneratorExp"):
             scope = self.index.scope(ctx)
             for loop in scope.loops if scope is not None else ():
-                if loop.kind == "comprehension" and _within(loop.span, expr.span) and loop.iter is not None:
+                if loop.kind == "comprehension" and expr.span.contains(loop.span) and loop.iter is not None:
                     out = out.merge(self.of(loop.iter, ctx, depth + 1))
             return out
         if expr.kind == "IfExp":
@@ -173,13 +173,6 @@ class _Origins:
                 out = out.merge(self.of(child, ctx, depth + 1))
             return out
         return Wildcard(unknown=True)
-
-
-def _within(inner: Span, outer: Span) -> bool:
-    return (inner.line, inner.column) >= (outer.line, outer.column) and (inner.end_line, inner.end_column) <= (
-        outer.end_line,
-        outer.end_column,
-    )
 
 
 def _local_binding(index: ProjectIndex, name: Name, ctx: Ctx) -> Expr | None:
@@ -291,7 +284,7 @@ class _Logging:
 # --------------------------------------------------------------------------- #
 
 
-class CorsWildcardWithCredentials(Rule):
+class CorsWildcardWithCredentials(Rule[S14Options]):
     """Reports a `CORSMiddleware` that allows any origin together with `allow_credentials=True`.
 
     Any origin means `"*"` in `allow_origins` — written there, or held in a
@@ -378,7 +371,7 @@ class CorsWildcardWithCredentials(Rule):
                 )
 
 
-class MissingCorsMiddleware(Rule):
+class MissingCorsMiddleware(Rule[S14Options]):
     """Warns about an application with no `CORSMiddleware`, once, at the app object.
 
     Middleware added in a factory or a helper that receives the app counts;
@@ -431,7 +424,7 @@ class MissingCorsMiddleware(Rule):
             )
 
 
-class MissingRequestLogging(Rule):
+class MissingRequestLogging(Rule[S14Options]):
     """Warns about an application with no request-logging middleware, once, at the app object.
 
     Accepted: an `@app.middleware("http")` function that writes a log record

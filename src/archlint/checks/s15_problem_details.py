@@ -184,7 +184,7 @@ def _exception_fqn(index: ProjectIndex, reg: Registration) -> str | None | Unkno
 # --------------------------------------------------------------------------- #
 
 
-class ProblemDetailsHandlersMissing(Rule):
+class ProblemDetailsHandlersMissing(Rule[S15Options]):
     """Reports an application without problem+json exception handlers for `HTTPException` and `RequestValidationError`, once, at the app object.
 
     The handler for HTTP errors must be registered for Starlette's
@@ -300,7 +300,7 @@ class ProblemDetailsHandlersMissing(Rule):
                 )
 
 
-class AdHocErrorResponse(Rule):
+class AdHocErrorResponse(Rule[S15Options]):
     """Warns about an error response built ad hoc instead of as `application/problem+json`.
 
     Reported: a JSON response (`JSONResponse`, `ORJSONResponse`, a project

@@ -12,7 +12,7 @@ from archlint.collect.facts import Attr, BinOp, Call, CallSite, Expr, FString, L
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
 from archlint.pack import option
-from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, ParamValue, Symbol, TypeForm, Unknown, Value, fqn_of
+from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, ParamValue, Symbol, TypeForm, Value, fqn_of
 
 _MAX_DEPTH = 4
 #: redis-py's ``set(name, value, ex, px, nx, xx, keepttl, get, exat, pxat)``: positions that carry a TTL.
@@ -296,7 +296,7 @@ def redis_calls(index: ProjectIndex, clients: Clients, methods: Iterable[str]) -
 # --------------------------------------------------------------------------- #
 
 
-class RedisWriteWithoutTtl(Rule):
+class RedisWriteWithoutTtl(Rule[S16Options]):
     """Reports a Redis `set`/`hset`/`mset` that stores a key without a TTL.
 
     A write is fine with `ex`/`px`/`exat`/`pxat`/`keepttl` (or aioredis's
@@ -394,7 +394,7 @@ def _falsy(index: ProjectIndex, expr: Expr, ctx: Ctx) -> bool:
     return isinstance(value, Const) and value.value in (None, False, 0)
 
 
-class CacheNeverInvalidated(Rule):
+class CacheNeverInvalidated(Rule[S16Options]):
     """Notes a cache-aside read path whose key prefix is never deleted or overwritten anywhere in the project.
 
     A read path is a function that reads a Redis key and fills the same key

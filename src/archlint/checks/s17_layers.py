@@ -260,7 +260,7 @@ def _layers(project: Project, options: S17Options) -> _Layers:
 # --------------------------------------------------------------------------- #
 
 
-class LayerImportViolation(Rule):
+class LayerImportViolation(Rule[S17Options]):
     """Reports an import against the layer contract: a lower layer importing a higher one, or a forbidden import.
 
     The contract is data in `[standards.S17]`: `layers` from top to bottom
@@ -330,7 +330,7 @@ class LayerImportViolation(Rule):
             )
 
 
-class LayerImportCycle(Rule):
+class LayerImportCycle(Rule[S17Options]):
     """Reports layers that import each other in a cycle when a layer outside the ordered contract is part of it.
 
     Between the layers of `layers` an upward import is already a contract
@@ -462,7 +462,7 @@ def _cycles(graph: dict[str, dict[str, list]]) -> list[set[str]]:
     return out
 
 
-class ServiceLayerSkipped(Rule):
+class ServiceLayerSkipped(Rule[S17Options]):
     """Reports an api module that imports the repository/CRUD layer directly when the project has a service layer.
 
     Which layers must not be skipped is the `no-skip` option (api ->
@@ -820,7 +820,7 @@ def _ops_text(ops: list[_Op]) -> str:
     return ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
 
 
-class RouteRunsDatabase(Rule):
+class RouteRunsDatabase(Rule[S17Options]):
     """Reports a route handler that runs the database itself instead of calling a service.
 
     A handler that calls a session's `execute`, `exec`, `scalars`, `get`,
@@ -894,7 +894,7 @@ class RouteRunsDatabase(Rule):
             )
 
 
-class ApiDependencyRunsDatabase(Rule):
+class ApiDependencyRunsDatabase(Rule[S17Options]):
     """Reports a dependency or helper in the api layer that runs the database itself for the routes.
 
     Functions a route handler reaches through `Depends(...)`, or calls
@@ -988,7 +988,7 @@ class ApiDependencyRunsDatabase(Rule):
         handler_refs = {ref for ref, _fn, _facts in handlers}
         users: dict[FuncRef, list[str]] = defaultdict(list)
         stack: list[tuple[FuncRef, str]] = []
-        for ref, fn, facts in handlers:
+        for _ref, fn, facts in handlers:
             for dep in database.dependencies(fn, facts):
                 stack.append((dep, fn.name))
             for callee in self._callees(project.index, fn, facts):
@@ -1039,7 +1039,7 @@ class ApiDependencyRunsDatabase(Rule):
         return out
 
 
-class TransportInServiceLayer(Rule):
+class TransportInServiceLayer(Rule[S17Options]):
     """Reports a service that raises an HTTP exception or takes the request: transport leaking into the service layer.
 
     In the layers named by `service-layers`, a `raise` of one of

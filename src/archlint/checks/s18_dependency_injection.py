@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from archlint.analysis.endpoints import DEPENDS, handler_ctx, route_label
 from archlint.checks.base import Project, Rule
+from archlint.fixes import fastapi as fastapi_fixes
 from archlint.collect.facts import (
     Attr,
     Await,
@@ -47,7 +48,7 @@ class S18Options:
 # --------------------------------------------------------------------------- #
 
 
-class DependsAsDefault(Rule):
+class DependsAsDefault(Rule[S18Options]):
     """Reports `Depends(...)` / `Security(...)` used as a parameter's default value (Ruff FAST002).
 
     Every function is checked, route handlers and dependency functions alike:
@@ -104,6 +105,70 @@ class DependsAsDefault(Rule):
             return []
         """
     ]
+
+    #: Ruff FAST002's fix, unsafe as Ruff's: the parameter loses its default, so direct calls change.
+    fix_applicability = "unsafe"
+    fix_message = "Move the dependency into `Annotated[...]`."
+    FIXES = [
+        (
+            """
+            from fastapi import Depends
+
+            def get_db():
+                return {}
+
+            def get_user(db: dict = Depends(get_db), *, name: str = Depends(get_db)) -> dict:
+                return db
+            """,
+            """
+            from fastapi import Depends
+            from typing import Annotated
+
+            def get_db():
+                return {}
+
+            def get_user(db: Annotated[dict, Depends(get_db)], *, name: Annotated[str, Depends(get_db)]) -> dict:
+                return db
+            """,
+        ),
+        (
+            """
+            import fastapi
+            from typing import Annotated as A
+
+            def get_db():
+                return {}
+
+            def get_user(
+                limit: int = 10,
+                db: dict = fastapi.Depends(get_db),  # the session
+            ) -> dict:
+                return db
+
+            def get_admin(user: dict = fastapi.Security(get_user, scopes=["admin"])) -> dict:
+                return user
+            """,
+            """
+            import fastapi
+            from typing import Annotated as A
+
+            def get_db():
+                return {}
+
+            def get_user(
+                limit: int = 10,
+                db: dict = fastapi.Depends(get_db),  # the session
+            ) -> dict:
+                return db
+
+            def get_admin(user: A[dict, fastapi.Security(get_user, scopes=["admin"])]) -> dict:
+                return user
+            """,
+        ),
+    ]
+
+    def fix(self, finding: Finding, source):
+        return fastapi_fixes.depends_to_annotated(source, finding.span)
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
@@ -230,7 +295,7 @@ _KIND_TEXT = {
 }
 
 
-class GlobalSessionInHandler(Rule):
+class GlobalSessionInHandler(Rule[S18Options]):
     """Reports route handlers that use a module-level database session, session factory or engine.
 
     A handler should receive its session from a dependency
@@ -345,7 +410,7 @@ def _module_attr(index: ProjectIndex, ref: Expr, ctx: Ctx) -> bool:
     return getattr(base, "internal", False) is True
 
 
-class ServiceWithGlobalSession(Rule):
+class ServiceWithGlobalSession(Rule[S18Options]):
     """Reports services and repositories built from a global database session.
 
     `user_service = UserService(SessionLocal())` at module level, or

@@ -60,7 +60,7 @@ def _forbidden(options: S19Options, path: str) -> tuple[str, str] | None:
     return None
 
 
-class ForbiddenPathChanged(Rule):
+class ForbiddenPathChanged(Rule[S19Options]):
     """Reports a change to a path the profile must not touch: the frontend, Alembic migrations, workflow definitions.
 
     Each changed path — Python or not: `.ts`, `.css`, `.json` count — is
@@ -115,7 +115,7 @@ class ForbiddenPathChanged(Rule):
             )
 
 
-class UnlistedPathChanged(Rule):
+class UnlistedPathChanged(Rule[S19Options]):
     """Notes a changed path that is on neither the allowed nor the forbidden list of the profile's boundaries.
 
     The allowed list (`allowed-paths`) is the backend's api, services,

@@ -37,7 +37,7 @@ def banned_match(dotted: str, pattern: str) -> bool:
     return len(parts) >= len(wanted) and all(fnmatch.fnmatchcase(p, w) for p, w in zip(parts, wanted))
 
 
-class ForbiddenCapabilityImport(Rule):
+class ForbiddenCapabilityImport(Rule[S20Options]):
     """Reports imports of LLM SDKs, embedding libraries and agent-workflow engines anywhere in the backend.
 
     The modules are pack lists by capability (`banned-modules`), each with

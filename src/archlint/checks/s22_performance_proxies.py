@@ -34,7 +34,7 @@ class S22Options:
     loader_options: tuple[str, ...] = option("Dotted names of query loader options (`selectinload`, ...).")
 
 
-class _S22Rule(Rule):
+class _S22Rule(Rule[S22Options]):
     standard = "S22"
     Options = S22Options
     tags = ("performance",)

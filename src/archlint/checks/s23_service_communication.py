@@ -55,7 +55,7 @@ class S23Options:
     )
 
 
-class _S23Rule(Rule):
+class _S23Rule(Rule[S23Options]):
     standard = "S23"
     Options = S23Options
     tags = ("services",)
@@ -374,7 +374,6 @@ class ClientPerRequest(_S23Rule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        index = project.index
         handlers = _handlers(project)
         lifespans = _lifespans(project, self.options)
         for out in _outbound(project, self.options):

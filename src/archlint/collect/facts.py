@@ -294,28 +294,68 @@ class ClassFact(Scope):
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """One suppression directive in a comment: ``# archlint: ignore[AL101] -- reason`` or ``# noqa: AL101``.
+
+    ``codes`` is None for a directive without codes (every rule; a bare ``# noqa``).
+    ``start``/``end`` are character offsets of the directive inside ``comment``.
+    """
+
+    line: int
+    column: int  # 1-based UTF-16 column of the comment's ``#``
+    end_column: int  # exclusive
+    comment: str  # the whole comment, from ``#`` to the end of the line
+    kind: str  # "archlint" or "noqa"
+    codes: tuple[str, ...] | None
+    reason: str
+    start: int
+    end: int
+    #: Whitespace characters between the code and the ``#`` (to remove the comment cleanly).
+    leading: int = 0
+    #: The comment is alone on its line.
+    own_line: bool = False
+
+
 @dataclass(slots=True)
 class ParseError:
     message: str
     span: Span
+    #: LibCST rejects what the running Python accepts (new syntax LibCST lacks): a note, not an error.
+    python_accepts: bool = False
 
 
 @dataclass(slots=True)
 class FileFacts:
-    """Everything archlint knows about one Python file."""
+    """Everything archlint knows about one Python file.
 
-    path: str  # POSIX, relative to the report root (what findings show)
-    rel: str  # POSIX, relative to the project root (what excludes and layers see)
-    module: str  # dotted module name, e.g. "app.api.v1.routes.users"
+    Everything but the location (``path``, ``rel``, ``module``, ``is_package``)
+    depends on the file's bytes only: collection leaves the location empty and
+    the engine stamps it with :meth:`locate` after collecting or loading the
+    facts from the cache, so two files with the same bytes share one cache entry.
+    """
+
+    path: str = ""  # POSIX, relative to the report root (what findings show)
+    rel: str = ""  # POSIX, relative to the project root (what excludes and layers see)
+    module: str = ""  # dotted module name, e.g. "app.api.v1.routes.users"
     is_package: bool = False
     digest: str = ""
     parse_error: ParseError | None = None
     #: Lines with suppression comments -> rule codes (None: every rule).
     suppressions: dict[int, frozenset[str] | None] = field(default_factory=dict)
+    #: Every suppression directive, in order (what the filter honours and AL002 audits).
+    suppression_comments: list[Suppression] = field(default_factory=list)
     module_scope: Scope | None = None
     functions: dict[str, FunctionFact] = field(default_factory=dict)
     classes: dict[str, ClassFact] = field(default_factory=dict)
     line_count: int = 0
+    #: Not worth caching: the verdict may differ next time (a parser crash, an unreadable file).
+    transient: bool = False
+
+    def locate(self, path: str, rel: str, module: str, is_package: bool = False) -> FileFacts:
+        """Stamp the file's location on content-only facts (in place); returns self."""
+        self.path, self.rel, self.module, self.is_package = path, rel, module, is_package
+        return self
 
     def scope(self, qualname: str) -> Scope | None:
         if qualname == "":

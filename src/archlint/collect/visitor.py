@@ -35,12 +35,17 @@ from archlint.collect.facts import (
     Seq,
     Starred,
     Subscript,
+    Suppression,
     UnaryOp,
     WithItem,
 )
 from archlint.model import Span
 
 _ARCHLINT_IGNORE = re.compile(r"#\s*archlint:\s*ignore(?:\[(?P<codes>[A-Za-z0-9_,\s]*)\])?", re.I)
+#: The directive with its reason (``-- why``, up to the next ``#`` directive or the end of the comment).
+_ARCHLINT_DIRECTIVE = re.compile(
+    r"#\s*archlint:\s*ignore(?:\[(?P<codes>[A-Za-z0-9_,\s]*)\])?(?:\s*--\s*(?P<reason>[^#]*))?", re.I
+)
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9_]+(?:[,\s]+[A-Za-z0-9_]+)*))?", re.I)
 
 _COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp})
@@ -50,6 +55,14 @@ def _codes(text: str | None) -> frozenset[str] | None:
     if text is None:
         return None
     codes = frozenset(c.strip().upper() for c in re.split(r"[,\s]+", text) if c.strip())
+    return codes or None
+
+
+def _ordered_codes(text: str | None) -> tuple[str, ...] | None:
+    """The codes of a directive as written (upper-cased, duplicates dropped); None: no codes."""
+    if text is None:
+        return None
+    codes = tuple(dict.fromkeys(c.strip().upper() for c in re.split(r"[,\s]+", text) if c.strip()))
     return codes or None
 
 
@@ -80,6 +93,8 @@ class FactCollector(cst.CSTVisitor):
     def __init__(self, source: str) -> None:
         super().__init__()
         self._lines = source.splitlines() if not source.isascii() else None
+        self._source = source
+        self._source_lines: list[str] | None = None
         self.exprs: dict[int, Expr] = {}
         self._stack: list[cst.CSTNode] = []
         self._scopes: list[Scope] = []
@@ -91,6 +106,7 @@ class FactCollector(cst.CSTVisitor):
         self.functions: dict[str, FunctionFact] = {}
         self.classes: dict[str, ClassFact] = {}
         self.suppressions: dict[int, frozenset[str] | None] = {}
+        self.suppression_comments: list[Suppression] = []
 
     # ------------------------------------------------------------------ spans
     def span(self, node: cst.CSTNode) -> Span:
@@ -181,7 +197,25 @@ class FactCollector(cst.CSTVisitor):
         self._scopes.append(self.module_scope)
 
     def visit_Comment(self, node: cst.Comment) -> None:
-        line = self.get_metadata(PositionProvider, node).start.line
+        position = self.get_metadata(PositionProvider, node)
+        line = position.start.line
+        column = self._col(line, position.start.column)
+        end_column = self._col(line, position.end.column)
+        before = ""
+        if _ARCHLINT_DIRECTIVE.search(node.value) or _NOQA.search(node.value):
+            if self._source_lines is None:
+                self._source_lines = self._source.splitlines()
+            if line <= len(self._source_lines):
+                before = self._source_lines[line - 1][: position.start.column]
+        leading = len(before) - len(before.rstrip())
+        for kind, pattern in (("archlint", _ARCHLINT_DIRECTIVE), ("noqa", _NOQA)):
+            for found in pattern.finditer(node.value):
+                codes = _ordered_codes(found.group("codes"))
+                reason = (found.groupdict().get("reason") or "").strip()
+                self.suppression_comments.append(Suppression(
+                    line, column, end_column, node.value, kind, codes, reason,
+                    found.start(), found.end(), leading, not before.strip(),
+                ))
         for pattern in (_ARCHLINT_IGNORE, _NOQA):
             match = pattern.search(node.value)
             if match is None:

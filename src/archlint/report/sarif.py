@@ -18,7 +18,7 @@ from archlint.report.escape import text as _text
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"
-FINGERPRINT_KEY = "archlint/v1"
+FINGERPRINT_KEY = "archlint/v2"
 LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
 
 
@@ -27,7 +27,7 @@ def render(report: Report) -> str:
 
 
 def sarif_log(report: Report) -> dict:
-    findings = sorted(report.findings, key=Finding.sort_key)
+    findings = sorted([*report.findings, *report.unchanged, *report.absent], key=Finding.sort_key)
     rules = _rules_for(report, findings)
     index = {rule.id: i for i, rule in enumerate(rules)}
     version = report.tool_version or __version__
@@ -100,7 +100,35 @@ def _result(f: Finding, rule_index: int) -> dict:
         result["partialFingerprints"] = {FINGERPRINT_KEY: f.fingerprint}
     if f.related:
         result["relatedLocations"] = [_related(i, r) for i, r in enumerate(f.related, start=1)]
+    if f.fix is not None and f.fix.edits:
+        result["fixes"] = [_fix(f)]
+    if f.baseline_state:
+        result["baselineState"] = f.baseline_state
+    if f.baseline_state == "unchanged":
+        # Accepted debt: present, but suppressed by the baseline file, so code scanning does not alert on it.
+        result["suppressions"] = [
+            {"kind": "external", "status": "accepted", "justification": "Recorded in the archlint baseline."}
+        ]
+    elif f.baseline_state == "absent":
+        # In the baseline, no longer found: fixed. Reported as a pass at the location the baseline recorded.
+        result["kind"] = "pass"
+        result["level"] = "none"
     return result
+
+
+def _fix(f: Finding) -> dict:
+    """The finding's fix as SARIF ``artifactChanges`` (code scanning shows them as suggestions)."""
+    label = "" if f.fix.safe else " (unsafe: it may change behaviour; review it)"
+    return {
+        "description": {"text": _sentence(f.fix.message.rstrip(".") + label)},
+        "artifactChanges": [{
+            "artifactLocation": {"uri": quote(f.path, safe="/"), "uriBaseId": SRCROOT},
+            "replacements": [
+                {"deletedRegion": _region(edit.span), "insertedContent": {"text": edit.content}}
+                for edit in f.fix.edits
+            ],
+        }],
+    }
 
 
 def _related(location_id: int, related: Related) -> dict:

@@ -45,6 +45,9 @@ def render(report: Report, *, color: bool = False) -> str:
             )
             out.append("")
     out.append(paint(_BOLD, summary(findings, report.files_checked)))
+    if report.unchanged or report.absent:
+        out.append(f"Baseline: {_plural(len(report.unchanged), 'finding')} accepted, "
+                   f"{len(report.absent)} fixed since it was written.")
     return "\n".join(out) + "\n"
 
 
