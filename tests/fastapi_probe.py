@@ -4,7 +4,9 @@ Reads one JSON request on stdin::
 
     {"src": "<source root>", "app": "pkg.main:app", "base": "pkg.models:Base" | null,
      "commands": ["curl ...", ...] | null, "validate": ["curl ...", ...] | null,
-     "env": {"TOKEN": "...", "API_KEY": "..."}}
+     "env": {"TOKEN": "...", "API_KEY": "..."}, "lifespan": false}
+
+(``lifespan``: run the application's start-up first, for routers it installs then)
 
 and prints one JSON answer on stdout:
 
@@ -342,6 +344,12 @@ def main() -> None:
     sys.path.insert(0, request["src"])
     install_loader()
     app = load(request["app"])
+    if request.get("lifespan"):
+        # Routers installed at start-up exist only once the lifespan has run.
+        from fastapi.testclient import TestClient
+
+        with TestClient(app):
+            pass
     answer: dict = {
         "endpoints": endpoints(app),
         "middleware": middleware(app),

@@ -241,7 +241,7 @@ def test_json_document(report: Report) -> None:
     doc = json.loads(text)
     assert doc["tool"] == {"name": "archlint", "version": __version__}
     assert doc["root"] == str(report.root)
-    assert doc["summary"] == {"files": 12, "errors": 2, "warnings": 1, "notes": 1}
+    assert doc["summary"] == {"files": 12, "generated_files_skipped": 0, "errors": 2, "warnings": 1, "notes": 1}
     assert [f["rule"] for f in doc["findings"]] == ["X9", "S1", "S2", "SEC1"]
     assert doc["findings"][1] == {
         "rule": "S1",
@@ -292,7 +292,7 @@ def test_json_round_trips_every_finding(report: Report) -> None:
 def test_json_when_clean(empty: Report) -> None:
     doc = json.loads(render(empty, "json"))
     assert doc["findings"] == []
-    assert doc["summary"] == {"files": 12, "errors": 0, "warnings": 0, "notes": 0}
+    assert doc["summary"] == {"files": 12, "generated_files_skipped": 0, "errors": 0, "warnings": 0, "notes": 0}
 
 
 # -- sarif -------------------------------------------------------------------

@@ -205,13 +205,25 @@ def module_name(path: Path, root: Path, src_roots: list[Path]) -> str:
     for src in src_roots:
         if resolved.is_relative_to(src):
             return _dotted(resolved.relative_to(src))
+    # The outermost regular package above the file: folders without
+    # ``__init__.py`` in between are PEP 420 namespace portions of it
+    # (``pkg/data/source/formats/views.py`` is ``pkg.data.source.formats.views``
+    # when ``pkg`` and ``pkg/data`` are packages and ``source`` is not).
+    top: Path | None = None
     directory = path.parent
-    if _is_file(directory / "__init__.py") or _is_file(directory / "__init__.pyi"):
-        top = directory
-        while top != root and (_is_file(top.parent / "__init__.py") or _is_file(top.parent / "__init__.pyi")):
-            top = top.parent
+    while True:
+        if _is_package_dir(directory):
+            top = directory
+        if directory == root or root not in directory.parents:
+            break
+        directory = directory.parent
+    if top is not None:
         return _dotted(path.relative_to(top.parent))
     return _dotted(path.relative_to(root))
+
+
+def _is_package_dir(directory: Path) -> bool:
+    return _is_file(directory / "__init__.py") or _is_file(directory / "__init__.pyi")
 
 
 def _dotted(rel: Path) -> str:

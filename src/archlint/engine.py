@@ -21,6 +21,7 @@ from archlint.checks.s24_tested_endpoints import UntestedEndpoint
 from archlint.collect import FileFacts, collect_bytes, content_digest
 from archlint.collect.cache import FactsCache, default_directory
 from archlint.collect.guard import Limits
+from archlint.collect.kinds import generated_marker, is_migration
 from archlint.collect.pool import collect_isolated
 from archlint.config import (
     Config,
@@ -136,6 +137,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
     infos: dict[str, RuleInfo] = {}
     configs: list[Config] = []
     files_checked = 0
+    files_generated = 0
     report_root: Path | None = None
     scopes: list[tuple[set[str], list[str]]] = []  # (rule ids, wanted paths) of each project
     ran: dict[str, Rule] = {}
@@ -148,11 +150,13 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         if change is not None:
             project.change_set = [_relative(change.absolute(c), top) for c in change.paths]
             project.changes = {_relative(change.absolute(c), top): c for c in change.paths}
-        analysed = {resolve(f.abs) for f in files if _is_target(f.abs, group_targets)}
-        files_checked += len(analysed)
+        analysed_files = {resolve(f.abs) for f in files if _is_target(f.abs, group_targets)}
+        skipped = sum(1 for f in files if f.path in project.generated and _is_target(f.abs, group_targets))
+        files_generated += skipped
+        files_checked += len(analysed_files) - skipped
         if change is not None and any(rule.change_set_only for rule in rules):
             # Every changed path is held to the boundaries, not only the Python files analysed.
-            files_checked += len(set(group_targets) - analysed)
+            files_checked += len(set(group_targets) - analysed_files)
         for rule in rules:
             infos.setdefault(rule.id, rule.info(rule.options, rule.effective_severity))
             ran.setdefault(rule.id, rule)
@@ -179,6 +183,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         rules=[infos[k] for k in sorted(infos)],
         root=report_root or Path.cwd(),
         files_checked=files_checked,
+        files_generated=files_generated,
         tool_version=__version__,
         extra={"errors": [f"Rule {c.rule_id} ({c.name}) crashed: {c.error}" for c in crashes]} if crashes else {},
     )
@@ -277,13 +282,20 @@ def build_project(config: Config, report_root: Path, overrides: Overrides) -> tu
     files = discover(config, report_root)
     tests = next((rule for rule in rules if rule.standard == "S24"), None)
     test_files = discover_tests(config, report_root, tests.options.test_files) if tests is not None else []
-    facts, test_facts = _collect_with_tests(files, test_files, config, overrides.jobs, overrides.no_cache, overrides.overlay)
+    collected, test_facts = _collect_with_tests(
+        files, test_files, config, overrides.jobs, overrides.no_cache, overrides.overlay
+    )
+    facts, generated = analysed(collected, config)
+    kept = {f.path for f in facts}
+    files = [f for f in files if f.path in kept]
     project = Project(
         index=ProjectIndex(facts),
         root=config.root,
         report_root=report_root,
         other_files=[_relative(p.resolve(), report_root) for p in overrides.openapi],
         openapi_request=openapi_request(config, overrides),
+        generated=generated,
+        health_probes=config.pack.health_probes,
         test_files=test_facts,
     )
     return project, rules, files
@@ -349,9 +361,37 @@ def load_project(path: Path, *, config_path: Path | None = None, pack: str | Non
     # The inventory marks each endpoint tested or not, reading the tests as S24 does.
     _enabled, _severity, options = rule_settings(config, UntestedEndpoint)
     tests = discover_tests(config, report_root, options.test_files)
-    facts, test_facts = _collect_with_tests(files, tests, config, jobs, no_cache)
-    project = Project(index=ProjectIndex(facts), root=config.root, report_root=report_root, test_files=test_facts)
+    collected, test_facts = _collect_with_tests(files, tests, config, jobs, no_cache)
+    facts, generated = analysed(collected, config)
+    project = Project(
+        index=ProjectIndex(facts),
+        root=config.root,
+        report_root=report_root,
+        generated=generated,
+        health_probes=config.pack.health_probes,
+        test_files=test_facts,
+    )
     return project, config
+
+
+def analysed(facts: list[FileFacts], config: Config) -> tuple[list[FileFacts], dict[str, str]]:
+    """The files the analysis indexes, and those of them that declare themselves generated.
+
+    Alembic revisions are left out wherever they are kept (a revision is known
+    by its ``revision``/``down_revision`` and its Alembic import, not by a
+    folder name). Generated files stay in the index, so imports through them
+    resolve, and ``check`` reports nothing in them unless the pack says
+    ``include-generated = true``; the map gives each one's marker line.
+    """
+    kept = [f for f in facts if not is_migration(f)]
+    markers = config.pack.generated_markers
+    generated: dict[str, str] = {}
+    if markers and not config.pack.include_generated:
+        for f in kept:
+            marker = generated_marker(f, markers)
+            if marker is not None:
+                generated[f.path] = marker
+    return kept, generated
 
 
 def check_project(
@@ -371,7 +411,11 @@ def check_project(
     # Documents named on the command line or generated: always reported.
     documents = project.openapi_if_loaded()
     given = set(project.other_files) | (documents.explicit if documents is not None else set())
-    kept = [f for f in findings if (_in_targets(f.path, wanted) or f.path in given) and not filters.drop(f)]
+    kept = [
+        f
+        for f in findings
+        if (_in_targets(f.path, wanted) or f.path in given) and f.path not in project.generated and not filters.drop(f)
+    ]
     late = [r for r in rules if r.after_filter]
     if late:
         # Rules about the filtering itself (AL002: suppressions that silenced nothing) run after it.

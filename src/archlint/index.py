@@ -253,6 +253,12 @@ class ProjectIndex:
             before = [c for c in candidates if c[0] <= line]
             if before:
                 candidates = [max(before, key=lambda c: c[0])]
+        elif line is not None and scope.kind == "module":
+            # Module code runs top to bottom: ``@app.get`` above ``app = CORSMiddleware(app)``
+            # means the application bound before it (when only one binding comes before).
+            before = [c for c in candidates if c[0] < line]
+            if before and len(before) < len(candidates):
+                candidates = before
         values = [self._force(v) for _, v in candidates]
         first = values[0]
         if all(v == first for v in values[1:]):
@@ -271,14 +277,18 @@ class ProjectIndex:
                 return self._module_value(module)
             return self._module_value(module.split(".", 1)[0])
         target = self.module(module)
+        submodule = f"{module}.{imp.name}"
+        if target is facts and self.module(submodule) is not None:
+            # ``from . import views`` in a package's ``__init__``: Python imports
+            # the submodule and binds it, whatever else the package defines later.
+            return self._module_value(submodule)
         if target is not None:
             return self._module_member(target, imp.name)
-        submodule = f"{module}.{imp.name}"
         if self.module(submodule) is not None:
             return self._module_value(submodule)
         if self.is_project_module(module):
             return Unknown(f"{module}.{imp.name} cannot be found in the project", facts.module, imp.span)
-        return Symbol(submodule)
+        return _external_constant(submodule)  # ``from starlette.status import HTTP_401_UNAUTHORIZED``
 
     def _module_value(self, name: str) -> Value:
         return Module(self.canonical_module(name), self.is_project_module(name))
@@ -286,6 +296,10 @@ class ProjectIndex:
     def _module_member(self, facts: FileFacts, name: str) -> Value:
         key = ("member", facts.module, name)
         if key in self._active:
+            # An import cycle: Python resolves it lazily, binding the submodule
+            # ``package.name`` on the package as soon as it is imported.
+            if self.module(f"{facts.module}.{name}") is not None:
+                return self._module_value(f"{facts.module}.{name}")
             return Unknown(f"import cycle through {facts.module}.{name}")
         self._active.add(key)
         try:
@@ -531,6 +545,11 @@ class ProjectIndex:
             return Instance(func, call, ctx)
         if isinstance(func, FuncRef):
             return self.returned(func)
+        if isinstance(func, TypeForm) and isinstance(func.origin, (ClassRef, Symbol)) and not fqn_of(
+            func.origin
+        ).startswith(("typing.", "typing_extensions.")):
+            # ``Users[User, UUID](...)``: an instance of the generic class.
+            return Instance(func.origin, call, ctx)
         if isinstance(func, Unknown):
             return func
         return Unknown("a call whose result is known only at run time", ctx.module, call.span)

@@ -35,7 +35,7 @@ from archlint.collect.facts import (
     Name,
 )
 from archlint.index import FIELD_FUNCTIONS
-from archlint.analysis.routes import FullPath, Mount, ObjKey, Route
+from archlint.analysis.routes import NO_DOCUMENT, FullPath, Mount, ObjKey, Route
 from archlint.analysis.tokens import TokenNames, issue_kinds, token_kind
 from archlint.values import (
     ClassRef,
@@ -377,11 +377,16 @@ class _Inventory:
             )
         websockets = 0
         rewritten: set[str] = set()
+        factories = self._unused_router_factories(reachable)
+        library_routes = 0
         for route in self.table.routes:
             if "WEBSOCKET" in route.methods:
                 websockets += 1
                 continue
             owner = self.table.objects[route.owner]
+            if route.owner in factories:
+                library_routes += len(route.methods)
+                continue
             if route.full_paths:
                 for full in route.full_paths:
                     reason = ""
@@ -393,10 +398,23 @@ class _Inventory:
                     if full.rewritten:
                         rewritten.add(full.rewritten)
                     out.extend(self._endpoints_for(route, full, path, reason))
+            elif owner.parameter is not None:
+                reason = (f"it is registered on the parameter '{owner.parameter.name}' of "
+                          f"{owner.parameter.module}.{owner.parameter.function}, and no call archlint can trace "
+                          "passes an application or router to it")
+                out.extend(self._endpoints_for(route, None, None, reason))
             elif owner.kind == "router" and (unresolved_edges or not self.table.roots):
                 reason = ("its router is not included in any application archlint can trace"
                           if self.table.roots else "no FastAPI application was found")
                 out.extend(self._endpoints_for(route, None, None, reason))
+        if library_routes:
+            names = sorted(set(factories.values()))
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            self.notes.append(
+                f"{library_routes} endpoint{'s' if library_routes != 1 else ''} on routers built by functions no "
+                f"application here includes ({shown}) are not listed: a library's routers get their full paths "
+                "from the application that includes them."
+            )
         for why in sorted(rewritten):
             self.notes.append(
                 f"Paths are listed as the application routes them, but {why}: clients may reach them under another path."
@@ -410,6 +428,14 @@ class _Inventory:
         out.sort(key=lambda e: (e.path is None, e.path or "", order.get(e.method, len(order)), e.method,
                                 e.route.file, e.route.call.span.line))
         return out
+
+    def _unused_router_factories(self, reachable: set) -> dict:
+        """Routers built and returned by a function that no application includes: key -> the function."""
+        return {
+            key: f"{self.table.objects[key].ctx.module}.{self.table.objects[key].ctx.scope}"
+            for key in self.table.open_factories()
+            if self.table.objects[key].routes
+        }
 
     def _endpoints_for(self, route: Route, full: FullPath | None, path: str | None, reason: str) -> list[_Endpoint]:
         deps = self.route_dependencies(route, full)
@@ -428,27 +454,26 @@ class _Inventory:
     # ------------------------------------------------------- dependencies
     def route_dependencies(self, route: Route, full: FullPath | None) -> _DepInfo:
         info = _DepInfo()
-        sources: list[tuple[Call, Ctx]] = []
+        sources: list[tuple[Expr | None, Ctx]] = []
         if full is not None:
             via = full.via
             last_mount = max((i for i, e in enumerate(via) if isinstance(e, Mount)), default=-1)
             top = self.table.objects[via[last_mount].child] if last_mount >= 0 else self.table.objects[full.app]
-            sources.append((top.call, top.ctx))
+            sources.extend(top.dependency_sources)
             for edge in via[last_mount + 1:]:
-                sources.append((edge.call, edge.ctx))
-                child = self.table.objects[edge.child]
-                sources.append((child.call, child.ctx))
+                sources.append((edge.call.kw("dependencies"), edge.ctx))
+                sources.extend(self.table.objects[edge.child].dependency_sources)
         else:
-            owner = self.table.objects[route.owner]
-            sources.append((owner.call, owner.ctx))
-        sources.append((route.call, route.ctx))
-        for call, ctx in sources:
-            expr = call.kw("dependencies")
+            sources.extend(self.table.objects[route.owner].dependency_sources)
+        sources.append((route.call.kw("dependencies"), route.ctx))
+        for expr, ctx in sources:
             if expr is not None:
                 self._dependency_list(expr, ctx, info, set(), 0)
         fn = self.index.function(route.handler) if route.handler else None
         if fn is not None:
             self._function_params(route.handler, fn, info, set(), 0)
+            if fn.class_qualname is not None:
+                self._class_attributes(ClassRef(route.handler.module, fn.class_qualname), info)
         elif route.handler is None:
             info.unknown.append("the handler cannot be resolved statically")
         return info
@@ -470,6 +495,22 @@ class _Inventory:
             if param.kind in ("vararg", "kwarg"):
                 continue
             self._param(param.name, param.annotation, param.default, ctx, info, seen, depth)
+
+    def _class_attributes(self, klass: ClassRef, info: _DepInfo) -> None:
+        """A class-based view's dependencies: attributes of the class and its bases (``user = Depends(...)``)."""
+        seen_names: set[str] = set()
+        for ref in self.index.mro(klass):
+            fact = self.index.class_fact(ref) if isinstance(ref, ClassRef) else None
+            if fact is None:
+                continue
+            names: set[str] = set()
+            for assign in fact.assigns:
+                name = next((t.id for t in assign.targets if isinstance(t, Name)), None)
+                if name is None or name in seen_names:
+                    continue
+                names.add(name)
+                self._param(name, assign.annotation, assign.value, Ctx(ref.module, fact.qualname), info, set(), 0)
+            seen_names |= names
 
     def _param(self, name: str, annotation: Expr | None, default: Expr | None, ctx: Ctx, info: _DepInfo,
                seen: set, depth: int) -> None:
@@ -1181,16 +1222,9 @@ class _Inventory:
         return out
 
     def _in_schema(self, e: _Endpoint) -> bool:
-        calls: list[tuple[Call, Ctx]] = [(e.route.call, e.route.ctx)]
         assert e.full is not None
-        for edge in e.full.via:
-            calls.append((edge.call, edge.ctx))
-            child = self.table.objects[edge.child]
-            calls.append((child.call, child.ctx))
-        return not any(
-            call.kw("include_in_schema") is not None and self.index.const(call.kw("include_in_schema"), ctx) is False
-            for call, ctx in calls
-        )
+        reason = self.table.path_not_in_openapi(e.route, e.full)
+        return not reason or reason == NO_DOCUMENT  # the generated document is compared per application
 
 
 @dataclass(slots=True)

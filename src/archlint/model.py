@@ -166,6 +166,8 @@ class Report:
     #: Absolute directory that finding paths are relative to (SARIF's %SRCROOT%).
     root: Path
     files_checked: int = 0
+    #: Files left out because they declare themselves generated (the pack's ``include-generated``).
+    files_generated: int = 0
     tool_version: str = ""
     information_uri: str = "https://github.com/archlint/archlint"
     extra: dict = field(default_factory=dict)

@@ -24,7 +24,7 @@ else:  # pragma: no cover
 
 DEFAULT_PACK = "backend-architect"
 PACK_KEYS = {"pack", "extends", "analysis", "limits", "rules", "standards"}
-ANALYSIS_KEYS = {"exclude"}
+ANALYSIS_KEYS = {"exclude", "include-generated", "generated-markers", "health-probes"}
 RULE_KEYS = {"enabled", "severity"}
 #: ``[limits]``: the most a run reads or builds for one input (see :class:`Limits`).
 LIMIT_KEYS = {
@@ -92,6 +92,21 @@ class Pack:
     @property
     def exclude(self) -> list[str]:
         return list(self.data.get("analysis", {}).get("exclude", []))
+
+    @property
+    def include_generated(self) -> bool:
+        """Whether files that declare themselves generated are analysed like any other."""
+        return bool(self.data.get("analysis", {}).get("include-generated", False))
+
+    @property
+    def generated_markers(self) -> list[re.Pattern[str]]:
+        """Patterns that, on a line of a file's leading comments or docstring, declare it generated."""
+        return [re.compile(p) for p in self.data.get("analysis", {}).get("generated-markers", [])]
+
+    @property
+    def health_probes(self) -> tuple[str, ...]:
+        """Full paths (fnmatch globs, lower case) of health and liveness probes: unversioned and public (S1, S7, S4)."""
+        return tuple(self.data.get("analysis", {}).get("health-probes", ()))
 
     @property
     def limits(self) -> Limits:
@@ -170,6 +185,14 @@ def load_pack(ref: str | None, base_dir: Path | None = None, _depth: int = 0, *,
                 raise ConfigError(f"{source}: [{table}] key '{name}' must be a table ([{table}.{name}])")
     for rule_id, table in data.get("rules", {}).items():
         _check_rule_table(table, f"{source}: [rules.{rule_id}]")
+    analysis = data.get("analysis", {})
+    if "include-generated" in analysis and not isinstance(analysis["include-generated"], bool):
+        raise ConfigError(f"{source}: [analysis] include-generated must be true or false")
+    for pattern in analysis.get("generated-markers", []) if isinstance(analysis.get("generated-markers", []), list) else [None]:
+        try:
+            re.compile(pattern)  # type: ignore[arg-type]
+        except (re.error, TypeError):
+            raise ConfigError(f"{source}: [analysis] generated-markers must be a list of regular expressions") from None
     parent = data.pop("extends", None)
     if parent is not None:
         if not isinstance(parent, str):

@@ -60,6 +60,10 @@ class Project:
     test_files: list[FileFacts] = field(default_factory=list)
     #: Which OpenAPI documents ``project.openapi`` loads (from the command line and configuration).
     openapi_request: Request = field(default_factory=Request)
+    #: Files that declare themselves generated (report path -> the marker line): nothing is reported in them.
+    generated: dict[str, str] = field(default_factory=dict)
+    #: The pack's health and liveness probes (full-path globs): unversioned and public (S1, S7, S4).
+    health_probes: tuple[str, ...] = ()
     #: After filtering, for rules with ``after_filter`` (AL002): which suppression directives silenced something
     #: (an ``archlint.suppressions.Audit``; None before the filter has run).
     suppression_audit: Any = None

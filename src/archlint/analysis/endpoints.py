@@ -116,7 +116,8 @@ def param_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> tuple
             elif isinstance(index.evaluate(written, ctx), Unknown) and isinstance(written, (Name, Attr)):
                 # An alias archlint cannot read may hide an Annotated dependency.
                 unknown = unknown or _might_be_alias(written)
-        if isinstance(param.default, Call):
+        if isinstance(param.default, (Call, Name, Attr)):
+            # ``x: T = Depends(f)``, or ``x: T = current_user`` with ``current_user = Depends(f)``.
             value = index.evaluate(param.default, ctx)
             if is_depends(index, value):
                 out.append(_from_instance(value, param.annotation, ctx, param.name, True))  # type: ignore[arg-type]
@@ -124,28 +125,39 @@ def param_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> tuple
 
 
 def class_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> list[Dependency]:
-    """Dependencies declared as attributes of a class-based view (``@cbv``) the handler is a method of."""
+    """Dependencies declared as attributes of a class-based view (``@cbv``) the handler is a method of.
+
+    Base classes count (``class AdminView(UserView)`` where ``UserView`` declares
+    ``user = Depends(get_current_user)``); a subclass attribute of the same name
+    replaces the base's, as in Python.
+    """
     if fn.class_qualname is None:
         return []
-    facts = index.file_of(ctx)
-    klass = facts.classes.get(fn.class_qualname) if facts is not None else None
-    if klass is None:
-        return []
-    where = Ctx(ctx.module, klass.qualname)
     out: list[Dependency] = []
-    for assign in klass.assigns:
-        name = next((t.id for t in assign.targets if isinstance(t, Name)), None)
-        form = annotated_parts(index, assign.annotation, where)
-        if form is not None:
-            out.extend(
-                _from_instance(item, form.exprs[0], form.ctx, name, False)  # type: ignore[arg-type]
-                for item in form.args[1:]
-                if is_depends(index, item)
-            )
-        if isinstance(assign.value, Call):
-            value = index.evaluate(assign.value, where)
-            if is_depends(index, value):
-                out.append(_from_instance(value, assign.annotation, where, name, True))  # type: ignore[arg-type]
+    seen: set[str] = set()
+    for klass_ref in index.mro(ClassRef(ctx.module, fn.class_qualname)):
+        klass = index.class_fact(klass_ref) if isinstance(klass_ref, ClassRef) else None
+        if klass is None:
+            continue
+        where = Ctx(klass_ref.module, klass.qualname)
+        names: set[str] = set()
+        for assign in klass.assigns:
+            name = next((t.id for t in assign.targets if isinstance(t, Name)), None)
+            if name is None or name in seen:
+                continue
+            names.add(name)
+            form = annotated_parts(index, assign.annotation, where)
+            if form is not None:
+                out.extend(
+                    _from_instance(item, form.exprs[0], form.ctx, name, False)  # type: ignore[arg-type]
+                    for item in form.args[1:]
+                    if is_depends(index, item)
+                )
+            if isinstance(assign.value, Call):
+                value = index.evaluate(assign.value, where)
+                if is_depends(index, value):
+                    out.append(_from_instance(value, assign.annotation, where, name, True))  # type: ignore[arg-type]
+        seen |= names
     return out
 
 
@@ -317,8 +329,11 @@ def unresolved_include_sets(table: RouteTable, keyword: str) -> bool:
     """Whether an ``include_router`` call whose router archlint cannot resolve passes ``keyword``.
 
     A router no traced chain reaches may be included by that call, so what the
-    call adds (tags, dependencies, responses) is unknown for it.
+    call adds (tags, dependencies, responses) is unknown for it. So is what the
+    caller of a router factory no chain reaches adds (a library's routers).
     """
+    if table.open_factories():
+        return True  # a router factory's caller is outside the project and may pass anything
     return any(inc.child is None and inc.call.kw(keyword) is not None for inc in table.includes)
 
 
@@ -329,13 +344,22 @@ def handler_ctx(route: Route) -> Ctx | None:
 
 
 def route_label(route: Route, table: RouteTable | None = None) -> str:
-    """``GET /api/v1/items/{id}``: the full path when known, else the decorator's path."""
-    paths = sorted({p for fp in route.full_paths if (p := fp.path) is not None})
+    """``GET /api/v1/items/{id}``: the full path when known, else what is known, said as such.
+
+    Never prints an empty or ``?`` path: a router-relative path says so, and a
+    path archlint cannot read names the handler instead.
+    """
+    methods = "/".join(route.methods)
+    paths = sorted({re.sub(r"/{2,}", "/", p) or "/" for fp in route.full_paths if (p := fp.path) is not None})
     if paths:
-        path = paths[0]
-    else:
-        path = route.path_expr.value if isinstance(route.path_expr, Lit) and isinstance(route.path_expr.value, str) else "?"
-    return f"{'/'.join(route.methods)} {path}"
+        return f"{methods} {paths[0]}"
+    handler = f"`{route.handler.qualname.rsplit('.', 1)[-1]}`" if route.handler is not None else "its handler"
+    literal = route.path_expr.value if isinstance(route.path_expr, Lit) and isinstance(route.path_expr.value, str) else None
+    if literal is None:
+        return f"{methods} {handler} (its path is not resolved)"
+    if not literal or literal == "/":
+        return f"{methods} {handler} (at the root of its router, whose prefix is not resolved)"
+    return f"{methods} {re.sub(r'/{2,}', '/', literal)} (relative to a prefix that is not resolved)"
 
 
 def const_str(index: ProjectIndex, expr: Expr | None, ctx: Ctx) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from archlint.collect.facts import Attr, Call, Expr, FileFacts, FunctionFact, Lit, Name, Seq, Subscript
+from archlint.collect.facts import Attr, Await, Call, DictExpr, Expr, FileFacts, FunctionFact, Lit, Name, Seq, Subscript
 from archlint.model import Span
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, ParamValue, SeqValue, Unknown, Value
 
@@ -23,10 +23,18 @@ if TYPE_CHECKING:
 APP_TYPES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
 ROUTER_TYPES = frozenset({"fastapi.APIRouter", "fastapi.routing.APIRouter"})
 STARLETTE_APPS = frozenset({"starlette.applications.Starlette"})
+#: Response classes whose body is a page, not a JSON document.
+HTML_RESPONSES = frozenset({"fastapi.responses.HTMLResponse", "starlette.responses.HTMLResponse"})
+#: Responses a browser form action answers with.
+REDIRECT_RESPONSES = frozenset({"fastapi.responses.RedirectResponse", "starlette.responses.RedirectResponse"})
+FORM_PARAMS = frozenset({"fastapi.Form", "fastapi.param_functions.Form", "fastapi.params.Form"})
+NO_DOCUMENT = "its application sets `openapi_url=None`"
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 ROUTE_DECORATORS = frozenset(HTTP_METHODS) | {"api_route", "websocket"}
 
 ObjKey = tuple[str, Span]
+#: How many parameters and loop variables ``objects_of`` follows back to a router.
+_MAX_FOLLOW = 6
 
 
 @dataclass(slots=True)
@@ -98,6 +106,9 @@ class Include:
     ctx: Ctx
     file: str
     reason: str = ""
+    #: The loop variables of this iteration, for an include inside a loop
+    #: (``for prefix, router in ROUTERS.items(): app.include_router(router, prefix=prefix)``).
+    env: dict[str, Value] | None = None
 
 
 @dataclass(slots=True)
@@ -120,6 +131,13 @@ class RouterObject:
     routes: list[Route] = field(default_factory=list)
     includes: list[Include] = field(default_factory=list)
     mounts: list[Mount] = field(default_factory=list)
+    #: For an object known only as a function's parameter that no traced call
+    #: passes anything to: the parameter (its routes have no known prefix).
+    parameter: ParamValue | None = None
+    #: Where ``dependencies=`` for every route of the object are written: the
+    #: constructor call, and the ``super().__init__(dependencies=...)`` of an
+    #: ``APIRouter`` subclass (``class UserRouter(APIRouter)``).
+    dependency_sources: list[tuple[Expr | None, Ctx]] = field(default_factory=list)
 
     @property
     def call(self) -> Call:
@@ -140,8 +158,13 @@ class RouteTable:
     roots: list[ObjKey]
     #: Files that assign ``scope["path"]``: a middleware may rewrite paths.
     path_rewriters: list[str]
+    #: Routers their enclosing function returns (router factories): whoever
+    #: includes them may be outside the project (a library's caller).
+    returned: frozenset[ObjKey] = frozenset()
     #: The builder, kept to answer ``objects_of`` after the build.
     resolver: _Builder | None = field(default=None, repr=False, compare=False)
+    #: Answers computed on demand (documents, pages), by question and route.
+    _answers: dict[str, dict[int, object]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def apps(self) -> list[RouterObject]:
@@ -160,12 +183,140 @@ class RouteTable:
             stack.extend(m.child for m in obj.mounts if m.child)
         return seen
 
+    def open_factories(self) -> set[ObjKey]:
+        """Routers returned by a function that no traced chain includes: their includer is not in the project."""
+        return set(self.returned) - self.reachable()
+
     def objects_of(self, expr: Expr | None, ctx: Ctx) -> list[ObjKey]:
         """The app/router objects an expression may denote (``app``, a factory's local, a helper's parameter)."""
         return self.resolver.objects_of(expr, ctx) if self.resolver is not None else []
 
     def handler(self, index: ProjectIndex, route: Route) -> FunctionFact | None:
         return index.function(route.handler) if route.handler else None
+
+    # ------------------------------------------------------------ documents and pages
+    def not_in_openapi(self, route: Route) -> str:
+        """Why no OpenAPI document lists the route ("" when one does, or may).
+
+        FastAPI leaves a route out of its application's document when the
+        route, its router, or an ``include_router`` call on the way says
+        ``include_in_schema=False``, and an application built with
+        ``openapi_url=None`` has no document at all. A mounted application has
+        its own document, so the application nearest the route decides.
+        Websockets are never in a document.
+        """
+        cache = self._answers.setdefault("openapi", {})
+        key = id(route)
+        if key not in cache:
+            cache[key] = self._not_in_openapi(route)
+        return cache[key]
+
+    def _false(self, call: Call, ctx: Ctx, keyword: str) -> bool:
+        expr = call.kw(keyword)
+        if expr is None or self.resolver is None:
+            return False
+        value = self.resolver.index.evaluate(expr, ctx)
+        return isinstance(value, Const) and value.value in (False, None)
+
+    def _not_in_openapi(self, route: Route) -> str:
+        if not route.full_paths:  # not reached from an application: its own flags, or its app's
+            return self.path_not_in_openapi(route, FullPath(route.owner, ()))
+        reasons = [self.path_not_in_openapi(route, fp) for fp in route.full_paths]
+        return "" if not all(reasons) else reasons[0]
+
+    def path_not_in_openapi(self, route: Route, fp: FullPath) -> str:
+        """Why the document of the application at the top of ``fp`` does not list the route ("" when it does)."""
+        if "WEBSOCKET" in route.methods:
+            return "a websocket is not an OpenAPI operation"
+        if self._false(route.call, route.ctx, "include_in_schema"):
+            return "the route sets `include_in_schema=False`"
+        owner = self.objects[route.owner]
+        if self._false(owner.call, owner.ctx, "include_in_schema"):
+            return "its router sets `include_in_schema=False`"
+        document = self.objects.get(fp.app)
+        for edge in fp.via:
+            if isinstance(edge, Include) and self._false(edge.call, edge.ctx, "include_in_schema"):
+                return "it is included with `include_in_schema=False`"
+            child = self.objects.get(edge.child) if edge.child else None
+            if child is not None and child.kind == "router" and self._false(child.call, child.ctx, "include_in_schema"):
+                return "a router it is included through sets `include_in_schema=False`"
+            if child is not None and child.kind == "app":
+                document = child
+        if document is not None and self._false(document.call, document.ctx, "openapi_url"):
+            return NO_DOCUMENT
+        return ""
+
+    def for_browser(self, route: Route) -> bool:
+        """A page, a form action, or a route of an application without an OpenAPI document (a back office)."""
+        return self.serves_page(route) or self.not_in_openapi(route) == NO_DOCUMENT
+
+    def serves_page(self, route: Route) -> bool:
+        """Whether the route answers a browser rather than an API client.
+
+        An HTML page (``response_class=HTMLResponse``, a returned
+        ``HTMLResponse`` or ``templates.TemplateResponse(...)``, also through a
+        project helper that returns one) or an HTML form's action (``Form(...)``
+        parameters and a redirect or page answer).
+        """
+        cache = self._answers.setdefault("page", {})
+        key = id(route)
+        if key not in cache:
+            cache[key] = self._serves_page(route)
+        return cache[key]
+
+    def _serves_page(self, route: Route) -> bool:
+        if self.resolver is None:
+            return False
+        index = self.resolver.index
+        for call, ctx, keyword in (
+            (route.call, route.ctx, "response_class"),
+            (self.objects[route.owner].call, self.objects[route.owner].ctx, "default_response_class"),
+        ):
+            expr = call.kw(keyword)
+            if expr is not None and index.is_subclass(index.evaluate(expr, ctx), HTML_RESPONSES):
+                return True
+        fn = index.function(route.handler) if route.handler else None
+        if fn is None or route.handler is None:
+            return False
+        ctx = Ctx(route.handler.module, route.handler.qualname)
+        answers = self._answers_of(fn, ctx, 0)
+        if "page" in answers:
+            return True
+        if "redirect" in answers:
+            for param in fn.params:
+                default = param.default
+                if isinstance(default, Call) and index.fqn(default.func, ctx) in FORM_PARAMS:
+                    return True
+                annotation = param.annotation
+                if isinstance(annotation, Subscript) and any(
+                    isinstance(item, Call) and index.fqn(item.func, ctx) in FORM_PARAMS for item in annotation.items
+                ):
+                    return True
+        return False
+
+    def _answers_of(self, fn: FunctionFact, ctx: Ctx, depth: int) -> set[str]:
+        """What kinds of response a function returns: "page", "redirect" (others are not told)."""
+        assert self.resolver is not None
+        index = self.resolver.index
+        out: set[str] = set()
+        for ret in fn.returns:
+            if isinstance(ret, Await):
+                ret = ret.value
+            if not isinstance(ret, Call):
+                continue
+            if isinstance(ret.func, Attr) and ret.func.attr in ("TemplateResponse", "get_template"):
+                out.add("page")
+                continue
+            value = index.evaluate(ret.func, ctx)
+            if index.is_subclass(value, HTML_RESPONSES):
+                out.add("page")
+            elif index.is_subclass(value, REDIRECT_RESPONSES):
+                out.add("redirect")
+            elif isinstance(value, FuncRef) and depth < 2:
+                helper = index.function(value)
+                if helper is not None:
+                    out |= self._answers_of(helper, Ctx(value.module, value.qualname), depth + 1)
+        return out
 
     # ------------------------------------------------------------ building
     @classmethod
@@ -205,7 +356,7 @@ class _Builder:
                 for deco in fn.decorators:
                     if isinstance(deco, Call) and isinstance(deco.func, Attr) and deco.func.attr in ROUTE_DECORATORS:
                         ctx = Ctx(facts.module, fn.parent or "")
-                        for owner in self.objects_of(deco.func.base, ctx):
+                        for owner in self._owners(deco.func.base, ctx):
                             route = self._route(deco, deco.func.attr, ctx, facts, owner, "decorator")
                             route.handler = FuncRef(facts.module, fn.qualname)
                             routes.append(route)
@@ -219,7 +370,7 @@ class _Builder:
                 call = site.call
                 func = call.func
                 if isinstance(func, Call) and isinstance(func.func, Attr) and func.func.attr in ROUTE_DECORATORS:
-                    for owner in self.objects_of(func.func.base, ctx):
+                    for owner in self._owners(func.func.base, ctx):
                         route = self._route(func, func.func.attr, ctx, facts, owner, "call")
                         route.handler = self._funcref(call.arg(0), ctx)
                         route.call = func
@@ -230,7 +381,7 @@ class _Builder:
                 method = func.attr
                 if method not in ("add_api_route", "add_api_websocket_route", "include_router", "mount"):
                     continue
-                owners = self.objects_of(func.base, ctx)
+                owners = self._owners(func.base, ctx)
                 for owner in owners:
                     if method == "include_router":
                         includes.extend(self._includes(call, ctx, facts, owner))
@@ -246,6 +397,8 @@ class _Builder:
                         route = self._route(call, methods or "api_route", ctx, facts, owner, "add_api_route")
                         route.handler = self._funcref(call.arg(1, "endpoint"), ctx)
                         routes.append(route)
+        for obj in self.objects.values():
+            obj.dependency_sources = [(obj.call.kw("dependencies"), obj.ctx), *self._inherited_dependencies(obj)]
         for route in routes:
             self.objects[route.owner].routes.append(route)
         for inc in includes:
@@ -254,7 +407,15 @@ class _Builder:
             self.objects[mount.parent].mounts.append(mount)
         children = {i.child for i in includes if i.child} | {m.child for m in mounts if m.child}
         roots = [k for k, o in self.objects.items() if o.kind == "app" and k not in children]
-        table = RouteTable(self.objects, routes, includes, mounts, roots, sorted(set(rewriters)), self)
+        returned = frozenset(
+            key
+            for key, obj in self.objects.items()
+            if obj.kind == "router"
+            and obj.ctx.scope
+            and index.function(FuncRef(obj.ctx.module, obj.ctx.scope)) is not None
+            and index.returned(FuncRef(obj.ctx.module, obj.ctx.scope)) == obj.instance
+        )
+        table = RouteTable(self.objects, routes, includes, mounts, roots, sorted(set(rewriters)), returned, self)
         for root in roots:
             app = self.objects[root]
             rewritten = ""
@@ -264,6 +425,8 @@ class _Builder:
             elif table.path_rewriters:
                 rewritten = f"a middleware rewrites request paths ({table.path_rewriters[0]})"
             self._walk(app, (), root, rewritten, set())
+        for route in routes:
+            route.full_paths = _distinct(route.full_paths)
         return table
 
     def _walk(
@@ -282,7 +445,7 @@ class _Builder:
         for inc in obj.includes:
             if inc.child is None:
                 continue
-            seg = self._segment("include", inc.call.kw("prefix"), inc.ctx, inc.file, inc.call)
+            seg = self._segment("include", inc.call.kw("prefix"), inc.ctx, inc.file, inc.call, inc.env)
             self._walk(self.objects[inc.child], segments + (seg,), app, rewritten, active, via + (inc,))
         for mount in obj.mounts:
             if mount.child is None:
@@ -295,13 +458,18 @@ class _Builder:
                 child_rewritten = "the mounted application sets root_path"
             self._walk(child, segments + (seg,), app, child_rewritten, active, via + (mount,))
 
-    def _segment(self, kind: str, expr: Expr | None, ctx: Ctx, file: str, call: Call) -> Segment:
+    def _segment(
+        self, kind: str, expr: Expr | None, ctx: Ctx, file: str, call: Call, env: dict[str, Value] | None = None
+    ) -> Segment:
         span = call.span
         if expr is None:
             return Segment(kind, "", file, span, call=call, ctx=ctx)
-        value = self.index.evaluate(expr, ctx)
+        value = self._evaluate(expr, ctx, env)
         if isinstance(value, Const) and isinstance(value.value, str):
-            return Segment(kind, value.value, file, span, call=call, ctx=ctx)
+            text = value.value
+            if kind == "mount":
+                text = text.rstrip("/")  # Starlette's Mount("/") matches "" + the sub-app's path
+            return Segment(kind, text, file, span, call=call, ctx=ctx)
         reason = value.reason if isinstance(value, Unknown) else "the value is not a string"
         return Segment(kind, None, file, expr.span, reason=reason, call=call, ctx=ctx)
 
@@ -317,6 +485,18 @@ class _Builder:
 
     def _includes(self, call: Call, ctx: Ctx, facts: FileFacts, owner: ObjKey) -> list[Include]:
         child_expr = call.arg(0, "router")
+        envs = self._loop_envs(child_expr, ctx) if child_expr is not None else None
+        if envs:
+            # One include per iteration of a loop over a literal collection.
+            out: list[Include] = []
+            for env in envs:
+                value = self._evaluate(child_expr, ctx, env)
+                children = self._objects_of_value(value, 0)
+                if not children:
+                    reason = value.reason if isinstance(value, Unknown) else "the included object is not a known router"
+                    out.append(Include(owner, None, call, ctx, facts.path, reason, env))
+                out.extend(Include(owner, child, call, ctx, facts.path, env=env) for child in children)
+            return out
         children = self.objects_of(child_expr, ctx) if child_expr is not None else []
         if not children:
             value = self.index.evaluate(child_expr, ctx) if child_expr is not None else Unknown("no router")
@@ -324,19 +504,81 @@ class _Builder:
             return [Include(owner, None, call, ctx, facts.path, reason)]
         return [Include(owner, child, call, ctx, facts.path) for child in children]
 
+    def _evaluate(self, expr: Expr, ctx: Ctx, env: dict[str, Value] | None) -> Value:
+        """``evaluate``, with a loop iteration's variables bound (``router``, ``module.router``)."""
+        if env:
+            attrs: list[str] = []
+            root = expr
+            while isinstance(root, Attr):
+                attrs.insert(0, root.attr)
+                root = root.base
+            if isinstance(root, Name) and root.id in env:
+                value = env[root.id]
+                for attr in attrs:
+                    value = self.index.attribute(value, attr)
+                return value
+        return self.index.evaluate(expr, ctx)
+
     def _funcref(self, expr: Expr | None, ctx: Ctx) -> FuncRef | None:
         value = self.index.evaluate(expr, ctx) if expr is not None else None
         return value if isinstance(value, FuncRef) else None
 
+    def _inherited_dependencies(self, obj: RouterObject) -> list[tuple[Expr | None, Ctx]]:
+        """``dependencies=`` a project subclass of APIRouter/FastAPI passes to ``super().__init__``."""
+        out: list[tuple[Expr | None, Ctx]] = []
+        for klass in self.index.mro(obj.instance.type):
+            fact = self.index.class_fact(klass) if isinstance(klass, ClassRef) else None
+            init = self.index.function(FuncRef(klass.module, fact.defs["__init__"])) if fact and "__init__" in fact.defs else None
+            if init is None:
+                continue
+            for site in init.calls:
+                func = site.call.func
+                if (
+                    isinstance(func, Attr)
+                    and func.attr == "__init__"
+                    and isinstance(func.base, Call)
+                    and isinstance(func.base.func, Name)
+                    and func.base.func.id == "super"
+                    and site.call.kw("dependencies") is not None
+                ):
+                    out.append((site.call.kw("dependencies"), Ctx(klass.module, init.qualname)))
+        return out
+
     # ------------------------------------------------------------ objects
+    def _owners(self, expr: Expr, ctx: Ctx) -> list[ObjKey]:
+        """The objects a registration is written on; a parameter typed as an app or router
+        that no traced call passes anything to stands for an object of its own."""
+        keys = self.objects_of(expr, ctx)
+        if keys:
+            return keys
+        value = self.index.evaluate(expr, ctx)
+        if not isinstance(value, ParamValue) or value.annotation is None:
+            return []
+        fn = self.index.function(FuncRef(value.module, value.function))
+        param = fn.param(value.name) if fn is not None else None
+        if fn is None or param is None:
+            return []
+        kind_ctx = Ctx(value.module, fn.parent or "")
+        annotation = self.index.evaluate(value.annotation, kind_ctx)
+        if not self.index.is_subclass(annotation, APP_TYPES | STARLETTE_APPS | ROUTER_TYPES):
+            return []
+        key = (value.module, param.span)
+        if key not in self.objects:
+            facts = self.index.file_of(value.module)
+            instance = Instance(annotation, Call(param.span, value.annotation), kind_ctx)
+            self.objects[key] = RouterObject(key, "router", instance, facts.path if facts else "", parameter=value)
+        return [key]
+
     def objects_of(self, expr: Expr | None, ctx: Ctx, depth: int = 0) -> list[ObjKey]:
         """The router/app objects an expression may denote (loops and parameters followed)."""
-        if expr is None or depth > 3:
+        if expr is None or depth > _MAX_FOLLOW:
             return []
         loop_values = self._loop_values(expr, ctx)
         if loop_values is not None:
-            return [key for value in loop_values for key in self._objects_of_value(value, depth + 1)]
-        return self._objects_of_value(self.index.evaluate(expr, ctx), depth)
+            keys = [key for value in loop_values for key in self._objects_of_value(value, depth + 1)]
+        else:
+            keys = self._objects_of_value(self.index.evaluate(expr, ctx), depth)
+        return list(dict.fromkeys(keys))  # several call sites may pass the same object
 
     def _objects_of_value(self, value: Value, depth: int) -> list[ObjKey]:
         if isinstance(value, Instance):
@@ -349,10 +591,15 @@ class _Builder:
 
     def _loop_values(self, expr: Expr, ctx: Ctx) -> list[Value] | None:
         """``for m in (users, items): app.include_router(m.router)`` -> each item's ``.router``."""
-        attrs: list[str] = []
+        envs = self._loop_envs(expr, ctx)
+        if envs is None:
+            return None
+        return [self._evaluate(expr, ctx, env) for env in envs]
+
+    def _loop_envs(self, expr: Expr, ctx: Ctx) -> list[dict[str, Value]] | None:
+        """The loop variables of each iteration, when ``expr`` reads a loop variable of a literal collection."""
         root = expr
         while isinstance(root, Attr):
-            attrs.insert(0, root.attr)
             root = root.base
         if not isinstance(root, Name):
             return None
@@ -360,23 +607,51 @@ class _Builder:
         if scope is None:
             return None
         for loop in scope.loops:
-            if isinstance(loop.target, Name) and loop.target.id == root.id and loop.iter is not None:
-                items = self._iter_items(loop.iter, ctx)
-                if items is None:
+            if loop.target is None or loop.iter is None or not _binds(loop.target, root.id):
+                continue
+            items = self._iter_items(loop.iter, ctx)
+            if items is None:
+                return None
+            envs = []
+            for item in items:
+                env = _bind(loop.target, item)
+                if env is None:
                     return None
-                out = []
-                for value in items:
-                    for attr in attrs:
-                        value = self.index.attribute(value, attr)
-                    out.append(value)
-                return out
+                envs.append(env)
+            return envs
         return None
 
     def _iter_items(self, iter_expr: Expr, ctx: Ctx) -> list[Value] | None:
+        """The items of a literal list, tuple or set, or of a literal dict (``.items()``, ``.values()``, keys)."""
         if isinstance(iter_expr, Seq):
             return [self.index.evaluate(item, ctx) for item in iter_expr.items]
+        if isinstance(iter_expr, Call) and isinstance(iter_expr.func, Attr) and not iter_expr.args:
+            view = iter_expr.func.attr
+            if view in ("items", "values", "keys"):
+                found = self._dict_of(iter_expr.func.base, ctx)
+                if found is None:
+                    return None
+                mapping, dctx = found
+                evaluate = self.index.evaluate
+                if view == "items":
+                    return [SeqValue("tuple", (evaluate(k, dctx), evaluate(v, dctx))) for k, v in mapping.items]
+                if view == "values":
+                    return [evaluate(v, dctx) for _k, v in mapping.items]
+                return [evaluate(k, dctx) for k, _v in mapping.items]
+        found = self._dict_of(iter_expr, ctx)
+        if found is not None:
+            return [self.index.evaluate(k, found[1]) for k, _v in found[0].items]
         value = self.index.evaluate(iter_expr, ctx)
         return list(value.items) if isinstance(value, SeqValue) else None
+
+    def _dict_of(self, expr: Expr, ctx: Ctx) -> tuple[DictExpr, Ctx] | None:
+        """A dict literal, written here or bound to a name (in this module or imported)."""
+        found = (expr, ctx) if isinstance(expr, DictExpr) else self.index.definition(expr, ctx)
+        if found is None or not isinstance(found[0], DictExpr):
+            return None
+        if any(k is None for k, _v in found[0].items):
+            return None  # ``{**other}``: not a literal collection
+        return found  # type: ignore[return-value]
 
     def _param_objects(self, param: ParamValue, depth: int) -> list[ObjKey]:
         fn = self.index.function(FuncRef(param.module, param.function))
@@ -391,7 +666,54 @@ class _Builder:
         for _facts, site, ctx in self.index.calls_to(f"{param.module}.{param.function}"):
             arg = site.call.arg(position, param.name) if position >= 0 else site.call.kw(param.name)
             out.extend(self.objects_of(arg, ctx, depth + 1))
+        if position == 0:
+            out.extend(self._lifespan_owners(FuncRef(param.module, param.function)))
         return out
+
+    def _lifespan_owners(self, ref: FuncRef) -> list[ObjKey]:
+        """The apps that call ``ref`` as their lifespan: FastAPI passes the app itself."""
+        out = []
+        for key, obj in self.objects.items():
+            lifespan = obj.call.kw("lifespan") if obj.kind == "app" else None
+            if lifespan is not None and self.index.evaluate(lifespan, obj.ctx) == ref:
+                out.append(key)
+        return out
+
+
+def _distinct(full_paths: list[FullPath]) -> list[FullPath]:
+    """Each endpoint once: several include chains that give one app the same path are one path."""
+    seen: set = set()
+    out = []
+    for full in full_paths:
+        path = full.path
+        key = (full.app, path) if path is not None else (full.app, tuple((s.path, s.span, s.text) for s in full.segments))
+        if key not in seen:
+            seen.add(key)
+            out.append(full)
+    return out
+
+
+def _binds(target: Expr, name: str) -> bool:
+    if isinstance(target, Name):
+        return target.id == name
+    if isinstance(target, Seq):
+        return any(_binds(t, name) for t in target.items)
+    return False
+
+
+def _bind(target: Expr, value: Value) -> dict[str, Value] | None:
+    """A loop target's names bound to one item (``for prefix, router in ...``)."""
+    if isinstance(target, Name):
+        return {target.id: value}
+    if isinstance(target, Seq) and isinstance(value, SeqValue) and len(value.items) == len(target.items):
+        env: dict[str, Value] = {}
+        for sub, item in zip(target.items, value.items):
+            bound = _bind(sub, item)
+            if bound is None:
+                return None
+            env.update(bound)
+        return env
+    return None
 
 
 def _is_scope_path(target: Expr) -> bool:

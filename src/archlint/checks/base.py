@@ -9,6 +9,8 @@ the typed ``Options`` dataclass of the rule's standard.
 
 from __future__ import annotations
 
+import fnmatch
+
 import inspect
 import re
 from collections.abc import Iterable
@@ -26,6 +28,16 @@ OptionsT = TypeVar("OptionsT")
 Example = "str | dict[str, str]"
 _EXPECT = re.compile(r"\s*# expect: [A-Z0-9, ]+$", re.M)
 HELP_URI = "https://github.com/archlint/archlint/blob/main/README.md#rules"
+
+
+def is_health_probe(project: Project, path: str) -> bool:
+    """Whether a full path is a health or liveness probe: the pack's one list (``[analysis] health-probes``)."""
+    return probe_match(project.health_probes, path)
+
+
+def probe_match(probes: Iterable[str], path: str) -> bool:
+    path = (path.rstrip("/") or "/").lower()
+    return any(fnmatch.fnmatchcase(path, g) for g in probes)
 
 
 class Rule(Generic[OptionsT]):

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from archlint.checks.base import Project, Rule
+from archlint.checks.base import Project, Rule, probe_match
 from archlint.model import Finding, Related, Severity
 from archlint.pack import option
 from archlint.analysis.routes import FullPath, Route, RouteTable, Segment
@@ -98,6 +98,7 @@ class UnversionedRoute(Rule[S1Options]):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         table = project.routes
         groups: dict[tuple, list[tuple[Route, str]]] = defaultdict(list)
         blame_of: dict[tuple, Segment] = {}
@@ -126,7 +127,9 @@ class UnversionedRoute(Rule[S1Options]):
             )
 
     def _allowed(self, path: str) -> bool:
-        return any(fnmatch.fnmatchcase(path, glob) for glob in self.options.unversioned_allow)
+        return any(fnmatch.fnmatchcase(path, glob) for glob in self.options.unversioned_allow) or probe_match(
+            getattr(self, "_probes", ()), path
+        )
 
     def _blame(self, route: Route, full: FullPath, table: RouteTable) -> Segment:
         """The outermost segment that supplies the first path segment."""
@@ -218,6 +221,7 @@ class UnverifiableRoutePath(Rule[S1Options]):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         table = project.routes
         pattern = self.options.route_pattern
         notes: dict[tuple, tuple[str, list[Route]]] = {}
@@ -228,6 +232,7 @@ class UnverifiableRoutePath(Rule[S1Options]):
             if route is not None:
                 entry[1].append(route)
 
+        rewritten: dict[tuple, list[tuple[Route, str]]] = defaultdict(list)
         for route in table.routes:
             for full in route.full_paths:
                 path = full.path
@@ -239,7 +244,14 @@ class UnverifiableRoutePath(Rule[S1Options]):
                     assert seg is not None
                     note(seg.path, seg.span, f"This path segment cannot be resolved statically ({seg.reason}), so S1 is unverifiable for the routes under it.", route)
                 elif full.rewritten and not pattern.match(path) and not self._allowed(path):
-                    note(route.file, route.call.span, f"The route {_label(route, path)} looks unversioned, but {full.rewritten}: S1 is unverifiable.", route)
+                    rewritten[(full.app, full.rewritten)].append((route, path))
+        # A root_path or a path-rewriting middleware is one note per application, not one per route.
+        for (app_key, why), routes in rewritten.items():
+            app = table.objects[app_key]
+            labels = list(dict.fromkeys(_label(r, p) for r, p in routes))
+            more = f" and {len(labels) - 3} more" if len(labels) > 3 else ""
+            count = f"{len(labels)} route{'s' if len(labels) != 1 else ''}"
+            note(app.file, app.call.span, f"{count} of this application look{'s' if len(labels) == 1 else ''} unversioned ({', '.join(labels[:3])}{more}), but {why}: S1 is unverifiable for them.", None)
         for inc in table.includes:
             if inc.child is None and inc.parent in reachable:
                 note(inc.file, inc.call.span, f"The included router cannot be resolved statically ({inc.reason}), so S1 is unverifiable for its routes.", None)
@@ -254,10 +266,15 @@ class UnverifiableRoutePath(Rule[S1Options]):
                 continue
             note(mount.file, mount.call.span, "This mount serves an application whose routes archlint cannot see, so S1 is unverifiable for it.", None)
         for key, obj in table.objects.items():
-            if obj.kind == "router" and obj.routes and key not in reachable:
+            if obj.parameter is not None and obj.routes:
+                param = obj.parameter
+                note(obj.file, obj.call.span, f"Routes are registered on the parameter '{param.name}' of {param.module}.{param.function}, and no call archlint can trace passes an application or router to it, so S1 is unverifiable for them.", None)
+            elif obj.kind == "router" and obj.routes and key not in reachable:
                 note(obj.file, obj.call.span, "This router is not included in any application archlint can trace, so S1 is unverifiable for its routes.", None)
         for (path, span), (message, _routes) in notes.items():
             yield self.finding(path, span, message)
 
     def _allowed(self, path: str) -> bool:
-        return any(fnmatch.fnmatchcase(path, glob) for glob in self.options.unversioned_allow)
+        return any(fnmatch.fnmatchcase(path, glob) for glob in self.options.unversioned_allow) or probe_match(
+            getattr(self, "_probes", ()), path
+        )

@@ -25,11 +25,12 @@ from archlint.analysis.endpoints import (
 )
 from archlint.checks.base import Project, Rule
 from archlint.fixes import fastapi as fastapi_fixes
-from archlint.collect.facts import Expr, FString, FunctionFact, Lit
+from archlint.collect.facts import Attr, Call, Expr, FString, FunctionFact, Lit, Subscript
 from archlint.index import ProjectIndex
-from archlint.model import Finding, Severity, Span
+from archlint.model import Finding, Related, Severity, Span
 from archlint.pack import option
 from archlint.analysis.routes import Route, RouteTable, Segment
+from archlint.analysis.static_types import iter_exprs
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, TypeForm, Unknown, fqn_of
 
 _WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
@@ -63,6 +64,9 @@ class S2Options:
     )
     plural_exempt: tuple[str, ...] = option(
         "Words that are fine as singular collection names: uncountable nouns and irregular plurals."
+    )
+    non_collection_words: tuple[str, ...] = option(
+        "Adjectives and actions (`custom`, `claim`, `sync`): a segment named so is never a collection (AL114)."
     )
 
 
@@ -118,10 +122,31 @@ class _Source:
     expr: Expr
 
 
-def _path_sources(project: Project) -> Iterator[_Source]:
-    """Every literal path text: decorator paths, router prefixes, include prefixes (once each)."""
+def _path_sources(project: Project, api_only: bool = False) -> Iterator[_Source]:
+    """Every literal path text: decorator paths, router prefixes, include prefixes (once each).
+
+    With ``api_only``, a text that serves only browser routes (pages, form
+    actions, an application without an OpenAPI document) is left out.
+    """
     table = project.routes
     seen: set[tuple[str, Span]] = set()
+    if api_only:
+        # Which texts serve an API route, and which serve any route at all.
+        serving: dict[tuple[str, Span], bool] = {}
+        for route in table.routes:
+            api = not table.for_browser(route)
+            for fp in route.full_paths:
+                for segment in fp.segments:
+                    expr = _segment_expr(segment)
+                    if expr is not None:
+                        key = (segment.path, expr.span)
+                        serving[key] = serving.get(key, False) or api
+            if route.path_expr is not None:
+                key = (route.file, route.path_expr.span)
+                serving[key] = serving.get(key, False) or api
+        for key, api in serving.items():
+            if not api:
+                seen.add(key)
 
     def emit(file: str, expr: Expr | None) -> Iterator[_Source]:
         if expr is None or (file, expr.span) in seen:
@@ -296,7 +321,7 @@ class CreateWithout201(Rule[S2Options]):
         index = project.index
         opts = self.options
         for route in project.routes.routes:
-            if "POST" not in route.methods or len(route.methods) != 1:
+            if "POST" not in route.methods or len(route.methods) != 1 or project.routes.for_browser(route):
                 continue
             fn = _handler(project, route)
             ctx = handler_ctx(route)
@@ -452,7 +477,7 @@ class DeleteWithBody(Rule[S2Options]):
         index = project.index
         codes = self.options.delete_status_codes
         for route in project.routes.routes:
-            if route.methods != ("DELETE",):
+            if route.methods != ("DELETE",) or project.routes.for_browser(route):
                 continue
             fn = _handler(project, route)
             ctx = handler_ctx(route)
@@ -515,7 +540,10 @@ class VerbInPath(Rule[S2Options]):
     literals are checked once each, segment by segment (words split at `-`,
     `_` and camelCase). The pack's action endpoints (`login`, `logout`,
     `refresh`, `access-token`, `register`, `signup`, `reset-password`,
-    `test-token` ...) are not verbs in paths.
+    `test-token` ...) are not verbs in paths, and paths that serve only a
+    browser (HTML pages, form actions such as `/items/create`, an application
+    built with `openapi_url=None`) are left alone: an HTML form has only GET
+    and POST.
 
     ## Why is this bad?
     In REST the method is the verb and the path names the resource:
@@ -560,7 +588,7 @@ class VerbInPath(Rule[S2Options]):
 
     def check(self, project: Project) -> Iterable[Finding]:
         opts = self.options
-        for source in _path_sources(project):
+        for source in _path_sources(project, api_only=True):
             pieces = _pieces(source.expr)
             for piece in pieces or ():
                 if not piece.whole or "{" in piece.text:
@@ -648,8 +676,11 @@ class SingularCollectionName(Rule[S2Options]):
     routes address items under it with a path parameter (`GET /user` and
     `GET /user/{user_id}`); its last word should then be plural. Action
     segments and the pack's `plural-exempt` words (uncountable nouns,
-    irregular plurals) are left alone. Reported once, where the segment is
-    written.
+    irregular plurals, adjectives and actions such as `custom`, `claim`,
+    `sync`) are left alone, as is a name under a plural collection's literal
+    name (`/integrations/slack/{id}`: one member of the integrations) and
+    browser routes. Reported once per collection, where its name is first
+    written (the other places are related locations).
 
     ## Why is this bad?
     `/users` and `/users/{id}` read as "the users" and "one of the users";
@@ -718,8 +749,11 @@ class SingularCollectionName(Rule[S2Options]):
             for fp in route.full_paths:
                 if fp.path is not None:
                     known.add(fp.path.rstrip("/") or "/")
-        reported: set[tuple[str, Span]] = set()
+        # One finding per collection (its full path), at the first place its name is written.
+        found: dict[str, list[tuple[str, Span, str]]] = {}
         for route in table.routes:
+            if table.for_browser(route):
+                continue
             for fp in route.full_paths:
                 if fp.path is None:
                     continue
@@ -730,28 +764,48 @@ class SingularCollectionName(Rule[S2Options]):
                     following = pieces[i + 1][0]
                     if "{" in piece or not PATH_PARAM.fullmatch(following):
                         continue
-                    if "/" + "/".join(p for p, _ in pieces[: i + 1]) not in known:
+                    collection = "/" + "/".join(p for p, _ in pieces[: i + 1])
+                    if collection not in known:
                         continue
                     words = _words(piece)
                     if not words or not words[-1].isalpha() or _VERSION.match(piece):
                         continue
                     if _is_plural(words[-1], opts) or _matches(piece.lower(), opts.action_segments):
                         continue
+                    if words[-1] in opts.non_collection_words or words[0] in opts.non_collection_words:
+                        continue
+                    if i > 0 and _named_member(pieces[i - 1][0], opts):
+                        continue  # `/integrations/slack/{id}`: a named member of a collection, not a collection
                     expr = _segment_expr(segment)
                     if expr is None or _pieces(expr) is None:
                         continue
                     if not any(p.whole and p.text == piece for p in _pieces(expr) or ()):
                         continue
-                    key = (segment.path, expr.span)
-                    if key in reported:
-                        continue
-                    reported.add(key)
-                    yield self.finding(
-                        segment.path,
-                        expr.span,
-                        f"The collection `{piece}` is named in the singular: use the plural noun "
-                        f"(`{_plural_hint(piece)}`) for the collection and its items.",
-                    )
+                    places = found.setdefault(collection, [])
+                    if all((segment.path, expr.span) != (path, span) for path, span, _ in places):
+                        places.append((segment.path, expr.span, piece))
+        for collection, places in found.items():
+            places.sort(key=lambda p: (p[0], p[1].line, p[1].column))
+            path, span, piece = places[0]
+            elsewhere = places[1:]
+            also = f" (written {len(elsewhere)} more time{'s' if len(elsewhere) > 1 else ''})" if elsewhere else ""
+            yield self.finding(
+                path,
+                span,
+                f"The collection `{piece}` is named in the singular{also}: use the plural noun "
+                f"(`{_plural_hint(piece)}`) for the collection and its items.",
+                related=[Related(p, sp, f"`{collection}` is also written here.") for p, sp, _ in elsewhere[:10]],
+            )
+
+
+def _named_member(previous: str, opts: S2Options) -> bool:
+    """The piece before is a plural collection's literal name: the piece names one member of it."""
+    if "{" in previous or _VERSION.match(previous):
+        return False
+    words = _words(previous)
+    return bool(words) and words[-1].endswith("s") and words[-1] not in ("api", "apis") and not _matches(
+        previous.lower(), opts.action_segments
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -764,7 +818,8 @@ class PathParameterNotInSignature(Rule[S2Options]):
 
     A parameter counts when the handler has an argument of that name, a
     `Path(alias=...)` of that name, `**kwargs`, or when one of the route's
-    dependencies (in the signature, `dependencies=`, on its router) takes it.
+    dependencies (in the signature, `dependencies=`, on its router) takes it
+    or reads it from `request.path_params`.
     A dependency archlint cannot resolve is assumed to take it.
 
     ## Why is this bad?
@@ -852,7 +907,7 @@ class PathParameterNotInSignature(Rule[S2Options]):
         for chain in chains(project.routes, route.owner):
             if not chain.reaches_app and unresolved_include_sets(project.routes, "dependencies"):
                 return None
-            exprs.extend((o.call.kw("dependencies"), o.ctx) for o in chain.objects)
+            exprs.extend(place for o in chain.objects for place in o.dependency_sources)
             exprs.extend((i.call.kw("dependencies"), i.ctx) for i in chain.includes)
         for expr, ctx in exprs:
             deps = list_dependencies(index, expr, ctx)
@@ -879,6 +934,10 @@ def _taken(index: ProjectIndex, fn: FunctionFact, ctx: Ctx, depth: int) -> set[s
         alias = _path_alias(index, param.annotation, param.default, ctx)
         if alias:
             names.add(alias)
+    read = _path_params_read(fn)
+    if read is None:
+        return None
+    names |= read
     deps, unknown = param_dependencies(index, fn, ctx)
     if unknown:
         return None
@@ -888,6 +947,32 @@ def _taken(index: ProjectIndex, fn: FunctionFact, ctx: Ctx, depth: int) -> set[s
             return None
         names |= more
     return names
+
+
+def _path_params_read(fn: FunctionFact) -> set[str] | None:
+    """Keys a function reads from ``request.path_params`` (``["id"]``, ``.get("id")``); None: a key not literal."""
+    exprs: list[Expr] = [site.call for site in fn.calls]
+    exprs += [a.value for a in fn.assigns if a.value is not None]
+    exprs += [r for r in fn.returns if r is not None]
+    out: set[str] = set()
+    for expr in exprs:
+        for node in iter_exprs(expr):
+            key: Expr | None = None
+            if isinstance(node, Subscript) and isinstance(node.base, Attr) and node.base.attr == "path_params":
+                key = node.items[0] if node.items else None
+            elif isinstance(node, Call) and isinstance(node.func, Attr) and node.func.attr in ("get", "__getitem__"):
+                base = node.func.base
+                if isinstance(base, Attr) and base.attr == "path_params":
+                    key = node.arg(0, "key")
+            elif isinstance(node, Attr) and node.attr == "path_params":
+                continue
+            else:
+                continue
+            if isinstance(key, Lit) and isinstance(key.value, str):
+                out.add(key.value)
+            else:
+                return None
+    return out
 
 
 def _path_alias(index: ProjectIndex, annotation: Expr | None, default: Expr | None, ctx: Ctx) -> str | None:

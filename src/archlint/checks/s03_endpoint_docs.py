@@ -36,13 +36,9 @@ class S3Options:
 
 
 def _documented_route(project: Project, route: Route) -> bool:
-    """Routes that appear in the OpenAPI document: not websockets, not include_in_schema=False."""
-    if "WEBSOCKET" in route.methods:
-        return False
-    flag = route.kw("include_in_schema")
-    if flag is not None and project.index.const(flag, route.ctx) is False:
-        return False
-    return True
+    """Routes of the API's OpenAPI document: not hidden from it, not pages (the route table answers)."""
+    table = project.routes
+    return not table.not_in_openapi(route) and not table.serves_page(route)
 
 
 def _nonempty(index: ProjectIndex, expr: Expr | None, ctx: Ctx) -> bool:
@@ -59,8 +55,10 @@ class UndocumentedEndpoint(Rule[S3Options]):
 
     FastAPI turns the handler's docstring into the operation's description;
     `summary=` and `description=` on the decorator do the same explicitly.
-    Websocket routes and routes with `include_in_schema=False` are not in the
-    OpenAPI document and are left alone.
+    Routes no OpenAPI document lists are left alone: websockets,
+    `include_in_schema=False` on the route, its router or an `include_router`
+    call, and every route of an application built with `openapi_url=None`;
+    so are HTML pages and form actions (the route table answers both).
 
     ## Why is this bad?
     The OpenAPI document is the API's contract and its generated clients'
@@ -126,7 +124,9 @@ class MissingResponseModel(Rule[S3Options]):
     A return annotation documents the response unless it is an opaque type
     (`typing.Any`: the pack's `opaque-return-types`); `response_model=None`
     switches the schema off. Routes answering 204 have no body and are left
-    alone, as are websockets and routes hidden from the schema.
+    alone, as are websockets, routes no OpenAPI document lists
+    (`include_in_schema=False`, `openapi_url=None`) and HTML pages (a
+    returned `HTMLResponse` or `templates.TemplateResponse(...)`).
 
     ## Why is this bad?
     Without a response schema the OpenAPI document says nothing about what an
@@ -367,7 +367,8 @@ class MissingTags(Rule[S3Options]):
     """Reports routes without OpenAPI tags: none on the route, its routers or the `include_router` calls.
 
     Tags set on `APIRouter(tags=...)`, on any router the router is included
-    into, or on `include_router(..., tags=...)` apply to the route. Each
+    into, or on `include_router(..., tags=...)` apply to the route. Routes no
+    OpenAPI document lists and HTML pages need no tags. Each
     untagged route is reported at its decorator (the message says when its
     whole router has none, so one `tags=` there fixes them all).
 

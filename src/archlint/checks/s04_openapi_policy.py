@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from archlint.checks.base import Project, Rule
+from archlint.checks.base import Project, Rule, probe_match
 from archlint.checks.s01_versioned_routes import S1Options
 from archlint.checks.s02_methods_status import S2Options
 from archlint.checks.s04_openapi import yaml_example
@@ -113,6 +113,8 @@ class _DocumentRule(Rule[Any]):
             path = (prefix + op.template).rstrip("/") or "/"
             if any(fnmatch.fnmatchcase(path, glob) for glob in self.options.public_paths):
                 return True
+            if probe_match(getattr(self, "_probes", ()), path):
+                return True
         return False
 
 
@@ -167,6 +169,7 @@ class UnversionedOpenapiPath(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
 
         pattern = self.options.route_pattern
         for doc in self.documents(project):
@@ -185,7 +188,11 @@ class UnversionedOpenapiPath(_DocumentRule):
                     )
 
     def _ok(self, pattern, path: str) -> bool:
-        return bool(pattern.match(path)) or any(fnmatch.fnmatchcase(path, g) for g in self.options.unversioned_allow)
+        return (
+            bool(pattern.match(path))
+            or any(fnmatch.fnmatchcase(path, g) for g in self.options.unversioned_allow)
+            or probe_match(getattr(self, "_probes", ()), path)
+        )
 
 
 
@@ -234,6 +241,7 @@ class OperationWithoutOperationId(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         for op in self.operations(project):
             value = op.node.get("operationId")
             if not isinstance(value, str) or not value.strip():
@@ -288,6 +296,7 @@ class DuplicateOperationId(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         first: dict[tuple[str, str], Operation] = {}
         for op in self.operations(project):
             value = op.node.get("operationId")
@@ -345,6 +354,7 @@ class OperationWithoutDescription(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         for op in self.operations(project):
             if not any(isinstance(op.node.get(k), str) and op.node[k].strip() for k in ("summary", "description")):
                 yield self.report(project, op, op.path, f"The operation {op.label} has neither a summary nor a description.")
@@ -390,6 +400,7 @@ class OperationWithoutTags(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         for op in self.operations(project):
             tags = op.node.get("tags")
             if not (isinstance(tags, list) and any(isinstance(t, str) and t.strip() for t in tags)):
@@ -439,6 +450,7 @@ class OperationWithoutSuccessResponse(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         for op in self.operations(project):
             if any(is_success(code) for code in op.responses):
                 continue
@@ -499,6 +511,7 @@ class CreateOperationWithout201(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         for op in self.operations(project):
             if op.method != "post":
                 continue
@@ -594,6 +607,7 @@ class OperationWithoutErrorResponse(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         media = self.options.problem_media_type
         for op in self.operations(project):
             responses = op.responses
@@ -679,6 +693,7 @@ class ErrorResponseNotProblemDetails(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         media = self.options.problem_media_type
         reported: set[tuple[str, tuple]] = set()
         for op in self.operations(project):
@@ -781,6 +796,7 @@ class MissingSecuritySchemes(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         for doc in self.documents(project):
             if _schemes(doc.data):
                 continue
@@ -857,6 +873,7 @@ class OperationWithoutSecurity(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         for doc in self.documents(project):
             ops = operations(doc)
             if not _schemes(doc.data) and not doc.data.get("security") and not any(op.node.get("security") for op in ops):
@@ -922,6 +939,7 @@ class UndeclaredSecurityScheme(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         for doc in self.documents(project):
             schemes = _schemes(doc.data)
             places: list[tuple[tuple, Any, Operation | None]] = [(("security",), doc.data.get("security"), None)]
@@ -997,6 +1015,7 @@ class RateLimitedOperationWithout429(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         for op in self.operations(project):
             codes = {str(c).upper() for c in op.responses}
             if "429" in codes or "4XX" in codes or not self._limited(project, op):
@@ -1193,6 +1212,7 @@ class UnboundedRequestString(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         seen: set = set()
         reported: set = set()
         formats = set(self.options.document_bounded_string_formats)
@@ -1276,6 +1296,7 @@ class UnboundedRequestInteger(_DocumentRule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         seen: set = set()
         reported: set = set()
         upper, lower = self.options.upper_bound_field_pattern, self.options.lower_bound_field_pattern

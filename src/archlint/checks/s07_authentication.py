@@ -19,7 +19,7 @@ from archlint.analysis.endpoints import (
     route_label,
     unresolved_include_sets,
 )
-from archlint.checks.base import Project, Rule
+from archlint.checks.base import Project, Rule, probe_match
 from archlint.collect.facts import Attr, Call, Expr, FunctionFact, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
@@ -66,8 +66,9 @@ class S7Options:
         "Status codes whose `HTTPException` marks a dependency (or handler) as an authentication check."
     )
     auth_middleware: tuple[str, ...] = option(
-        "Middleware class or function names (fnmatch globs, lower case) that authenticate every "
-        "request of the application they are added to."
+        "Names (fnmatch globs, lower case) of external middleware classes that authenticate every "
+        "request of the application they are added to. Project middleware is judged by what it does "
+        "(it answers an unauthorized status code), never by its name."
     )
     non_auth_dependencies: tuple[str, ...] = option(
         "Dotted names (fnmatch globs) of external dependencies known not to authenticate "
@@ -210,6 +211,15 @@ class _Auth:
         return False
 
 
+#: Middleware that authenticates by what it is (a known backend), wherever it is added.
+_AUTH_BACKENDS = frozenset({"starlette.middleware.authentication.AuthenticationMiddleware"})
+
+
+def _methods(index: ProjectIndex, klass: ClassRef) -> list[FuncRef]:
+    fact = index.class_fact(klass)
+    return [FuncRef(klass.module, q) for q in fact.defs.values()] if fact is not None else []
+
+
 class UnauthenticatedEndpoint(Rule[S7Options]):
     """Reports routes that are not public and depend on no authentication dependency.
 
@@ -316,11 +326,22 @@ class UnauthenticatedEndpoint(Rule[S7Options]):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        self._probes = project.health_probes
         index = project.index
         table = project.routes
         auth = _Auth(index, self.options)
         protected_apps = self._middleware_apps(project)
-        unresolved_with_deps = unresolved_include_sets(table, "dependencies")
+        # An include archlint cannot resolve may put a route it cannot reach under a router
+        # whose own dependencies authenticate (a router subclass such as AdminAPIRouter whose
+        # constructor passes them, or a router built with dependencies=): unverifiable.
+        unresolved_with_deps = unresolved_include_sets(table, "dependencies") or any(
+            inc.child is None
+            and (
+                isinstance(table.objects[inc.parent].instance.type, ClassRef)
+                or table.objects[inc.parent].call.kw("dependencies") is not None
+            )
+            for inc in table.includes
+        )
         chain_cache: dict[ObjKey, list[Chain]] = {}
         for route in table.routes:
             if "WEBSOCKET" in route.methods:
@@ -364,7 +385,9 @@ class UnauthenticatedEndpoint(Rule[S7Options]):
 
     def _public_path(self, path: str) -> bool:
         path = path.rstrip("/") or "/"
-        return any(fnmatch.fnmatchcase(path.lower(), g) for g in self.options.public_paths)
+        return any(fnmatch.fnmatchcase(path.lower(), g) for g in self.options.public_paths) or probe_match(
+            getattr(self, "_probes", ()), path
+        )
 
     def _tail(self, index: ProjectIndex, table: RouteTable, route: Route) -> str | None:
         text = const_str(index, route.path_expr, route.ctx) if route.path_expr is not None else ""
@@ -413,7 +436,7 @@ class UnauthenticatedEndpoint(Rule[S7Options]):
                 continue
             unknown = False
             found = False
-            places = [(o.call.kw("dependencies"), o.ctx) for o in chain.objects]
+            places = [place for o in chain.objects for place in o.dependency_sources]
             places += [(i.call.kw("dependencies"), i.ctx) for i in chain.includes]
             for expr, ctx in places:
                 deps = list_dependencies(index, expr, ctx)
@@ -448,14 +471,16 @@ class UnauthenticatedEndpoint(Rule[S7Options]):
                 continue
             if func.attr == "add_middleware":
                 klass = site.call.arg(0, "middleware_class")
-                if klass is not None and self._middleware_name(index, klass, ctx, names):
+                if klass is not None and self._authenticates(index, klass, ctx, names):
                     out.add(owner.key)
         for facts in index.modules.values():
             for fn in facts.functions.values():
                 for deco in fn.decorators:
                     if isinstance(deco, Call) and isinstance(deco.func, Attr) and deco.func.attr == "middleware":
                         owner = index.evaluate(deco.func.base, Ctx(facts.module, fn.parent or ""))
-                        if isinstance(owner, Instance) and owner.key in apps and _glob(fn.name, names):
+                        if isinstance(owner, Instance) and owner.key in apps and self._rejects(
+                            index, [FuncRef(facts.module, fn.qualname)]
+                        ):
                             out.add(owner.key)
         for obj in table.apps:
             listed = obj.call.kw("middleware")
@@ -463,9 +488,49 @@ class UnauthenticatedEndpoint(Rule[S7Options]):
             for item in getattr(value, "items", ()) or ():
                 if isinstance(item, Instance):
                     klass = item.call.arg(0, "cls")
-                    if klass is not None and self._middleware_name(index, klass, item.ctx, names):
+                    if klass is not None and self._authenticates(index, klass, item.ctx, names):
                         out.add(obj.key)
         return out
+
+    def _authenticates(self, index: ProjectIndex, expr: Expr, ctx: Ctx, names: tuple[str, ...]) -> bool:
+        """A middleware that authenticates, known by what it does, not by its name.
+
+        Starlette's ``AuthenticationMiddleware`` (and subclasses) is a known
+        backend. A project middleware authenticates when its code rejects a
+        request as unauthenticated (a response or ``HTTPException`` with one of
+        the pack's unauthorized status codes); its name alone proves nothing (an
+        authorization cache middleware does not reject anything). An external
+        middleware archlint cannot read is judged by the pack's name globs.
+        """
+        value = index.evaluate(expr, ctx)
+        if isinstance(value, (ClassRef, Symbol)):
+            mro = index.mro(value)
+            if any(fqn_of(k) in _AUTH_BACKENDS for k in mro):
+                return True
+            project = [k for k in mro if isinstance(k, ClassRef)]
+            if project:
+                return self._rejects(index, [r for k in project for r in _methods(index, k)])
+        return self._middleware_name(index, expr, ctx, names)
+
+    def _rejects(self, index: ProjectIndex, functions: list[FuncRef]) -> bool:
+        """Whether any of the functions (or the functions nested in them) answers an unauthorized status."""
+        codes = set(self.options.unauthorized_status_codes)
+        for ref in functions:
+            facts = index.file_of(ref.module)
+            if facts is None:
+                continue
+            for fn in facts.functions.values():
+                if fn.qualname != ref.qualname and not fn.qualname.startswith(ref.qualname + "."):
+                    continue
+                ctx = Ctx(ref.module, fn.qualname)
+                for site in fn.calls:
+                    status = site.call.kw("status_code")
+                    candidates = [status] if status is not None else list(site.call.args[:2])
+                    for candidate in candidates:
+                        value = index.const(candidate, ctx) if candidate is not None else None
+                        if isinstance(value, int) and value in codes:
+                            return True
+        return False
 
     @staticmethod
     def _middleware_name(index: ProjectIndex, expr: Expr, ctx: Ctx, names: tuple[str, ...]) -> bool:

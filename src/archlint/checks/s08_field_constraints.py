@@ -665,5 +665,6 @@ class UnboundedPaginationInteger(_S8Rule):
                 yield self.finding(
                     item.path,
                     item.span,
-                    f"The {item.where} is an offset without a lower bound: add `ge=0`.",
+                    f"The {item.where} is an offset without a lower bound: add "
+                    f"`ge={1 if 'page' in item.name.lower() else 0}`.",
                 )

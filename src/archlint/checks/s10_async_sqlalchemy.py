@@ -74,6 +74,10 @@ class S10Options:
     sync_callback_decorators: tuple[str, ...] = option(
         "Decorators of functions SQLAlchemy calls with a synchronous Session (event listeners)."
     )
+    sync_callback_registrars: tuple[str, ...] = option(
+        "Dotted names of functions that register a SQLAlchemy event listener (`event.listen(target, name, fn)`): "
+        "`fn` is called with a sync Session, so its annotations are not sync sessions in use."
+    )
     migration_packages: tuple[str, ...] = option(
         "Packages whose import marks a migration environment (Alembic's env.py is synchronous by design)."
     )
@@ -285,6 +289,11 @@ class SyncSession(_S10Rule):
                 value = index.evaluate(func, ctx)
                 if isinstance(value, FuncRef):
                     out.add(value)
+        for _facts, site, ctx in index.calls_to(*self.options.sync_callback_registrars):
+            # event.listen(Session, "after_commit", fn): SQLAlchemy calls fn with a sync Session.
+            value = index.evaluate(site.call.arg(2, "fn"), ctx)
+            if isinstance(value, FuncRef):
+                out.add(value)
         decorators = frozenset(self.options.sync_callback_decorators)
         for facts in index.modules.values():
             for fn in facts.functions.values():

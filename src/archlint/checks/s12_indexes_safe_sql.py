@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from archlint.model import Finding, Severity, Span
 from archlint.analysis.orm import ColumnDef, Constraint, Model
 from archlint.pack import option
 from archlint.analysis.static_types import canonical
-from archlint.values import Const, Ctx, SeqValue
+from archlint.values import Const, Ctx, SeqValue, fqn_of
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,18 @@ class S12Options:
         "Regular expression (full match, case-insensitive) of lookup column names that must be unique and indexed."
     )
     unique_implies_index: bool = option("Whether a unique constraint counts as the lookup column's index.")
+    primary_key_bases: tuple[str, ...] = option(
+        "Dotted names (fnmatch globs) of library base classes and mixins that declare the primary key "
+        "(fastapi-users' `SQLAlchemyBaseUserTableUUID`): a model deriving from one has a key (AL332)."
+    )
+    identity_tables: re.Pattern = option(
+        "Regular expression (searched in the snake_case class and table names) of tables that own an identity "
+        "(users, accounts, members): their lookup columns are what sign-up and log-in look rows up by."
+    )
+    not_identity_tables: re.Pattern = option(
+        "Regular expression (searched the same way) of tables that only refer to an identity (verifications, "
+        "one-time codes, invitations, sessions): an e-mail there repeats by design and is not a lookup column."
+    )
     sql_text_functions: tuple[str, ...] = option("Dotted names of functions that turn a string into SQL (`text`).")
     raw_sql_methods: tuple[str, ...] = option(
         "Method names that run a SQL string (`execute`, `exec_driver_sql`, asyncpg's `fetch`...)."
@@ -58,11 +71,27 @@ def _foreign_key(col: ColumnDef, constraints: list[Constraint]) -> bool | None:
 
 def _targets(project: Project) -> Iterator[tuple[str, list[ColumnDef], list[Constraint], bool]]:
     """(label, columns, constraints, opaque) for every mapped model and Core table."""
+    for label, _names, columns, constraints, opaque in _named_targets(project):
+        yield label, columns, constraints, opaque
+
+
+def _named_targets(project: Project) -> Iterator[tuple[str, tuple[str, ...], list[ColumnDef], list[Constraint], bool]]:
+    """Like ``_targets``, with the names the table is known by (class name, ``__tablename__``)."""
     table = project.orm
     for model in table.mapped():
-        yield model.fact.name, list(model.columns.values()), model.constraints, model.opaque
+        names = (model.fact.name,) + tuple(
+            a.value.value
+            for a in model.fact.assigns
+            if isinstance(a.value, Lit) and isinstance(a.value.value, str)
+            and any(isinstance(t, Name) and t.id == "__tablename__" for t in a.targets)
+        )
+        yield model.fact.name, names, list(model.columns.values()), model.constraints, model.opaque
     for core in table.tables:
-        yield core.name or "table", list(core.columns.values()), core.constraints, core.opaque
+        yield core.name or "table", (core.name or "",), list(core.columns.values()), core.constraints, core.opaque
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
 class UnindexedForeignKey(_S12Rule):
@@ -145,6 +174,11 @@ class UnindexedForeignKey(_S12Rule):
 class UnindexedLookupColumn(_S12Rule):
     """Reports a lookup column (e-mail, username: the pack's pattern) that is not unique and indexed.
 
+    Only on the tables that own an identity (`identity-tables`: users,
+    accounts, members...), never on those that refer to one
+    (`not-identity-tables`: e-mail verifications, one-time codes,
+    invitations, sessions), where the same e-mail repeats by design.
+
     `unique=True`, a `UniqueConstraint`, a unique `Index` or the primary key
     make it unique; `index=True`, an `Index` or (with the pack's
     `unique-implies-index`) the unique constraint's own index make it indexed.
@@ -196,9 +230,14 @@ class UnindexedLookupColumn(_S12Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         pattern = re.compile(self.options.lookup_column_pattern.pattern, re.I)
         seen: set[tuple[str, Span]] = set()
-        for label, columns, constraints, opaque in _targets(project):
+        for label, names, columns, constraints, opaque in _named_targets(project):
             if opaque:
                 continue
+            snake = [_snake(n) for n in names if n]
+            if not any(self.options.identity_tables.search(n) for n in snake) or any(
+                self.options.not_identity_tables.search(n) for n in snake
+            ):
+                continue  # not the table that owns the identity
             for col in columns:
                 if not any(pattern.fullmatch(n) for n in col.names()) or (col.path, col.span) in seen:
                     continue
@@ -263,7 +302,7 @@ class MissingPrimaryKey(_S12Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         for model in project.orm.mapped():
-            if model.opaque or self._has_key(model, index):
+            if model.opaque or self._has_key(model, index) or self._library_key(model, index):
                 continue
             yield self.finding(
                 model.path,
@@ -271,6 +310,15 @@ class MissingPrimaryKey(_S12Rule):
                 f"The mapped class `{model.fact.name}` has no primary key: declare one "
                 "(`id: Mapped[int] = mapped_column(primary_key=True)`).",
             )
+
+    def _library_key(self, model: Model, index: ProjectIndex) -> bool:
+        """A base from a library (fastapi-users' user and OAuth tables) that declares the key itself."""
+        globs_ = self.options.primary_key_bases
+        for klass in index.mro(model.ref):
+            fqn = fqn_of(klass) or ""
+            if any(fnmatch.fnmatchcase(fqn, g) for g in globs_):
+                return True
+        return False
 
     @staticmethod
     def _has_key(model: Model, index: ProjectIndex) -> bool:

@@ -7,13 +7,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from archlint.analysis.endpoints import list_dependencies, param_dependencies
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, Expr, FString, FunctionFact, Seq
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Related, Severity
 from archlint.pack import option
 from archlint.analysis.routes import Route
-from archlint.values import Const, Ctx, FuncRef, Instance, SeqValue, Unknown, Value
+from archlint.values import Const, Ctx, FuncRef, Instance, SeqValue, Unknown, Value, fqn_of
 
 
 @dataclass(frozen=True)
@@ -169,11 +170,32 @@ def _auth_routes(project: Project, opts: S13Options) -> Iterator[tuple[Route, Fu
         fn = table.handler(index, route)
         if fn is None or route.handler in seen:
             continue
+        owner = table.objects[route.owner]
+        if not route.full_paths and owner.kind == "router" and owner.ctx.scope:
+            continue  # a library's router factory: the application that mounts it applies the limits
         kind = auth_kind(index, route, fn, opts)
         if kind is None:
             continue
         seen.add(route.handler)
         yield route, fn, kind
+
+
+def alternative_guard(index: ProjectIndex, route: Route, fn: FunctionFact, opts: S13Options) -> str | None:
+    """The other limiter library (`fastapi_limiter`) that guards a route: a decorator or a dependency from it."""
+    assert route.handler is not None
+    ctx = Ctx(route.handler.module, route.handler.qualname)
+    values = [index.evaluate(d.func if isinstance(d, Call) else d, Ctx(route.handler.module, fn.parent or "")) for d in fn.decorators]
+    deps, _unknown = param_dependencies(index, fn, ctx)
+    deps += list_dependencies(index, route.kw("dependencies"), route.ctx) or []
+    for dep in deps:
+        values.append(index.evaluate(dep.target, dep.ctx) if dep.target is not None else None)
+    for value in values:
+        if isinstance(value, Instance):
+            value = value.type
+        fqn = fqn_of(value) if value is not None else None
+        if fqn and fqn.split(".", 1)[0] in opts.alternative_limiter_modules and not index.is_project_module(fqn.split(".", 1)[0]):
+            return f"`{fqn.split('.', 1)[0]}`"
+    return None
 
 
 def _uses_alternative(index: ProjectIndex, opts: S13Options) -> str | None:
@@ -575,8 +597,13 @@ class AuthEndpointWithoutRateLimit(Rule[S13Options]):
 
     Auth endpoints are found in the route table by the pack's path and
     handler-name patterns, served with POST; routes that manage rate-limit
-    settings or lockouts are excluded by the pack's exclusion pattern. The
-    finding sits on the route decorator.
+    settings or lockouts are excluded by the pack's exclusion pattern. A bare
+    `/refresh` is a token refresh only at the top of the API or under an auth
+    segment (`POST /catalogs/{id}/refresh` re-syncs a resource), and routes
+    of a library's router factory that no application of the project mounts
+    are the mounting application's to limit. A route another limiter guards
+    (a `fastapi_limiter` dependency) is reported as limited by that library,
+    not as unlimited. The finding sits on the route decorator.
 
     ## Why is this bad?
     Login, registration and token refresh are what attackers hammer:
@@ -641,6 +668,14 @@ class AuthEndpointWithoutRateLimit(Rule[S13Options]):
         for route, fn, kind in _auth_routes(project, opts):
             assert route.handler is not None
             if limit_decorators(index, fn, route.handler.module, opts):
+                continue
+            other = alternative_guard(index, route, fn, opts)
+            if other:
+                yield self.finding(
+                    route.file, route.call.span,
+                    f"The {kind} endpoint `{fn.name}` is limited by {other}, not by SlowAPI: the profile's limiter is "
+                    f"SlowAPI, so add `@limiter.limit(\"{opts.auth_limits[kind]}\")` below the route decorator.",
+                )
                 continue
             yield self.finding(
                 route.file, route.call.span,

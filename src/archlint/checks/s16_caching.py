@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from archlint import globs
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, BinOp, Call, CallSite, Expr, FString, Lit, Name, Scope, Starred, Subscript
 from archlint.index import ProjectIndex
@@ -33,6 +35,17 @@ class S16Options:
     invalidation_methods: tuple[str, ...] = option("Client methods that delete, expire or overwrite keys (invalidation).")
     flush_methods: tuple[str, ...] = option("Client methods that drop every key.")
     key_pattern_methods: tuple[str, ...] = option("Client methods that select keys by a glob pattern (`scan_iter(match=...)`).")
+    primary_store_classes: tuple[str, ...] = option(
+        "Class names (fnmatch globs) of repositories that keep entities in Redis as their primary store "
+        "(`*Repository`): an entity they save there is not a cache write (AL540)."
+    )
+    primary_store_modules: tuple[str, ...] = option(
+        "Globs over the project-relative path of modules that do the same (`**/repositories/**`)."
+    )
+    entity_serializers: tuple[str, ...] = option(
+        "Method or function names that serialize an entity (`model_dump_json`, `dumps`): a stored value built by "
+        "one of them in a primary store is the entity itself."
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -299,6 +312,12 @@ def redis_calls(index: ProjectIndex, clients: Clients, methods: Iterable[str]) -
 class RedisWriteWithoutTtl(Rule[S16Options]):
     """Reports a Redis `set`/`hset`/`mset` that stores a key without a TTL.
 
+    A repository that keeps entities in Redis as their primary store (the
+    pack's `primary-store-classes` and `primary-store-modules`, no "cache" in
+    its name) saving an entity (`cart.model_dump_json()`, `json.dumps(...)`:
+    `entity-serializers`) is not writing a cache and is left alone; its
+    markers, locks and flags still need a TTL.
+
     A write is fine with `ex`/`px`/`exat`/`pxat`/`keepttl` (or aioredis's
     `expire=`), or when the same function calls `expire` on the same key (a
     pipeline counts); `setex` is fine. Clients are recognised by what they
@@ -360,11 +379,36 @@ class RedisWriteWithoutTtl(Rule[S16Options]):
                 continue
             if self._expired_later(index, clients, rc):
                 continue
+            if self._primary_store(index, rc):
+                continue
             how = "pass `ex=` (seconds) or call `expire` on the key" if rc.method == "set" else "call `expire` on the key in the same function"
             yield self.finding(
                 rc.file, call.span,
                 f"This Redis `{rc.method}` stores a key without a TTL: {how}, so stale entries expire.",
             )
+
+    def _primary_store(self, index: ProjectIndex, rc: RedisCall) -> bool:
+        """A repository saving an entity where Redis is the entity's home, not a cache of it."""
+        opts = self.options
+        scope = rc.ctx.scope
+        owner = scope.split(".<locals>", 1)[0].rsplit(".", 1)[0] if "." in scope else ""
+        names = [n for n in (owner, scope) if n]
+        if any("cache" in n.lower() for n in names) or "cache" in rc.file.lower():
+            return False
+        in_store = any(fnmatch.fnmatchcase(owner, g) for g in opts.primary_store_classes) or globs.match_any(
+            opts.primary_store_modules, getattr(index.file_of(rc.ctx), "rel", rc.file)
+        )
+        if not in_store:
+            return False
+        call = rc.call
+        values = [v for k, v in call.kwargs if k in ("value", "mapping")] + list(call.args[1:3])
+        for value in values:
+            if isinstance(value, Call):
+                func = value.func
+                name = func.attr if isinstance(func, Attr) else func.id if isinstance(func, Name) else ""
+                if name in opts.entity_serializers:
+                    return True
+        return False
 
     def _has_ttl(self, index: ProjectIndex, rc: RedisCall) -> bool:
         call = rc.call

@@ -58,6 +58,16 @@ class S17Options:
         "Each layer's files, as globs over the project-relative path (`**/api/**`, `**/crud.py`). A file matched "
         "by several layers belongs to the one named by its outermost package directory."
     )
+    layer_evidence: dict[str, tuple[str, ...]] = option(
+        "Layer -> modules (dotted prefixes) whose import shows a file belongs to it. A file matched to such a "
+        "layer only by its folder or file name, that imports none of them (nor a project module of the same "
+        "layer that does), is not in that layer: a domain package named `repositories` (of git repositories) "
+        "is not the data-access layer. Wiring modules are never in these layers. An empty table trusts the names."
+    )
+    domain_package_layers: int = option(
+        "A folder holding files named for this many different layers (`models.py`, `service.py`, `views.py`) "
+        "is a domain package: its own name (`service/`, `repositories/`) assigns no layer, its files' names do."
+    )
     forbidden: dict[str, tuple[str, ...]] = option(
         "Further forbidden imports (import-linter's `forbidden` contract): layer -> the layers it must not import. "
         "Names without an entry in `layer-paths` are ignored, so the pack's defaults never get in the way of a "
@@ -156,6 +166,8 @@ class _Layers:
         self.rank = {name: i for i, (names, _) in enumerate(self.levels) for name in names}
         self.order = list(options.layer_paths)
         self._of: dict[str, str | None] = {}
+        self._domains: set[str] | None = None
+        self._evidence: dict[tuple[str, str], bool] = {}
 
     def layer_of(self, facts: FileFacts) -> str | None:
         if facts.path not in self._of:
@@ -165,16 +177,62 @@ class _Layers:
     def _compute(self, facts: FileFacts) -> str | None:
         parts = facts.rel.split("/")
         package_start = len(parts) - len(facts.module.split(".")) - (1 if facts.is_package else 0)
-        best: tuple | None = None
+        matches: list[tuple] = []
         for position, (name, patterns) in enumerate(self.options.layer_paths.items()):
             for pattern in patterns:
                 depth = globs.anchor_depth(pattern, facts.rel)
                 if depth is None:
                     continue
-                key = (0 if depth - 1 >= package_start else 1, depth, position, name)
-                if best is None or key < best:
-                    best = key
-        return best[3] if best else None
+                if depth < len(parts) and "/".join(parts[:depth]) in self._domain_dirs():
+                    continue  # a domain package's name is not a layer
+                matches.append((0 if depth - 1 >= package_start else 1, depth, position, name))
+        for *_, name in sorted(matches):
+            if name in self.options.layer_evidence and not self._evidenced(facts, name, 0):
+                continue
+            return name
+        return None
+
+    def _domain_dirs(self) -> set[str]:
+        """Folders whose files are named for several layers: domain packages (``incident/models.py``, ``incident/service.py``)."""
+        if self._domains is None:
+            named: dict[str, set[str]] = {}
+            for f in self.index.files.values():
+                parts = f.rel.split("/")
+                for name, patterns in self.options.layer_paths.items():
+                    if any(globs.anchor_depth(p, f.rel) == len(parts) for p in patterns):
+                        named.setdefault("/".join(parts[:-1]), set()).add(name)
+            wanted = self.options.domain_package_layers
+            self._domains = {d for d, layers in named.items() if wanted > 0 and len(layers) >= wanted}
+        return self._domains
+
+    def _evidenced(self, facts: FileFacts, layer: str, depth: int) -> bool:
+        """Whether a file named for ``layer`` shows it: it imports one of the layer's evidence modules, or a
+        project module of the same name-layer that does (a package's ``__init__`` re-exporting its repositories)."""
+        if globs.match_any(self.options.wiring_modules, facts.rel):
+            return False
+        key = (facts.path, layer)
+        if key in self._evidence:
+            return self._evidence[key]
+        self._evidence[key] = False  # cycles: no evidence through oneself
+        modules = self.options.layer_evidence[layer]
+        found = False
+        for imp in facts.imports:
+            if imp.level == 0 and any(imp.module == m or imp.module.startswith(m + ".") for m in modules):
+                found = True
+                break
+        if not found and depth < 3:
+            for imp in facts.imports:
+                target = import_target(self.index, imp, facts)
+                if target is None or target is facts:
+                    continue
+                if self._named(target, layer) and self._evidenced(target, layer, depth + 1):
+                    found = True
+                    break
+        self._evidence[key] = found
+        return found
+
+    def _named(self, facts: FileFacts, layer: str) -> bool:
+        return any(globs.anchor_depth(p, facts.rel) is not None for p in self.options.layer_paths.get(layer, ()))
 
     def files_in(self, layer: str) -> bool:
         return any(self.layer_of(f) == layer for f in self.index.files.values())
@@ -216,7 +274,7 @@ class _Layers:
                 layer = self.layer_of(target)
                 if layer is None or layer == source:
                     continue
-                key = (facts.path, imp.span.line, target.module)
+                key = (facts.path, imp.stmt_span, target.module)
                 if key in seen:
                     continue
                 seen.add(key)
@@ -466,9 +524,10 @@ class ServiceLayerSkipped(Rule[S17Options]):
     """Reports an api module that imports the repository/CRUD layer directly when the project has a service layer.
 
     Which layers must not be skipped is the `no-skip` option (api ->
-    repositories by default); the rule applies only where a layer between
-    them has files, so a project without services may call its CRUD
-    functions from the routes. Modules that wire dependencies together
+    repositories by default). Where a layer between them has files, the
+    import skips it; where none has (a backend with no service layer at all,
+    whose routes call the CRUD functions and hold the logic), the finding
+    says the layer is missing. Modules that wire dependencies together
     (`wiring-modules`, such as `api/deps.py`) may build repositories to hand
     them to services.
 
@@ -491,14 +550,17 @@ class ServiceLayerSkipped(Rule[S17Options]):
                 from app.crud.user import get_user  # expect: AL603
                 from app.services.users import UserService
             """,
-            "app/crud/user.py": "def get_user(db, user_id): return None\n",
+            "app/crud/user.py": "from sqlalchemy import select\n\ndef get_user(db, user_id): return select()\n",
             "app/services/users.py": "class UserService: pass\n",
         }
     ]
     VALID = [
         {
-            "app/api/routes/users.py": "from app.crud.user import get_user\n",
-            "app/crud/user.py": "def get_user(db, user_id): return None\n",
+            "app/api/routes/users.py": """
+                from app.services.users import get_user
+            """,
+            "app/services/users.py": "from app.crud.user import get_user\n",
+            "app/crud/user.py": "from sqlalchemy import select\n\ndef get_user(db, user_id): return select()\n",
         }
     ]
 
@@ -507,14 +569,29 @@ class ServiceLayerSkipped(Rule[S17Options]):
         if not self.options.no_skip:
             return
         skipped: dict[tuple[str, str], list[str]] = {}
+        missing: dict[tuple[str, str], list[str]] = {}
         for upper, lowers in self.options.no_skip.items():
             for lower in lowers:
-                between = [n for n in layers.between(upper, lower) if layers.files_in(n)]
+                every = layers.between(upper, lower)
+                between = [n for n in every if layers.files_in(n)]
                 if between:
                     skipped[(upper, lower)] = between
+                elif every and layers.files_in(lower):
+                    missing[(upper, lower)] = every
         for edge in layers.edges():
             between = skipped.get((edge.source_layer, edge.target_layer))
-            if not between or globs.match_any(self.options.wiring_modules, edge.facts.rel):
+            absent = missing.get((edge.source_layer, edge.target_layer))
+            if (not between and not absent) or globs.match_any(self.options.wiring_modules, edge.facts.rel):
+                continue
+            if absent:
+                names = " and ".join(absent)
+                yield self.finding(
+                    edge.facts.path,
+                    edge.imp.span,
+                    f"The {edge.source_layer} layer imports the {edge.target_layer} layer directly "
+                    f"(`{edge.target.module}`) and the project has no {names} layer: the routes hold the logic; "
+                    f"move it into a {names} layer that uses the {edge.target_layer}.",
+                )
                 continue
             names = " and ".join(between)
             yield self.finding(

@@ -46,6 +46,14 @@ class ForbiddenCapabilityImport(Rule[S20Options]):
     `from anthropic import Anthropic`, and `importlib.import_module("openai")`
     or `__import__("openai")` with a name archlint can resolve to a
     constant. Plugins and integrations are part of the backend package too.
+    One import statement is one finding, however many names it imports
+    (`from openai import (AsyncOpenAI, OpenAI)`). The pack's list is of import
+    names, kept current: provider SDKs (OpenAI, Anthropic, google-genai,
+    Mistral, Cohere, Groq, Ollama, LiteLLM...), frameworks (LangChain,
+    LlamaIndex, Haystack, DSPy, pydantic-ai...), embeddings
+    (sentence-transformers, fastembed, Voyage...) and agent engines
+    (LangGraph, CrewAI, AutoGen, the OpenAI Agents SDK `agents`, the Claude
+    Agent SDK, Google ADK, smolagents...).
     A project module that happens to share a name (`app/services/openai.py`)
     is not the SDK.
 
@@ -93,13 +101,15 @@ class ForbiddenCapabilityImport(Rule[S20Options]):
         index = project.index
         own = {module.split(".", 1)[0] for module in index.modules}
         for facts in index.files.values():
+            reported: set = set()
             for imp in facts.imports:
-                if imp.level > 0:
-                    continue  # relative: the project's own
+                if imp.level > 0 or imp.stmt_span in reported:
+                    continue  # relative: the project's own; one statement is one finding
                 for dotted in _candidates(imp):
                     hit = self._banned(own, dotted)
                     if hit is not None:
-                        yield self.finding(facts.path, imp.span, self._message(dotted, hit))
+                        reported.add(imp.stmt_span)
+                        yield self.finding(facts.path, imp.stmt_span, self._message(dotted, hit))
                         break
         for facts, site, ctx in index.calls_to(*_DYNAMIC_IMPORTS):
             name = index.const(site.call.arg(0, "name"), ctx)

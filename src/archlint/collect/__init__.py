@@ -104,6 +104,38 @@ def _skipped(reason: str, digest: str) -> FileFacts:
     return facts
 
 
+_HEADER_LINES = 40
+_HEADER_CHARS = 4000
+
+
+def leading_header(source: str) -> str:
+    """The comments and the module docstring a file begins with (bounded), where tools say "generated"."""
+    out: list[str] = []
+    quote: str | None = None
+    for line in source.splitlines()[:_HEADER_LINES]:
+        text = line.strip()
+        if quote is not None:
+            out.append(text)
+            if quote in text:
+                quote = None
+            continue
+        if not text or text.startswith("#"):
+            out.append(text)
+            continue
+        opener = text.lstrip("rRuUbB")[:3]
+        if opener in ('"""', "'''"):
+            out.append(text)
+            rest = text.lstrip("rRuUbB")[3:]
+            if opener not in rest:
+                quote = opener
+            continue
+        if opener[:1] in ('"', "'"):
+            out.append(text)  # a one-line docstring in single quotes
+            continue
+        break
+    return "\n".join(out)[:_HEADER_CHARS]
+
+
 def _parse_error(source: str, exc: cst.ParserSyntaxError) -> ParseError:
     """LibCST's verdict, at Python's own error position when Python agrees the file is broken.
 
@@ -146,6 +178,7 @@ _RECURSION_LIMIT = 20_000 if sys.version_info >= (3, 11) else 0
 def _collect(source: str, digest: str) -> FileFacts:
     facts = FileFacts(digest=digest)
     facts.line_count = source.count("\n") + 1
+    facts.header = leading_header(source)
     previous = sys.getrecursionlimit()
     if previous < _RECURSION_LIMIT:
         sys.setrecursionlimit(_RECURSION_LIMIT)

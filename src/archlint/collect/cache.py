@@ -45,7 +45,7 @@ from archlint.collect.guard import DEFAULT_LIMITS, Limits
 CACHE_DIR_NAME = ".archlint_cache"
 ENV_VAR = "ARCHLINT_CACHE_DIR"
 #: Bumped whenever the entry layout or the pickled classes change shape.
-FORMAT = 1
+FORMAT = 2  # 2: FileFacts.header, ImportFact.statement (issue 17)
 _MAGIC = b"ARCHLINT-FACTS\x00"
 _HASH_SIZE = 32
 _STALE_TEMP_SECONDS = 3600

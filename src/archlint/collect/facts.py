@@ -163,6 +163,12 @@ class ImportFact:
     span: Span
     scope: str  # qualname of the enclosing scope, "" for the module
     type_checking: bool = False
+    #: The whole ``import``/``from ... import`` statement (one statement is one mistake).
+    statement: Span | None = None
+
+    @property
+    def stmt_span(self) -> Span:
+        return self.statement or self.span
 
     @property
     def bound(self) -> str:
@@ -349,6 +355,8 @@ class FileFacts:
     functions: dict[str, FunctionFact] = field(default_factory=dict)
     classes: dict[str, ClassFact] = field(default_factory=dict)
     line_count: int = 0
+    #: The file's leading comments and module docstring (where "generated" markers live).
+    header: str = ""
     #: Not worth caching: the verdict may differ next time (a parser crash, an unreadable file).
     transient: bool = False
 

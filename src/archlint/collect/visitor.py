@@ -104,6 +104,8 @@ class FactCollector(cst.CSTVisitor):
         self._type_checking = 0
         self.module_scope: Scope | None = None
         self.functions: dict[str, FunctionFact] = {}
+        #: Qualnames given to function definitions (by node id): a redefinition gets its own.
+        self._qualnames: dict[int, str] = {}
         self.classes: dict[str, ClassFact] = {}
         self.suppressions: dict[int, frozenset[str] | None] = {}
         self.suppression_comments: list[Suppression] = []
@@ -238,7 +240,7 @@ class FactCollector(cst.CSTVisitor):
     def _definition(self, node: cst.FunctionDef | cst.ClassDef) -> dict:
         """The fields functions and classes share."""
         return dict(
-            qualname=self._child_qualname(node.name.value),
+            qualname=self._qualnames.get(id(node)) or self._child_qualname(node.name.value),
             span=self.span(node.name),
             parent=self.scope.qualname,
             docstring=node.get_docstring(),
@@ -248,7 +250,14 @@ class FactCollector(cst.CSTVisitor):
         )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.scope.defs[node.name.value] = self._child_qualname(node.name.value)
+        qualname = self._child_qualname(node.name.value)
+        if qualname in self.functions:
+            # The same name defined again (two handlers both called ``get``): each
+            # definition is its own function, keyed by its position; the name
+            # means the last one, as in Python.
+            qualname = f"{qualname}@{self.get_metadata(PositionProvider, node.name).start.line}"
+        self._qualnames[id(node)] = qualname
+        self.scope.defs[node.name.value] = qualname
 
     def _enter_function(self, node: cst.FunctionDef) -> None:
         parent = self.scope
@@ -411,6 +420,7 @@ class FactCollector(cst.CSTVisitor):
                     span=self.span(alias),
                     scope=self.scope.qualname,
                     type_checking=self._type_checking > 0,
+                    statement=self.span(node),
                 )
             )
 
@@ -419,7 +429,9 @@ class FactCollector(cst.CSTVisitor):
         level = len(node.relative)
         if isinstance(node.names, cst.ImportStar):
             self.scope.imports.append(
-                ImportFact(module, "*", None, level, self.span(node), self.scope.qualname, self._type_checking > 0)
+                ImportFact(
+                    module, "*", None, level, self.span(node), self.scope.qualname, self._type_checking > 0, self.span(node)
+                )
             )
             return
         for alias in node.names:
@@ -432,6 +444,7 @@ class FactCollector(cst.CSTVisitor):
                     span=self.span(alias),
                     scope=self.scope.qualname,
                     type_checking=self._type_checking > 0,
+                    statement=self.span(node),
                 )
             )
 

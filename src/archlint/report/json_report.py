@@ -16,6 +16,7 @@ def render(report: Report) -> str:
         "root": text(str(report.root)),
         "summary": {
             "files": report.files_checked,
+            "generated_files_skipped": report.files_generated,
             "errors": _count(findings, Severity.ERROR),
             "warnings": _count(findings, Severity.WARNING),
             "notes": _count(findings, Severity.NOTE),

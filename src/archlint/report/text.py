@@ -44,15 +44,17 @@ def render(report: Report, *, color: bool = False) -> str:
                 for r in f.related
             )
             out.append("")
-    out.append(paint(_BOLD, summary(findings, report.files_checked)))
+    out.append(paint(_BOLD, summary(findings, report.files_checked, report.files_generated)))
     if report.unchanged or report.absent:
         out.append(f"Baseline: {_plural(len(report.unchanged), 'finding')} accepted, "
                    f"{len(report.absent)} fixed since it was written.")
     return "\n".join(out) + "\n"
 
 
-def summary(findings: list[Finding], files: int) -> str:
+def summary(findings: list[Finding], files: int, generated: int = 0) -> str:
     files_text = _plural(files, "file")
+    if generated:
+        files_text += f"; {_plural(generated, 'generated file')} skipped"
     if not findings:
         return f"All checks passed ({files_text})."
     counts = [

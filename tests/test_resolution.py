@@ -1,0 +1,72 @@
+"""Route-table resolution on the shapes real applications use, checked against FastAPI itself.
+
+Each project under tests/fixtures/resolution/ is also a fixture project (its
+``# expect:`` comments are compared by test_fixtures.py); here its inventory's
+endpoints (method and full path) must equal the routes FastAPI serves once the
+application has started, each endpoint once, every path resolved.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fixture_harness import FIXTURES
+from test_inventory import inventory, probe
+
+RESOLUTION = FIXTURES / "resolution"
+
+#: fixture -> (the application as FastAPI imports it, handlers whose path no call decides)
+APPS = {
+    "packages": ("tally.main:app", set()),
+    # `app` is rebound to the CORS wrapper: FastAPI's application is its `.app`.
+    "registration": ("ledger.main:app.app", {"ledger.plugins.attach.<locals>.list_plugins"}),
+    "auth_subclass": ("pantry.main:app", set()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(APPS))
+def test_endpoints_equal_fastapis_routes(name, tmp_path):
+    project = RESOLUTION / name
+    spec, unresolved = APPS[name]
+    report = inventory(project)
+    truth = probe(project / "src", spec, tmp_path, lifespan=True)
+    endpoints = report["endpoints_created"]
+    got = sorted([e["method"], e["path"]] for e in endpoints if e["path"])
+    served = [(method, path) for method, path, *_ in truth["endpoints"]]
+    # A path FastAPI holds twice (two include chains to one router) is served once, by the first.
+    assert got == sorted([method, path] for method, path in set(served))
+    assert len(got) == len({tuple(e) for e in got}), "an endpoint is listed twice"
+    assert {e["handler"] for e in endpoints if not e["path"]} == unresolved, report["notes"]
+    if name == "packages":
+        assert len(served) > len(set(served)), "the fixture includes one router through two chains"
+
+
+def test_redefined_handlers_are_each_an_endpoint():
+    report = inventory(RESOLUTION / "registration")
+    handlers = {e["path"]: e["handler"] for e in report["endpoints_created"] if e["path"]}
+    # Each definition of `get` is its own handler, keyed by its position; the name means the last.
+    assert handlers["/api/v1/books"] == "ledger.main.get"
+    assert handlers["/api/v1/books/{book_id}"] == "ledger.main.get@18"
+    assert handlers["/books/latest"] == "ledger.main.get@23"
+
+
+def test_an_uncalled_parameter_says_why_its_routes_have_no_path():
+    report = inventory(RESOLUTION / "registration")
+    [plugin] = [e for e in report["endpoints_created"] if not e["path"]]
+    assert "parameter 'router' of ledger.plugins.attach" in plugin["path_unverifiable"]
+
+
+def test_a_library_of_router_factories_says_so_once():
+    report = inventory(RESOLUTION / "library")
+    assert report["endpoints_created"] == []
+    [note] = [n for n in report["notes"] if "library" in n]
+    assert note.startswith("3 endpoints on routers built by functions no application here includes")
+    assert "authkit.routers.get_login_router, authkit.routers.get_users_router" in note
+
+
+def test_auth_declared_by_a_router_subclass_is_fastapis(tmp_path):
+    project = RESOLUTION / "auth_subclass"
+    report = inventory(project)
+    truth = probe(project / "src", "pantry.main:app", tmp_path)
+    got = sorted([e["method"], e["path"], e["auth"]] for e in report["endpoints_created"])
+    assert got == sorted([method, path, auth] for method, path, auth, *_ in truth["endpoints"])
+    assert ["GET", "/api/v1/shelves", "bearer"] in got and ["GET", "/api/v1/labels", "none"] in got
