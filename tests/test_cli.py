@@ -238,7 +238,8 @@ def test_per_file_ignores(tmp_path):
 
 
 # ---------------------------------------------------------- files and parsing
-def test_parse_error_is_one_finding_and_other_files_are_checked(tmp_path):
+def test_parse_error_is_one_finding_and_other_files_are_checked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     make_project(
         tmp_path,
         {
@@ -287,11 +288,38 @@ def test_only_given_paths_are_reported_but_the_whole_project_is_indexed(chain):
 
 
 # ------------------------------------------------------------------ outputs
-def test_concise_lines_match_the_problem_matcher(chain):
+def test_concise_lines_match_the_problem_matcher(chain, monkeypatch):
+    monkeypatch.chdir(chain)
     result = invoke("check", str(chain), "--format", "concise")
     lines = result.output.splitlines()
     assert lines and all(CONCISE.match(l) for l in lines)
     assert all(l.startswith("backend/app/") for l in lines)
+    # The README's matcher, as written there, reads file, line, column, severity, code and message.
+    matcher = readme_problem_matcher()
+    pattern = matcher["pattern"]
+    regexp = re.compile(pattern["regexp"])
+    read = [regexp.match(l) for l in lines]
+    assert all(read)
+    assert {m.group(pattern["severity"]) for m in read} == {"error", "note"}
+    assert {m.group(pattern["code"]) for m in read} == {"AL101", "AL102"}
+    first = read[0]
+    assert (chain / first.group(pattern["file"])).is_file()
+    assert int(first.group(pattern["line"])) >= 1 and int(first.group(pattern["column"])) >= 1
+    assert not first.group(pattern["message"]).startswith("[")
+    # From a subdirectory, paths are relative to it (as Ruff prints them); elsewhere they are absolute.
+    monkeypatch.chdir(chain / "backend")
+    assert all(l.startswith("app/") for l in invoke("check", ".", "--format", "concise").output.splitlines())
+    monkeypatch.chdir(chain.parent)
+    assert invoke("check", str(chain), "--format", "concise").output.startswith("chain/backend/app/")
+
+
+def readme_problem_matcher() -> dict:
+    """The problemMatcher of the README's VS Code task (the JSON block under "VS Code problem matcher")."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### VS Code problem matcher", 1)[1]
+    block = section.split("```json", 1)[1].split("```", 1)[0]
+    (task,) = json.loads(block)["tasks"]
+    return task["problemMatcher"]
 
 
 def test_several_outputs_at_once(chain, tmp_path):
@@ -334,12 +362,44 @@ def test_text_colour_follows_tty_and_no_color(chain):
     assert "\x1b[" not in invoke("check", str(chain), env={"NO_COLOR": "1", "FORCE_COLOR": "1"}).output
 
 
-def test_paths_are_relative_to_the_git_root(tmp_path):
+def test_explicit_colour_option_beats_the_environment(chain):
+    assert "\x1b[" in invoke("check", str(chain), "--color", env={"NO_COLOR": "1"}).output
+    assert "\x1b[" in invoke("check", str(chain), "--color", env={"TERM": "dumb"}).output
+    assert "\x1b[" not in invoke("check", str(chain), "--no-color", env={"FORCE_COLOR": "1"}).output
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, True),
+    ({"TERM": "dumb"}, False),
+    ({"NO_COLOR": "1"}, False),
+    ({"TERM": "dumb", "FORCE_COLOR": "1"}, True),
+    ({"NO_COLOR": "1", "FORCE_COLOR": "1"}, False),
+    ({"TERM": "xterm-256color"}, True),
+])
+def test_default_colour_on_a_terminal(monkeypatch, env, expected):
+    from archlint.cli import _color
+
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+    for name in ("NO_COLOR", "FORCE_COLOR", "TERM"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert _color(Terminal()) is expected
+
+
+def test_paths_are_relative_to_the_git_root(tmp_path, monkeypatch):
     repo = tmp_path / "repo"
     (repo / ".git").mkdir(parents=True)
     make_project(repo / "backend", {"app/main.py": UNVERSIONED})
+    monkeypatch.chdir(tmp_path)
+    result = invoke("check", str(repo / "backend"), "--format", "json")
+    assert json.loads(result.output)["findings"][0]["path"] == "backend/app/main.py"
+    # concise paths are relative to the current directory instead
     result = invoke("check", str(repo / "backend"), "--format", "concise")
-    assert result.output.startswith("backend/app/main.py:6:2: AL101 ")
+    assert result.output.startswith("repo/backend/app/main.py:6:2: AL101 [error] ")
 
 
 # --------------------------------------------------------- real subprocess
@@ -355,3 +415,21 @@ def test_installed_console_script(chain):
     assert all(CONCISE.match(l) for l in proc.stdout.splitlines())
     bad = subprocess.run([str(exe), "check", str(chain / "missing")], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("code", ["AL122", "AL124"])
+def test_explain_tells_what_a_plain_check_does(code, tmp_path):
+    """`explain` says whether the default pack runs the rule, and a plain check on its own example agrees."""
+    from test_rule_examples import write_example
+
+    from archlint.checks import rule_by_id
+    from archlint.engine import Overrides, run
+
+    rule = rule_by_id(code)
+    write_example(rule.INVALID[0], tmp_path)
+    reported = any(f.rule_id == code for f in run([tmp_path], Overrides()).report.findings)
+    text = invoke("explain", code, "--config", str(tmp_path / "pyproject.toml")).output
+    assert ("Enabled: on" in text) is reported
+    assert ("Enabled: off" in text) is not reported
+    if reported:  # the docs must not claim otherwise
+        assert "Off in the default pack" not in text

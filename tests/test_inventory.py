@@ -396,11 +396,11 @@ def test_auth_through_class_dependencies_header_reads_and_unknown_ones(tmp_path)
     assert auth["/api/v1/a"] == ("bearer", None)
     assert auth["/api/v1/b"] == ("api-key", None)
     assert auth["/api/v1/c"] == ("basic", None)
-    assert auth["/api/v1/d"][0] == "unknown" and auth["/api/v1/d"][1]
+    # `current_user` from a library archlint cannot read: S7 accepts it by the pack's names, so does the report.
+    assert auth["/api/v1/d"] == ("dependency", None)
     assert auth["/api/v1/e"] == ("none", None)
     assert report["security_measures"] == [
-        "Authentication (bearer/api-key/basic) required on 3 of 5 endpoints",
-        "Authentication unverifiable statically on 1 of 5 endpoints",
+        "Authentication (bearer/api-key/basic/dependency) required on 4 of 5 endpoints",
     ]
     commands = dict(zip((e["path"] for e in report["endpoints_created"]), report["test_commands"]))
     assert '-u "$USERNAME:$PASSWORD"' in commands["/api/v1/c"]
@@ -713,3 +713,24 @@ def test_inventory_tested_flags_agree_with_s24_findings():
     ]
     assert flags[("DELETE", "/api/v1/items/{item_id}")] is True  # a parametrised client.request
     assert flags[("GET", "/api/v1/items/{item_id}/history")] is True  # app.url_path_for
+def test_inventory_and_s7_agree_on_authentication():
+    """An endpoint S7 takes for authenticated (a dependency by the pack's patterns) is authenticated in the report."""
+    from archlint.engine import Overrides, run
+
+    project = FIXTURES / "inventory" / "auth_agreement"
+    report = inventory(project)
+    flagged = {f.span.line for f in run([project], Overrides()).report.findings if f.rule_id == "AL410"}
+    auth = {}
+    for e in report["endpoints_created"]:
+        line = int(e["source"].rsplit(":", 1)[1])
+        auth[e["path"]] = e["auth"]
+        if line in flagged:
+            assert e["auth"] == "none", e
+    assert auth == {
+        "/api/v1/health": "none",  # public by the allow-list: S7 does not ask for auth, none is there
+        "/api/v1/login/access-token": "none",  # a credentials form is how one logs in, not authentication
+        "/api/v1/items/mine": "dependency",
+        "/api/v1/items/public-count": "none",
+        "/api/v1/staff/reports": "dependency",
+    }
+    assert "Authentication (dependency) required on 2 of 5 endpoints" in report["security_measures"]

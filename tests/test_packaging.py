@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import venv
 from pathlib import Path
 
 import pytest
+
+from source_copy import source_copy
 
 from archlint.pack import builtin_packs, load_pack
 
@@ -41,7 +46,7 @@ def test_default_pack_loads_in_the_development_install():
 def test_wheel_installs_in_a_fresh_venv_with_the_pack(tmp_path):
     wheels = tmp_path / "wheels"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source_copy(tmp_path / "src"))],
         capture_output=True, text=True, timeout=600,
     )
     if build.returncode != 0 and "Could not find a version" in build.stderr and not os.environ.get("CI"):
@@ -75,3 +80,43 @@ def test_wheel_installs_in_a_fresh_venv_with_the_pack(tmp_path):
     )
     assert check.returncode == 1, check.stderr
     assert "AL101" in check.stdout
+    # openapi-spec-validator and PyYAML come with the package: a YAML document is read and fully validated.
+    document = REPO / "tests" / "fixtures" / "s04" / "invalid_31"
+    shutil.copytree(document, tmp_path / "doc")
+    result = subprocess.run(
+        [str(env_dir / "bin" / "archlint"), "check", str(tmp_path / "doc"), "--format", "json"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    expected = sorted(
+        (number, match.group(1))
+        for number, line in enumerate((document / "openapi.yaml").read_text().splitlines(), 1)
+        for match in re.finditer(r"expect: (AL\d{3})", line)
+    )
+    assert sorted((f["line"], f["rule"]) for f in findings) == expected
+    assert not [f for f in findings if "missing from this environment" in f["message"]]
+
+
+def test_openapi_dependencies_are_imported_only_when_a_document_is_checked(tmp_path):
+    script = (
+        "import sys\n"
+        "from archlint.engine import run\n"
+        "run([sys.argv[1]])\n"
+        "print(sorted(m for m in ('openapi_spec_validator', 'yaml', 'jsonschema') if m in sys.modules))\n"
+        "run([sys.argv[2]])\n"
+        "print(sorted(m for m in ('openapi_spec_validator', 'yaml') if m in sys.modules))\n"
+    )
+    fixtures = REPO / "tests" / "fixtures"
+    probe = subprocess.run(
+        [sys.executable, "-c", script, str(fixtures / "s01" / "settings_chain"), str(fixtures / "s04" / "invalid_31")],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.splitlines() == ["[]", "['openapi_spec_validator', 'yaml']"]
+
+
+def test_core_dependencies_include_the_openapi_validator():
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {re.split(r"[<>=;\[ ]", d, maxsplit=1)[0].lower() for d in deps}
+    assert {"openapi-spec-validator", "pyyaml"} <= names

@@ -14,6 +14,7 @@ from sarif_check import validate_sarif
 from archlint import __version__
 from archlint.model import Finding, Related, Report, RuleInfo, Severity, Span
 from archlint.report import FORMATS, render, write_atomic
+from archlint.report.concise import PATTERN as CONCISE_PATTERN
 
 MAIN = "app/main.py"
 MAIN_SOURCE = 'from fastapi import FastAPI\napp = FastAPI()\n@app.get("/users")\ndef users():\n\treturn db.query()\n'
@@ -108,7 +109,7 @@ def empty(root: Path) -> Report:
 
 
 def test_formats_and_unknown_format(report: Report) -> None:
-    assert FORMATS == ("text", "concise", "json", "sarif", "github")
+    assert FORMATS == ("text", "concise", "json", "sarif", "github", "gitlab", "junit")
     for fmt in FORMATS:
         assert render(report, fmt).endswith("\n")
     with pytest.raises(ValueError, match="xml"):
@@ -191,15 +192,27 @@ def test_text_point_at_end_of_line_gets_one_caret(root: Path) -> None:
 def test_concise_lines(report: Report) -> None:
     out = render(report, "concise")
     assert out.splitlines() == [
-        "app/main.py:1:6: X9 Import cycle",
-        "app/main.py:3:1: S1 Route /users is not versioned",
-        "app/main.py:5:2: S2 Handler queries the database directly. Move the query into a repository.",
-        "ünï dir/my file.py:1:17: SEC1 Hard-coded secret",
+        "app/main.py:1:6: X9 [note] Import cycle",
+        "app/main.py:3:1: S1 [error] Route /users is not versioned",
+        "app/main.py:5:2: S2 [warning] Handler queries the database directly. Move the query into a repository.",
+        "ünï dir/my file.py:1:17: SEC1 [error] Hard-coded secret",
     ]
     for line in out.splitlines():
         match = CONCISE_RE.match(line)
         assert match, line
-    assert CONCISE_RE.match(out.splitlines()[-1]).groups() == (ODD, "1", "17", "SEC1", "Hard-coded secret")
+    assert CONCISE_RE.match(out.splitlines()[-1]).groups() == (ODD, "1", "17", "SEC1", "[error] Hard-coded secret")
+    # The README's problem-matcher pattern reads the severity too.
+    matcher = re.compile(CONCISE_PATTERN)
+    assert [matcher.match(line).group(5) for line in out.splitlines()] == ["note", "error", "warning", "error"]
+    assert matcher.match(out.splitlines()[-1]).group(6) == "Hard-coded secret"
+
+
+def test_concise_paths_are_relative_to_the_current_directory(report: Report, root: Path) -> None:
+    """As Ruff prints them: relative under the current directory, absolute elsewhere."""
+    inside = render(report, "concise", cwd=root / "app").splitlines()
+    assert inside[0].startswith("main.py:1:6: X9 [note] ")
+    assert inside[-1].startswith(f"{(root / ODD).as_posix()}:1:17: SEC1 ")
+    assert render(report, "concise", cwd=root).splitlines()[0].startswith("app/main.py:1:6: ")
 
 
 def test_concise_is_silent_when_clean(empty: Report) -> None:

@@ -189,10 +189,84 @@ def test_pre_commit_file_list_is_a_change_set(repo):
     git(root, "add", "-A")
     staged = git(root, "diff", "--staged", "--name-only", "--diff-filter=ACMRTUXB").splitlines()
     assert sorted(staged) == sorted([APP, MIGRATION, AI_SERVICE])
-    code, data = check(root, *staged, env={"PRE_COMMIT": "1"})
+    code, data = check(root, *staged, env=PRE_COMMIT_ENV)
     assert code == 1
     assert found(data) == {(APP, "AL620"), (MIGRATION, "AL620"), (AI_SERVICE, "AL630")}
     assert data["summary"]["files"] == 3
+
+
+PRE_COMMIT_ENV = {"PRE_COMMIT": "1", "PRE_COMMIT_FROM_REF": None, "PRE_COMMIT_TO_REF": None}
+
+
+def tracked(root: Path) -> list[str]:
+    """What `pre-commit run --all-files` passes: every tracked file."""
+    return git(root, "ls-files").splitlines()
+
+
+def test_pre_commit_all_files_on_a_clean_index_is_a_full_check_not_a_change(repo):
+    """--all-files passes every file; nothing is staged, so nothing is a change: no AL620 on the frontend."""
+    root, _base, held = repo
+    shutil.copy(held / "ai_service.py", root / AI_SERVICE)
+    commit(root, "an AI service")
+    files = tracked(root)
+    assert APP in files and "backend/alembic/versions/0001_init.py" in files
+    code, data = check(root, *files, env=PRE_COMMIT_ENV)
+    assert found(data) == {(AI_SERVICE, "AL630")}  # a full check still reports in every file
+    assert code == 1
+
+
+def test_pre_commit_all_files_with_a_staged_change_holds_only_the_staged_files(repo):
+    root, _base, _held = repo
+    (root / APP).write_text("export const staged = true;\n", encoding="utf-8")
+    git(root, "add", APP)
+    (root / "frontend/src/app.css").write_text("body { color: red; }\n", encoding="utf-8")  # unstaged
+    code, data = check(root, *tracked(root), env=PRE_COMMIT_ENV)
+    assert found(data) == {(APP, "AL620")}
+    assert code == 1
+
+
+def test_pre_commit_files_outside_the_change_are_not_a_change(repo):
+    """`pre-commit run --files a b` with nothing staged checks the files; S19 stays silent."""
+    root, _base, _held = repo
+    code, data = check(root, APP, "backend/alembic/versions/0001_init.py", env=PRE_COMMIT_ENV)
+    assert found(data) == set()
+    assert code == 0
+
+
+def test_pre_commit_hook_filters_narrow_the_change(repo):
+    """A staged file the hook's filters (files/exclude/types) leave out is not passed, so not held."""
+    root, _base, held = repo
+    (root / APP).write_text("export const staged = true;\n", encoding="utf-8")
+    shutil.copy(held / "ai_service.py", root / AI_SERVICE)
+    git(root, "add", "-A")
+    code, data = check(root, AI_SERVICE, env=PRE_COMMIT_ENV)
+    assert found(data) == {(AI_SERVICE, "AL630")}
+
+
+def test_pre_commit_staged_deletion_is_part_of_the_change(repo):
+    """pre-commit never passes a deleted file; deleting a migration is still a forbidden change."""
+    root, _base, _held = repo
+    migration = "backend/alembic/versions/0001_init.py"
+    git(root, "rm", "-q", migration)
+    code, data = check(root, "backend/app/main.py", env=PRE_COMMIT_ENV)
+    assert found(data) == {(migration, "AL620")}
+    assert code == 1
+
+
+def test_pre_commit_push_range_is_the_change(repo):
+    """On pre-push, PRE_COMMIT_FROM_REF...PRE_COMMIT_TO_REF is the change, intersected with the files passed."""
+    root, base, held = repo
+    boundary_commits(root, held)
+    head = git(root, "rev-parse", "HEAD")
+    (root / "frontend/src/app.css").write_text("body { color: red; }\n", encoding="utf-8")
+    git(root, "add", "-A")  # staged, but not part of the pushed range
+    pushed = git(root, "diff", "--name-only", f"{base}...{head}").splitlines()
+    env = {"PRE_COMMIT": "1", "PRE_COMMIT_FROM_REF": base, "PRE_COMMIT_TO_REF": head}
+    code, data = check(root, *pushed, env=env)
+    assert found(data) == {(APP, "AL620"), (MIGRATION, "AL620"), (AI_SERVICE, "AL630")}
+    # --all-files on pre-push: every file is passed, only the range is a change.
+    code, data = check(root, *tracked(root), env=env)
+    assert found(data) == {(APP, "AL620"), (MIGRATION, "AL620"), (AI_SERVICE, "AL630")}
 
 
 def test_same_files_without_pre_commit_are_plain_paths(repo):
@@ -207,7 +281,7 @@ def test_same_files_without_pre_commit_are_plain_paths(repo):
 def test_pre_commit_with_a_directory_is_a_plain_run(repo):
     root, _base, held = repo
     shutil.copy(held / "ai_service.py", root / AI_SERVICE)
-    code, data = check(root, ".", env={"PRE_COMMIT": "1"})
+    code, data = check(root, ".", env=PRE_COMMIT_ENV)
     assert found(data) == {(AI_SERVICE, "AL630")}
 
 

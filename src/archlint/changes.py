@@ -3,8 +3,10 @@
 Three sources: git (``--changed-since REF``: what is committed since the
 merge base of REF and HEAD, plus staged, unstaged and untracked files, with
 renames and deletions), a list of paths (``--changed-files FILE``, ``-`` for
-standard input) and the file names pre-commit passes to a hook. Paths are
-POSIX and relative to the repository root whether or not they still exist.
+standard input) and pre-commit (what is staged, or the pushed range
+``PRE_COMMIT_FROM_REF...PRE_COMMIT_TO_REF``, intersected with the file names
+pre-commit passes to the hook). Paths are POSIX and relative to the
+repository root whether or not they still exist.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import codecs
 import os
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -181,11 +183,41 @@ def from_list(file: str, start: Path) -> ChangeSet:
     return ChangeSet(root, [ChangedPath(p, "listed") for p in dict.fromkeys(paths)], source)
 
 
-def from_paths(paths: Iterable[str | Path], cwd: Path, source: str) -> ChangeSet:
-    """File names given on the command line (pre-commit passes them relative to the repository root)."""
-    root = repository_root(cwd) or cwd.resolve()
-    rels = [_relative(str(p), cwd.resolve(), root) for p in paths]
-    return ChangeSet(root, [ChangedPath(p, "listed") for p in dict.fromkeys(rels)], source)
+def from_pre_commit(paths: Iterable[str | Path], cwd: Path, environ: Mapping[str, str]) -> ChangeSet | None:
+    """The change a pre-commit hook run is about, or None when it is about no change.
+
+    pre-commit passes file names but does not say why: the staged files of a
+    commit, every file (``run --all-files``), the files named with ``--files``
+    or the files of a pushed range. The change is what git says changed (the
+    staged diff, or ``FROM...TO`` when pre-commit exposes a range), intersected
+    with the files passed (the hook's ``files``/``exclude``/``types`` filters
+    stay in force). Deletions are kept: pre-commit never passes a deleted
+    file's name, and deleting a migration is a change too. ``--all-files`` on a
+    clean index is therefore a full check, not a change of every file.
+    """
+    root = repository_root(cwd)
+    if root is None:
+        return None
+    start, end = environ.get("PRE_COMMIT_FROM_REF"), environ.get("PRE_COMMIT_TO_REF")
+    if start and end:
+        try:
+            diff = _git(["diff", "--name-status", "-z", "-M", "--no-ext-diff", "--no-color", f"{start}...{end}", "--"],
+                        root)
+        except ChangeSetError:  # no merge base: what pre-commit itself falls back to
+            diff = _git(["diff", "--name-status", "-z", "-M", "--no-ext-diff", "--no-color", f"{start}..{end}", "--"],
+                        root)
+        source = f"pre-commit ({start[:12]}...{end[:12]})"
+    else:
+        diff = _git(["diff", "--cached", "--name-status", "-z", "-M", "--no-ext-diff", "--no-color", "--"], root)
+        source = "pre-commit (staged)"
+    passed = {_relative(str(p), cwd.resolve(), root) for p in paths}
+    changes = [
+        c for c in parse_name_status(diff)
+        if c.path in passed or c.status in ("deleted", "renamed-away")
+    ]
+    if not changes:
+        return None
+    return ChangeSet(root, sorted(changes, key=lambda c: c.path), source)
 
 
 def _relative(path: str, base: Path, root: Path) -> str:

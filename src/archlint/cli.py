@@ -55,7 +55,9 @@ def _stdout_closed() -> None:
     except (OSError, ValueError, AttributeError):
         pass
     _say("archlint: error: standard output was closed before the report was written in full")
-FORMATS = ("text", "concise", "json", "sarif", "github")
+
+
+FORMATS = ("text", "concise", "json", "sarif", "github", "gitlab", "junit")
 
 
 def _split_codes(values: tuple[str, ...]) -> list[str]:
@@ -71,10 +73,13 @@ def _pre_commit_files(paths: tuple[Path, ...]) -> bool:
 
 
 def _color(stream) -> bool:
+    """Colour when nothing says otherwise: NO_COLOR, then FORCE_COLOR, then TERM=dumb, then a terminal."""
     if os.environ.get("NO_COLOR"):
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
+    if os.environ.get("TERM") == "dumb":
+        return False
     return hasattr(stream, "isatty") and stream.isatty()
 
 
@@ -188,7 +193,9 @@ def _adoption_options(command):
               help="Use this pyproject.toml/archlint.toml instead of the nearest one.")
 @click.option("--pack", help="Policy pack: a built-in name or a TOML file.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for parsing (default: CPU count).")
-@click.option("--color/--no-color", default=None, help="Colour in text output (default: on a TTY, off with NO_COLOR).")
+@click.option("--color/--no-color", default=None,
+              help="Colour in text output (default: on a terminal, off with NO_COLOR or TERM=dumb, on with "
+                   "FORCE_COLOR; the option beats them all).")
 @click.option("--changed-since", metavar="REF",
               help="Check the change since REF (git: committed since the merge base, staged, unstaged and untracked "
                    "files, renames and deletions); S19 holds every changed path to the boundaries. PATHS, if "
@@ -203,11 +210,15 @@ def _adoption_options(command):
 @click.option("--python", "python_path", metavar="PATH", help="Interpreter that imports --app (default: this one).")
 @click.option("--app-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
               help="Seconds --app may take to import and generate its document.")
+@click.option("--statistics", is_flag=True,
+              help="Print how many findings each rule reported instead of the findings (JSON with --format json).")
+@click.option("--stdin-filename", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+              help="Check the Python source read from standard input as the file PATH of its project.")
 @click.option("--no-cache", is_flag=True,
               help="Parse every file; read and write no cache entry (.archlint_cache/ or $ARCHLINT_CACHE_DIR).")
 def check(paths, fmt, output, sarif_output, json_output, select, extend_select, ignore, fail_on, exit_zero,
           config_path, pack, jobs, color, changed_since, changed_files, openapi_files, app_spec,
-          python_path, app_timeout, no_cache, **adoption) -> None:
+          python_path, app_timeout, no_cache, statistics=False, stdin_filename=None, **adoption) -> None:
     """Check PATHS (default: the current directory) against the policy pack.
 
     Under pre-commit (PRE_COMMIT=1 in the environment) file PATHS are the files of the commit: a change set.
@@ -218,6 +229,13 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
     for option, target in (("--output", output), ("--sarif-output", sarif_output), ("--json-output", json_output)):
         if target is not None and not target.absolute().parent.is_dir():
             raise UsageError(f"{option}: the directory of {target} does not exist")
+    stdin_text = None
+    if stdin_filename is not None:
+        if any(str(p) != "-" for p in paths):
+            raise UsageError("--stdin-filename checks standard input: give no PATHS (or -)")
+        paths = (stdin_filename,)
+        stdin_text = sys.stdin.buffer.read()
+
     overrides = Overrides(
         select=_split_codes(select) or None,
         extend_select=_split_codes(extend_select),
@@ -236,6 +254,8 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
         write_baseline=adoption["write_baseline"],
         no_cache=no_cache,
     )
+    if stdin_filename is not None:
+        overrides.stdin_filename, overrides.stdin_text = stdin_filename, stdin_text
     if adoption["prune_baseline"] and adoption["write_baseline"]:
         raise click.UsageError("give --write-baseline or --prune-baseline, not both")
     rewriting = [name for name in ("apply_fixes", "show_diff", "add_noqa") if adoption[name]]
@@ -276,10 +296,14 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
         _update_baseline(result, adoption["write_baseline"])
         sys.exit(EXIT_CLEAN if not result.crashes else EXIT_ERROR)
     # Render everything before writing anything: a failure leaves no partial file.
+    # An explicit --color/--no-color beats NO_COLOR, FORCE_COLOR and TERM=dumb.
     use_color = color if color is not None else (output is None and _color(sys.stdout))
-    if os.environ.get("NO_COLOR"):
-        use_color = False
-    rendered = render(report, fmt, color=use_color)
+    if statistics:
+        from archlint.report import statistics as stats
+
+        rendered = stats.render(report, as_json=fmt == "json")
+    else:
+        rendered = render(report, fmt, color=use_color, cwd=Path.cwd())
     extra = [(p, render(report, f)) for p, f in ((sarif_output, "sarif"), (json_output, "json")) if p is not None]
     if output is not None:
         write_atomic(output, rendered)
@@ -287,6 +311,8 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
         click.echo(rendered, nl=not rendered.endswith("\n"), color=use_color)
     for path, text in extra:
         write_atomic(path, text)
+    if fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+        _append_job_summary(Path(os.environ["GITHUB_STEP_SUMMARY"]), report)
     threshold = Severity.parse(fail_on) if fail_on else (result.fail_on or Severity.WARNING)
     failing = any(f.severity >= threshold for f in report.findings)
     if result.crashes:
@@ -301,6 +327,17 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
             )
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+def _append_job_summary(path: Path, report) -> None:
+    """GitHub's job summary file collects every step's Markdown: append, never replace."""
+    from archlint.report import summary
+
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(summary.render(report))
+    except OSError as exc:
+        click.echo(f"archlint: warning: cannot write the job summary to {path}: {exc.strerror}", err=True)
 
 
 def _echo_fixed(applied, show: bool) -> None:
@@ -380,10 +417,12 @@ def explain(rule: str, config_path: Path | None) -> None:
         raise click.UsageError(f"unknown rule '{rule}' (see `archlint rules`)")
     path, root = (config_path.resolve(), config_path.resolve().parent) if config_path else find_config(Path.cwd())
     config = load_config(path, root)
-    _enabled, severity, options = rule_settings(config, cls)
+    enabled, severity, options = rule_settings(config, cls)
     info = cls.info(options, severity)
     standard = f" ({info.standard})" if info.standard else ""
-    click.echo(f"# {info.id} {info.name}{standard}\n\nDefault severity: {info.severity.label}\n")
+    # What a plain `archlint check` does with the rule, read from the same pack and configuration.
+    state = "on" if enabled else f"off (select it by its code to run it: `--extend-select {info.id}`)"
+    click.echo(f"# {info.id} {info.name}{standard}\n\nDefault severity: {info.severity.label}\nEnabled: {state}\n")
     click.echo(info.help_markdown(), nl=False)
 
 
@@ -419,6 +458,50 @@ def inventory(path, fmt, base_url, output, config_path, pack, jobs, no_cache) ->
         write_atomic(output, text)
     else:
         click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("path", required=False, default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--stdout", "to_stdout", is_flag=True,
+              help="Print the configuration on stdout (what was found on stderr) instead of writing it.")
+def init(path: Path, to_stdout: bool) -> None:
+    """Write [tool.archlint] for the project at PATH: its source roots and the paths of its layers (S17).
+
+    Appends to PATH/pyproject.toml (created if missing); a project that is
+    already configured is left alone (exit 2). Prints what it found.
+    """
+    import tempfile
+
+    from archlint.config import load_config
+    from archlint.engine import Overrides, UsageError, select_rules
+    from archlint.report import write_atomic
+    from archlint.scaffold import detect, report, toml
+
+    root = path.resolve()
+    target = root / "pyproject.toml"
+    for existing in (root / "archlint.toml", target):
+        if existing.is_file() and (existing.name == "archlint.toml" or _has_table(existing)):
+            raise UsageError(f"{existing} already configures archlint; edit it, or see `archlint init --stdout`")
+    found = detect(root)
+    text = toml(found)
+    # The written configuration must load and satisfy every rule's options, or nothing is written.
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "pyproject.toml"
+        probe.write_text(text, encoding="utf-8")
+        select_rules(load_config(probe, root), Overrides())
+    click.echo(report(found), nl=False, err=to_stdout)
+    if to_stdout:
+        click.echo(text, nl=False)
+        return
+    before = target.read_text(encoding="utf-8") if target.is_file() else ""
+    write_atomic(target, before + ("\n" if before and not before.endswith("\n") else "") + ("\n" if before else "") + text)
+    click.echo(f"Wrote [tool.archlint] to {target}. Next: archlint check {path}")
+
+
+def _has_table(pyproject: Path) -> bool:
+    from archlint.config import _has_archlint_table
+
+    return _has_archlint_table(pyproject)
 
 
 @cli.command()

@@ -60,6 +60,9 @@ class Config:
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: OpenAPI documents to check (relative to the project root); none: discover openapi.json/.yaml/.yml.
     openapi: list[str] = field(default_factory=list)
+    #: The project's own pytest ``python_files`` patterns (pyproject, pytest.ini, tox.ini, setup.cfg):
+    #: the files pytest collects are tests, left out of the analysis like the pack's test paths.
+    test_files: list[str] = field(default_factory=list)
     #: Baseline file (relative to the project root) whose findings are accepted; None: no baseline.
     baseline: str | None = None
     #: Whether a bare ``# noqa`` (Ruff's, flake8's) silences archlint too; by default only ``# noqa: AL...`` does.
@@ -69,23 +72,43 @@ class Config:
 
 
 def find_config(start: Path) -> tuple[Path | None, Path]:
-    """The nearest ``archlint.toml``/``pyproject.toml`` upward, and the project root.
+    """The nearest configuration upward, and the project root (the configuration's directory).
 
-    Without one, the root is the git top level, else the start directory.
+    As Ruff does: an ``archlint.toml`` always counts; a ``pyproject.toml``
+    counts only when it has a ``[tool.archlint]`` table, so a backend's own
+    pyproject.toml does not hide the repository root's configuration. The
+    search stops at the repository root (the directory holding ``.git``).
+    Without a configuration, the root is the nearest directory with a
+    ``pyproject.toml``, else the git top level, else the start directory.
     """
     import os
 
     start = Path(os.path.realpath(start))
     here = start if start.is_dir() else start.parent
+    nearest_project: Path | None = None
     for directory in (here, *here.parents):
-        for name in ("archlint.toml", "pyproject.toml"):
-            candidate = directory / name
-            if candidate.is_file() or os.path.lexists(candidate):
-                # An unreadable or special file is an error to report, not a file to skip.
+        candidate = directory / "archlint.toml"
+        if candidate.is_file() or os.path.lexists(candidate):
+            # An unreadable or special file is an error to report, not a file to skip.
+            return candidate, directory
+        candidate = directory / "pyproject.toml"
+        if os.path.lexists(candidate):
+            if not candidate.is_file() or _has_archlint_table(candidate):
                 return candidate, directory
+            nearest_project = nearest_project or directory
         if (directory / ".git").exists():
-            return None, directory
-    return None, here
+            return None, nearest_project or directory
+    return None, nearest_project or here
+
+
+def _has_archlint_table(path: Path) -> bool:
+    """Whether a pyproject.toml has ``[tool.archlint]`` (one that cannot be parsed counts: its error is reported)."""
+    try:
+        data = _read_toml(path.read_text(encoding="utf-8"), str(path))
+    except (ConfigError, OSError, UnicodeDecodeError):
+        return True
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "archlint" in tool
 
 
 def git_root(start: Path) -> Path | None:
@@ -143,6 +166,7 @@ def load_config(path: Path | None, root: Path, *, pack_override: str | None = No
     config.exclude = _strings(raw, "exclude", source)
     config.src = _strings(raw, "src", source)
     config.openapi = _strings(raw, "openapi", source)
+    config.test_files = pytest_python_files(root)
     config.baseline = _string(raw, "baseline", source, None)
     config.limits = limits_from(raw.get("limits", {}), f"{source}: {section} key 'limits'", pack.limits)
     if "respect-gitignore" in raw:
@@ -177,6 +201,48 @@ def load_config(path: Path | None, root: Path, *, pack_override: str | None = No
     for rule_id, table in config.rules.items():
         _check_rule_table(table, f"{source}: [tool.archlint.rules.{rule_id}]")
     return config
+
+
+def pytest_python_files(root: Path) -> list[str]:
+    """The ``python_files`` globs of the project's pytest configuration, in pytest's order of precedence.
+
+    pytest reads the first of pytest.ini, pyproject.toml ([tool.pytest.ini_options]
+    or [tool.pytest]), tox.ini ([pytest]) and setup.cfg ([tool:pytest]) that
+    configures it. A file that cannot be read configures nothing here: the
+    pack's default test patterns still apply.
+    """
+    import configparser
+
+    for name, section in (("pytest.ini", "pytest"), ("pyproject.toml", None), ("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")):
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if section is None:
+            try:
+                tool = _read_toml(text, name).get("tool", {})
+            except ConfigError:
+                continue
+            pytest_table = tool.get("pytest", {}) if isinstance(tool, dict) else {}
+            if not isinstance(pytest_table, dict) or not pytest_table:
+                continue
+            ini = pytest_table.get("ini_options", pytest_table)
+            value = ini.get("python_files") if isinstance(ini, dict) else None
+            if value is None:
+                return []
+            return [v for v in (value.split() if isinstance(value, str) else value) if isinstance(v, str)]
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string(text, source=name)
+        except configparser.Error:
+            continue
+        if not parser.has_section(section):
+            continue
+        return parser.get(section, "python_files", fallback="").split()
+    return []
 
 
 def _upper_keys(tables: dict[str, Any], source: str, what: str) -> dict[str, Any]:

@@ -68,7 +68,9 @@ class Excluder:
 
     def __init__(self, config: Config) -> None:
         self.root = config.root
-        self.spec = _spec(config.pack.exclude + config.exclude)
+        # pytest's python_files globs match a file's name wherever it lives, as gitignore patterns without a slash do.
+        tests = [p for p in config.test_files if "/" not in p]
+        self.spec = _spec(config.pack.exclude + config.exclude + tests)
         self.respect_gitignore = config.respect_gitignore
         self._gitignores: dict[str, pathspec.PathSpec] = {}
         #: .gitignore files that exist but cannot be read: (path, reason).
@@ -111,6 +113,7 @@ def discover(config: Config, report_root: Path, suffixes: tuple[str, ...] = PYTH
     root = config.root
     excluder = Excluder(config)
     src_roots = [resolve(root / s) for s in config.src]
+    frameworks = set(config.pack.framework_modules)
     limit = config.limits.file_size
     out: list[SourceFile] = []
 
@@ -158,7 +161,10 @@ def discover(config: Config, report_root: Path, suffixes: tuple[str, ...] = PYTH
             rel = f"{rel_dir}/{name}" if rel_dir else name
             if excluder.excluded(rel):
                 continue
-            out.append(entry(here / name, rel))
+            path = here / name
+            if module_name(path, root, src_roots).split(".")[0] in frameworks:
+                continue  # the framework's own source (its repository, a vendored copy): not the application
+            out.append(entry(path, rel))
     for ignore, problem in excluder.problems:
         rel = ignore.relative_to(root).as_posix()
         out.append(entry(ignore, rel, problem))

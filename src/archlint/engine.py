@@ -15,7 +15,7 @@ import pathspec
 
 from archlint import __version__
 from archlint import baseline as baselines
-from archlint.changes import ChangeSet, ChangeSetError, from_git, from_list, from_paths
+from archlint.changes import ChangeSet, ChangeSetError, from_git, from_list, from_pre_commit
 from archlint.checks import Rule, all_rules
 from archlint.checks.s24_tested_endpoints import UntestedEndpoint
 from archlint.collect import FileFacts, collect_bytes, content_digest
@@ -32,7 +32,15 @@ from archlint.config import (
     selector_matches,
     validate_standard_tables,
 )
-from archlint.discover import SourceFile, discover, discover_documents, discover_tests, read_failure
+from archlint.discover import (
+    PYTHON_SUFFIXES,
+    SourceFile,
+    discover,
+    discover_documents,
+    discover_tests,
+    module_name,
+    read_failure,
+)
 from archlint.fsio import read_text as read_project_text
 from archlint.fsio import resolve
 from archlint.index import ProjectIndex
@@ -81,6 +89,9 @@ class Overrides:
     overlay: dict[Path, str] = field(default_factory=dict)
     #: ``--no-cache``: parse every file, read and write no cache entry.
     no_cache: bool = False
+    #: ``--stdin-filename``: check ``stdin_text`` as the file ``stdin_filename`` (which need not exist).
+    stdin_filename: Path | None = None
+    stdin_text: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -115,13 +126,18 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
     """Check the projects that contain ``paths``; report findings in those paths."""
     overrides = overrides or Overrides()
     change = change_set(paths, overrides)
-    if change is None:
+    if change is None or overrides.paths_are_change_set:
+        # Under pre-commit the files passed are what to report on (all of them with --all-files);
+        # the change, if any, is only what S19 holds to the boundaries (plus deletions, never passed).
         targets = [Path(p) for p in (paths or ["."])]
         for target in targets:
-            if not target.exists():
+            if not target.exists() and not _is_stdin(target, overrides):
                 raise UsageError(f"path does not exist: {target}")
+        if change is not None:
+            given = {t.resolve() for t in targets}
+            targets += [a for a in (change.absolute(c) for c in change.paths) if a not in given]
     else:
-        targets = _change_targets(change, paths if not overrides.paths_are_change_set else [])
+        targets = _change_targets(change, paths)
     for document in overrides.openapi:
         if not document.exists():
             raise UsageError(f"path does not exist: {document}")
@@ -231,7 +247,7 @@ def change_set(paths: Sequence[str | Path], overrides: Overrides) -> ChangeSet |
         if overrides.changed_files is not None:
             return from_list(overrides.changed_files, start.resolve())
         if overrides.paths_are_change_set:
-            return from_paths(paths, Path.cwd(), "pre-commit")
+            return from_pre_commit(paths, Path.cwd(), os.environ)
     except ChangeSetError as exc:
         raise UsageError(str(exc)) from None
     return None
@@ -288,6 +304,8 @@ def build_project(config: Config, report_root: Path, overrides: Overrides) -> tu
     facts, generated = analysed(collected, config)
     kept = {f.path for f in facts}
     files = [f for f in files if f.path in kept]
+    if overrides.stdin_filename is not None:
+        files, facts = _with_stdin(config, report_root, overrides, files, facts)
     project = Project(
         index=ProjectIndex(facts),
         root=config.root,
@@ -317,6 +335,38 @@ def _collect_with_tests(
     )
     tests = {f.path for f in extra}
     return [f for f in everything if f.path not in tests], [f for f in everything if f.path in tests]
+
+
+def _is_stdin(target: Path, overrides: Overrides) -> bool:
+    if overrides.stdin_filename is None or target.resolve() != overrides.stdin_filename.resolve():
+        return False
+    if not target.name.endswith(PYTHON_SUFFIXES):
+        raise UsageError(f"--stdin-filename {target}: only Python source (.py, .pyi) is read from standard input")
+    if not target.resolve().parent.is_dir():
+        raise UsageError(f"--stdin-filename {target}: its directory does not exist")
+    return True
+
+
+def _with_stdin(config: Config, report_root: Path, overrides: Overrides, files: list[SourceFile],
+                facts: list[FileFacts]) -> tuple[list[SourceFile], list[FileFacts]]:
+    """The project with the file ``--stdin-filename`` names read from standard input (added if it is new)."""
+    target = overrides.stdin_filename.resolve()
+    if not target.is_relative_to(config.root.resolve()):
+        return files, facts
+    source = next((f for f in files if f.abs.resolve() == target), None)
+    if source is None:  # a new file, or one the excludes leave out: checked all the same, as Ruff does
+        source = SourceFile(
+            abs=target,
+            path=_relative(target, report_root),
+            rel=target.relative_to(config.root.resolve()).as_posix(),
+            module=module_name(target, config.root, [(config.root / s).resolve() for s in config.src]),
+            is_package=target.name in ("__init__.py", "__init__.pyi"),
+        )
+        files = [*files, source]
+    fresh = collect_bytes(overrides.stdin_text or b"", limits=limits(config), path=source.path, rel=source.rel,
+                          module=source.module,
+                          is_package=source.is_package)
+    return files, [f for f in facts if f.path != source.path] + [fresh]
 
 
 def openapi_request(config: Config, overrides: Overrides) -> OpenAPIRequest:

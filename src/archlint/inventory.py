@@ -91,7 +91,7 @@ BEARER_SCHEMES = _fqns(_SECURITY_MODULES, ("OAuth2PasswordBearer", "OAuth2Author
 API_KEY_SCHEMES = _fqns(_SECURITY_MODULES, ("APIKeyHeader", "APIKeyQuery", "APIKeyCookie"))
 BASIC_SCHEMES = _fqns(_SECURITY_MODULES, ("HTTPBasic", "HTTPDigest"))
 PASSWORD_FORMS = _fqns(_SECURITY_MODULES, ("OAuth2PasswordRequestForm", "OAuth2PasswordRequestFormStrict"))
-AUTH_ORDER = ("bearer", "api-key", "basic")
+AUTH_ORDER = ("bearer", "api-key", "basic", "dependency")
 
 #: Handler parameters FastAPI fills itself (never a body, query or path parameter).
 SPECIAL_PARAMS = frozenset(
@@ -314,6 +314,7 @@ class _Inventory:
         self.notes: list[str] = []
         self._mw_cache: list[_MiddlewareSite] | None = None
         self._limiters: dict[ObjKey, Instance | None] = {}
+        self._s7: tuple[Any, Any, set[ObjKey]] | None = None
 
     def build(self) -> dict:
         endpoints = self.endpoints()
@@ -440,6 +441,9 @@ class _Inventory:
     def _endpoints_for(self, route: Route, full: FullPath | None, path: str | None, reason: str) -> list[_Endpoint]:
         deps = self.route_dependencies(route, full)
         auth, auth_reason = _auth_of(deps)
+        if auth in ("none", "unknown") and self._s7_authenticates(route, full):
+            # S7 accepts an authentication dependency here (the pack's patterns) whose scheme archlint cannot see.
+            auth, auth_reason = "dependency", ""
         rate_limit = self.rate_limit(route, full, deps)
         app = _innermost_app(full) if full else None
         methods = route.methods
@@ -450,6 +454,52 @@ class _Inventory:
                 path, reason = None, reason or "the route's methods cannot be resolved statically"
             out.append(_Endpoint(method, path, reason, route, full, app, deps, auth, auth_reason, rate_limit))
         return out
+
+    # ------------------------------------------------------- authentication
+    def _s7_authenticates(self, route: Route, full: FullPath | None) -> bool:
+        """Whether S7 takes the route for authenticated: the inventory and the rules agree on auth."""
+        from archlint.analysis.endpoints import handler_ctx, list_dependencies
+        from archlint.checks.s07_authentication import UnauthenticatedEndpoint, _Auth
+        from archlint.config import Config, rule_settings
+        from archlint.pack import load_pack
+
+        if self._s7 is None:
+            config = self.config or Config(root=self.project.root, source="defaults", pack=load_pack(None))
+            _, _, options = rule_settings(config, UnauthenticatedEndpoint)
+            rule = UnauthenticatedEndpoint(options)
+            self._s7 = (rule, _Auth(self.index, options), rule._middleware_apps(self.project))
+        rule, auth, middleware_apps = self._s7
+        fn = self.index.function(route.handler) if route.handler else None
+        ctx = handler_ctx(route)
+        if fn is None or ctx is None:
+            return False
+        if rule._public(self.index, self.table, route, fn) is not False:
+            return False  # S7 asks nothing of a public endpoint (a login form is not authentication)
+        if rule._route_verdict(auth, route, fn, ctx, inline=False):
+            return True
+        places: list[tuple[Expr | None, Ctx]] = []
+        if full is not None:
+            if _innermost_app(full) in middleware_apps:
+                return True
+            # As FastAPI applies them: the innermost application's and every include's and router's on the way.
+            via = full.via
+            last_mount = max((i for i, e in enumerate(via) if isinstance(e, Mount)), default=-1)
+            top = self.table.objects[via[last_mount].child] if last_mount >= 0 else self.table.objects[full.app]
+            places.append((top.call.kw("dependencies"), top.ctx))
+            for edge in via[last_mount + 1:]:
+                places.append((edge.call.kw("dependencies"), edge.ctx))
+                child = self.table.objects[edge.child]
+                places.append((child.call.kw("dependencies"), child.ctx))
+        else:
+            owner = self.table.objects[route.owner]
+            places.append((owner.call.kw("dependencies"), owner.ctx))
+        for expr, where in places:
+            if expr is None:
+                continue
+            deps = list_dependencies(self.index, expr, where)
+            if deps and auth.dependencies(deps, 0):
+                return True
+        return False
 
     # ------------------------------------------------------- dependencies
     def route_dependencies(self, route: Route, full: FullPath | None) -> _DepInfo:
@@ -1658,7 +1708,7 @@ def _openapi_document(path: Path, shown: str, documented: set[str] | None, *, ro
             try:
                 import yaml
             except ImportError:
-                entry["error"] = "PyYAML is not installed, so the YAML document was not read"
+                entry["error"] = "PyYAML, a dependency of archlint, is missing from this environment, so the YAML document was not read"
                 return entry
             data = yaml.safe_load(text)
     except Exception as exc:  # a broken document is reported, not fatal

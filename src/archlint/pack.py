@@ -24,7 +24,7 @@ else:  # pragma: no cover
 
 DEFAULT_PACK = "backend-architect"
 PACK_KEYS = {"pack", "extends", "analysis", "limits", "rules", "standards"}
-ANALYSIS_KEYS = {"exclude", "include-generated", "generated-markers", "health-probes"}
+ANALYSIS_KEYS = {"exclude", "framework-modules", "include-generated", "generated-markers", "health-probes"}
 RULE_KEYS = {"enabled", "severity"}
 #: ``[limits]``: the most a run reads or builds for one input (see :class:`Limits`).
 LIMIT_KEYS = {
@@ -92,6 +92,11 @@ class Pack:
     @property
     def exclude(self) -> list[str]:
         return list(self.data.get("analysis", {}).get("exclude", []))
+
+    @property
+    def framework_modules(self) -> list[str]:
+        """Top-level module names of frameworks: a project copy of one is not the application."""
+        return list(self.data.get("analysis", {}).get("framework-modules", []))
 
     @property
     def include_generated(self) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from archlint.collect.facts import Attr, Await, Call, DictExpr, Expr, FileFacts, FunctionFact, Lit, Name, Seq, Subscript
+from archlint.collect.facts import Attr, Await, Call, DictExpr, Expr, FileFacts, FunctionFact, Lit, Name, Seq, Starred, Subscript
 from archlint.model import Span
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, ParamValue, SeqValue, Unknown, Value
 
@@ -329,6 +329,23 @@ class _Builder:
         self.index = index
         self.objects: dict[ObjKey, RouterObject] = {}
 
+    def _callback_routers(self, routes: list[Route], includes: list[Include]) -> set[ObjKey]:
+        """Routers whose routes are given as ``callbacks=`` (to a route, a router or an include)."""
+        places = [(r.call.kw("callbacks"), r.ctx) for r in routes]
+        places += [(o.call.kw("callbacks"), o.ctx) for o in self.objects.values()]
+        places += [(i.call.kw("callbacks"), i.ctx) for i in includes]
+        out: set[ObjKey] = set()
+        for expr, ctx in places:
+            if expr is None:
+                continue
+            items = expr.items if isinstance(expr, Seq) else (expr,)
+            for item in items:
+                if isinstance(item, Starred):
+                    item = item.value
+                base = item.base if isinstance(item, Attr) and item.attr == "routes" else item
+                out.update(self.objects_of(base, ctx))
+        return out
+
     def build(self) -> RouteTable:
         index = self.index
         # 1. Apps and routers: calls whose callee is (a subclass of) FastAPI or APIRouter.
@@ -397,6 +414,10 @@ class _Builder:
                         route = self._route(call, methods or "api_route", ctx, facts, owner, "add_api_route")
                         route.handler = self._funcref(call.arg(1, "endpoint"), ctx)
                         routes.append(route)
+        # 4. OpenAPI callback routers (``callbacks=router.routes``) document another server's endpoint:
+        #    their paths hold runtime expressions and nothing serves them.
+        callbacks = self._callback_routers(routes, includes)
+        routes = [r for r in routes if r.owner not in callbacks]
         for obj in self.objects.values():
             obj.dependency_sources = [(obj.call.kw("dependencies"), obj.ctx), *self._inherited_dependencies(obj)]
         for route in routes:

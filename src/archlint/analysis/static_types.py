@@ -26,6 +26,7 @@ from __future__ import annotations
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from archlint.collect.facts import (
@@ -173,6 +174,13 @@ def canonical(fqn: str | None) -> str | None:
 
 def canonical_of(value: Value | None) -> str | None:
     return canonical(fqn_of(value)) if value is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Unpacked:
+    """One item of a tuple assignment (``a, b = x, y``): the expression bound to the name."""
+
+    value: Expr
 
 
 class TypeResolver:
@@ -397,6 +405,13 @@ class TypeResolver:
         for assign in scope.assigns:
             if any(isinstance(t, Name) and t.id == name for t in assign.targets):
                 candidates.append((assign.span.line, assign))
+            elif isinstance(assign.value, Seq) and assign.op is None:
+                # ``client, path = requests.Session(), Path(p)``: the item at the name's position.
+                for target in assign.targets:
+                    if isinstance(target, Seq) and len(target.items) == len(assign.value.items):
+                        for position, item in enumerate(target.items):
+                            if isinstance(item, Name) and item.id == name:
+                                candidates.append((assign.span.line, _Unpacked(assign.value.items[position])))
         for item in scope.withs:
             if isinstance(item.target, Name) and item.target.id == name:
                 candidates.append((item.span.line, item))
@@ -426,6 +441,8 @@ class TypeResolver:
                     types.append(None)
             elif isinstance(what, WithItem):
                 types.append(self._with_target(what, ctx))
+            elif isinstance(what, _Unpacked):
+                types.append(self.form(what.value, ctx))
             elif what == "index":
                 types.append(self._imported(module, scope, name, ctx))
             elif isinstance(what, Loop):

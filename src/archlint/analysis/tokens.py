@@ -663,16 +663,19 @@ class Tokens:
                 out.append(Lifetime(float(result.value), result.site, (), every, ()))
         return out
 
-    def refresh_evidence(self, options: TokenNames) -> bool:
-        """Anything in the project that names a refresh token: opaque ones stored in a table count.
+    def refresh_evidence(self, options: TokenNames, within: Callable[[str], bool] | None = None) -> bool:
+        """Anything in the project (or in the files ``within`` accepts) that names a refresh token.
 
         Functions, classes, variables, fields and called methods named like
         ``refresh_token`` / ``refresh_access_token``, and routes whose path
         says ``refresh``; a bare ``refresh`` (``session.refresh(user)``, a
-        cache's ``refresh_interval``) is not one.
+        cache's ``refresh_interval``) is not one. Opaque refresh tokens
+        stored in a table count.
         """
         pattern = options.refresh_evidence_names
         for facts in self.index.modules.values():
+            if within is not None and not within(facts.path):
+                continue
             for scope in facts.scopes():
                 if scope.qualname and pattern.search(snake(scope.qualname.rsplit(".", 1)[-1])):
                     return True
@@ -686,6 +689,8 @@ class Tokens:
                     if isinstance(func, Attr) and pattern.search(snake(func.attr)):
                         return True
         for route in self._routes().routes:
+            if within is not None and not within(route.file):
+                continue
             path = self.index.const(route.path_expr, route.ctx) if route.path_expr is not None else None
             if isinstance(path, str) and options.refresh_token_names.search(snake(path)):
                 return True

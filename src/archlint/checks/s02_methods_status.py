@@ -23,9 +23,10 @@ from archlint.analysis.endpoints import (
     runtime_statuses,
     unresolved_include_sets,
 )
+from archlint.checks._registrations import per_handler, registrations_label
 from archlint.checks.base import Project, Rule
 from archlint.fixes import fastapi as fastapi_fixes
-from archlint.collect.facts import Attr, Call, Expr, FString, FunctionFact, Lit, Subscript
+from archlint.collect.facts import Attr, Call, Expr, FString, FunctionFact, Lit, Name, Subscript
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Related, Severity, Span
 from archlint.pack import option
@@ -49,6 +50,17 @@ class S2Options:
     non_resource_models: tuple[str, ...] = option(
         "Response model class names (fnmatch globs) that are not a created resource "
         "(a POST on a collection answering one of these is not taken for a create)."
+    )
+    store_call_names: tuple[str, ...] = option(
+        "Names (fnmatch globs) of calls that store something (`session.add`, `insert(...)`, a repository's "
+        "or service's `create`): a handler named like a create that makes none of them creates nothing."
+    )
+    non_storing_calls: tuple[str, ...] = option(
+        "Dotted names (fnmatch globs) of functions and classes whose calls and methods store nothing "
+        "(the framework's responses and uploads, builtins, serialisation, logging)."
+    )
+    store_follow_depth: int = option(
+        "How many calls deep a create handler's project functions are followed for a storing call."
     )
     create_status_codes: tuple[int, ...] = option(
         "Status codes a creating POST may declare (201 Created; 202 Accepted for asynchronous creation)."
@@ -187,8 +199,14 @@ class CreateWithout201(Rule[S2Options]):
     A POST creates when its handler is named like a create (`create_*`,
     `add_*`, `register*`, `signup`: the pack's `create-handler-names`), or when
     it posts to a plural collection path (`POST /items/`) and answers that
-    collection's resource model (`ItemPublic`). Action POSTs (login, token, refresh, password recovery and
-    reset, test endpoints, searches: `action-handler-names`) are never creates.
+    collection's resource model (`ItemPublic`), and when it stores something:
+    a call named in `store-call-names` (`session.add`, `insert(...)`, a
+    repository's or service's `create`) in the handler or in the project
+    functions it calls. A handler that stores nothing (`create_cookie` sets a
+    cookie, `create_upload_file` answers a size) creates nothing; one whose
+    calls cannot be resolved is a note ("unverifiable"). Action POSTs (login,
+    token, refresh, password recovery and reset, test endpoints, searches:
+    `action-handler-names`) are never creates.
     The status may be declared on the decorator (`status_code=201`,
     `status.HTTP_201_CREATED`, a constant) or set at run time
     (`response.status_code = 201`, `return JSONResponse(..., status_code=201)`);
@@ -211,6 +229,9 @@ class CreateWithout201(Rule[S2Options]):
         """
         from fastapi import APIRouter
         from pydantic import BaseModel
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        from app.models import ItemRow
 
         router = APIRouter(prefix="/api/v1/items", tags=["items"])
 
@@ -218,15 +239,20 @@ class CreateWithout201(Rule[S2Options]):
             name: str
 
         @router.post("/")  # expect: AL110
-        async def create_item(item: Item) -> Item:
+        async def create_item(item: Item, session: AsyncSession) -> Item:
             \"\"\"Create an item.\"\"\"
+            session.add(ItemRow(name=item.name))
+            await session.commit()
             return item
         """
     ]
     VALID = [
         """
-        from fastapi import APIRouter, status
+        from fastapi import APIRouter, Response, status
         from pydantic import BaseModel
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        from app.models import ItemRow
 
         router = APIRouter(prefix="/api/v1/items", tags=["items"])
 
@@ -234,14 +260,22 @@ class CreateWithout201(Rule[S2Options]):
             name: str
 
         @router.post("/", status_code=status.HTTP_201_CREATED)
-        async def create_item(item: Item) -> Item:
+        async def create_item(item: Item, session: AsyncSession) -> Item:
             \"\"\"Create an item.\"\"\"
+            session.add(ItemRow(name=item.name))
+            await session.commit()
             return item
 
         @router.post("/search")
         async def search_items(item: Item) -> list[Item]:
             \"\"\"Search items: an action, not a create.\"\"\"
             return [item]
+
+        @router.post("/cookies")
+        async def create_cookie(response: Response) -> dict[str, str]:
+            \"\"\"Named like a create, but it stores nothing: not a create.\"\"\"
+            response.set_cookie(key="session", value="value")
+            return {"message": "cookie set"}
         """
     ]
 
@@ -319,39 +353,65 @@ class CreateWithout201(Rule[S2Options]):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        opts = self.options
-        for route in project.routes.routes:
-            if "POST" not in route.methods or len(route.methods) != 1 or project.routes.for_browser(route):
+        for group in per_handler(project.routes.routes):
+            verdicts = [(route, v) for route in group if (v := self._verdict(project, route)) is not None]
+            if not verdicts:
                 continue
-            fn = _handler(project, route)
-            ctx = handler_ctx(route)
-            if fn is None or ctx is None:
+            route, (why, answers, fn) = verdicts[0]
+            label = registrations_label([r for r, _ in verdicts])
+            if isinstance(why, _Unverifiable):
+                yield self.finding(
+                    route.file,
+                    route.call.span,
+                    f"The route {label} is named like a create (`{fn.name}`) and {answers}, but whether "
+                    f"it stores anything is unverifiable ({why.reason}): if it creates a resource, declare "
+                    "`status_code=status.HTTP_201_CREATED`.",
+                    severity=Severity.NOTE,
+                )
                 continue
-            why = self._creates(index, project.routes, route, fn, ctx)
-            if why is None:
-                continue
-            status = route_status(index, route)
-            if isinstance(status, Unknown) or status in opts.create_status_codes:
-                continue
-            runtime = runtime_statuses(index, fn, ctx)
-            if any(isinstance(s, Unknown) or s in opts.create_status_codes for s in runtime):
-                continue
-            answers = f"answers {status}" if status is not None else "does not declare a status code, so it answers 200"
             yield self.finding(
                 route.file,
                 route.call.span,
-                f"The route {route_label(route)} creates a resource ({why}) but {answers}: "
+                f"The route {label} creates a resource ({why}) but {answers}: "
                 f"declare `status_code=status.HTTP_201_CREATED`.",
             )
 
-    def _creates(self, index: ProjectIndex, table: RouteTable, route: Route, fn: FunctionFact, ctx: Ctx) -> str | None:
+    def _verdict(self, project: Project, route: Route) -> tuple[str | _Unverifiable, str, FunctionFact] | None:
+        index = project.index
+        opts = self.options
+        if "POST" not in route.methods or len(route.methods) != 1 or project.routes.for_browser(route):
+            return None
+        fn = _handler(project, route)
+        ctx = handler_ctx(route)
+        if fn is None or ctx is None:
+            return None
+        why = self._creates(project, route, fn, ctx)
+        if why is None:
+            return None
+        status = route_status(index, route)
+        if isinstance(status, Unknown) or status in opts.create_status_codes:
+            return None
+        runtime = runtime_statuses(index, fn, ctx)
+        if any(isinstance(s, Unknown) or s in opts.create_status_codes for s in runtime):
+            return None
+        answers = f"answers {status}" if status is not None else "does not declare a status code, so it answers 200"
+        return why, answers, fn
+
+    def _creates(self, project: Project, route: Route, fn: FunctionFact, ctx: Ctx) -> str | _Unverifiable | None:
+        index = project.index
         opts = self.options
         name = fn.name
         if _matches(name, opts.action_handler_names):
             return None
         if _matches(name, opts.create_handler_names):
-            return f"its handler is `{name}`"
-        tail = _static_tail(index, table, route)
+            # A name is a claim; what the handler does decides (`create_cookie` sets a cookie).
+            stored = _StoreSearch(project, opts).search(fn, ctx, opts.store_follow_depth)
+            if stored is None:
+                return None
+            if isinstance(stored, _Unverifiable):
+                return stored
+            return f"its handler is `{name}` and it calls `{stored}`"
+        tail = _static_tail(index, project.routes, route)
         if tail is None:
             return None
         words = _words(tail)
@@ -369,7 +429,89 @@ class CreateWithout201(Rule[S2Options]):
             return None
         if _singular(words[-1]) not in model_name.lower():
             return None  # it answers something else than the collection's resource
+        if _StoreSearch(project, opts).search(fn, ctx, opts.store_follow_depth) is None:
+            return None  # it stores nothing: an echo or a computation, not a create
         return f"it posts to the collection `{tail}` and answers a `{model_name}`"
+
+
+@dataclass(frozen=True, slots=True)
+class _Unverifiable:
+    reason: str
+
+
+class _StoreSearch:
+    """Does a handler store something? The storing call's name, None (nothing can), or _Unverifiable."""
+
+    def __init__(self, project: Project, opts: S2Options) -> None:
+        self.index = project.index
+        self.types = project.types
+        self.opts = opts
+        self.seen: set[tuple[str, str]] = set()
+
+    def search(self, fn: FunctionFact, ctx: Ctx, depth: int) -> str | _Unverifiable | None:
+        if (ctx.module, ctx.scope) in self.seen:
+            return None
+        self.seen.add((ctx.module, ctx.scope))
+        unknown: _Unverifiable | None = None
+        for site in fn.calls:
+            func = site.call.func
+            name = func.attr if isinstance(func, Attr) else func.id if isinstance(func, Name) else None
+            if name is not None and _matches(name, self.opts.store_call_names):
+                return name
+            found = self._callee(func, ctx, depth)
+            if isinstance(found, str):
+                return found
+            if isinstance(found, _Unverifiable) and unknown is None:
+                unknown = found
+        return unknown
+
+    def _callee(self, func: Expr, ctx: Ctx, depth: int) -> str | _Unverifiable | None:
+        index = self.index
+        value = index.evaluate(func, ctx)
+        if isinstance(value, Unknown) and isinstance(func, Attr):
+            # A method: known by its receiver's class (`response.set_cookie`, `file.read`).
+            klass = self.types.of(func.base, ctx)
+            if isinstance(klass, ClassRef):
+                member = index.class_member(klass, func.attr)
+                if member is None and self._plain(klass):
+                    return None
+                value = member if member is not None else value
+            elif isinstance(klass, Symbol):
+                value = Symbol(f"{klass.fqn}.{func.attr}")
+        if isinstance(value, FuncRef):
+            inner = index.function(value)
+            if inner is None:
+                return _Unverifiable(f"`{value.qualname}` cannot be read")
+            if depth <= 0:
+                return _Unverifiable(f"`{value.qualname}` is beyond the followed depth")
+            if _is_stub(inner):
+                return _Unverifiable(f"`{value.qualname}` is abstract: an implementation decides what it stores")
+            return self.search(inner, Ctx(value.module, value.qualname), depth - 1)
+        if isinstance(value, ClassRef):
+            return None  # building an object stores nothing by itself
+        if isinstance(value, Symbol):
+            if _matches(value.fqn, self.opts.non_storing_calls):
+                return None
+            return _Unverifiable(f"`{value.fqn}` is not known")
+        text = func.attr if isinstance(func, Attr) else func.id if isinstance(func, Name) else "a call"
+        return _Unverifiable(f"`{text}` cannot be resolved")
+
+    def _plain(self, klass: ClassRef) -> bool:
+        """A project class whose external bases all store nothing (a pydantic model, a dataclass)."""
+        externals = [k for k in self.index.mro(klass) if isinstance(k, Symbol)]
+        return all(_matches(k.fqn, self.opts.non_storing_calls) for k in externals)
+
+
+def _is_stub(fn: FunctionFact) -> bool:
+    """An abstract method or protocol member: its body is `...`, `pass` or `raise NotImplementedError`."""
+    if any((isinstance(d, Name) and d.id == "abstractmethod") or (isinstance(d, Attr) and d.attr == "abstractmethod")
+           for d in fn.decorators):
+        return True
+    for raised in fn.raises:
+        target = raised.func if isinstance(raised, Call) else raised
+        if isinstance(target, Name) and target.id == "NotImplementedError":
+            return True
+    return not fn.calls and not fn.assigns and all(r is None for r in fn.returns) and not fn.raises
 
 
 def _static_tail(index: ProjectIndex, table: RouteTable, route: Route) -> str | None:
@@ -817,10 +959,16 @@ class PathParameterNotInSignature(Rule[S2Options]):
     """Reports a `{param}` in a route's path that neither the handler nor its dependencies take (Ruff FAST003).
 
     A parameter counts when the handler has an argument of that name, a
-    `Path(alias=...)` of that name, `**kwargs`, or when one of the route's
-    dependencies (in the signature, `dependencies=`, on its router) takes it
-    or reads it from `request.path_params`.
-    A dependency archlint cannot resolve is assumed to take it.
+    `Path(alias=...)` of that name, or when one of the route's dependencies
+    (in the signature, `dependencies=`, on its router) takes it. A dependency
+    archlint cannot resolve is assumed to take it (or to read it from
+    `request.path_params`). Paths are read as FastAPI
+    and Starlette read them: `*args`/`**kwargs` receive no path parameter
+    (FastAPI makes each a required query parameter of its own name), a
+    positional-only parameter makes every request fail, and a placeholder
+    that is not `{name}` or `{name:convertor}` with an identifier name
+    (`{item-id}`, `{ item_id }`, `{x: str}`) is no parameter at all: the
+    route matches only that literal text.
 
     ## Why is this bad?
     FastAPI does not complain: the value is silently dropped, the endpoint
@@ -856,10 +1004,10 @@ class PathParameterNotInSignature(Rule[S2Options]):
         async def valid_owner(owner_id: int) -> int:
             return owner_id
 
-        @router.get("/{owner_id}/{item-id}")
+        @router.get("/{owner_id}/{item_id}")
         async def read_item(
             owner: Annotated[int, Depends(valid_owner)],
-            item: Annotated[int, Path(alias="item-id")],
+            item: Annotated[int, Path(alias="item_id")],
         ) -> int:
             \"\"\"Read an item.\"\"\"
             return item
@@ -877,26 +1025,56 @@ class PathParameterNotInSignature(Rule[S2Options]):
             path = index.const(route.path_expr, route.ctx)
             if not isinstance(path, str):
                 continue
-            wanted = list(dict.fromkeys(PATH_PARAM.findall(path)))
+            wanted: list[str] = []
+            for placeholder in dict.fromkeys(_PLACEHOLDER.findall(path)):
+                match = _STARLETTE_PARAM.fullmatch(placeholder)
+                if match is None:
+                    yield self.finding(
+                        route.file,
+                        route.path_expr.span,
+                        f"`{{{placeholder}}}` in {route_label(route)} is not a path parameter: Starlette reads only "
+                        f"`{{name}}` or `{{name:convertor}}` with an identifier name and no spaces, so the route "
+                        f"matches only the literal text `{{{placeholder}}}`.",
+                    )
+                elif match.group(1) not in wanted:
+                    wanted.append(match.group(1))
             if not wanted:
                 continue
+            positional = {p.name for p in fn.params if p.kind == "posonly"}
+            for name in wanted:
+                if name in positional:
+                    yield self.finding(
+                        route.file,
+                        route.path_expr.span,
+                        f"The path parameter `{name}` of {route_label(route)} is positional-only in `{fn.name}`: "
+                        "FastAPI passes every parameter by keyword, so every request fails.",
+                    )
             taken = _taken(index, fn, ctx, 0)
             if taken is None:
                 continue
-            missing = [p for p in wanted if p not in taken]
+            missing = [p for p in wanted if p not in taken and p not in positional]
             if not missing:
                 continue
             extra = self._route_level(project, route)
             if extra is None:
                 continue
+            star = next((p for p in fn.params if p.kind in ("vararg", "kwarg")), None)
             for name in missing:
                 if name in extra:
                     continue
+                if star is not None:
+                    spelled = ("**" if star.kind == "kwarg" else "*") + star.name
+                    why = (
+                        f"`{spelled}` does not receive it (FastAPI reads `{star.name}` as a required query "
+                        "parameter), so FastAPI drops its value."
+                    )
+                else:
+                    why = "FastAPI drops its value."
                 yield self.finding(
                     route.file,
                     route.path_expr.span,
                     f"The path parameter `{name}` of {route_label(route)} is not a parameter of "
-                    f"`{fn.name}` or of its dependencies: FastAPI drops its value.",
+                    f"`{fn.name}` or of its dependencies: {why}",
                 )
 
     def _route_level(self, project: Project, route: Route) -> set[str] | None:
@@ -922,14 +1100,22 @@ class PathParameterNotInSignature(Rule[S2Options]):
 
 
 _MAX_DEPTH = 4
+#: Every ``{...}`` in a path, and the placeholders Starlette's router reads as parameters.
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_STARLETTE_PARAM = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)(?::[a-zA-Z_][a-zA-Z0-9_]*)?")
 
 
 def _taken(index: ProjectIndex, fn: FunctionFact, ctx: Ctx, depth: int) -> set[str] | None:
-    """Names a function takes from the request path, its dependencies' included; None: unknown."""
-    if any(p.kind == "kwarg" for p in fn.params):
-        return None
+    """Names a function takes from the request path, its dependencies' included; None: unknown.
+
+    FastAPI fills parameters by keyword: `*args`/`**kwargs` receive nothing
+    (each becomes a query parameter of its own name) and a positional-only
+    parameter cannot be passed at all.
+    """
     names: set[str] = set()
     for param in fn.params:
+        if param.kind in ("vararg", "kwarg", "posonly"):
+            continue
         names.add(param.name)
         alias = _path_alias(index, param.annotation, param.default, ctx)
         if alias:

@@ -15,9 +15,10 @@ from archlint.analysis.endpoints import (
     runtime_statuses,
     unresolved_include_sets,
 )
+from archlint.checks._registrations import per_handler, registrations_label
 from archlint.checks.base import Project, Rule
 from archlint.fixes import fastapi as fastapi_fixes
-from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, Lit, Name
+from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, FunctionFact, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
 from archlint.pack import option
@@ -101,21 +102,27 @@ class UndocumentedEndpoint(Rule[S3Options]):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        for group in per_handler(project.routes.routes):
+            flagged = [(route, fn) for route in group if (fn := self._undocumented(project, route)) is not None]
+            if flagged:
+                route, fn = flagged[0]
+                yield self.finding(
+                    route.file,
+                    route.call.span,
+                    f"The route {registrations_label([r for r, _ in flagged])} is not documented: give `{fn.name}` "
+                    f"a docstring or pass `summary=` / `description=`.",
+                )
+
+    def _undocumented(self, project: Project, route: Route) -> FunctionFact | None:
         index = project.index
-        for route in project.routes.routes:
-            if not _documented_route(project, route):
-                continue
-            if _nonempty(index, route.kw("summary"), route.ctx) or _nonempty(index, route.kw("description"), route.ctx):
-                continue
-            fn = index.function(route.handler) if route.handler else None
-            if fn is None or (fn.docstring and fn.docstring.strip()):
-                continue
-            yield self.finding(
-                route.file,
-                route.call.span,
-                f"The route {route_label(route)} is not documented: give `{fn.name}` a docstring "
-                f"or pass `summary=` / `description=`.",
-            )
+        if not _documented_route(project, route):
+            return None
+        if _nonempty(index, route.kw("summary"), route.ctx) or _nonempty(index, route.kw("description"), route.ctx):
+            return None
+        fn = index.function(route.handler) if route.handler else None
+        if fn is None or (fn.docstring and fn.docstring.strip()):
+            return None
+        return fn
 
 
 class MissingResponseModel(Rule[S3Options]):
@@ -183,40 +190,44 @@ class MissingResponseModel(Rule[S3Options]):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
+        for group in per_handler(project.routes.routes):
+            flagged = [(route, what) for route in group if (what := self._undocumented(project, route)) is not None]
+            if flagged:
+                route, what = flagged[0]
+                yield self.finding(
+                    route.file,
+                    route.call.span,
+                    f"The route {registrations_label([r for r, _ in flagged])} documents no response schema ({what}): "
+                    f"annotate the return type or pass `response_model=`.",
+                )
+
+    def _undocumented(self, project: Project, route: Route) -> str | None:
         index = project.index
         opaque = set(self.options.opaque_return_types)
-        for route in project.routes.routes:
-            if not _documented_route(project, route):
-                continue
-            if route.kw("response_class") is not None:
-                continue
-            model = route.kw("response_model")
-            if model is not None and not (isinstance(model, Lit) and model.value is None):
-                continue
-            status = route_status(index, route)
-            if status == 204 or isinstance(status, Unknown):
-                continue
-            fn = index.function(route.handler) if route.handler else None
-            ctx = handler_ctx(route)
-            if fn is None or ctx is None:
-                continue
-            if any(s == 204 or isinstance(s, Unknown) for s in runtime_statuses(index, fn, ctx)):
-                continue
-            if model is None and fn.returns_annotation is not None:
-                value = index.evaluate(fn.returns_annotation, ctx)
-                if fqn_of(value) not in opaque:
-                    continue
-                what = f"its return annotation is `{fqn_of(value).rsplit('.', 1)[-1]}`"  # type: ignore[union-attr]
-            elif model is not None:
-                what = "it sets `response_model=None`"
-            else:
-                what = f"`{fn.name}` has no return annotation"
-            yield self.finding(
-                route.file,
-                route.call.span,
-                f"The route {route_label(route)} documents no response schema ({what}): "
-                f"annotate the return type or pass `response_model=`.",
-            )
+        if not _documented_route(project, route):
+            return None
+        if route.kw("response_class") is not None:
+            return None
+        model = route.kw("response_model")
+        if model is not None and not (isinstance(model, Lit) and model.value is None):
+            return None
+        status = route_status(index, route)
+        if status == 204 or isinstance(status, Unknown):
+            return None
+        fn = index.function(route.handler) if route.handler else None
+        ctx = handler_ctx(route)
+        if fn is None or ctx is None:
+            return None
+        if any(s == 204 or isinstance(s, Unknown) for s in runtime_statuses(index, fn, ctx)):
+            return None
+        if model is None and fn.returns_annotation is not None:
+            value = index.evaluate(fn.returns_annotation, ctx)
+            if fqn_of(value) not in opaque:
+                return None
+            return f"its return annotation is `{fqn_of(value).rsplit('.', 1)[-1]}`"  # type: ignore[union-attr]
+        if model is not None:
+            return "it sets `response_model=None`"
+        return f"`{fn.name}` has no return annotation"
 
 
 def _type_key(value: Value) -> object:
@@ -242,9 +253,8 @@ class RedundantResponseModel(Rule[S3Options]):
     ## Why is this bad?
     It is not wrong, only redundant: two places to keep in sync, and the day
     they drift the decorator silently wins. Drop `response_model=` and keep the
-    annotation, which type checkers also see. Off in the default pack (the
-    redundancy is not a gap in the documentation S3 asks for): select AL122 to
-    see these notes.
+    annotation, which type checkers also see. A note: the redundancy is not a
+    gap in the documentation S3 asks for, so it never fails a run.
     """
 
     id = "AL122"

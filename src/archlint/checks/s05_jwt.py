@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from archlint.analysis.origins import Site, known, snake
-from archlint.analysis.tokens import Decode, Lifetime, Tokens, issue_kinds, token_kind
+from archlint.analysis.tokens import Decode, Issue, Lifetime, Tokens, issue_kinds, token_kind
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, DictExpr, Expr, Lit, Name, Seq, Starred
 from archlint.model import Finding, Related, Severity
@@ -280,8 +280,9 @@ class AccessTokenWithoutRefreshToken(_S5Rule):
     Any refresh token counts: a JWT classified as refresh, or anything named
     for one (a `create_refresh_token` function, a `refresh_token` column or
     variable, a `/refresh` route), since opaque refresh tokens stored in a
-    table are as good as JWTs. One finding per project, at the first call
-    that issues an access token.
+    table are as good as JWTs. One finding per application, at its first
+    call that issues an access token: applications packaged apart in one
+    project (`services/auth/app`, `services/billing/app`) each need theirs.
 
     ## Why is this bad?
     Without a refresh token, short access tokens force users to log in every
@@ -322,21 +323,57 @@ class AccessTokenWithoutRefreshToken(_S5Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         data = self.analysis(project)
-        access = [i for i in data.issues if "access" in issue_kinds(self.options, i)]
-        if not access:
-            return
-        if any("refresh" in issue_kinds(self.options, i) for i in data.issues):
-            return
-        if data.refresh_evidence(self.options):
-            return
-        named = [i for i in access if any(self.options.access_token_names.search(snake(f)) for f in i.funcs)]
-        first = (named or access)[0]
-        yield self.finding(
-            first.path,
-            first.call.span,
-            "The application issues access tokens here but no refresh token anywhere: add a refresh token "
-            "so access tokens can stay short-lived.",
-        )
+        home_of = _application_homes(project)
+        groups: dict[str | None, list[Issue]] = {}
+        for issue in data.issues:
+            groups.setdefault(home_of(issue.path), []).append(issue)
+        for home, issues in groups.items():
+            access = [i for i in issues if "access" in issue_kinds(self.options, i)]
+            if not access:
+                continue
+            if any("refresh" in issue_kinds(self.options, i) for i in issues):
+                continue
+            within = None if len(groups) == 1 else (lambda path, home=home: home_of(path) == home)
+            if data.refresh_evidence(self.options, within):
+                continue
+            named = [i for i in access if any(self.options.access_token_names.search(snake(f)) for f in i.funcs)]
+            first = (named or access)[0]
+            yield self.finding(
+                first.path,
+                first.call.span,
+                "The application issues access tokens here but no refresh token anywhere: add a refresh token "
+                "so access tokens can stay short-lived.",
+            )
+
+
+def _application_homes(project: Project) -> Callable[[str], str | None]:
+    """Which application a file belongs to: the directory holding the package of each FastAPI application.
+
+    Applications packaged apart (`services/auth/app`, `services/billing/app`)
+    each get their own refresh-token verdict; applications of one package
+    share one. A file outside every application's directory belongs to none.
+    """
+    index = project.index
+    by_path = {facts.path: facts for facts in index.modules.values()}
+    homes: set[str] = set()
+    for app in project.routes.apps:
+        facts = by_path.get(app.file)
+        if facts is None:
+            continue
+        parts = facts.path.split("/")
+        depth = len(facts.module.split(".")) + (1 if facts.is_package else 0)
+        homes.add("/".join(parts[: max(len(parts) - depth, 0)]))
+    ordered = sorted(homes, key=len, reverse=True)
+
+    def home_of(path: str) -> str | None:
+        if len(ordered) < 2:
+            return None
+        for home in ordered:
+            if home == "" or path.startswith(home + "/"):
+                return home
+        return None
+
+    return home_of
 
 
 class TokenWithoutExpiry(_S5Rule):

@@ -59,6 +59,14 @@ class S8Options:
     email_types: tuple[str, ...] = option("Dotted names of the types an e-mail field may have.")
     email_field_pattern: re.Pattern = option("Field and parameter names that hold an e-mail address.")
     password_field_pattern: re.Pattern = option("Field and parameter names that hold a password.")
+    credential_host_fields: re.Pattern = option(
+        "Sibling field names that say where a password is used (`host`, `url`, `server`, `port`): a password "
+        "beside one of them is a credential the application keeps for another system, not held to the bounds."
+    )
+    credential_password_names: re.Pattern = option(
+        "Password field names that name another system (`smtp_password`, `sftp_passphrase`, `db_password`): "
+        "credentials the application keeps, not the user's own password."
+    )
     password_min_length: int = option("Smallest min_length a password field may have.")
     password_max_length: int = option("Largest max_length a password field may have.")
     bcrypt_password_max_length: int = option(
@@ -98,6 +106,8 @@ class InputItem:
     direct: bool = True
     #: Bounds the handler applies in code: "upper" (``min(limit, N)``), "lower" (``max(skip, 0)``).
     clamped: frozenset[str] = frozenset()
+    #: The other fields of the model that declares this one (empty for a parameter).
+    siblings: frozenset[str] = frozenset()
 
 
 def _input_items(project: Project) -> list[InputItem]:
@@ -131,7 +141,8 @@ def _read_input_items(project: Project) -> list[InputItem]:
             class_max = config_value(index, types, model, ("str_max_length",), ("max_anystr_length",))
             class_min = config_value(index, types, model, ("str_min_length",), ("min_anystr_length",))
             validators = validators_by_field(index, types, model)
-            for fld in model_fields(index, types, model).values():
+            fields = model_fields(index, types, model)
+            for fld in fields.values():
                 shapes = field_shapes(types, fld)
                 if any(s.kind == "classvar" for s in shapes):
                     continue
@@ -153,6 +164,7 @@ def _read_input_items(project: Project) -> list[InputItem]:
                         or any(_validator_measures(index, v) for s in shapes for v in s.validators),
                         validated=bool(checks) or any(s.validators for s in shapes),
                         direct=fld.owner == model,
+                        siblings=frozenset(name for name in fields if name != fld.name),
                     )
                 )
     # A field reached from several bodies is reported once: name the body that declares it when there is one.
@@ -191,8 +203,8 @@ def _param_item(index: ProjectIndex, inp: RequestInput) -> InputItem:
         path=inp.path,
         span=inp.param.span,
         shapes=inp.shapes,
-        # A lone Form() field is not a pydantic model field: only its pagination integers are checked.
-        source="form-parameter" if inp.source == "form" else inp.source,
+        # A Form() parameter is validated by FastAPI like a Body() one: the same bounds hold.
+        source=inp.source,
         where=f"{kind} `{inp.name}` of `{handler}`",
         length_validated=any(_validator_measures(index, v) for s in inp.shapes for v in s.validators),
         validated=any(s.validators for s in inp.shapes),
@@ -396,7 +408,10 @@ class UnboundedBodyString(_S8Rule):
 class PasswordLengthBounds(_S8Rule):
     """Reports request-body password fields whose length limits are missing or out of policy.
 
-    A field or body parameter named like a password (pack pattern) needs
+    A field or body parameter named like a password (pack pattern) — the
+    user's own password, not a credential the application keeps for another
+    system (a password named after that system, `smtp_password`, or sent
+    beside its `host`/`url`/`port`) — needs
     `min_length` of at least 8 and `max_length` of at most 128 — at most 72
     where the project hashes passwords with bcrypt (`bcrypt.hashpw`, passlib's
     default `bcrypt` scheme, pwdlib's first hasher), which rejects longer
@@ -471,6 +486,8 @@ class PasswordLengthBounds(_S8Rule):
         for item in self.items(project):
             if item.source not in _BODY_SOURCES or not self.is_password(item.name):
                 continue
+            if self._kept_credential(item):
+                continue  # a credential kept for another system: a secret, not the user's own password
             shape = _single(item.shapes)
             if shape is None or shape.fqn not in unbounded or shape.opaque or item.length_validated:
                 continue
@@ -504,6 +521,13 @@ class PasswordLengthBounds(_S8Rule):
                 f"The password {item.where} has {' and '.join(problems)}: "
                 f"it needs min_length >= {low} and max_length <= {high}{why}.",
             )
+
+
+    def _kept_credential(self, item: InputItem) -> bool:
+        """A password for another system: named after it, or sent beside its host or URL."""
+        if self.options.credential_password_names.search(item.name):
+            return True
+        return any(self.options.credential_host_fields.search(name) for name in item.siblings)
 
 
 class EmailFieldNotEmailStr(_S8Rule):
@@ -648,7 +672,7 @@ class UnboundedPaginationInteger(_S8Rule):
         upper = self.options.upper_bound_field_pattern
         lower = self.options.lower_bound_field_pattern
         for item in self.items(project):
-            if item.source not in ("query", "body", "form", "form-parameter"):
+            if item.source not in ("query", "body", "form"):
                 continue
             shape = _single(item.shapes)
             if shape is None or shape.fqn != "builtins.int" or shape.opaque:

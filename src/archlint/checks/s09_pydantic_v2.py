@@ -8,10 +8,16 @@ be a model instance — a parameter annotated with a model, a local built by a
 model's constructor, ``model_validate`` or a function annotated to return a
 model, ``self`` in a model's method, a model-typed field of one of those. ``.json()`` on an httpx or requests
 response, ``.copy()`` on a dict and look-alike decorators are never reported.
+
+v1 idioms in the v1 side of a version guard (`else:` of `if PYDANTIC_V2:`,
+`if not PYDANTIC_V2:`, `if PYDANTIC_V1:`, `if VERSION.startswith("1")`: the
+pack's `v2-guards`, `v1-guards` and `version-names`) are the fallback of code
+that supports both versions and are not reported.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -28,7 +34,7 @@ from archlint.analysis.pydantic_models import (
 )
 from archlint.checks.base import Project, Rule
 from archlint.fixes import pydantic as pydantic_fixes
-from archlint.collect.facts import Attr, Await, Call, ClassFact, DictExpr, Expr, Lit, Name
+from archlint.collect.facts import Attr, Await, Branch, Call, ClassFact, DictExpr, Expr, Lit, Name, UnaryOp
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
 from archlint.pack import option
@@ -79,6 +85,14 @@ class S9Options:
     v1_imports: dict[str, str] = option(
         "Dotted names (or module prefixes ending in '.*') that exist only in pydantic v1 -> the v2 replacement."
     )
+    v2_guards: re.Pattern = option(
+        "Names of flags that say pydantic v2 is installed (`PYDANTIC_V2`, `IS_PYDANTIC_V2`): the `else:` side of "
+        "`if FLAG:` (and the body of `if not FLAG:`) is the v1 fallback of code that supports both."
+    )
+    v1_guards: re.Pattern = option("Names of flags that say pydantic v1 is installed (`PYDANTIC_V1`): `if FLAG:` is v1 code.")
+    version_names: re.Pattern = option(
+        "Names of version strings (`VERSION`, `PYDANTIC_VERSION`): `if VERSION.startswith(\"2\")` guards v2 code."
+    )
     untyped_body_types: tuple[str, ...] = option(
         "Types that leave a request body unvalidated (every dict/Mapping type is read as builtins.dict, "
         "Any and object as typing.Any)."
@@ -94,6 +108,54 @@ class _S9Rule(Rule[S9Options]):
     @staticmethod
     def types(project: Project) -> Types:
         return project.pydantic
+
+
+class _V1Idiom(_S9Rule):
+    """A v1 idiom is not reported in the v1 side of a version guard: compatibility code that supports both."""
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        fallbacks: dict[str, list[tuple[int, int]]] = {}
+        for facts in project.index.files.values():
+            ranges = [r for b in facts.branches if (r := self._v1_side(b)) is not None]
+            if ranges:
+                fallbacks[facts.path] = ranges
+        for finding in self.idioms(project):
+            line = finding.span.line
+            if any(start <= line <= end for start, end in fallbacks.get(finding.path, ())):
+                continue
+            yield finding
+
+    def idioms(self, project: Project) -> Iterable[Finding]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _v1_side(self, branch: Branch) -> tuple[int, int] | None:
+        verdict = self._guard(branch.test)
+        if verdict == "v2":
+            return (branch.orelse.line, branch.orelse.end_line) if branch.orelse is not None else None
+        if verdict == "v1":
+            return (branch.body.line, branch.body.end_line)
+        return None
+
+    def _guard(self, test: Expr) -> str | None:
+        """"v2" when the test holds under pydantic v2, "v1" under v1, None when it is no version guard."""
+        if isinstance(test, UnaryOp) and test.op == "Not":
+            inner = self._guard(test.operand)
+            return {"v1": "v2", "v2": "v1"}.get(inner or "")
+        if isinstance(test, (Name, Attr)):
+            last = test.id if isinstance(test, Name) else test.attr
+            if self.options.v2_guards.search(last):
+                return "v2"
+            if self.options.v1_guards.search(last):
+                return "v1"
+            return None
+        if isinstance(test, Call) and isinstance(test.func, Attr) and test.func.attr == "startswith":
+            base = test.func.base
+            last = base.id if isinstance(base, Name) else base.attr if isinstance(base, Attr) else ""
+            prefix = test.arg(0, "prefix")
+            if last and self.options.version_names.search(last) and isinstance(prefix, Lit) and isinstance(prefix.value, str):
+                major = prefix.value.split(".")[0]
+                return "v2" if major == "2" else "v1" if major == "1" else None
+        return None
 
 
 def _replacement(name: str, new: str) -> str:
@@ -120,7 +182,7 @@ def _v1_config_classes(project: Project, types: Types) -> Iterator[tuple[str, Cl
                 yield facts.path, fact, owner
 
 
-class PydanticV1ConfigClass(_S9Rule):
+class PydanticV1ConfigClass(_V1Idiom):
     """Reports `class Config:` inside a pydantic model, settings class or SQLModel.
 
     Only a class named `Config` nested in a class that derives from
@@ -162,7 +224,7 @@ class PydanticV1ConfigClass(_S9Rule):
         """
     ]
 
-    def check(self, project: Project) -> Iterable[Finding]:
+    def idioms(self, project: Project) -> Iterable[Finding]:
         types = self.types(project)
         for path, fact, owner in _v1_config_classes(project, types):
             kind = "SettingsConfigDict" if types.is_settings(owner) else "ConfigDict"
@@ -174,7 +236,7 @@ class PydanticV1ConfigClass(_S9Rule):
             )
 
 
-class PydanticV1ConfigKey(_S9Rule):
+class PydanticV1ConfigKey(_V1Idiom):
     """Reports configuration keys pydantic v2 renamed or removed (`orm_mode`, `allow_population_by_field_name`, ...).
 
     Keys are looked for in a model's `class Config`, in `ConfigDict(...)` /
@@ -211,7 +273,7 @@ class PydanticV1ConfigKey(_S9Rule):
         """
     ]
 
-    def check(self, project: Project) -> Iterable[Finding]:
+    def idioms(self, project: Project) -> Iterable[Finding]:
         index = project.index
         types = self.types(project)
         keys = self.options.v1_config_keys
@@ -249,7 +311,7 @@ class PydanticV1ConfigKey(_S9Rule):
                             yield from report(path, key_expr, str(key_expr.value))
 
 
-class PydanticV1Validator(_S9Rule):
+class PydanticV1Validator(_V1Idiom):
     """Reports pydantic v1 validators: `@validator` and `@root_validator` (resolved, aliases included).
 
     A decorator is reported only when it resolves to pydantic's (or
@@ -360,7 +422,7 @@ class PydanticV1Validator(_S9Rule):
     def fix(self, finding: Finding, source):
         return pydantic_fixes.field_validator(source, finding.span)
 
-    def check(self, project: Project) -> Iterable[Finding]:
+    def idioms(self, project: Project) -> Iterable[Finding]:
         index = project.index
         validators = self.options.v1_validators
         seen: set = set()
@@ -383,7 +445,7 @@ class PydanticV1Validator(_S9Rule):
         return self.finding(path, expr.span, f"`@{old}` is a pydantic v1 validator: use `@{new}`.")
 
 
-class PydanticV1ModelMethod(_S9Rule):
+class PydanticV1ModelMethod(_V1Idiom):
     """Reports v1 model methods: `.dict()`, `.json()`, `.copy()`, `parse_obj`, `from_orm`, `update_forward_refs`...
 
     Classmethods (`parse_obj`, `parse_raw`, `from_orm`, `update_forward_refs`,
@@ -518,7 +580,7 @@ class PydanticV1ModelMethod(_S9Rule):
     def fix(self, finding: Finding, source):
         return pydantic_fixes.rename_method(source, finding.span)
 
-    def check(self, project: Project) -> Iterable[Finding]:
+    def idioms(self, project: Project) -> Iterable[Finding]:
         index = project.index
         types = self.types(project)
         receivers = _Receivers(index, types)
@@ -697,7 +759,7 @@ class _Receivers:
         return None
 
 
-class PydanticV1Function(_S9Rule):
+class PydanticV1Function(_V1Idiom):
     """Reports pydantic v1 module-level helpers: `parse_obj_as`, `parse_raw_as`, `schema_of`, ...
 
     Calls are matched by resolved name (`from pydantic import parse_obj_as
@@ -736,7 +798,7 @@ class PydanticV1Function(_S9Rule):
         """
     ]
 
-    def check(self, project: Project) -> Iterable[Finding]:
+    def idioms(self, project: Project) -> Iterable[Finding]:
         index = project.index
         functions = self.options.v1_functions
         for facts, site, ctx in index.calls_to(*functions):
@@ -748,7 +810,7 @@ class PydanticV1Function(_S9Rule):
             )
 
 
-class PydanticV1FieldArgument(_S9Rule):
+class PydanticV1FieldArgument(_V1Idiom):
     """Reports v1 keyword arguments of `Field`, `constr` and `conlist`: `regex=`, `min_items=`, `max_items=`, ...
 
     pydantic's and SQLModel's `Field`, and the `con*` type factories, are
@@ -823,7 +885,7 @@ class PydanticV1FieldArgument(_S9Rule):
             return None  # SQLModel's Field takes the v2 names through schema_extra: a person decides
         return pydantic_fixes.rename_argument(source, finding.span)
 
-    def check(self, project: Project) -> Iterable[Finding]:
+    def idioms(self, project: Project) -> Iterable[Finding]:
         index = project.index
         arguments = self.options.v1_field_arguments
         for facts, site, ctx in index.calls_to(*_FIELD_LIKE):
@@ -987,7 +1049,7 @@ class RawRequestJson(_S9Rule):
                 )
 
 
-class PydanticV1Import(_S9Rule):
+class PydanticV1Import(_V1Idiom):
     """Reports imports that exist only in pydantic v1: `from pydantic import BaseSettings`, the `pydantic.v1` namespace.
 
     The pack lists the names (and `module.*` prefixes); relative imports of
@@ -1019,7 +1081,7 @@ class PydanticV1Import(_S9Rule):
         """
     ]
 
-    def check(self, project: Project) -> Iterable[Finding]:
+    def idioms(self, project: Project) -> Iterable[Finding]:
         names = self.options.v1_imports
         prefixes = {k[:-2]: v for k, v in names.items() if k.endswith(".*")}
         for facts in project.index.modules.values():

@@ -36,7 +36,7 @@ from archlint.analysis.static_types import (
     lambda_spans,
     scope_exprs,
 )
-from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Symbol, Unknown
+from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Symbol, Unknown, Value
 
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_.+-]*)://")
 
@@ -61,6 +61,13 @@ class S10Options:
     legacy_query_methods: tuple[str, ...] = option("Session methods of the legacy Query API (use select()).")
     blocking_calls: tuple[str, ...] = option(
         "Dotted names (fnmatch globs) of blocking calls not allowed directly inside `async def`."
+    )
+    fluent_types: tuple[str, ...] = option(
+        "Classes whose methods return an instance of the class again: `Path(p).absolute().exists()` is a call "
+        "of `pathlib.Path.exists`."
+    )
+    spawn_wait_functions: tuple[str, ...] = option(
+        "Functions that block only when their first argument is `os.P_WAIT` (`os.spawnl`, ...)."
     )
     sync_session_io_methods: tuple[str, ...] = option(
         "Synchronous Session methods that do database I/O (blocking inside `async def`)."
@@ -777,8 +784,12 @@ def _text(func: Attr) -> str:
 class BlockingCallInAsync(_S10Rule):
     """Reports blocking calls directly inside `async def`: `requests`, `time.sleep`, `urllib.request`, `subprocess.run`, sync session I/O.
 
-    The blocking calls are a pack list of dotted names (method calls on a
-    `requests.Session` count); a synchronous `Session` call that does database
+    The blocking calls are a pack list of dotted names: functions (`open`,
+    `subprocess.getoutput`, `os.waitpid`), and methods by their receiver's
+    class, followed through tuple assignment and chains of a fluent type
+    (`Path(p).absolute().read_text()`); clients by their network methods only
+    (`client.get`, not `client.build_request` or `client.close`); `os.spawn*`
+    only with `os.P_WAIT`. A synchronous `Session` call that does database
     I/O (`execute`, `commit`, `query`, ...) counts when its receiver is known to
     be a sync session. Calls inside a lambda or a nested `def` (run in a
     thread pool, `asyncio.to_thread`, `run_in_executor`) are not reported.
@@ -854,16 +865,20 @@ class BlockingCallInAsync(_S10Rule):
                         "or run it in a thread (`await asyncio.to_thread(...)`).",
                     )
 
-    @staticmethod
-    def _blocking_name(index, types, call: Call, ctx: Ctx, patterns, sync_types, io_methods) -> str | None:
+    def _blocking_name(self, index, types, call: Call, ctx: Ctx, patterns, sync_types, io_methods) -> str | None:
         func = call.func
         if not isinstance(func, (Name, Attr)):
             return None
         fqn = canonical(index.fqn(func, ctx))
+        if fqn and any(fnmatch.fnmatchcase(fqn, p) for p in self.options.spawn_wait_functions):
+            # os.spawn*(os.P_WAIT, ...) waits for the child; P_NOWAIT does not.
+            mode = call.arg(0, "mode")
+            mode_name = canonical(index.fqn(mode, ctx)) if isinstance(mode, (Name, Attr)) else None
+            return fqn if mode_name == "os.P_WAIT" else None
         if fqn and any(fnmatch.fnmatchcase(fqn, p) for p in patterns):
             return fqn
         if isinstance(func, Attr):
-            receiver = types.of(func.base, ctx)
+            receiver = types.of(func.base, ctx) or self._fluent_receiver(types, func.base, ctx)
             if receiver is None:
                 return None
             method = f"{canonical_of(receiver)}.{func.attr}"
@@ -871,4 +886,16 @@ class BlockingCallInAsync(_S10Rule):
                 return method
             if func.attr in io_methods and types.is_subclass(receiver, sync_types):
                 return f"Session.{func.attr}"
+        return None
+
+    def _fluent_receiver(self, types: TypeResolver, expr: Expr, ctx: Ctx) -> Value | None:
+        """``Path(p).absolute().resolve()``: a chain of methods of a fluent type is that type."""
+        fluent = self.options.fluent_types
+        for _ in range(16):
+            if not (isinstance(expr, Call) and isinstance(expr.func, Attr)):
+                return None
+            expr = expr.func.base
+            root = types.of(expr, ctx)
+            if root is not None:
+                return root if canonical_of(root) in fluent else None
         return None

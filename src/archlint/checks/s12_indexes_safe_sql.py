@@ -485,7 +485,15 @@ class SqlBuiltFromString(_S12Rule):
                 return "`.format()`", literal
         return None
 
-    def _safe(self, index: ProjectIndex, ctx: Ctx, expr: Expr) -> bool:
+    def _safe(self, index: ProjectIndex, ctx: Ctx, expr: Expr, depth: int = 0) -> bool:
+        if isinstance(expr, Other) and expr.kind == "IfExp" and len(expr.children) == 3:
+            # ``"a" if x else "b"``: a choice between two constant texts is constant text.
+            body, _test, orelse = expr.children
+            return self._safe(index, ctx, body, depth) and self._safe(index, ctx, orelse, depth)
+        if isinstance(expr, Name) and depth < 4:
+            bound = index.definition(expr, ctx)  # ``table = "a" if x else "b"`` bound once, then used
+            if bound is not None and isinstance(bound[0], Other) and bound[0].kind == "IfExp":
+                return self._safe(index, bound[1], bound[0], depth + 1)
         value = index.evaluate(expr, ctx)
         if isinstance(value, Const) or (isinstance(value, SeqValue) and value.consts() is not None):
             return True

@@ -114,6 +114,14 @@ class S17Options:
     token_decoders: tuple[str, ...] = option("Dotted names of functions that decode an access token (`jwt.decode`).")
     transport_exceptions: tuple[str, ...] = option("HTTP exception classes the service layers must not raise.")
     transport_types: tuple[str, ...] = option("Request objects the service layers must not take as parameters.")
+    web_modules: tuple[str, ...] = option(
+        "Top-level modules whose import marks code as the HTTP layer (`fastapi`, `starlette`): a package the "
+        "api layer's globs match that imports none of them (outbound clients) is not the api layer."
+    )
+    request_parameter_markers: tuple[str, ...] = option(
+        "Dotted names of FastAPI parameter markers (`Header`, `Security`, `Depends`): a function taking one is a "
+        "request dependency, wherever it lives, and may speak HTTP."
+    )
 
     def __post_init__(self) -> None:
         known = set(self.layer_paths)
@@ -166,6 +174,7 @@ class _Layers:
         self.rank = {name: i for i, (names, _) in enumerate(self.levels) for name in names}
         self.order = list(options.layer_paths)
         self._of: dict[str, str | None] = {}
+        self._web: dict[str, bool] = {}
         self._domains: set[str] | None = None
         self._evidence: dict[tuple[str, str], bool] = {}
 
@@ -186,11 +195,26 @@ class _Layers:
                 if depth < len(parts) and "/".join(parts[:depth]) in self._domain_dirs():
                     continue  # a domain package's name is not a layer
                 matches.append((0 if depth - 1 >= package_start else 1, depth, position, name))
-        for *_, name in sorted(matches):
+        for _, depth, _, name in sorted(matches):
             if name in self.options.layer_evidence and not self._evidenced(facts, name, 0):
                 continue
+            if name == self.options.api_layer and depth < len(parts) and not self._holds_web("/".join(parts[:depth])):
+                continue  # an `api` package of outbound clients: a layer is known by what it holds
             return name
         return None
+
+    def _holds_web(self, directory: str) -> bool:
+        """Whether any module below ``directory`` imports the web framework (routes, dependencies, responses)."""
+        if directory not in self._web:
+            prefix = directory + "/"
+            roots = set(self.options.web_modules)
+            self._web[directory] = any(
+                imp.level == 0 and imp.module.split(".")[0] in roots
+                for facts in self.index.files.values()
+                if facts.rel.startswith(prefix)
+                for imp in facts.imports
+            )
+        return self._web[directory]
 
     def _domain_dirs(self) -> set[str]:
         """Folders whose files are named for several layers: domain packages (``incident/models.py``, ``incident/service.py``)."""
@@ -361,6 +385,7 @@ class LayerImportViolation(Rule[S17Options]):
             """,
             "app/models/base.py": "from sqlalchemy.orm import DeclarativeBase\n\nclass Base(DeclarativeBase): pass\n",
             "app/core/db.py": "SessionLocal = None\n",
+            "app/api/routes.py": "from fastapi import APIRouter\n\nrouter = APIRouter()\n",
         }
     ]
     VALID = [
@@ -547,6 +572,8 @@ class ServiceLayerSkipped(Rule[S17Options]):
     INVALID = [
         {
             "app/api/routes/users.py": """
+                from fastapi import APIRouter
+
                 from app.crud.user import get_user  # expect: AL603
                 from app.services.users import UserService
             """,
@@ -1116,13 +1143,54 @@ class ApiDependencyRunsDatabase(Rule[S17Options]):
         return out
 
 
+def _takes_markers(index: ProjectIndex, fn: FunctionFact, facts: FileFacts, markers: frozenset[str]) -> bool:
+    """A function with a `Header()`/`Security()`/`Depends()` parameter (default or `Annotated`) is a request dependency."""
+    outer = Ctx(facts.module, fn.parent or "")
+    for param in fn.params:
+        if isinstance(param.default, Call) and index.fqn(param.default.func, outer) in markers:
+            return True
+        if param.annotation is not None:
+            value = index.evaluate(param.annotation, outer)
+            if isinstance(value, TypeForm) and fqn_of(value.origin) in _ANNOTATED:
+                if any(isinstance(a, Instance) and fqn_of(a.type) in markers for a in value.args[1:]):
+                    return True
+    return False
+
+
+def _request_dependencies(index: ProjectIndex, options: S17Options) -> set[FuncRef]:
+    """Every project function FastAPI calls per request: the targets of `Depends(f)`/`Security(f)` anywhere."""
+    markers = frozenset(options.request_parameter_markers)
+    out: set[FuncRef] = set()
+    for _facts, site, ctx in index.iter_calls():
+        if index.fqn(site.call.func, ctx) not in markers:
+            continue
+        target = site.call.arg(0, "dependency")
+        value = index.evaluate(target, ctx) if target is not None else None
+        if isinstance(value, FuncRef):
+            out.add(value)
+        elif isinstance(value, ClassRef):
+            for method in ("__init__", "__call__"):
+                member = index.class_member(value, method)
+                if isinstance(member, FuncRef):
+                    out.add(member)
+        elif isinstance(value, Instance) and isinstance(value.type, ClassRef):
+            member = index.class_member(value.type, "__call__")
+            if isinstance(member, FuncRef):
+                out.add(member)
+    return out
+
+
 class TransportInServiceLayer(Rule[S17Options]):
     """Reports a service that raises an HTTP exception or takes the request: transport leaking into the service layer.
 
     In the layers named by `service-layers`, a `raise` of one of
     `transport-exceptions` (FastAPI's and Starlette's `HTTPException`, and
     their subclasses) or a parameter typed as one of `transport-types`
-    (`Request`, `WebSocket`).
+    (`Request`, `WebSocket`). A request dependency is web-layer code wherever
+    it lives: a function used through `Depends(...)`/`Security(...)`
+    anywhere in the project, or taking `Header()`/`Cookie()`/`Depends()`
+    parameters (`request-parameter-markers`), may raise `HTTPException` and
+    take the request, even in a `services/` package.
 
     ## Why is this bad?
     A service that speaks HTTP cannot be called from a worker, a CLI or
@@ -1181,12 +1249,18 @@ class TransportInServiceLayer(Rule[S17Options]):
         index = project.index
         exceptions = frozenset(self.options.transport_exceptions)
         transports = frozenset(self.options.transport_types)
+        dependencies: set[FuncRef] | None = None
+        markers = frozenset(self.options.request_parameter_markers)
         for facts in index.files.values():
             layer = layers.layer_of(facts)
             if layer is None or layer not in self.options.service_layers:
                 continue
             for fn in facts.functions.values():
                 ctx = Ctx(facts.module, fn.qualname)
+                if dependencies is None:
+                    dependencies = _request_dependencies(index, self.options)
+                if FuncRef(facts.module, fn.qualname) in dependencies or _takes_markers(index, fn, facts, markers):
+                    continue  # a request dependency: speaking HTTP is its job, wherever it lives
                 for raised in fn.raises:
                     target = raised.func if isinstance(raised, Call) else raised
                     if target is None:

@@ -127,6 +127,8 @@ class UnboundedListEndpoint(_S22Rule):
 
     # ------------------------------------------------------------ response
     def _returns_list(self, types: TypeResolver, route: Route, handler: FunctionFact) -> bool:
+        if handler.is_generator:
+            return False  # a generator handler streams its items (bytes chunks, JSON lines, events): not a list
         model = route.kw("response_model")
         if model is not None and not (isinstance(model, Lit) and model.value is None):
             form = types.annotation(model, route.ctx)

@@ -25,7 +25,7 @@ class S24Options:
     fixture_decorators: tuple[str, ...] = option("Dotted names of the decorators that make a pytest fixture.")
 
 
-class _S24Rule(Rule):
+class _S24Rule(Rule[S24Options]):
     standard = "S24"
     Options = S24Options
     tags = ("tests",)

@@ -201,5 +201,6 @@ def _collect(source: str, digest: str) -> FileFacts:
     facts.functions = collector.functions
     facts.classes = collector.classes
     facts.suppressions = collector.suppressions
+    facts.branches = collector.branches
     facts.suppression_comments = collector.suppression_comments
     return facts

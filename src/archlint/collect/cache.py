@@ -45,7 +45,7 @@ from archlint.collect.guard import DEFAULT_LIMITS, Limits
 CACHE_DIR_NAME = ".archlint_cache"
 ENV_VAR = "ARCHLINT_CACHE_DIR"
 #: Bumped whenever the entry layout or the pickled classes change shape.
-FORMAT = 2  # 2: FileFacts.header, ImportFact.statement (issue 17)
+FORMAT = 3  # 2: FileFacts.header, ImportFact.statement (issue 17); 3: FileFacts.branches (issue 23)
 _MAGIC = b"ARCHLINT-FACTS\x00"
 _HASH_SIZE = 32
 _STALE_TEMP_SECONDS = 3600
@@ -78,7 +78,23 @@ def _environment() -> str:
         libcst_version = "unknown"
     from archlint import __version__
 
-    return f"archlint {__version__}; libcst {libcst_version}; python {sys.version_info[:3]}; format {FORMAT}"
+    return (
+        f"archlint {__version__}; libcst {libcst_version}; python {sys.version_info[:3]}; format {FORMAT}; "
+        f"schema {_schema()}"
+    )
+
+
+def _schema() -> str:
+    """The shape of the fact classes: an entry written before a field was added or renamed is a miss."""
+    import dataclasses
+
+    from archlint.collect import facts as facts_module
+
+    shapes = []
+    for name, obj in sorted(vars(facts_module).items()):
+        if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == facts_module.__name__:
+            shapes.append(f"{name}({','.join(f.name for f in dataclasses.fields(obj))})")
+    return hashlib.blake2b(";".join(shapes).encode(), digest_size=8).hexdigest()
 
 
 def default_directory(project_root: Path) -> Path:

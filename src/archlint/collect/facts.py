@@ -332,6 +332,15 @@ class ParseError:
 
 
 @dataclass(slots=True)
+class Branch:
+    """``if test: ... else: ...``: the test and the lines each side covers (``elif`` is the else side)."""
+
+    test: Expr
+    body: Span
+    orelse: Span | None = None
+
+
+@dataclass(slots=True)
 class FileFacts:
     """Everything archlint knows about one Python file.
 
@@ -355,6 +364,8 @@ class FileFacts:
     functions: dict[str, FunctionFact] = field(default_factory=dict)
     classes: dict[str, ClassFact] = field(default_factory=dict)
     line_count: int = 0
+    #: Every ``if`` statement of the file (version guards, feature switches).
+    branches: list[Branch] = field(default_factory=list)
     #: The file's leading comments and module docstring (where "generated" markers live).
     header: str = ""
     #: Not worth caching: the verdict may differ next time (a parser crash, an unreadable file).

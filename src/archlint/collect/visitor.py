@@ -18,6 +18,7 @@ from archlint.collect.facts import (
     AttrRead,
     Await,
     BinOp,
+    Branch,
     Call,
     CallSite,
     ClassFact,
@@ -108,6 +109,7 @@ class FactCollector(cst.CSTVisitor):
         self._qualnames: dict[int, str] = {}
         self.classes: dict[str, ClassFact] = {}
         self.suppressions: dict[int, frozenset[str] | None] = {}
+        self.branches: list[Branch] = []
         self.suppression_comments: list[Suppression] = []
 
     # ------------------------------------------------------------------ spans
@@ -334,6 +336,12 @@ class FactCollector(cst.CSTVisitor):
     # -------------------------------------------------------- statements
     def _loop_depth(self) -> int:
         return len(self._loops)
+
+    def leave_If(self, node: cst.If) -> None:
+        test = self.expr(node.test)
+        if test is not None:
+            orelse = self.span(node.orelse) if node.orelse is not None else None
+            self.branches.append(Branch(test, self.span(node.body), orelse))
 
     def leave_Assign(self, node: cst.Assign) -> None:
         targets = tuple(e for t in node.targets if (e := self.expr(t.target)) is not None)

@@ -282,8 +282,8 @@ def validate(doc: Document, base: FsPath | None = None, project_root: FsPath | N
     try:
         import openapi_spec_validator  # noqa: F401
     except ImportError:
-        return problems + [Problem("invalid", (field,), "openapi-spec-validator is not installed, so the document was "
-                                   "not validated: pip install 'archlint[openapi]'.")]
+        return problems + [Problem("invalid", (field,), "openapi-spec-validator, a dependency of archlint, is missing "
+                                   "from this environment, so the document was not validated: reinstall archlint.")]
     with no_network():
         problems.extend(_run_validator(doc, name, base, project_root, bool(problems), bounds, size))
     seen: set = set()

@@ -14,18 +14,24 @@ from pathlib import Path
 
 from archlint.model import Report
 
-FORMATS = ("text", "concise", "json", "sarif", "github")
+FORMATS = ("text", "concise", "json", "sarif", "github", "gitlab", "junit")
 #: The module of each format (``json_report``: a module named ``json`` would shadow the standard library's).
-_MODULES = {"text": "text", "concise": "concise", "json": "json_report", "sarif": "sarif", "github": "github"}
+_MODULES = {"text": "text", "concise": "concise", "json": "json_report", "sarif": "sarif", "github": "github",
+            "gitlab": "gitlab", "junit": "junit"}
 
 
-def render(report: Report, fmt: str, *, color: bool = False) -> str:
-    """Render ``report`` in format ``fmt``; ``color`` only affects the text format."""
+def render(report: Report, fmt: str, *, color: bool = False, cwd: Path | None = None) -> str:
+    """Render ``report`` in format ``fmt``; ``color`` only affects the text format.
+
+    ``cwd``: concise paths are shown relative to it (None: relative to the report root).
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown output format {fmt!r} (expected one of {', '.join(FORMATS)})")
     module = importlib.import_module(f"{__name__}.{_MODULES[fmt]}")
     if fmt == "text":
         return module.render(report, color=color)
+    if fmt == "concise":
+        return module.render(report, cwd=cwd)
     return module.render(report)
 
 
