@@ -47,8 +47,8 @@ class ForbiddenCapabilityImport(Rule[S20Options]):
     or `__import__("openai")` with a name archlint can resolve to a
     constant. Plugins and integrations are part of the backend package too.
     One import statement is one finding, however many names it imports
-    (`from openai import (AsyncOpenAI, OpenAI)`). The pack's list is of import
-    names, kept current: provider SDKs (OpenAI, Anthropic, google-genai,
+    (`from openai import (AsyncOpenAI, OpenAI)`), at its first banned name. The
+    pack's list is of import names, kept current: provider SDKs (OpenAI, Anthropic, google-genai,
     Mistral, Cohere, Groq, Ollama, LiteLLM...), frameworks (LangChain,
     LlamaIndex, Haystack, DSPy, pydantic-ai...), embeddings
     (sentence-transformers, fastembed, Voyage...) and agent engines
@@ -109,7 +109,7 @@ class ForbiddenCapabilityImport(Rule[S20Options]):
                     hit = self._banned(own, dotted)
                     if hit is not None:
                         reported.add(imp.stmt_span)
-                        yield self.finding(facts.path, imp.stmt_span, self._message(dotted, hit))
+                        yield self.finding(facts.path, imp.span, self._message(dotted, hit))
                         break
         for facts, site, ctx in index.calls_to(*_DYNAMIC_IMPORTS):
             name = index.const(site.call.arg(0, "name"), ctx)
