@@ -9,9 +9,10 @@ gets one finding, at its first registration, listing every path.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
-from archlint.collect.facts import Lit
+from archlint.analysis.endpoints import route_label
 from archlint.analysis.routes import Route
 
 
@@ -24,23 +25,17 @@ def per_handler(routes: Iterable[Route]) -> list[list[Route]]:
     return list(groups.values())
 
 
-def _paths(route: Route) -> list[str]:
-    paths = sorted({p for fp in route.full_paths if (p := fp.path) is not None})
-    if paths:
-        return paths
-    if isinstance(route.path_expr, Lit) and isinstance(route.path_expr.value, str):
-        return [route.path_expr.value]
-    return ["?"]
-
-
 def registrations_label(routes: list[Route]) -> str:
-    """``POST /api/v1/items`` or ``POST /api/v1/items (also registered as /items)``."""
-    paths: list[str] = []
+    """``POST /api/v1/items`` or ``POST /api/v1/items (also registered as /items)``, each path said as
+    ``route_label`` says it (router-relative and unresolved paths say so)."""
+    texts: list[str] = []
     for route in routes:
-        for path in _paths(route):
-            if path not in paths:
-                paths.append(path)
-    label = f"{'/'.join(routes[0].methods)} {paths[0]}"
-    if len(paths) > 1:
-        label += f" (also registered as {', '.join(paths[1:])})"
+        label = route_label(route)
+        known = sorted({re.sub(r"/{2,}", "/", p) or "/" for fp in route.full_paths if (p := fp.path) is not None})
+        for text in [label.split(" ", 1)[1], *known[1:]]:
+            if text not in texts:
+                texts.append(text)
+    label = f"{'/'.join(routes[0].methods)} {texts[0]}"
+    if len(texts) > 1:
+        label += f" (also registered as {', '.join(texts[1:])})"
     return label

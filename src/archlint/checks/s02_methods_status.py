@@ -288,6 +288,8 @@ class CreateWithout201(Rule[S2Options]):
             from fastapi import APIRouter, status
             from pydantic import BaseModel
 
+            from app.db import db
+
             router = APIRouter(prefix="/api/v1/items", tags=["items"])
 
             class Item(BaseModel):
@@ -295,6 +297,7 @@ class CreateWithout201(Rule[S2Options]):
 
             @router.post("/")
             async def create_item(item: Item) -> Item:
+                db.add(item)
                 return item
 
             @router.post(
@@ -302,11 +305,14 @@ class CreateWithout201(Rule[S2Options]):
                 summary="Create items.",
             )
             async def create_items(items: list[Item]) -> list[Item]:
+                db.add_all(items)
                 return items
             """,
             """
             from fastapi import APIRouter, status
             from pydantic import BaseModel
+
+            from app.db import db
 
             router = APIRouter(prefix="/api/v1/items", tags=["items"])
 
@@ -315,6 +321,7 @@ class CreateWithout201(Rule[S2Options]):
 
             @router.post("/", status_code=status.HTTP_201_CREATED)
             async def create_item(item: Item) -> Item:
+                db.add(item)
                 return item
 
             @router.post(
@@ -323,6 +330,7 @@ class CreateWithout201(Rule[S2Options]):
                 status_code=status.HTTP_201_CREATED,
             )
             async def create_items(items: list[Item]) -> list[Item]:
+                db.add_all(items)
                 return items
             """,
         ),
@@ -330,19 +338,25 @@ class CreateWithout201(Rule[S2Options]):
             """
             from fastapi import APIRouter
 
+            from app.db import db
+
             router = APIRouter(prefix="/api/v1/items", tags=["items"])
 
             @router.post("/", status_code=200)
             async def create_item(name: str) -> dict:
+                db.add(name)
                 return {"name": name}
             """,
             """
             from fastapi import APIRouter
 
+            from app.db import db
+
             router = APIRouter(prefix="/api/v1/items", tags=["items"])
 
             @router.post("/", status_code=201)
             async def create_item(name: str) -> dict:
+                db.add(name)
                 return {"name": name}
             """,
         ),
@@ -410,7 +424,7 @@ class CreateWithout201(Rule[S2Options]):
                 return None
             if isinstance(stored, _Unverifiable):
                 return stored
-            return f"its handler is `{name}` and it calls `{stored}`"
+            return f"its handler is `{name}` and it {stored}"
         tail = _static_tail(index, project.routes, route)
         if tail is None:
             return None
@@ -452,12 +466,18 @@ class _StoreSearch:
         if (ctx.module, ctx.scope) in self.seen:
             return None
         self.seen.add((ctx.module, ctx.scope))
+        params = {p.name for p in fn.params}
+        for assign in fn.assigns:
+            for target in assign.targets:
+                # ``db[key] = value`` into an injected store (a dependency, a parameter) writes it.
+                if isinstance(target, Subscript) and isinstance(target.base, Name) and target.base.id in params:
+                    return f"writes `{target.base.id}[...]`"
         unknown: _Unverifiable | None = None
         for site in fn.calls:
             func = site.call.func
             name = func.attr if isinstance(func, Attr) else func.id if isinstance(func, Name) else None
             if name is not None and _matches(name, self.opts.store_call_names):
-                return name
+                return f"calls `{name}`"
             found = self._callee(func, ctx, depth)
             if isinstance(found, str):
                 return found
