@@ -224,7 +224,7 @@ def models(base) -> list[list]:
 def parse_curl(command: str, env: dict[str, str]) -> dict:
     for name, value in env.items():
         command = command.replace(f"${name}", value)
-    words = shlex.split(command)
+    words = shlex.split(command, comments=True)
     assert words[0] == "curl", command
     request = {"method": "GET", "url": None, "headers": {}, "json": None, "cookies": {}}
     i = 1

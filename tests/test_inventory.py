@@ -137,11 +137,11 @@ def test_shop_commands_carry_auth_bodies_and_required_queries(shop):
     assert '-H "Authorization: Bearer $TOKEN"' in review and "/api/v1/products/1/reviews" in review
     assert '-H "X-Admin-Key: $API_KEY"' in commands[("GET", "/api/v2/reports/sales")]
     assert "sales?year=1" in commands[("GET", "/api/v2/reports/sales")]
-    assert commands[("HEAD", "/health")] == "curl -I http://localhost:8000/health"
+    assert commands[("HEAD", "/health")] == "curl -I http://localhost:8000/health  # rate limit: 200/minute"
     # A model of query parameters, an aliased query parameter, a required header and cookie.
     assert commands[("GET", "/api/v1/products/search")] == (
         "curl -X GET 'http://localhost:8000/api/v1/products/search?q=string&max_price=1.0&order-by=string' "
-        "-H 'x-shop-region: string' -b session=string"
+        "-H 'x-shop-region: string' -b session=string  # rate limit: 200/minute"
     )
 
 
@@ -447,9 +447,9 @@ def test_password_form_login_multiple_bodies_and_exempt_routes(tmp_path):
     commands = dict(zip((e["path"] for e in report["endpoints_created"]), report["test_commands"]))
     assert commands["/api/v1/auth/token"] == (
         "curl -X POST http://localhost:8000/api/v1/auth/token "
-        "--data-urlencode username=user@example.com --data-urlencode password=securepass123"
+        "--data-urlencode username=user@example.com --data-urlencode password=securepass123  # rate limit: 10/minute"
     )
-    body = json.loads(commands["/api/v1/items/{item_id}"].split(" -d ", 1)[1].strip("'"))
+    body = json.loads(commands["/api/v1/items/{item_id}"].split(" -d ", 1)[1].split("  # ", 1)[0].strip("'"))
     assert body == {"item": {"name": "exa", "size": 11}, "importance": 3}
     assert "/api/v1/items/string " in commands["/api/v1/items/{item_id}"]
     [rate] = report["middleware_added"]
@@ -687,6 +687,32 @@ def test_middleware_from_the_constructor_call_form_and_helpers(tmp_path):
     ]
 
 
+def _inventory_of(root: Path) -> dict:
+    project, config = load_project(root)
+    report = build_inventory(project, config=config)
+    jsonschema.validate(report, load_schema())
+    return report
+
+
+def test_reference_endpoints_are_all_tested():
+    """S24 and the inventory read the same tests: every reference endpoint is called by one."""
+    report = _inventory_of(REFERENCE)
+    untested = [(e["method"], e["path"]) for e in report["endpoints_created"] if not e["tested"]]
+    assert untested == []
+    login = next(e for e in report["endpoints_created"] if e["path"] == "/api/v1/auth/login")
+    assert any(t.endswith("test_auth:test_wrong_password_is_a_401_problem") for t in login["tests"]), login["tests"]
+
+
+def test_inventory_tested_flags_agree_with_s24_findings():
+    root = FIXTURES / "s24" / "test_suite"
+    report = _inventory_of(root)
+    flags = {(e["method"], e["path"]): e["tested"] for e in report["endpoints_created"]}
+    assert [k for k, tested in sorted(flags.items()) if not tested] == [
+        ("GET", "/api/v1/items/{item_id}/audit"),
+        ("PUT", "/api/v1/items/{item_id}"),
+    ]
+    assert flags[("DELETE", "/api/v1/items/{item_id}")] is True  # a parametrised client.request
+    assert flags[("GET", "/api/v1/items/{item_id}/history")] is True  # app.url_path_for
 def test_inventory_and_s7_agree_on_authentication():
     """An endpoint S7 takes for authenticated (a dependency by the pack's patterns) is authenticated in the report."""
     from archlint.engine import Overrides, run

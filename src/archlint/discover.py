@@ -7,7 +7,8 @@ the user's ``exclude`` and every ``.gitignore`` below the project root).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pathspec
@@ -170,6 +171,18 @@ def discover(config: Config, report_root: Path, suffixes: tuple[str, ...] = PYTH
     return out
 
 
+def discover_tests(config: Config, report_root: Path, patterns: Iterable[str]) -> list[SourceFile]:
+    """The project's test files (``patterns``, gitignore syntax), which the pack leaves out of the analysis.
+
+    Read for S24 (and the inventory's ``tested``) only: the pack's excludes do not apply, the user's
+    do (except an exclude that is itself one of the test patterns), as do ``.gitignore`` files.
+    """
+    wanted = list(patterns)
+    spec = _spec(wanted)
+    analysis = {k: v for k, v in config.pack.data.get("analysis", {}).items() if k != "exclude"}
+    data = {**config.pack.data, "analysis": analysis}
+    unfiltered = replace(config, exclude=[e for e in config.exclude if e not in wanted], pack=replace(config.pack, data=data))
+    return [f for f in discover(unfiltered, report_root) if spec.match_file(f.rel)]
 def _is_file(path: Path) -> bool:
     try:
         return path.is_file()

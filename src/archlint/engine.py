@@ -17,6 +17,7 @@ from archlint import __version__
 from archlint import baseline as baselines
 from archlint.changes import ChangeSet, ChangeSetError, from_git, from_list, from_pre_commit
 from archlint.checks import Rule, all_rules
+from archlint.checks.s24_tested_endpoints import UntestedEndpoint
 from archlint.collect import FileFacts, collect_bytes, content_digest
 from archlint.collect.cache import FactsCache, default_directory
 from archlint.collect.guard import Limits
@@ -31,7 +32,15 @@ from archlint.config import (
     selector_matches,
     validate_standard_tables,
 )
-from archlint.discover import PYTHON_SUFFIXES, SourceFile, discover, discover_documents, module_name, read_failure
+from archlint.discover import (
+    PYTHON_SUFFIXES,
+    SourceFile,
+    discover,
+    discover_documents,
+    discover_tests,
+    module_name,
+    read_failure,
+)
 from archlint.fsio import read_text as read_project_text
 from archlint.fsio import resolve
 from archlint.index import ProjectIndex
@@ -287,13 +296,12 @@ def select_rules(config: Config, overrides: Overrides) -> list[Rule]:
 def build_project(config: Config, report_root: Path, overrides: Overrides) -> tuple[Project, list[Rule], list[SourceFile]]:
     rules = select_rules(config, overrides)
     files = discover(config, report_root)
-    facts, generated = analysed(
-        collect_all(
-            files, jobs=overrides.jobs, cache=facts_cache(config, no_cache=overrides.no_cache), limits=limits(config),
-            overlay=overrides.overlay,
-        ),
-        config,
+    tests = next((rule for rule in rules if rule.standard == "S24"), None)
+    test_files = discover_tests(config, report_root, tests.options.test_files) if tests is not None else []
+    collected, test_facts = _collect_with_tests(
+        files, test_files, config, overrides.jobs, overrides.no_cache, overrides.overlay
     )
+    facts, generated = analysed(collected, config)
     kept = {f.path for f in facts}
     files = [f for f in files if f.path in kept]
     if overrides.stdin_filename is not None:
@@ -306,8 +314,27 @@ def build_project(config: Config, report_root: Path, overrides: Overrides) -> tu
         openapi_request=openapi_request(config, overrides),
         generated=generated,
         health_probes=config.pack.health_probes,
+        test_files=test_facts,
     )
     return project, rules, files
+
+
+def _collect_with_tests(
+    files: list[SourceFile],
+    test_files: list[SourceFile],
+    config: Config,
+    jobs: int | None,
+    no_cache: bool,
+    overlay: dict[Path, str] | None = None,
+) -> tuple[list[FileFacts], list[FileFacts]]:
+    """The facts of the analysed files and of the tests (read for S24 only), in one collection and one cache pass."""
+    seen = {f.path for f in files}
+    extra = [f for f in test_files if f.path not in seen]
+    everything = collect_all(
+        files + extra, jobs=jobs, cache=facts_cache(config, no_cache=no_cache), limits=limits(config), overlay=overlay
+    )
+    tests = {f.path for f in extra}
+    return [f for f in everything if f.path not in tests], [f for f in everything if f.path in tests]
 
 
 def _is_stdin(target: Path, overrides: Overrides) -> bool:
@@ -381,15 +408,18 @@ def load_project(path: Path, *, config_path: Path | None = None, pack: str | Non
     config = load_config(config_file, root, pack_override=pack)
     report_root = git_root(root) or root
     files = discover(config, report_root)
-    facts, generated = analysed(
-        collect_all(files, jobs=jobs, cache=facts_cache(config, no_cache=no_cache), limits=limits(config)), config
-    )
+    # The inventory marks each endpoint tested or not, reading the tests as S24 does.
+    _enabled, _severity, options = rule_settings(config, UntestedEndpoint)
+    tests = discover_tests(config, report_root, options.test_files)
+    collected, test_facts = _collect_with_tests(files, tests, config, jobs, no_cache)
+    facts, generated = analysed(collected, config)
     project = Project(
         index=ProjectIndex(facts),
         root=config.root,
         report_root=report_root,
         generated=generated,
         health_probes=config.pack.health_probes,
+        test_files=test_facts,
     )
     return project, config
 

@@ -283,6 +283,8 @@ class _Endpoint:
     auth: str
     auth_reason: str
     rate_limit: str | None
+    #: The tests that call it (module:function); None when the tests were not read.
+    tests: list[str] | None = None
 
     def label(self) -> str:
         return f"{self.method} {self.path}"
@@ -296,6 +298,9 @@ class _Endpoint:
             out["auth_unverifiable"] = self.auth_reason
         out["handler"] = self.route.handler.fqn if self.route.handler else None
         out["source"] = f"{self.route.file}:{self.route.call.span.line}"
+        if self.tests is not None:
+            out["tested"] = bool(self.tests)
+            out["tests"] = self.tests
         return out
 
 
@@ -313,6 +318,7 @@ class _Inventory:
 
     def build(self) -> dict:
         endpoints = self.endpoints()
+        self.mark_tested(endpoints)
         middleware = self.middleware(endpoints)
         return {
             "project": self.project_name(),
@@ -324,6 +330,21 @@ class _Inventory:
             "documentation": self.documentation(endpoints),
             "notes": self.notes,
         }
+
+    def mark_tested(self, endpoints: list[_Endpoint]) -> None:
+        """Which tests call each endpoint (S24's reading of the tests, with the same options)."""
+        from archlint.checks.s24_tested_endpoints import UntestedEndpoint, endpoint_test_calls, route_names
+        from archlint.config import load_config, rule_settings
+
+        config = self.config if self.config is not None else load_config(None, self.project.root)
+        _enabled, _severity, options = rule_settings(config, UntestedEndpoint)
+        calls = endpoint_test_calls(self.project, options)
+        for endpoint in endpoints:
+            if endpoint.path is None:
+                endpoint.tests = []
+                continue
+            found = calls.calling(endpoint.method, endpoint.path, route_names(endpoint.route))
+            endpoint.tests = sorted({call.test for call in found})
 
     def project_name(self) -> str:
         pyproject = self.project.root / "pyproject.toml"
@@ -1133,6 +1154,8 @@ class _Inventory:
         elif request.bodies:
             parts += ["-H", '"Content-Type: application/json"', "-d",
                       shlex.quote(json.dumps(request.payload(), separators=(",", ":"), ensure_ascii=False))]
+        if e.rate_limit:
+            parts.append(f" # rate limit: {e.rate_limit}")
         return " ".join(parts)
 
     def _request_params(self, ref: FuncRef, fn: FunctionFact, path_names: set[str], request: _Request) -> None:

@@ -33,6 +33,7 @@ from archlint.analysis.pydantic_models import RequestModel, Types, request_model
 from archlint.analysis.routes import RouteTable
 from archlint.analysis.static_types import TypeResolver
 from archlint.analysis.tokens import Tokens
+from archlint.collect.facts import FileFacts
 from archlint.index import ProjectIndex
 from archlint.openapi.sources import OpenAPISet, Request, load
 
@@ -55,6 +56,8 @@ class Project:
     changes: dict[str, ChangedPath] = field(default_factory=dict)
     #: Non-Python paths given on the command line or generated (OpenAPI documents): always reported.
     other_files: list[str] = field(default_factory=list)
+    #: The project's tests, collected only when S24 or the inventory reads them (no other rule sees them).
+    test_files: list[FileFacts] = field(default_factory=list)
     #: Which OpenAPI documents ``project.openapi`` loads (from the command line and configuration).
     openapi_request: Request = field(default_factory=Request)
     #: Files that declare themselves generated (report path -> the marker line): nothing is reported in them.

@@ -9,7 +9,7 @@ from archlint.collect.facts import Suppression
 from archlint.model import Edit, Finding, Fix, Severity, Span
 
 
-class UnusedSuppression(Rule):
+class UnusedSuppression(Rule[None]):
     """Reports a suppression comment that silences nothing, or names a rule that does not exist.
 
     `# archlint: ignore[AL101]` and `# noqa: AL101` on a line without an AL101
@@ -64,7 +64,7 @@ class UnusedSuppression(Rule):
                 yield finding
 
 
-class SuppressionWithoutReason(Rule):
+class SuppressionWithoutReason(Rule[None]):
     """Reports an `# archlint: ignore[...]` without a reason after `--` (off unless the pack turns it on).
 
     Turn it on in a pack or the configuration (`[rules.AL003] enabled = true`)
