@@ -263,7 +263,7 @@ class _Reader:
             method_expr, url_expr = None, call.arg(0, "url")
         out = []
         for row in self._rows(fn, facts):
-            def bound(expr: Expr | None) -> Expr | None:
+            def bound(expr: Expr | None, row: dict[str, Expr] = row) -> Expr | None:
                 if isinstance(expr, Name) and expr.id in row and fn.param(expr.id) is not None:
                     return row[expr.id]
                 if isinstance(expr, Call) and expr.args and isinstance(expr.args[0], Name) and expr.args[0].id in row:

@@ -366,7 +366,6 @@ class CreateWithout201(Rule[S2Options]):
         return fastapi_fixes.set_status_created(source, finding.span)
 
     def check(self, project: Project) -> Iterable[Finding]:
-        index = project.index
         for group in per_handler(project.routes.routes):
             verdicts = [(route, v) for route in group if (v := self._verdict(project, route)) is not None]
             if not verdicts:
