@@ -9,7 +9,6 @@ import textwrap
 from archlint.engine import Overrides, run
 
 
-@pytest.mark.xfail(reason="integration drift after the parallel merges of issues 17, 18, 19 and 23 (concise paths relative to the cwd, AL110 judging what a create stores); to repair next session", strict=False)
 def test_router_relative_and_unresolved_paths_are_said_as_such(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "labels"\nversion = "0"\n[tool.archlint]\nselect = ["AL120"]\n')
     app = tmp_path / "app"

@@ -39,7 +39,6 @@ def codes(lines):
     return sorted(line.split(" ", 2)[1] for line in lines)
 
 
-@pytest.mark.xfail(reason="integration drift after the parallel merges of issues 17, 18, 19 and 23 (concise paths relative to the cwd, AL110 judging what a create stores); to repair next session", strict=False)
 def test_bare_noqa_silences_archlint_only_when_configured(tmp_path):
     root = copy(SUPPRESSIONS, tmp_path)
     _, out, _ = check(root)
@@ -76,7 +75,6 @@ def test_fix_removes_every_unused_suppression_and_nothing_else(tmp_path):
     assert "# archlint: ignore  #" not in after
 
 
-@pytest.mark.xfail(reason="integration drift after the parallel merges of issues 17, 18, 19 and 23 (concise paths relative to the cwd, AL110 judging what a create stores); to repair next session", strict=False)
 def test_a_partial_selection_does_not_judge_blanket_suppressions(tmp_path):
     root = copy(SUPPRESSIONS, tmp_path)
     _, out, _ = check(root, "--select", "AL002,AL420")
@@ -84,7 +82,6 @@ def test_a_partial_selection_does_not_judge_blanket_suppressions(tmp_path):
     assert any(line.startswith("app/main.py:38:") and " AL002 " in line for line in out)
 
 
-@pytest.mark.xfail(reason="integration drift after the parallel merges of issues 17, 18, 19 and 23 (concise paths relative to the cwd, AL110 judging what a create stores); to repair next session", strict=False)
 def test_add_noqa_silences_every_finding(tmp_path):
     root = copy(LEGACY, tmp_path)
     schemas = root / "app" / "schemas.py"
