@@ -133,14 +133,6 @@ MAPPED = frozenset({"sqlalchemy.orm.Mapped", "sqlalchemy.orm.base.Mapped"})
 _NOT_FIELDS = frozenset({"__tablename__", "__table_args__", "__mapper_args__", "__abstract__", "__table__",
                          "model_config", "metadata", "registry", "type_annotation_map"})
 
-BCRYPT_GENSALT = frozenset({"bcrypt.gensalt"})
-CRYPT_CONTEXT = frozenset({"passlib.context.CryptContext"})
-PWDLIB_BCRYPT = frozenset({"pwdlib.hashers.bcrypt.BcryptHasher"})
-PWDLIB_ARGON2 = frozenset({"pwdlib.hashers.argon2.Argon2Hasher", "pwdlib.PasswordHash.recommended",
-                           "pwdlib.password_hash.PasswordHash.recommended"})
-#: bcrypt's, passlib's and pwdlib's default cost.
-BCRYPT_DEFAULT_COST = 12
-
 #: Path segments of authentication endpoints (for "rate limiting on auth endpoints").
 AUTH_SEGMENTS = frozenset({"auth", "login", "logout", "token", "refresh", "register", "signup", "sign-up",
                            "signin", "sign-in", "password", "reset-password", "recover-password", "otp", "oauth"})
@@ -1010,33 +1002,46 @@ class _Inventory:
         return out
 
     def _password_hashing(self) -> list[str]:
-        index = self.index
-        costs: list[object] = []
-        argon2 = False
-        for _f, site, ctx in index.calls_to(*BCRYPT_GENSALT):
-            costs.append(_cost(index, site.call.arg(0, "rounds"), ctx))
-        for _f, site, ctx in index.calls_to(*PWDLIB_BCRYPT):
-            costs.append(_cost(index, site.call.arg(0, "rounds"), ctx))
-        if index.calls_to(*PWDLIB_ARGON2):
-            argon2 = True
-        for _f, site, ctx in index.calls_to(*CRYPT_CONTEXT):
-            schemes = index.const(site.call.arg(0, "schemes"), ctx)
-            if not isinstance(schemes, list) or not schemes:
-                continue
-            if schemes[0] == "bcrypt":
-                costs.append(_cost(index, site.call.kw("bcrypt__rounds") or site.call.kw("bcrypt__default_rounds"), ctx))
-            elif schemes[0] == "argon2":
-                argon2 = True
+        """The bcrypt costs S6 judges (``project.hashing``) and argon2 where it hashes new passwords.
+
+        A cost a condition chooses shows the strongest branch when that one is compliant (S6 judges that one),
+        and every branch when all are below the pack's cost (each is an S6 finding)."""
+        hashing = self.project.hashing
+        minimum = self.s6_options().bcrypt_min_cost
+        costs: set[float] = set()
+        unknown: list[str] = []
+        for site in hashing.costs:
+            cost = site.cost
+            if cost is None:
+                unknown.append(site.unknown)
+            elif cost >= minimum or not site.values:
+                costs.add(cost)
+            else:
+                costs |= {v.value for v in site.values}  # type: ignore[misc]
         out: list[str] = []
-        known = sorted({c for c in costs if isinstance(c, int)})
-        unknown = [c for c in costs if isinstance(c, Unknown)]
-        if known:
-            out.append(f"bcrypt password hashing (cost={', '.join(str(c) for c in known)})")
+        if costs:
+            out.append(f"bcrypt password hashing (cost={', '.join(f'{c:g}' for c in sorted(costs))})")
         if unknown:
-            out.append(f"bcrypt password hashing (cost unverifiable: {unknown[0].reason})")
-        if argon2:
+            out.append(f"bcrypt password hashing (cost unverifiable: {unknown[0]})")
+        weak = sorted({s.scheme for s in hashing.schemes if s.scheme is not None and s.scheme not in ("bcrypt", "bcrypt_sha256", "argon2")})
+        for scheme in weak:
+            out.append(f"passlib password hashing with {scheme}")
+        if hashing.argon2:
             out.append("argon2 password hashing")
         return out
+
+    def s6_options(self) -> Any:
+        from archlint.checks.s06_password_hashing import BcryptCostTooLow
+
+        return self._options_of(BcryptCostTooLow)
+
+    def _options_of(self, rule: Any) -> Any:
+        """A rule's options as the run's configuration gives them (the pack's, overridden by the project's)."""
+        from archlint.config import load_config, rule_settings
+
+        config = self.config if self.config is not None else load_config(None, self.project.root)
+        _enabled, _severity, options = rule_settings(config, rule)
+        return options
 
     def _token_lifetimes(self) -> list[str]:
         """The lifetimes S5 judges (``project.tokens``), by the kind S5 gives them; excluded tokens are left out."""
@@ -1638,15 +1643,6 @@ def _fastapi_limiter(index: ProjectIndex, limiter: Instance) -> str:
     if total in names:
         return f"{times}/{names[int(total)]}"
     return f"{times} per {total:g} seconds"
-
-
-def _cost(index: ProjectIndex, expr: Expr | None, ctx: Ctx) -> int | Unknown:
-    if expr is None:
-        return BCRYPT_DEFAULT_COST
-    value = index.const(expr, ctx)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return value if isinstance(value, Unknown) else Unknown("the cost is not an integer")
 
 
 def _durations(values: list[float | str]) -> str:

@@ -11,6 +11,7 @@ every rule and by the inventory:
 - ``project.requests``: every request input of every route;
 - ``project.origins``: where values come from (the data-flow analysis);
 - ``project.tokens``: JWTs issued and decoded, with the lifetimes that reach them;
+- ``project.hashing``: bcrypt cost sites, passlib default schemes, argon2 hashers;
 - ``project.openapi``: the OpenAPI documents the run checks.
 
 The engine fills in the typed fields (paths, change set, which OpenAPI documents)
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from archlint.analysis.apps import AppConfig
+from archlint.analysis.hashing import PasswordHashing
 from archlint.analysis.orm import Models, read_models
 from archlint.analysis.origins import Origins
 from archlint.analysis.pydantic_models import RequestModel, Types, request_model
@@ -100,6 +102,10 @@ class Project:
     @cached_property
     def tokens(self) -> Tokens:
         return Tokens(self.index, self.origins, lambda: self.routes)
+
+    @cached_property
+    def hashing(self) -> PasswordHashing:
+        return PasswordHashing(self.index, self.origins)
 
     @cached_property
     def openapi(self) -> OpenAPISet:

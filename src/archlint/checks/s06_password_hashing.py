@@ -13,12 +13,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from archlint.analysis.origins import Origins, identifiers, iter_exprs, known, labels_of, snake
+from archlint.analysis.origins import Origins, identifiers, iter_exprs, labels_of, snake
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, Call, ClassFact, Expr, FunctionFact, Lit, Name, Seq
+from archlint.collect.facts import Attr, Call, ClassFact, Expr, FunctionFact, Lit, Name
 from archlint.model import Finding, Severity
 from archlint.pack import option
-from archlint.values import ClassRef, Ctx, Instance, SeqValue
+from archlint.values import ClassRef, Ctx, Instance
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,6 @@ class S6Options:
     )
 
 
-BCRYPT_FAMILY = ("bcrypt", "bcrypt_sha256")
-_GENSALT = {"bcrypt.gensalt"}
-_PASSLIB_CONTEXT = {"passlib.context.CryptContext"}
-_PASSLIB_BCRYPT = {f"passlib.hash.{scheme}.{method}" for scheme in BCRYPT_FAMILY for method in ("using", "hash", "encrypt")}
-_PWDLIB_BCRYPT = {"pwdlib.hashers.bcrypt.BcryptHasher"}
-_PWDLIB_HASH = {"pwdlib.PasswordHash", "pwdlib._hash.PasswordHash"}
 _DECLARATIVE_BASES = {
     "sqlalchemy.orm.DeclarativeBase",
     "sqlalchemy.orm.DeclarativeBaseNoMeta",
@@ -132,32 +126,13 @@ class BcryptCostTooLow(_S6Rule):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        index = project.index
-        origins = _origins(project)
-        costs: list[tuple[Expr, Ctx, str]] = []
-        for _facts, site, ctx in index.calls_to(*_GENSALT):
-            costs.append((site.call.arg(0, "rounds"), ctx, "bcrypt.gensalt"))
-        for _facts, site, ctx in index.calls_to(*_PASSLIB_BCRYPT):
-            costs.append((site.call.kw("rounds"), ctx, "passlib's bcrypt handler"))
-        for _facts, site, ctx in index.calls_to(*_PASSLIB_CONTEXT):
-            call = site.call
-            scheme = default_scheme(index, call, ctx)
-            if scheme in BCRYPT_FAMILY:
-                for key in (f"{scheme}__rounds", f"{scheme}__default_rounds", "all__rounds"):
-                    costs.append((call.kw(key), ctx, "this CryptContext"))
-        secondary = _secondary_hashers(project)
-        for _facts, site, ctx in index.calls_to(*_PWDLIB_BCRYPT):
-            if (ctx.module, site.call.span) not in secondary:
-                costs.append((site.call.arg(0, "rounds"), ctx, "pwdlib's BcryptHasher"))
         seen: set[tuple] = set()
         minimum = self.options.bcrypt_min_cost
-        for expr, ctx, where in costs:
-            if expr is None:
-                continue
-            values = known(origins.number(expr, ctx))
-            if not values or max(v.value for v in values) >= minimum:
-                continue
-            for value in values:
+        for site in project.hashing.costs:
+            cost = site.cost
+            if not site.explicit or cost is None or cost >= minimum:
+                continue  # the default (12), an unresolved cost, or a condition that may choose a strong one
+            for value in site.values:
                 key = (value.site.path, value.site.span)
                 if key in seen:
                     continue
@@ -165,45 +140,8 @@ class BcryptCostTooLow(_S6Rule):
                 yield self.finding(
                     value.site.path,
                     value.site.span,
-                    f"This bcrypt cost is {value.value:g}, below the pack's {minimum}: it sets the cost of {where}.",
+                    f"This bcrypt cost is {value.value:g}, below the pack's {minimum}: it sets the cost of {site.where}.",
                 )
-
-
-def default_scheme(index, call: Call, ctx: Ctx) -> str | None:
-    """The scheme a passlib CryptContext hashes new passwords with: ``default=`` or the first scheme."""
-    default = call.kw("default")
-    if default is not None:
-        value = index.const(default, ctx)
-        return value if isinstance(value, str) else None
-    schemes = call.arg(0, "schemes")
-    if schemes is None:
-        return None
-    value = index.const(schemes, ctx)
-    if isinstance(value, str):
-        value = [s.strip() for s in value.split(",")]
-    if isinstance(value, list) and value and isinstance(value[0], str):
-        return value[0]
-    return None
-
-
-def _secondary_hashers(project: Project) -> set[tuple]:
-    """pwdlib hashers after the first in a PasswordHash: they only verify existing hashes."""
-    index = project.index
-    out: set[tuple] = set()
-    for _facts, site, ctx in index.calls_to(*_PWDLIB_HASH):
-        hashers = site.call.arg(0, "hashers")
-        if not isinstance(hashers, Seq):
-            value = index.evaluate(hashers, ctx) if hashers is not None else None
-            items = value.items if isinstance(value, SeqValue) else ()
-            for item in items[1:]:
-                if isinstance(item, Instance):
-                    out.add(item.key)
-            continue
-        for item in hashers.items[1:]:
-            value = index.evaluate(item, ctx)
-            if isinstance(value, Instance):
-                out.add(value.key)
-    return out
 
 
 # --------------------------------------------------------------------------- #
@@ -275,12 +213,12 @@ class WeakPasswordHash(_S6Rule):
                 if isinstance(base, Instance) and base.type_fqn in weak:
                     if self._for_password(project, origins, site.call, site.call.args[0], ctx, labels_from=base):
                         yield self.finding(facts.path, site.call.span, self._message(base.type_fqn))
-        for facts, site, ctx in index.calls_to(*_PASSLIB_CONTEXT):
-            scheme = default_scheme(index, site.call, ctx)
+        for context in project.hashing.schemes:
+            scheme = context.scheme
             if scheme in self.options.weak_schemes:
                 yield self.finding(
-                    facts.path,
-                    site.call.span,
+                    context.path,
+                    context.span,
                     f"This CryptContext hashes new passwords with `{scheme}`, a weak scheme: put bcrypt or argon2 first.",
                 )
         weak_handlers = {f"passlib.hash.{s}.{m}" for s in self.options.weak_schemes for m in ("hash", "encrypt", "using")}
