@@ -36,6 +36,7 @@ from archlint.collect.facts import (
 )
 from archlint.index import FIELD_FUNCTIONS
 from archlint.analysis.routes import NO_DOCUMENT, FullPath, Mount, ObjKey, Route
+from archlint.analysis.cors import regex_is_wildcard
 from archlint.analysis.tokens import TokenNames, issue_kinds, token_kind
 from archlint.values import (
     ClassRef,
@@ -108,7 +109,6 @@ UPLOAD_FILES = frozenset({"fastapi.UploadFile", "fastapi.datastructures.UploadFi
 LIMITERS = frozenset({"slowapi.Limiter", "slowapi.extension.Limiter"})
 SLOWAPI_MIDDLEWARE = _fqns(("slowapi.middleware", "slowapi"), ("SlowAPIMiddleware", "SlowAPIASGIMiddleware"))
 FASTAPI_LIMITER = frozenset({"fastapi_limiter.depends.RateLimiter"})
-CORS_MIDDLEWARE = frozenset({"starlette.middleware.cors.CORSMiddleware", "fastapi.middleware.cors.CORSMiddleware"})
 
 BASE_MODELS = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel"})
 SQLMODEL = frozenset({"sqlmodel.SQLModel", "sqlmodel.main.SQLModel"})
@@ -1087,33 +1087,34 @@ class _Inventory:
         return names
 
     def _cors(self) -> list[str]:
+        """Each CORS configuration S14 reads (``project.cors``), with the wildcard S14 finds."""
+        from archlint.checks.s14_cors_logging import CorsWildcardWithCredentials
+
+        options = self._options_of(CorsWildcardWithCredentials)
+        cors = self.project.cors
         out: list[str] = []
-        for site in self._middleware_sites():
-            if site.cls is None or not self.index.is_subclass(site.cls, CORS_MIDDLEWARE):
-                continue
-            call, ctx = site.reg, site.reg.ctx
-            credentials = self.index.const(call.kw("allow_credentials"), ctx) if call.kw("allow_credentials") else False
-            suffix = " (credentials allowed)" if credentials is True else ""
-            regex = call.kw("allow_origin_regex")
-            origins_expr = call.kw("allow_origins")
-            if origins_expr is None and regex is None:
+        for use in sorted(cors.uses(options.cors_middleware_types), key=lambda u: (u.file, u.span.line, u.span.column)):
+            suffix = " (credentials allowed)" if cors.credentials(use) else ""
+            origins_expr = use.kw.get("allow_origins")
+            regex = cors.regex(use)
+            if origins_expr is None and "allow_origin_regex" not in use.kw:
                 out.append("CORS middleware without allowed origins (cross-origin requests are refused)")
                 continue
             if origins_expr is not None:
-                origins = self.index.const(origins_expr, ctx)
-                if isinstance(origins, Unknown):
-                    out.append(f"CORS origins unverifiable ({origins.reason})")
-                elif isinstance(origins, (list, tuple)) and "*" in origins:
+                origins = self.index.const(origins_expr, use.ctx)
+                if cors.origins.of(origins_expr, use.ctx).found:
                     out.append(f"CORS open to every origin ('*'){suffix}")
                 elif isinstance(origins, (list, tuple)):
                     shown = ", ".join(str(o) for o in origins) or "none"
                     out.append(f"CORS restricted to origins: {shown}{suffix}")
+                elif isinstance(origins, Unknown):
+                    out.append(f"CORS origins unverifiable ({origins.reason})")
                 else:
                     out.append("CORS origins unverifiable (not a list of strings)")
             if regex is not None:
-                pattern = self.index.const(regex, ctx)
-                shown = pattern if isinstance(pattern, str) else "unverifiable"
-                out.append(f"CORS origins matching the pattern {shown}{suffix}")
+                shown = regex if isinstance(regex, str) else "unverifiable"
+                wildcard = isinstance(regex, str) and regex_is_wildcard(regex, options.wildcard_probe_origins)
+                out.append(f"CORS origins matching the pattern {shown}{', which accepts any origin' if wildcard else ''}{suffix}")
         return out
 
     # -------------------------------------------------------- test commands

@@ -12,6 +12,7 @@ every rule and by the inventory:
 - ``project.origins``: where values come from (the data-flow analysis);
 - ``project.tokens``: JWTs issued and decoded, with the lifetimes that reach them;
 - ``project.hashing``: bcrypt cost sites, passlib default schemes, argon2 hashers;
+- ``project.cors``: CORSMiddleware configurations and whether they allow any origin;
 - ``project.openapi``: the OpenAPI documents the run checks.
 
 The engine fills in the typed fields (paths, change set, which OpenAPI documents)
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from archlint.analysis.apps import AppConfig
+from archlint.analysis.cors import Cors
 from archlint.analysis.hashing import PasswordHashing
 from archlint.analysis.orm import Models, read_models
 from archlint.analysis.origins import Origins
@@ -106,6 +108,10 @@ class Project:
     @cached_property
     def hashing(self) -> PasswordHashing:
         return PasswordHashing(self.index, self.origins)
+
+    @cached_property
+    def cors(self) -> Cors:
+        return Cors(self.index, self.apps)
 
     @cached_property
     def openapi(self) -> OpenAPISet:
