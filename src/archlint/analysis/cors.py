@@ -176,13 +176,14 @@ class OriginsWildcard:
             return None
         for klass in self.index.mro(owner.type):
             fact = self.index.class_fact(klass) if isinstance(klass, ClassRef) else None
-            if fact is None:
+            if fact is None or not isinstance(klass, ClassRef):
                 continue
             for assign in fact.assigns:
                 if not any(isinstance(t, Name) and t.id == expr.attr for t in assign.targets):
                     continue
                 call = assign.value
-                if isinstance(call, Call) and self.index.fqn(call.func, Ctx(klass.module, fact.parent or "")) in FIELD_FUNCTIONS:
+                callee = self.index.fqn(call.func, Ctx(klass.module, fact.parent or "")) if isinstance(call, Call) else None
+                if isinstance(call, Call) and callee is not None and callee in FIELD_FUNCTIONS:
                     factory = call.kw("default_factory")
                     if isinstance(factory, Other) and factory.kind == "Lambda" and factory.children:
                         return factory.children[-1]

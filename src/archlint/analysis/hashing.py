@@ -64,7 +64,8 @@ class CostSite:
         """The cost that counts: the strongest a condition may choose (``4 if TESTING else 12`` is 12)."""
         if not self.exprs:
             return BCRYPT_DEFAULT_COST
-        return max(v.value for v in self.values) if self.values else None  # type: ignore[type-var]
+        numbers = [v.value for v in self.values if isinstance(v.value, (int, float))]
+        return max(numbers) if numbers else None
 
 
 @dataclass(slots=True)

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
-from archlint.analysis.endpoints import list_dependencies, param_dependencies
+from archlint.analysis.rate_limits import (
+    LimitValue,
+    alternative_guard,
+    limit_decorators,
+    limit_values,
+    limiter_calls,
+    looser,
+    parse_limit,
+    rate,
+    uses_alternative,
+)
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, Call, Expr, FString, FunctionFact, Seq
+from archlint.collect.facts import Expr, FString
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Related, Severity
 from archlint.pack import option
-from archlint.analysis.routes import Route
-from archlint.values import Const, Ctx, FuncRef, Instance, SeqValue, Unknown, Value, fqn_of
+from archlint.values import Const, Ctx, SeqValue, Unknown
 
 
 @dataclass(frozen=True)
@@ -39,176 +47,6 @@ class S13Options:
         "Full paths that are never auth endpoints: rate-limit settings, lockout management (searched)."
     )
     request_parameter_names: tuple[str, ...] = option("Parameter names SlowAPI accepts for the request.")
-
-
-# --------------------------------------------------------------------------- #
-# Limit strings
-# --------------------------------------------------------------------------- #
-
-
-@lru_cache(maxsize=512)
-def parse_limit(text: str) -> tuple[tuple[int, int], ...] | str:
-    """(amount, seconds) per item of a limit string, or the parse error as text."""
-    from limits import parse_many  # heavy import, only when a limit string is read
-
-    try:
-        items = parse_many(text)
-    except ValueError as exc:
-        return str(exc)
-    return tuple((item.amount, item.get_expiry()) for item in items)
-
-
-def rate(items: Iterable[tuple[int, int]]) -> float:
-    """Requests per second allowed by a set of limits applied together (the strictest wins)."""
-    return min(amount / seconds for amount, seconds in items)
-
-
-def looser(actual: float, required: float) -> bool:
-    return actual > required * (1 + 1e-9)
-
-
-@dataclass(slots=True)
-class LimitValue:
-    """One limit string as written: its expression and what it resolves to."""
-
-    expr: Expr
-    ctx: Ctx
-    text: str | None  # None: not statically known
-    reason: str = ""
-
-    @property
-    def parsed(self) -> tuple[tuple[int, int], ...] | str | None:
-        return parse_limit(self.text) if self.text is not None else None
-
-
-def limit_values(index: ProjectIndex, expr: Expr | None, ctx: Ctx, *, many: bool) -> list[LimitValue]:
-    """The limit strings an argument holds (``many``: a list of strings, as ``default_limits``)."""
-    if expr is None:
-        return []
-    if many and isinstance(expr, Seq):
-        return [v for item in expr.items for v in limit_values(index, item, ctx, many=False)]
-    value = index.evaluate(expr, ctx)
-    if many and isinstance(value, SeqValue):
-        return [_limit_value(expr, ctx, item) for item in value.items]
-    return [_limit_value(expr, ctx, value)]
-
-
-def _limit_value(expr: Expr, ctx: Ctx, value: Value) -> LimitValue:
-    if isinstance(value, Const) and isinstance(value.value, str):
-        return LimitValue(expr, ctx, value.value)
-    if isinstance(value, FuncRef) or (getattr(expr, "kind", "") == "Lambda"):
-        return LimitValue(expr, ctx, None, "the limit is computed by a callable at request time")
-    if isinstance(value, Unknown):
-        return LimitValue(expr, ctx, None, value.reason)
-    return LimitValue(expr, ctx, None, "the value is not a string")
-
-
-# --------------------------------------------------------------------------- #
-# Limiter, decorators, auth endpoints
-# --------------------------------------------------------------------------- #
-
-
-@dataclass(slots=True)
-class LimitDecorator:
-    call: Call
-    ctx: Ctx
-    resolved: bool  # the receiver is a SlowAPI Limiter (False: not resolvable)
-    values: list[LimitValue]
-
-
-def limit_decorators(index: ProjectIndex, fn: FunctionFact, module: str, opts: S13Options) -> list[LimitDecorator]:
-    """``@limiter.limit(...)`` / ``@limiter.shared_limit(...)`` decorators of a function.
-
-    A decorator whose receiver is a SlowAPI Limiter is ``resolved``; one whose
-    receiver cannot be resolved at all is kept unresolved (it may be a
-    limiter); one on something else (a ``functools`` helper...) is dropped.
-    """
-    ctx = Ctx(module, fn.parent or "")
-    out = []
-    for deco in fn.decorators:
-        if not (isinstance(deco, Call) and isinstance(deco.func, Attr) and deco.func.attr in ("limit", "shared_limit")):
-            continue
-        receiver = index.evaluate(deco.func.base, ctx)
-        if is_limiter(index, receiver, opts):
-            out.append(LimitDecorator(deco, ctx, True, limit_values(index, deco.arg(0, "limit_value"), ctx, many=False)))
-        elif isinstance(receiver, Unknown):
-            out.append(LimitDecorator(deco, ctx, False, []))
-    return out
-
-
-def is_limiter(index: ProjectIndex, value: Value, opts: S13Options) -> bool:
-    return isinstance(value, Instance) and index.is_subclass(value.type, frozenset(opts.limiter_types))
-
-
-def auth_kind(index: ProjectIndex, route: Route, fn: FunctionFact | None, opts: S13Options) -> str | None:
-    """login / register / refresh (the pack's kinds) when the route is such an auth endpoint."""
-    if not any(m in opts.auth_methods for m in route.methods):
-        return None
-    paths = [fp.path for fp in route.full_paths if fp.path is not None]
-    if not paths and route.path_expr is not None:
-        const = index.const(route.path_expr, route.ctx)
-        if isinstance(const, str):
-            paths = [const]
-    paths = [p.rstrip("/") or "/" for p in paths]
-    if any(opts.auth_exclude_path_pattern.search(p) for p in paths):
-        return None
-    for kind, pattern in opts.auth_path_patterns.items():
-        if kind in opts.auth_limits and any(pattern.search(p) for p in paths):
-            return kind
-    if fn is not None:
-        for kind, pattern in opts.auth_handler_patterns.items():
-            if kind in opts.auth_limits and pattern.fullmatch(fn.name):
-                return kind
-    return None
-
-
-def _auth_routes(project: Project, opts: S13Options) -> Iterator[tuple[Route, FunctionFact, str]]:
-    index = project.index
-    table = project.routes
-    seen: set = set()
-    for route in table.routes:
-        fn = table.handler(index, route)
-        if fn is None or route.handler in seen:
-            continue
-        owner = table.objects[route.owner]
-        if not route.full_paths and owner.kind == "router" and owner.ctx.scope:
-            continue  # a library's router factory: the application that mounts it applies the limits
-        kind = auth_kind(index, route, fn, opts)
-        if kind is None:
-            continue
-        seen.add(route.handler)
-        yield route, fn, kind
-
-
-def alternative_guard(index: ProjectIndex, route: Route, fn: FunctionFact, opts: S13Options) -> str | None:
-    """The other limiter library (`fastapi_limiter`) that guards a route: a decorator or a dependency from it."""
-    assert route.handler is not None
-    ctx = Ctx(route.handler.module, route.handler.qualname)
-    values = [index.evaluate(d.func if isinstance(d, Call) else d, Ctx(route.handler.module, fn.parent or "")) for d in fn.decorators]
-    deps, _unknown = param_dependencies(index, fn, ctx)
-    deps += list_dependencies(index, route.kw("dependencies"), route.ctx) or []
-    for dep in deps:
-        values.append(index.evaluate(dep.target, dep.ctx) if dep.target is not None else None)
-    for value in values:
-        if isinstance(value, Instance):
-            value = value.type
-        fqn = fqn_of(value) if value is not None else None
-        if fqn and fqn.split(".", 1)[0] in opts.alternative_limiter_modules and not index.is_project_module(fqn.split(".", 1)[0]):
-            return f"`{fqn.split('.', 1)[0]}`"
-    return None
-
-
-def _uses_alternative(index: ProjectIndex, opts: S13Options) -> str | None:
-    for facts in index.modules.values():
-        for imp in facts.imports:
-            top = imp.module.split(".", 1)[0]
-            if imp.level == 0 and top in opts.alternative_limiter_modules and not index.is_project_module(top):
-                return top
-    return None
-
-
-def _limiter_calls(index: ProjectIndex, opts: S13Options):
-    return index.calls_to(*opts.limiter_types)
 
 
 # --------------------------------------------------------------------------- #
@@ -261,7 +99,7 @@ class MissingRateLimiter(Rule[S13Options]):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        if _limiter_calls(index, self.options) or _uses_alternative(index, self.options):
+        if limiter_calls(index, self.options) or uses_alternative(index, self.options):
             return
         config = project.apps
         for app in config.apps:
@@ -315,8 +153,8 @@ class AlternativeRateLimiter(Rule[S13Options]):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        library = _uses_alternative(index, self.options)
-        if library is None or _limiter_calls(index, self.options):
+        library = uses_alternative(index, self.options)
+        if library is None or limiter_calls(index, self.options):
             return
         for app in project.apps.apps:
             yield self.finding(
@@ -396,7 +234,7 @@ class RateLimiterNotRegistered(Rule[S13Options]):
         index = project.index
         opts = self.options
         config = project.apps
-        limiters = _limiter_calls(index, opts)
+        limiters = limiter_calls(index, opts)
         for app in config.apps:
             regs = config.of(app.key)
             state = [r for r in regs if r.kind == "state" and r.name == "limiter"]
@@ -471,7 +309,7 @@ class LooseDefaultRateLimit(Rule[S13Options]):
         required = parse_limit(default)
         if isinstance(required, str):
             return
-        for facts, site, ctx in _limiter_calls(index, self.options):
+        for facts, site, ctx in limiter_calls(index, self.options):
             call = site.call
             expr = call.kw("default_limits")
             if expr is None:
@@ -551,7 +389,7 @@ class RateLimitStorageNotRedis(Rule[S13Options]):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        for facts, site, ctx in _limiter_calls(index, self.options):
+        for facts, site, ctx in limiter_calls(index, self.options):
             call = site.call
             expr = call.kw("storage_uri")
             if expr is None:
@@ -663,9 +501,9 @@ class AuthEndpointWithoutRateLimit(Rule[S13Options]):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         opts = self.options
-        if _uses_alternative(index, opts) and not _limiter_calls(index, opts):
+        if uses_alternative(index, opts) and not limiter_calls(index, opts):
             return
-        for route, fn, kind in _auth_routes(project, opts):
+        for route, fn, kind in project.rate_limits.auth_routes(opts):
             assert route.handler is not None
             if limit_decorators(index, fn, route.handler.module, opts):
                 continue
@@ -739,7 +577,7 @@ class LooseAuthEndpointRateLimit(Rule[S13Options]):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         opts = self.options
-        for route, fn, kind in _auth_routes(project, opts):
+        for route, fn, kind in project.rate_limits.auth_routes(opts):
             assert route.handler is not None
             decorators = limit_decorators(index, fn, route.handler.module, opts)
             if not decorators or not all(d.resolved for d in decorators):
@@ -825,7 +663,7 @@ class InvalidRateLimitString(Rule[S13Options]):
             for fn in facts.functions.values():
                 for deco in limit_decorators(index, fn, facts.module, opts):
                     values.extend(deco.values)
-        for _facts, site, ctx in _limiter_calls(index, opts):
+        for _facts, site, ctx in limiter_calls(index, opts):
             for kw in ("default_limits", "application_limits"):
                 values.extend(limit_values(index, site.call.kw(kw), ctx, many=True))
         for value in values:
@@ -968,11 +806,11 @@ class UnverifiableRateLimit(Rule[S13Options]):
         index = project.index
         opts = self.options
         values: list[tuple[LimitValue, str]] = []
-        for route, fn, kind in _auth_routes(project, opts):
+        for route, fn, kind in project.rate_limits.auth_routes(opts):
             assert route.handler is not None
             for deco in limit_decorators(index, fn, route.handler.module, opts):
                 values.extend((v, f"the {kind} endpoint `{fn.name}`") for v in deco.values)
-        for _facts, site, ctx in _limiter_calls(index, opts):
+        for _facts, site, ctx in limiter_calls(index, opts):
             values.extend((v, "the default limits") for v in limit_values(index, site.call.kw("default_limits"), ctx, many=True))
         seen: set = set()
         for value, what in values:
