@@ -10,7 +10,7 @@ lists over the limit goes unreported.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -45,7 +45,7 @@ def _seconds(text: str) -> set[float]:
     return out
 
 
-@lru_cache(maxsize=None)  # the agreement test and the non-vacuity test read the same reports
+@cache  # the agreement test and the non-vacuity test read the same reports
 def _inventory_lifetimes(root: Path) -> tuple[set[float], set[float]]:
     project, config = load_project(root)
     report = build_inventory(project, config=config)
@@ -153,7 +153,7 @@ def _security_projects() -> list[Path]:
                                     for f in r.rglob("*.py"))]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _inventory_violations(root: Path) -> dict[str, set]:
     """What the inventory shows beyond the pack's limits, read from its output as a user reads it."""
     from archlint.analysis.rate_limits import looser, parse_limit, rate
