@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections import Counter
 
 import pytest
 from fixture_harness import (
     FIXTURES,
+    UPDATE_SNAPSHOTS,
     actual,
     assert_snapshot,
     describe,
@@ -27,6 +29,8 @@ PROJECTS = fixture_projects()
 def test_fixture_project(project):
     result = run_fixture(project)
     name = f"fixtures/{project.relative_to(FIXTURES).as_posix()}"
+    if os.environ.get(UPDATE_SNAPSHOTS) == "1":
+        assert_snapshot(name, result, project)  # written first: the comparison below then shows what is new
     expected = expectations(project, result.report.root)
     joined = joined_rules(name, result, {rule for (_path, _line, rule) in expected})
     if joined:
