@@ -19,9 +19,15 @@ from archlint.analysis.static_types import TypeResolver, canonical, canonical_of
 from archlint.collect.facts import Attr, BinOp, Call, Expr, FileFacts, FString, FunctionFact, Lit, Name, Seq
 from archlint.index import ProjectIndex
 from archlint.model import Span
-from archlint.values import Ctx, FuncRef
+from archlint.values import Ctx, FuncRef, TypeForm
 
 WILDCARD = "{*}"
+#: Annotations of what a generator fixture yields: their first argument is the value.
+_YIELDING = frozenset(
+    f"{module}.{name}"
+    for module in ("typing", "collections.abc")
+    for name in ("Generator", "AsyncGenerator", "Iterator", "AsyncIterator", "Iterable", "AsyncIterable")
+)
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 
 
@@ -143,6 +149,15 @@ class _Reader:
             return False
         return canonical_of(self.types.of(expr, ctx)) in self.client_classes
 
+    def _client_annotation(self, expr: Expr | None, ctx: Ctx) -> bool:
+        """``client: TestClient``, or a fixture's ``-> AsyncIterator[httpx.AsyncClient]`` (what a generator yields)."""
+        value = self.types.annotation(expr, ctx)
+        if isinstance(value, TypeForm) and canonical_of(value.origin) in _YIELDING and value.args:
+            value = value.args[0]
+        if isinstance(value, TypeForm):
+            value = value.origin
+        return self.types.is_subclass(value, self.client_classes)
+
     def _client_fixtures(self) -> set[str]:
         """Names of fixtures that return or yield a test client (fixtures built on such fixtures too)."""
         found: set[str] = set()
@@ -155,7 +170,7 @@ class _Reader:
                     continue
                 ctx = Ctx(facts.module, fn.qualname)
                 handed = [*fn.returns, *fn.yields]
-                if self._client_expr(fn.returns_annotation, Ctx(facts.module, fn.parent or "")) or any(
+                if self._client_annotation(fn.returns_annotation, Ctx(facts.module, fn.parent or "")) or any(
                     self._client_expr(v, ctx) or (isinstance(v, Name) and v.id in found and fn.param(v.id) is not None)
                     for v in handed
                 ) or any(
@@ -175,7 +190,7 @@ class _Reader:
             param = fn.param(receiver.id)
             if param is not None:
                 if param.annotation is not None:
-                    return self._client_expr(param.annotation, Ctx(ctx.module, fn.parent or ""))
+                    return self._client_annotation(param.annotation, Ctx(ctx.module, fn.parent or ""))
                 return receiver.id in self.client_fixtures
         return False
 
