@@ -111,6 +111,9 @@ class Traced:
     funcs: tuple[str, ...] = ()
     #: The name of the definition at ``site`` (when it is named).
     label: str = ""
+    #: The value is the literal fallback of a configuration read (``os.getenv("K", "dev")``);
+    #: only :meth:`Origins.string` under ``Origins.fallbacks`` follows those.
+    fallback: bool = False
 
     def through(self, binding: Binding) -> Traced:
         """The same value seen through a named definition: unnamed sites move to it."""
@@ -265,6 +268,10 @@ class Origins:
         self.pinned: dict[str, tuple] = {}
         #: Functions whose parameters a trace followed to their callers (see ``flows``).
         self.consulted: set[str] = set()
+        #: When set, :meth:`string` follows the literal fallback of a configuration read
+        #: (``os.getenv("K", "dev")``, ``config.get("k", "dev")``, ``os.getenv("K") or "dev"``)
+        #: instead of calling the value unknown: what a secret is when the environment is not set.
+        self.fallbacks = False
 
     # ----------------------------------------------------------- helpers
     def path(self, ctx: Ctx) -> str:
@@ -800,7 +807,12 @@ class Origins:
                 return self.string(expr.func.base, ctx)
             if fqn in ("builtins.str", "builtins.bytes", *_SECRET_WRAPPERS) and expr.args:
                 return self.string(expr.args[0], ctx)
-            if self.fallback_of(expr, ctx, fqn) is not None:
+            fallback = self.fallback_of(expr, ctx, fqn)
+            if fallback is None and self.fallbacks and isinstance(expr.func, Attr) and expr.func.attr == "get":
+                fallback = expr.arg(1, "default") or False  # ``config.get("signing_key", "dev-only")``
+            if fallback is not None:
+                if self.fallbacks and fallback is not False:
+                    return [replace(r, fallback=True) if isinstance(r, Traced) else r for r in self.string(fallback, ctx)]
                 return [Unknown("a value read from the environment", ctx.module, expr.span)]
             if fqn in FIELD_FUNCTIONS:
                 value = expr.arg(0, "default")
@@ -808,6 +820,9 @@ class Origins:
         if isinstance(expr, Other) and expr.kind in ("BooleanOperation", "IfExp"):
             if any(self.reads_environment(child, ctx) for child in expr.children):
                 # ``os.getenv("KEY") or "dev-key"`` is an environment read with a fallback.
+                if self.fallbacks:
+                    results = self.branches(expr, ctx, self.string)
+                    return [replace(r, fallback=True) if isinstance(r, Traced) else r for r in results]
                 return [Unknown("a value read from the environment", ctx.module, expr.span)]
             return self.branches(expr, ctx, self.string)
         value = self.index.evaluate(expr, ctx)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from archlint.analysis.origins import Site, known, snake
+from archlint.analysis.origins import Site, Traced, known, snake
 from archlint.analysis.tokens import Decode, Issue, Lifetime, Tokens, issue_kinds, token_kind
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, DictExpr, Expr, Lit, Name, Seq, Starred
@@ -637,9 +637,14 @@ class HardcodedJwtSecret(_S5Rule):
 
     The key argument of `jwt.encode`/`jwt.decode` (and fastapi-users'
     `JWTStrategy(secret=...)`) is followed through constants, settings
-    defaults and `.get_secret_value()`. A settings default drawn from
-    `secrets.token_urlsafe(...)`, a field without a default and a value read
-    from the environment are fine; so are public keys used to verify.
+    defaults and `.get_secret_value()`. A literal fallback of a configuration
+    read is a literal key too: `os.getenv("SECRET_KEY", "changeme")`,
+    `os.environ.get(...)`, `config("KEY", default=...)`,
+    `config.get("signing_key", "dev-only")` and `os.getenv("KEY") or "dev"`
+    sign with that literal wherever the variable is not set. A settings
+    default drawn from `secrets.token_urlsafe(...)`, a field without a
+    default and a value read from the environment without a fallback are
+    fine; so are public keys used to verify.
 
     ## Why is this bad?
     A key in the source is in every clone, fork, image and log of it; anyone
@@ -668,7 +673,17 @@ class HardcodedJwtSecret(_S5Rule):
                 def read_token(token: str) -> dict:
                     return jwt.decode(token, settings.SECRET_KEY, algorithms=["HS256"])
             """,
-        }
+        },
+        """
+        import os
+
+        import jwt
+
+        SECRET_KEY = os.getenv("SECRET_KEY", "changeme")  # expect: AL408
+
+        def sign(payload: dict) -> str:
+            return jwt.encode(payload, SECRET_KEY, algorithm="HS256")
+        """,
     ]
     VALID = [
         {
@@ -704,23 +719,35 @@ class HardcodedJwtSecret(_S5Rule):
             if decode.api.key is not None:
                 keys.append((decode.call.arg(*decode.api.key), decode.ctx, self._asymmetric(data, decode)))
         keys.extend((expr, ctx, False) for expr, ctx in data.config_secrets)
-        for expr, ctx, verify_only in keys:
-            if expr is None or verify_only:
+        results: list[Traced] = []
+        data.origins.fallbacks = True
+        try:
+            for expr, ctx, verify_only in keys:
+                if expr is not None and not verify_only:
+                    results.extend(known(data.origins.string(expr, ctx)))
+        finally:
+            data.origins.fallbacks = False
+        for result in results:
+            value = result.value.decode("latin-1") if isinstance(result.value, bytes) else str(result.value)
+            if not value.strip() or _PUBLIC_KEY.search(value):
                 continue
-            for result in known(data.origins.string(expr, ctx)):
-                value = result.value.decode("latin-1") if isinstance(result.value, bytes) else str(result.value)
-                if not value.strip() or _PUBLIC_KEY.search(value):
-                    continue
-                key = (result.site.path, result.site.span)
-                if key in seen:
-                    continue
-                seen.add(key)
-                yield self.finding(
-                    result.site.path,
-                    result.site.span,
-                    "This JWT signing key is a literal in the source: read it from the environment or a secret "
-                    "store (a settings field without a default, or one drawn from `secrets.token_urlsafe`).",
+            key = (result.site.path, result.site.span)
+            if key in seen:
+                continue
+            seen.add(key)
+            if result.fallback:
+                message = (
+                    "This JWT signing key falls back to a literal when the environment does not set it: a deployment "
+                    "that forgets the variable signs and accepts tokens with a key anyone with the source can read. "
+                    "Fail instead "
+                    "(no default, or one drawn from `secrets.token_urlsafe`)."
                 )
+            else:
+                message = (
+                    "This JWT signing key is a literal in the source: read it from the environment or a secret "
+                    "store (a settings field without a default, or one drawn from `secrets.token_urlsafe`)."
+                )
+            yield self.finding(result.site.path, result.site.span, message)
 
     @staticmethod
     def _asymmetric(data: Tokens, decode: Decode) -> bool:
@@ -730,3 +757,4 @@ class HardcodedJwtSecret(_S5Rule):
         value = data.index.evaluate(decode.call.arg(*decode.api.algorithms), decode.ctx)
         names = [value.value] if isinstance(value, Const) else value.consts() if isinstance(value, SeqValue) else None
         return bool(names) and all(isinstance(n, str) and _ASYMMETRIC.match(n) for n in names)
+
