@@ -37,7 +37,7 @@ from archlint.collect.facts import (
 from archlint.index import FIELD_FUNCTIONS
 from archlint.analysis.routes import NO_DOCUMENT, FullPath, Mount, ObjKey, Route
 from archlint.analysis.cors import regex_is_wildcard
-from archlint.analysis.rate_limits import RateLimitNames, auth_kind, is_exempt, limit_decorators
+from archlint.analysis.rate_limits import RateLimitNames, auth_kind, is_exempt, limit_decorators, limit_values
 from archlint.analysis.tokens import TokenNames, issue_kinds, token_kind
 from archlint.values import (
     ClassRef,
@@ -1642,13 +1642,12 @@ def _render_value(value: Value) -> Any:
 
 
 def _limits_text(index: ProjectIndex, limiter: Instance, key: str) -> str | None:
+    """A Limiter's ``default_limits`` as S13 reads them (``limit_values``), joined; unresolvable parts shown so."""
     expr = limiter.call.kw(key)
     if expr is None:
         return None
-    value = index.const(expr, limiter.ctx)
-    if isinstance(value, list):
-        return "; ".join(str(v) for v in value) or None
-    return UNRESOLVED
+    values = limit_values(index, expr, limiter.ctx, many=True)
+    return "; ".join(v.text if v.text is not None else UNRESOLVED for v in values) or None
 
 
 def _fastapi_limiter(index: ProjectIndex, limiter: Instance) -> str:
