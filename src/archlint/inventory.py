@@ -685,7 +685,7 @@ class _Inventory:
         if not self.project.rate_limits.judges_auth_endpoints(self.s13):
             return None
         fn = self.index.function(route.handler) if route.handler else None
-        return auth_kind(self.index, route, fn, self.s13) if fn is not None else None
+        return auth_kind(self.index, route, fn, self.s13, self.table) if fn is not None else None
 
     def slowapi_limit(self, route: Route) -> str | None:
         """The route's own SlowAPI limits (``@limiter.limit``), as S13 reads them; None without one."""

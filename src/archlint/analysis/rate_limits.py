@@ -9,17 +9,18 @@ other limiter libraries.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from archlint.analysis.endpoints import list_dependencies, param_dependencies
+from archlint.analysis.endpoints import list_dependencies, param_dependencies, route_status
 from archlint.analysis.routes import Route, RouteTable
-from archlint.collect.facts import Attr, Call, Expr, FunctionFact, Seq
+from archlint.collect.facts import Attr, Call, Expr, FunctionFact, Name, Seq
 from archlint.index import ProjectIndex
-from archlint.values import Const, Ctx, FuncRef, Instance, SeqValue, Unknown, Value, fqn_of
+from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, SeqValue, TypeForm, Unknown, Value, fqn_of
 
 
 class RateLimitNames(Protocol):
@@ -39,6 +40,14 @@ class RateLimitNames(Protocol):
     def auth_methods(self) -> tuple[str, ...]: ...
     @property
     def auth_exclude_path_pattern(self) -> re.Pattern: ...
+    @property
+    def signup_password_fields(self) -> re.Pattern: ...
+    @property
+    def signup_login_fields(self) -> re.Pattern: ...
+    @property
+    def signup_create_handlers(self) -> re.Pattern: ...
+    @property
+    def signup_auth_hints(self) -> tuple[str, ...]: ...
 
 
 # --------------------------------------------------------------------------- #
@@ -140,8 +149,13 @@ def is_limiter(index: ProjectIndex, value: Value, names: RateLimitNames) -> bool
     return isinstance(value, Instance) and index.is_subclass(value.type, frozenset(names.limiter_types))
 
 
-def auth_kind(index: ProjectIndex, route: Route, fn: FunctionFact | None, names: RateLimitNames) -> str | None:
-    """login / register / refresh (the pack's kinds) when the route is such an auth endpoint."""
+def auth_kind(
+    index: ProjectIndex, route: Route, fn: FunctionFact | None, names: RateLimitNames, table: RouteTable | None = None
+) -> str | None:
+    """login / register / refresh (the pack's kinds) when the route is such an auth endpoint.
+
+    With the route table, a public sign-up is a register endpoint whatever its path (:func:`_is_signup`).
+    """
     if not any(m in names.auth_methods for m in route.methods):
         return None
     paths = [fp.path for fp in route.full_paths if fp.path is not None]
@@ -159,7 +173,73 @@ def auth_kind(index: ProjectIndex, route: Route, fn: FunctionFact | None, names:
         for kind, pattern in names.auth_handler_patterns.items():
             if kind in names.auth_limits and pattern.fullmatch(fn.name):
                 return kind
+        if table is not None and "register" in names.auth_limits and _is_signup(index, table, route, fn, names):
+            return "register"
     return None
+
+
+_MODEL_BASES = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel", "sqlmodel.SQLModel", "sqlmodel.main.SQLModel"})
+
+
+def _is_signup(index: ProjectIndex, table: RouteTable, route: Route, fn: FunctionFact, names: RateLimitNames) -> bool:
+    """A public sign-up whatever its path: it creates, its body holds a login name and a password, nothing authenticates."""
+    if route.handler is None:
+        return False
+    status = route_status(index, route)
+    if status != 201 and not names.signup_create_handlers.search(fn.name):
+        return False
+    outer = Ctx(route.handler.module, fn.parent or "")
+    if not any(_account_body(index, param.annotation, outer, names) for param in fn.params if param.annotation is not None):
+        return False
+    return not _may_authenticate(index, table, route, fn, names)
+
+
+def _account_body(index: ProjectIndex, annotation: Expr, ctx: Ctx, names: RateLimitNames) -> bool:
+    value = index.evaluate(annotation, ctx)
+    if isinstance(value, TypeForm) and fqn_of(value.origin) in ("typing.Annotated", "typing_extensions.Annotated") and value.args:
+        value = value.args[0]
+    if not isinstance(value, ClassRef) or not index.is_subclass(value, _MODEL_BASES):
+        return False
+    fields: set[str] = set()
+    for klass in index.mro(value):
+        fact = index.class_fact(klass) if isinstance(klass, ClassRef) else None
+        if fact is not None:
+            fields.update(t.id for a in fact.assigns for t in a.targets if isinstance(t, Name))
+    return any(names.signup_password_fields.fullmatch(f) for f in fields) and any(
+        names.signup_login_fields.fullmatch(f) for f in fields
+    )
+
+
+def _may_authenticate(index: ProjectIndex, table: RouteTable, route: Route, fn: FunctionFact, names: RateLimitNames) -> bool:
+    """Any dependency of the route (its own, its handler's, its routers' and includes'), one level deep, named like auth."""
+    assert route.handler is not None
+    deps, _unknown = param_dependencies(index, fn, Ctx(route.handler.module, route.handler.qualname))
+    sources = [(route.kw("dependencies"), route.ctx), *table.objects[route.owner].dependency_sources]
+    for full in route.full_paths:
+        sources.extend(table.objects[full.app].dependency_sources)
+        for edge in full.via:
+            sources.append((edge.call.kw("dependencies"), edge.ctx))
+            if edge.child is not None:
+                sources.extend(table.objects[edge.child].dependency_sources)
+    for expr, ctx in sources:
+        if expr is not None:
+            deps += list_dependencies(index, expr, ctx) or []
+    labels: list[str] = []
+    for dep in deps:
+        if dep.target is None:
+            continue
+        if fqn_of(index.evaluate(dep.call.func, dep.ctx)) in ("fastapi.Security", "fastapi.params.Security"):
+            return True
+        labels.append(dep.target.dotted() or "")
+        target = index.evaluate(dep.target, dep.ctx)
+        labels.append(fqn_of(target) or "")
+        if isinstance(target, FuncRef):
+            inner = index.function(target)
+            if inner is not None:
+                more, _ = param_dependencies(index, inner, Ctx(target.module, target.qualname))
+                labels += [d.target.dotted() or "" for d in more if d.target is not None]
+                labels += [p.name for p in inner.params]
+    return any(fnmatch.fnmatchcase(n.rsplit(".", 1)[-1].lower(), g) for n in labels if n for g in names.signup_auth_hints)
 
 
 def auth_routes(index: ProjectIndex, table: RouteTable, names: RateLimitNames) -> Iterator[tuple[Route, FunctionFact, str]]:
@@ -172,7 +252,7 @@ def auth_routes(index: ProjectIndex, table: RouteTable, names: RateLimitNames) -
         owner = table.objects[route.owner]
         if not route.full_paths and owner.kind == "router" and owner.ctx.scope:
             continue  # a library's router factory: the application that mounts it applies the limits
-        kind = auth_kind(index, route, fn, names)
+        kind = auth_kind(index, route, fn, names, table)
         if kind is None:
             continue
         seen.add(route.handler)

@@ -47,6 +47,17 @@ class S13Options:
         "Full paths that are never auth endpoints: rate-limit settings, lockout management (searched)."
     )
     request_parameter_names: tuple[str, ...] = option("Parameter names SlowAPI accepts for the request.")
+    signup_password_fields: re.Pattern = option(
+        "A body-model field named like this (whole name) is the new account's password: with a login-name"
+        " field, a POST that creates (201, or a create handler) depending on nothing that authenticates is a"
+        " sign-up, a register endpoint whatever its path."
+    )
+    signup_login_fields: re.Pattern = option("A body-model field named like this (whole name) is the new account's login name.")
+    signup_create_handlers: re.Pattern = option("A handler name searched with this creates something (when the route does not declare 201).")
+    signup_auth_hints: tuple[str, ...] = option(
+        "Globs on the names a route's dependencies are written with (its own, its routers', one level deep):"
+        " any match means the route may authenticate, so it is an administrator's create, not a sign-up."
+    )
 
 
 # --------------------------------------------------------------------------- #
