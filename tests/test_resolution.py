@@ -70,3 +70,11 @@ def test_auth_declared_by_a_router_subclass_is_fastapis(tmp_path):
     got = sorted([e["method"], e["path"], e["auth"]] for e in report["endpoints_created"])
     assert got == sorted([method, path, auth] for method, path, auth, *_ in truth["endpoints"])
     assert ["GET", "/api/v1/shelves", "bearer"] in got and ["GET", "/api/v1/labels", "none"] in got
+
+
+def test_a_form_model_sends_its_fields_as_form_fields():
+    report = inventory(RESOLUTION / "bodies")
+    [login] = [c for c in report["test_commands"] if "/api/v1/login" in c]
+    # FastAPI reads a form model's fields from the form, each by its own name.
+    assert "--data-urlencode email=user@example.com" in login
+    assert "--data-urlencode password=" in login and "form=" not in login
