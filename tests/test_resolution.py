@@ -78,3 +78,13 @@ def test_a_form_model_sends_its_fields_as_form_fields():
     # FastAPI reads a form model's fields from the form, each by its own name.
     assert "--data-urlencode email=user@example.com" in login
     assert "--data-urlencode password=" in login and "form=" not in login
+
+
+def test_auth_from_dependency_factories_is_fastapis(tmp_path):
+    project = RESOLUTION / "auth_factories"
+    report = inventory(project)
+    truth = probe(project / "src", "vault.main:app", tmp_path)
+    got = sorted([e["method"], e["path"], e["auth"]] for e in report["endpoints_created"])
+    assert got == sorted([method, path, auth] for method, path, auth, *_ in truth["endpoints"])
+    # Annotated[..., Depends(checker)] and Security(...) from factories protect; Depends(page) does not.
+    assert ["GET", "/api/v1/secrets", "bearer"] in got and ["GET", "/api/v1/catalog", "none"] in got
