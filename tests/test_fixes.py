@@ -47,8 +47,6 @@ def overrides_for(rule):
 @pytest.mark.parametrize(("rule", "index"), FIX_CASES)
 def test_fix_example(rule, index, tmp_path):
     before, after = rule.FIXES[index]
-    if rule.id == "AL110":
-        pytest.xfail("AL110 now judges what a create stores (issue 23); its fix examples store nothing: repair next session")
     write(before, tmp_path)
     assert any(f.rule_id == rule.id for f in run([tmp_path], overrides_for(rule)).report.findings), \
         f"{rule.id}: the fix example's 'before' has no finding"
