@@ -12,6 +12,8 @@ can carry them as ``artifactChanges``.
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
+from typing import TypeVar
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -19,6 +21,21 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from archlint.model import Edit, Span
+
+N = TypeVar("N", bound=cst.CSTNode)
+
+
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    """A fix whose safety (or message) is its own rather than the rule's: Ruff's per-fix applicability.
+
+    A rule's ``fix`` returns the new tree (the rule's ``fix_applicability``) or a
+    ``Rewrite`` when this one fix is safer or riskier than the rule's others.
+    """
+
+    tree: cst.Module
+    applicability: str  # "safe" or "unsafe"
+    message: str = ""
 
 
 class FixSource:
@@ -32,7 +49,7 @@ class FixSource:
         self._lines = text.splitlines()
         self._parents: dict[int, cst.CSTNode] | None = None
 
-    def nodes_at(self, span: Span, kind: type | tuple[type, ...] = cst.CSTNode) -> list[cst.CSTNode]:
+    def nodes_at(self, span: Span, kind: type[N] | tuple[type[N], ...]) -> list[N]:
         """Nodes of ``kind`` that start where the span starts: the one ending where it ends first, then larger first."""
         line, column = span.line, utf16_to_index(self._lines, span.line, span.column)
         end = (span.end_line, utf16_to_index(self._lines, span.end_line, span.end_column))
@@ -44,12 +61,12 @@ class FixSource:
                                      -item[1].end.line, -item[1].end.column))
         return [node for node, _ in found]
 
-    def node_at(self, span: Span, kind: type | tuple[type, ...] = cst.CSTNode) -> cst.CSTNode | None:
+    def node_at(self, span: Span, kind: type[N] | tuple[type[N], ...]) -> N | None:
         """The node of ``kind`` the span covers (exactly, else the largest starting there); None: none."""
         nodes = self.nodes_at(span, kind)
         return nodes[0] if nodes else None
 
-    def enclosing(self, node: cst.CSTNode, kind: type | tuple[type, ...]) -> cst.CSTNode | None:
+    def enclosing(self, node: cst.CSTNode, kind: type[N] | tuple[type[N], ...]) -> N | None:
         """The innermost ancestor of ``node`` of ``kind`` (None: none)."""
         if self._parents is None:
             self._parents = {}
@@ -80,9 +97,46 @@ class FixSource:
                 if isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
                     if _dotted(small.module) == module and not isinstance(small.names, cst.ImportStar):
                         for alias in small.names:
-                            local = alias.asname.name.value if alias.asname else _dotted(alias.name)
+                            asname = alias.asname.name if alias.asname else None
+                            local = asname.value if isinstance(asname, cst.Name) else _dotted(alias.name)
                             names[local] = _dotted(alias.name)
         return names
+
+
+def keyword_arg(call: cst.Call, keyword: str) -> cst.Arg | None:
+    """The argument ``keyword=...`` of ``call`` (None: not given)."""
+    return next((a for a in call.args if a.keyword is not None and a.keyword.value == keyword), None)
+
+
+def with_argument(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call | None:
+    """``call`` with ``keyword=value``: the existing argument's value replaced, else one appended in its layout.
+
+    A call with one argument a line (a trailing comma) gets the new one on a
+    line of its own. None when ``**kwargs`` may already hold the keyword.
+    """
+    existing = keyword_arg(call, keyword)
+    if existing is not None:
+        return call.deep_replace(existing, existing.with_changes(value=value))  # type: ignore[return-value]
+    if any(arg.star == "**" for arg in call.args):
+        return None
+    new_arg = cst.Arg(
+        value=value,
+        keyword=cst.Name(keyword),
+        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+    )
+    args = list(call.args)
+    if args:
+        last = args[-1]
+        if last.comma is cst.MaybeSentinel.DEFAULT:
+            args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            args.append(new_arg)
+        else:  # a trailing comma (often one argument a line): the new argument follows the same layout
+            between = args[-2].comma if len(args) > 1 else cst.Comma(whitespace_after=call.whitespace_before_args)
+            args[-1] = last.with_changes(comma=between)
+            args.append(new_arg.with_changes(comma=last.comma))
+    else:
+        args.append(new_arg)
+    return call.with_changes(args=args)
 
 
 def add_import(tree: cst.Module, module: str, name: str) -> cst.Module:
