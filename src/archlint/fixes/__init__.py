@@ -66,6 +66,14 @@ class FixSource:
         nodes = self.nodes_at(span, kind)
         return nodes[0] if nodes else None
 
+    def assigned_value(self, span: Span) -> cst.BaseExpression | None:
+        """The value assigned by the assignment statement at ``span`` (``x = v``, ``x: T = v``)."""
+        annotated = self.node_at(span, cst.AnnAssign)
+        if annotated is not None:
+            return annotated.value
+        plain = self.node_at(span, cst.Assign)
+        return plain.value if plain is not None else None
+
     def enclosing(self, node: cst.CSTNode, kind: type[N] | tuple[type[N], ...]) -> N | None:
         """The innermost ancestor of ``node`` of ``kind`` (None: none)."""
         if self._parents is None:

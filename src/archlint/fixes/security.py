@@ -30,10 +30,8 @@ def raise_cost(source: FixSource, span: Span, cost: int) -> Rewrite | None:
     return Rewrite(tree, "safe" if direct else "unsafe")
 
 
+
 def _assigned_literal(source: FixSource, span: Span) -> cst.Integer | None:
     """The integer assigned by the statement at ``span`` (a constant, a settings field's default)."""
-    for kind in (cst.AnnAssign, cst.Assign):
-        statement = source.node_at(span, kind)
-        if statement is not None:
-            return statement.value if isinstance(statement.value, cst.Integer) else None
-    return None
+    value = source.assigned_value(span)
+    return value if isinstance(value, cst.Integer) else None

@@ -24,11 +24,8 @@ def column_call(source: FixSource, span: Span) -> cst.Call | None:
     column) or the value of the assignment at ``span`` (a class attribute)."""
     call = source.node_at(span, cst.Call)
     if call is None:
-        for kind in (cst.AnnAssign, cst.Assign):
-            statement = source.node_at(span, kind)
-            if statement is not None:
-                call = statement.value if isinstance(statement.value, cst.Call) else None
-                break
+        value = source.assigned_value(span)
+        call = value if isinstance(value, cst.Call) else None
     return call if call is not None and callee(call.func) in COLUMN_CALLS else None
 
 
