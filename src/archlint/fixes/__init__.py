@@ -138,9 +138,18 @@ def with_argument(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cs
         if last.comma is cst.MaybeSentinel.DEFAULT:
             args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
             args.append(new_arg)
-        else:  # a trailing comma (often one argument a line): the new argument follows the same layout
-            between = args[-2].comma if len(args) > 1 else cst.Comma(whitespace_after=call.whitespace_before_args)
-            args[-1] = last.with_changes(comma=between)
+        elif isinstance(last.comma, cst.Comma) and isinstance(last.comma.whitespace_after, cst.ParenthesizedWhitespace):
+            # One argument a line: the last one keeps its comma and comment, the new one goes on its own line.
+            closing = last.comma.whitespace_after
+            before = args[-2].comma.whitespace_after if len(args) > 1 and isinstance(args[-2].comma, cst.Comma) \
+                else call.whitespace_before_args
+            indent = before.last_line if isinstance(before, cst.ParenthesizedWhitespace) else closing.last_line
+            args[-1] = last.with_changes(comma=last.comma.with_changes(
+                whitespace_after=closing.with_changes(last_line=indent)))
+            args.append(new_arg.with_changes(comma=cst.Comma(whitespace_after=cst.ParenthesizedWhitespace(
+                indent=closing.indent, last_line=closing.last_line))))
+        else:  # `f(a, b,)` on one line: the trailing comma moves to the new last argument
+            args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
             args.append(new_arg.with_changes(comma=last.comma))
     else:
         args.append(new_arg)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from archlint.fixes import FixSource, Rewrite
+from archlint.fixes import FixSource, Rewrite, with_argument
 from archlint.model import Span
 
 #: Keywords that hand a bcrypt cost straight to the hashing library (a literal there sets only that cost).
@@ -35,3 +35,26 @@ def _assigned_literal(source: FixSource, span: Span) -> cst.Integer | None:
     """The integer assigned by the statement at ``span`` (a constant, a settings field's default)."""
     value = source.assigned_value(span)
     return value if isinstance(value, cst.Integer) else None
+
+
+def name_algorithms(source: FixSource, span: Span, expression: str, safe: bool) -> Rewrite | None:
+    """`jwt.decode(token, key)` -> `jwt.decode(token, key, algorithms=[expression])`.
+
+    A positional or keyword `None` in the place of `algorithms` is replaced.
+    """
+    call = source.node_at(span, cst.Call)
+    if call is None:
+        return None
+    value = cst.List([cst.Element(cst.parse_expression(expression))])
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    new: cst.CSTNode | None
+    if len(positional) > 2:
+        third = positional[2]
+        if not (isinstance(third.value, cst.Name) and third.value.value == "None"):
+            return None
+        new = call.deep_replace(third, third.with_changes(value=value))
+    else:
+        new = with_argument(call, "algorithms", value)
+    if not isinstance(new, cst.Call):
+        return None
+    return Rewrite(source.replace(call, new), "safe" if safe else "unsafe")
