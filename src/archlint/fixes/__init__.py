@@ -12,6 +12,7 @@ can carry them as ``artifactChanges``.
 from __future__ import annotations
 
 import difflib
+import sys
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -156,11 +157,106 @@ def with_argument(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cs
     return call.with_changes(args=args)
 
 
+def _isort_key(name: str) -> tuple[int, str]:
+    """isort's (and Ruff's) `order-by-type`: CONSTANTS, then Classes, then the rest."""
+    return (0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2, name)
+
+
 def add_import(tree: cst.Module, module: str, name: str) -> cst.Module:
-    """``from module import name`` added (or merged into an existing import) unless already there."""
+    """``from module import name`` added unless already there.
+
+    Merged into the module's existing ``from module import ...`` at its sorted
+    place (appended when that list is not sorted); else a new import statement.
+    """
+    for statement in tree.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if not (isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative
+                    and _dotted(small.module) == module and not isinstance(small.names, cst.ImportStar)):
+                continue
+            aliases = list(small.names)
+            if any(a.asname is None and _dotted(a.name) == name for a in aliases):
+                return tree
+            keys = [_isort_key(_dotted(a.name)) for a in aliases]
+            position = len(aliases)
+            if keys == sorted(keys):
+                position = next((i for i, k in enumerate(keys) if k > _isort_key(name)), len(aliases))
+            space = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            new = cst.ImportAlias(name=cst.Name(name))
+            if position < len(aliases):
+                comma = aliases[position].comma if isinstance(aliases[position].comma, cst.Comma) and (
+                    position + 1 < len(aliases)) else space
+                aliases.insert(position, new.with_changes(comma=comma))
+            else:
+                last = aliases[-1]
+                between = aliases[-2].comma if len(aliases) > 1 else space
+                aliases[-1] = last.with_changes(comma=between)
+                aliases.append(new.with_changes(comma=last.comma))
+            return tree.deep_replace(small, small.with_changes(names=aliases))  # type: ignore[arg-type, return-value]
+    if module.split(".")[0] in sys.stdlib_module_names:
+        placed = _add_stdlib_import(tree, module, name)
+        if placed is not None:
+            return placed
     context = CodemodContext()
     AddImportsVisitor.add_needed_import(context, module, name)
     return AddImportsVisitor(context).transform_module(tree)
+
+
+def _add_stdlib_import(tree: cst.Module, module: str, name: str) -> cst.Module | None:
+    """A new standard-library import where isort puts it: after the leading block's last standard-library import,
+    else first in that block with a blank line before the third-party ones (None: the module has no imports)."""
+    body = list(tree.body)
+    imports: list[tuple[int, bool]] = []  # (position, standard library?) of the leading import block
+    for position, statement in enumerate(body):
+        if isinstance(statement, cst.SimpleStatementLine) and all(
+                isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body):
+            imports.append((position, _stdlib_statement(statement)))
+        elif imports or not _docstring_or_future(statement):
+            break
+    imports = [(p, std) for p, std in imports if not _future(body[p])]
+    if not imports:
+        return None
+    new = cst.SimpleStatementLine(
+        [cst.ImportFrom(module=cst.parse_expression(module), names=[cst.ImportAlias(cst.Name(name))])])  # type: ignore[arg-type]
+    standard = [p for p, std in imports if std]
+    if standard:
+        body.insert(standard[-1] + 1, new)
+    else:
+        first = imports[0][0]
+        original = body[first]
+        assert isinstance(original, cst.SimpleStatementLine)
+        body[first:first + 1] = [new.with_changes(leading_lines=original.leading_lines),
+                                 original.with_changes(leading_lines=[cst.EmptyLine()])]
+    return tree.with_changes(body=body)
+
+
+def _stdlib_statement(statement: cst.SimpleStatementLine) -> bool:
+    for small in statement.body:
+        if isinstance(small, cst.ImportFrom):
+            if small.relative or small.module is None:
+                return False
+            root = _dotted(small.module).split(".")[0]
+        elif isinstance(small, cst.Import):
+            root = _dotted(small.names[0].name).split(".")[0]
+        else:
+            return False
+        if root not in sys.stdlib_module_names:
+            return False
+    return True
+
+
+def _future(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and any(
+        isinstance(s, cst.ImportFrom) and s.module is not None and _dotted(s.module) == "__future__"
+        for s in statement.body)
+
+
+def _docstring_or_future(statement: cst.BaseStatement) -> bool:
+    if _future(statement):
+        return True
+    return isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and isinstance(
+        statement.body[0], cst.Expr) and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
 
 
 def _dotted(node: cst.BaseExpression) -> str:
