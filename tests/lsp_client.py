@@ -28,6 +28,8 @@ class LspClient:
                                         stderr=subprocess.PIPE)
         self.messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.notifications: list[dict[str, Any]] = []
+        #: Requests the server sent (each answered with a null result).
+        self.server_requests: list[dict[str, Any]] = []
         self.stderr: list[bytes] = []
         self._next_id = 0
         self._lock = threading.Lock()
@@ -68,6 +70,7 @@ class LspClient:
         if message is None:
             raise ServerGone(f"the server closed its output; stderr: {self.error_output()}")
         if "method" in message and "id" in message:  # a request of the server's
+            self.server_requests.append(message)
             self.send({"id": message["id"], "result": None})
         elif "method" in message:
             self.notifications.append(message)
@@ -97,6 +100,14 @@ class LspClient:
                 if predicate(note):
                     del self.notifications[i]
                     return note
+            self._take()
+
+    def wait_for_request(self, method: str) -> dict[str, Any]:
+        """The first request of the server's with this method (received already, or next)."""
+        while True:
+            for message in self.server_requests:
+                if message["method"] == method:
+                    return message
             self._take()
 
     def diagnostics(self, uri: str, version: int | None = None) -> list[dict[str, Any]]:

@@ -62,15 +62,15 @@ def project(tmp_path):
     return root
 
 
-def start(project: Path, tmp_path: Path, *args: str) -> LspClient:
+def start(project: Path, tmp_path: Path, *args: str, watch: bool = False) -> LspClient:
     env = {**os.environ, "ARCHLINT_CACHE_DIR": str(tmp_path / "cache")}
     client = LspClient([sys.executable, "-m", "archlint", "lsp", *args], cwd=str(project), env=env)
-    result = client.request("initialize", {
-        "processId": os.getpid(),
-        "rootUri": uri(project),
-        "capabilities": {"textDocument": {"publishDiagnostics": {"versionSupport": True},
-                                          "hover": {"contentFormat": ["markdown", "plaintext"]}}},
-    })
+    capabilities: dict = {"textDocument": {"publishDiagnostics": {"versionSupport": True},
+                                           "hover": {"contentFormat": ["markdown", "plaintext"]}}}
+    if watch:
+        capabilities["workspace"] = {"didChangeWatchedFiles": {"dynamicRegistration": True}}
+    result = client.request("initialize", {"processId": os.getpid(), "rootUri": uri(project),
+                                           "capabilities": capabilities})
     capabilities = result["capabilities"]
     assert capabilities["hoverProvider"] and capabilities["codeActionProvider"]
     assert result["serverInfo"]["name"] == "archlint"
@@ -182,6 +182,22 @@ def test_a_configuration_error_is_one_message_and_the_server_keeps_serving(proje
     client.notify("textDocument/didSave", {"textDocument": {"uri": uri(pyproject)}})
     change(client, project / "app/main.py", 2, (project / "app/main.py").read_text())
     assert got(client.diagnostics(uri(project / "app/main.py"), 2)) == [("AL101", 11)]
+    assert client.close() == 0
+
+
+def test_files_changed_outside_the_editor_are_read_again(project, tmp_path):
+    items, schemas = project / "app/api/items.py", project / "app/schemas.py"
+    client = start(project, tmp_path, watch=True)
+    registration = client.wait_for_request("client/registerCapability")["params"]["registrations"][0]
+    assert registration["method"] == "workspace/didChangeWatchedFiles"
+    assert {"globPattern": "**/*.py"} in registration["registerOptions"]["watchers"]
+    open_document(client, items)
+    assert got(client.diagnostics(uri(items), 1)) == [("AL223", 12)]
+    # Item stops being a pydantic model on disk (a checkout): `.dict()` is no longer pydantic's.
+    schemas.write_text("class Item:\n    name: str\n\n    def dict(self) -> dict:\n        return {}\n")
+    client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": uri(schemas), "type": 2}]})
+    change(client, items, 2, items.read_text())
+    assert got(client.diagnostics(uri(items), 2)) == []
     assert client.close() == 0
 
 

@@ -568,6 +568,13 @@ class Session:
         """Whether ``path`` is a file of this project (below its root)."""
         return path.resolve().is_relative_to(self.config.root.resolve())
 
+    def depends_on(self, path: Path) -> bool:
+        """Whether ``path`` is the session's configuration or baseline file (a change means building it again)."""
+        target = path.resolve()
+        baseline = self.overrides.baseline or (self.config.root / self.config.baseline if self.config.baseline else None)
+        config_file = self.overrides.config or (self.config.root / self.config.source)
+        return any(p is not None and p.resolve() == target for p in (baseline, config_file))
+
     def path_of(self, path: Path) -> str:
         """The report path (finding paths) of a file."""
         return _relative(path.resolve(), self.report_root)

@@ -35,6 +35,7 @@ from archlint import __version__
 from archlint.autofix import attach_fixes, suppression_edit
 from archlint.checks import rule_by_id
 from archlint.config import find_config, rule_settings
+from archlint.discover import PYTHON_SUFFIXES
 from archlint.engine import Overrides, RunResult, Session, UsageError
 from archlint.fixes import utf16_to_index
 from archlint.model import Finding, RuleInfo, Severity, Span
@@ -45,6 +46,8 @@ logger = logging.getLogger("archlint.lsp")
 SOURCE = "archlint"
 #: Files whose change can change any finding: the session is built again.
 CONFIG_FILES = ("pyproject.toml", "archlint.toml")
+#: What the client is asked to watch: Python files, configurations, baselines (JSON).
+WATCHED = ("**/*.py", "**/*.pyi", "**/pyproject.toml", "**/archlint.toml", "**/*.json")
 _CODE = re.compile(r"\bAL\d{3}\b")
 _SEVERITY = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -142,11 +145,13 @@ class ArchlintServer(LanguageServer):
         if reset:
             self.sessions.clear()
             self.failed.clear()
-        for path in refresh:
-            for held in self.sessions.values():
-                if held.owns(path):
-                    held.refresh(path)
-        paths = {uri: Path(p) for uri in snapshot if (p := to_fs_path(uri)) is not None and uri.startswith("file:")}
+        for changed in refresh:
+            for key, held in list(self.sessions.items()):
+                if held.depends_on(changed):
+                    del self.sessions[key]  # its configuration or baseline changed: built again
+                elif held.owns(changed):
+                    held.refresh(changed)
+        paths = {uri: path for uri in snapshot if (path := _python_file(uri)) is not None}
         keys = {uri: self._key(path) for uri, path in paths.items()}
         wanted = {keys[uri] for uri in dirty if uri in keys}
         published: dict[str, Checked] = {}
@@ -246,6 +251,20 @@ def _rule_info(checked: Checked, code: str) -> RuleInfo | None:
 def build_server(overrides: Overrides) -> ArchlintServer:
     """The server with its features registered."""
     server = ArchlintServer(overrides)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: ArchlintServer, params: types.InitializedParams) -> None:
+        # Files changed outside the editor (a checkout, a formatter, a new module): watched where the client can.
+        capabilities = ls.client_capabilities.workspace
+        watched = capabilities.did_change_watched_files if capabilities is not None else None
+        if watched is not None and watched.dynamic_registration:
+            ls.client_register_capability(types.RegistrationParams(registrations=[types.Registration(
+                id="archlint-watched-files",
+                method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=[
+                    types.FileSystemWatcher(glob_pattern=pattern) for pattern in WATCHED
+                ]),
+            )]))
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: ArchlintServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -353,11 +372,19 @@ def build_server(overrides: Overrides) -> ArchlintServer:
     return server
 
 
+def _python_file(uri: str) -> Path | None:
+    """The path of a ``file:`` URI of Python source (the documents archlint checks)."""
+    if not uri.startswith("file:"):
+        return None
+    path = to_fs_path(uri)
+    return Path(path) if path is not None and path.endswith(PYTHON_SUFFIXES) else None
+
+
 def _changed_on_disk(ls: ArchlintServer, path: Path) -> None:
-    if path.name in CONFIG_FILES or path.suffix == ".json" and path.name.startswith("archlint"):
-        ls._reset = True  # configuration or baseline: every session is built again
+    if path.name in CONFIG_FILES:
+        ls._reset = True  # a configuration appeared, changed or went: every project is found and built again
     else:
-        ls._refresh.add(path)
+        ls._refresh.add(path)  # a Python file is read again; a session's baseline rebuilds that session
 
 
 def _workspace_edit(ls: ArchlintServer, document: types.OptionalVersionedTextDocumentIdentifier, lines: list[str],
