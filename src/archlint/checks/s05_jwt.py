@@ -39,8 +39,8 @@ class S5Options:
         "Searched in the same names: an access token (a token matching neither is treated as one)."
     )
     excluded_token_names: re.Pattern = option(
-        "Searched in the same names: not an API token (password reset, e-mail verification, session"
-        " cookies, invitations...), so its lifetime is not checked."
+        "Searched in the same names: not an API token (password reset, e-mail verification, CSRF,"
+        " invitations...), so its lifetime is not checked."
     )
     refresh_evidence_names: re.Pattern = option(
         "Searched in the project's function, class, variable and method names: the application has"
@@ -164,8 +164,10 @@ class AccessTokenLifetimeTooLong(_LifetimeRule):
     hours), resolved through arithmetic, settings defaults, constants and
     helper parameters in other modules. The finding sits at the value a user
     would change: the settings default, the constant or the `timedelta` call.
-    Tokens whose names say password reset, e-mail verification, session and
-    the like are not access tokens and are not checked.
+    Tokens whose names say password reset, e-mail verification, CSRF and
+    the like are not access tokens and are not checked; a session token
+    authenticates requests and is one. fastapi-users' `DatabaseStrategy` and
+    `RedisStrategy` lifetimes count like `JWTStrategy`'s.
 
     ## Why is this bad?
     A stolen access token works until it expires; a bearer JWT cannot be

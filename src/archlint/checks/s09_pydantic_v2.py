@@ -980,7 +980,9 @@ class RawRequestJson(_S9Rule):
 
     The receiver must resolve to FastAPI's or Starlette's `Request`; a
     middleware, an exception handler or an HTTP client's `.json()` is not a
-    route handler reading its body and is not reported.
+    route handler reading its body and is not reported. Nor is a raw body a
+    model validates at once (`Item.model_validate(await request.json())`,
+    directly or through a local): S8 then checks `Item` as the request body.
 
     ## Why is this bad?
     The parsed JSON is not validated, not documented in OpenAPI and not
@@ -1023,6 +1025,8 @@ class RawRequestJson(_S9Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         seen: set = set()
+        # A raw body a model validates at once (``Model.model_validate(await request.json())``) is a typed body.
+        validated = project.requests.validated_reads
         for scope in project.requests.scopes:
             fn, ref = scope.function, scope.ref
             ctx = Ctx(ref.module, fn.qualname)
@@ -1038,7 +1042,7 @@ class RawRequestJson(_S9Rule):
                 annotation = index.evaluate(receiver.annotation, where)
                 if value_fqn(annotation) not in REQUEST_TYPES:
                     continue
-                if (scope.path, site.call.span) in seen:
+                if (scope.path, site.call.span) in seen or (scope.path, site.call.span) in validated:
                     continue
                 seen.add((scope.path, site.call.span))
                 yield self.finding(
