@@ -14,14 +14,15 @@ import io
 import re
 import tokenize
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
 
 from archlint.engine import Overrides, RunResult, run
-from archlint.fixes import FixSource, apply_edits, edits, overlaps
-from archlint.model import Edit, Finding, Fix
+from archlint.fixes import FixSource, Rewrite, apply_edits, edits, overlaps
+from archlint.model import Edit, Finding, Fix, Span
 from archlint.report import write_atomic
 
 MAX_PASSES = 10
@@ -47,12 +48,16 @@ class FixOutcome:
     rejected: list[str] = field(default_factory=list)
 
 
-def attach_fixes(result: RunResult, overlay: dict[Path, str] | None = None) -> None:
-    """Give every finding whose rule can fix it (``FIXES``) its fix; the files concerned are parsed once."""
+def attach_fixes(result: RunResult, overlay: dict[Path, str] | None = None,
+                 findings: list[Finding] | None = None) -> None:
+    """Give every finding whose rule can fix it (``FIXES``) its fix; the files concerned are parsed once.
+
+    ``findings``: only these of the result's findings (an editor asks for the fixes of one range).
+    """
     overlay = overlay or {}
     root = result.report.root
     groups: dict[str, list[Finding]] = defaultdict(list)
-    for finding in result.report.findings:
+    for finding in result.report.findings if findings is None else findings:
         rule = result.rules.get(finding.rule_id)
         if finding.fix is None and rule is not None and type(rule).FIXES:
             groups[finding.path].append(finding)
@@ -72,13 +77,15 @@ def attach_fixes(result: RunResult, overlay: dict[Path, str] | None = None) -> N
                 new = None
             if new is None:
                 continue
+            applicability, message = rule.fix_applicability, rule.fix_message or f"Fix {rule.id}."
+            if isinstance(new, Rewrite):  # this fix's own safety (and message)
+                applicability, message, new = new.applicability, new.message or message, new.tree
             code = new.code if isinstance(new, cst.Module) else str(new)
             if code != text:
-                message = rule.fix_message or f"Fix {rule.id}."
-                finding.fix = Fix(message, edits(text, code), rule.fix_applicability)
+                finding.fix = Fix(message, edits(text, code), applicability)
 
 
-def fix_project(paths, overrides: Overrides, *, unsafe: bool = False, write: bool = True) -> FixOutcome:
+def fix_project(paths: Sequence[str | Path], overrides: Overrides, *, unsafe: bool = False, write: bool = True) -> FixOutcome:
     overrides.overlay = {}
     originals: dict[Path, str] = {}
     outcome: FixOutcome | None = None
@@ -89,31 +96,32 @@ def fix_project(paths, overrides: Overrides, *, unsafe: bool = False, write: boo
         result = run(paths, overrides)
         attach_fixes(result, overrides.overlay)
         root = result.report.root
-        candidates: dict[str, list[Finding]] = defaultdict(list)
+        candidates: dict[str, list[tuple[Finding, Fix]]] = defaultdict(list)
         for finding in result.report.findings:
-            if finding.fix is None or not (finding.fix.safe or unsafe) or _key(finding) in refused:
+            fix = finding.fix
+            if fix is None or not (fix.safe or unsafe) or _key(finding) in refused:
                 continue
-            candidates[finding.path].append(finding)
+            candidates[finding.path].append((finding, fix))
         progress = False
-        for path, findings in candidates.items():
+        for path, pairs in candidates.items():
             absolute = (root / path).resolve()
             text = _read(absolute, overrides.overlay)
             if text is None:
                 continue
-            chosen: list[Finding] = []
+            chosen: list[tuple[Finding, Fix]] = []
             taken: list[Edit] = []
-            for finding in findings:
-                if any(overlaps(e, t) for e in finding.fix.edits for t in taken):
+            for finding, fix in pairs:
+                if any(overlaps(e, t) for e in fix.edits for t in taken):
                     continue  # next pass
-                chosen.append(finding)
-                taken.extend(finding.fix.edits)
-            new = _apply(text, chosen, path)
+                chosen.append((finding, fix))
+                taken.extend(fix.edits)
+            new: str | None = _apply(text, [fix for _, fix in chosen], path)
             if new is None:  # together they break the file: one at a time, keeping those that parse
                 new = text
-                for finding in list(chosen):
-                    attempt = _apply(new, [finding], path)
+                for finding, fix in list(chosen):
+                    attempt = _apply(new, [fix], path)
                     if attempt is None:
-                        chosen.remove(finding)
+                        chosen.remove((finding, fix))
                         refused.add(_key(finding))
                         rejected.append(f"{path}:{finding.span.line}: the {finding.rule_id} fix would not "
                                         "parse; left as it is")
@@ -126,7 +134,7 @@ def fix_project(paths, overrides: Overrides, *, unsafe: bool = False, write: boo
                 write_atomic(absolute, new)
             else:
                 overrides.overlay[absolute] = new
-            applied.extend(Applied(path, f.rule_id, f.fix.message, f.span.line) for f in chosen)
+            applied.extend(Applied(path, f.rule_id, fix.message, f.span.line) for f, fix in chosen)
             progress = True
         if not progress:
             outcome = FixOutcome(result, applied, {}, rejected)
@@ -145,11 +153,11 @@ def _key(finding: Finding) -> tuple[str, str, str]:
     return (finding.path, finding.rule_id, finding.message)
 
 
-def _apply(text: str, findings: list[Finding], path: str) -> str | None:
-    """The text with the findings' edits applied, or None when the result would not parse or compile."""
+def _apply(text: str, fixes: list[Fix], path: str) -> str | None:
+    """The text with the fixes' edits applied, or None when the result would not parse or compile."""
     unique: list[Edit] = []
-    for finding in findings:
-        for edit in finding.fix.edits:
+    for fix in fixes:
+        for edit in fix.edits:
             if edit not in unique:
                 unique.append(edit)
     new = apply_edits(text, unique)
@@ -218,7 +226,7 @@ def add_noqa(result: RunResult, reason: str = TODO_REASON) -> tuple[int, list[st
         blocked = _blocked_lines(text)
         wanted: dict[int, list[str]] = defaultdict(list)
         for finding in findings:
-            line = next((n for n in (finding.span.line, finding.span.end_line) if _free(n, lines, blocked)), None)
+            line = _directive_line(finding, lines, blocked)
             if line is None:
                 skipped.append(f"{path}:{finding.span.line}: {finding.rule_id}")
                 continue
@@ -236,6 +244,39 @@ def add_noqa(result: RunResult, reason: str = TODO_REASON) -> tuple[int, list[st
                 continue
             write_atomic(absolute, new)
     return written, skipped
+
+
+def suppression_edit(text: str, finding: Finding, reason: str = TODO_REASON) -> Edit | None:
+    """The edit that suppresses one finding as ``--add-noqa`` does (None: no place for the comment)."""
+    if finding.rule_id == "AL001" or not finding.path.endswith((".py", ".pyi")):
+        return None
+    lines = text.splitlines(keepends=True)
+    line = _directive_line(finding, lines, _blocked_lines(text))
+    if line is None:
+        return None
+    old = lines[line - 1]
+    new = _with_directive(old, [finding.rule_id], reason)
+    if _apply_line(text, line, new) is None:
+        return None
+    changed = edits(old, new)
+    return Edit(Span(line, changed[0].span.column, line, changed[0].span.end_column), changed[0].content) if len(
+        changed) == 1 and changed[0].span.line == changed[0].span.end_line == 1 else None
+
+
+def _apply_line(text: str, line: int, new: str) -> str | None:
+    lines = text.splitlines(keepends=True)
+    lines[line - 1] = new
+    result = "".join(lines)
+    try:
+        cst.parse_module(result)
+    except (cst.ParserSyntaxError, RecursionError):
+        return None
+    return result
+
+
+def _directive_line(finding: Finding, lines: list[str], blocked: set[int]) -> int | None:
+    """The line a suppression of ``finding`` goes on: its first line, else its last, when a comment can go there."""
+    return next((n for n in (finding.span.line, finding.span.end_line) if _free(n, lines, blocked)), None)
 
 
 def _blocked_lines(text: str) -> set[int]:
