@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING
 
 from archlint.collect.facts import Attr, Call, DictExpr, Expr, FileFacts, Name, Seq
 from archlint.model import Span
+from archlint.names import MIDDLEWARE_WRAPPERS
 from archlint.values import Ctx, FuncRef, Instance, SeqValue, Value, fqn_of
 
 if TYPE_CHECKING:
     from archlint.index import ProjectIndex
     from archlint.analysis.routes import ObjKey, RouterObject, RouteTable
 
-MIDDLEWARE_WRAPPERS = frozenset({"starlette.middleware.Middleware", "fastapi.middleware.Middleware"})
 
 
 @dataclass(slots=True)

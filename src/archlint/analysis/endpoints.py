@@ -13,25 +13,9 @@ from dataclasses import dataclass
 from archlint.collect.facts import Attr, BinOp, Call, Expr, FunctionFact, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.analysis.routes import Include, ObjKey, Route, RouteTable, RouterObject
+from archlint.names import ANNOTATED, DEPENDS, RESPONSE_MODULES, RESPONSES
 from archlint.values import ClassRef, Const, Ctx, Instance, Symbol, TypeForm, Unknown, Value, fqn_of
 
-DEPENDS = frozenset(
-    {
-        "fastapi.Depends",
-        "fastapi.param_functions.Depends",
-        "fastapi.params.Depends",
-        "fastapi.Security",
-        "fastapi.param_functions.Security",
-        "fastapi.params.Security",
-    }
-)
-PATH_PARAMS = frozenset({"fastapi.Path", "fastapi.param_functions.Path", "fastapi.params.Path"})
-HTTP_EXCEPTIONS = frozenset(
-    {"fastapi.HTTPException", "fastapi.exceptions.HTTPException", "starlette.exceptions.HTTPException"}
-)
-_RESPONSE_PREFIXES = ("fastapi.responses.", "starlette.responses.")
-_RESPONSE_NAMES = frozenset({"fastapi.Response", "fastapi.responses.Response", "starlette.responses.Response"})
-_ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 PATH_PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 
 
@@ -71,7 +55,7 @@ def annotated_parts(index: ProjectIndex, annotation: Expr | None, ctx: Ctx) -> T
         return None
     annotation = _forward_ref(annotation) or annotation
     value = index.evaluate(annotation, ctx)
-    if isinstance(value, TypeForm) and fqn_of(value.origin) in _ANNOTATED and value.exprs:
+    if isinstance(value, TypeForm) and fqn_of(value.origin) in ANNOTATED and value.exprs:
         return value
     return None
 
@@ -198,7 +182,7 @@ def is_response_class(index: ProjectIndex, value: Value) -> bool:
         return False
     for klass in index.mro(value):
         fqn = fqn_of(klass) or ""
-        if fqn in _RESPONSE_NAMES or (fqn.startswith(_RESPONSE_PREFIXES) and fqn.rsplit(".", 1)[1][:1].isupper()):
+        if fqn in RESPONSES or (fqn.startswith(RESPONSE_MODULES) and fqn.rsplit(".", 1)[1][:1].isupper()):
             return True
     return False
 
@@ -245,7 +229,7 @@ def _class_default(index: ProjectIndex, call: Call, ctx: Ctx) -> int | None:
     fqn = index.fqn(call.func, ctx) or ""
     if fqn.endswith("RedirectResponse"):
         return 307
-    if fqn.startswith(_RESPONSE_PREFIXES) or fqn in _RESPONSE_NAMES:
+    if fqn.startswith(RESPONSE_MODULES) or fqn in RESPONSES:
         return 200
     return None
 

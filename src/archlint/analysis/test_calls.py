@@ -15,11 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from archlint.analysis.static_types import TypeResolver, canonical, canonical_of
+from archlint.analysis.static_types import TypeResolver, canonical_of
 from archlint.collect.facts import Attr, BinOp, Call, Expr, FileFacts, FString, FunctionFact, Lit, Name, Seq
 from archlint.index import ProjectIndex
 from archlint.model import Span
 from archlint.values import Ctx
+from archlint.names import canonical
 
 WILDCARD = "{*}"
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")

@@ -11,8 +11,9 @@ from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
 from archlint.analysis.orm import Model, RelationshipDef
 from archlint.pack import option
-from archlint.analysis.static_types import canonical, canonical_calls, canonical_of, imported_names
+from archlint.analysis.static_types import canonical_calls, canonical_of, imported_names
 from archlint.values import ClassRef, Ctx, Instance
+from archlint.names import canonical
 
 
 @dataclass(frozen=True)

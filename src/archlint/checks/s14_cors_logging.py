@@ -10,7 +10,8 @@ from archlint.analysis.apps import AppConfig, Registration
 from archlint.analysis.routes import RouteTable
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, BinOp, Call, Expr, FunctionFact, Name, Other, Seq, Starred
-from archlint.index import FIELD_FUNCTIONS, ProjectIndex
+from archlint.index import ProjectIndex
+from archlint.names import FIELD_FUNCTIONS
 from archlint.model import Finding, Severity, Span
 from archlint.pack import option
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Module, ParamValue, SeqValue, Symbol, Unknown, Value, fqn_of
