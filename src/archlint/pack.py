@@ -25,7 +25,6 @@ else:  # pragma: no cover
 DEFAULT_PACK = "backend-architect"
 PACK_KEYS = {"pack", "extends", "analysis", "limits", "rules", "standards"}
 ANALYSIS_KEYS = {"exclude", "framework-modules", "include-generated", "generated-markers", "health-probes"}
-RULE_KEYS = {"enabled", "severity"}
 #: ``[limits]``: the most a run reads or builds for one input (see :class:`Limits`).
 LIMIT_KEYS = {
     "file-size": "file_size",

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from archlint.collect.facts import Attr, Call, DictExpr, Expr, FileFacts, Name, Seq
+from archlint.collect.facts import Attr, Call, DictExpr, Expr, FileFacts, Name
 from archlint.model import Span
 from archlint.names import MIDDLEWARE_WRAPPERS
 from archlint.values import Ctx, FuncRef, Instance, SeqValue, Value, fqn_of
@@ -249,7 +249,3 @@ def _instances(value: Value) -> list[Instance]:
         return [i for item in value.items for i in _instances(item)]
     return []
 
-
-def literal_items(expr: Expr | None) -> tuple[Expr, ...]:
-    """The items of a list/tuple/set literal, else ()."""
-    return expr.items if isinstance(expr, Seq) else ()

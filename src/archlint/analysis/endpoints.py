@@ -34,19 +34,17 @@ class Dependency:
     call: Call
     #: The parameter it feeds (None for ``dependencies=[...]``).
     param: str | None = None
-    #: Written as a parameter default rather than inside ``Annotated``.
-    as_default: bool = False
 
 
 def is_depends(index: ProjectIndex, value: Value) -> bool:
     return isinstance(value, Instance) and fqn_of(value.type) in DEPENDS
 
 
-def _from_instance(value: Instance, type_expr: Expr | None, type_ctx: Ctx, param: str | None, default: bool) -> Dependency:
+def _from_instance(value: Instance, type_expr: Expr | None, type_ctx: Ctx, param: str | None) -> Dependency:
     target = value.call.arg(0, "dependency")
     if target is None or (isinstance(target, Lit) and target.value is None):
-        return Dependency(type_expr, type_ctx, value.call, param, default)
-    return Dependency(target, value.ctx, value.call, param, default)
+        return Dependency(type_expr, type_ctx, value.call, param)
+    return Dependency(target, value.ctx, value.call, param)
 
 
 def annotated_parts(index: ProjectIndex, annotation: Expr | None, ctx: Ctx) -> TypeForm | None:
@@ -92,7 +90,7 @@ def param_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> tuple
         if form is not None:
             for item in form.args[1:]:
                 if is_depends(index, item):
-                    out.append(_from_instance(item, form.exprs[0], form.ctx, param.name, False))  # type: ignore[arg-type]
+                    out.append(_from_instance(item, form.exprs[0], form.ctx, param.name))  # type: ignore[arg-type]
         elif param.annotation is not None and param.default is None:
             written = _forward_ref(param.annotation) or param.annotation
             if isinstance(written, Lit) and isinstance(written.value, str):
@@ -104,7 +102,7 @@ def param_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> tuple
             # ``x: T = Depends(f)``, or ``x: T = current_user`` with ``current_user = Depends(f)``.
             value = index.evaluate(param.default, ctx)
             if is_depends(index, value):
-                out.append(_from_instance(value, param.annotation, ctx, param.name, True))  # type: ignore[arg-type]
+                out.append(_from_instance(value, param.annotation, ctx, param.name))  # type: ignore[arg-type]
     return out, unknown
 
 
@@ -133,14 +131,14 @@ def class_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> list[
             form = annotated_parts(index, assign.annotation, where)
             if form is not None:
                 out.extend(
-                    _from_instance(item, form.exprs[0], form.ctx, name, False)  # type: ignore[arg-type]
+                    _from_instance(item, form.exprs[0], form.ctx, name)  # type: ignore[arg-type]
                     for item in form.args[1:]
                     if is_depends(index, item)
                 )
             if isinstance(assign.value, Call):
                 value = index.evaluate(assign.value, where)
                 if is_depends(index, value):
-                    out.append(_from_instance(value, assign.annotation, where, name, True))  # type: ignore[arg-type]
+                    out.append(_from_instance(value, assign.annotation, where, name))  # type: ignore[arg-type]
         seen |= names
     return out
 
@@ -165,7 +163,7 @@ def list_dependencies(index: ProjectIndex, expr: Expr | None, ctx: Ctx) -> list[
     out: list[Dependency] = []
     for item in items:
         if is_depends(index, item):
-            out.append(_from_instance(item, None, ctx, None, False))  # type: ignore[arg-type]
+            out.append(_from_instance(item, None, ctx, None))  # type: ignore[arg-type]
         else:
             return None
     return out

@@ -192,10 +192,6 @@ class TypeResolver:
             node = Attr(expr.span, node, part)
         return self._unwrap(self.index.evaluate(node, ctx))
 
-    def is_instance(self, expr: Expr | None, ctx: Ctx, fqns: frozenset[str] | set[str]) -> bool:
-        """Whether the value of ``expr`` is known to be an instance of one of the classes (or a subclass)."""
-        return self.is_subclass(self.of(expr, ctx), fqns)
-
     def is_subclass(self, klass: Value | None, fqns: frozenset[str] | set[str]) -> bool:
         if not isinstance(klass, (ClassRef, Symbol)):
             return False

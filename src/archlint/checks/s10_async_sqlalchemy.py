@@ -90,10 +90,6 @@ class S10Options:
     )
 
 
-def _path(index: ProjectIndex, ctx: Ctx) -> str:
-    return index.modules[ctx.module].path
-
-
 def _is_migration(index: ProjectIndex, facts: FileFacts, packages: tuple[str, ...]) -> bool:
     names = imported_names(index, facts)
     return any(n == p or n.startswith(p + ".") for n in names for p in packages)

@@ -9,7 +9,7 @@ from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, Lit
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
-from archlint.analysis.orm import Model, RelationshipDef
+from archlint.analysis.orm import RelationshipDef
 from archlint.pack import option
 from archlint.analysis.static_types import canonical_calls, canonical_of, imported_names
 from archlint.values import ClassRef, Ctx, Instance
@@ -461,6 +461,3 @@ def loader_targets(index: ProjectIndex, loader_options: Iterable[str]) -> set[tu
                 out.add((owner if isinstance(owner, ClassRef) else None, arg.attr))
     return out
 
-
-def model_users(table, rel: RelationshipDef) -> list[Model]:
-    return [m for m in table.models.values() if rel.owner in m.lineage]
