@@ -103,10 +103,10 @@ def fix_project(paths, overrides: Overrides, *, unsafe: bool = False, write: boo
             chosen: list[Finding] = []
             taken: list[Edit] = []
             for finding in findings:
-                if any(overlaps(e, t) for e in finding.fix.edits for t in taken):
+                if any(overlaps(e, t) for e in _edits(finding) for t in taken):
                     continue  # next pass
                 chosen.append(finding)
-                taken.extend(finding.fix.edits)
+                taken.extend(_edits(finding))
             new = _apply(text, chosen, path)
             if new is None:  # together they break the file: one at a time, keeping those that parse
                 new = text
@@ -126,7 +126,7 @@ def fix_project(paths, overrides: Overrides, *, unsafe: bool = False, write: boo
                 write_atomic(absolute, new)
             else:
                 overrides.overlay[absolute] = new
-            applied.extend(Applied(path, f.rule_id, f.fix.message, f.span.line) for f in chosen)
+            applied.extend(Applied(path, f.rule_id, f.fix.message if f.fix else "", f.span.line) for f in chosen)
             progress = True
         if not progress:
             outcome = FixOutcome(result, applied, {}, rejected)
@@ -145,11 +145,15 @@ def _key(finding: Finding) -> tuple[str, str, str]:
     return (finding.path, finding.rule_id, finding.message)
 
 
+def _edits(finding: Finding) -> tuple[Edit, ...]:
+    return tuple(finding.fix.edits) if finding.fix is not None else ()
+
+
 def _apply(text: str, findings: list[Finding], path: str) -> str | None:
     """The text with the findings' edits applied, or None when the result would not parse or compile."""
     unique: list[Edit] = []
     for finding in findings:
-        for edit in finding.fix.edits:
+        for edit in _edits(finding):
             if edit not in unique:
                 unique.append(edit)
     new = apply_edits(text, unique)

@@ -531,8 +531,8 @@ class ProjectIndex:
             return Instance(func, call, ctx)
         if isinstance(func, FuncRef):
             return self.returned(func)
-        if isinstance(func, TypeForm) and isinstance(func.origin, (ClassRef, Symbol)) and not fqn_of(
-            func.origin
+        if isinstance(func, TypeForm) and isinstance(func.origin, (ClassRef, Symbol)) and not (
+            fqn_of(func.origin) or ""
         ).startswith(("typing.", "typing_extensions.")):
             # ``Users[User, UUID](...)``: an instance of the generic class.
             return Instance(func.origin, call, ctx)
@@ -614,12 +614,12 @@ class ProjectIndex:
                     found.append((assign.value, Ctx(facts.module, scope.qualname)))
         for imp in scope.imports:
             if imp.bound == name and imp.name not in (None, "*"):
-                target = self.module(self.absolute_module(imp, facts))
-                if target is None or target.module_scope is None or target is facts:
+                source = self.module(self.absolute_module(imp, facts))
+                if source is None or source.module_scope is None or source is facts:
                     return None
-                if not _binds_name(target.module_scope, imp.name):
+                if not _binds_name(source.module_scope, imp.name):
                     return None
-                resolved = self._definition_in(target, target.module_scope, imp.name, depth + 1)
+                resolved = self._definition_in(source, source.module_scope, imp.name, depth + 1)
                 if resolved is None:
                     return None
                 found.append(resolved)

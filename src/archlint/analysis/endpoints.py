@@ -118,7 +118,9 @@ def class_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> list[
     out: list[Dependency] = []
     seen: set[str] = set()
     for klass_ref in index.mro(ClassRef(ctx.module, fn.class_qualname)):
-        klass = index.class_fact(klass_ref) if isinstance(klass_ref, ClassRef) else None
+        if not isinstance(klass_ref, ClassRef):
+            continue
+        klass = index.class_fact(klass_ref)
         if klass is None:
             continue
         where = Ctx(klass_ref.module, klass.qualname)
@@ -163,7 +165,7 @@ def list_dependencies(index: ProjectIndex, expr: Expr | None, ctx: Ctx) -> list[
     out: list[Dependency] = []
     for item in items:
         if is_depends(index, item):
-            out.append(_from_instance(item, None, ctx, None))  # type: ignore[arg-type]
+            out.append(_from_instance(item, None, ctx, None))
         else:
             return None
     return out

@@ -610,7 +610,7 @@ class _InputWalker:
         shapes = types.with_default(types.annotation(param.annotation, ctx), param.default, ctx)
         marker = next((s for s in shapes if s.source), None)
         source = marker.source if marker else ""
-        if source == "depends":
+        if marker is not None and source == "depends":
             target = self._dependency(marker.marker, shapes, route, path_names, seen, depth + 1)
             if isinstance(target, ClassRef) and types.is_model(target):
                 # Depends(Model): FastAPI reads the model's fields from the query string.

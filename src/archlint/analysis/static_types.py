@@ -353,9 +353,9 @@ class TypeResolver:
                         for position, item in enumerate(target.items):
                             if isinstance(item, Name) and item.id == name:
                                 candidates.append((assign.span.line, _Unpacked(assign.value.items[position])))
-        for item in scope.withs:
-            if isinstance(item.target, Name) and item.target.id == name:
-                candidates.append((item.span.line, item))
+        for with_item in scope.withs:
+            if isinstance(with_item.target, Name) and with_item.target.id == name:
+                candidates.append((with_item.span.line, with_item))
         for loop in scope.loops:
             if isinstance(loop.target, Name) and loop.target.id == name:
                 candidates.append((loop.span.line, loop))

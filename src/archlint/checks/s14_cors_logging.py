@@ -147,7 +147,9 @@ class _Origins:
         if not (isinstance(owner, Instance) and isinstance(owner.type, ClassRef)):
             return None
         for klass in self.index.mro(owner.type):
-            fact = self.index.class_fact(klass) if isinstance(klass, ClassRef) else None
+            if not isinstance(klass, ClassRef):
+                continue
+            fact = self.index.class_fact(klass)
             if fact is None:
                 continue
             for assign in fact.assigns:

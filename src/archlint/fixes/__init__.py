@@ -12,6 +12,7 @@ can carry them as ``artifactChanges``.
 from __future__ import annotations
 
 import difflib
+from typing import TypeVar
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -19,6 +20,8 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from archlint.model import Edit, Span
+
+NodeT = TypeVar("NodeT", bound=cst.CSTNode)
 
 
 class FixSource:
@@ -44,10 +47,10 @@ class FixSource:
                                      -item[1].end.line, -item[1].end.column))
         return [node for node, _ in found]
 
-    def node_at(self, span: Span, kind: type | tuple[type, ...] = cst.CSTNode) -> cst.CSTNode | None:
+    def node_at(self, span: Span, kind: type[NodeT]) -> NodeT | None:
         """The node of ``kind`` the span covers (exactly, else the largest starting there); None: none."""
         nodes = self.nodes_at(span, kind)
-        return nodes[0] if nodes else None
+        return nodes[0] if nodes and isinstance(nodes[0], kind) else None
 
     def enclosing(self, node: cst.CSTNode, kind: type | tuple[type, ...]) -> cst.CSTNode | None:
         """The innermost ancestor of ``node`` of ``kind`` (None: none)."""
@@ -80,7 +83,7 @@ class FixSource:
                 if isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
                     if _dotted(small.module) == module and not isinstance(small.names, cst.ImportStar):
                         for alias in small.names:
-                            local = alias.asname.name.value if alias.asname else _dotted(alias.name)
+                            local = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else _dotted(alias.name)
                             names[local] = _dotted(alias.name)
         return names
 
