@@ -552,11 +552,11 @@ def test_security_measures_from_passlib_pwdlib_and_token_defaults(tmp_path):
         """,
     })
     # The 48-hour reset token is not an access token (S5's excluded names), so it is not reported.
-    # The lifetime is the one S5 judges: the `else` branch's 15 minutes. The 8 days every caller
-    # passes through `expires_delta` are missed by both, see the xfail test below.
+    # The lifetime is the one S5 judges: the 8 days every caller passes through `expires_delta`;
+    # the `else` branch's 15 minutes is a fallback no caller reaches (issue 23 item 17).
     assert report["security_measures"] == [
         "bcrypt password hashing (cost=12, 13)",
-        "JWT (HS256) with 15min access tokens (no refresh token issued)",
+        "JWT (HS256) with 8d access tokens (no refresh token issued)",
         "CORS open to every origin ('*') (credentials allowed)",
     ]
     session = next(m for m in report["middleware_added"] if m["name"] == "SessionMiddleware")
@@ -708,9 +708,13 @@ def test_inventory_tested_flags_agree_with_s24_findings():
     report = _inventory_of(root)
     flags = {(e["method"], e["path"]): e["tested"] for e in report["endpoints_created"]}
     assert [k for k, tested in sorted(flags.items()) if not tested] == [
-        ("GET", "/api/v1/items/{item_id}/audit"),
+        ("GET", "/api/v1/items/{item_id}/related"),
+        ("POST", "/api/v1/items/{item_id}/share"),
         ("PUT", "/api/v1/items/{item_id}"),
     ]
+    assert flags[("GET", "/api/v1/items/export")] is True  # a unit test calls the handler
+    assert flags[("GET", "/api/v1/items/{item_id}/tags")] is True  # a URL helper of the tests
+    assert flags[("GET", "/api/v1/items/{item_id}/audit")] is True  # a fixture typed as yielding a client
     assert flags[("DELETE", "/api/v1/items/{item_id}")] is True  # a parametrised client.request
     assert flags[("GET", "/api/v1/items/{item_id}/history")] is True  # app.url_path_for
 def test_inventory_and_s7_agree_on_authentication():

@@ -100,7 +100,8 @@ ITERATORS = frozenset(
 
 # ------------------------------------------------------------ FastAPI, Starlette
 #: ``Security(dep, scopes=[...])`` is ``Depends`` with scopes: a dependency wherever ``Depends`` is.
-DEPENDS = _spellings("fastapi.Depends", "fastapi.Security")
+SECURITY = _spellings("fastapi.Security")
+DEPENDS = _spellings("fastapi.Depends") | SECURITY
 PATH_PARAMS = _spellings("fastapi.Path")
 QUERY_PARAMS = _spellings("fastapi.Query")
 FORM_PARAMS = _spellings("fastapi.Form")
