@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from archlint.collect.facts import Attr, BinOp, Call, Expr, Name, Other, Seq, Starred
-from archlint.index import FIELD_FUNCTIONS
 from archlint.model import Span
+from archlint.names import FIELD_FUNCTIONS
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, SeqValue, Unknown, Value
 
 if TYPE_CHECKING:

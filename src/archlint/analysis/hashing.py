@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from archlint.analysis.origins import Origins, Traced, known
 from archlint.collect.facts import Call, Expr, Seq
 from archlint.model import Span
+from archlint.names import PASSLIB_CONTEXT, PWDLIB_BCRYPT, PWDLIB_HASH
 from archlint.values import Ctx, Instance, SeqValue, Unknown
 
 if TYPE_CHECKING:
@@ -28,14 +29,11 @@ if TYPE_CHECKING:
 BCRYPT_DEFAULT_COST = 12
 BCRYPT_FAMILY = ("bcrypt", "bcrypt_sha256")
 GENSALT = frozenset({"bcrypt.gensalt"})
-PASSLIB_CONTEXT = frozenset({"passlib.context.CryptContext"})
 PASSLIB_BCRYPT = frozenset(
     f"passlib.hash.{scheme}.{method}" for scheme in BCRYPT_FAMILY for method in ("using", "hash", "encrypt")
 )
-PWDLIB_BCRYPT = frozenset({"pwdlib.hashers.bcrypt.BcryptHasher"})
 PWDLIB_ARGON2 = frozenset({"pwdlib.hashers.argon2.Argon2Hasher"})
 PWDLIB_RECOMMENDED = frozenset({"pwdlib.PasswordHash.recommended", "pwdlib.password_hash.PasswordHash.recommended"})
-PWDLIB_HASH = frozenset({"pwdlib.PasswordHash", "pwdlib._hash.PasswordHash"})
 ARGON2_SCHEMES = frozenset({"argon2"})
 
 

@@ -20,6 +20,7 @@ from archlint.analysis.endpoints import list_dependencies, param_dependencies, r
 from archlint.analysis.routes import Route, RouteTable
 from archlint.collect.facts import Attr, Call, Expr, FunctionFact, Name, Seq
 from archlint.index import ProjectIndex
+from archlint.names import SECURITY
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, SeqValue, TypeForm, Unknown, Value, fqn_of
 
 
@@ -228,7 +229,7 @@ def _may_authenticate(index: ProjectIndex, table: RouteTable, route: Route, fn: 
     for dep in deps:
         if dep.target is None:
             continue
-        if fqn_of(index.evaluate(dep.call.func, dep.ctx)) in ("fastapi.Security", "fastapi.params.Security"):
+        if fqn_of(index.evaluate(dep.call.func, dep.ctx)) in SECURITY:
             return True
         labels.append(dep.target.dotted() or "")
         target = index.evaluate(dep.target, dep.ctx)

@@ -18,6 +18,17 @@ from archlint.checks.base import Project, Rule
 from archlint.fixes import security as security_fixes
 from archlint.collect.facts import Attr, Call, ClassFact, Expr, FunctionFact, Lit, Name
 from archlint.model import Finding, Severity
+from archlint.names import (
+    COLUMN,
+    DECLARATIVE_BASES,
+    DECLARATIVE_FUNCTIONS,
+    MAPPED,
+    MAPPED_COLUMN,
+    RELATIONSHIP,
+    SQLMODEL,
+    SQLMODEL_RELATIONSHIP,
+    TABLE,
+)
 from archlint.pack import option
 from archlint.values import ClassRef, Ctx, Instance
 
@@ -458,9 +469,9 @@ class PlaintextPasswordColumn(_S6Rule):
                             continue
                         seen.add((owner.path, assign.span))
                         yield self.finding(owner.path, assign.span, self._message(column))
-        for facts, site, ctx in index.calls_to(*_TABLES):
+        for facts, site, ctx in index.calls_to(*TABLE):
             for arg in site.call.args[2:]:
-                if isinstance(arg, Call) and index.fqn(arg.func, ctx) in _COLUMNS and arg.args:
+                if isinstance(arg, Call) and index.fqn(arg.func, ctx) in COLUMN | MAPPED_COLUMN | MAPPED and arg.args:
                     name = index.const(arg.args[0], ctx)
                     if isinstance(name, str) and pattern.fullmatch(snake(name)):
                         yield self.finding(facts.path, arg.span, self._message(name))
@@ -475,9 +486,9 @@ class PlaintextPasswordColumn(_S6Rule):
             return None
         if isinstance(value, Call):
             fqn = index.fqn(value.func, ctx)
-            if fqn in _RELATIONSHIPS:
+            if fqn in RELATIONSHIP | SQLMODEL_RELATIONSHIP:
                 return None
-            if fqn in _COLUMNS and value.args and isinstance(value.args[0], Lit) and isinstance(value.args[0].value, str):
+            if fqn in COLUMN | MAPPED_COLUMN | MAPPED and value.args and isinstance(value.args[0], Lit) and isinstance(value.args[0].value, str):
                 return value.args[0].value
         return attr
 
@@ -485,10 +496,10 @@ class PlaintextPasswordColumn(_S6Rule):
         index = project.index
         mro = index.mro(ref)
         bases = {getattr(k, "fqn", None) for k in mro}
-        if bases & _SQLMODEL:
+        if bases & SQLMODEL:
             table = fact.keyword("table")
             return table is not None and index.const(table, Ctx(ref.module, fact.parent or "")) is True
-        if bases & (_DECLARATIVE_BASES | set(self.options.model_base_classes)):
+        if bases & (DECLARATIVE_BASES | set(self.options.model_base_classes)):
             return True
         for klass in mro:
             if not isinstance(klass, ClassRef):
@@ -501,6 +512,6 @@ class PlaintextPasswordColumn(_S6Rule):
             kctx = Ctx(klass.module, kfact.parent or "")
             for base in kfact.bases:
                 value = index.evaluate(base, kctx)
-                if isinstance(value, Instance) and value.type_fqn in _DECLARATIVE_FACTORIES:
+                if isinstance(value, Instance) and value.type_fqn in DECLARATIVE_FUNCTIONS:
                     return True
         return False
