@@ -33,7 +33,6 @@ from archlint.analysis.pydantic_models import (
     value_fqn,
 )
 from archlint.checks.base import Project, Rule
-from archlint.fixes import pydantic as pydantic_fixes
 from archlint.collect.facts import Attr, Await, Branch, Call, ClassFact, DictExpr, Expr, Lit, Name, UnaryOp
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
@@ -420,6 +419,8 @@ class PydanticV1Validator(_V1Idiom):
     ]
 
     def fix(self, finding: Finding, source):
+        from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
+
         return pydantic_fixes.field_validator(source, finding.span)
 
     def idioms(self, project: Project) -> Iterable[Finding]:
@@ -578,6 +579,8 @@ class PydanticV1ModelMethod(_V1Idiom):
     ]
 
     def fix(self, finding: Finding, source):
+        from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
+
         return pydantic_fixes.rename_method(source, finding.span)
 
     def idioms(self, project: Project) -> Iterable[Finding]:
@@ -883,6 +886,8 @@ class PydanticV1FieldArgument(_V1Idiom):
     def fix(self, finding: Finding, source):
         if "SQLModel" in finding.message:
             return None  # SQLModel's Field takes the v2 names through schema_extra: a person decides
+        from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
+
         return pydantic_fixes.rename_argument(source, finding.span)
 
     def idioms(self, project: Project) -> Iterable[Finding]:
