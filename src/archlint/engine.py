@@ -11,7 +11,7 @@ import hashlib
 import os
 import re
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -96,6 +96,8 @@ class Overrides:
     #: ``--stdin-filename``: check ``stdin_text`` as the file ``stdin_filename`` (which need not exist).
     stdin_filename: Path | None = None
     stdin_text: bytes | None = None
+    #: Told what the run is doing, for a progress line: (phase, done, total).
+    progress: Callable[[str, int, int], None] | None = None
 
 
 @dataclass(slots=True)
@@ -227,7 +229,8 @@ def _check_group(
     if change is not None and any(rule.change_set_only for rule in rules):
         # Every changed path is held to the boundaries, not only the Python files analysed.
         files_checked += len(set(group_targets) - analysed_files)
-    found = check_project(project, rules, config, group_targets, crashes, complete=complete)
+    found = check_project(project, rules, config, group_targets, crashes, complete=complete,
+                          progress=overrides.progress)
     # Non-Python files the rules read (OpenAPI documents), when they are checked paths or named explicitly.
     wanted = [_relative(t, top) for t in group_targets]
     documents = project.openapi_if_loaded()
@@ -453,7 +456,8 @@ def build_project(
     inputs = inputs or _Inputs.read(config, report_root, overrides, rules)
     files = inputs.files
     collected, test_facts = _collect_with_tests(
-        files, inputs.test_files, config, overrides.jobs, overrides.no_cache, overrides.overlay, inputs.blobs
+        files, inputs.test_files, config, overrides.jobs, overrides.no_cache, overrides.overlay, inputs.blobs,
+        overrides.progress,
     )
     facts, generated = analysed(collected, config)
     kept = {f.path for f in facts}
@@ -481,13 +485,14 @@ def _collect_with_tests(
     no_cache: bool,
     overlay: dict[Path, str] | None = None,
     blobs: list[bytes | FileFacts] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[list[FileFacts], list[FileFacts]]:
     """The facts of the analysed files and of the tests (read for S24 only), in one collection and one cache pass."""
     seen = {f.path for f in files}
     extra = [f for f in test_files if f.path not in seen]
     everything = collect_all(
         files + extra, jobs=jobs, cache=facts_cache(config, no_cache=no_cache), limits=limits(config), overlay=overlay,
-        blobs=blobs,
+        blobs=blobs, progress=progress,
     )
     tests = {f.path for f in extra}
     return [f for f in everything if f.path not in tests], [f for f in everything if f.path in tests]
@@ -608,9 +613,10 @@ def check_project(
     crashes: list[RuleCrash] | None = None,
     *,
     complete: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> list[Finding]:
     rules = list(rules)
-    findings = _run_rules(project, [r for r in rules if not r.after_filter], crashes)
+    findings = _run_rules(project, [r for r in rules if not r.after_filter], crashes, progress)
     report_root = project.report_root
     wanted = [_relative(t, report_root) for t in targets]
     filters = _Filters(project.index, config, report_root)
@@ -635,9 +641,14 @@ def check_project(
     return kept
 
 
-def _run_rules(project: Project, rules: list[Rule], crashes: list[RuleCrash] | None) -> list[Finding]:
+def _run_rules(
+    project: Project, rules: list[Rule], crashes: list[RuleCrash] | None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[Finding]:
     findings: list[Finding] = []
-    for rule in rules:
+    for number, rule in enumerate(rules):
+        if progress is not None:
+            progress("checking", number, len(rules))
         try:
             findings.extend(list(rule.check(project)))
         except Exception as exc:
@@ -686,6 +697,7 @@ def _read(file: SourceFile) -> bytes | FileFacts:
 def collect_all(
     files: list[SourceFile], jobs: int | None = None, cache: FactsCache | None = None, limits: Limits | None = None,
     overlay: dict[Path, str] | None = None, blobs: list[bytes | FileFacts] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> list[FileFacts]:
     """Facts for every file: from the cache when the content was seen before, else parsed.
 
@@ -716,6 +728,13 @@ def collect_all(
             pending.append((i, data, digest))
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     isolate: list[tuple[int, bytes, str]] = []
+    done = [0]
+
+    def parsed() -> None:
+        done[0] += 1
+        if progress is not None:
+            progress("parsing", done[0], len(pending))
+
     if workers > 1 and len(pending) >= _PARALLEL_THRESHOLD:
         isolate = pending
     else:
@@ -725,8 +744,11 @@ def collect_all(
                 isolate.append((i, data, digest))
             else:
                 out[i] = facts
+                parsed()
     if isolate:
-        results = collect_isolated([data for _, data, _ in isolate], max(1, min(workers, len(isolate))), limits)
+        results = collect_isolated(
+            [data for _, data, _ in isolate], max(1, min(workers, len(isolate))), limits, on_result=parsed
+        )
         for (i, _data, _digest), facts in zip(isolate, results):
             out[i] = facts
     for i, _data, digest in pending:
