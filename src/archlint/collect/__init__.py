@@ -188,9 +188,8 @@ def _collect(source: str, digest: str) -> FileFacts:
     if previous < _RECURSION_LIMIT:
         sys.setrecursionlimit(_RECURSION_LIMIT)
     import libcst as cst
-    from libcst.metadata import MetadataWrapper
 
-    from archlint.collect.visitor import FactCollector
+    from archlint.collect.visitor import collect_tree
 
     try:
         try:
@@ -198,8 +197,7 @@ def _collect(source: str, digest: str) -> FileFacts:
         except cst.ParserSyntaxError as exc:
             facts.parse_error = _parse_error(source, exc)
             return facts
-        collector = FactCollector(source)
-        MetadataWrapper(tree, unsafe_skip_copy=True).visit(collector)
+        collector = collect_tree(source, tree)
     except (RecursionError, MemoryError) as exc:
         facts.parse_error = ParseError(
             f"The file was not analysed: it is too deeply nested ({type(exc).__name__}).", Span.point(1)
