@@ -708,9 +708,13 @@ def test_inventory_tested_flags_agree_with_s24_findings():
     report = _inventory_of(root)
     flags = {(e["method"], e["path"]): e["tested"] for e in report["endpoints_created"]}
     assert [k for k, tested in sorted(flags.items()) if not tested] == [
-        ("GET", "/api/v1/items/{item_id}/audit"),
+        ("GET", "/api/v1/items/{item_id}/related"),
+        ("POST", "/api/v1/items/{item_id}/share"),
         ("PUT", "/api/v1/items/{item_id}"),
     ]
+    assert flags[("GET", "/api/v1/items/export")] is True  # a unit test calls the handler
+    assert flags[("GET", "/api/v1/items/{item_id}/tags")] is True  # a URL helper of the tests
+    assert flags[("GET", "/api/v1/items/{item_id}/audit")] is True  # a fixture typed as yielding a client
     assert flags[("DELETE", "/api/v1/items/{item_id}")] is True  # a parametrised client.request
     assert flags[("GET", "/api/v1/items/{item_id}/history")] is True  # app.url_path_for
 def test_inventory_and_s7_agree_on_authentication():

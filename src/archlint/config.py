@@ -107,8 +107,11 @@ def _has_archlint_table(path: Path) -> bool:
         data = _read_toml(path.read_text(encoding="utf-8"), str(path))
     except (ConfigError, OSError, UnicodeDecodeError):
         return True
-    tool = data.get("tool")
-    return isinstance(tool, dict) and "archlint" in tool
+    if "tool" not in data:
+        return False
+    tool = data["tool"]
+    # PEP 518 reserves ``tool`` for tables: a pyproject where it is anything else is broken for every tool.
+    return not isinstance(tool, dict) or "archlint" in tool
 
 
 def git_root(start: Path) -> Path | None:

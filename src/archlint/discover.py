@@ -183,8 +183,15 @@ def discover_tests(config: Config, report_root: Path, patterns: Iterable[str]) -
     spec = _spec(wanted)
     analysis = {k: v for k, v in config.pack.data.get("analysis", {}).items() if k != "exclude"}
     data = {**config.pack.data, "analysis": analysis}
-    unfiltered = replace(config, exclude=[e for e in config.exclude if e not in wanted], pack=replace(config.pack, data=data))
+    unfiltered = replace(
+        config,
+        exclude=[e for e in config.exclude if e not in wanted],
+        test_files=[],  # pytest's python_files name tests: they are what is wanted here
+        pack=replace(config.pack, data=data),
+    )
     return [f for f in discover(unfiltered, report_root) if spec.match_file(f.rel)]
+
+
 def _is_file(path: Path) -> bool:
     try:
         return path.is_file()

@@ -333,7 +333,7 @@ class _Inventory:
 
     def mark_tested(self, endpoints: list[_Endpoint]) -> None:
         """Which tests call each endpoint (S24's reading of the tests, with the same options)."""
-        from archlint.checks.s24_tested_endpoints import UntestedEndpoint, endpoint_test_calls, route_names
+        from archlint.checks.s24_tested_endpoints import UntestedEndpoint, endpoint_test_calls, endpoint_tests
         from archlint.config import load_config, rule_settings
 
         config = self.config if self.config is not None else load_config(None, self.project.root)
@@ -343,7 +343,7 @@ class _Inventory:
             if endpoint.path is None:
                 endpoint.tests = []
                 continue
-            found = calls.calling(endpoint.method, endpoint.path, route_names(endpoint.route))
+            found = endpoint_tests(calls, endpoint.route, endpoint.method, endpoint.path)
             endpoint.tests = sorted({call.test for call in found})
 
     def project_name(self) -> str:

@@ -111,6 +111,9 @@ class Traced:
     funcs: tuple[str, ...] = ()
     #: The name of the definition at ``site`` (when it is named).
     label: str = ""
+    #: The value is the literal fallback of a configuration read (``os.getenv("K", "dev")``);
+    #: only :meth:`Origins.string` under ``Origins.fallbacks`` follows those.
+    fallback: bool = False
 
     def through(self, binding: Binding) -> Traced:
         """The same value seen through a named definition: unnamed sites move to it."""
@@ -265,6 +268,10 @@ class Origins:
         self.pinned: dict[str, tuple] = {}
         #: Functions whose parameters a trace followed to their callers (see ``flows``).
         self.consulted: set[str] = set()
+        #: When set, :meth:`string` follows the literal fallback of a configuration read
+        #: (``os.getenv("K", "dev")``, ``config.get("k", "dev")``, ``os.getenv("K") or "dev"``)
+        #: instead of calling the value unknown: what a secret is when the environment is not set.
+        self.fallbacks = False
 
     # ----------------------------------------------------------- helpers
     def path(self, ctx: Ctx) -> str:
@@ -321,12 +328,19 @@ class Origins:
         """Every binding of ``name`` directly in one scope that may reach ``use``.
 
         In a function, bindings written after the use are left out, and an
-        assignment at the body's own indentation hides the ones before it
-        (if/else branches, indented deeper, are all kept).
+        assignment that always runs (outside every ``if``, ``try``, ``match``
+        and loop of the function) hides the ones before it: each branch's
+        assignment is kept, and a branch whose test is known to fail where
+        the value is read (``if expires_delta:`` when the call being followed
+        passes one; ``if token_type == "refresh":`` when it passes
+        ``"access"``) is left out (:meth:`condition`).
         """
         ctx = Ctx(facts.module, scope.qualname)
         found: list[tuple[Span, Binding]] = []
+        guarded: set[Span] = set()
         for assign in scope.assigns:
+            if assign.guarded:
+                guarded.add(assign.span)
             for target in assign.targets:
                 if isinstance(target, Name) and target.id == name:
                     site = Site(facts.path, assign.span, True)
@@ -356,16 +370,129 @@ class Origins:
             if param is not None:
                 out.append(self._param_binding(facts, scope, param))
             return out
-        body = min((a.span.column for a in scope.assigns), default=0)
+        body = min((a.span.column for a in scope.assigns if not a.guarded), default=0)
         earlier = sorted((item for item in found if _before(item[0], use)), key=lambda i: (i[0].line, i[0].column), reverse=True)
         out = []
         for span, binding in earlier:
+            if span in guarded and not self._taken(facts, scope, span):
+                continue
             out.append(binding)
-            if span.column <= body:
+            if span not in guarded and span.column <= body:
                 return out
         if param is not None:
             out.append(self._param_binding(facts, scope, param))
+        if not out and earlier:
+            span = earlier[0][0]
+            reason = f"no branch binding '{name}' is taken"
+            return [Binding("unknown", name, Site(facts.path, span, True), ctx, reason=reason)]
         return out
+
+    def _taken(self, facts: FileFacts, scope: Scope, span: Span) -> bool:
+        """False when a branch of ``scope`` holding ``span`` has a test known to send the run elsewhere."""
+        ctx = Ctx(facts.module, scope.qualname)
+        for branch in facts.branches:
+            if branch.body.contains(scope.span) or (branch.orelse is not None and branch.orelse.contains(scope.span)):
+                continue  # the branch holds the whole function (its span is the name's)
+            if branch.body.contains(span):
+                wanted = True
+            elif branch.orelse is not None and branch.orelse.contains(span):
+                wanted = False
+            else:
+                continue
+            verdict = self.condition(branch.test, ctx)
+            if verdict is not None and verdict is not wanted:
+                return False
+        return True
+
+    # -------------------------------------------------------- conditions
+    def condition(self, test: Expr, ctx: Ctx) -> bool | None:
+        """Whether a test holds on every flow followed (the pinned call, else every caller); None when unknown.
+
+        Read: literals, parameters (the argument each call passes, or the
+        default), local names bound to those, enum members, ``not``,
+        ``and``/``or``, and one comparison (``==``, ``!=``, ``is``, ``is not``).
+        Settings and other attributes are not read: their defaults can be
+        overridden at run time.
+        """
+        key = ("condition", test.span, ctx)
+        if not self.guard(key):
+            return None
+        try:
+            return self._condition(test, ctx)
+        finally:
+            self.release(key)
+
+    def _condition(self, test: Expr, ctx: Ctx) -> bool | None:
+        if isinstance(test, UnaryOp) and test.op == "Not":
+            inner = self.condition(test.operand, ctx)
+            return None if inner is None else not inner
+        if isinstance(test, Other) and test.kind == "BooleanOperation" and len(test.ops) == 1 and len(test.children) == 2:
+            left, right = (self.condition(child, ctx) for child in test.children)
+            if test.ops[0] == "And":
+                return False if False in (left, right) else True if left and right else None
+            return True if True in (left, right) else False if left is False and right is False else None
+        if isinstance(test, Other) and test.kind == "Comparison" and len(test.ops) == 1 and len(test.children) == 2:
+            lefts, rights = self.candidates(test.children[0], ctx), self.candidates(test.children[1], ctx)
+            if lefts is None or rights is None:
+                return None
+            verdicts = {_compare(test.ops[0], a, b) for a in lefts for b in rights}
+            return verdicts.pop() if len(verdicts) == 1 else None
+        values = self.candidates(test, ctx)
+        if values is None:
+            return None
+        truths = {_truth(v) for v in values}
+        return truths.pop() if len(truths) == 1 else None
+
+    def candidates(self, expr: Expr, ctx: Ctx, depth: int = 0) -> list[tuple] | None:
+        """What an expression may be where a test reads it, one entry per flow; None when any flow is unknown.
+
+        Entries: ``("const", value)``, ``("member", fqn)`` for an enum member,
+        ``("object", truthy)`` for an object that is not None (``truthy`` None
+        when its truth is unknown).
+        """
+        if depth > 8:
+            return None
+        if isinstance(expr, Lit):
+            return [("const", expr.value)]
+        if isinstance(expr, (Seq, DictExpr)):
+            items = expr.items
+            return [("object", bool(items))]
+        if isinstance(expr, Attr):
+            base = self.index.evaluate(expr.base, ctx)
+            if isinstance(base, ClassRef) and self.index.is_subclass(base, _ENUMS):
+                return [("member", f"{base.fqn}.{expr.attr}")]
+            return None
+        if isinstance(expr, Call):
+            fqn = self.fqn(expr.func, ctx)
+            if fqn in _TIMEDELTAS:
+                amounts = [r.value for arg in (*expr.args, *(v for _, v in expr.kwargs)) for r in known(self.number(arg, ctx))]
+                return [("object", True if any(amounts) else None)]
+            value = self.index.evaluate(expr, ctx)
+            return [("object", None)] if isinstance(value, Instance) and isinstance(value.type, ClassRef) else None
+        if isinstance(expr, Name):
+            bindings = self.name_bindings(expr.id, ctx, expr.span)
+            if not bindings:
+                return None
+            out: list[tuple] = []
+            for binding in bindings:
+                if binding.kind == "value" and binding.expr is not None and (binding.ctx.scope or isinstance(binding.expr, Lit)):
+                    found = self.candidates(binding.expr, binding.ctx, depth + 1)
+                elif binding.kind == "param":
+                    flows = self.flows(binding)
+                    found = [] if flows else None
+                    for flow in flows:
+                        more = self.candidates(flow.expr, flow.ctx, depth + 1) if flow.expr is not None else None
+                        if more is None:
+                            found = None
+                            break
+                        found += more
+                else:
+                    found = None
+                if not found:
+                    return None
+                out.extend(found)
+            return out[:_MAX_FLOWS] if len(out) <= _MAX_FLOWS else None
+        return None
 
     def _param_binding(self, facts: FileFacts, scope: FunctionFact, param) -> Binding:
         return Binding(
@@ -680,7 +807,12 @@ class Origins:
                 return self.string(expr.func.base, ctx)
             if fqn in ("builtins.str", "builtins.bytes", *_SECRET_WRAPPERS) and expr.args:
                 return self.string(expr.args[0], ctx)
-            if self.fallback_of(expr, ctx, fqn) is not None:
+            fallback = self.fallback_of(expr, ctx, fqn)
+            if fallback is None and self.fallbacks and isinstance(expr.func, Attr) and expr.func.attr == "get":
+                fallback = expr.arg(1, "default") or False  # ``config.get("signing_key", "dev-only")``
+            if fallback is not None:
+                if self.fallbacks and fallback is not False:
+                    return [replace(r, fallback=True) if isinstance(r, Traced) else r for r in self.string(fallback, ctx)]
                 return [Unknown("a value read from the environment", ctx.module, expr.span)]
             if fqn in FIELD_FUNCTIONS:
                 value = expr.arg(0, "default")
@@ -688,12 +820,45 @@ class Origins:
         if isinstance(expr, Other) and expr.kind in ("BooleanOperation", "IfExp"):
             if any(self.reads_environment(child, ctx) for child in expr.children):
                 # ``os.getenv("KEY") or "dev-key"`` is an environment read with a fallback.
+                if self.fallbacks:
+                    results = self.branches(expr, ctx, self.string)
+                    return [replace(r, fallback=True) if isinstance(r, Traced) else r for r in results]
                 return [Unknown("a value read from the environment", ctx.module, expr.span)]
             return self.branches(expr, ctx, self.string)
         value = self.index.evaluate(expr, ctx)
         if isinstance(value, Const) and isinstance(value.value, (str, bytes)):
             return [Traced(value.value, self.site(expr, ctx))]
         return [value if isinstance(value, Unknown) else Unknown("not a literal string", ctx.module, expr.span)]
+
+
+_ENUMS = frozenset({"enum.Enum", "enum.StrEnum", "enum.IntEnum", "enum.Flag", "enum.IntFlag"})
+_TIMEDELTAS = frozenset({"datetime.timedelta", "pendulum.duration"})
+
+
+def _truth(value: tuple) -> bool | None:
+    kind, payload = value
+    if kind == "const":
+        return bool(payload)
+    if kind == "member":
+        return True
+    return payload
+
+
+def _compare(op: str, a: tuple, b: tuple) -> bool | None:
+    """``a op b`` for two candidates; None when it cannot be told."""
+    if op in ("Is", "IsNot"):
+        if ("const", None) not in (a, b):
+            return None
+        same = a == b
+        return same if op == "Is" else not same
+    if op not in ("Equal", "NotEqual"):
+        return None
+    if a[0] == b[0] and a[0] in ("const", "member"):
+        equal = a[1] == b[1]
+        return equal if op == "Equal" else not equal
+    if "object" in (a[0], b[0]) and ("const", None) in (a, b):
+        return op == "NotEqual"
+    return None
 
 
 def _numeric(value: object, site: Site, expr: Expr, ctx: Ctx) -> Traced | Unknown:

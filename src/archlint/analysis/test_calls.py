@@ -19,9 +19,15 @@ from archlint.analysis.static_types import TypeResolver, canonical, canonical_of
 from archlint.collect.facts import Attr, BinOp, Call, Expr, FileFacts, FString, FunctionFact, Lit, Name, Seq
 from archlint.index import ProjectIndex
 from archlint.model import Span
-from archlint.values import Ctx
+from archlint.values import Ctx, FuncRef, TypeForm
 
 WILDCARD = "{*}"
+#: Annotations of what a generator fixture yields: their first argument is the value.
+_YIELDING = frozenset(
+    f"{module}.{name}"
+    for module in ("typing", "collections.abc")
+    for name in ("Generator", "AsyncGenerator", "Iterator", "AsyncIterator", "Iterable", "AsyncIterable")
+)
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 
 
@@ -44,11 +50,13 @@ class TestCalls:
 
     files: int
     calls: list[TestCall] = field(default_factory=list)
+    #: Handlers the tests call as functions (``await read_item(42, db)``), by fully qualified name.
+    direct: dict[str, list[TestCall]] = field(default_factory=dict)
 
-    def calling(self, method: str, template: str, names: Iterable[str] = ()) -> list[TestCall]:
-        """The test calls that reach ``method template`` (a route's full path) or name its route."""
+    def calling(self, method: str, template: str, names: Iterable[str] = (), handler: str | None = None) -> list[TestCall]:
+        """The test calls that reach ``method template`` (a route's full path), name its route or call its handler."""
         wanted = set(names)
-        out = []
+        out = list(self.direct.get(handler, ())) if handler is not None else []
         for call in self.calls:
             if call.method is not None and call.method != method:
                 continue
@@ -141,6 +149,15 @@ class _Reader:
             return False
         return canonical_of(self.types.of(expr, ctx)) in self.client_classes
 
+    def _client_annotation(self, expr: Expr | None, ctx: Ctx) -> bool:
+        """``client: TestClient``, or a fixture's ``-> AsyncIterator[httpx.AsyncClient]`` (what a generator yields)."""
+        value = self.types.annotation(expr, ctx)
+        if isinstance(value, TypeForm) and canonical_of(value.origin) in _YIELDING and value.args:
+            value = value.args[0]
+        if isinstance(value, TypeForm):
+            value = value.origin
+        return self.types.is_subclass(value, self.client_classes)
+
     def _client_fixtures(self) -> set[str]:
         """Names of fixtures that return or yield a test client (fixtures built on such fixtures too)."""
         found: set[str] = set()
@@ -153,7 +170,7 @@ class _Reader:
                     continue
                 ctx = Ctx(facts.module, fn.qualname)
                 handed = [*fn.returns, *fn.yields]
-                if self._client_expr(fn.returns_annotation, Ctx(facts.module, fn.parent or "")) or any(
+                if self._client_annotation(fn.returns_annotation, Ctx(facts.module, fn.parent or "")) or any(
                     self._client_expr(v, ctx) or (isinstance(v, Name) and v.id in found and fn.param(v.id) is not None)
                     for v in handed
                 ) or any(
@@ -173,7 +190,7 @@ class _Reader:
             param = fn.param(receiver.id)
             if param is not None:
                 if param.annotation is not None:
-                    return self._client_expr(param.annotation, Ctx(ctx.module, fn.parent or ""))
+                    return self._client_annotation(param.annotation, Ctx(ctx.module, fn.parent or ""))
                 return receiver.id in self.client_fixtures
         return False
 
@@ -200,7 +217,26 @@ class _Reader:
         if isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr == "format":
             base = self.template(expr.func.base, ctx, depth + 1)
             return re.sub(r"\{[^{}]*\}", WILDCARD, base) if base is not None else None
+        if isinstance(expr, Call):
+            return self._helper_url(expr, ctx, depth)
         return None
+
+    def _helper_url(self, call: Call, ctx: Ctx, depth: int) -> str | None:
+        """The URL a project helper returns (``api_routes.item(item_id)`` -> ``/api/items/{*}``).
+
+        Its parameters are known only at run time; the returns must agree on one template.
+        """
+        ref = self.index.evaluate(call.func, ctx)
+        if not isinstance(ref, FuncRef):
+            return None
+        fn = self.index.function(ref)
+        if fn is None or fn.is_generator:
+            return None
+        inner = Ctx(ref.module, fn.qualname)
+        templates = {self.template(r, inner, depth + 1) for r in fn.returns if r is not None}
+        if len(templates) != 1:
+            return None
+        return templates.pop()
 
     def _known(self, expr: Expr, ctx: Ctx) -> str | None:
         value = self.index.const(expr, ctx)
@@ -235,13 +271,22 @@ class _Reader:
         return rows
 
     # ------------------------------------------------------------ calls
-    def read(self) -> list[TestCall]:
-        out: list[TestCall] = []
+    def read(self) -> TestCalls:
+        out = TestCalls(files=len(self.tests))
+        tests = {facts.module for facts in self.tests}
         for facts in self.tests:
             for fn in facts.functions.values():
                 ctx = Ctx(facts.module, fn.qualname)
                 for site in fn.calls:
-                    out.extend(self._call(facts, fn, ctx, site.call))
+                    requests = self._call(facts, fn, ctx, site.call)
+                    out.calls.extend(requests)
+                    if requests or not isinstance(site.call.func, (Name, Attr)):
+                        continue
+                    # A unit test may call the handler itself, as coverage would count it.
+                    ref = self.index.evaluate(site.call.func, ctx)
+                    if isinstance(ref, FuncRef) and ref.module not in tests:
+                        called = TestCall(facts.path, site.call.span, f"{facts.module}:{fn.qualname}", None, None)
+                        out.direct.setdefault(ref.fqn, []).append(called)
         return out
 
     def _route_name(self, expr: Expr | None, ctx: Ctx) -> str | None:
@@ -310,5 +355,4 @@ def read_test_calls(
     if not tests:
         return TestCalls(files=0)
     combined = ProjectIndex([*index.files.values(), *tests])
-    reader = _Reader(combined, tests, frozenset(client_classes), frozenset(fixture_decorators))
-    return TestCalls(files=len(tests), calls=reader.read())
+    return _Reader(combined, tests, frozenset(client_classes), frozenset(fixture_decorators)).read()

@@ -50,11 +50,23 @@ def _nonempty(index: ProjectIndex, expr: Expr | None, ctx: Ctx) -> bool:
     return True  # something archlint cannot read: assume it documents
 
 
+def _prose(index: ProjectIndex, expr: Expr | None, ctx: Ctx) -> bool:
+    """A route `name=` written as words: FastAPI's summary when none is given (an identifier is a `url_for` key)."""
+    if expr is None:
+        return False
+    value = index.evaluate(expr, ctx)
+    return isinstance(value, Const) and isinstance(value.value, str) and len(value.value.split()) > 1
+
+
 class UndocumentedEndpoint(Rule[S3Options]):
     """Reports routes with neither a handler docstring nor `summary=` / `description=`.
 
     FastAPI turns the handler's docstring into the operation's description;
     `summary=` and `description=` on the decorator do the same explicitly.
+    Without a `summary=`, FastAPI titles the route's `name=` into the
+    operation's summary: a name written as words (`name="List the items"`)
+    documents the route; an identifier (`name="items:list"`, kept for
+    `url_for`) documents nothing more than the function name would.
     Routes no OpenAPI document lists are left alone: websockets,
     `include_in_schema=False` on the route, its router or an `include_router`
     call, and every route of an application built with `openapi_url=None`;
@@ -97,6 +109,10 @@ class UndocumentedEndpoint(Rule[S3Options]):
         @router.get("/count", summary="Count the items")
         async def count_items() -> int:
             return 0
+
+        @router.get("/latest", name="The latest items")
+        async def latest_items() -> list[str]:
+            return []
         """
     ]
 
@@ -117,6 +133,8 @@ class UndocumentedEndpoint(Rule[S3Options]):
         if not _documented_route(project, route):
             return None
         if _nonempty(index, route.kw("summary"), route.ctx) or _nonempty(index, route.kw("description"), route.ctx):
+            return None
+        if _prose(index, route.kw("name"), route.ctx):
             return None
         fn = index.function(route.handler) if route.handler else None
         if fn is None or (fn.docstring and fn.docstring.strip()):

@@ -13,7 +13,9 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from archlint.analysis.origins import Site, known, snake
+from archlint.analysis.origins import Site, Traced, known, snake
+from archlint.analysis.endpoints import route_label
+from archlint.analysis.routes import Route
 from archlint.analysis.tokens import Decode, Issue, Lifetime, Tokens, issue_kinds, token_kind
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, DictExpr, Expr, Lit, Name, Seq, Starred
@@ -50,6 +52,13 @@ class S5Options:
     )
     token_type_claims: tuple[str, ...] = option(
         "Payload keys whose value names the token's kind (`{\"type\": \"refresh\"}`)."
+    )
+    login_route_names: re.Pattern = option(
+        "Searched in a route's snake_case handler name and path: a login route (AL403 is reported at the"
+        " login route that issues the access token, before any other route that does)."
+    )
+    issuer_follow_depth: int = option(
+        "How many calls up from a token-issuing call AL403 looks for the route whose handler issues it."
     )
 
 
@@ -275,14 +284,18 @@ class RefreshTokenLifetimeTooLong(_LifetimeRule):
 
 
 class AccessTokenWithoutRefreshToken(_S5Rule):
-    """Reports an application that issues access tokens but no refresh token, at the access-token issuing call.
+    """Reports an application that issues access tokens but no refresh token, at the login route.
 
     Any refresh token counts: a JWT classified as refresh, or anything named
     for one (a `create_refresh_token` function, a `refresh_token` column or
     variable, a `/refresh` route), since opaque refresh tokens stored in a
-    table are as good as JWTs. One finding per application, at its first
-    call that issues an access token: applications packaged apart in one
-    project (`services/auth/app`, `services/billing/app`) each need theirs.
+    table are as good as JWTs. One finding per application, at the route
+    whose handler issues its access token (directly or through the helpers
+    it calls, up to the pack's `issuer-follow-depth`), a login route first
+    (`login-route-names`), with the issuing call as a related location;
+    where no route of the project issues it (a library's router mounts
+    it), at the issuing call. Applications packaged apart in one project
+    (`services/auth/app`, `services/billing/app`) each need theirs.
 
     ## Why is this bad?
     Without a refresh token, short access tokens force users to log in every
@@ -338,12 +351,56 @@ class AccessTokenWithoutRefreshToken(_S5Rule):
                 continue
             named = [i for i in access if any(self.options.access_token_names.search(snake(f)) for f in i.funcs)]
             first = (named or access)[0]
+            route = self._issuing_route(project, named or access)
+            if route is None:
+                yield self.finding(
+                    first.path,
+                    first.call.span,
+                    "The application issues access tokens here but no refresh token anywhere: add a refresh token "
+                    "so access tokens can stay short-lived.",
+                )
+                continue
+            found, issue = route
             yield self.finding(
-                first.path,
-                first.call.span,
-                "The application issues access tokens here but no refresh token anywhere: add a refresh token "
-                "so access tokens can stay short-lived.",
+                found.file,
+                found.call.span,
+                f"The route {route_label(found, project.routes)} issues an access token "
+                f"(at {issue.path}:{issue.call.span.line}) but the application issues no refresh token anywhere: "
+                "add a refresh token so access tokens can stay short-lived.",
+                related=[Related(issue.path, issue.call.span, "The access token is issued here.")],
             )
+
+    def _issuing_route(self, project: Project, issues: list[Issue]) -> tuple[Route, Issue] | None:
+        """The route whose handler reaches an access-token issuing call: a login route first, then the nearest."""
+        index = project.index
+        handlers: dict[str, list[Route]] = {}
+        for route in project.routes.routes:
+            if route.handler is not None:
+                handlers.setdefault(route.handler.fqn, []).append(route)
+        if not handlers:
+            return None
+        best: tuple | None = None
+        for order, issue in enumerate(issues):
+            if not issue.ctx.scope:
+                continue
+            depth_of = {f"{issue.ctx.module}.{issue.ctx.scope}": 0}
+            frontier = list(depth_of)
+            for depth in range(1, self.options.issuer_follow_depth + 1):
+                callers = [f"{ctx.module}.{ctx.scope}" for fqn in frontier for _f, _s, ctx in index.calls_to(fqn) if ctx.scope]
+                frontier = [c for c in dict.fromkeys(callers) if c not in depth_of]
+                depth_of.update((c, depth) for c in frontier)
+            for fqn, depth in depth_of.items():
+                for route in handlers.get(fqn, ()):
+                    rank = (not self._is_login(project, route), depth, order, route.file, route.call.span.line)
+                    if best is None or rank < best[0]:
+                        best = (rank, route, issue)
+        return (best[1], best[2]) if best is not None else None
+
+    def _is_login(self, project: Project, route: Route) -> bool:
+        pattern = self.options.login_route_names
+        names = [route.handler.qualname.rsplit(".", 1)[-1]] if route.handler is not None else []
+        names += [fp.path for fp in route.full_paths if fp.path]
+        return any(pattern.search(snake(n.replace("/", "_").replace("-", "_"))) for n in names)
 
 
 def _application_homes(project: Project) -> Callable[[str], str | None]:
@@ -637,9 +694,14 @@ class HardcodedJwtSecret(_S5Rule):
 
     The key argument of `jwt.encode`/`jwt.decode` (and fastapi-users'
     `JWTStrategy(secret=...)`) is followed through constants, settings
-    defaults and `.get_secret_value()`. A settings default drawn from
-    `secrets.token_urlsafe(...)`, a field without a default and a value read
-    from the environment are fine; so are public keys used to verify.
+    defaults and `.get_secret_value()`. A literal fallback of a configuration
+    read is a literal key too: `os.getenv("SECRET_KEY", "changeme")`,
+    `os.environ.get(...)`, `config("KEY", default=...)`,
+    `config.get("signing_key", "dev-only")` and `os.getenv("KEY") or "dev"`
+    sign with that literal wherever the variable is not set. A settings
+    default drawn from `secrets.token_urlsafe(...)`, a field without a
+    default and a value read from the environment without a fallback are
+    fine; so are public keys used to verify.
 
     ## Why is this bad?
     A key in the source is in every clone, fork, image and log of it; anyone
@@ -668,7 +730,17 @@ class HardcodedJwtSecret(_S5Rule):
                 def read_token(token: str) -> dict:
                     return jwt.decode(token, settings.SECRET_KEY, algorithms=["HS256"])
             """,
-        }
+        },
+        """
+        import os
+
+        import jwt
+
+        SECRET_KEY = os.getenv("SECRET_KEY", "changeme")  # expect: AL408
+
+        def sign(payload: dict) -> str:
+            return jwt.encode(payload, SECRET_KEY, algorithm="HS256")
+        """,
     ]
     VALID = [
         {
@@ -704,23 +776,35 @@ class HardcodedJwtSecret(_S5Rule):
             if decode.api.key is not None:
                 keys.append((decode.call.arg(*decode.api.key), decode.ctx, self._asymmetric(data, decode)))
         keys.extend((expr, ctx, False) for expr, ctx in data.config_secrets)
-        for expr, ctx, verify_only in keys:
-            if expr is None or verify_only:
+        results: list[Traced] = []
+        data.origins.fallbacks = True
+        try:
+            for expr, ctx, verify_only in keys:
+                if expr is not None and not verify_only:
+                    results.extend(known(data.origins.string(expr, ctx)))
+        finally:
+            data.origins.fallbacks = False
+        for result in results:
+            value = result.value.decode("latin-1") if isinstance(result.value, bytes) else str(result.value)
+            if not value.strip() or _PUBLIC_KEY.search(value):
                 continue
-            for result in known(data.origins.string(expr, ctx)):
-                value = result.value.decode("latin-1") if isinstance(result.value, bytes) else str(result.value)
-                if not value.strip() or _PUBLIC_KEY.search(value):
-                    continue
-                key = (result.site.path, result.site.span)
-                if key in seen:
-                    continue
-                seen.add(key)
-                yield self.finding(
-                    result.site.path,
-                    result.site.span,
-                    "This JWT signing key is a literal in the source: read it from the environment or a secret "
-                    "store (a settings field without a default, or one drawn from `secrets.token_urlsafe`).",
+            key = (result.site.path, result.site.span)
+            if key in seen:
+                continue
+            seen.add(key)
+            if result.fallback:
+                message = (
+                    "This JWT signing key falls back to a literal when the environment does not set it: a deployment "
+                    "that forgets the variable signs and accepts tokens with a key anyone with the source can read. "
+                    "Fail instead "
+                    "(no default, or one drawn from `secrets.token_urlsafe`)."
                 )
+            else:
+                message = (
+                    "This JWT signing key is a literal in the source: read it from the environment or a secret "
+                    "store (a settings field without a default, or one drawn from `secrets.token_urlsafe`)."
+                )
+            yield self.finding(result.site.path, result.site.span, message)
 
     @staticmethod
     def _asymmetric(data: Tokens, decode: Decode) -> bool:
@@ -730,3 +814,4 @@ class HardcodedJwtSecret(_S5Rule):
         value = data.index.evaluate(decode.call.arg(*decode.api.algorithms), decode.ctx)
         names = [value.value] if isinstance(value, Const) else value.consts() if isinstance(value, SeqValue) else None
         return bool(names) and all(isinstance(n, str) and _ASYMMETRIC.match(n) for n in names)
+

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from archlint.analysis.routes import Route
-from archlint.analysis.test_calls import TestCalls, read_test_calls
+from archlint.analysis.test_calls import TestCall, TestCalls, read_test_calls
 from archlint.checks.base import Project, Rule
 from archlint.model import Finding, Severity
 from archlint.pack import option
@@ -50,6 +50,12 @@ def route_names(route: Route) -> set[str]:
     return names
 
 
+def endpoint_tests(calls: TestCalls, route: Route, method: str, path: str) -> list[TestCall]:
+    """The tests that exercise one endpoint of ``route``: by URL, by route name or by calling its handler."""
+    handler = route.handler.fqn if route.handler is not None else None
+    return calls.calling(method, path, route_names(route), handler)
+
+
 class UntestedEndpoint(_S24Rule):
     """Warns about an endpoint that no test calls, at its route.
 
@@ -59,7 +65,10 @@ class UntestedEndpoint(_S24Rule):
     `ASGITransport`) and fixtures that return or yield them, with the URL as a
     literal, an f-string or a prefix from settings (`settings.API_V1_STR`),
     resolved with the same index as the routes; `client.request(method, url)`,
-    parametrised URLs and `app.url_path_for("name")` count. A test URL
+    parametrised URLs, URLs returned by a helper of the tests
+    (`routes.item(42)`) and `app.url_path_for("name")` count; so does a
+    unit test that calls the handler as a function, as a coverage run
+    would count it. A test URL
     `/api/v1/items/42` (or `f"/api/v1/items/{item_id}"`) calls the route
     `/api/v1/items/{item_id}`; a query string is ignored. A project with no
     tests at all gets one finding per application instead of one per route.
@@ -158,7 +167,6 @@ class UntestedEndpoint(_S24Rule):
         for route in table.routes:
             if "WEBSOCKET" in route.methods:
                 continue
-            names = route_names(route)
             for full in route.full_paths:
                 path = full.path
                 if path is None:
@@ -167,7 +175,7 @@ class UntestedEndpoint(_S24Rule):
                     if method == "?" or (method, path) in seen:
                         continue
                     seen.add((method, path))
-                    if calls.calling(method, path, names):
+                    if endpoint_tests(calls, route, method, path):
                         continue
                     yield self.finding(
                         route.file,

@@ -141,6 +141,9 @@ class Other(Expr):
 
     kind: str  # the LibCST node class name
     children: tuple[Expr, ...] = ()
+    #: Operators: a comparison's (``Equal``, ``IsNot``, ``In``...; children are the left side then each
+    #: comparator) or a boolean operation's (``And``/``Or``).
+    ops: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- #
@@ -199,6 +202,8 @@ class Assign:
     annotation: Expr | None = None
     op: str | None = None  # AugAssign operator, e.g. "AddAssign"
     loop_depth: int = 0
+    #: Inside an ``if``/``try``/``match``/loop of its scope: it may not run, so it hides no earlier binding.
+    guarded: bool = False
 
 
 @dataclass(slots=True)

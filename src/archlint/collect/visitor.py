@@ -51,6 +51,10 @@ _ARCHLINT_DIRECTIVE = re.compile(
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9_]+(?:[,\s]+[A-Za-z0-9_]+)*))?", re.I)
 
 _COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp})
+#: Nodes that open a scope of their own: an assignment's guards are looked for up to the nearest.
+_SCOPE_NODES = (cst.FunctionDef, cst.ClassDef, cst.Module, cst.Lambda)
+#: Blocks that may not run (or run more than once): an assignment inside one hides no earlier binding.
+_GUARDS = (cst.If, cst.Try, cst.TryStar, cst.For, cst.While, cst.Match)
 
 
 def _codes(text: str | None) -> frozenset[str] | None:
@@ -340,6 +344,15 @@ class FactCollector(cst.CSTVisitor):
     def _loop_depth(self) -> int:
         return len(self._loops)
 
+    def _guarded(self) -> bool:
+        """The statement being left sits in a block of its scope that may not run (if, try, match, loop)."""
+        for node in reversed(self._stack):
+            if isinstance(node, _SCOPE_NODES):
+                return False
+            if isinstance(node, _GUARDS):
+                return True
+        return False
+
     def leave_If(self, node: cst.If) -> None:
         test = self.expr(node.test)
         if test is not None:
@@ -349,7 +362,7 @@ class FactCollector(cst.CSTVisitor):
     def leave_Assign(self, node: cst.Assign) -> None:
         targets = tuple(e for t in node.targets if (e := self.expr(t.target)) is not None)
         self.scope.assigns.append(
-            Assign(targets, self.expr(node.value), self.span(node), loop_depth=self._loop_depth())
+            Assign(targets, self.expr(node.value), self.span(node), loop_depth=self._loop_depth(), guarded=self._guarded())
         )
 
     def leave_AnnAssign(self, node: cst.AnnAssign) -> None:
@@ -363,6 +376,7 @@ class FactCollector(cst.CSTVisitor):
                 self.span(node),
                 annotation=self.expr(node.annotation.annotation),
                 loop_depth=self._loop_depth(),
+                guarded=self._guarded(),
             )
         )
 
@@ -372,7 +386,7 @@ class FactCollector(cst.CSTVisitor):
         if target is None:
             return
         self.scope.assigns.append(
-            Assign((target,), self.expr(node.value), self.span(node), loop_depth=self._loop_depth())
+            Assign((target,), self.expr(node.value), self.span(node), loop_depth=self._loop_depth(), guarded=self._guarded())
         )
 
     def leave_AugAssign(self, node: cst.AugAssign) -> None:
@@ -386,6 +400,7 @@ class FactCollector(cst.CSTVisitor):
                 self.span(node),
                 op=type(node.operator).__name__,
                 loop_depth=self._loop_depth(),
+                guarded=self._guarded(),
             )
         )
 
@@ -611,6 +626,22 @@ def _call(c: FactCollector, node: cst.Call) -> Expr:
     return call
 
 
+def _comparison(c: FactCollector, node: cst.Comparison) -> Expr:
+    """``a == b``, ``a is not None``, ``a < b < c``: the operands in order and each operator."""
+    operands = [c.expr(node.left)] + [c.expr(t.comparator) for t in node.comparisons]
+    if any(o is None for o in operands):
+        return _other(c, node)
+    ops = tuple(type(t.operator).__name__ for t in node.comparisons)
+    return Other(c.span(node), "Comparison", tuple(o for o in operands if o is not None), ops)
+
+
+def _boolean(c: FactCollector, node: cst.BooleanOperation) -> Expr:
+    left, right = c.expr(node.left), c.expr(node.right)
+    if left is None or right is None:
+        return _other(c, node)
+    return Other(c.span(node), "BooleanOperation", (left, right), (type(node.operator).__name__,))
+
+
 def _binop(c: FactCollector, node: cst.BinaryOperation) -> Expr:
     left, right = c.expr(node.left), c.expr(node.right)
     if left is None or right is None:
@@ -694,8 +725,8 @@ _BUILDERS = {
     cst.Subscript: _subscript,
     cst.Await: _await,
     cst.Ellipsis: _ellipsis,
-    cst.BooleanOperation: _other,
-    cst.Comparison: _other,
+    cst.BooleanOperation: _boolean,
+    cst.Comparison: _comparison,
     cst.IfExp: _other,
     cst.Lambda: _other,
     cst.ListComp: _other,
