@@ -313,9 +313,12 @@ class ResultsCache:
     used are pruned beyond a small number.
     """
 
+    #: Libraries whose verdicts are part of the findings (document validation, glob and ignore matching).
+    LIBRARIES = ("openapi-spec-validator", "jsonschema-rs", "pyyaml", "wcmatch", "pathspec")
+
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
-        self.environment = _environment() if directory is not None else ""
+        self.environment = f"{_environment()}; {_versions(self.LIBRARIES)}" if directory is not None else ""
 
     def _entry(self, query: str) -> Path:
         assert self.directory is not None
@@ -382,6 +385,18 @@ class ResultsCache:
                 path.unlink()
             except OSError:
                 pass
+
+
+def _versions(names: tuple[str, ...]) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for name in names:
+        try:
+            out.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            out.append(f"{name} -")
+    return ", ".join(out)
 
 
 def _write_atomic(target: Path, data: bytes) -> None:
