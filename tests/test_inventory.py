@@ -552,11 +552,11 @@ def test_security_measures_from_passlib_pwdlib_and_token_defaults(tmp_path):
         """,
     })
     # The 48-hour reset token is not an access token (S5's excluded names), so it is not reported.
-    # The lifetime is the one S5 judges: the `else` branch's 15 minutes. The 8 days every caller
-    # passes through `expires_delta` are missed by both, see the xfail test below.
+    # The lifetime is the one S5 judges: the 8 days every caller passes through `expires_delta`;
+    # the `else` branch's 15 minutes is a fallback no caller reaches (issue 23 item 17).
     assert report["security_measures"] == [
         "bcrypt password hashing (cost=12, 13)",
-        "JWT (HS256) with 15min access tokens (no refresh token issued)",
+        "JWT (HS256) with 8d access tokens (no refresh token issued)",
         "CORS open to every origin ('*') (credentials allowed)",
     ]
     session = next(m for m in report["middleware_added"] if m["name"] == "SessionMiddleware")

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from archlint.analysis.endpoints import list_dependencies, param_dependencies
+from archlint.analysis.endpoints import list_dependencies, param_dependencies, route_status
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, Call, Expr, FString, FunctionFact, Seq
+from archlint.collect.facts import Attr, Call, Expr, FString, FunctionFact, Name, Seq
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Related, Severity
 from archlint.pack import option
-from archlint.analysis.routes import Route
-from archlint.values import Const, Ctx, FuncRef, Instance, SeqValue, Unknown, Value, fqn_of
+from archlint.analysis.routes import Route, RouteTable
+from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, SeqValue, TypeForm, Unknown, Value, fqn_of
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,17 @@ class S13Options:
         "Full paths that are never auth endpoints: rate-limit settings, lockout management (searched)."
     )
     request_parameter_names: tuple[str, ...] = option("Parameter names SlowAPI accepts for the request.")
+    signup_password_fields: re.Pattern = option(
+        "A body-model field named like this (whole name) is the new account's password: with a login-name"
+        " field, a POST that creates (201, or a create handler) depending on nothing that authenticates is a"
+        " sign-up, a register endpoint whatever its path."
+    )
+    signup_login_fields: re.Pattern = option("A body-model field named like this (whole name) is the new account's login name.")
+    signup_create_handlers: re.Pattern = option("A handler name searched with this creates something (when the route does not declare 201).")
+    signup_auth_hints: tuple[str, ...] = option(
+        "Globs on the names a route's dependencies are written with (its own, its routers', one level deep):"
+        " any match means the route may authenticate, so it is an administrator's create, not a sign-up."
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -140,8 +152,13 @@ def is_limiter(index: ProjectIndex, value: Value, opts: S13Options) -> bool:
     return isinstance(value, Instance) and index.is_subclass(value.type, frozenset(opts.limiter_types))
 
 
-def auth_kind(index: ProjectIndex, route: Route, fn: FunctionFact | None, opts: S13Options) -> str | None:
-    """login / register / refresh (the pack's kinds) when the route is such an auth endpoint."""
+def auth_kind(
+    index: ProjectIndex, route: Route, fn: FunctionFact | None, opts: S13Options, table: RouteTable | None = None
+) -> str | None:
+    """login / register / refresh (the pack's kinds) when the route is such an auth endpoint.
+
+    With the route table, a public sign-up is a register endpoint whatever its path (:func:`_is_signup`).
+    """
     if not any(m in opts.auth_methods for m in route.methods):
         return None
     paths = [fp.path for fp in route.full_paths if fp.path is not None]
@@ -159,7 +176,73 @@ def auth_kind(index: ProjectIndex, route: Route, fn: FunctionFact | None, opts: 
         for kind, pattern in opts.auth_handler_patterns.items():
             if kind in opts.auth_limits and pattern.fullmatch(fn.name):
                 return kind
+        if table is not None and "register" in opts.auth_limits and _is_signup(index, table, route, fn, opts):
+            return "register"
     return None
+
+
+_MODEL_BASES = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel", "sqlmodel.SQLModel", "sqlmodel.main.SQLModel"})
+
+
+def _is_signup(index: ProjectIndex, table: RouteTable, route: Route, fn: FunctionFact, opts: S13Options) -> bool:
+    """A public sign-up whatever its path: it creates, its body holds a login name and a password, nothing authenticates."""
+    if route.handler is None:
+        return False
+    status = route_status(index, route)
+    if status != 201 and not opts.signup_create_handlers.search(fn.name):
+        return False
+    outer = Ctx(route.handler.module, fn.parent or "")
+    if not any(_account_body(index, param.annotation, outer, opts) for param in fn.params if param.annotation is not None):
+        return False
+    return not _may_authenticate(index, table, route, fn, opts)
+
+
+def _account_body(index: ProjectIndex, annotation: Expr, ctx: Ctx, opts: S13Options) -> bool:
+    value = index.evaluate(annotation, ctx)
+    if isinstance(value, TypeForm) and fqn_of(value.origin) in ("typing.Annotated", "typing_extensions.Annotated") and value.args:
+        value = value.args[0]
+    if not isinstance(value, ClassRef) or not index.is_subclass(value, _MODEL_BASES):
+        return False
+    fields: set[str] = set()
+    for klass in index.mro(value):
+        fact = index.class_fact(klass) if isinstance(klass, ClassRef) else None
+        if fact is not None:
+            fields.update(t.id for a in fact.assigns for t in a.targets if isinstance(t, Name))
+    return any(opts.signup_password_fields.fullmatch(f) for f in fields) and any(
+        opts.signup_login_fields.fullmatch(f) for f in fields
+    )
+
+
+def _may_authenticate(index: ProjectIndex, table: RouteTable, route: Route, fn: FunctionFact, opts: S13Options) -> bool:
+    """Any dependency of the route (its own, its handler's, its routers' and includes'), one level deep, named like auth."""
+    assert route.handler is not None
+    deps, _unknown = param_dependencies(index, fn, Ctx(route.handler.module, route.handler.qualname))
+    sources = [(route.kw("dependencies"), route.ctx), *table.objects[route.owner].dependency_sources]
+    for full in route.full_paths:
+        sources.extend(table.objects[full.app].dependency_sources)
+        for edge in full.via:
+            sources.append((edge.call.kw("dependencies"), edge.ctx))
+            if edge.child is not None:
+                sources.extend(table.objects[edge.child].dependency_sources)
+    for expr, ctx in sources:
+        if expr is not None:
+            deps += list_dependencies(index, expr, ctx) or []
+    names: list[str] = []
+    for dep in deps:
+        if dep.target is None:
+            continue
+        if fqn_of(index.evaluate(dep.call.func, dep.ctx)) in ("fastapi.Security", "fastapi.params.Security"):
+            return True
+        names.append(dep.target.dotted() or "")
+        target = index.evaluate(dep.target, dep.ctx)
+        names.append(fqn_of(target) or "")
+        if isinstance(target, FuncRef):
+            inner = index.function(target)
+            if inner is not None:
+                more, _ = param_dependencies(index, inner, Ctx(target.module, target.qualname))
+                names += [d.target.dotted() or "" for d in more if d.target is not None]
+                names += [p.name for p in inner.params]
+    return any(fnmatch.fnmatchcase(n.rsplit(".", 1)[-1].lower(), g) for n in names if n for g in opts.signup_auth_hints)
 
 
 def _auth_routes(project: Project, opts: S13Options) -> Iterator[tuple[Route, FunctionFact, str]]:
@@ -173,7 +256,7 @@ def _auth_routes(project: Project, opts: S13Options) -> Iterator[tuple[Route, Fu
         owner = table.objects[route.owner]
         if not route.full_paths and owner.kind == "router" and owner.ctx.scope:
             continue  # a library's router factory: the application that mounts it applies the limits
-        kind = auth_kind(index, route, fn, opts)
+        kind = auth_kind(index, route, fn, opts, table)
         if kind is None:
             continue
         seen.add(route.handler)
