@@ -46,12 +46,16 @@ def overrides_for(rule):
 
 @pytest.mark.parametrize(("rule", "index"), FIX_CASES)
 def test_fix_example(rule, index, tmp_path):
-    before, after = rule.FIXES[index]
-    if rule.id == "AL110":
-        pytest.xfail("AL110 now judges what a create stores (issue 23); its fix examples store nothing: repair next session")
+    # (before, after) or (before, after, "safe"/"unsafe"): a fix's own safety when it differs from the rule's.
+    before, after, *safety = rule.FIXES[index]
+    safe = (safety[0] if safety else rule.fix_applicability) == "safe"
     write(before, tmp_path)
     assert any(f.rule_id == rule.id for f in run([tmp_path], overrides_for(rule)).report.findings), \
         f"{rule.id}: the fix example's 'before' has no finding"
+    # Without --unsafe-fixes, a safe fix is applied and an unsafe one is not.
+    fix_project([tmp_path], overrides_for(rule), unsafe=False)
+    assert read(after, tmp_path) == (expected(after) if safe else expected(before))
+    write(before, tmp_path)
     outcome = fix_project([tmp_path], overrides_for(rule), unsafe=True)
     assert read(after, tmp_path) == expected(after)
     # An example whose 'after' equals its 'before' is a trap: a finding the fix must leave alone.

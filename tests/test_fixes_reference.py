@@ -15,7 +15,7 @@ from archlint.cli import cli
 from archlint.engine import Overrides, run
 
 REFERENCE = FIXTURES / "reference_backend"
-FIXED_RULES = ["AL110", "AL122", "AL223", "AL420"]
+FIXED_RULES = ["AL110", "AL122", "AL220", "AL223", "AL321", "AL330", "AL405", "AL420", "AL430"]
 
 #: (file, text in the reference backend, the v1 / pre-standard spelling planted instead)
 BREAKAGES = [
@@ -27,6 +27,18 @@ BREAKAGES = [
     ("backend/app/services/item_service.py", "data.model_dump(exclude_unset=True)", "data.dict(exclude_unset=True)"),
     ("backend/app/services/item_service.py", "Item(**data.model_dump(), owner_id=owner_id)",
      "Item(**data.dict(), owner_id=owner_id)"),
+    ("backend/app/schemas/user.py", "from pydantic import BaseModel, ConfigDict, EmailStr",
+     "from pydantic import BaseModel, EmailStr"),
+    ("backend/app/schemas/user.py", "    model_config = ConfigDict(from_attributes=True)\n",
+     "    class Config:\n        orm_mode = True\n"),
+    ("backend/app/core/security.py", "BCRYPT_ROUNDS = 12", "BCRYPT_ROUNDS = 10"),
+    ("backend/app/core/security.py", "        algorithms=[settings.ALGORITHM],\n", ""),
+    ("backend/app/models/item.py", 'mapped_column(ForeignKey("users.id"), index=True)',
+     'mapped_column(ForeignKey("users.id"))'),
+    ("backend/app/models/item.py", "from sqlalchemy import DateTime, ForeignKey, String, func",
+     "from sqlalchemy import Column, DateTime, ForeignKey, String, func"),
+    ("backend/app/models/item.py", "    title: Mapped[str] = mapped_column(String(200))\n",
+     "    title = Column(String(200), nullable=False)\n"),
 ]
 
 
@@ -45,17 +57,26 @@ def broken(tmp_path):
 
 def test_fix_repairs_a_broken_reference_backend(broken):
     found = run([broken], Overrides(select=FIXED_RULES)).report.findings
-    assert sorted(f.rule_id for f in found) == ["AL110", "AL122", "AL223", "AL223", "AL420"]
+    assert sorted(f.rule_id for f in found) == ["AL110", "AL122", "AL220", "AL223", "AL223", "AL321", "AL330",
+                                                 "AL405", "AL420", "AL430"]
 
     result = CliRunner().invoke(cli, ["check", str(broken), "--fix", "--unsafe-fixes", "--show-fixes",
                                       "--select", ",".join(FIXED_RULES)])
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert "fixed 5 finding(s)" in result.stderr
+    assert "fixed 10 finding(s)" in result.stderr
     # The rewrites are what the reference backend itself says (the alias aside, written out in full).
-    for rel in ("backend/app/api/v1/routes/items.py", "backend/app/services/item_service.py"):
+    for rel in ("backend/app/api/v1/routes/items.py", "backend/app/services/item_service.py",
+                "backend/app/schemas/user.py"):
         assert (broken / rel).read_text() == (REFERENCE / rel).read_text(), rel
     deps = (broken / "backend/app/api/deps.py").read_text()
     assert "async def get_user_service(db: Annotated[AsyncSession, Depends(get_db)]) -> UserService:" in deps
+    security = (broken / "backend/app/core/security.py").read_text()
+    assert "BCRYPT_ROUNDS = 12\n" in security
+    assert '        options={"require": ["exp", "sub", "type"]},\n        algorithms=[settings.ALGORITHM],\n' in security
+    model = (broken / "backend/app/models/item.py").read_text()
+    assert "from sqlalchemy import DateTime, ForeignKey, String, func\n" in model
+    assert "    title: Mapped[str] = mapped_column(String(200), nullable=False)\n" in model
+    assert '    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)\n' in model
     # Every file still compiles, and the whole pack is as clean as before.
     for path in broken.rglob("*.py"):
         compile(path.read_text(), str(path), "exec")

@@ -20,6 +20,8 @@ APPS = {
     # `app` is rebound to the CORS wrapper: FastAPI's application is its `.app`.
     "registration": ("ledger.main:app.app", {"ledger.plugins.attach.<locals>.list_plugins"}),
     "auth_subclass": ("pantry.main:app", set()),
+    # Paths from parameters: defaults where a call leaves them out, the value a caller passes.
+    "param_paths": ("relay.main:app", set()),
 }
 
 
@@ -70,3 +72,43 @@ def test_auth_declared_by_a_router_subclass_is_fastapis(tmp_path):
     got = sorted([e["method"], e["path"], e["auth"]] for e in report["endpoints_created"])
     assert got == sorted([method, path, auth] for method, path, auth, *_ in truth["endpoints"])
     assert ["GET", "/api/v1/shelves", "bearer"] in got and ["GET", "/api/v1/labels", "none"] in got
+
+
+def test_a_form_model_sends_its_fields_as_form_fields():
+    report = inventory(RESOLUTION / "bodies")
+    [login] = [c for c in report["test_commands"] if "/api/v1/login" in c]
+    # FastAPI reads a form model's fields from the form, each by its own name.
+    assert "--data-urlencode email=user@example.com" in login
+    assert "--data-urlencode password=" in login and "form=" not in login
+
+
+def test_auth_from_dependency_factories_is_fastapis(tmp_path):
+    project = RESOLUTION / "auth_factories"
+    report = inventory(project)
+    truth = probe(project / "src", "vault.main:app", tmp_path)
+    got = sorted([e["method"], e["path"], e["auth"]] for e in report["endpoints_created"])
+    assert got == sorted([method, path, auth] for method, path, auth, *_ in truth["endpoints"])
+    # Annotated[..., Depends(checker)] and Security(...) from factories protect; Depends(page) does not.
+    assert ["GET", "/api/v1/secrets", "bearer"] in got and ["GET", "/api/v1/catalog", "none"] in got
+
+
+def test_a_parameter_callers_disagree_on_is_unverifiable(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0"\n')
+    pkg = tmp_path / "shop"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "factory.py").write_text(
+        "from fastapi import FastAPI\n\n\n"
+        "def create(path: str = '/api/v1/a') -> FastAPI:\n"
+        "    app = FastAPI()\n\n"
+        "    @app.get(path)\n"
+        "    async def read() -> int:\n"
+        "        return 1\n\n"
+        "    return app\n"
+    )
+    (pkg / "main.py").write_text("from shop.factory import create\n\napp = create()\nother = create('/api/v1/b')\n")
+    report = inventory(tmp_path)
+    [endpoint] = report["endpoints_created"]
+    # Two calls give the parameter two values: no single path is guessed.
+    assert endpoint["path"] is None
+    assert "parameter 'path' of shop.factory.create gets different values" in endpoint["path_unverifiable"]

@@ -14,13 +14,14 @@ import io
 import re
 import tokenize
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
 
 from archlint.engine import Overrides, RunResult, run
-from archlint.fixes import FixSource, apply_edits, edits, overlaps
+from archlint.fixes import FixSource, Rewrite, apply_edits, edits, overlaps
 from archlint.model import Edit, Finding, Fix
 from archlint.report import write_atomic
 
@@ -72,13 +73,15 @@ def attach_fixes(result: RunResult, overlay: dict[Path, str] | None = None) -> N
                 new = None
             if new is None:
                 continue
+            applicability, message = rule.fix_applicability, rule.fix_message or f"Fix {rule.id}."
+            if isinstance(new, Rewrite):  # this fix's own safety (and message)
+                applicability, message, new = new.applicability, new.message or message, new.tree
             code = new.code if isinstance(new, cst.Module) else str(new)
             if code != text:
-                message = rule.fix_message or f"Fix {rule.id}."
-                finding.fix = Fix(message, edits(text, code), rule.fix_applicability)
+                finding.fix = Fix(message, edits(text, code), applicability)
 
 
-def fix_project(paths, overrides: Overrides, *, unsafe: bool = False, write: bool = True) -> FixOutcome:
+def fix_project(paths: Sequence[str | Path], overrides: Overrides, *, unsafe: bool = False, write: bool = True) -> FixOutcome:
     overrides.overlay = {}
     originals: dict[Path, str] = {}
     outcome: FixOutcome | None = None
@@ -89,31 +92,32 @@ def fix_project(paths, overrides: Overrides, *, unsafe: bool = False, write: boo
         result = run(paths, overrides)
         attach_fixes(result, overrides.overlay)
         root = result.report.root
-        candidates: dict[str, list[Finding]] = defaultdict(list)
+        candidates: dict[str, list[tuple[Finding, Fix]]] = defaultdict(list)
         for finding in result.report.findings:
-            if finding.fix is None or not (finding.fix.safe or unsafe) or _key(finding) in refused:
+            fix = finding.fix
+            if fix is None or not (fix.safe or unsafe) or _key(finding) in refused:
                 continue
-            candidates[finding.path].append(finding)
+            candidates[finding.path].append((finding, fix))
         progress = False
-        for path, findings in candidates.items():
+        for path, pairs in candidates.items():
             absolute = (root / path).resolve()
             text = _read(absolute, overrides.overlay)
             if text is None:
                 continue
-            chosen: list[Finding] = []
+            chosen: list[tuple[Finding, Fix]] = []
             taken: list[Edit] = []
-            for finding in findings:
-                if any(overlaps(e, t) for e in finding.fix.edits for t in taken):
+            for finding, fix in pairs:
+                if any(overlaps(e, t) for e in fix.edits for t in taken):
                     continue  # next pass
-                chosen.append(finding)
-                taken.extend(finding.fix.edits)
-            new = _apply(text, chosen, path)
+                chosen.append((finding, fix))
+                taken.extend(fix.edits)
+            new: str | None = _apply(text, [fix for _, fix in chosen], path)
             if new is None:  # together they break the file: one at a time, keeping those that parse
                 new = text
-                for finding in list(chosen):
-                    attempt = _apply(new, [finding], path)
+                for finding, fix in list(chosen):
+                    attempt = _apply(new, [fix], path)
                     if attempt is None:
-                        chosen.remove(finding)
+                        chosen.remove((finding, fix))
                         refused.add(_key(finding))
                         rejected.append(f"{path}:{finding.span.line}: the {finding.rule_id} fix would not "
                                         "parse; left as it is")
@@ -126,7 +130,7 @@ def fix_project(paths, overrides: Overrides, *, unsafe: bool = False, write: boo
                 write_atomic(absolute, new)
             else:
                 overrides.overlay[absolute] = new
-            applied.extend(Applied(path, f.rule_id, f.fix.message, f.span.line) for f in chosen)
+            applied.extend(Applied(path, f.rule_id, fix.message, f.span.line) for f, fix in chosen)
             progress = True
         if not progress:
             outcome = FixOutcome(result, applied, {}, rejected)
@@ -145,11 +149,11 @@ def _key(finding: Finding) -> tuple[str, str, str]:
     return (finding.path, finding.rule_id, finding.message)
 
 
-def _apply(text: str, findings: list[Finding], path: str) -> str | None:
-    """The text with the findings' edits applied, or None when the result would not parse or compile."""
+def _apply(text: str, fixes: list[Fix], path: str) -> str | None:
+    """The text with the fixes' edits applied, or None when the result would not parse or compile."""
     unique: list[Edit] = []
-    for finding in findings:
-        for edit in finding.fix.edits:
+    for fix in fixes:
+        for edit in fix.edits:
             if edit not in unique:
                 unique.append(edit)
     new = apply_edits(text, unique)

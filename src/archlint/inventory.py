@@ -1192,7 +1192,10 @@ class _Inventory:
                 request.files.append(param.name)
                 continue
             if "Form" in kinds:
-                request.form.append((param.name, _query_text(sample)))
+                if isinstance(sample, dict):  # a form model: its fields are the form fields (FastAPI 0.113)
+                    request.form.extend((k, _query_text(v)) for k, v in sample.items() if v is not None)
+                else:
+                    request.form.append((param.name, _query_text(sample)))
                 continue
             required = (param.default is None and default_marker is None) or (
                 default_marker is not None and _marker_required(index, default_marker))

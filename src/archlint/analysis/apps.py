@@ -66,6 +66,8 @@ class AppConfig:
     index: ProjectIndex
     table: RouteTable
     registrations: list[Registration] = field(default_factory=list)
+    _apps: list[RouterObject] | None = field(default=None, repr=False)
+    _handler_apps: list[RouterObject] | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, index: ProjectIndex, table: RouteTable) -> AppConfig:
@@ -76,13 +78,117 @@ class AppConfig:
     # ------------------------------------------------------------ queries
     @property
     def apps(self) -> list[RouterObject]:
-        """The applications app-level standards are checked on: apps mounted into nothing."""
-        table = self.table
-        return [table.objects[k] for k in table.roots if table.objects[k].kind == "app"]
+        """The applications app-level standards are checked on.
+
+        An application mounted into nothing, unless it serves no route of its
+        own and only mounts applications that do: then those are checked, and
+        their own configuration counts for them. An application mounted in a
+        checked one is covered by its middleware and ``app.state`` (a request
+        passes through the parent first): what it lacks, the parent lacks, and
+        is reported once, there.
+        """
+        if self._apps is None:
+            self._apps, self._handler_apps = self._checked_apps()
+        return self._apps
+
+    @property
+    def handler_apps(self) -> list[RouterObject]:
+        """``apps``, and every mounted application serving routes: exception handlers do not cross a mount."""
+        if self._handler_apps is None:
+            self._apps, self._handler_apps = self._checked_apps()
+        return self._handler_apps
 
     def of(self, app: ObjKey, kind: str | None = None) -> list[Registration]:
-        """The app's registrations, orphans included."""
-        return [r for r in self.registrations if (r.app == app or r.app is None) and (kind is None or r.kind == kind)]
+        """The app's registrations, orphans included.
+
+        Middleware and ``app.state`` of the applications it is mounted in count
+        too (a request passes through them). Exception handlers do not cross a
+        mount: a mounted FastAPI application answers its own ``HTTPException``
+        and validation errors with its own (default) handlers.
+        """
+        above = set(self.ancestors(app))
+        return [
+            r
+            for r in self.registrations
+            if (r.app == app or r.app is None or (r.app in above and r.kind != "handler"))
+            and (kind is None or r.kind == kind)
+        ]
+
+    def ancestors(self, app: ObjKey) -> list[ObjKey]:
+        """The applications ``app`` is mounted in, nearest first (through routers that mount it too)."""
+        parents: dict[ObjKey, set[ObjKey]] = {}
+        for mount in self.table.mounts:
+            if mount.child is not None:
+                parents.setdefault(mount.child, set()).add(mount.parent)
+        for inc in self.table.includes:
+            if inc.child is not None:
+                parents.setdefault(inc.child, set()).add(inc.parent)
+        out: list[ObjKey] = []
+        stack = sorted(parents.get(app, ()), key=str)
+        while stack:
+            key = stack.pop(0)
+            if key in out or key == app:
+                continue
+            if self.table.objects[key].kind == "app":
+                out.append(key)
+            stack.extend(sorted(parents.get(key, ()), key=str))
+        return out
+
+    def _serves_routes(self, app: ObjKey) -> bool:
+        """Routes on the app or on routers it includes (not on applications it mounts)."""
+        seen: set[ObjKey] = set()
+        stack = [app]
+        while stack:
+            key = stack.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            obj = self.table.objects[key]
+            if obj.routes:
+                return True
+            stack.extend(i.child for i in obj.includes if i.child is not None)
+            stack.extend(
+                m.child for m in obj.mounts if m.child is not None and self.table.objects[m.child].kind != "app"
+            )
+        return False
+
+    def _mounted_apps(self, app: ObjKey) -> list[ObjKey]:
+        """Applications mounted in ``app`` (directly or through its routers), each once."""
+        out: list[ObjKey] = []
+        seen: set[ObjKey] = set()
+        stack = [app]
+        while stack:
+            key = stack.pop(0)
+            if key in seen:
+                continue
+            seen.add(key)
+            obj = self.table.objects[key]
+            for m in obj.mounts:
+                if m.child is not None and m.child not in seen:
+                    if self.table.objects[m.child].kind == "app":
+                        out.append(m.child)
+                    stack.append(m.child)
+            stack.extend(i.child for i in obj.includes if i.child is not None)
+        return out
+
+    def _checked_apps(self) -> tuple[list[RouterObject], list[RouterObject]]:
+        table = self.table
+        checked: list[ObjKey] = []
+        handlers: list[ObjKey] = []
+        for root in table.roots:
+            if table.objects[root].kind != "app":
+                continue
+            mounted = [k for k in self._mounted_apps(root) if self._serves_routes(k)]
+            root_checked = self._serves_routes(root) or not mounted
+            if root_checked:
+                checked.append(root)
+                handlers.append(root)
+            for key in mounted:
+                if key not in handlers:
+                    handlers.append(key)
+                if key not in checked and not (root_checked or any(a in checked for a in self.ancestors(key))):
+                    checked.append(key)
+        return [table.objects[k] for k in checked], [table.objects[k] for k in handlers]
 
     def calls_with_app(self, app: ObjKey, fqns: Iterable[str]) -> list[tuple[FileFacts, Call, Ctx]]:
         """Calls to one of the dotted names that receive this app (or an untraceable object) as an argument."""

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from archlint.collect.facts import Assign, Attr, Call, DictExpr, Expr, FunctionFact, Lit, Name, Param, Seq
+from archlint.collect.facts import Assign, Attr, Await, Call, DictExpr, Expr, FunctionFact, Lit, Name, Param, Seq, Starred
 from archlint.index import ProjectIndex
 from archlint.analysis.routes import Route, RouteTable
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Symbol, TypeForm, Unknown, Value, fqn_of
@@ -85,6 +85,10 @@ INJECTED_TYPES = frozenset(
     }
 )
 REQUEST_TYPES = frozenset({"fastapi.Request", "starlette.requests.Request"})
+#: Methods of a model class that validate raw data into an instance.
+VALIDATING_METHODS = frozenset({"model_validate", "model_validate_json", "model_validate_strings", "parse_obj", "parse_raw"})
+#: Methods of a request that read the raw body.
+RAW_BODY_READS = frozenset({"json", "body"})
 #: Types FastAPI reads from the body when no marker says otherwise (besides models).
 MAPPING_TYPES = frozenset(
     {"builtins.dict", "typing.Dict", "typing.Mapping", "typing.MutableMapping", "collections.abc.Mapping",
@@ -584,6 +588,8 @@ class RequestInput:
     shapes: list[Shape]
     explicit: bool  # a marker (Body(), Query()...) says where it comes from
     route: Route
+    #: The body is read raw and validated by hand (``Model.model_validate(await request.json())``): the call.
+    validated_by: Call | None = None
 
     @property
     def name(self) -> str:
@@ -606,6 +612,8 @@ class RequestModel:
 
     inputs: list[RequestInput]
     scopes: list[HandlerScope]
+    #: (file, span) of raw body reads (``request.json()``) whose value a model validates.
+    validated_reads: set[tuple[str, object]] = field(default_factory=set)
 
 
 def request_model(index: ProjectIndex, types: Types, table: RouteTable) -> RequestModel:
@@ -613,7 +621,7 @@ def request_model(index: ProjectIndex, types: Types, table: RouteTable) -> Reque
     walker = _InputWalker(index, types)
     for route in table.routes:
         walker.route(route)
-    return RequestModel(walker.inputs, walker.scopes)
+    return RequestModel(walker.inputs, walker.scopes, walker.validated_reads)
 
 
 class _InputWalker:
@@ -622,6 +630,7 @@ class _InputWalker:
         self.types = types
         self.inputs: list[RequestInput] = []
         self.scopes: list[HandlerScope] = []
+        self.validated_reads: set[tuple[str, object]] = set()
 
     def route(self, route: Route) -> None:
         if route.handler is None or "WEBSOCKET" in route.methods:
@@ -671,6 +680,60 @@ class _InputWalker:
             if param.kind in ("vararg", "kwarg"):
                 continue
             self._param(param, fn, ctx, facts.path, route, path_names, seen, depth)
+        self._validated_bodies(fn, ref, facts.path, route)
+
+    def _validated_bodies(self, fn: FunctionFact, ref: FuncRef, path: str, route: Route) -> None:
+        """``Model.model_validate(await request.json())``: a body read raw and validated by hand is a body of ``Model``.
+
+        The raw read may be bound to a local first (``data = await request.json()``).
+        """
+        ctx = Ctx(ref.module, fn.qualname)
+        for site in fn.calls:
+            func = site.call.func
+            if not isinstance(func, Attr) or func.attr not in VALIDATING_METHODS or not site.call.args:
+                continue
+            model = self.index.evaluate(func.base, ctx)
+            if not self.types.is_model(model):
+                continue
+            reads = self._raw_reads(site.call.args[0], fn, ctx, 0)
+            if not reads:
+                continue
+            assert isinstance(model, ClassRef)
+            request_param = reads[0][1]
+            for read, _param in reads:
+                self.validated_reads.add((path, read.span))
+            shape = Shape("model", model.fqn, model=model)
+            self.inputs.append(
+                RequestInput("body", request_param, fn, ctx, path, [shape], False, route, validated_by=site.call)
+            )
+
+    def _raw_reads(self, expr: Expr, fn: FunctionFact, ctx: Ctx, depth: int) -> list[tuple[Call, Param]]:
+        """The ``request.json()`` / ``request.body()`` calls an expression is made of (a request parameter's)."""
+        if depth > 6:
+            return []
+        if isinstance(expr, Await):
+            return self._raw_reads(expr.value, fn, ctx, depth + 1)
+        if isinstance(expr, Name):
+            bound = [a for a in fn.assigns if any(isinstance(t, Name) and t.id == expr.id for t in a.targets)]
+            if len(bound) == 1 and bound[0].value is not None and bound[0].op is None:
+                return self._raw_reads(bound[0].value, fn, ctx, depth + 1)
+            return []
+        if not isinstance(expr, Call):
+            return []
+        func = expr.func
+        if isinstance(func, Attr) and func.attr in RAW_BODY_READS and not expr.args and isinstance(func.base, Name):
+            param = fn.param(func.base.id)
+            if param is not None and param.annotation is not None:
+                where = Ctx(ctx.module, fn.parent or "")
+                if value_fqn(self.index.evaluate(param.annotation, where)) in REQUEST_TYPES:
+                    return [(expr, param)]
+            return []
+        # json.loads(await request.body()) and the like: the raw read is an argument.
+        out: list[tuple[Call, Param]] = []
+        for arg in expr.args:
+            if not isinstance(arg, Starred):
+                out.extend(self._raw_reads(arg, fn, ctx, depth + 1))
+        return out
 
     def _param(self, param: Param, fn: FunctionFact, ctx: Ctx, path: str, route: Route, path_names, seen, depth) -> None:
         types = self.types

@@ -486,6 +486,8 @@ class _Builder:
         if expr is None:
             return Segment(kind, "", file, span, call=call, ctx=ctx)
         value = self._evaluate(expr, ctx, env)
+        if isinstance(value, ParamValue):
+            value = self._argument(value, 0)
         if isinstance(value, Const) and isinstance(value.value, str):
             text = value.value
             if kind == "mount":
@@ -690,6 +692,47 @@ class _Builder:
         if position == 0:
             out.extend(self._lifespan_owners(FuncRef(param.module, param.function)))
         return out
+
+    def _argument(self, param: ParamValue, depth: int) -> Value:
+        """A path from a function's parameter: the value every traced call gives it.
+
+        A call that leaves the parameter out gives its default. No traced call, a
+        ``*args``/``**kwargs`` call or callers that disagree: unknown, with why.
+        """
+        ref = FuncRef(param.module, param.function)
+        where = f"the parameter '{param.name}' of {ref.fqn}"
+        fn = self.index.function(ref)
+        if fn is None or depth > 3:
+            return Unknown(f"{where} is set at run time")
+        position = next((i for i, p in enumerate(fn.params) if p.name == param.name), None)
+        declared = fn.param(param.name)
+        if position is None or declared is None or declared.kind in ("vararg", "kwarg"):
+            return Unknown(f"{where} is set at run time")
+        if fn.class_qualname is not None:
+            position -= 1  # bound methods do not pass self
+        calls = self.index.calls_to(ref.fqn)
+        if not calls:
+            return Unknown(f"{where} gets its value from a caller archlint cannot trace")
+        values: list[Value] = []
+        for _facts, site, ctx in calls:
+            call = site.call
+            if any(isinstance(a, Starred) for a in call.args) or any(k is None for k, _ in call.kwargs):
+                return Unknown(f"{where} may be passed through *args or **kwargs")
+            positional = position if declared.kind in ("posonly", "normal") and position >= 0 else 10_000
+            arg = call.arg(positional, param.name)
+            if arg is None:
+                if declared.default is None:
+                    return Unknown(f"{where} has no default and a call leaves it out")
+                value = self.index.evaluate(declared.default, Ctx(param.module, fn.parent or ""))
+            else:
+                value = self.index.evaluate(arg, ctx)
+                if isinstance(value, ParamValue):
+                    value = self._argument(value, depth + 1)
+            values.append(value)
+        first = values[0]
+        if all(v == first for v in values[1:]):
+            return first
+        return Unknown(f"{where} gets different values from its callers")
 
     def _lifespan_owners(self, ref: FuncRef) -> list[ObjKey]:
         """The apps that call ``ref`` as their lifespan: FastAPI passes the app itself."""

@@ -82,6 +82,21 @@ STRATEGIES: dict[str, Api] = {
         "fastapi_users.authentication.strategy.jwt.JWTStrategy",
     )
 }
+#: Strategies issuing opaque access tokens kept in a store, with a lifetime argument (no key, no payload).
+STRATEGIES.update(
+    {
+        name: Api(lifetime=(1, "lifetime_seconds"))
+        for name in (
+            "fastapi_users.authentication.DatabaseStrategy",
+            "fastapi_users.authentication.strategy.DatabaseStrategy",
+            "fastapi_users.authentication.strategy.db.DatabaseStrategy",
+            "fastapi_users.authentication.strategy.db.strategy.DatabaseStrategy",
+            "fastapi_users.authentication.RedisStrategy",
+            "fastapi_users.authentication.strategy.RedisStrategy",
+            "fastapi_users.authentication.strategy.redis.RedisStrategy",
+        )
+    }
+)
 DECODERS: dict[str, Api] = {
     "jwt.decode": Api(key=(1, "key"), algorithms=(2, "algorithms"), options=(3, "options")),
     "jwt.decode_complete": Api(key=(1, "key"), algorithms=(2, "algorithms"), options=(3, "options")),

@@ -21,7 +21,7 @@ from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, DictExpr, Expr, Lit, Name, Seq, Starred
 from archlint.model import Finding, Related, Severity
 from archlint.pack import option
-from archlint.values import Const, Ctx, SeqValue
+from archlint.values import Const, Ctx, SeqValue, Unknown
 
 _UNVERIFIED = ("verify_signature", "verify_exp")
 _ASYMMETRIC = re.compile(r"^(?:RS|PS|ES|EdDSA)", re.I)
@@ -39,8 +39,8 @@ class S5Options:
         "Searched in the same names: an access token (a token matching neither is treated as one)."
     )
     excluded_token_names: re.Pattern = option(
-        "Searched in the same names: not an API token (password reset, e-mail verification, session"
-        " cookies, invitations...), so its lifetime is not checked."
+        "Searched in the same names: not an API token (password reset, e-mail verification, CSRF,"
+        " invitations...), so its lifetime is not checked."
     )
     refresh_evidence_names: re.Pattern = option(
         "Searched in the project's function, class, variable and method names: the application has"
@@ -164,8 +164,10 @@ class AccessTokenLifetimeTooLong(_LifetimeRule):
     hours), resolved through arithmetic, settings defaults, constants and
     helper parameters in other modules. The finding sits at the value a user
     would change: the settings default, the constant or the `timedelta` call.
-    Tokens whose names say password reset, e-mail verification, session and
-    the like are not access tokens and are not checked.
+    Tokens whose names say password reset, e-mail verification, CSRF and
+    the like are not access tokens and are not checked; a session token
+    authenticates requests and is one. fastapi-users' `DatabaseStrategy` and
+    `RedisStrategy` lifetimes count like `JWTStrategy`'s.
 
     ## Why is this bad?
     A stolen access token works until it expires; a bearer JWT cannot be
@@ -516,8 +518,175 @@ class JwtDecodeWithoutAlgorithms(_S5Rule):
         """
     ]
 
+    fix_message = "Name the algorithm the project signs its tokens with in `algorithms=[...]`."
+    #: Per fix: safe when the decode call verifies with the key the project signs with (its own tokens keep
+    #: decoding); unsafe when the key differs or is unknown (the tokens may come from someone else).
+    FIXES = [
+        (
+            {
+                "app/core/config.py": """
+                    from pydantic_settings import BaseSettings
+
+                    class Settings(BaseSettings):
+                        SECRET_KEY: str
+                        ALGORITHM: str = "HS256"
+
+                    settings = Settings()
+                """,
+                "app/core/security.py": """
+                    import jwt
+
+                    from app.core.config import settings
+
+                    def create_token(subject: str) -> str:
+                        return jwt.encode({"sub": subject}, settings.SECRET_KEY, algorithm=settings.ALGORITHM)
+
+                    def read_token(token: str) -> dict:
+                        return jwt.decode(
+                            token,
+                            settings.SECRET_KEY,  # the signing key
+                        )
+                """,
+                "app/api/deps.py": """
+                    import jwt
+
+                    from app.core import config
+
+                    def subject(token: str) -> str:
+                        return jwt.decode(token, config.settings.SECRET_KEY)["sub"]
+                """,
+            },
+            {
+                "app/core/config.py": """
+                    from pydantic_settings import BaseSettings
+
+                    class Settings(BaseSettings):
+                        SECRET_KEY: str
+                        ALGORITHM: str = "HS256"
+
+                    settings = Settings()
+                """,
+                "app/core/security.py": """
+                    import jwt
+
+                    from app.core.config import settings
+
+                    def create_token(subject: str) -> str:
+                        return jwt.encode({"sub": subject}, settings.SECRET_KEY, algorithm=settings.ALGORITHM)
+
+                    def read_token(token: str) -> dict:
+                        return jwt.decode(
+                            token,
+                            settings.SECRET_KEY,  # the signing key
+                            algorithms=[settings.ALGORITHM],
+                        )
+                """,
+                "app/api/deps.py": """
+                    import jwt
+
+                    from app.core import config
+
+                    def subject(token: str) -> str:
+                        return jwt.decode(token, config.settings.SECRET_KEY, algorithms=["HS256"])["sub"]
+                """,
+            },
+            "safe",
+        ),
+        (
+            """
+            from jose import jwt
+
+            def create_token(subject: str, key: str) -> str:
+                return jwt.encode({"sub": subject}, key)
+
+            def read_partner_token(token: str, partner_key: str) -> dict:
+                return jwt.decode(token, partner_key)
+            """,
+            """
+            from jose import jwt
+
+            def create_token(subject: str, key: str) -> str:
+                return jwt.encode({"sub": subject}, key)
+
+            def read_partner_token(token: str, partner_key: str) -> dict:
+                return jwt.decode(token, partner_key, algorithms=["HS256"])
+            """,
+            "unsafe",
+        ),
+        (
+            """
+            import jwt
+
+            def create_token(subject: str, key: str, fast: bool) -> str:
+                return jwt.encode({"sub": subject}, key, algorithm="HS256" if fast else "RS256")
+
+            def read_token(token: str, key: str) -> dict:
+                return jwt.decode(token, key)
+            """,
+            """
+            import jwt
+
+            def create_token(subject: str, key: str, fast: bool) -> str:
+                return jwt.encode({"sub": subject}, key, algorithm="HS256" if fast else "RS256")
+
+            def read_token(token: str, key: str) -> dict:
+                return jwt.decode(token, key)
+            """,
+        ),
+    ]
+
+    def fix(self, finding: Finding, source):
+        hint = getattr(self, "_hints", {}).get((finding.path, finding.span))
+        if hint is None:
+            return None
+        expression, safe = hint
+        from archlint.fixes import security as security_fixes  # LibCST: only when fixing
+
+        return security_fixes.name_algorithms(source, finding.span, expression, safe)
+
+    def _signing(self, data: Tokens) -> tuple[str, list[tuple[Issue, Expr | None]]] | None:
+        """The one algorithm the project signs tokens with, and the calls that sign (None: not exactly one)."""
+        algorithms: set[str] = set()
+        signers: list[tuple[Issue, Expr | None]] = []
+        for issue in data.issues:
+            if issue.api.header is not None:
+                return None  # authlib/joserfc: the algorithm is in a header this fix does not read
+            if issue.api.algorithm is None:
+                continue
+            expr = issue.call.arg(*issue.api.algorithm)
+            if expr is None:
+                algorithms.add(_DEFAULT_ALGORITHM)
+            else:
+                results = data.origins.string(expr, issue.ctx)
+                if not results or len(known(results)) != len(results):
+                    return None
+                algorithms.update(str(r.value) for r in known(results))
+            signers.append((issue, expr))
+        return (next(iter(algorithms)), signers) if len(algorithms) == 1 and signers else None
+
+    def _hint(self, data: Tokens, decode: Decode, algorithm: str, signers: list[tuple[Issue, Expr | None]]
+              ) -> tuple[str, bool]:
+        """What to write in `algorithms=[...]` at a decode call, and whether it decodes the project's own tokens."""
+        expression = repr(algorithm).replace("'", '"')
+        for _issue, expr in signers:
+            text = _dotted(expr)
+            if text and expr is not None:
+                here = data.origins.string(expr, decode.ctx)
+                if here and len(known(here)) == len(here) and {r.value for r in known(here)} == {algorithm}:
+                    expression = text
+                    break
+        key = decode.call.arg(*decode.api.key) if decode.api.key is not None else None
+        mine = _key_identity(data, key, decode.ctx)
+        safe = mine is not None and all(
+            issue.api.key is not None and _key_identity(data, issue.call.arg(*issue.api.key), issue.ctx) == mine
+            for issue, _ in signers
+        )
+        return expression, safe
+
     def check(self, project: Project) -> Iterable[Finding]:
         data = self.analysis(project)
+        signing = self._signing(data)
+        self._hints: dict[tuple, tuple[str, bool]] = {}
         for decode in data.decodes:
             api = decode.api
             if not api.checks_algorithms or api.algorithms is None:
@@ -530,12 +699,44 @@ class JwtDecodeWithoutAlgorithms(_S5Rule):
                 continue
             if _verification_off(data, decode):
                 continue  # reported by AL406; PyJWT needs no algorithms then
+            if signing is not None:
+                self._hints[(decode.path, call.span)] = self._hint(data, decode, *signing)
             yield self.finding(
                 decode.path,
                 call.span,
                 "This `jwt.decode` call does not name the accepted `algorithms`, so the token header chooses "
                 "the algorithm.",
             )
+
+
+#: What PyJWT, python-jose and fastapi-users sign with when no algorithm is given.
+_DEFAULT_ALGORITHM = "HS256"
+
+
+def _dotted(expr: Expr | None) -> str:
+    """`ALGORITHM`, `settings.ALGORITHM`: the text of a name or attribute chain ("" for anything else)."""
+    if isinstance(expr, Name):
+        return expr.id
+    if isinstance(expr, Attr):
+        base = _dotted(expr.base)
+        return f"{base}.{expr.attr}" if base else ""
+    return ""
+
+
+def _key_identity(data: Tokens, key: Expr | None, ctx: Ctx) -> object | None:
+    """What a signing or verifying key is, to tell whether two calls use the same one (None: unknown)."""
+    if key is None:
+        return None
+    fqn = data.origins.fqn(key, ctx)
+    if fqn:
+        return fqn
+    results = data.origins.string(key, ctx)
+    if results and len(known(results)) == len(results):
+        return frozenset((r.site.path, r.site.span) for r in known(results))
+    value = data.index.evaluate(key, ctx)
+    if isinstance(value, Unknown) and value.module and value.span is not None:
+        return (value.module, value.span)  # the definition it comes from (a settings field read from the environment)
+    return None
 
 
 def _options_off(data: Tokens, decode: Decode) -> list[tuple[tuple[str, ...], Site]]:

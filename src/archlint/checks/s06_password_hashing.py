@@ -131,6 +131,75 @@ class BcryptCostTooLow(_S6Rule):
         """
     ]
 
+    fix_message = "Raise the bcrypt cost to the pack's minimum."
+    #: Per fix: safe for a literal passed to the hashing call (old hashes still verify, bcrypt stores the cost in
+    #: each), unsafe for a constant or settings default that other code may read.
+    FIXES = [
+        (
+            """
+            import bcrypt
+            from passlib.context import CryptContext
+
+            pwd_context = CryptContext(schemes=["bcrypt"], deprecated="auto", bcrypt__rounds=10)  # low for speed
+
+            def hash_password(password: str) -> bytes:
+                return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=8))
+            """,
+            """
+            import bcrypt
+            from passlib.context import CryptContext
+
+            pwd_context = CryptContext(schemes=["bcrypt"], deprecated="auto", bcrypt__rounds=12)  # low for speed
+
+            def hash_password(password: str) -> bytes:
+                return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=12))
+            """,
+            "safe",
+        ),
+        (
+            {
+                "app/core/config.py": """
+                    from pydantic_settings import BaseSettings
+
+                    class Settings(BaseSettings):
+                        BCRYPT_ROUNDS: int = 10
+
+                    settings = Settings()
+                """,
+                "app/core/security.py": """
+                    from passlib.context import CryptContext
+
+                    from app.core.config import settings
+
+                    pwd_context = CryptContext(schemes=["bcrypt"], bcrypt__rounds=settings.BCRYPT_ROUNDS)
+                """,
+            },
+            {
+                "app/core/config.py": """
+                    from pydantic_settings import BaseSettings
+
+                    class Settings(BaseSettings):
+                        BCRYPT_ROUNDS: int = 12
+
+                    settings = Settings()
+                """,
+                "app/core/security.py": """
+                    from passlib.context import CryptContext
+
+                    from app.core.config import settings
+
+                    pwd_context = CryptContext(schemes=["bcrypt"], bcrypt__rounds=settings.BCRYPT_ROUNDS)
+                """,
+            },
+            "unsafe",
+        ),
+    ]
+
+    def fix(self, finding: Finding, source):
+        from archlint.fixes import security as security_fixes  # LibCST: only when fixing
+
+        return security_fixes.raise_cost(source, finding.span, self.options.bcrypt_min_cost)
+
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         origins = _origins(project)

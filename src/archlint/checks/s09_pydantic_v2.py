@@ -223,10 +223,124 @@ class PydanticV1ConfigClass(_V1Idiom):
         """
     ]
 
+    fix_message = "Declare `model_config = ConfigDict(...)` (`SettingsConfigDict` for settings) with the v2 keys."
+    #: Per fix: safe when every key keeps its meaning (renamed keys included: v2 ignores the old names, so the
+    #: fix does what the author asked for); unsafe for `allow_mutation` -> `frozen` (frozen models are hashable).
+    FIXES = [
+        (
+            {
+                "app/schemas.py": """
+                    from pydantic import BaseModel
+
+                    class UserRead(BaseModel):
+                        id: int
+
+                        class Config:
+                            orm_mode = True  # read from ORM objects
+
+                    class ItemRead(BaseModel):
+                        id: int
+
+                        class Config:
+                            # the API speaks camelCase
+                            allow_population_by_field_name = True
+                            anystr_strip_whitespace = True  # trim input
+                            extra = "forbid"
+                """,
+                "app/settings.py": """
+                    from pydantic_settings import BaseSettings
+
+                    class Settings(BaseSettings):
+                        database_url: str
+
+                        class Config:
+                            env_file = ".env"
+                """,
+            },
+            {
+                "app/schemas.py": """
+                    from pydantic import BaseModel, ConfigDict
+
+                    class UserRead(BaseModel):
+                        id: int
+
+                        model_config = ConfigDict(from_attributes=True)  # read from ORM objects
+
+                    class ItemRead(BaseModel):
+                        id: int
+
+                        model_config = ConfigDict(
+                            # the API speaks camelCase
+                            populate_by_name=True,
+                            str_strip_whitespace=True,  # trim input
+                            extra="forbid",
+                        )
+                """,
+                "app/settings.py": """
+                    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+                    class Settings(BaseSettings):
+                        database_url: str
+
+                        model_config = SettingsConfigDict(env_file=".env")
+                """,
+            },
+            "safe",
+        ),
+        (
+            """
+            from pydantic import BaseModel
+
+            class Point(BaseModel):
+                x: int
+
+                class Config:
+                    allow_mutation = False
+
+            class Legacy(BaseModel):
+                x: int
+
+                class Config:
+                    underscore_attrs_are_private = True
+
+                    @staticmethod
+                    def schema_extra(schema: dict) -> None:
+                        schema["title"] = "Legacy"
+            """,
+            """
+            from pydantic import BaseModel, ConfigDict
+
+            class Point(BaseModel):
+                x: int
+
+                model_config = ConfigDict(frozen=True)
+
+            class Legacy(BaseModel):
+                x: int
+
+                class Config:
+                    underscore_attrs_are_private = True
+
+                    @staticmethod
+                    def schema_extra(schema: dict) -> None:
+                        schema["title"] = "Legacy"
+            """,
+            "unsafe",
+        ),
+    ]
+
+    def fix(self, finding: Finding, source):
+        kind = getattr(self, "_kinds", {}).get((finding.path, finding.span))
+        if kind is None:
+            return None
+        return pydantic_fixes.config_dict(source, finding.span, kind, self.options.v1_config_keys)
+
     def idioms(self, project: Project) -> Iterable[Finding]:
         types = self.types(project)
+        self._kinds: dict[tuple, str] = {}
         for path, fact, owner in _v1_config_classes(project, types):
             kind = "SettingsConfigDict" if types.is_settings(owner) else "ConfigDict"
+            self._kinds[(path, fact.span)] = kind
             yield self.finding(
                 path,
                 fact.span,
@@ -352,8 +466,64 @@ class PydanticV1Validator(_V1Idiom):
         """
     ]
 
-    fix_message = "Use `@field_validator` (with `@classmethod`)."
+    fix_message = "Use `@field_validator` or `@model_validator(mode=\"before\")` (with `@classmethod`)."
     FIXES = [
+        (
+            """
+            from pydantic import BaseModel, root_validator
+
+            class Window(BaseModel):
+                start: int
+                end: int
+
+                @root_validator(pre=True, allow_reuse=True)
+                def defaults(cls, values: dict) -> dict:
+                    values.setdefault("end", values.get("start"))  # an open window closes where it starts
+                    return values
+            """,
+            """
+            from pydantic import BaseModel, model_validator
+
+            class Window(BaseModel):
+                start: int
+                end: int
+
+                @model_validator(mode="before")
+                @classmethod
+                def defaults(cls, values: dict) -> dict:
+                    values.setdefault("end", values.get("start"))  # an open window closes where it starts
+                    return values
+            """,
+        ),
+        (
+            # A post root validator gets a dict in v1 and the model in v2: its body must change, no fix.
+            """
+            from pydantic import BaseModel, root_validator
+
+            class Window(BaseModel):
+                start: int
+                end: int
+
+                @root_validator(skip_on_failure=True)
+                def ordered(cls, values: dict) -> dict:
+                    if values["start"] > values["end"]:
+                        raise ValueError("start after end")
+                    return values
+            """,
+            """
+            from pydantic import BaseModel, root_validator
+
+            class Window(BaseModel):
+                start: int
+                end: int
+
+                @root_validator(skip_on_failure=True)
+                def ordered(cls, values: dict) -> dict:
+                    if values["start"] > values["end"]:
+                        raise ValueError("start after end")
+                    return values
+            """,
+        ),
         (
             """
             from pydantic import BaseModel, validator
@@ -421,7 +591,8 @@ class PydanticV1Validator(_V1Idiom):
     def fix(self, finding: Finding, source):
         from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
 
-        return pydantic_fixes.field_validator(source, finding.span)
+        return pydantic_fixes.field_validator(source, finding.span) or pydantic_fixes.model_validator(
+            source, finding.span)
 
     def idioms(self, project: Project) -> Iterable[Finding]:
         index = project.index
@@ -985,7 +1156,9 @@ class RawRequestJson(_S9Rule):
 
     The receiver must resolve to FastAPI's or Starlette's `Request`; a
     middleware, an exception handler or an HTTP client's `.json()` is not a
-    route handler reading its body and is not reported.
+    route handler reading its body and is not reported. Nor is a raw body a
+    model validates at once (`Item.model_validate(await request.json())`,
+    directly or through a local): S8 then checks `Item` as the request body.
 
     ## Why is this bad?
     The parsed JSON is not validated, not documented in OpenAPI and not
@@ -1028,6 +1201,8 @@ class RawRequestJson(_S9Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         seen: set = set()
+        # A raw body a model validates at once (``Model.model_validate(await request.json())``) is a typed body.
+        validated = project.requests.validated_reads
         for scope in project.requests.scopes:
             fn, ref = scope.function, scope.ref
             ctx = Ctx(ref.module, fn.qualname)
@@ -1043,7 +1218,7 @@ class RawRequestJson(_S9Rule):
                 annotation = index.evaluate(receiver.annotation, where)
                 if value_fqn(annotation) not in REQUEST_TYPES:
                     continue
-                if (scope.path, site.call.span) in seen:
+                if (scope.path, site.call.span) in seen or (scope.path, site.call.span) in validated:
                     continue
                 seen.add((scope.path, site.call.span))
                 yield self.finding(

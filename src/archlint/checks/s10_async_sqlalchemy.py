@@ -88,6 +88,10 @@ class S10Options:
     migration_packages: tuple[str, ...] = option(
         "Packages whose import marks a migration environment (Alembic's env.py is synchronous by design)."
     )
+    blocking_helper_depth: int = option(
+        "How many calls deep AL306 follows synchronous project functions called from `async def` to a blocking "
+        "call (0: only calls written in the async function itself)."
+    )
 
 
 def _path(index: ProjectIndex, ctx: Ctx) -> str:
@@ -794,6 +798,12 @@ class BlockingCallInAsync(_S10Rule):
     be a sync session. Calls inside a lambda or a nested `def` (run in a
     thread pool, `asyncio.to_thread`, `run_in_executor`) are not reported.
 
+    A call of a synchronous project function (or method) that reaches a
+    blocking call, a few calls deep (`blocking-helper-depth`), is reported at
+    the call in the `async def`, with the chain in the message: the helper is
+    where the fix goes, the async function is where the loop blocks. Helpers
+    behind a decorator other than `functools`' are not followed.
+
     ## Why is this bad?
     An `async def` endpoint runs on the event loop: while it blocks, every
     other request on that worker waits. p95 latency (S22) is lost to one slow
@@ -839,6 +849,11 @@ class BlockingCallInAsync(_S10Rule):
         patterns = self.options.blocking_calls
         sync_types = frozenset(self.options.sync_session_types)
         io_methods = set(self.options.sync_session_io_methods)
+        helpers = _BlockingHelpers(
+            index,
+            lambda call, ctx: self._blocking_name(index, project.types, call, ctx, patterns, sync_types, io_methods),
+            self.options.blocking_helper_depth,
+        )
         for facts in index.modules.values():
             if _is_migration(index, facts, self.options.migration_packages):
                 continue
@@ -852,11 +867,24 @@ class BlockingCallInAsync(_S10Rule):
                         continue
                     call = site.call
                     name = self._blocking_name(index, project.types, call, ctx, patterns, sync_types, io_methods)
+                    chain: list[str] | None = None
                     if name is None:
-                        continue
+                        chain = helpers.chain_of(call, ctx)
+                        if chain is None:
+                            continue
                     if lambdas is None:
                         lambdas = lambda_spans(fn)
                     if any(span.contains(call.span) for span in lambdas):
+                        continue
+                    if chain is not None:
+                        *names, where = chain
+                        yield self.finding(
+                            facts.path,
+                            call.span,
+                            f"`{names[0]}` blocks the event loop inside `async def {fn.name}`: it reaches "
+                            f"{' -> '.join(f'`{c}`' for c in names[1:])} ({where}). Use an async equivalent "
+                            "or run it in a thread (`await asyncio.to_thread(...)`).",
+                        )
                         continue
                     yield self.finding(
                         facts.path,
@@ -899,3 +927,65 @@ class BlockingCallInAsync(_S10Rule):
             if root is not None:
                 return root if canonical_of(root) in fluent else None
         return None
+
+
+#: Decorators that leave a function what it is (called synchronously, in place).
+_TRANSPARENT_DECORATORS = ("functools.", "builtins.staticmethod", "builtins.classmethod")
+
+
+class _BlockingHelpers:
+    """Synchronous project functions that reach a blocking call, a few calls deep (for AL306)."""
+
+    def __init__(self, index: ProjectIndex, blocking, depth: int) -> None:
+        self.index = index
+        self.blocking = blocking  # (call, ctx) -> the blocking call's name, or None
+        self.depth = depth
+        self._memo: dict[FuncRef, list[str] | None] = {}
+
+    def chain_of(self, call: Call, ctx: Ctx) -> list[str] | None:
+        """``[helper, ..., blocking call, "file:line"]`` when ``call`` calls a sync project function that blocks."""
+        if self.depth <= 0 or not isinstance(call.func, (Name, Attr)):
+            return None
+        callee = self.index.evaluate(call.func, ctx)
+        if not isinstance(callee, FuncRef):
+            return None
+        return self._reaches(callee, self.depth, frozenset())
+
+    def _reaches(self, ref: FuncRef, depth: int, active: frozenset[FuncRef]) -> list[str] | None:
+        if ref in active or depth <= 0:
+            return None
+        if ref in self._memo:
+            return self._memo[ref]
+        fn = self.index.function(ref)
+        found: list[str] | None = None
+        if fn is not None and not fn.is_async and not fn.is_generator and self._transparent(fn, ref):
+            ctx = Ctx(ref.module, fn.qualname)
+            lambdas = lambda_spans(fn)
+            for site in fn.calls:
+                if site.context == "decorator" or any(span.contains(site.call.span) for span in lambdas):
+                    continue
+                name = self.blocking(site.call, ctx)
+                if name is not None:
+                    where = f"{self.index.modules[ref.module].path}:{site.call.span.line}"
+                    found = [ref.fqn, name, where]
+                    break
+                if isinstance(site.call.func, (Name, Attr)):
+                    callee = self.index.evaluate(site.call.func, ctx)
+                    if isinstance(callee, FuncRef):
+                        deeper = self._reaches(callee, depth - 1, active | {ref})
+                        if deeper is not None:
+                            found = [ref.fqn, *deeper]
+                            break
+        if depth == self.depth:
+            # Only a search with the full budget is final for every caller.
+            self._memo[ref] = found
+        return found
+
+    def _transparent(self, fn: FunctionFact, ref: FuncRef) -> bool:
+        ctx = Ctx(ref.module, fn.parent or "")
+        for deco in fn.decorators:
+            func = deco.func if isinstance(deco, Call) else deco
+            fqn = canonical(self.index.fqn(func, ctx)) or ""
+            if not fqn.startswith(_TRANSPARENT_DECORATORS):
+                return False
+        return True

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, Call, Lit
+from archlint.collect.facts import Attr, Call, Expr, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
-from archlint.analysis.orm import Model, RelationshipDef
+from archlint.analysis.orm import ColumnDef, Model, RelationshipDef
 from archlint.pack import option
 from archlint.analysis.static_types import canonical, canonical_calls, canonical_of, imported_names
 from archlint.values import ClassRef, Ctx, Instance
+
+if TYPE_CHECKING:
+    from archlint.fixes import sqlalchemy as sqlalchemy_fixes
 
 
 @dataclass(frozen=True)
@@ -150,9 +154,160 @@ class UntypedColumn(_S11Rule):
         """
     ]
 
+    fix_message = "Declare the column as `name: Mapped[...] = mapped_column(...)`."
+    #: Per fix: safe when the Python type follows from the SQL type and the column had no annotation (the table is
+    #: the same: the SQL type and arguments stay, the annotation says the nullability the column had); unsafe when an
+    #: annotation of another kind is replaced.
+    FIXES = [
+        (
+            """
+            import datetime
+            import enum
+
+            import sqlalchemy as sa
+            from sqlalchemy import Boolean, Column, DateTime, Enum, ForeignKey, Integer, String
+            from sqlalchemy.orm import DeclarativeBase
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class Kind(enum.Enum):
+                PERSON = "person"
+                TEAM = "team"
+
+
+            class User(Base):
+                __tablename__ = "users"
+
+                id = Column(Integer, primary_key=True)
+                email = Column(String(320), nullable=False, unique=True)  # the login
+                nickname = Column("nick", String(50))
+                active = Column(
+                    Boolean,
+                    default=True,
+                    nullable=False,
+                )
+                created_at = Column(DateTime(timezone=True), default=datetime.datetime.now)
+                kind = Column(Enum(Kind), nullable=False)
+                team_id = Column(Integer, ForeignKey("teams.id"), index=True)
+                paid_at = sa.Column(sa.DateTime)
+            """,
+            """
+            import datetime
+            import enum
+
+            import sqlalchemy as sa
+            from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class Kind(enum.Enum):
+                PERSON = "person"
+                TEAM = "team"
+
+
+            class User(Base):
+                __tablename__ = "users"
+
+                id: Mapped[int] = mapped_column(Integer, primary_key=True)
+                email: Mapped[str] = mapped_column(String(320), nullable=False, unique=True)  # the login
+                nickname: Mapped[str | None] = mapped_column("nick", String(50))
+                active: Mapped[bool] = mapped_column(
+                    Boolean,
+                    default=True,
+                    nullable=False,
+                )
+                created_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), default=datetime.datetime.now)
+                kind: Mapped[Kind] = mapped_column(Enum(Kind), nullable=False)
+                team_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("teams.id"), index=True)
+                paid_at: Mapped[datetime.datetime | None] = mapped_column(sa.DateTime)
+            """,
+            "safe",
+        ),
+        (
+            # A column without a type takes its foreign key's; a project type's Python type is unknown: no fix.
+            """
+            from sqlalchemy import Column, ForeignKey, Numeric
+            from sqlalchemy.orm import DeclarativeBase
+
+            from app.types import GUID
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class Order(Base):
+                __tablename__ = "orders"
+
+                id = Column(GUID, primary_key=True)
+                total: float = Column(Numeric(10, 2), nullable=False)
+                owner_id = Column(ForeignKey("users.id"))
+            """,
+            """
+            from decimal import Decimal
+
+            from sqlalchemy import Column, ForeignKey, Numeric
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+            from app.types import GUID
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class Order(Base):
+                __tablename__ = "orders"
+
+                id = Column(GUID, primary_key=True)
+                total: Mapped[Decimal] = mapped_column(Numeric(10, 2), nullable=False)
+                owner_id = Column(ForeignKey("users.id"))
+            """,
+            "unsafe",
+        ),
+    ]
+
+    def fix(self, finding: Finding, source):
+        columns = getattr(self, "_typed", {}).get(finding.path)
+        from archlint.fixes import sqlalchemy as sqlalchemy_fixes  # LibCST: only when fixing
+
+        return sqlalchemy_fixes.typed_columns(source, finding.span, columns) if columns else None
+
+    def _column_hint(self, index: ProjectIndex, col: ColumnDef, annotated: bool) -> sqlalchemy_fixes.TypedColumn | None:
+        """What the fix needs to type a column: its Python type (from the SQL type) and nullability."""
+        call = col.call
+        if call is None or any(key is None for key, _ in call.kwargs):
+            return None
+        flags: dict[str, bool] = {}
+        for key in ("nullable", "primary_key"):
+            value = call.kw(key)
+            if value is not None:
+                if not (isinstance(value, Lit) and isinstance(value.value, bool)):
+                    return None
+                flags[key] = value.value
+        nullable = flags.get("nullable", not flags.get("primary_key", False))
+        sql_type = call.kw("type_")
+        if sql_type is None:
+            positional = [a for a in call.args if not (isinstance(a, Lit) and isinstance(a.value, str))]
+            sql_type = positional[0] if positional and len(call.args) - len(positional) <= 1 else None
+        python_type = _python_type(index, sql_type, col.ctx) if sql_type is not None else None
+        if python_type is None:
+            return None
+        from archlint.fixes import sqlalchemy as sqlalchemy_fixes  # LibCST: only when fixing
+
+        return sqlalchemy_fixes.TypedColumn(col.span, python_type, nullable, safe=not annotated)
+
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         table = project.orm
+        self._typed: dict[str, list[sqlalchemy_fixes.TypedColumn]] = {}
         seen: set[tuple[ClassRef | None, str]] = set()
         for model in table.models.values():
             if model.kind != "declarative":
@@ -164,6 +319,11 @@ class UntypedColumn(_S11Rule):
                 if fact is None or not _declared_in_body(fact, col.name):
                     continue
                 seen.add((col.owner, col.name))
+                if col.form in ("Column", "mapped_column") and not (col.form == "mapped_column" and _annotated(
+                        fact, col.name)):
+                    typed = self._column_hint(index, col, _annotated(fact, col.name))
+                    if typed is not None:
+                        self._typed.setdefault(col.path, []).append(typed)
                 if col.form == "Column":
                     yield self.finding(
                         col.path,
@@ -178,6 +338,62 @@ class UntypedColumn(_S11Rule):
                         f"`{col.name} = mapped_column(...)` has no `Mapped[...]` annotation: declare "
                         f"`{col.name}: Mapped[...] = mapped_column(...)`.",
                     )
+
+
+#: SQLAlchemy types (by class name, any module: `sqlalchemy.Integer`, `postgresql.JSONB`) -> the Python type they load.
+_PYTHON_TYPES: dict[str, tuple[str, str]] = {
+    **dict.fromkeys(("Integer", "SmallInteger", "BigInteger", "INTEGER", "INT", "SMALLINT", "BIGINT"), ("", "int")),
+    **dict.fromkeys(("String", "Text", "Unicode", "UnicodeText", "VARCHAR", "NVARCHAR", "CHAR", "NCHAR", "TEXT",
+                     "CLOB", "CITEXT"), ("", "str")),
+    **dict.fromkeys(("Boolean", "BOOLEAN"), ("", "bool")),
+    **dict.fromkeys(("Float", "Double", "REAL", "FLOAT", "DOUBLE", "DOUBLE_PRECISION"), ("", "float")),
+    **dict.fromkeys(("Numeric", "NUMERIC", "DECIMAL"), ("decimal", "Decimal")),
+    **dict.fromkeys(("DateTime", "DATETIME", "TIMESTAMP"), ("datetime", "datetime")),
+    **dict.fromkeys(("Date", "DATE"), ("datetime", "date")),
+    **dict.fromkeys(("Time", "TIME"), ("datetime", "time")),
+    **dict.fromkeys(("Interval", "INTERVAL"), ("datetime", "timedelta")),
+    **dict.fromkeys(("LargeBinary", "BLOB", "BINARY", "VARBINARY", "BYTEA"), ("", "bytes")),
+    **dict.fromkeys(("Uuid", "UUID"), ("uuid", "UUID")),
+}
+
+
+def _python_type(index: ProjectIndex, expr: Expr, ctx: Ctx) -> tuple[str, str] | None:
+    """The Python type a column of SQL type ``expr`` loads, as (module, name); None when it is not obvious."""
+    call = expr if isinstance(expr, Call) else None
+    fqn = index.fqn(call.func if call is not None else expr, ctx) or ""
+    if not fqn.startswith("sqlalchemy."):
+        return None  # a project type (TypeDecorator): its Python type is its own
+    name = fqn.rsplit(".", 1)[-1]
+    if name == "Enum" and call is not None and call.args:
+        first = call.args[0]
+        if isinstance(first, Lit) and isinstance(first.value, str):
+            return ("", "str")
+        text = _dotted(first)
+        return ("", text) if text and isinstance(index.evaluate(first, ctx), ClassRef) and len(call.args) == 1 else None
+    python_type = _PYTHON_TYPES.get(name)
+    if python_type is None or call is None:
+        return python_type
+    flag = "as_uuid" if python_type == ("uuid", "UUID") else "asdecimal" if name in _DECIMAL_OR_FLOAT else None
+    value = call.kw(flag) if flag else None
+    if value is None:
+        return python_type
+    if not (isinstance(value, Lit) and isinstance(value.value, bool)):
+        return None
+    if flag == "as_uuid":
+        return python_type if value.value else ("", "str")
+    return ("decimal", "Decimal") if value.value else ("", "float")
+
+
+_DECIMAL_OR_FLOAT = ("Numeric", "NUMERIC", "DECIMAL", "Float", "Double", "REAL", "FLOAT", "DOUBLE", "DOUBLE_PRECISION")
+
+
+def _dotted(expr: Expr) -> str:
+    if isinstance(expr, Name):
+        return expr.id
+    if isinstance(expr, Attr):
+        base = _dotted(expr.base)
+        return f"{base}.{expr.attr}" if base else ""
+    return ""
 
 
 def _declared_in_body(fact, name: str) -> bool:

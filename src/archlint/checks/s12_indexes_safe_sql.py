@@ -150,6 +150,88 @@ class UnindexedForeignKey(_S12Rule):
         """
     ]
 
+    #: Unsafe: the model then declares an index the database does not have until a migration creates it.
+    fix_applicability = "unsafe"
+    fix_message = "Add `index=True` to the foreign-key column (and a migration that creates the index)."
+    FIXES = [
+        (
+            """
+            from sqlalchemy import Column, ForeignKey, Integer, Table
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+            from sqlmodel import Field, SQLModel
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class Item(Base):
+                __tablename__ = "items"
+
+                id: Mapped[int] = mapped_column(primary_key=True)
+                owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))  # the owner
+                group_id: Mapped[int] = mapped_column(
+                    ForeignKey("groups.id", ondelete="CASCADE"),
+                    nullable=False,
+                )
+                shop_id = Column(Integer, ForeignKey("shops.id"), index=False)
+
+
+            tags = Table(
+                "item_tags",
+                Base.metadata,
+                Column("id", Integer, primary_key=True),
+                Column("item_id", ForeignKey("items.id")),
+            )
+
+
+            class Note(SQLModel, table=True):
+                id: int | None = Field(default=None, primary_key=True)
+                item_id: int = Field(foreign_key="items.id")
+            """,
+            """
+            from sqlalchemy import Column, ForeignKey, Integer, Table
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+            from sqlmodel import Field, SQLModel
+
+
+            class Base(DeclarativeBase):
+                pass
+
+
+            class Item(Base):
+                __tablename__ = "items"
+
+                id: Mapped[int] = mapped_column(primary_key=True)
+                owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)  # the owner
+                group_id: Mapped[int] = mapped_column(
+                    ForeignKey("groups.id", ondelete="CASCADE"),
+                    nullable=False,
+                    index=True,
+                )
+                shop_id = Column(Integer, ForeignKey("shops.id"), index=True)
+
+
+            tags = Table(
+                "item_tags",
+                Base.metadata,
+                Column("id", Integer, primary_key=True),
+                Column("item_id", ForeignKey("items.id"), index=True),
+            )
+
+
+            class Note(SQLModel, table=True):
+                id: int | None = Field(default=None, primary_key=True)
+                item_id: int = Field(foreign_key="items.id", index=True)
+            """,
+        ),
+    ]
+
+    def fix(self, finding: Finding, source):
+        from archlint.fixes import sqlalchemy as sqlalchemy_fixes  # LibCST: only when fixing
+
+        return sqlalchemy_fixes.index_column(source, finding.span)
+
     def check(self, project: Project) -> Iterable[Finding]:
         seen: set[tuple[str, Span]] = set()
         for label, columns, constraints, opaque in _targets(project):

@@ -480,17 +480,20 @@ class RateLimiterNotRegistered(Rule[S13Options]):
         opts = self.options
         config = project.apps
         limiters = _limiter_calls(index, opts)
-        for app in config.apps:
+        checked = {app.key for app in config.apps}
+        # Every mounted application serving routes needs its own handler (handlers do not cross a mount);
+        # its state and middleware are its parent's, checked there.
+        for app in config.handler_apps:
             regs = config.of(app.key)
             state = [r for r in regs if r.kind == "state" and r.name == "limiter"]
             if not state and not limiters:
                 continue  # AL501 / AL502
             missing = []
-            if not state:
+            if not state and app.key in checked:
                 missing.append("`app.state.limiter = limiter` (limited routes fail without it)")
             if not any(self._is_handler(index, r) for r in regs if r.kind == "handler"):
                 missing.append("an exception handler for `RateLimitExceeded`")
-            if not any(self._is_middleware(index, r) for r in regs if r.kind == "middleware"):
+            if app.key in checked and not any(self._is_middleware(index, r) for r in regs if r.kind == "middleware"):
                 missing.append("`SlowAPIMiddleware` (without it `default_limits` limit nothing)")
             if missing:
                 yield self.finding(

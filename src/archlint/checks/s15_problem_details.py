@@ -251,7 +251,8 @@ class ProblemDetailsHandlersMissing(Rule[S15Options]):
         opts = self.options
         config = project.apps
         answers = Answers(index, opts)
-        for app in config.apps:
+        # A mounted application answers its own errors: each is checked, parents' handlers do not count.
+        for app in config.handler_apps:
             if config.calls_with_app(app.key, opts.problem_installers):
                 continue
             handlers = config.of(app.key, "handler")

@@ -120,8 +120,9 @@ class DependsAsDefault(Rule[S18Options]):
                 return db
             """,
             """
-            from fastapi import Depends
             from typing import Annotated
+
+            from fastapi import Depends
 
             def get_db():
                 return {}

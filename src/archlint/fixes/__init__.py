@@ -12,6 +12,9 @@ can carry them as ``artifactChanges``.
 from __future__ import annotations
 
 import difflib
+import sys
+from dataclasses import dataclass
+from typing import TypeVar
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -19,6 +22,21 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from archlint.model import Edit, Span
+
+N = TypeVar("N", bound=cst.CSTNode)
+
+
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    """A fix whose safety (or message) is its own rather than the rule's: Ruff's per-fix applicability.
+
+    A rule's ``fix`` returns the new tree (the rule's ``fix_applicability``) or a
+    ``Rewrite`` when this one fix is safer or riskier than the rule's others.
+    """
+
+    tree: cst.Module
+    applicability: str  # "safe" or "unsafe"
+    message: str = ""
 
 
 class FixSource:
@@ -32,7 +50,7 @@ class FixSource:
         self._lines = text.splitlines()
         self._parents: dict[int, cst.CSTNode] | None = None
 
-    def nodes_at(self, span: Span, kind: type | tuple[type, ...] = cst.CSTNode) -> list[cst.CSTNode]:
+    def nodes_at(self, span: Span, kind: type[N] | tuple[type[N], ...]) -> list[N]:
         """Nodes of ``kind`` that start where the span starts: the one ending where it ends first, then larger first."""
         line, column = span.line, utf16_to_index(self._lines, span.line, span.column)
         end = (span.end_line, utf16_to_index(self._lines, span.end_line, span.end_column))
@@ -44,12 +62,20 @@ class FixSource:
                                      -item[1].end.line, -item[1].end.column))
         return [node for node, _ in found]
 
-    def node_at(self, span: Span, kind: type | tuple[type, ...] = cst.CSTNode) -> cst.CSTNode | None:
+    def node_at(self, span: Span, kind: type[N] | tuple[type[N], ...]) -> N | None:
         """The node of ``kind`` the span covers (exactly, else the largest starting there); None: none."""
         nodes = self.nodes_at(span, kind)
         return nodes[0] if nodes else None
 
-    def enclosing(self, node: cst.CSTNode, kind: type | tuple[type, ...]) -> cst.CSTNode | None:
+    def assigned_value(self, span: Span) -> cst.BaseExpression | None:
+        """The value assigned by the assignment statement at ``span`` (``x = v``, ``x: T = v``)."""
+        annotated = self.node_at(span, cst.AnnAssign)
+        if annotated is not None:
+            return annotated.value
+        plain = self.node_at(span, cst.Assign)
+        return plain.value if plain is not None else None
+
+    def enclosing(self, node: cst.CSTNode, kind: type[N] | tuple[type[N], ...]) -> N | None:
         """The innermost ancestor of ``node`` of ``kind`` (None: none)."""
         if self._parents is None:
             self._parents = {}
@@ -80,16 +106,157 @@ class FixSource:
                 if isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
                     if _dotted(small.module) == module and not isinstance(small.names, cst.ImportStar):
                         for alias in small.names:
-                            local = alias.asname.name.value if alias.asname else _dotted(alias.name)
+                            asname = alias.asname.name if alias.asname else None
+                            local = asname.value if isinstance(asname, cst.Name) else _dotted(alias.name)
                             names[local] = _dotted(alias.name)
         return names
 
 
+def keyword_arg(call: cst.Call, keyword: str) -> cst.Arg | None:
+    """The argument ``keyword=...`` of ``call`` (None: not given)."""
+    return next((a for a in call.args if a.keyword is not None and a.keyword.value == keyword), None)
+
+
+def with_argument(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call | None:
+    """``call`` with ``keyword=value``: the existing argument's value replaced, else one appended in its layout.
+
+    A call with one argument a line (a trailing comma) gets the new one on a
+    line of its own. None when ``**kwargs`` may already hold the keyword.
+    """
+    existing = keyword_arg(call, keyword)
+    if existing is not None:
+        return call.deep_replace(existing, existing.with_changes(value=value))  # type: ignore[return-value]
+    if any(arg.star == "**" for arg in call.args):
+        return None
+    new_arg = cst.Arg(
+        value=value,
+        keyword=cst.Name(keyword),
+        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+    )
+    args = list(call.args)
+    if args:
+        last = args[-1]
+        if last.comma is cst.MaybeSentinel.DEFAULT:
+            args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            args.append(new_arg)
+        elif isinstance(last.comma, cst.Comma) and isinstance(last.comma.whitespace_after, cst.ParenthesizedWhitespace):
+            # One argument a line: the last one keeps its comma and comment, the new one goes on its own line.
+            closing = last.comma.whitespace_after
+            before = args[-2].comma.whitespace_after if len(args) > 1 and isinstance(args[-2].comma, cst.Comma) \
+                else call.whitespace_before_args
+            indent = before.last_line if isinstance(before, cst.ParenthesizedWhitespace) else closing.last_line
+            args[-1] = last.with_changes(comma=last.comma.with_changes(
+                whitespace_after=closing.with_changes(last_line=indent)))
+            args.append(new_arg.with_changes(comma=cst.Comma(whitespace_after=cst.ParenthesizedWhitespace(
+                indent=closing.indent, last_line=closing.last_line))))
+        else:  # `f(a, b,)` on one line: the trailing comma moves to the new last argument
+            args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            args.append(new_arg.with_changes(comma=last.comma))
+    else:
+        args.append(new_arg)
+    return call.with_changes(args=args)
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    """isort's (and Ruff's) `order-by-type`: CONSTANTS, then Classes, then the rest."""
+    return (0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2, name)
+
+
 def add_import(tree: cst.Module, module: str, name: str) -> cst.Module:
-    """``from module import name`` added (or merged into an existing import) unless already there."""
+    """``from module import name`` added unless already there.
+
+    Merged into the module's existing ``from module import ...`` at its sorted
+    place (appended when that list is not sorted); else a new import statement.
+    """
+    for statement in tree.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if not (isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative
+                    and _dotted(small.module) == module and not isinstance(small.names, cst.ImportStar)):
+                continue
+            aliases = list(small.names)
+            if any(a.asname is None and _dotted(a.name) == name for a in aliases):
+                return tree
+            keys = [_isort_key(_dotted(a.name)) for a in aliases]
+            position = len(aliases)
+            if keys == sorted(keys):
+                position = next((i for i, k in enumerate(keys) if k > _isort_key(name)), len(aliases))
+            space = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            new = cst.ImportAlias(name=cst.Name(name))
+            if position < len(aliases):
+                comma = aliases[position].comma if isinstance(aliases[position].comma, cst.Comma) and (
+                    position + 1 < len(aliases)) else space
+                aliases.insert(position, new.with_changes(comma=comma))
+            else:
+                last = aliases[-1]
+                between = aliases[-2].comma if len(aliases) > 1 else space
+                aliases[-1] = last.with_changes(comma=between)
+                aliases.append(new.with_changes(comma=last.comma))
+            return tree.deep_replace(small, small.with_changes(names=aliases))  # type: ignore[arg-type, return-value]
+    if module.split(".")[0] in sys.stdlib_module_names:
+        placed = _add_stdlib_import(tree, module, name)
+        if placed is not None:
+            return placed
     context = CodemodContext()
     AddImportsVisitor.add_needed_import(context, module, name)
     return AddImportsVisitor(context).transform_module(tree)
+
+
+def _add_stdlib_import(tree: cst.Module, module: str, name: str) -> cst.Module | None:
+    """A new standard-library import where isort puts it: after the leading block's last standard-library import,
+    else first in that block with a blank line before the third-party ones (None: the module has no imports)."""
+    body = list(tree.body)
+    imports: list[tuple[int, bool]] = []  # (position, standard library?) of the leading import block
+    for position, statement in enumerate(body):
+        if isinstance(statement, cst.SimpleStatementLine) and all(
+                isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body):
+            imports.append((position, _stdlib_statement(statement)))
+        elif imports or not _docstring_or_future(statement):
+            break
+    imports = [(p, std) for p, std in imports if not _future(body[p])]
+    if not imports:
+        return None
+    new = cst.SimpleStatementLine(
+        [cst.ImportFrom(module=cst.parse_expression(module), names=[cst.ImportAlias(cst.Name(name))])])  # type: ignore[arg-type]
+    standard = [p for p, std in imports if std]
+    if standard:
+        body.insert(standard[-1] + 1, new)
+    else:
+        first = imports[0][0]
+        original = body[first]
+        assert isinstance(original, cst.SimpleStatementLine)
+        body[first:first + 1] = [new.with_changes(leading_lines=original.leading_lines),
+                                 original.with_changes(leading_lines=[cst.EmptyLine()])]
+    return tree.with_changes(body=body)
+
+
+def _stdlib_statement(statement: cst.SimpleStatementLine) -> bool:
+    for small in statement.body:
+        if isinstance(small, cst.ImportFrom):
+            if small.relative or small.module is None:
+                return False
+            root = _dotted(small.module).split(".")[0]
+        elif isinstance(small, cst.Import):
+            root = _dotted(small.names[0].name).split(".")[0]
+        else:
+            return False
+        if root not in sys.stdlib_module_names:
+            return False
+    return True
+
+
+def _future(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and any(
+        isinstance(s, cst.ImportFrom) and s.module is not None and _dotted(s.module) == "__future__"
+        for s in statement.body)
+
+
+def _docstring_or_future(statement: cst.BaseStatement) -> bool:
+    if _future(statement):
+        return True
+    return isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and isinstance(
+        statement.body[0], cst.Expr) and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
 
 
 def _dotted(node: cst.BaseExpression) -> str:

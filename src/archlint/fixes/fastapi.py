@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from archlint.fixes import FixSource, add_import
+from archlint.fixes import FixSource, add_import, with_argument
 from archlint.model import Span
 
 
@@ -108,26 +108,7 @@ def set_status_created(source: FixSource, span: Span) -> cst.Module | None:
     fastapi = {**source.imported_names("fastapi"), **source.imported_names("starlette")}
     value = "status.HTTP_201_CREATED" if fastapi.get("status") == "status" else "201"
     expression = cst.parse_expression(value)
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == "status_code":
-            return source.replace(arg, arg.with_changes(value=expression))
-    if any(arg.star for arg in call.args):
+    if any(arg.star == "*" for arg in call.args):
         return None
-    new_arg = cst.Arg(
-        value=expression,
-        keyword=cst.Name("status_code"),
-        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
-    )
-    args = list(call.args)
-    if args:
-        last = args[-1]
-        if last.comma is cst.MaybeSentinel.DEFAULT:
-            args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-            args.append(new_arg)
-        else:  # a trailing comma (often one argument a line): the new argument follows the same layout
-            between = args[-2].comma if len(args) > 1 else cst.Comma(whitespace_after=call.whitespace_before_args)
-            args[-1] = last.with_changes(comma=between)
-            args.append(new_arg.with_changes(comma=last.comma))
-    else:
-        args.append(new_arg)
-    return source.replace(call, call.with_changes(args=args))
+    new_call = with_argument(call, "status_code", expression)
+    return None if new_call is None else source.replace(call, new_call)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from archlint.fixes import FixSource
+from archlint.fixes import FixSource, Rewrite, add_import
 from archlint.model import Span
 
 #: v1 method -> (v2 method, keyword arguments the v2 method accepts with the same meaning, positional ok).
@@ -94,7 +94,65 @@ def field_validator(source: FixSource, span: Span) -> cst.Module | None:
     if target not in rewrites:
         return None
     tree = source.module.visit(_Redecorate(rewrites))
-    return tree.visit(_SwapImport(local, keep=_uses(tree, local) > 0))
+    return tree.visit(_SwapImport(local, "field_validator", keep=_uses(tree, local) > 0))
+
+
+def model_validator(source: FixSource, span: Span) -> cst.Module | None:
+    """`@root_validator(pre=True)` -> `@model_validator(mode="before")` + `@classmethod`.
+
+    Only the `pre=True` form: v1 and v2 both hand it the raw input and take back
+    what it returns. A post root validator (`@root_validator`,
+    `skip_on_failure=True`) gets the validated values as a dict in v1 and the
+    model in v2 (`mode="after"`), so its body must change: no fix. Every such
+    validator of the file is rewritten at once, as for `@field_validator`.
+    """
+    node = source.node_at(span, cst.BaseExpression)
+    local = next((k for k, v in source.imported_names("pydantic").items() if v == "root_validator"), None)
+    if node is None or local != "root_validator":
+        return None
+    rewrites: dict[cst.Decorator, cst.Decorator] = {}
+    for function in _functions(source.module):
+        for decorator in function.decorators:
+            new = _model_validator(decorator, function, local)
+            if new is not None:
+                rewrites[decorator] = new
+    target = source.enclosing(node, cst.Decorator)
+    if target not in rewrites:
+        return None
+    tree = source.module.visit(_Redecorate(rewrites))
+    return tree.visit(_SwapImport(local, "model_validator", keep=_uses(tree, local) > 0))
+
+
+def _model_validator(decorator: cst.Decorator, function: cst.FunctionDef, local: str) -> cst.Decorator | None:
+    call = decorator.decorator
+    if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Name) or call.func.value != local:
+        return None  # a bare `@root_validator` is a post validator
+    if not _plain_method(function):
+        return None
+    pre = False
+    for arg in call.args:
+        keyword = arg.keyword.value if arg.keyword is not None else None
+        literal = arg.value.value if isinstance(arg.value, cst.Name) and arg.value.value in ("True", "False") else None
+        if keyword == "pre" and literal is not None:
+            pre = literal == "True"
+        elif keyword in ("allow_reuse", "skip_on_failure") and literal is not None:
+            continue  # v2 has no reuse check; skipping on failure concerns post validators only
+        else:
+            return None
+    if not pre:
+        return None
+    mode = cst.Arg(value=cst.SimpleString('"before"'), keyword=cst.Name("mode"),
+                   equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+    return decorator.with_changes(decorator=call.with_changes(func=cst.Name("model_validator"), args=[mode]))
+
+
+def _plain_method(function: cst.FunctionDef) -> bool:
+    """`def v(cls, value)`: two positional parameters, not already a class or static method."""
+    if any(_name(d.decorator) in ("classmethod", "staticmethod") for d in function.decorators):
+        return False
+    params = function.params
+    return not (isinstance(params.star_arg, cst.Param) or params.star_kwarg or params.kwonly_params
+                or params.posonly_params or len(params.params) != 2)
 
 
 def _field_validator(decorator: cst.Decorator, function: cst.FunctionDef, local: str) -> cst.Decorator | None:
@@ -103,11 +161,7 @@ def _field_validator(decorator: cst.Decorator, function: cst.FunctionDef, local:
     callee = call.func if call is not None else node
     if not isinstance(callee, cst.Name) or callee.value != local:
         return None
-    if any(_name(d.decorator) in ("classmethod", "staticmethod") for d in function.decorators):
-        return None
-    params = function.params
-    if isinstance(params.star_arg, cst.Param) or params.star_kwarg or params.kwonly_params \
-            or params.posonly_params or len(params.params) != 2:
+    if not _plain_method(function):
         return None
     args: list[cst.Arg] = []
     for arg in call.args if call is not None else ():
@@ -178,9 +232,9 @@ class _Redecorate(cst.CSTTransformer):
 class _SwapImport(cst.CSTTransformer):
     """In `from pydantic import ...`: `validator` becomes `field_validator` (kept beside it while still used)."""
 
-    def __init__(self, local: str, keep: bool) -> None:
+    def __init__(self, local: str, new: str, keep: bool) -> None:
         super().__init__()
-        self.local, self.keep = local, keep
+        self.local, self.new, self.keep = local, new, keep
 
     def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
         if not isinstance(updated.module, cst.Name) or updated.module.value != "pydantic" or updated.relative:
@@ -188,7 +242,7 @@ class _SwapImport(cst.CSTTransformer):
         if isinstance(updated.names, cst.ImportStar):
             return updated
         names = list(updated.names)
-        if any(a.name.value == "field_validator" for a in names if isinstance(a.name, cst.Name)):
+        if any(a.name.value == self.new for a in names if isinstance(a.name, cst.Name)):
             if self.keep:
                 return updated
             names = [a for a in names if not (isinstance(a.name, cst.Name) and a.name.value == self.local)]
@@ -196,8 +250,8 @@ class _SwapImport(cst.CSTTransformer):
             return updated.with_changes(names=names)
         out: list[cst.ImportAlias] = []
         for alias in names:
-            if isinstance(alias.name, cst.Name) and alias.name.value == "validator" and alias.asname is None:
-                renamed = alias.with_changes(name=cst.Name("field_validator"))
+            if isinstance(alias.name, cst.Name) and alias.name.value == self.local and alias.asname is None:
+                renamed = alias.with_changes(name=cst.Name(self.new))
                 if self.keep:
                     out.append(alias.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))))
                 out.append(renamed)
@@ -208,3 +262,131 @@ class _SwapImport(cst.CSTTransformer):
 
 def _name(node: cst.BaseExpression) -> str:
     return node.value if isinstance(node, cst.Name) else ""
+
+
+#: v1 keys whose v2 name takes the opposite value: `allow_mutation = False` is `frozen = True`.
+INVERTED = {"allow_mutation"}
+
+
+def _key_value(key: str, value: cst.BaseExpression, renames: dict[str, str]) -> tuple[str, cst.BaseExpression, bool] | None:
+    """A configuration key and value in v2 spelling, and whether that keeps the meaning exactly (None: no v2 key)."""
+    new = renames.get(key, key)
+    if not new:
+        return None  # removed in v2: a person decides what replaces it
+    if key in INVERTED:
+        if not (isinstance(value, cst.Name) and value.value in ("True", "False")):
+            return None
+        # v1's allow_mutation=False forbids assignment; v2's frozen=True also makes instances hashable.
+        return new, cst.Name("False" if value.value == "True" else "True"), False
+    return new, value, True
+
+
+def config_dict(source: FixSource, span: Span, kind: str, renames: dict[str, str]) -> Rewrite | None:
+    """`class Config:` in a model -> `model_config = ConfigDict(...)` (`SettingsConfigDict` for settings).
+
+    Keys keep their values and comments; v1 names are renamed (`orm_mode` ->
+    `from_attributes`: what the author asked for, which v2 ignores under the old
+    name). Safe, except an inverted key (`allow_mutation` -> `frozen`). No fix
+    for a Config with bases, methods or anything but `key = value`, a key v2
+    removed, a model that also has `model_config`, or a `ConfigDict` name bound
+    to something else.
+    """
+    config = source.node_at(span, cst.ClassDef)
+    name = source.node_at(span, cst.Name) if config is None else None
+    if name is not None:  # the finding is at the class's name
+        config = source.enclosing(name, cst.ClassDef)
+        config = config if config is not None and config.name is name else None
+    owner = source.enclosing(config, cst.ClassDef) if config is not None else None
+    if config is None or owner is None or config.bases or config.keywords or config.decorators:
+        return None
+    if not isinstance(config.body, cst.IndentedBlock) or not isinstance(owner.body, cst.IndentedBlock):
+        return None
+    if any(line.comment is not None for line in config.body.footer):
+        return None  # a comment closing the block would have nowhere to go
+    for statement in owner.body.body:
+        if isinstance(statement, cst.SimpleStatementLine) and any(
+                _target(small) == "model_config" for small in statement.body):
+            return None
+    module = "pydantic_settings" if kind == "SettingsConfigDict" else "pydantic"
+    bound = source.imported_names(module).get(kind)
+    if bound != kind and _binds(source.module, kind):
+        return None
+    entries: list[tuple[str, cst.BaseExpression, cst.SimpleStatementLine]] = []
+    exact = True
+    for statement in config.body.body:
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            return None
+        small = statement.body[0]
+        if isinstance(small, cst.Pass):
+            continue
+        key = _target(small)
+        value = small.value if isinstance(small, (cst.Assign, cst.AnnAssign)) else None
+        if key is None or value is None:
+            return None
+        converted = _key_value(key, value, renames)
+        if converted is None:
+            return None
+        new_key, new_value, same = converted
+        exact = exact and same
+        entries.append((new_key, new_value, statement))
+    call, trailing = _config_call(kind, entries, config.body.header, source.module.default_indent)
+    assignment = cst.SimpleStatementLine(
+        body=[cst.Assign(targets=[cst.AssignTarget(cst.Name("model_config"))], value=call)],
+        leading_lines=config.leading_lines,
+        trailing_whitespace=trailing,
+    )
+    tree = source.replace(config, assignment)
+    if bound != kind:
+        tree = add_import(tree, module, kind)
+    return Rewrite(tree, "safe" if exact else "unsafe")
+
+
+def _config_call(kind: str, entries: list[tuple[str, cst.BaseExpression, cst.SimpleStatementLine]],
+                 header: cst.TrailingWhitespace, indent: str) -> tuple[cst.Call, cst.TrailingWhitespace]:
+    """`Kind(key=value)` on one line for one key, else one key a line with their comments; and the line's end."""
+    equal = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))
+    comments = [line.comment for _, _, st in entries for line in st.leading_lines if line.comment is not None]
+    if len(entries) <= 1 and not comments:
+        single = [cst.Arg(value=v, keyword=cst.Name(k), equal=equal) for k, v, _ in entries]
+        trailing = header
+        key_comment = entries[0][2].trailing_whitespace.comment if entries else None
+        if header.comment is None and key_comment is not None:  # the key's comment ends the new line
+            trailing = header.with_changes(comment=key_comment, whitespace=cst.SimpleWhitespace("  "))
+        return cst.Call(func=cst.Name(kind), args=single), trailing
+
+    def line(comments: cst.TrailingWhitespace, statement: cst.SimpleStatementLine | None,
+             last: bool) -> cst.ParenthesizedWhitespace:
+        empty = [e.with_changes(indent=True, whitespace=cst.SimpleWhitespace(indent))
+                 for e in (statement.leading_lines if statement is not None else ()) if e.comment is not None]
+        return cst.ParenthesizedWhitespace(
+            first_line=comments, empty_lines=empty, indent=True,
+            last_line=cst.SimpleWhitespace("" if last else indent))
+
+    args: list[cst.Arg] = []
+    for position, (key, value, statement) in enumerate(entries):
+        following = entries[position + 1][2] if position + 1 < len(entries) else None
+        comma = cst.Comma(whitespace_after=line(statement.trailing_whitespace, following, following is None))
+        args.append(cst.Arg(value=value, keyword=cst.Name(key), equal=equal, comma=comma))
+    call = cst.Call(func=cst.Name(kind), args=args, whitespace_before_args=line(header, entries[0][2], False))
+    return call, cst.TrailingWhitespace()
+
+
+def _target(small: cst.BaseSmallStatement) -> str | None:
+    if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+        return small.targets[0].target.value
+    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+        return small.target.value
+    return None
+
+
+def _binds(tree: cst.Module, name: str) -> bool:
+    """Whether the module binds ``name`` anywhere (an import, a definition, an assignment)."""
+    found = False
+
+    class _Find(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal found
+            found = found or node.value == name
+
+    tree.visit(_Find())
+    return found
