@@ -333,6 +333,8 @@ class PydanticV1ConfigClass(_V1Idiom):
         kind = getattr(self, "_kinds", {}).get((finding.path, finding.span))
         if kind is None:
             return None
+        from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
+
         return pydantic_fixes.config_dict(source, finding.span, kind, self.options.v1_config_keys)
 
     def idioms(self, project: Project) -> Iterable[Finding]:
