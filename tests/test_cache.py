@@ -237,17 +237,17 @@ def test_every_fixture_project_gives_the_same_findings_with_and_without_the_cach
         monkeypatch.setenv("ARCHLINT_CACHE_DIR", str(tmp_path / "cache" / str(number)))
         outcomes.clear()
         answers.clear()
-        uncached = findings(run([project], Overrides()))
+        uncached = findings(run([project], Overrides(reuse_findings=True)))
         assert not any(outcomes) and not any(answers), project
         files = len(outcomes)
         outcomes.clear()
         bypass[0] = True
-        from_facts = findings(run([project], Overrides()))
+        from_facts = findings(run([project], Overrides(reuse_findings=True)))
         bypass[0] = False
         assert len(outcomes) == files and all(outcomes), project
         outcomes.clear()
         answers.clear()
-        from_results = findings(run([project], Overrides()))
+        from_results = findings(run([project], Overrides(reuse_findings=True)))
         assert answers and all(answers) and not outcomes, project  # nothing parsed, no facts loaded
         assert from_facts == uncached, project
         assert from_results == uncached, project
@@ -280,7 +280,7 @@ def test_cached_findings_follow_every_change(tmp_path, monkeypatch):
     seen = _answers(monkeypatch)
 
     def both(*paths, **overrides):
-        cached = findings(run(list(paths) or [root], Overrides(**overrides)))
+        cached = findings(run(list(paths) or [root], Overrides(reuse_findings=True, **overrides)))
         assert cached == findings(run(list(paths) or [root], Overrides(no_cache=True, **overrides)))
         return cached
 
@@ -311,13 +311,13 @@ def test_a_damaged_findings_entry_is_ignored(tmp_path, monkeypatch):
     root = make_project(tmp_path / "p", RESULTS_PROJECT)
     monkeypatch.setenv("ARCHLINT_CACHE_DIR", str(tmp_path / "cache"))
     expected = findings(run([root], Overrides(no_cache=True)))
-    assert findings(run([root], Overrides())) == expected
+    assert findings(run([root], Overrides(reuse_findings=True))) == expected
     [entry] = list((tmp_path / "cache" / "results").iterdir())
     data = entry.read_bytes()
     entry.write_bytes(data[:-3] + bytes(b ^ 0xFF for b in data[-3:]))
     seen = _answers(monkeypatch)
-    assert findings(run([root], Overrides())) == expected and seen == [False]
-    assert findings(run([root], Overrides())) == expected and seen == [False, True]  # rewritten
+    assert findings(run([root], Overrides(reuse_findings=True))) == expected and seen == [False]
+    assert findings(run([root], Overrides(reuse_findings=True))) == expected and seen == [False, True]  # rewritten
 
 
 def test_no_cache_writes_no_findings_entry_and_clean_removes_them(tmp_path, monkeypatch):

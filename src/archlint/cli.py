@@ -257,6 +257,7 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
     )
     if stdin_filename is not None:
         overrides.stdin_filename, overrides.stdin_text = stdin_filename, stdin_text
+    overrides.reuse_findings = not (adoption["apply_fixes"] or adoption["show_diff"] or fmt == "sarif" or sarif_output)
     progress = Progress(sys.stderr) if Progress.wanted(sys.stderr, fmt, quiet) else None
     overrides.progress = progress
     try:

@@ -96,6 +96,10 @@ class Overrides:
     #: ``--stdin-filename``: check ``stdin_text`` as the file ``stdin_filename`` (which need not exist).
     stdin_filename: Path | None = None
     stdin_text: bytes | None = None
+    #: Take the findings from the results cache when every input is unchanged (``check`` without
+    #: --fix, --diff or SARIF). Off by default: fixes are asked of rules that have run (some
+    #: remember in ``check`` what their ``fix`` needs), which an answer from the cache skips.
+    reuse_findings: bool = False
     #: Told what the run is doing, for a progress line: (phase, done, total).
     progress: Callable[[str, int, int], None] | None = None
 
@@ -281,6 +285,8 @@ def _results_key(
     """The results cache, the question (entry name) and the key (every input); key "" when not cacheable."""
     disabled = ResultsCache(None), "", ""
     if overrides.no_cache or overrides.overlay or overrides.stdin_filename is not None or overrides.app:
+        return disabled
+    if not overrides.reuse_findings:
         return disabled
     if any(isinstance(b, FileFacts) for b in inputs.blobs):
         return disabled  # an unreadable file: its error is checked again next time
