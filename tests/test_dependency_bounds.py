@@ -1,6 +1,7 @@
 """The declared lower bounds of archlint's dependencies are versions it works with.
 
-The slow half installs archlint with every core dependency pinned to its lower
+The slow half installs archlint with every core dependency, and every dependency
+of the extras in BOUNDED_EXTRAS (pygls for `archlint lsp`), pinned to its lower
 bound (a pip constraints file; the test extras resolve as usual) in a fresh
 virtualenv and runs the fixture, CLI, rule-example and OpenAPI tests there. It
 runs under CI=true or ARCHLINT_SLOW_TESTS=1 (.ci/run sets it); openapi-spec-validator 0.7.0, once the
@@ -22,7 +23,9 @@ from source_copy import source_copy
 
 REPO = Path(__file__).resolve().parents[1]
 SUITES = ["tests/test_fixtures.py", "tests/test_openapi.py", "tests/test_cli.py", "tests/test_rule_examples.py",
-          "tests/test_config_discovery.py"]
+          "tests/test_config_discovery.py", "tests/test_lsp.py"]
+#: Optional extras whose dependencies are archlint's own features (not the test tools): bounded and tested too.
+BOUNDED_EXTRAS = ["lsp"]
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,8 +34,11 @@ else:  # pragma: no cover
 
 
 def lower_bounds() -> dict[str, str]:
-    """name -> lowest allowed version, for the core dependencies that apply to this interpreter."""
-    deps = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    """name -> lowest allowed version, for the core dependencies (and BOUNDED_EXTRAS') that apply to this interpreter."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    deps = list(project["dependencies"])
+    for extra in BOUNDED_EXTRAS:
+        deps += project["optional-dependencies"][extra]
     out = {}
     for text in deps:
         req = Requirement(text)
@@ -46,7 +52,7 @@ def lower_bounds() -> dict[str, str]:
 
 def test_every_core_dependency_has_a_lower_bound():
     bounds = lower_bounds()
-    assert {"libcst", "click", "pathspec", "limits", "wcmatch", "openapi-spec-validator", "pyyaml"} <= set(bounds)
+    assert {"libcst", "click", "pathspec", "limits", "wcmatch", "openapi-spec-validator", "pyyaml", "pygls"} <= set(bounds)
 
 
 @pytest.mark.skipif(os.environ.get("CI") != "true" and not os.environ.get("ARCHLINT_SLOW_TESTS"),
@@ -60,7 +66,7 @@ def test_the_suites_pass_with_every_dependency_at_its_lower_bound(tmp_path):
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = str(env_dir / "bin" / "python")
     install = subprocess.run(
-        [python, "-m", "pip", "install", "-q", "-c", str(constraints), f"{source_copy(tmp_path / 'src')}[test]"],
+        [python, "-m", "pip", "install", "-q", "-c", str(constraints), f"{source_copy(tmp_path / 'src')}[test,{','.join(BOUNDED_EXTRAS)}]"],
         capture_output=True, text=True, timeout=1800,
     )
     assert install.returncode == 0, install.stdout + install.stderr

@@ -22,7 +22,7 @@ import libcst as cst
 
 from archlint.engine import Overrides, RunResult, run
 from archlint.fixes import FixSource, Rewrite, apply_edits, edits, overlaps
-from archlint.model import Edit, Finding, Fix
+from archlint.model import Edit, Finding, Fix, Span
 from archlint.report import write_atomic
 
 MAX_PASSES = 10
@@ -48,12 +48,16 @@ class FixOutcome:
     rejected: list[str] = field(default_factory=list)
 
 
-def attach_fixes(result: RunResult, overlay: dict[Path, str] | None = None) -> None:
-    """Give every finding whose rule can fix it (``FIXES``) its fix; the files concerned are parsed once."""
+def attach_fixes(result: RunResult, overlay: dict[Path, str] | None = None,
+                 findings: list[Finding] | None = None) -> None:
+    """Give every finding whose rule can fix it (``FIXES``) its fix; the files concerned are parsed once.
+
+    ``findings``: only these of the result's findings (an editor asks for the fixes of one range).
+    """
     overlay = overlay or {}
     root = result.report.root
     groups: dict[str, list[Finding]] = defaultdict(list)
-    for finding in result.report.findings:
+    for finding in result.report.findings if findings is None else findings:
         rule = result.rules.get(finding.rule_id)
         if finding.fix is None and rule is not None and type(rule).FIXES:
             groups[finding.path].append(finding)
@@ -222,7 +226,7 @@ def add_noqa(result: RunResult, reason: str = TODO_REASON) -> tuple[int, list[st
         blocked = _blocked_lines(text)
         wanted: dict[int, list[str]] = defaultdict(list)
         for finding in findings:
-            line = next((n for n in (finding.span.line, finding.span.end_line) if _free(n, lines, blocked)), None)
+            line = _directive_line(finding, lines, blocked)
             if line is None:
                 skipped.append(f"{path}:{finding.span.line}: {finding.rule_id}")
                 continue
@@ -240,6 +244,39 @@ def add_noqa(result: RunResult, reason: str = TODO_REASON) -> tuple[int, list[st
                 continue
             write_atomic(absolute, new)
     return written, skipped
+
+
+def suppression_edit(text: str, finding: Finding, reason: str = TODO_REASON) -> Edit | None:
+    """The edit that suppresses one finding as ``--add-noqa`` does (None: no place for the comment)."""
+    if finding.rule_id == "AL001" or not finding.path.endswith((".py", ".pyi")):
+        return None
+    lines = text.splitlines(keepends=True)
+    line = _directive_line(finding, lines, _blocked_lines(text))
+    if line is None:
+        return None
+    old = lines[line - 1]
+    new = _with_directive(old, [finding.rule_id], reason)
+    if _apply_line(text, line, new) is None:
+        return None
+    changed = edits(old, new)
+    return Edit(Span(line, changed[0].span.column, line, changed[0].span.end_column), changed[0].content) if len(
+        changed) == 1 and changed[0].span.line == changed[0].span.end_line == 1 else None
+
+
+def _apply_line(text: str, line: int, new: str) -> str | None:
+    lines = text.splitlines(keepends=True)
+    lines[line - 1] = new
+    result = "".join(lines)
+    try:
+        cst.parse_module(result)
+    except (cst.ParserSyntaxError, RecursionError):
+        return None
+    return result
+
+
+def _directive_line(finding: Finding, lines: list[str], blocked: set[int]) -> int | None:
+    """The line a suppression of ``finding`` goes on: its first line, else its last, when a comment can go there."""
+    return next((n for n in (finding.span.line, finding.span.end_line) if _free(n, lines, blocked)), None)
 
 
 def _blocked_lines(text: str) -> set[int]:

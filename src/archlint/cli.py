@@ -591,6 +591,38 @@ def clean(path: Path, config_path: Path | None) -> None:
     click.echo(f"archlint: removed the cache in {directory}" if removed else f"archlint: no cache in {directory}")
 
 
+@cli.command("lsp")
+@click.option("--stdio", is_flag=True, help="Talk over standard input and output (the default; accepted for clients "
+                                             "that pass it).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Use this pyproject.toml/archlint.toml for every document instead of the nearest one.")
+@click.option("--pack", help="Policy pack: a built-in name or a TOML file.")
+@click.option("--no-cache", is_flag=True, help="Parse every file; read and write no cache entry.")
+def lsp(stdio: bool, config_path: Path | None, pack: str | None, no_cache: bool) -> None:
+    """Run the language server on standard input and output (needs `pip install 'archlint[lsp]'`).
+
+    Publishes the findings of every open document (its unsaved text, checked
+    against the rest of its project) as diagnostics, offers the rules' fixes
+    and suppression comments as code actions, and a rule's explanation on
+    hover. See docs/editors.md for VS Code, Neovim and Helix.
+    """
+    from archlint.config import load_config
+    from archlint.engine import Overrides, UsageError, select_rules
+
+    try:
+        from archlint.lsp import serve
+    except ImportError as exc:
+        missing = exc.name or "pygls"
+        raise UsageError(f"archlint lsp needs {missing.split('.')[0]}: pip install 'archlint[lsp]'") from None
+    overrides = Overrides(config=config_path, pack=pack, no_cache=no_cache)
+    if config_path is not None or pack is not None:
+        # What the command line names must load now: exit 2 with its message, not a server that cannot check.
+        config_file = config_path.resolve() if config_path is not None else None
+        root = config_file.parent if config_file is not None else Path.cwd()
+        select_rules(load_config(config_file, root, pack_override=pack), overrides)
+    serve(overrides)
+
+
 def _terminate(_signum, _frame) -> None:
     raise Terminated()
 

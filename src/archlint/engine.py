@@ -233,8 +233,12 @@ def _check_group(
     if change is not None and any(rule.change_set_only for rule in rules):
         # Every changed path is held to the boundaries, not only the Python files analysed.
         files_checked += len(set(group_targets) - analysed_files)
+    texts = {}
+    if overrides.stdin_filename is not None and overrides.stdin_text is not None:
+        # Fingerprints (baselines) read the text checked, not the file on disk.
+        texts[_relative(overrides.stdin_filename.resolve(), top)] = overrides.stdin_text.decode("utf-8-sig", "replace")
     found = check_project(project, rules, config, group_targets, crashes, complete=complete,
-                          progress=overrides.progress)
+                          progress=overrides.progress, texts=texts)
     # Non-Python files the rules read (OpenAPI documents), when they are checked paths or named explicitly.
     wanted = [_relative(t, top) for t in group_targets]
     documents = project.openapi_if_loaded()
@@ -492,13 +496,14 @@ def _collect_with_tests(
     overlay: dict[Path, str] | None = None,
     blobs: list[bytes | FileFacts] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    cache: FactsCache | None = None,
 ) -> tuple[list[FileFacts], list[FileFacts]]:
     """The facts of the analysed files and of the tests (read for S24 only), in one collection and one cache pass."""
     seen = {f.path for f in files}
     extra = [f for f in test_files if f.path not in seen]
     everything = collect_all(
-        files + extra, jobs=jobs, cache=facts_cache(config, no_cache=no_cache), limits=limits(config), overlay=overlay,
-        blobs=blobs, progress=progress,
+        files + extra, jobs=jobs, cache=cache or facts_cache(config, no_cache=no_cache), limits=limits(config),
+        overlay=overlay, blobs=blobs, progress=progress,
     )
     tests = {f.path for f in extra}
     return [f for f in everything if f.path not in tests], [f for f in everything if f.path in tests]
@@ -514,6 +519,17 @@ def _is_stdin(target: Path, overrides: Overrides) -> bool:
     return True
 
 
+def _source_file(config: Config, report_root: Path, target: Path) -> SourceFile:
+    """The file ``target`` (resolved, inside the project root) as discovery would list it."""
+    return SourceFile(
+        abs=target,
+        path=_relative(target, report_root),
+        rel=target.relative_to(config.root.resolve()).as_posix(),
+        module=module_name(target, config.root, [(config.root / s).resolve() for s in config.src]),
+        is_package=target.name in ("__init__.py", "__init__.pyi"),
+    )
+
+
 def _with_stdin(config: Config, report_root: Path, overrides: Overrides, files: list[SourceFile],
                 facts: list[FileFacts]) -> tuple[list[SourceFile], list[FileFacts]]:
     """The project with the file ``--stdin-filename`` names read from standard input (added if it is new)."""
@@ -522,13 +538,7 @@ def _with_stdin(config: Config, report_root: Path, overrides: Overrides, files: 
         return files, facts
     source = next((f for f in files if f.abs.resolve() == target), None)
     if source is None:  # a new file, or one the excludes leave out: checked all the same, as Ruff does
-        source = SourceFile(
-            abs=target,
-            path=_relative(target, report_root),
-            rel=target.relative_to(config.root.resolve()).as_posix(),
-            module=module_name(target, config.root, [(config.root / s).resolve() for s in config.src]),
-            is_package=target.name in ("__init__.py", "__init__.pyi"),
-        )
+        source = _source_file(config, report_root, target)
         files = [*files, source]
     fresh = collect_bytes(overrides.stdin_text or b"", limits=limits(config), path=source.path, rel=source.rel,
                           module=source.module,
@@ -620,7 +630,12 @@ def check_project(
     *,
     complete: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
+    texts: dict[str, str] | None = None,
 ) -> list[Finding]:
+    """The rules' findings in ``targets``, filtered (suppressions, per-file ignores, generated files).
+
+    ``texts`` (report path -> text) stand in for files on disk when fingerprinting: an editor's unsaved text.
+    """
     rules = list(rules)
     findings = _run_rules(project, [r for r in rules if not r.after_filter], crashes, progress)
     report_root = project.report_root
@@ -643,7 +658,7 @@ def check_project(
         audit = _run_rules(project, late, crashes)
         # A directive that silences nothing must not silence its own report: only `ignore[AL002]` does.
         kept.extend(f for f in audit if _in_targets(f.path, wanted) and not filters.drop(f, explicit=True))
-    _fingerprint(kept, report_root)
+    _fingerprint(kept, report_root, texts or {})
     return kept
 
 
@@ -666,6 +681,167 @@ def _run_rules(
                 RuleCrash(rule.id, rule.name, f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
             )
     return findings
+
+
+# --------------------------------------------------------------------------- #
+# Sessions: one project held in memory for an editor (``archlint lsp``)
+# --------------------------------------------------------------------------- #
+
+
+class Session:
+    """The project that contains ``target``, indexed once and re-checked text by text.
+
+    ``check(texts)`` checks the given texts (an editor's open documents, saved
+    or not) as files of the project: only those texts are collected (parsed,
+    or taken from the facts cache when their content was seen before), every
+    other file's facts are the ones collected when the session started (or by
+    :meth:`refresh` since), and the rules run against the index built from
+    them, exactly as ``check --stdin-filename`` checks one text. Findings are
+    filtered (suppressions, per-file ignores, generated files, the baseline) as
+    a run filters them.
+    """
+
+    def __init__(self, target: Path, overrides: Overrides | None = None) -> None:
+        self.overrides = overrides = overrides or Overrides()
+        if overrides.config is not None:
+            config_path, root = overrides.config.resolve(), overrides.config.resolve().parent
+        else:
+            config_path, root = find_config(target)
+        self.config = config = load_config(config_path, root, pack_override=overrides.pack)
+        self.report_root = git_root(root) or root
+        self.rules = select_rules(config, overrides)
+        self.limits = limits(config)
+        self.cache = facts_cache(config, no_cache=overrides.no_cache)
+        files = discover(config, self.report_root)
+        tests_rule = next((rule for rule in self.rules if rule.standard == "S24"), None)
+        tests = discover_tests(config, self.report_root, tests_rule.options.test_files) if tests_rule is not None else []
+        collected, test_facts = _collect_with_tests(files, tests, config, overrides.jobs, overrides.no_cache,
+                                                    cache=self.cache)
+        self._files = {f.path: f for f in files}
+        self._tests = {f.path: f for f in tests if f.path not in self._files}
+        self._facts = {f.path: f for f in collected}
+        self._test_facts = {f.path: f for f in test_facts}
+        #: The facts of each text checked, by report path, with the digest of the text they were collected from.
+        self._texts: dict[str, tuple[str, FileFacts]] = {}
+        documents: list[Path] | None = None
+
+        def discovered() -> list[Path]:  # the tree is walked for OpenAPI documents once, not at every check
+            nonlocal documents
+            if documents is None:
+                documents = discover_documents(config)
+            return documents
+
+        self._request = openapi_request(config, overrides)
+        if self._request.discover is not None:
+            self._request.discover = discovered
+        self.baseline = _baseline(overrides, [config])
+
+    def owns(self, path: Path) -> bool:
+        """Whether ``path`` is a file of this project (below its root)."""
+        return path.resolve().is_relative_to(self.config.root.resolve())
+
+    def depends_on(self, path: Path) -> bool:
+        """Whether ``path`` is the session's configuration or baseline file (a change means building it again)."""
+        target = path.resolve()
+        baseline = self.overrides.baseline or (self.config.root / self.config.baseline if self.config.baseline else None)
+        config_file = self.overrides.config or (self.config.root / self.config.source)
+        return any(p is not None and p.resolve() == target for p in (baseline, config_file))
+
+    def path_of(self, path: Path) -> str:
+        """The report path (finding paths) of a file."""
+        return _relative(path.resolve(), self.report_root)
+
+    def refresh(self, path: Path) -> None:
+        """Read one file from disk again: it was saved, created or deleted outside the session."""
+        target = path.resolve()
+        rel = _relative(target, self.report_root)
+        self._texts.pop(rel, None)
+        known = self._files.get(rel) or self._tests.get(rel)
+        if not target.is_file():
+            self._files.pop(rel, None)
+            self._facts.pop(rel, None)
+            self._tests.pop(rel, None)
+            self._test_facts.pop(rel, None)
+            return
+        if not self.owns(target) or not target.name.endswith(PYTHON_SUFFIXES):
+            return
+        source = known or _source_file(self.config, self.report_root, target)
+        if known is None:
+            self._files[rel] = source
+        facts = collect_all([source], jobs=1, cache=self.cache, limits=self.limits)[0]
+        (self._test_facts if rel in self._tests else self._facts)[rel] = facts
+
+    def _collect_text(self, source: SourceFile, text: str) -> FileFacts:
+        data = text.encode("utf-8")
+        digest = content_digest(data)
+        seen = self._texts.get(source.path)
+        if seen is not None and seen[0] == digest:
+            return seen[1]
+        facts = self.cache.get(digest)
+        if facts is None:
+            facts = collect_bytes(data, limits=self.limits, in_process=True)
+            if facts is None:  # past what is safe to parse here: in a worker process, as a run does
+                facts = collect_isolated([data], 1, self.limits)[0]
+            # Not written to the cache: an unsaved text is one keystroke's; a saved file is collected by refresh().
+        facts.locate(source.path, source.rel, source.module, source.is_package)
+        self._texts[source.path] = (digest, facts)
+        return facts
+
+    def check(self, texts: dict[Path, str]) -> RunResult:
+        """Check ``texts`` (file -> its current text) as files of the project; findings in those files only."""
+        config, report_root = self.config, self.report_root
+        files, tests = dict(self._files), dict(self._tests)
+        facts, test_facts = dict(self._facts), dict(self._test_facts)
+        targets: list[Path] = []
+        by_path: dict[str, str] = {}
+        for path, text in texts.items():
+            target = path.resolve()
+            if not self.owns(target) or not target.name.endswith(PYTHON_SUFFIXES):
+                continue
+            rel = _relative(target, report_root)
+            if rel in tests:
+                test_facts[rel] = self._collect_text(tests[rel], text)
+            else:
+                # A new file, or one the excludes leave out: checked all the same, as --stdin-filename does.
+                source = files.get(rel) or _source_file(config, report_root, target)
+                files[rel] = source
+                facts[rel] = self._collect_text(source, text)
+            targets.append(target)
+            by_path[rel] = text
+        for rel in set(self._texts) - set(by_path):
+            del self._texts[rel]  # closed documents: their files' facts are the ones on disk again
+        kept, generated = analysed(list(facts.values()), config)
+        project = Project(
+            index=ProjectIndex(kept),
+            root=config.root,
+            report_root=report_root,
+            other_files=[_relative(p.resolve(), report_root) for p in self.overrides.openapi],
+            openapi_request=self._request,
+            generated=generated,
+            health_probes=config.pack.health_probes,
+            test_files=list(test_facts.values()),
+        )
+        crashes: list[RuleCrash] = []
+        findings = check_project(project, self.rules, config, targets, crashes, texts=by_path) if targets else []
+        findings = [f for f in findings if f.path in by_path]
+        findings.sort(key=Finding.sort_key)
+        outcome = None
+        ran = {rule.id: rule for rule in self.rules}
+
+        def in_scope(entry: baselines.Entry) -> bool:
+            return entry.rule in ran and entry.path in by_path
+
+        if self.baseline is not None:
+            outcome = baselines.apply(findings, self.baseline, in_scope)
+            findings = outcome.new
+        report = Report(
+            findings=findings,
+            rules=[rule.info(rule.options, rule.effective_severity) for rule in self.rules],
+            root=report_root,
+            files_checked=len(targets),
+            tool_version=__version__,
+        )
+        return RunResult(report, [config], crashes, self.baseline, outcome, in_scope, ran)
 
 
 # --------------------------------------------------------------------------- #
@@ -809,13 +985,18 @@ class _Filters:
         return False
 
 
-def _fingerprint(findings: list[Finding], report_root: Path) -> None:
+def _fingerprint(findings: list[Finding], report_root: Path, texts: dict[str, str]) -> None:
     """Rule, file, enclosing definition and the reported code's normalised text (see ``archlint.baseline``).
 
-    Files are read as the reporters read them: within the report root, at most ``_FRAME_LIMIT`` bytes.
+    Files are read as the reporters read them: within the report root, at most ``_FRAME_LIMIT`` bytes;
+    ``texts`` (report path -> text) stand in for files on disk.
     """
-    baselines.fingerprint(
-        findings, report_root,
-        read=lambda path: read_project_text(path, root=report_root, limit=_FRAME_LIMIT, errors="replace"),
-    )
+
+    def read(path: Path) -> str:
+        text = texts.get(_relative(path, report_root))
+        if text is not None:
+            return text
+        return read_project_text(path, root=report_root, limit=_FRAME_LIMIT, errors="replace")
+
+    baselines.fingerprint(findings, report_root, read=read)
 

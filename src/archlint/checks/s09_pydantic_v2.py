@@ -388,6 +388,64 @@ class PydanticV1ConfigKey(_V1Idiom):
         """
     ]
 
+    fix_message = "Use the v2 name of the configuration key."
+    #: Per fix: safe for a renamed key (v2 ignores the old name), unsafe for `allow_mutation` -> `frozen`.
+    FIXES = [
+        (
+            """
+            from pydantic import BaseModel, ConfigDict
+
+            class UserRead(BaseModel):
+                model_config = ConfigDict(orm_mode=True, extra="forbid")  # read ORM objects
+
+                id: int
+
+            class ItemRead(BaseModel):
+                model_config = {"allow_population_by_field_name": True}
+
+                id: int
+            """,
+            """
+            from pydantic import BaseModel, ConfigDict
+
+            class UserRead(BaseModel):
+                model_config = ConfigDict(from_attributes=True, extra="forbid")  # read ORM objects
+
+                id: int
+
+            class ItemRead(BaseModel):
+                model_config = {"populate_by_name": True}
+
+                id: int
+            """,
+            "safe",
+        ),
+        (
+            """
+            from pydantic import BaseModel, ConfigDict
+
+            class Point(BaseModel):
+                model_config = ConfigDict(allow_mutation=False, underscore_attrs_are_private=True)
+
+                x: int
+            """,
+            """
+            from pydantic import BaseModel, ConfigDict
+
+            class Point(BaseModel):
+                model_config = ConfigDict(frozen=True, underscore_attrs_are_private=True)
+
+                x: int
+            """,
+            "unsafe",
+        ),
+    ]
+
+    def fix(self, finding: Finding, source):
+        from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
+
+        return pydantic_fixes.rename_config_key(source, finding.span, self.options.v1_config_keys)
+
     def idioms(self, project: Project) -> Iterable[Finding]:
         index = project.index
         types = self.types(project)

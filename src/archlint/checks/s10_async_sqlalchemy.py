@@ -802,7 +802,8 @@ class BlockingCallInAsync(_S10Rule):
     blocking call, a few calls deep (`blocking-helper-depth`), is reported at
     the call in the `async def`, with the chain in the message: the helper is
     where the fix goes, the async function is where the loop blocks. Helpers
-    behind a decorator other than `functools`' are not followed.
+    behind a decorator (a cache such as `@lru_cache` runs the I/O once; a task
+    decorator may turn the call into a message) are not followed.
 
     ## Why is this bad?
     An `async def` endpoint runs on the event loop: while it blocks, every
@@ -929,8 +930,9 @@ class BlockingCallInAsync(_S10Rule):
         return None
 
 
-#: Decorators that leave a function what it is (called synchronously, in place).
-_TRANSPARENT_DECORATORS = ("functools.", "builtins.staticmethod", "builtins.classmethod")
+#: Decorators that leave a function what it is (called synchronously, in place, every time).
+#: A cache (``@lru_cache``) is not one: the I/O runs once, on the first call.
+_TRANSPARENT_DECORATORS = ("builtins.staticmethod", "builtins.classmethod")
 
 
 class _BlockingHelpers:

@@ -390,3 +390,35 @@ def _binds(tree: cst.Module, name: str) -> bool:
 
     tree.visit(_Find())
     return found
+
+
+def rename_config_key(source: FixSource, span: Span, renames: dict[str, str]) -> Rewrite | None:
+    """A v1 key in `ConfigDict(...)`, a class keyword or a `model_config = {...}` dict renamed to its v2 name.
+
+    Safe as for `class Config` (v2 ignores the old name); unsafe for an inverted key (`allow_mutation`). A key in a
+    `class Config` is left to that class's own fix (AL220), which rewrites the whole class.
+    """
+    node = source.node_at(span, cst.BaseExpression)
+    if node is None:
+        return None
+    arg = source.enclosing(node, cst.Arg)
+    if isinstance(arg, cst.Arg) and arg.value is node and arg.keyword is not None:
+        converted = _key_value(arg.keyword.value, arg.value, renames)
+        if converted is None or converted[0] == arg.keyword.value:
+            return None
+        key, value, same = converted
+        tree = source.replace(arg, arg.with_changes(keyword=cst.Name(key), value=value))
+        return Rewrite(tree, "safe" if same else "unsafe")
+    element = source.enclosing(node, cst.DictElement)
+    if isinstance(node, cst.SimpleString) and isinstance(element, cst.DictElement) and element.key is node:
+        old = node.evaluated_value
+        if not isinstance(old, str):
+            return None
+        converted = _key_value(old, element.value, renames)
+        if converted is None or converted[0] == old:
+            return None
+        key, value, same = converted
+        quote = node.quote
+        tree = source.replace(element, element.with_changes(key=cst.SimpleString(f"{quote}{key}{quote}"), value=value))
+        return Rewrite(tree, "safe" if same else "unsafe")
+    return None
