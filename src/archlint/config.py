@@ -201,8 +201,8 @@ def load_config(path: Path | None, root: Path, *, pack_override: str | None = No
                 raise ConfigError(f"{source}: {section} key '{table}.{name}' must be a table ([tool.archlint.{table}.{name}])")
     config.standards = _upper_keys(raw.get("standards", {}), source, "standards")
     config.rules = _upper_keys(raw.get("rules", {}), source, "rules")
-    for rule_id, table in config.rules.items():
-        _check_rule_table(table, f"{source}: [tool.archlint.rules.{rule_id}]")
+    for rule_id, rule_table in config.rules.items():
+        _check_rule_table(rule_table, f"{source}: [tool.archlint.rules.{rule_id}]")
     return config
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pathspec
 
 from archlint.config import Config
-from archlint.fsio import ReadRefused, check_regular, read_bytes, read_text, reason_of, resolve
+from archlint.fsio import ReadRefused, read_bytes, read_text, reason_of, resolve
 
 #: Directories never worth descending into (as ruff's default excludes).
 SKIP_DIRS = frozenset(
@@ -197,15 +197,6 @@ def _is_file(path: Path) -> bool:
         return path.is_file()
     except OSError:
         return False
-
-
-def regular_file(path: Path, root: Path) -> bool:
-    """Whether ``path`` is a regular file that a run may read (links followed only inside ``root``)."""
-    try:
-        check_regular(path, root)
-    except OSError:
-        return False
-    return True
 
 
 def module_name(path: Path, root: Path, src_roots: list[Path], packages: dict[Path, bool] | None = None) -> str:

@@ -40,19 +40,20 @@ class ReadRefused(OSError):
 
     def __init__(self, reason: str, filename: str | None = None, *, over_limit: bool = False) -> None:
         super().__init__(reason)
+        self.reason = reason
         self.strerror = reason
         self.filename = filename
         #: Refused for its size alone: the file is fine, just past the configured limit.
         self.over_limit = over_limit
 
     def __str__(self) -> str:
-        return self.strerror
+        return self.reason
 
 
 def reason_of(exc: OSError) -> str:
     """A short, lower-case reason for an ``OSError`` ("permission denied", "it is a symbolic link loop")."""
     if isinstance(exc, ReadRefused):
-        return exc.strerror
+        return exc.reason
     code = exc.errno
     if code == errno.ELOOP:
         return "it is a symbolic link loop"

@@ -37,6 +37,7 @@ from archlint.collect.facts import (
     Subscript,
     UnaryOp,
 )
+from archlint.names import ENV_GETTERS, FIELD_FUNCTIONS, SETTINGS_BASES
 from archlint.values import (
     ClassRef,
     Const,
@@ -64,13 +65,7 @@ _BINOPS = {
     "Modulo": operator.mod,
     "Power": operator.pow,
 }
-#: Callables whose result depends on the environment: never a constant.
-#: Settings classes whose field defaults stand for the configured value (S1).
-_SETTINGS_BASES = frozenset({"pydantic_settings.BaseSettings", "pydantic.BaseSettings", "pydantic.v1.BaseSettings"})
-_ENVIRONMENT = {"os.getenv", "os.environ.get", "os.environ.__getitem__"}
 _ENVIRONMENT_MAPPINGS = {"os.environ", "os.environb"}
-#: pydantic / SQLModel field constructors: ``x: int = Field(15)`` has default 15.
-FIELD_FUNCTIONS = {"pydantic.Field", "pydantic.fields.Field", "sqlmodel.Field", "sqlmodel.main.Field"}
 
 
 def _top_level_candidate(facts: FileFacts, parts: list[str], packages: set[str]) -> bool:
@@ -182,19 +177,10 @@ class ProjectIndex:
         facts = self.modules.get(ctx.module)
         if facts is None:
             return Unknown(f"module {ctx.module} is not part of the project")
-        qualname: str | None = ctx.scope
-        first = True
-        while qualname is not None:
-            scope = facts.scope(qualname)
-            if scope is None:
-                break
-            # Class bodies are not visible from the methods defined in them.
-            if first or scope.kind != "class":
-                value = self._binding(facts, scope, name, line if first else None)
-                if value is not None:
-                    return value
-            first = False
-            qualname = scope.parent
+        for depth, scope in enumerate(facts.visible_scopes(ctx.scope)):
+            value = self._binding(facts, scope, name, None if depth else line)
+            if value is not None:
+                return value
         star = self._star_lookup(facts, name)
         if star is not None:
             return star
@@ -532,7 +518,7 @@ class ProjectIndex:
     def _call(self, func: Value, call: Call, ctx: Ctx) -> Value:
         if isinstance(func, (ClassRef, Symbol)):
             fqn = fqn_of(func)
-            if fqn in _ENVIRONMENT:
+            if fqn in ENV_GETTERS:
                 return Unknown("a value read from the environment", ctx.module, call.span)
             if fqn in ("builtins.str", "builtins.int", "builtins.float") and len(call.args) == 1 and not call.kwargs:
                 arg = self.evaluate(call.args[0], ctx)
@@ -545,8 +531,8 @@ class ProjectIndex:
             return Instance(func, call, ctx)
         if isinstance(func, FuncRef):
             return self.returned(func)
-        if isinstance(func, TypeForm) and isinstance(func.origin, (ClassRef, Symbol)) and not fqn_of(
-            func.origin
+        if isinstance(func, TypeForm) and isinstance(func.origin, (ClassRef, Symbol)) and not (
+            fqn_of(func.origin) or ""
         ).startswith(("typing.", "typing_extensions.")):
             # ``Users[User, UUID](...)``: an instance of the generic class.
             return Instance(func.origin, call, ctx)
@@ -585,7 +571,7 @@ class ProjectIndex:
 
     def _settings_instance(self, annotation: Expr, ctx: Ctx) -> Value | None:
         klass = self.evaluate(annotation, ctx)
-        if isinstance(klass, ClassRef) and self.is_subclass(klass, _SETTINGS_BASES):
+        if isinstance(klass, ClassRef) and self.is_subclass(klass, SETTINGS_BASES):
             return Instance(klass, Call(annotation.span, annotation), ctx)
         return None
 
@@ -611,17 +597,9 @@ class ProjectIndex:
         facts = self.modules.get(ctx.module)
         if facts is None:
             return None
-        qualname: str | None = ctx.scope
-        first = True
-        while qualname is not None:
-            scope = facts.scope(qualname)
-            if scope is None:
-                return None
-            if first or scope.kind != "class":
-                if _binds_name(scope, expr.id):
-                    return self._definition_in(facts, scope, expr.id, _depth)
-            first = False
-            qualname = scope.parent
+        for scope in facts.visible_scopes(ctx.scope):
+            if _binds_name(scope, expr.id):
+                return self._definition_in(facts, scope, expr.id, _depth)
         return None
 
     def _definition_in(self, facts: FileFacts, scope: Scope, name: str, depth: int) -> tuple[Expr, Ctx] | None:
@@ -636,12 +614,12 @@ class ProjectIndex:
                     found.append((assign.value, Ctx(facts.module, scope.qualname)))
         for imp in scope.imports:
             if imp.bound == name and imp.name not in (None, "*"):
-                target = self.module(self.absolute_module(imp, facts))
-                if target is None or target.module_scope is None or target is facts:
+                source = self.module(self.absolute_module(imp, facts))
+                if source is None or source.module_scope is None or source is facts:
                     return None
-                if not _binds_name(target.module_scope, imp.name):
+                if not _binds_name(source.module_scope, imp.name):
                     return None
-                resolved = self._definition_in(target, target.module_scope, imp.name, depth + 1)
+                resolved = self._definition_in(source, source.module_scope, imp.name, depth + 1)
                 if resolved is None:
                     return None
                 found.append(resolved)

@@ -25,7 +25,6 @@ else:  # pragma: no cover
 DEFAULT_PACK = "backend-architect"
 PACK_KEYS = {"pack", "extends", "analysis", "limits", "rules", "standards"}
 ANALYSIS_KEYS = {"exclude", "framework-modules", "include-generated", "generated-markers", "health-probes"}
-RULE_KEYS = {"enabled", "severity"}
 #: ``[limits]``: the most a run reads or builds for one input (see :class:`Limits`).
 LIMIT_KEYS = {
     "file-size": "file_size",
@@ -193,11 +192,15 @@ def load_pack(ref: str | None, base_dir: Path | None = None, _depth: int = 0, *,
     analysis = data.get("analysis", {})
     if "include-generated" in analysis and not isinstance(analysis["include-generated"], bool):
         raise ConfigError(f"{source}: [analysis] include-generated must be true or false")
-    for pattern in analysis.get("generated-markers", []) if isinstance(analysis.get("generated-markers", []), list) else [None]:
+    markers = analysis.get("generated-markers", [])
+    wrong = ConfigError(f"{source}: [analysis] generated-markers must be a list of regular expressions")
+    if not isinstance(markers, list) or not all(isinstance(pattern, str) for pattern in markers):
+        raise wrong
+    for pattern in markers:
         try:
-            re.compile(pattern)  # type: ignore[arg-type]
-        except (re.error, TypeError):
-            raise ConfigError(f"{source}: [analysis] generated-markers must be a list of regular expressions") from None
+            re.compile(pattern)
+        except re.error:
+            raise wrong from None
     parent = data.pop("extends", None)
     if parent is not None:
         if not isinstance(parent, str):

@@ -38,7 +38,7 @@ class SeqValue(Value):
 
     def consts(self) -> list | None:
         if all(isinstance(i, Const) for i in self.items):
-            return [i.value for i in self.items]  # type: ignore[union-attr]
+            return [i.value for i in self.items if isinstance(i, Const)]
         return None
 
 

@@ -18,15 +18,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from archlint.collect.facts import Attr, Call, DictExpr, Expr, FileFacts, Name, Seq
+from archlint.collect.facts import Attr, Call, DictExpr, Expr, FileFacts, Name
 from archlint.model import Span
+from archlint.names import MIDDLEWARE_WRAPPERS
 from archlint.values import Ctx, FuncRef, Instance, SeqValue, Value, fqn_of
 
 if TYPE_CHECKING:
     from archlint.index import ProjectIndex
     from archlint.analysis.routes import ObjKey, RouterObject, RouteTable
 
-MIDDLEWARE_WRAPPERS = frozenset({"starlette.middleware.Middleware", "fastapi.middleware.Middleware"})
 
 
 @dataclass(slots=True)
@@ -355,7 +355,3 @@ def _instances(value: Value) -> list[Instance]:
         return [i for item in value.items for i in _instances(item)]
     return []
 
-
-def literal_items(expr: Expr | None) -> tuple[Expr, ...]:
-    """The items of a list/tuple/set literal, else ()."""
-    return expr.items if isinstance(expr, Seq) else ()

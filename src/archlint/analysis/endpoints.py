@@ -13,25 +13,9 @@ from dataclasses import dataclass
 from archlint.collect.facts import Attr, BinOp, Call, Expr, FunctionFact, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.analysis.routes import Include, ObjKey, Route, RouteTable, RouterObject
+from archlint.names import ANNOTATED, DEPENDS, RESPONSE_MODULES, RESPONSES
 from archlint.values import ClassRef, Const, Ctx, Instance, Symbol, TypeForm, Unknown, Value, fqn_of
 
-DEPENDS = frozenset(
-    {
-        "fastapi.Depends",
-        "fastapi.param_functions.Depends",
-        "fastapi.params.Depends",
-        "fastapi.Security",
-        "fastapi.param_functions.Security",
-        "fastapi.params.Security",
-    }
-)
-PATH_PARAMS = frozenset({"fastapi.Path", "fastapi.param_functions.Path", "fastapi.params.Path"})
-HTTP_EXCEPTIONS = frozenset(
-    {"fastapi.HTTPException", "fastapi.exceptions.HTTPException", "starlette.exceptions.HTTPException"}
-)
-_RESPONSE_PREFIXES = ("fastapi.responses.", "starlette.responses.")
-_RESPONSE_NAMES = frozenset({"fastapi.Response", "fastapi.responses.Response", "starlette.responses.Response"})
-_ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 PATH_PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 
 
@@ -50,19 +34,17 @@ class Dependency:
     call: Call
     #: The parameter it feeds (None for ``dependencies=[...]``).
     param: str | None = None
-    #: Written as a parameter default rather than inside ``Annotated``.
-    as_default: bool = False
 
 
 def is_depends(index: ProjectIndex, value: Value) -> bool:
     return isinstance(value, Instance) and fqn_of(value.type) in DEPENDS
 
 
-def _from_instance(value: Instance, type_expr: Expr | None, type_ctx: Ctx, param: str | None, default: bool) -> Dependency:
+def _from_instance(value: Instance, type_expr: Expr | None, type_ctx: Ctx, param: str | None) -> Dependency:
     target = value.call.arg(0, "dependency")
     if target is None or (isinstance(target, Lit) and target.value is None):
-        return Dependency(type_expr, type_ctx, value.call, param, default)
-    return Dependency(target, value.ctx, value.call, param, default)
+        return Dependency(type_expr, type_ctx, value.call, param)
+    return Dependency(target, value.ctx, value.call, param)
 
 
 def annotated_parts(index: ProjectIndex, annotation: Expr | None, ctx: Ctx) -> TypeForm | None:
@@ -71,7 +53,7 @@ def annotated_parts(index: ProjectIndex, annotation: Expr | None, ctx: Ctx) -> T
         return None
     annotation = _forward_ref(annotation) or annotation
     value = index.evaluate(annotation, ctx)
-    if isinstance(value, TypeForm) and fqn_of(value.origin) in _ANNOTATED and value.exprs:
+    if isinstance(value, TypeForm) and fqn_of(value.origin) in ANNOTATED and value.exprs:
         return value
     return None
 
@@ -108,7 +90,7 @@ def param_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> tuple
         if form is not None:
             for item in form.args[1:]:
                 if is_depends(index, item):
-                    out.append(_from_instance(item, form.exprs[0], form.ctx, param.name, False))  # type: ignore[arg-type]
+                    out.append(_from_instance(item, form.exprs[0], form.ctx, param.name))  # type: ignore[arg-type]
         elif param.annotation is not None and param.default is None:
             written = _forward_ref(param.annotation) or param.annotation
             if isinstance(written, Lit) and isinstance(written.value, str):
@@ -120,7 +102,7 @@ def param_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> tuple
             # ``x: T = Depends(f)``, or ``x: T = current_user`` with ``current_user = Depends(f)``.
             value = index.evaluate(param.default, ctx)
             if is_depends(index, value):
-                out.append(_from_instance(value, param.annotation, ctx, param.name, True))  # type: ignore[arg-type]
+                out.append(_from_instance(value, param.annotation, ctx, param.name))  # type: ignore[arg-type]
     return out, unknown
 
 
@@ -136,7 +118,9 @@ def class_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> list[
     out: list[Dependency] = []
     seen: set[str] = set()
     for klass_ref in index.mro(ClassRef(ctx.module, fn.class_qualname)):
-        klass = index.class_fact(klass_ref) if isinstance(klass_ref, ClassRef) else None
+        if not isinstance(klass_ref, ClassRef):
+            continue
+        klass = index.class_fact(klass_ref)
         if klass is None:
             continue
         where = Ctx(klass_ref.module, klass.qualname)
@@ -149,14 +133,14 @@ def class_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> list[
             form = annotated_parts(index, assign.annotation, where)
             if form is not None:
                 out.extend(
-                    _from_instance(item, form.exprs[0], form.ctx, name, False)  # type: ignore[arg-type]
+                    _from_instance(item, form.exprs[0], form.ctx, name)  # type: ignore[arg-type]
                     for item in form.args[1:]
                     if is_depends(index, item)
                 )
             if isinstance(assign.value, Call):
                 value = index.evaluate(assign.value, where)
                 if is_depends(index, value):
-                    out.append(_from_instance(value, assign.annotation, where, name, True))  # type: ignore[arg-type]
+                    out.append(_from_instance(value, assign.annotation, where, name))  # type: ignore[arg-type]
         seen |= names
     return out
 
@@ -181,7 +165,7 @@ def list_dependencies(index: ProjectIndex, expr: Expr | None, ctx: Ctx) -> list[
     out: list[Dependency] = []
     for item in items:
         if is_depends(index, item):
-            out.append(_from_instance(item, None, ctx, None, False))  # type: ignore[arg-type]
+            out.append(_from_instance(item, None, ctx, None))
         else:
             return None
     return out
@@ -198,7 +182,7 @@ def is_response_class(index: ProjectIndex, value: Value) -> bool:
         return False
     for klass in index.mro(value):
         fqn = fqn_of(klass) or ""
-        if fqn in _RESPONSE_NAMES or (fqn.startswith(_RESPONSE_PREFIXES) and fqn.rsplit(".", 1)[1][:1].isupper()):
+        if fqn in RESPONSES or (fqn.startswith(RESPONSE_MODULES) and fqn.rsplit(".", 1)[1][:1].isupper()):
             return True
     return False
 
@@ -245,7 +229,7 @@ def _class_default(index: ProjectIndex, call: Call, ctx: Ctx) -> int | None:
     fqn = index.fqn(call.func, ctx) or ""
     if fqn.endswith("RedirectResponse"):
         return 307
-    if fqn.startswith(_RESPONSE_PREFIXES) or fqn in _RESPONSE_NAMES:
+    if fqn.startswith(RESPONSE_MODULES) or fqn in RESPONSES:
         return 200
     return None
 

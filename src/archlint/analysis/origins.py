@@ -41,7 +41,7 @@ from archlint.collect.facts import (
     Subscript,
     UnaryOp,
 )
-from archlint.index import FIELD_FUNCTIONS
+from archlint.names import ANNOTATED, ENV_GETTERS, FIELD_FUNCTIONS
 from archlint.model import Span
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Module, ParamValue, TypeForm, Unknown
 
@@ -50,8 +50,6 @@ if TYPE_CHECKING:
 
 _MAX_DEPTH = 30
 _MAX_FLOWS = 32
-#: Reads of the environment whose second argument (or ``default=``) is the fallback value.
-ENV_GETTERS = {"os.getenv", "os.environ.get", "os.environ.setdefault"}
 #: ``config("NAME", default=..., cast=int)``: python-decouple and starlette's Config.
 CONFIG_READERS = {"decouple.config", "decouple.AutoConfig", "starlette.config.Config", "decouple.Config"}
 _CONVERSIONS = {"builtins.int", "builtins.float", "builtins.round", "builtins.abs", "math.floor", "math.ceil"}
@@ -310,18 +308,10 @@ class Origins:
         facts = self.index.modules.get(ctx.module)
         if facts is None:
             return None
-        qualname: str | None = ctx.scope
-        first = True
-        while qualname is not None:
-            scope = facts.scope(qualname)
-            if scope is None:
-                break
-            if first or scope.kind != "class":
-                found = self.scope_bindings(facts, scope, name, use if first else None)
-                if found:
-                    return found
-            first = False
-            qualname = scope.parent
+        for depth, scope in enumerate(facts.visible_scopes(ctx.scope)):
+            found = self.scope_bindings(facts, scope, name, None if depth else use)
+            if found:
+                return found
         return None
 
     def scope_bindings(self, facts: FileFacts, scope: Scope, name: str, use: Span | None = None) -> list[Binding]:
@@ -566,7 +556,7 @@ class Origins:
 
     def _annotated_class(self, annotation: Expr, ctx: Ctx) -> ClassRef | None:
         value = self.index.evaluate(annotation, ctx)
-        if isinstance(value, TypeForm) and getattr(value.origin, "fqn", "") in ("typing.Annotated", "typing_extensions.Annotated"):
+        if isinstance(value, TypeForm) and getattr(value.origin, "fqn", "") in ANNOTATED:
             value = value.args[0] if value.args else value
         return value if isinstance(value, ClassRef) else None
 

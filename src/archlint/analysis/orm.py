@@ -21,35 +21,36 @@ from typing import TYPE_CHECKING
 
 from archlint.collect.facts import Attr, Call, ClassFact, DictExpr, Expr, Lit, Name, Seq, Subscript
 from archlint.model import Span
-from archlint.analysis.static_types import canonical, canonical_of
+from archlint.analysis.static_types import canonical_of
 from archlint.values import ClassRef, Const, Ctx, Instance, Symbol, TypeForm, Unknown, Value
+from archlint.names import (
+    AS_DECLARATIVE,
+    ASYNC_ATTRS,
+    CLASSVAR,
+    COLUMN,
+    COLUMN_PROPERTY,
+    DECLARATIVE_BASES,
+    DECLARATIVE_FUNCTIONS,
+    DECLARED_ATTR,
+    FOREIGN_KEY,
+    FOREIGN_KEY_CONSTRAINT,
+    INDEX,
+    MAPPED,
+    MAPPED_COLUMN,
+    PRIMARY_KEY,
+    RELATIONSHIP,
+    SQLMODEL,
+    SQLMODEL_FIELD,
+    SQLMODEL_RELATIONSHIP,
+    TABLE,
+    UNIQUE,
+    canonical,
+)
 
 if TYPE_CHECKING:
     from archlint.index import ProjectIndex
 
-DECLARATIVE_BASES = frozenset(
-    {"sqlalchemy.orm.DeclarativeBase", "sqlalchemy.orm.DeclarativeBaseNoMeta", "sqlalchemy.orm.MappedAsDataclass"}
-)
-DECLARATIVE_FUNCTIONS = frozenset({"sqlalchemy.orm.declarative_base", "sqlalchemy.ext.declarative.declarative_base"})
-AS_DECLARATIVE = frozenset({"sqlalchemy.orm.as_declarative", "sqlalchemy.ext.declarative.as_declarative"})
-SQLMODEL = "sqlmodel.SQLModel"
-ASYNC_ATTRS = "sqlalchemy.ext.asyncio.AsyncAttrs"
-COLUMN_FUNCTIONS = frozenset({"sqlalchemy.Column", "sqlalchemy.orm.mapped_column", "sqlalchemy.orm.column_property"})
-BARE_COLUMN = frozenset({"sqlalchemy.Column"})
-MAPPED_COLUMN = "sqlalchemy.orm.mapped_column"
-FIELD_FUNCTIONS = frozenset({"sqlmodel.Field"})
-RELATIONSHIP_FUNCTIONS = frozenset({"sqlalchemy.orm.relationship", "sqlalchemy.orm.relation"})
-SQLMODEL_RELATIONSHIP = frozenset({"sqlmodel.Relationship"})
-FOREIGN_KEY = frozenset({"sqlalchemy.ForeignKey"})
-INDEX = frozenset({"sqlalchemy.Index"})
-UNIQUE = frozenset({"sqlalchemy.UniqueConstraint"})
-PRIMARY_KEY = frozenset({"sqlalchemy.PrimaryKeyConstraint"})
-FOREIGN_KEY_CONSTRAINT = frozenset({"sqlalchemy.ForeignKeyConstraint"})
-DECLARED_ATTR = frozenset({"sqlalchemy.orm.declared_attr", "sqlalchemy.ext.declarative.declared_attr"})
 _DIRECTIVES = frozenset({"__tablename__", "__table_args__", "__mapper_args__", "__table__"})
-TABLE = frozenset({"sqlalchemy.Table"})
-MAPPED = frozenset({"sqlalchemy.orm.Mapped"})
-CLASSVAR = frozenset({"typing.ClassVar"})
 
 #: A flag's value: True/False when literal, None when unknown.
 Flag = bool | None
@@ -196,7 +197,7 @@ class _Reader:
                 fqn = canonical_of(value) if isinstance(value, (Symbol, ClassRef)) else None
                 if isinstance(value, Symbol) and fqn in DECLARATIVE_BASES:
                     kind, root = "declarative", True
-                elif isinstance(value, Symbol) and fqn == SQLMODEL:
+                elif isinstance(value, Symbol) and fqn in SQLMODEL:
                     kind = kind or "sqlmodel"
                 elif isinstance(value, Instance) and canonical_of(value.type) in DECLARATIVE_FUNCTIONS:
                     kind = "declarative"
@@ -234,7 +235,7 @@ class _Reader:
         index = self.index
         lineage = self._lineage(ref)
         model = Model(ref, fact, path, kind, mapped=False, root=root, opaque=opaque, lineage=lineage)
-        model.async_attrs = any(canonical_of(k) == ASYNC_ATTRS for k in index.mro(ref))
+        model.async_attrs = any(canonical_of(k) in ASYNC_ATTRS for k in index.mro(ref))
         if kind == "sqlmodel":
             table = fact.keyword("table")
             model.mapped = table is not None and flag(index, table, Ctx(ref.module, fact.parent or "")) is True
@@ -322,15 +323,15 @@ class _Reader:
             value = assign.value
             call = value if isinstance(value, Call) else None
             fqn = call_fqn(index, call, ctx) if call is not None else None
-            if fqn in RELATIONSHIP_FUNCTIONS or fqn in SQLMODEL_RELATIONSHIP:
+            if fqn in RELATIONSHIP or fqn in SQLMODEL_RELATIONSHIP:
                 continue
             col = ColumnDef(name, None, path, assign.span, ctx, ref, call)
-            if fqn in COLUMN_FUNCTIONS:
-                col.form = {"sqlalchemy.Column": "Column", MAPPED_COLUMN: "mapped_column"}.get(fqn, "column_property")
-                if fqn == "sqlalchemy.orm.column_property":
-                    continue
+            if fqn in COLUMN_PROPERTY:
+                continue
+            if fqn in COLUMN or fqn in MAPPED_COLUMN:
+                col.form = "Column" if fqn in COLUMN else "mapped_column"
                 self._column_flags(col, [*annotation_calls, (call, ctx)])
-            elif fqn in FIELD_FUNCTIONS and sqlmodel:
+            elif fqn in SQLMODEL_FIELD and sqlmodel:
                 col.form = "Field"
                 self._field_flags(col, call, ctx)  # type: ignore[arg-type]
             elif sqlmodel and assign.annotation is not None:
@@ -363,7 +364,7 @@ class _Reader:
             if isinstance(value, TypeForm):
                 for item in value.args:
                     walk(item, depth + 1)
-            elif isinstance(value, Instance) and canonical_of(value.type) == MAPPED_COLUMN:
+            elif isinstance(value, Instance) and canonical_of(value.type) in MAPPED_COLUMN:
                 found.append((value.call, value.ctx))
 
         for item in annotation.items:
@@ -401,7 +402,7 @@ class _Reader:
         if fk is not None and not (isinstance(fk, Lit) and fk.value is None):
             col.foreign_key = True
         sa_column = call.kw("sa_column")
-        if isinstance(sa_column, Call) and call_fqn(index, sa_column, ctx) in COLUMN_FUNCTIONS:
+        if isinstance(sa_column, Call) and call_fqn(index, sa_column, ctx) in COLUMN | MAPPED_COLUMN | COLUMN_PROPERTY:
             col.primary_key = col.index = col.unique = False
             self._column_flags(col, [(sa_column, ctx)])
         elif sa_column is not None:
@@ -431,14 +432,14 @@ class _Reader:
             call = assign.value
             fqn = call_fqn(index, call, ctx)
             rel: RelationshipDef | None = None
-            if fqn in RELATIONSHIP_FUNCTIONS:
+            if fqn in RELATIONSHIP:
                 rel = RelationshipDef(assign.targets[0].id, path, assign.span, ctx, ref, call)
                 self._relationship_flags(rel, call, ctx)
             elif fqn in SQLMODEL_RELATIONSHIP:
                 rel = RelationshipDef(assign.targets[0].id, path, assign.span, ctx, ref, call)
                 nested = call.kw("sa_relationship")
                 kwargs = call.kw("sa_relationship_kwargs")
-                if isinstance(nested, Call) and call_fqn(index, nested, ctx) in RELATIONSHIP_FUNCTIONS:
+                if isinstance(nested, Call) and call_fqn(index, nested, ctx) in RELATIONSHIP:
                     self._relationship_flags(rel, nested, ctx)
                 elif nested is not None:
                     rel.opaque, rel.lazy = True, None

@@ -22,36 +22,11 @@ from dataclasses import dataclass, field
 from archlint.collect.facts import Assign, Attr, Await, Call, DictExpr, Expr, FunctionFact, Lit, Name, Param, Seq, Starred
 from archlint.index import ProjectIndex
 from archlint.analysis.routes import Route, RouteTable
+from archlint.names import CONFIG_DICTS, DEPENDS, FIELD_FUNCTIONS, FIELD_VALIDATORS, MODEL_BASES, MODEL_VALIDATORS, REQUESTS, SETTINGS_BASES, canonical
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Symbol, TypeForm, Unknown, Value, fqn_of
 
-#: Classes whose subclasses are pydantic models (settings and SQLModel included).
-MODEL_BASES = frozenset(
-    {
-        "pydantic.BaseModel",
-        "pydantic.RootModel",
-        "pydantic.root_model.RootModel",
-        "pydantic.generics.GenericModel",
-        "pydantic.v1.BaseModel",
-        "pydantic.v1.main.BaseModel",
-        "pydantic_settings.BaseSettings",
-        "pydantic_settings.main.BaseSettings",
-        "pydantic.BaseSettings",
-        "pydantic.env_settings.BaseSettings",
-        "sqlmodel.SQLModel",
-    }
-)
-SETTINGS_BASES = frozenset(
-    {
-        "pydantic_settings.BaseSettings",
-        "pydantic_settings.main.BaseSettings",
-        "pydantic.BaseSettings",
-        "pydantic.env_settings.BaseSettings",
-        "pydantic.v1.BaseSettings",
-    }
-)
 #: Field constructors and constraint carriers whose keywords are constraints.
-FIELD_CALLS = frozenset({"pydantic.Field", "sqlmodel.Field"})
-CONSTRAINT_CALLS = FIELD_CALLS | {"pydantic.StringConstraints", "pydantic.UrlConstraints"}
+CONSTRAINT_CALLS = FIELD_FUNCTIONS | {"pydantic.StringConstraints", "pydantic.UrlConstraints"}
 CONSTRAINT_KEYS = frozenset(
     {"max_length", "min_length", "le", "lt", "ge", "gt", "pattern", "regex", "min_items", "max_items", "multiple_of"}
 )
@@ -64,8 +39,7 @@ MARKERS = {
     "fastapi.Body": "body",
     "fastapi.Form": "form",
     "fastapi.File": "file",
-    "fastapi.Depends": "depends",
-    "fastapi.Security": "depends",
+    **dict.fromkeys(DEPENDS, "depends"),
 }
 #: Parameter types FastAPI injects itself: never read from the request data.
 INJECTED_TYPES = frozenset(
@@ -84,7 +58,6 @@ INJECTED_TYPES = frozenset(
         "starlette.datastructures.UploadFile",
     }
 )
-REQUEST_TYPES = frozenset({"fastapi.Request", "starlette.requests.Request"})
 #: Methods of a model class that validate raw data into an instance.
 VALIDATING_METHODS = frozenset({"model_validate", "model_validate_json", "model_validate_strings", "parse_obj", "parse_raw"})
 #: Methods of a request that read the raw body.
@@ -123,52 +96,12 @@ ANNOTATED_TYPES = {
 VALIDATOR_MARKERS = frozenset(
     {"pydantic.AfterValidator", "pydantic.BeforeValidator", "pydantic.PlainValidator", "pydantic.WrapValidator"}
 )
-FIELD_VALIDATOR_DECORATORS = frozenset(
-    {"pydantic.field_validator", "pydantic.validator", "pydantic.class_validators.validator",
-     "pydantic.deprecated.class_validators.validator", "pydantic.v1.validator"}
-)
-MODEL_VALIDATOR_DECORATORS = frozenset(
-    {"pydantic.model_validator", "pydantic.root_validator", "pydantic.class_validators.root_validator",
-     "pydantic.deprecated.class_validators.root_validator", "pydantic.v1.root_validator"}
-)
 MODEL_VALIDATORS_KEY = "<model>"
 #: Defaults that make a class attribute something other than a request field.
 NOT_FIELDS = frozenset({"sqlmodel.Relationship", "pydantic.PrivateAttr"})
-CONFIG_DICTS = frozenset({"pydantic.ConfigDict", "pydantic_settings.SettingsConfigDict"})
 _PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::[A-Za-z_]+)?}")
-_PREFIXES = (
-    ("pydantic.networks.", "pydantic."),
-    ("pydantic.types.", "pydantic."),
-    ("pydantic.main.", "pydantic."),
-    ("pydantic.fields.", "pydantic."),
-    ("pydantic.config.", "pydantic."),
-    ("pydantic.functional_validators.", "pydantic."),
-    ("pydantic.root_model.", "pydantic."),
-    ("pydantic_settings.main.", "pydantic_settings."),
-    ("sqlmodel.main.", "sqlmodel."),
-    ("fastapi.params.", "fastapi."),
-    ("fastapi.param_functions.", "fastapi."),
-    ("fastapi.requests.", "fastapi."),
-    ("fastapi.responses.Response", "fastapi.Response"),
-    ("fastapi.background.", "fastapi."),
-    ("fastapi.datastructures.", "fastapi."),
-    ("fastapi.websockets.", "fastapi."),
-    ("typing_extensions.", "typing."),
-)
-
-
-def canonical(fqn: str | None) -> str:
-    """One spelling per symbol: ``pydantic.networks.AnyUrl`` -> ``pydantic.AnyUrl``."""
-    if not fqn:
-        return ""
-    for old, new in _PREFIXES:
-        if fqn.startswith(old):
-            return new + fqn[len(old):]
-    return fqn
-
-
 def value_fqn(value: Value) -> str:
-    return canonical(fqn_of(value))
+    return canonical(fqn_of(value)) or ""
 
 
 # --------------------------------------------------------------------------- #
@@ -243,7 +176,7 @@ class Types:
                 return [Shape("model", value.fqn, model=value)]
             return [Shape("class", value.fqn, model=value)]
         if isinstance(value, Symbol):
-            fqn = canonical(value.fqn)
+            fqn = value_fqn(value)
             if fqn in MODEL_BASES:
                 return [Shape("model", fqn, model=value)]
             if fqn in BOUNDED_INTS:
@@ -550,9 +483,9 @@ def validators_by_field(index: ProjectIndex, types: Types, ref: ClassRef) -> dic
             for deco in fn.decorators:
                 func = deco.func if isinstance(deco, Call) else deco
                 fqn = value_fqn(index.evaluate(func, ctx))
-                if fqn in MODEL_VALIDATOR_DECORATORS:
+                if fqn in MODEL_VALIDATORS:
                     out.setdefault(MODEL_VALIDATORS_KEY, []).append((fn, klass.module))
-                if fqn not in FIELD_VALIDATOR_DECORATORS or not isinstance(deco, Call):
+                if fqn not in FIELD_VALIDATORS or not isinstance(deco, Call):
                     continue
                 for arg in deco.args:
                     if isinstance(arg, Lit) and isinstance(arg.value, str):
@@ -725,7 +658,7 @@ class _InputWalker:
             param = fn.param(func.base.id)
             if param is not None and param.annotation is not None:
                 where = Ctx(ctx.module, fn.parent or "")
-                if value_fqn(self.index.evaluate(param.annotation, where)) in REQUEST_TYPES:
+                if value_fqn(self.index.evaluate(param.annotation, where)) in REQUESTS:
                     return [(expr, param)]
             return []
         # json.loads(await request.body()) and the like: the raw read is an argument.
@@ -740,7 +673,7 @@ class _InputWalker:
         shapes = types.with_default(types.annotation(param.annotation, ctx), param.default, ctx)
         marker = next((s for s in shapes if s.source), None)
         source = marker.source if marker else ""
-        if source == "depends":
+        if marker is not None and source == "depends":
             target = self._dependency(marker.marker, shapes, route, path_names, seen, depth + 1)
             if isinstance(target, ClassRef) and types.is_model(target):
                 # Depends(Model): FastAPI reads the model's fields from the query string.

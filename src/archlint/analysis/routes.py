@@ -15,19 +15,12 @@ from typing import TYPE_CHECKING
 
 from archlint.collect.facts import Attr, Await, Call, DictExpr, Expr, FileFacts, FunctionFact, Lit, Name, Seq, Starred, Subscript
 from archlint.model import Span
+from archlint.names import APP_TYPES, FORM_PARAMS, HTML_RESPONSES, REDIRECT_RESPONSES, ROUTER_TYPES, STARLETTE_APPS
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, ParamValue, SeqValue, Unknown, Value
 
 if TYPE_CHECKING:
     from archlint.index import ProjectIndex
 
-APP_TYPES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
-ROUTER_TYPES = frozenset({"fastapi.APIRouter", "fastapi.routing.APIRouter"})
-STARLETTE_APPS = frozenset({"starlette.applications.Starlette"})
-#: Response classes whose body is a page, not a JSON document.
-HTML_RESPONSES = frozenset({"fastapi.responses.HTMLResponse", "starlette.responses.HTMLResponse"})
-#: Responses a browser form action answers with.
-REDIRECT_RESPONSES = frozenset({"fastapi.responses.RedirectResponse", "starlette.responses.RedirectResponse"})
-FORM_PARAMS = frozenset({"fastapi.Form", "fastapi.param_functions.Form", "fastapi.params.Form"})
 NO_DOCUMENT = "its application sets `openapi_url=None`"
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 ROUTE_DECORATORS = frozenset(HTTP_METHODS) | {"api_route", "websocket"}

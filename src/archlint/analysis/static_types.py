@@ -55,43 +55,11 @@ from archlint.collect.facts import (
     WithItem,
 )
 from archlint.model import Span
+from archlint.names import DEPENDS, canonical
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, ParamValue, Symbol, TypeForm, Unknown, Value, fqn_of
 
 if TYPE_CHECKING:
     from archlint.index import ProjectIndex
-
-#: Internal modules -> the public module that re-exports their names (longest prefix wins).
-_PUBLIC_MODULES = {
-    "typing_extensions": "typing",
-    "sqlalchemy.future": "sqlalchemy",
-    "sqlalchemy.engine.create": "sqlalchemy",
-    "sqlalchemy.engine": "sqlalchemy",
-    "sqlalchemy.schema": "sqlalchemy",
-    "sqlalchemy.sql.schema": "sqlalchemy",
-    "sqlalchemy.sql.expression": "sqlalchemy",
-    "sqlalchemy.sql._elements_constructors": "sqlalchemy",
-    "sqlalchemy.sql._selectable_constructors": "sqlalchemy",
-    "sqlalchemy.sql": "sqlalchemy",
-    "sqlalchemy.types": "sqlalchemy",
-    "sqlalchemy.sql.sqltypes": "sqlalchemy",
-    "sqlalchemy.orm.session": "sqlalchemy.orm",
-    "sqlalchemy.orm.scoping": "sqlalchemy.orm",
-    "sqlalchemy.orm.decl_api": "sqlalchemy.orm",
-    "sqlalchemy.orm._orm_constructors": "sqlalchemy.orm",
-    "sqlalchemy.orm.relationships": "sqlalchemy.orm",
-    "sqlalchemy.orm.strategy_options": "sqlalchemy.orm",
-    "sqlalchemy.orm.base": "sqlalchemy.orm",
-    "sqlalchemy.orm.properties": "sqlalchemy.orm",
-    "sqlalchemy.orm.query": "sqlalchemy.orm",
-    "sqlalchemy.ext.asyncio.session": "sqlalchemy.ext.asyncio",
-    "sqlalchemy.ext.asyncio.engine": "sqlalchemy.ext.asyncio",
-    "sqlalchemy.ext.asyncio.scoping": "sqlalchemy.ext.asyncio",
-    "sqlmodel.main": "sqlmodel",
-    "sqlmodel.orm.session": "sqlmodel",
-    "sqlmodel.sql.expression": "sqlmodel",
-    "sqlmodel.sql._expression_select_gen": "sqlmodel",
-    "sqlmodel.ext.asyncio": "sqlmodel.ext.asyncio.session",
-}
 
 #: Instances that make instances when called: factory type -> (keyword naming the class, default class).
 FACTORIES = {
@@ -153,23 +121,8 @@ CONTAINERS = frozenset(
 )
 _GENERATORS = frozenset(c for c in CONTAINERS if "Iter" in c or "Generator" in c)
 _WRAPPERS = frozenset({"typing.Annotated", "typing.Optional", "typing.Union", "typing.Final", "typing.ClassVar"})
-_DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends", "fastapi.param_functions.Depends", "fastapi.Security"})
 _CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
 _MAX_DEPTH = 24
-
-
-def canonical(fqn: str | None) -> str | None:
-    """The public spelling of an external dotted name (``sqlalchemy.orm.session.Session`` -> ``sqlalchemy.orm.Session``)."""
-    if not fqn:
-        return fqn
-    module, _, name = fqn.rpartition(".")
-    probe = module
-    while probe:
-        public = _PUBLIC_MODULES.get(probe)
-        if public is not None:
-            return f"{public}.{name}"
-        probe = probe.rpartition(".")[0]
-    return fqn
 
 
 def canonical_of(value: Value | None) -> str | None:
@@ -238,10 +191,6 @@ class TypeResolver:
         for part in parts[1:]:
             node = Attr(expr.span, node, part)
         return self._unwrap(self.index.evaluate(node, ctx))
-
-    def is_instance(self, expr: Expr | None, ctx: Ctx, fqns: frozenset[str] | set[str]) -> bool:
-        """Whether the value of ``expr`` is known to be an instance of one of the classes (or a subclass)."""
-        return self.is_subclass(self.of(expr, ctx), fqns)
 
     def is_subclass(self, klass: Value | None, fqns: frozenset[str] | set[str]) -> bool:
         if not isinstance(klass, (ClassRef, Symbol)):
@@ -324,7 +273,7 @@ class TypeResolver:
             if annotated is not None and canonical_of(_origin(annotated)) not in ("typing.Any", "builtins.object"):
                 return annotated
         default = param.default
-        if isinstance(default, Call) and canonical(self.index.fqn(default.func, outer)) in _DEPENDS:
+        if isinstance(default, Call) and canonical(self.index.fqn(default.func, outer)) in DEPENDS:
             dep = default.arg(0, "dependency")
             if dep is not None:
                 return self.dependency(self.index.evaluate(dep, outer))
@@ -380,18 +329,10 @@ class TypeResolver:
         facts = self.index.modules.get(ctx.module)
         if facts is None:
             return None
-        qualname: str | None = ctx.scope
-        first = True
-        while qualname is not None:
-            scope = facts.scope(qualname)
-            if scope is None:
-                break
-            if first or scope.kind != "class":
-                found = self._binding(facts.module, scope, name, line if first and scope.kind == "function" else None)
-                if found is not _MISSING:
-                    return found
-            first = False
-            qualname = scope.parent
+        for depth, scope in enumerate(facts.visible_scopes(ctx.scope)):
+            found = self._binding(facts.module, scope, name, line if not depth and scope.kind == "function" else None)
+            if found is not _MISSING:
+                return found  # type: ignore[return-value]
         return self._value(self.index.lookup(name, Ctx(ctx.module, "")))
 
     def _binding(self, module: str, scope: Scope, name: str, line: int | None) -> Value | None | object:
@@ -412,9 +353,9 @@ class TypeResolver:
                         for position, item in enumerate(target.items):
                             if isinstance(item, Name) and item.id == name:
                                 candidates.append((assign.span.line, _Unpacked(assign.value.items[position])))
-        for item in scope.withs:
-            if isinstance(item.target, Name) and item.target.id == name:
-                candidates.append((item.span.line, item))
+        for with_item in scope.withs:
+            if isinstance(with_item.target, Name) and with_item.target.id == name:
+                candidates.append((with_item.span.line, with_item))
         for loop in scope.loops:
             if isinstance(loop.target, Name) and loop.target.id == name:
                 candidates.append((loop.span.line, loop))

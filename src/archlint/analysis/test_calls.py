@@ -15,19 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from archlint.analysis.static_types import TypeResolver, canonical, canonical_of
+from archlint.analysis.static_types import TypeResolver, canonical_of
 from archlint.collect.facts import Attr, BinOp, Call, Expr, FileFacts, FString, FunctionFact, Lit, Name, Seq
 from archlint.index import ProjectIndex
 from archlint.model import Span
+from archlint.names import ITERATORS, canonical
 from archlint.values import Ctx, FuncRef, TypeForm
 
 WILDCARD = "{*}"
-#: Annotations of what a generator fixture yields: their first argument is the value.
-_YIELDING = frozenset(
-    f"{module}.{name}"
-    for module in ("typing", "collections.abc")
-    for name in ("Generator", "AsyncGenerator", "Iterator", "AsyncIterator", "Iterable", "AsyncIterable")
-)
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 
 
@@ -152,7 +147,7 @@ class _Reader:
     def _client_annotation(self, expr: Expr | None, ctx: Ctx) -> bool:
         """``client: TestClient``, or a fixture's ``-> AsyncIterator[httpx.AsyncClient]`` (what a generator yields)."""
         value = self.types.annotation(expr, ctx)
-        if isinstance(value, TypeForm) and canonical_of(value.origin) in _YIELDING and value.args:
+        if isinstance(value, TypeForm) and canonical_of(value.origin) in ITERATORS and value.args:
             value = value.args[0]
         if isinstance(value, TypeForm):
             value = value.origin

@@ -25,14 +25,8 @@ __all__ = ["Project", "Rule"]
 #: The dataclass of a standard's options (``S5Options``); ``None`` for a rule without options.
 OptionsT = TypeVar("OptionsT")
 
-Example = "str | dict[str, str]"
 _EXPECT = re.compile(r"\s*# expect: [A-Z0-9, ]+$", re.M)
 HELP_URI = "https://github.com/archlint/archlint/blob/main/README.md#rules"
-
-
-def is_health_probe(project: Project, path: str) -> bool:
-    """Whether a full path is a health or liveness probe: the pack's one list (``[analysis] health-probes``)."""
-    return probe_match(project.health_probes, path)
 
 
 def probe_match(probes: Iterable[str], path: str) -> bool:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from archlint.analysis.endpoints import (
     PATH_PARAM,
-    PATH_PARAMS,
     annotated_parts,
     chains,
     handler_ctx,
@@ -28,6 +27,7 @@ from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, Expr, FString, FunctionFact, Lit, Name, Subscript
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Related, Severity, Span
+from archlint.names import BASE_MODEL, PATH_PARAMS
 from archlint.pack import option
 from archlint.analysis.routes import Route, RouteTable, Segment
 from archlint.analysis.static_types import iter_exprs
@@ -1230,7 +1230,7 @@ def _callable_params(index: ProjectIndex, expr: Expr | None, ctx: Ctx, depth: in
                         name = getattr(target, "id", None)
                         if name:
                             names.add(name)
-            elif isinstance(klass, Symbol) and klass.fqn not in ("pydantic.BaseModel", "pydantic.main.BaseModel", "builtins.object"):
+            elif isinstance(klass, Symbol) and klass.fqn not in BASE_MODEL | {"builtins.object"}:
                 return None
         return names
     external = value.type if isinstance(value, Instance) else value

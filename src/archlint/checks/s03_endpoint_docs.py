@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from archlint.analysis.endpoints import (
-    HTTP_EXCEPTIONS,
     chains,
     handler_ctx,
     route_label,
@@ -20,6 +19,7 @@ from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, FunctionFact, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
+from archlint.names import HTTP_EXCEPTIONS
 from archlint.pack import option
 from archlint.analysis.routes import ObjKey, Route, RouteTable
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Module, SeqValue, Symbol, TypeForm, Unknown, Value, fqn_of

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from archlint.checks.base import Project, Rule
 from archlint.model import Finding, Severity
+from archlint.names import APP_TYPES
 from archlint.pack import option
-from archlint.analysis.routes import APP_TYPES
 
 
 def yaml_example(text: str) -> str:

@@ -17,6 +17,20 @@ from archlint.analysis.origins import Origins, identifiers, iter_exprs, known, l
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, ClassFact, Expr, FunctionFact, Lit, Name, Seq
 from archlint.model import Finding, Severity
+from archlint.names import (
+    COLUMN,
+    DECLARATIVE_BASES,
+    DECLARATIVE_FUNCTIONS,
+    MAPPED,
+    MAPPED_COLUMN,
+    PASSLIB_CONTEXT,
+    PWDLIB_BCRYPT,
+    PWDLIB_HASH,
+    RELATIONSHIP,
+    SQLMODEL,
+    SQLMODEL_RELATIONSHIP,
+    TABLE,
+)
 from archlint.pack import option
 from archlint.values import ClassRef, Ctx, Instance, SeqValue
 
@@ -44,25 +58,7 @@ class S6Options:
 
 BCRYPT_FAMILY = ("bcrypt", "bcrypt_sha256")
 _GENSALT = {"bcrypt.gensalt"}
-_PASSLIB_CONTEXT = {"passlib.context.CryptContext"}
 _PASSLIB_BCRYPT = {f"passlib.hash.{scheme}.{method}" for scheme in BCRYPT_FAMILY for method in ("using", "hash", "encrypt")}
-_PWDLIB_BCRYPT = {"pwdlib.hashers.bcrypt.BcryptHasher"}
-_PWDLIB_HASH = {"pwdlib.PasswordHash", "pwdlib._hash.PasswordHash"}
-_DECLARATIVE_BASES = {
-    "sqlalchemy.orm.DeclarativeBase",
-    "sqlalchemy.orm.DeclarativeBaseNoMeta",
-    "sqlalchemy.orm.decl_api.DeclarativeBase",
-    "sqlalchemy.orm.decl_api.DeclarativeBaseNoMeta",
-}
-_DECLARATIVE_FACTORIES = {
-    "sqlalchemy.orm.declarative_base",
-    "sqlalchemy.ext.declarative.declarative_base",
-    "sqlalchemy.orm.decl_api.declarative_base",
-}
-_SQLMODEL = {"sqlmodel.SQLModel", "sqlmodel.main.SQLModel"}
-_COLUMNS = {"sqlalchemy.Column", "sqlalchemy.schema.Column", "sqlalchemy.orm.mapped_column", "sqlalchemy.orm.Mapped"}
-_TABLES = {"sqlalchemy.Table", "sqlalchemy.schema.Table"}
-_RELATIONSHIPS = {"sqlalchemy.orm.relationship", "sqlmodel.Relationship", "sqlalchemy.orm.relationships.relationship"}
 
 
 class _S6Rule(Rule[S6Options]):
@@ -208,14 +204,14 @@ class BcryptCostTooLow(_S6Rule):
             costs.append((site.call.arg(0, "rounds"), ctx, "bcrypt.gensalt"))
         for _facts, site, ctx in index.calls_to(*_PASSLIB_BCRYPT):
             costs.append((site.call.kw("rounds"), ctx, "passlib's bcrypt handler"))
-        for _facts, site, ctx in index.calls_to(*_PASSLIB_CONTEXT):
+        for _facts, site, ctx in index.calls_to(*PASSLIB_CONTEXT):
             call = site.call
             scheme = default_scheme(index, call, ctx)
             if scheme in BCRYPT_FAMILY:
                 for key in (f"{scheme}__rounds", f"{scheme}__default_rounds", "all__rounds"):
                     costs.append((call.kw(key), ctx, "this CryptContext"))
         secondary = _secondary_hashers(project)
-        for _facts, site, ctx in index.calls_to(*_PWDLIB_BCRYPT):
+        for _facts, site, ctx in index.calls_to(*PWDLIB_BCRYPT):
             if (ctx.module, site.call.span) not in secondary:
                 costs.append((site.call.arg(0, "rounds"), ctx, "pwdlib's BcryptHasher"))
         seen: set[tuple] = set()
@@ -259,7 +255,7 @@ def _secondary_hashers(project: Project) -> set[tuple]:
     """pwdlib hashers after the first in a PasswordHash: they only verify existing hashes."""
     index = project.index
     out: set[tuple] = set()
-    for _facts, site, ctx in index.calls_to(*_PWDLIB_HASH):
+    for _facts, site, ctx in index.calls_to(*PWDLIB_HASH):
         hashers = site.call.arg(0, "hashers")
         if not isinstance(hashers, Seq):
             value = index.evaluate(hashers, ctx) if hashers is not None else None
@@ -344,7 +340,7 @@ class WeakPasswordHash(_S6Rule):
                 if isinstance(base, Instance) and base.type_fqn in weak:
                     if self._for_password(project, origins, site.call, site.call.args[0], ctx, labels_from=base):
                         yield self.finding(facts.path, site.call.span, self._message(base.type_fqn))
-        for facts, site, ctx in index.calls_to(*_PASSLIB_CONTEXT):
+        for facts, site, ctx in index.calls_to(*PASSLIB_CONTEXT):
             scheme = default_scheme(index, site.call, ctx)
             if scheme in self.options.weak_schemes:
                 yield self.finding(
@@ -521,9 +517,9 @@ class PlaintextPasswordColumn(_S6Rule):
                             continue
                         seen.add((owner.path, assign.span))
                         yield self.finding(owner.path, assign.span, self._message(column))
-        for facts, site, ctx in index.calls_to(*_TABLES):
+        for facts, site, ctx in index.calls_to(*TABLE):
             for arg in site.call.args[2:]:
-                if isinstance(arg, Call) and index.fqn(arg.func, ctx) in _COLUMNS and arg.args:
+                if isinstance(arg, Call) and index.fqn(arg.func, ctx) in COLUMN | MAPPED_COLUMN | MAPPED and arg.args:
                     name = index.const(arg.args[0], ctx)
                     if isinstance(name, str) and pattern.fullmatch(snake(name)):
                         yield self.finding(facts.path, arg.span, self._message(name))
@@ -538,9 +534,9 @@ class PlaintextPasswordColumn(_S6Rule):
             return None
         if isinstance(value, Call):
             fqn = index.fqn(value.func, ctx)
-            if fqn in _RELATIONSHIPS:
+            if fqn in RELATIONSHIP | SQLMODEL_RELATIONSHIP:
                 return None
-            if fqn in _COLUMNS and value.args and isinstance(value.args[0], Lit) and isinstance(value.args[0].value, str):
+            if fqn in COLUMN | MAPPED_COLUMN | MAPPED and value.args and isinstance(value.args[0], Lit) and isinstance(value.args[0].value, str):
                 return value.args[0].value
         return attr
 
@@ -548,10 +544,10 @@ class PlaintextPasswordColumn(_S6Rule):
         index = project.index
         mro = index.mro(ref)
         bases = {getattr(k, "fqn", None) for k in mro}
-        if bases & _SQLMODEL:
+        if bases & SQLMODEL:
             table = fact.keyword("table")
             return table is not None and index.const(table, Ctx(ref.module, fact.parent or "")) is True
-        if bases & (_DECLARATIVE_BASES | set(self.options.model_base_classes)):
+        if bases & (DECLARATIVE_BASES | set(self.options.model_base_classes)):
             return True
         for klass in mro:
             if not isinstance(klass, ClassRef):
@@ -564,6 +560,6 @@ class PlaintextPasswordColumn(_S6Rule):
             kctx = Ctx(klass.module, kfact.parent or "")
             for base in kfact.bases:
                 value = index.evaluate(base, kctx)
-                if isinstance(value, Instance) and value.type_fqn in _DECLARATIVE_FACTORIES:
+                if isinstance(value, Instance) and value.type_fqn in DECLARATIVE_FUNCTIONS:
                     return True
         return False

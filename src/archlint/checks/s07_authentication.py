@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from archlint.analysis.endpoints import (
-    HTTP_EXCEPTIONS,
     Chain,
     Dependency,
     chains,
@@ -23,11 +22,11 @@ from archlint.checks.base import Project, Rule, probe_match
 from archlint.collect.facts import Attr, Call, Expr, FunctionFact, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
+from archlint.names import AUTHENTICATION_MIDDLEWARE, BASE_MODEL, HTTP_EXCEPTIONS, SQLMODEL
 from archlint.pack import option
 from archlint.analysis.routes import ObjKey, Route, RouteTable
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, TypeForm, Value, fqn_of
 
-_PYDANTIC = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel", "sqlmodel.SQLModel", "sqlmodel.main.SQLModel"})
 
 
 @dataclass(frozen=True)
@@ -141,7 +140,7 @@ class _Auth:
                 return True
             if _glob(value.qualname.rsplit(".", 1)[-1], opts.auth_dependency_names):
                 return True
-            if index.is_subclass(value, _PYDANTIC):
+            if index.is_subclass(value, BASE_MODEL | SQLMODEL):
                 return False
             init = index.class_member(value, "__init__")
             if isinstance(init, FuncRef):
@@ -212,7 +211,6 @@ class _Auth:
 
 
 #: Middleware that authenticates by what it is (a known backend), wherever it is added.
-_AUTH_BACKENDS = frozenset({"starlette.middleware.authentication.AuthenticationMiddleware"})
 
 
 def _methods(index: ProjectIndex, klass: ClassRef) -> list[FuncRef]:
@@ -505,7 +503,7 @@ class UnauthenticatedEndpoint(Rule[S7Options]):
         value = index.evaluate(expr, ctx)
         if isinstance(value, (ClassRef, Symbol)):
             mro = index.mro(value)
-            if any(fqn_of(k) in _AUTH_BACKENDS for k in mro):
+            if any(fqn_of(k) in AUTHENTICATION_MIDDLEWARE for k in mro):
                 return True
             project = [k for k in mro if isinstance(k, ClassRef)]
             if project:

@@ -34,6 +34,7 @@ from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Call, Name, Seq
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
+from archlint.names import PASSLIB_CONTEXT, PWDLIB_BCRYPT, PWDLIB_HASH
 from archlint.pack import option
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, Value
 
@@ -45,9 +46,6 @@ _BCRYPT_CALLS = (
     "passlib.hash.bcrypt.encrypt",
     "passlib.hash.bcrypt.using",
 )
-_CRYPT_CONTEXTS = ("passlib.context.CryptContext",)
-_PWDLIB_HASHERS = ("pwdlib.PasswordHash", "pwdlib.password_hash.PasswordHash")
-_PWDLIB_BCRYPT = ("pwdlib.hashers.bcrypt.BcryptHasher",)
 
 
 @dataclass(frozen=True)
@@ -250,18 +248,18 @@ def _uses_bcrypt(project: Project) -> bool:
     index = project.index
     found = bool(index.calls_to(*_BCRYPT_CALLS))
     if not found:
-        for _facts, site, ctx in index.calls_to(*_CRYPT_CONTEXTS):
+        for _facts, site, ctx in index.calls_to(*PASSLIB_CONTEXT):
             default = index.const(site.call.kw("default"), ctx) if site.call.kw("default") is not None else None
             schemes = index.const(site.call.arg(0, "schemes"), ctx)
             if default == "bcrypt" or (default is None and isinstance(schemes, list) and schemes[:1] == ["bcrypt"]):
                 found = True
                 break
     if not found:
-        for _facts, site, ctx in index.calls_to(*_PWDLIB_HASHERS):
+        for _facts, site, ctx in index.calls_to(*PWDLIB_HASH):
             hashers = site.call.arg(0, "hashers")
             if isinstance(hashers, Seq) and hashers.items:
                 first = index.evaluate(hashers.items[0], ctx)
-                if isinstance(first, Instance) and value_fqn(first.type) in _PWDLIB_BCRYPT:
+                if isinstance(first, Instance) and value_fqn(first.type) in PWDLIB_BCRYPT:
                     found = True
                     break
     return found

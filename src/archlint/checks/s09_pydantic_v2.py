@@ -22,10 +22,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from archlint.analysis.pydantic_models import (
-    REQUEST_TYPES,
     Shape,
     Types,
-    canonical,
     field_shapes,
     members,
     model_fields,
@@ -36,21 +34,14 @@ from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Await, Branch, Call, ClassFact, DictExpr, Expr, Lit, Name, UnaryOp
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
+from archlint.names import CONFIG_DICTS, PYDANTIC_FIELD, REQUESTS, SQLMODEL_FIELD, canonical
 from archlint.pack import option
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, ParamValue, Symbol
 
-_CONFIG_DICTS = (
-    "pydantic.ConfigDict",
-    "pydantic.config.ConfigDict",
-    "pydantic_settings.SettingsConfigDict",
-    "pydantic_settings.main.SettingsConfigDict",
-)
 #: Field-like callables whose keyword arguments changed in v2 (v1 spellings included).
 _FIELD_LIKE = (
-    "pydantic.Field",
-    "pydantic.fields.Field",
-    "sqlmodel.Field",
-    "sqlmodel.main.Field",
+    *PYDANTIC_FIELD,
+    *SQLMODEL_FIELD,
     "pydantic.constr",
     "pydantic.types.constr",
     "pydantic.conlist",
@@ -467,7 +458,7 @@ class PydanticV1ConfigKey(_V1Idiom):
                 for target in assign.targets:
                     if isinstance(target, Name) and target.id in keys:
                         yield from report(path, target, target.id)
-        for facts, site, _ctx in index.calls_to(*_CONFIG_DICTS):
+        for facts, site, _ctx in index.calls_to(*CONFIG_DICTS):
             for key, value in site.call.kwargs:
                 if key in keys:
                     yield from report(facts.path, value, key)
@@ -1125,7 +1116,7 @@ class PydanticV1FieldArgument(_V1Idiom):
         index = project.index
         arguments = self.options.v1_field_arguments
         for facts, site, ctx in index.calls_to(*_FIELD_LIKE):
-            fqn = canonical(index.fqn(site.call.func, ctx))
+            fqn = canonical(index.fqn(site.call.func, ctx)) or ""
             callee = fqn.rsplit(".", 1)[-1]
             for key, value in site.call.kwargs:
                 if key in arguments:
@@ -1276,7 +1267,7 @@ class RawRequestJson(_S9Rule):
                 owner = index.modules[receiver.module].functions.get(receiver.function)
                 where = Ctx(receiver.module, (owner.parent if owner else None) or "")
                 annotation = index.evaluate(receiver.annotation, where)
-                if value_fqn(annotation) not in REQUEST_TYPES:
+                if value_fqn(annotation) not in REQUESTS:
                     continue
                 if (scope.path, site.call.span) in seen or (scope.path, site.call.span) in validated:
                     continue

@@ -28,7 +28,6 @@ from archlint.model import Finding, Severity, Span
 from archlint.pack import option
 from archlint.analysis.static_types import (
     TypeResolver,
-    canonical,
     canonical_calls,
     canonical_of,
     imported_names,
@@ -37,6 +36,7 @@ from archlint.analysis.static_types import (
     scope_exprs,
 )
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Symbol, Unknown, Value
+from archlint.names import ENV_GETTERS, FIELD_VALIDATORS, MODEL_VALIDATORS, canonical
 
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_.+-]*)://")
 
@@ -92,10 +92,6 @@ class S10Options:
         "How many calls deep AL306 follows synchronous project functions called from `async def` to a blocking "
         "call (0: only calls written in the async function itself)."
     )
-
-
-def _path(index: ProjectIndex, ctx: Ctx) -> str:
-    return index.modules[ctx.module].path
 
 
 def _is_migration(index: ProjectIndex, facts: FileFacts, packages: tuple[str, ...]) -> bool:
@@ -425,7 +421,7 @@ def url_scheme(index: ProjectIndex, expr: Expr, ctx: Ctx, depth: int = 0) -> str
         func = canonical(index.fqn(expr.func, ctx))
         if func in ("builtins.str",) and expr.args:
             return url_scheme(index, expr.args[0], ctx, depth + 1)
-        if func in ("os.getenv", "os.environ.get") and len(expr.args) > 1:
+        if func in ENV_GETTERS and len(expr.args) > 1:
             return url_scheme(index, expr.args[1], ctx, depth + 1)
         for key in ("drivername", "scheme"):
             given = expr.kw(key)
@@ -469,18 +465,6 @@ def url_scheme(index: ProjectIndex, expr: Expr, ctx: Ctx, depth: int = 0) -> str
     return None
 
 
-_VALIDATORS = frozenset(
-    {
-        "pydantic.field_validator",
-        "pydantic.validator",
-        "pydantic.model_validator",
-        "pydantic.root_validator",
-        "pydantic.functional_validators.field_validator",
-        "pydantic.functional_validators.model_validator",
-    }
-)
-
-
 def _validated(index: ProjectIndex, klass: ClassRef, field: str) -> bool:
     """Whether a settings class rewrites the field in a validator (``postgres://`` -> ``postgresql+asyncpg://``)."""
     for k in index.mro(klass):
@@ -496,7 +480,7 @@ def _validated(index: ProjectIndex, klass: ClassRef, field: str) -> bool:
                 call = deco if isinstance(deco, Call) else None
                 target = call.func if call is not None else deco
                 fqn = canonical(index.fqn(target, Ctx(k.module, fact.qualname)))
-                if fqn not in _VALIDATORS:
+                if fqn not in FIELD_VALIDATORS | MODEL_VALIDATORS:
                     continue
                 if "model" in fqn or "root" in fqn:
                     return True

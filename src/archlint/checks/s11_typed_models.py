@@ -10,10 +10,11 @@ from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, Expr, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
-from archlint.analysis.orm import ColumnDef, Model, RelationshipDef
+from archlint.analysis.orm import ColumnDef, RelationshipDef
 from archlint.pack import option
-from archlint.analysis.static_types import canonical, canonical_calls, canonical_of, imported_names
+from archlint.analysis.static_types import canonical_calls, canonical_of, imported_names
 from archlint.values import ClassRef, Ctx, Instance
+from archlint.names import canonical
 
 if TYPE_CHECKING:
     from archlint.fixes import sqlalchemy as sqlalchemy_fixes
@@ -676,6 +677,3 @@ def loader_targets(index: ProjectIndex, loader_options: Iterable[str]) -> set[tu
                 out.add((owner if isinstance(owner, ClassRef) else None, arg.attr))
     return out
 
-
-def model_users(table, rel: RelationshipDef) -> list[Model]:
-    return [m for m in table.models.values() if rel.owner in m.lineage]

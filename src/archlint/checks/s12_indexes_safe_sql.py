@@ -13,8 +13,8 @@ from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
 from archlint.analysis.orm import ColumnDef, Constraint, Model
 from archlint.pack import option
-from archlint.analysis.static_types import canonical
 from archlint.values import Const, Ctx, SeqValue, fqn_of
+from archlint.names import canonical
 
 
 @dataclass(frozen=True)

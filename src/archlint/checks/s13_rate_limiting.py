@@ -13,6 +13,7 @@ from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, Expr, FString, FunctionFact, Name, Seq
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Related, Severity
+from archlint.names import SECURITY
 from archlint.pack import option
 from archlint.analysis.routes import Route, RouteTable
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, SeqValue, TypeForm, Unknown, Value, fqn_of
@@ -231,7 +232,7 @@ def _may_authenticate(index: ProjectIndex, table: RouteTable, route: Route, fn: 
     for dep in deps:
         if dep.target is None:
             continue
-        if fqn_of(index.evaluate(dep.call.func, dep.ctx)) in ("fastapi.Security", "fastapi.params.Security"):
+        if fqn_of(index.evaluate(dep.call.func, dep.ctx)) in SECURITY:
             return True
         names.append(dep.target.dotted() or "")
         target = index.evaluate(dep.target, dep.ctx)

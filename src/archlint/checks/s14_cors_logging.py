@@ -10,7 +10,8 @@ from archlint.analysis.apps import AppConfig, Registration
 from archlint.analysis.routes import RouteTable
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, BinOp, Call, Expr, FunctionFact, Name, Other, Seq, Starred
-from archlint.index import FIELD_FUNCTIONS, ProjectIndex
+from archlint.index import ProjectIndex
+from archlint.names import FIELD_FUNCTIONS
 from archlint.model import Finding, Severity, Span
 from archlint.pack import option
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Module, ParamValue, SeqValue, Symbol, Unknown, Value, fqn_of
@@ -146,7 +147,9 @@ class _Origins:
         if not (isinstance(owner, Instance) and isinstance(owner.type, ClassRef)):
             return None
         for klass in self.index.mro(owner.type):
-            fact = self.index.class_fact(klass) if isinstance(klass, ClassRef) else None
+            if not isinstance(klass, ClassRef):
+                continue
+            fact = self.index.class_fact(klass)
             if fact is None:
                 continue
             for assign in fact.assigns:

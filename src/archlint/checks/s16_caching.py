@@ -13,13 +13,13 @@ from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, BinOp, Call, CallSite, Expr, FString, Lit, Name, Scope, Starred, Subscript
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
+from archlint.names import DEPENDS
 from archlint.pack import option
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, ParamValue, Symbol, TypeForm, Value, fqn_of
 
 _MAX_DEPTH = 4
 #: redis-py's ``set(name, value, ex, px, nx, xx, keepttl, get, exat, pxat)``: positions that carry a TTL.
 _SET_TTL_POSITIONS = (2, 3, 6, 8, 9)
-_DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends", "fastapi.param_functions.Depends"})
 _TYPING_WRAPPERS = ("typing.", "collections.abc.", "builtins.")
 
 
@@ -115,7 +115,7 @@ class Clients:
         if p is None or not isinstance(p.default, Call) or fn is None:
             return False
         ctx = Ctx(param.module, fn.parent or "")
-        if self.index.fqn(p.default.func, ctx) not in _DEPENDS or not p.default.args:
+        if self.index.fqn(p.default.func, ctx) not in DEPENDS or not p.default.args:
             return False
         dep = self.index.evaluate(p.default.args[0], ctx)
         if isinstance(dep, FuncRef):

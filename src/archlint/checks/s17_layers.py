@@ -32,19 +32,11 @@ from archlint.collect.facts import (
 )
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Related, Severity, Span
+from archlint.names import ANNOTATED, DEPENDS, ITERATORS, UNIONS
 from archlint.pack import ConfigError, option
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, TypeForm, Value, fqn_of
 
 _MAX_RELATED = 10
-_DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends", "fastapi.param_functions.Depends"})
-_SECURITY = frozenset({"fastapi.Security", "fastapi.params.Security", "fastapi.param_functions.Security"})
-_ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
-_UNIONS = frozenset({"typing.Optional", "typing.Union", "typing_extensions.Optional"})
-_ITERATORS = frozenset(
-    f"{module}.{name}"
-    for module in ("typing", "collections.abc", "typing_extensions")
-    for name in ("Generator", "AsyncGenerator", "Iterator", "AsyncIterator", "Iterable", "AsyncIterable")
-)
 
 
 @dataclass(frozen=True)
@@ -659,11 +651,11 @@ class _Database:
     def is_session_type(self, value: Value) -> bool:
         if isinstance(value, TypeForm):
             origin = fqn_of(value.origin)
-            if origin in _ANNOTATED:
+            if origin in ANNOTATED:
                 if value.args and self.is_session_type(value.args[0]):
                     return True
                 return any(self._provider_of(v) for v in value.args[1:])
-            if origin in _UNIONS:
+            if origin in UNIONS:
                 return any(self.is_session_type(v) for v in value.args)
             return False
         return isinstance(value, (ClassRef, Symbol)) and self.index.is_subclass(value, self.session_types)
@@ -677,7 +669,7 @@ class _Database:
 
     def _provider_of(self, value: Value) -> bool:
         """``Depends(get_db)`` whose provider yields or returns a session."""
-        if not isinstance(value, Instance) or fqn_of(value.type) not in _DEPENDS:
+        if not isinstance(value, Instance) or fqn_of(value.type) not in DEPENDS:
             return False
         target = value.call.arg(0, "dependency")
         ref = self.index.evaluate(target, value.ctx) if target is not None else None
@@ -692,7 +684,7 @@ class _Database:
         if fn is not None:
             ctx = Ctx(ref.module, fn.parent or "")
             annotation = self.index.evaluate(fn.returns_annotation, ctx) if fn.returns_annotation is not None else None
-            if isinstance(annotation, TypeForm) and fqn_of(annotation.origin) in _ITERATORS:
+            if isinstance(annotation, TypeForm) and fqn_of(annotation.origin) in ITERATORS:
                 result = bool(annotation.args) and self.is_session_type(annotation.args[0])
             elif annotation is not None and self.is_session_type(annotation):
                 result = True
@@ -840,10 +832,10 @@ class _Database:
             values.append(self.index.evaluate(param.default, ctx))
         if param.annotation is not None:
             annotation = self.index.evaluate(param.annotation, ctx)
-            if isinstance(annotation, TypeForm) and fqn_of(annotation.origin) in _ANNOTATED:
+            if isinstance(annotation, TypeForm) and fqn_of(annotation.origin) in ANNOTATED:
                 values.extend(annotation.args[1:])
         return [
-            v for v in values if isinstance(v, Instance) and fqn_of(v.type) in (_DEPENDS | _SECURITY)
+            v for v in values if isinstance(v, Instance) and fqn_of(v.type) in DEPENDS
         ]
 
     def is_auth_dependency(self, ref: FuncRef) -> bool:
@@ -858,7 +850,7 @@ class _Database:
             ctx = Ctx(facts.module, fn.parent or "")
             for param in fn.params:
                 annotation = self.index.evaluate(param.annotation, ctx) if param.annotation is not None else None
-                if isinstance(annotation, TypeForm) and fqn_of(annotation.origin) in _ANNOTATED and annotation.args:
+                if isinstance(annotation, TypeForm) and fqn_of(annotation.origin) in ANNOTATED and annotation.args:
                     annotation = annotation.args[0]
                 if annotation is not None and self._is_scheme(annotation):
                     result = True
@@ -1151,7 +1143,7 @@ def _takes_markers(index: ProjectIndex, fn: FunctionFact, facts: FileFacts, mark
             return True
         if param.annotation is not None:
             value = index.evaluate(param.annotation, outer)
-            if isinstance(value, TypeForm) and fqn_of(value.origin) in _ANNOTATED:
+            if isinstance(value, TypeForm) and fqn_of(value.origin) in ANNOTATED:
                 if any(isinstance(a, Instance) and fqn_of(a.type) in markers for a in value.args[1:]):
                     return True
     return False
@@ -1278,7 +1270,7 @@ class TransportInServiceLayer(Rule[S17Options]):
                     if param.annotation is None:
                         continue
                     value = index.evaluate(param.annotation, outer)
-                    if isinstance(value, TypeForm) and fqn_of(value.origin) in _ANNOTATED and value.args:
+                    if isinstance(value, TypeForm) and fqn_of(value.origin) in ANNOTATED and value.args:
                         value = value.args[0]
                     if index.is_subclass(value, transports):
                         yield self.finding(

@@ -379,13 +379,14 @@ class GlobalSessionInHandler(Rule[S18Options]):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         finder = _Globals(index, self.options)
-        done: set[tuple] = set()
+        done: set[FuncRef] = set()
         for route in project.routes.routes:
-            fn = index.function(route.handler) if route.handler else None
+            handler = route.handler
+            fn = index.function(handler) if handler else None
             ctx = handler_ctx(route)
-            if fn is None or ctx is None or route.handler in done:
+            if handler is None or fn is None or ctx is None or handler in done:
                 continue
-            done.add(route.handler)
+            done.add(handler)
             facts = index.file_of(ctx)
             if facts is None:
                 continue

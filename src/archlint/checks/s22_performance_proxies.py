@@ -12,10 +12,10 @@ from archlint.model import Finding, Severity, Span
 from archlint.analysis.orm import Model
 from archlint.pack import option
 from archlint.analysis.routes import Route
-from archlint.analysis.static_types import TypeResolver, canonical, canonical_of, iter_exprs
+from archlint.analysis.static_types import TypeResolver, canonical_of, iter_exprs
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, TypeForm, Value
+from archlint.names import ANNOTATED, BASE_MODEL, DEPENDS, QUERY_PARAMS, canonical
 
-_DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends", "fastapi.param_functions.Depends", "fastapi.Security"})
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ class UnboundedListEndpoint(_S22Rule):
     def _class_limit(self, index: ProjectIndex, ref: ClassRef, depth: int) -> tuple[bool | None, str | None, Param | None] | None:
         names = set(self.options.limit_parameters)
         for klass in index.mro(ref):
-            if isinstance(klass, Symbol) and canonical_of(klass) not in ("pydantic.BaseModel", "builtins.object"):
+            if isinstance(klass, Symbol) and canonical_of(klass) not in BASE_MODEL | {"builtins.object"}:
                 if klass.fqn.split(".")[0] not in ("pydantic", "builtins", "typing", "sqlmodel"):
                     return (None, None, None)
             fact = index.class_fact(klass) if isinstance(klass, ClassRef) else None
@@ -201,17 +201,17 @@ class UnboundedListEndpoint(_S22Rule):
         """What a parameter injects: ``Depends(dep)``, ``Annotated[X, Depends(...)]`` or a query model."""
         candidates: list[tuple[Expr | None, Expr | None]] = []
         default = param.default
-        if isinstance(default, Call) and canonical(index.fqn(default.func, ctx)) in _DEPENDS:
+        if isinstance(default, Call) and canonical(index.fqn(default.func, ctx)) in DEPENDS:
             candidates.append((default.arg(0, "dependency"), param.annotation))
         value = index.evaluate(param.annotation, ctx) if param.annotation is not None else None
-        if isinstance(value, TypeForm) and canonical_of(value.origin) == "typing.Annotated" and value.args:
+        if isinstance(value, TypeForm) and canonical_of(value.origin) in ANNOTATED and value.args:
             for marker in value.args[1:]:
-                if isinstance(marker, Instance) and canonical_of(marker.type) in _DEPENDS:
+                if isinstance(marker, Instance) and canonical_of(marker.type) in DEPENDS:
                     dep = marker.call.arg(0, "dependency")
                     if dep is not None:
                         return index.evaluate(dep, marker.ctx)
                     return value.args[0] if isinstance(value.args[0], (ClassRef, Symbol)) else None
-                if isinstance(marker, Instance) and canonical(marker.type_fqn) in ("fastapi.Query", "fastapi.params.Query"):
+                if isinstance(marker, Instance) and canonical(marker.type_fqn) in QUERY_PARAMS:
                     return value.args[0] if isinstance(value.args[0], ClassRef) else None
         for dep, annotation in candidates:
             if dep is not None:

@@ -18,8 +18,9 @@ from archlint.collect.facts import Attr, Call, CallSite, Expr, FileFacts, FStrin
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
 from archlint.pack import option
-from archlint.analysis.static_types import TypeResolver, canonical, canonical_of
+from archlint.analysis.static_types import TypeResolver, canonical_of
 from archlint.values import Ctx, FuncRef, Unknown
+from archlint.names import canonical
 
 
 @dataclass(frozen=True)

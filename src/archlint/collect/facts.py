@@ -9,6 +9,7 @@ them: assignments, calls, imports, loops, returns, raises.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from archlint.model import Span, fast_pickling
@@ -386,7 +387,19 @@ class FileFacts:
             return self.module_scope
         return self.functions.get(qualname) or self.classes.get(qualname)
 
-    def scopes(self):
+    def visible_scopes(self, qualname: str) -> Iterator[Scope]:
+        """Where a name read in ``qualname`` is looked up, innermost first: the scope itself,
+        the enclosing functions, the module (a class body is not visible from its methods)."""
+        current: str | None = qualname
+        while current is not None:
+            scope = self.scope(current)
+            if scope is None:
+                return
+            if current == qualname or scope.kind != "class":
+                yield scope
+            current = scope.parent
+
+    def scopes(self) -> Iterator[Scope]:
         if self.module_scope is not None:
             yield self.module_scope
         yield from self.classes.values()

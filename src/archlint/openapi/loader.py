@@ -248,10 +248,6 @@ def local_pointer(ref: str) -> Path | None:
     return tuple(p.replace("~1", "/").replace("~0", "~") for p in fragment[1:].split("/"))
 
 
-def pointer(path: Path) -> str:
-    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path) if path else ""
-
-
 # --------------------------------------------------------------------------- #
 # JSON
 # --------------------------------------------------------------------------- #

@@ -329,8 +329,8 @@ def _run_validator(doc: Document, name: str, base: FsPath | None, project_root: 
         message = source.message
         problems.append(Problem("invalid", tuple(path), f"The document is not valid OpenAPI {label}: {_sentence(message)}"))
     if stops and not problems and not refs_reported:
-        where, exc = stops[0]
-        problems.append(Problem("invalid", where or (), f"The validator could not check this node ({type(exc).__name__}: {exc})."))
+        where, stop = stops[0]
+        problems.append(Problem("invalid", where or (), f"The validator could not check this node ({type(stop).__name__}: {stop})."))
     problems.sort(key=lambda p: doc.span(p.path).line)
     return problems
 

@@ -124,7 +124,9 @@ def server_prefixes(data: dict) -> list[str]:
             if not isinstance(server, dict) or not isinstance(server.get("url"), str):
                 continue
             url = server["url"]
-            variables = server.get("variables") if isinstance(server.get("variables"), dict) else {}
+            variables = server.get("variables")
+            if not isinstance(variables, dict):
+                variables = {}
             for name, var in variables.items():
                 default = var.get("default") if isinstance(var, dict) else None
                 if isinstance(default, str):

@@ -118,6 +118,7 @@ def _result(f: Finding, rule_index: int) -> dict:
 
 def _fix(f: Finding) -> dict:
     """The finding's fix as SARIF ``artifactChanges`` (code scanning shows them as suggestions)."""
+    assert f.fix is not None
     label = "" if f.fix.safe else " (unsafe: it may change behaviour; review it)"
     return {
         "description": {"text": _sentence(f.fix.message.rstrip(".") + label)},
