@@ -435,11 +435,16 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="A B A B rounds (median reported)")
     parser.add_argument("--no-fixit", action="store_true", help="skip Fixit (or it is skipped when not installed)")
     parser.add_argument("--changed", type=Path, help="file to edit for the one-changed runs (default: a router)")
+    parser.add_argument("--fixit", help="the fixit executable (default: beside this Python, else on PATH); "
+                                        "a venv of its own keeps its pins out of archlint's")
     args = parser.parse_args()
 
+    # Installed packages carry their bytecode; a source checkout under PYTHONDONTWRITEBYTECODE would
+    # compile archlint's modules again in every run, which no user's install does.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     python = sys.executable
     archlint = [python, "-m", "archlint", "check", "--format", "concise", "--exit-zero"]
-    fixit = shutil.which("fixit", path=str(Path(python).parent)) or shutil.which("fixit")
+    fixit = args.fixit or shutil.which("fixit", path=str(Path(python).parent)) or shutil.which("fixit")
     use_fixit = fixit is not None and not args.no_fixit
 
     with tempfile.TemporaryDirectory(prefix="archlint-bench-") as tmp:
@@ -448,8 +453,15 @@ def main() -> int:
             generate(root, args.lines)
             label = f"generated backend ({args.lines:,}+ lines)"
         else:
-            root = args.tree.resolve()
+            # A copy: the runs edit a file, and pre-commit needs a repository to ask what is staged.
+            root = Path(tmp) / args.tree.resolve().name
+            shutil.copytree(args.tree.resolve(), root, symlinks=True,
+                            ignore=shutil.ignore_patterns(".git", ".archlint_cache", "__pycache__"))
             label = str(args.tree)
+        git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "-c", "commit.gpgsign=false"]
+        subprocess.run(git + ["init", "-q"], cwd=root, check=True)
+        subprocess.run(git + ["add", "-A"], cwd=root, check=True)
+        subprocess.run(git + ["commit", "-q", "-m", "tree"], cwd=root, check=True)
         files = python_files(root)
         lines = sum(p.read_bytes().count(b"\n") for p in files)
         changed = (args.changed or next((p for p in files if "/api/" in str(p) and p.stat().st_size > 500), files[-1]))
@@ -470,10 +482,12 @@ def main() -> int:
         def pre_commit() -> tuple[float, float]:
             measure(archlint + [str(root)], root, env)
             changed.write_bytes(original + b"\n# edited\n")
+            subprocess.run(["git", "add", str(changed)], cwd=root, check=True)  # what pre-commit sees staged
             try:
                 return measure(archlint + [str(changed)], root, {**env, "PRE_COMMIT": "1"})
             finally:
                 changed.write_bytes(original)
+                subprocess.run(["git", "add", str(changed)], cwd=root, check=True)
 
         commands: dict[str, object] = {
             "parse-only (LibCST, 1 process)": lambda: measure([python, "-c", PARSE_ONLY, str(root)], root),

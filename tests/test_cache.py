@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from fixture_harness import fixture_projects
 
 from archlint.cli import cli
-from archlint.collect.cache import _MAGIC, FactsCache
+from archlint.collect.cache import _MAGIC, FactsCache, ResultsCache
 from archlint.config import find_config, load_config
 from archlint.discover import discover
 from archlint.engine import Overrides, collect_all, run
@@ -213,23 +213,140 @@ def test_concurrent_runs_share_the_cache(tmp_path):
 
 
 def test_every_fixture_project_gives_the_same_findings_with_and_without_the_cache(tmp_path, monkeypatch):
-    """First run: an empty cache, every file parsed (nothing read from the cache); second: every file from it."""
+    """First run: empty caches, every file parsed; second: every file's facts from the cache (the findings
+    cache bypassed); third: the findings themselves from the cache. All three, and --no-cache, agree."""
     outcomes: list[bool] = []
+    answers: list[bool] = []
     real_get = FactsCache.get
+    real_answer = ResultsCache.get
+    bypass = [False]
 
     def get(self, digest):
         facts = real_get(self, digest)
         outcomes.append(facts is not None)
         return facts
 
+    def answer(self, query, key):
+        found = None if bypass[0] else real_answer(self, query, key)
+        answers.append(found is not None)
+        return found
+
     monkeypatch.setattr(FactsCache, "get", get)
+    monkeypatch.setattr(ResultsCache, "get", answer)
     for number, project in enumerate(fixture_projects()):
         monkeypatch.setenv("ARCHLINT_CACHE_DIR", str(tmp_path / "cache" / str(number)))
         outcomes.clear()
-        uncached = findings(run([project], Overrides()))
-        assert not any(outcomes), project
+        answers.clear()
+        uncached = findings(run([project], Overrides(reuse_findings=True)))
+        assert not any(outcomes) and not any(answers), project
         files = len(outcomes)
         outcomes.clear()
-        cached = findings(run([project], Overrides()))
+        bypass[0] = True
+        from_facts = findings(run([project], Overrides(reuse_findings=True)))
+        bypass[0] = False
         assert len(outcomes) == files and all(outcomes), project
-        assert cached == uncached, project
+        outcomes.clear()
+        answers.clear()
+        from_results = findings(run([project], Overrides(reuse_findings=True)))
+        assert answers and all(answers) and not outcomes, project  # nothing parsed, no facts loaded
+        assert from_facts == uncached, project
+        assert from_results == uncached, project
+        assert findings(run([project], Overrides(no_cache=True))) == uncached, project
+
+
+RESULTS_PROJECT = {
+    "app/main.py": UNVERSIONED,
+    "app/other.py": UNVERSIONED.replace("/users", "/items").replace("list_users", "list_items"),
+}
+
+
+def _answers(monkeypatch) -> list[bool]:
+    seen: list[bool] = []
+    real = ResultsCache.get
+
+    def get(self, query, key):
+        found = real(self, query, key)
+        seen.append(found is not None)
+        return found
+
+    monkeypatch.setattr(ResultsCache, "get", get)
+    return seen
+
+
+def test_cached_findings_follow_every_change(tmp_path, monkeypatch):
+    """An edited file, a new file, a changed configuration, other paths: each is a miss, checked afresh."""
+    root = make_project(tmp_path / "p", RESULTS_PROJECT)
+    monkeypatch.setenv("ARCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    seen = _answers(monkeypatch)
+
+    def both(*paths, **overrides):
+        cached = findings(run(list(paths) or [root], Overrides(reuse_findings=True, **overrides)))
+        assert cached == findings(run(list(paths) or [root], Overrides(no_cache=True, **overrides)))
+        return cached
+
+    first = both()
+    assert [f[0] for f in first] == ["AL101", "AL101"] and seen == [False]
+    assert both() == first and seen[-1] is True
+    # One file fixed: a miss, one finding left.
+    (root / "app" / "other.py").write_text(
+        textwrap.dedent(RESULTS_PROJECT["app/other.py"]).replace('"/items"', '"/api/v1/items"'), encoding="utf-8"
+    )
+    second = both()
+    assert seen[-1] is False and [f[1] for f in second] == ["app/main.py"]
+    # A new file: a miss.
+    (root / "app" / "third.py").write_text(textwrap.dedent(UNVERSIONED).replace("/users", "/more"), encoding="utf-8")
+    assert len(both()) == 2 and seen[-1] is False
+    # Another selection in the configuration: a miss.
+    (root / "pyproject.toml").write_text('[tool.archlint]\nselect = ["AL001"]\n', encoding="utf-8")
+    assert both() == [] and seen[-1] is False
+    (root / "pyproject.toml").write_text(CONFIG, encoding="utf-8")
+    assert len(both()) == 2 and seen[-1] is False  # the entry of this question holds the other configuration's
+    # Other paths asked: their own entry; the first question still answered from its own.
+    assert [f[1] for f in both(root / "app" / "main.py")] == ["app/main.py"] and seen[-1] is False
+    assert len(both()) == 2 and seen[-1] is True
+    assert [f[1] for f in both(root / "app" / "main.py")] == ["app/main.py"] and seen[-1] is True
+
+
+def test_a_damaged_findings_entry_is_ignored(tmp_path, monkeypatch):
+    root = make_project(tmp_path / "p", RESULTS_PROJECT)
+    monkeypatch.setenv("ARCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    expected = findings(run([root], Overrides(no_cache=True)))
+    assert findings(run([root], Overrides(reuse_findings=True))) == expected
+    [entry] = list((tmp_path / "cache" / "results").iterdir())
+    data = entry.read_bytes()
+    entry.write_bytes(data[:-3] + bytes(b ^ 0xFF for b in data[-3:]))
+    seen = _answers(monkeypatch)
+    assert findings(run([root], Overrides(reuse_findings=True))) == expected and seen == [False]
+    assert findings(run([root], Overrides(reuse_findings=True))) == expected and seen == [False, True]  # rewritten
+
+
+def test_no_cache_writes_no_findings_entry_and_clean_removes_them(tmp_path, monkeypatch):
+    monkeypatch.delenv("ARCHLINT_CACHE_DIR", raising=False)
+    root = make_project(tmp_path / "p", RESULTS_PROJECT)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["check", str(root), "--no-cache"]).exit_code == 1
+    assert not (root / ".archlint_cache").exists()
+    assert runner.invoke(cli, ["check", str(root)]).exit_code == 1
+    assert list((root / ".archlint_cache" / "results").iterdir())
+    assert runner.invoke(cli, ["clean", str(root)]).exit_code == 0
+    assert not (root / ".archlint_cache").exists()
+
+
+@pytest.mark.parametrize("command", [["--version"], ["rules"], ["explain", "AL101"], ["check", "{root}"]])
+def test_start_up_without_libcst(tmp_path, monkeypatch, command):
+    """--version, rules, explain, and a check answered from the cache never import LibCST."""
+    monkeypatch.setenv("ARCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    root = make_project(tmp_path / "p", RESULTS_PROJECT)
+    args = [a.format(root=root) for a in command]
+    if command[0] == "check":
+        subprocess.run([sys.executable, "-m", "archlint", *args], capture_output=True, check=False, timeout=300)
+    probe = (
+        "import sys, runpy\n"
+        f"sys.argv = ['archlint', *{args!r}]\n"
+        "try:\n    runpy.run_module('archlint', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print('LIBCST' if any(m == 'libcst' or m.startswith('libcst.') for m in sys.modules) else 'CLEAN',"
+        " file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert done.stderr.strip().splitlines()[-1] == "CLEAN", done.stderr

@@ -216,15 +216,16 @@ def _adoption_options(command):
               help="Check the Python source read from standard input as the file PATH of its project.")
 @click.option("--no-cache", is_flag=True,
               help="Parse every file; read and write no cache entry (.archlint_cache/ or $ARCHLINT_CACHE_DIR).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line on a terminal's standard error.")
 def check(paths, fmt, output, sarif_output, json_output, select, extend_select, ignore, fail_on, exit_zero,
           config_path, pack, jobs, color, changed_since, changed_files, openapi_files, app_spec,
-          python_path, app_timeout, no_cache, statistics=False, stdin_filename=None, **adoption) -> None:
+          python_path, app_timeout, no_cache, statistics=False, stdin_filename=None, quiet=False,
+          **adoption) -> None:
     """Check PATHS (default: the current directory) against the policy pack.
 
     Under pre-commit (PRE_COMMIT=1 in the environment) file PATHS are the files of the commit: a change set.
     """
-    from archlint.engine import Overrides, UsageError, run
-    from archlint.report import render, write_atomic
+    from archlint.engine import Overrides, UsageError
 
     for option, target in (("--output", output), ("--sarif-output", sarif_output), ("--json-output", json_output)):
         if target is not None and not target.absolute().parent.is_dir():
@@ -256,6 +257,22 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
     )
     if stdin_filename is not None:
         overrides.stdin_filename, overrides.stdin_text = stdin_filename, stdin_text
+    overrides.reuse_findings = not (adoption["apply_fixes"] or adoption["show_diff"] or fmt == "sarif" or sarif_output)
+    progress = Progress(sys.stderr) if Progress.wanted(sys.stderr, fmt, quiet) else None
+    overrides.progress = progress
+    try:
+        _check(paths, overrides, fmt, output, sarif_output, json_output, fail_on, exit_zero, color, statistics,
+               adoption)
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def _check(paths, overrides, fmt, output, sarif_output, json_output, fail_on, exit_zero, color, statistics,
+           adoption) -> None:
+    from archlint.engine import run
+    from archlint.report import render, write_atomic
+
     if adoption["prune_baseline"] and adoption["write_baseline"]:
         raise click.UsageError("give --write-baseline or --prune-baseline, not both")
     rewriting = [name for name in ("apply_fixes", "show_diff", "add_noqa") if adoption[name]]
@@ -266,6 +283,8 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
 
         outcome = fix_project(list(paths), overrides, unsafe=adoption["unsafe_fixes"],
                               write=not adoption["show_diff"])
+        if overrides.progress is not None:
+            overrides.progress.close()  # before anything is printed
         for line in outcome.rejected:
             click.echo(f"archlint: warning: {line}", err=True)
         if adoption["show_diff"]:
@@ -279,6 +298,8 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
         result = outcome.result
     else:
         result = run(list(paths), overrides)
+    if overrides.progress is not None:
+        overrides.progress.close()  # before anything is printed
     if adoption["add_noqa"]:
         from archlint.autofix import add_noqa
 
@@ -327,6 +348,57 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
             )
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+class Progress:
+    """One line on a terminal's standard error while a run takes longer than about a second:
+    the phase and how far it is (``archlint: parsing 120/1033 files``), erased when the run ends.
+    Never on a pipe or a file, under ``--quiet``, or with a machine format."""
+
+    DELAY = 1.0
+    INTERVAL = 0.1
+    UNITS = {"parsing": "files", "checking": "rules"}
+
+    def __init__(self, stream, clock=None) -> None:
+        import time
+
+        self.stream = stream
+        self.clock = clock or time.monotonic
+        self.start = self.clock()
+        self.last = 0.0
+        self.shown = False
+
+    @staticmethod
+    def wanted(stream, fmt: str, quiet: bool) -> bool:
+        if quiet or fmt not in ("text", "concise") or os.environ.get("TERM") == "dumb":
+            return False
+        try:
+            return bool(stream.isatty())
+        except (AttributeError, ValueError, OSError):
+            return False
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        now = self.clock()
+        if now - self.start < self.DELAY or now - self.last < self.INTERVAL:
+            return
+        self.last = now
+        unit = self.UNITS.get(phase, "")
+        text = f"archlint: {phase} {done}/{total} {unit}".rstrip() if total else f"archlint: {phase}"
+        try:
+            self.stream.write(f"\r\x1b[K{text}")
+            self.stream.flush()
+        except (OSError, ValueError):
+            return
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            try:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass
+            self.shown = False
 
 
 def _append_job_summary(path: Path, report) -> None:

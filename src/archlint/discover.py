@@ -116,13 +116,14 @@ def discover(config: Config, report_root: Path, suffixes: tuple[str, ...] = PYTH
     frameworks = set(config.pack.framework_modules)
     limit = config.limits.file_size
     out: list[SourceFile] = []
+    packages: dict[Path, bool] = {}  # directory -> holds an __init__.py(i): asked once per directory
 
-    def entry(path: Path, rel: str, problem: str | None = None) -> SourceFile:
+    def entry(path: Path, rel: str, problem: str | None = None, module: str | None = None) -> SourceFile:
         return SourceFile(
             abs=path,
             path=os.path.relpath(path, report_root).replace(os.sep, "/"),
             rel=rel,
-            module=module_name(path, root, src_roots),
+            module=module_name(path, root, src_roots, packages) if module is None else module,
             is_package=path.name in ("__init__.py", "__init__.pyi"),
             root=root,
             limit=limit,
@@ -162,9 +163,10 @@ def discover(config: Config, report_root: Path, suffixes: tuple[str, ...] = PYTH
             if excluder.excluded(rel):
                 continue
             path = here / name
-            if module_name(path, root, src_roots).split(".")[0] in frameworks:
+            module = module_name(path, root, src_roots, packages)
+            if module.split(".")[0] in frameworks:
                 continue  # the framework's own source (its repository, a vendored copy): not the application
-            out.append(entry(path, rel))
+            out.append(entry(path, rel, module=module))
     for ignore, problem in excluder.problems:
         rel = ignore.relative_to(root).as_posix()
         out.append(entry(ignore, rel, problem))
@@ -197,13 +199,14 @@ def _is_file(path: Path) -> bool:
         return False
 
 
-def module_name(path: Path, root: Path, src_roots: list[Path]) -> str:
+def module_name(path: Path, root: Path, src_roots: list[Path], packages: dict[Path, bool] | None = None) -> str:
     """``backend/app/x.py`` is ``app.x`` when ``backend/`` holds the package ``app``.
 
     With configured ``src`` roots the name is relative to the root that
     contains the file; otherwise to the topmost directory of the file's
     ``__init__.py`` chain, or to the project root when there is no chain (the
-    index also matches imports by dotted suffix).
+    index also matches imports by dotted suffix). ``packages`` remembers which
+    directories are packages across the calls of one discovery.
     """
     resolved = resolve(path)
     for src in src_roots:
@@ -216,7 +219,11 @@ def module_name(path: Path, root: Path, src_roots: list[Path]) -> str:
     top: Path | None = None
     directory = path.parent
     while True:
-        if _is_package_dir(directory):
+        known = packages.get(directory) if packages is not None else None
+        is_package = _is_package_dir(directory) if known is None else known
+        if packages is not None and known is None:
+            packages[directory] = is_package
+        if is_package:
             top = directory
         if directory == root or root not in directory.parents:
             break

@@ -5,11 +5,15 @@ Data flows one way: nothing here knows about the CLI or the output formats.
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import hashlib
 import os
+import re
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import pathspec
 
@@ -19,7 +23,7 @@ from archlint.changes import ChangeSet, ChangeSetError, from_git, from_list, fro
 from archlint.checks import Rule, all_rules
 from archlint.checks.s24_tested_endpoints import UntestedEndpoint
 from archlint.collect import FileFacts, collect_bytes, content_digest
-from archlint.collect.cache import FactsCache, default_directory
+from archlint.collect.cache import FactsCache, ResultsCache, default_directory
 from archlint.collect.guard import Limits
 from archlint.collect.kinds import generated_marker, is_migration
 from archlint.collect.pool import collect_isolated
@@ -92,6 +96,12 @@ class Overrides:
     #: ``--stdin-filename``: check ``stdin_text`` as the file ``stdin_filename`` (which need not exist).
     stdin_filename: Path | None = None
     stdin_text: bytes | None = None
+    #: Take the findings from the results cache when every input is unchanged (``check`` without
+    #: --fix, --diff or SARIF). Off by default: fixes are asked of rules that have run (some
+    #: remember in ``check`` what their ``fix`` needs), which an answer from the cache skips.
+    reuse_findings: bool = False
+    #: Told what the run is doing, for a progress line: (phase, done, total).
+    progress: Callable[[str, int, int], None] | None = None
 
 
 @dataclass(slots=True)
@@ -162,33 +172,27 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         configs.append(config)
         top = git_root(root) or root
         report_root = report_root or top
-        project, rules, files = build_project(config, top, overrides)
-        if change is not None:
-            project.change_set = [_relative(change.absolute(c), top) for c in change.paths]
-            project.changes = {_relative(change.absolute(c), top): c for c in change.paths}
-        analysed_files = {resolve(f.abs) for f in files if _is_target(f.abs, group_targets)}
-        skipped = sum(1 for f in files if f.path in project.generated and _is_target(f.abs, group_targets))
-        files_generated += skipped
-        files_checked += len(analysed_files) - skipped
-        if change is not None and any(rule.change_set_only for rule in rules):
-            # Every changed path is held to the boundaries, not only the Python files analysed.
-            files_checked += len(set(group_targets) - analysed_files)
+        rules = select_rules(config, overrides)
         for rule in rules:
             infos.setdefault(rule.id, rule.info(rule.options, rule.effective_severity))
             ran.setdefault(rule.id, rule)
         complete = overrides.select is None and not overrides.extend_select and not overrides.ignore
-        texts = {}
-        if overrides.stdin_filename is not None and overrides.stdin_text is not None:
-            # Fingerprints (baselines) read the text checked, not the file on disk.
-            texts[_relative(overrides.stdin_filename.resolve(), top)] = overrides.stdin_text.decode("utf-8-sig", "replace")
-        findings.extend(check_project(project, rules, config, group_targets, crashes, complete=complete, texts=texts))
-        # Non-Python files the rules read (OpenAPI documents), when they are checked paths or named explicitly.
         wanted = [_relative(t, top) for t in group_targets]
-        scopes.append(({r.id for r in rules}, wanted + list(project.other_files)))
-        documents = project.openapi_if_loaded()
-        if documents is not None:
-            given = set(project.other_files) | documents.explicit
-            files_checked += sum(1 for p in documents.checked if _in_targets(p, wanted) or p in given)
+        inputs = _Inputs.read(config, top, overrides, rules)
+        results, query, key = _results_key(config, top, overrides, rules, group_targets, change, complete, inputs)
+        answer = results.get(query, key) if key else None
+        if not _valid_answer(answer, top):
+            crashed = len(crashes)
+            answer = _check_group(config, top, overrides, rules, group_targets, change, complete, crashes, inputs)
+            stored = _with_extra_digests(answer, inputs, top) if key and len(crashes) == crashed else None
+            if stored is not None:
+                results.put(query, key, stored)
+        assert answer is not None
+        group_findings, checked, generated_count, other_files, _extra = answer  # type: ignore[misc]
+        findings.extend(group_findings)
+        files_checked += checked
+        files_generated += generated_count
+        scopes.append(({r.id for r in rules}, wanted + list(other_files)))
     findings.sort(key=Finding.sort_key)
 
     def in_scope(entry: baselines.Entry) -> bool:
@@ -211,6 +215,163 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         report.unchanged = outcome.unchanged
         report.absent = [_absent(e) for e in outcome.absent]
     return RunResult(report, configs, crashes, accepted, outcome, in_scope, ran)
+
+
+def _check_group(
+    config: Config, top: Path, overrides: Overrides, rules: list[Rule], group_targets: list[Path],
+    change: ChangeSet | None, complete: bool, crashes: list[RuleCrash], inputs: _Inputs,
+) -> tuple[list[Finding], int, int, list[str], list]:
+    """One project's findings in the targets, with what the report counts: (findings, files checked,
+    generated files skipped, other files named, []): the answer the results cache keeps."""
+    project, rules, files = build_project(config, top, overrides, rules=rules, inputs=inputs)
+    if change is not None:
+        project.change_set = [_relative(change.absolute(c), top) for c in change.paths]
+        project.changes = {_relative(change.absolute(c), top): c for c in change.paths}
+    analysed_files = {resolve(f.abs) for f in files if _is_target(f.abs, group_targets)}
+    skipped = sum(1 for f in files if f.path in project.generated and _is_target(f.abs, group_targets))
+    files_checked = len(analysed_files) - skipped
+    if change is not None and any(rule.change_set_only for rule in rules):
+        # Every changed path is held to the boundaries, not only the Python files analysed.
+        files_checked += len(set(group_targets) - analysed_files)
+    texts = {}
+    if overrides.stdin_filename is not None and overrides.stdin_text is not None:
+        # Fingerprints (baselines) read the text checked, not the file on disk.
+        texts[_relative(overrides.stdin_filename.resolve(), top)] = overrides.stdin_text.decode("utf-8-sig", "replace")
+    found = check_project(project, rules, config, group_targets, crashes, complete=complete,
+                          progress=overrides.progress, texts=texts)
+    # Non-Python files the rules read (OpenAPI documents), when they are checked paths or named explicitly.
+    wanted = [_relative(t, top) for t in group_targets]
+    documents = project.openapi_if_loaded()
+    if documents is not None:
+        given = set(project.other_files) | documents.explicit
+        files_checked += sum(1 for p in documents.checked if _in_targets(p, wanted) or p in given)
+        if inputs.documents is None:
+            inputs.cacheable = False  # documents read that the key did not cover
+    return found, files_checked, skipped, list(project.other_files), []
+
+
+# --------------------------------------------------------------------------- #
+# The results cache: a run asked again with every input unchanged gets its findings back
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(slots=True)
+class _Inputs:
+    """What a project's check reads: its files (bytes, digests) and OpenAPI documents, read once."""
+
+    files: list[SourceFile]
+    test_files: list[SourceFile]
+    #: Per file of ``files + test_files`` (tests not also analysed): its bytes, or the facts of an unreadable file.
+    blobs: list[bytes | FileFacts]
+    #: (path, digest) of each OpenAPI document the rules may read; None: not read for the key.
+    documents: list[tuple[str, str]] | None = None
+    cacheable: bool = True
+
+    @classmethod
+    def read(cls, config: Config, top: Path, overrides: Overrides, rules: list[Rule]) -> _Inputs:
+        files = discover(config, top)
+        tests = next((rule for rule in rules if rule.standard == "S24"), None)
+        test_files = discover_tests(config, top, tests.options.test_files) if tests is not None else []
+        seen = {f.path for f in files}
+        test_files = [f for f in test_files if f.path not in seen]
+        overlay = overrides.overlay
+        blobs: list[bytes | FileFacts] = []
+        for file in files + test_files:
+            text = overlay.get(file.abs.resolve()) if overlay else None
+            blobs.append(text.encode("utf-8") if text is not None else _read(file))
+        return cls(files, test_files, blobs)
+
+
+def _results_key(
+    config: Config, top: Path, overrides: Overrides, rules: list[Rule], group_targets: list[Path],
+    change: ChangeSet | None, complete: bool, inputs: _Inputs,
+) -> tuple[ResultsCache, str, str]:
+    """The results cache, the question (entry name) and the key (every input); key "" when not cacheable."""
+    disabled = ResultsCache(None), "", ""
+    if overrides.no_cache or overrides.overlay or overrides.stdin_filename is not None or overrides.app:
+        return disabled
+    if not overrides.reuse_findings:
+        return disabled
+    if any(isinstance(b, FileFacts) for b in inputs.blobs):
+        return disabled  # an unreadable file: its error is checked again next time
+    try:
+        setup = _stable((config, [(r.id, r.effective_severity, r.options, r.after_filter) for r in rules]))
+    except _Unstable:
+        return disabled
+    changes = repr(None if change is None else (str(change.root), change.source, change.paths))
+    query = repr((str(top), str(config.root), [str(t) for t in group_targets], changes, complete,
+                  overrides.select, overrides.extend_select, overrides.ignore, overrides.pack,
+                  [str(p) for p in overrides.openapi]))
+    request = openapi_request(config, overrides)
+    # The rules that read OpenAPI documents (S4's, and the policy rules held on documents); should
+    # another rule load them, the run is not stored (see _check_group), never answered stale.
+    if any(type(rule).__module__.startswith("archlint.checks.s04_") for rule in rules) or overrides.openapi:
+        documents = list(request.files) if request.files else (request.discover() if request.discover else [])
+        inputs.documents = [(str(d), _digest_of(d)) for d in documents]
+    digest = hashlib.blake2b(digest_size=32)
+    for part in (query, setup, repr(inputs.documents)):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    for file, blob in zip(inputs.files + inputs.test_files, inputs.blobs):
+        assert isinstance(blob, bytes)
+        line = f"{file.path}\t{file.rel}\t{file.module}\t{file.is_package}\t{content_digest(blob)}\n"
+        digest.update(line.encode("utf-8", "surrogatepass"))
+    digest.update(f"tests {len(inputs.test_files)}".encode())
+    return ResultsCache(default_directory(config.root)), query, digest.hexdigest()
+
+
+def _digest_of(path: Path) -> str:
+    try:
+        return content_digest(path.read_bytes())
+    except OSError as exc:
+        return f"unreadable {exc.errno}"
+
+
+def _with_extra_digests(answer, inputs: _Inputs, top: Path):
+    """The answer with the digests of the non-Python files its findings point at (their code frames
+    and fingerprints read them): checked again before the answer is reused."""
+    if not inputs.cacheable:
+        return None
+    findings, checked, generated, other, _extra = answer
+    python = {f.path for f in inputs.files + inputs.test_files}
+    extra = sorted({f.path for f in findings if f.path not in python})
+    return findings, checked, generated, other, [(p, _digest_of(top / p)) for p in extra]
+
+
+def _valid_answer(answer, top: Path) -> bool:
+    """A stored answer of the right shape whose non-Python files are unchanged."""
+    if not (isinstance(answer, tuple) and len(answer) == 5 and isinstance(answer[0], list)):
+        return False
+    if not all(isinstance(f, Finding) for f in answer[0]):
+        return False
+    return all(_digest_of(top / path) == digest for path, digest in answer[4])
+
+
+class _Unstable(Exception):
+    """A setting with no stable text (an object without a value representation): not cached."""
+
+
+def _stable(value: object) -> str:
+    """A text that is equal exactly when the settings are equal, the same in every process
+    (sets sorted, patterns by their source, dataclasses field by field)."""
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        return repr(value)
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__qualname__}.{value.name}"
+    if isinstance(value, PurePath):
+        return f"path({str(value)!r})"
+    if isinstance(value, re.Pattern):
+        return f"re({value.pattern!r}, {value.flags})"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        inner = ", ".join(f"{f.name}={_stable(getattr(value, f.name))}" for f in dataclasses.fields(value))
+        return f"{type(value).__qualname__}({inner})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_stable(k)}: {_stable(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_stable(v) for v in value) + "]"
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(_stable(v) for v in value)) + "}"
+    raise _Unstable(type(value).__name__)
 
 
 def _baseline(overrides: Overrides, configs: list[Config]) -> baselines.Baseline | None:
@@ -297,13 +458,16 @@ def select_rules(config: Config, overrides: Overrides) -> list[Rule]:
     return chosen
 
 
-def build_project(config: Config, report_root: Path, overrides: Overrides) -> tuple[Project, list[Rule], list[SourceFile]]:
-    rules = select_rules(config, overrides)
-    files = discover(config, report_root)
-    tests = next((rule for rule in rules if rule.standard == "S24"), None)
-    test_files = discover_tests(config, report_root, tests.options.test_files) if tests is not None else []
+def build_project(
+    config: Config, report_root: Path, overrides: Overrides, *, rules: list[Rule] | None = None,
+    inputs: _Inputs | None = None,
+) -> tuple[Project, list[Rule], list[SourceFile]]:
+    rules = select_rules(config, overrides) if rules is None else rules
+    inputs = inputs or _Inputs.read(config, report_root, overrides, rules)
+    files = inputs.files
     collected, test_facts = _collect_with_tests(
-        files, test_files, config, overrides.jobs, overrides.no_cache, overrides.overlay
+        files, inputs.test_files, config, overrides.jobs, overrides.no_cache, overrides.overlay, inputs.blobs,
+        overrides.progress,
     )
     facts, generated = analysed(collected, config)
     kept = {f.path for f in facts}
@@ -330,6 +494,8 @@ def _collect_with_tests(
     jobs: int | None,
     no_cache: bool,
     overlay: dict[Path, str] | None = None,
+    blobs: list[bytes | FileFacts] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
     cache: FactsCache | None = None,
 ) -> tuple[list[FileFacts], list[FileFacts]]:
     """The facts of the analysed files and of the tests (read for S24 only), in one collection and one cache pass."""
@@ -337,7 +503,7 @@ def _collect_with_tests(
     extra = [f for f in test_files if f.path not in seen]
     everything = collect_all(
         files + extra, jobs=jobs, cache=cache or facts_cache(config, no_cache=no_cache), limits=limits(config),
-        overlay=overlay,
+        overlay=overlay, blobs=blobs, progress=progress,
     )
     tests = {f.path for f in extra}
     return [f for f in everything if f.path not in tests], [f for f in everything if f.path in tests]
@@ -463,6 +629,7 @@ def check_project(
     crashes: list[RuleCrash] | None = None,
     *,
     complete: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
     texts: dict[str, str] | None = None,
 ) -> list[Finding]:
     """The rules' findings in ``targets``, filtered (suppressions, per-file ignores, generated files).
@@ -470,7 +637,7 @@ def check_project(
     ``texts`` (report path -> text) stand in for files on disk when fingerprinting: an editor's unsaved text.
     """
     rules = list(rules)
-    findings = _run_rules(project, [r for r in rules if not r.after_filter], crashes)
+    findings = _run_rules(project, [r for r in rules if not r.after_filter], crashes, progress)
     report_root = project.report_root
     wanted = [_relative(t, report_root) for t in targets]
     filters = _Filters(project.index, config, report_root)
@@ -495,9 +662,14 @@ def check_project(
     return kept
 
 
-def _run_rules(project: Project, rules: list[Rule], crashes: list[RuleCrash] | None) -> list[Finding]:
+def _run_rules(
+    project: Project, rules: list[Rule], crashes: list[RuleCrash] | None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[Finding]:
     findings: list[Finding] = []
-    for rule in rules:
+    for number, rule in enumerate(rules):
+        if progress is not None:
+            progress("checking", number, len(rules))
         try:
             findings.extend(list(rule.check(project)))
         except Exception as exc:
@@ -706,7 +878,8 @@ def _read(file: SourceFile) -> bytes | FileFacts:
 
 def collect_all(
     files: list[SourceFile], jobs: int | None = None, cache: FactsCache | None = None, limits: Limits | None = None,
-    overlay: dict[Path, str] | None = None,
+    overlay: dict[Path, str] | None = None, blobs: list[bytes | FileFacts] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> list[FileFacts]:
     """Facts for every file: from the cache when the content was seen before, else parsed.
 
@@ -721,8 +894,11 @@ def collect_all(
     pending: list[tuple[int, bytes, str]] = []
     for i, file in enumerate(files):
         # ``overlay``: texts that stand in for files on disk (``--diff`` checks fixed code it does not write).
-        text = overlay.get(file.abs.resolve()) if overlay else None
-        data = text.encode("utf-8") if text is not None else _read(file)
+        if blobs is not None:
+            data = blobs[i]  # read already (``_Inputs``)
+        else:
+            text = overlay.get(file.abs.resolve()) if overlay else None
+            data = text.encode("utf-8") if text is not None else _read(file)
         if isinstance(data, FileFacts):
             out[i] = data
             continue
@@ -734,6 +910,13 @@ def collect_all(
             pending.append((i, data, digest))
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     isolate: list[tuple[int, bytes, str]] = []
+    done = [0]
+
+    def parsed() -> None:
+        done[0] += 1
+        if progress is not None:
+            progress("parsing", done[0], len(pending))
+
     if workers > 1 and len(pending) >= _PARALLEL_THRESHOLD:
         isolate = pending
     else:
@@ -743,8 +926,11 @@ def collect_all(
                 isolate.append((i, data, digest))
             else:
                 out[i] = facts
+                parsed()
     if isolate:
-        results = collect_isolated([data for _, data, _ in isolate], max(1, min(workers, len(isolate))), limits)
+        results = collect_isolated(
+            [data for _, data, _ in isolate], max(1, min(workers, len(isolate))), limits, on_result=parsed
+        )
         for (i, _data, _digest), facts in zip(isolate, results):
             out[i] = facts
     for i, _data, digest in pending:

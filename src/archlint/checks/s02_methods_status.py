@@ -24,7 +24,6 @@ from archlint.analysis.endpoints import (
 )
 from archlint.checks._registrations import per_handler, registrations_label
 from archlint.checks.base import Project, Rule
-from archlint.fixes import fastapi as fastapi_fixes
 from archlint.collect.facts import Attr, Call, Expr, FString, FunctionFact, Lit, Name, Subscript
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Related, Severity, Span
@@ -363,6 +362,8 @@ class CreateWithout201(Rule[S2Options]):
     ]
 
     def fix(self, finding: Finding, source):
+        from archlint.fixes import fastapi as fastapi_fixes  # LibCST: only when fixing
+
         return fastapi_fixes.set_status_created(source, finding.span)
 
     def check(self, project: Project) -> Iterable[Finding]:

@@ -16,7 +16,6 @@ from archlint.analysis.endpoints import (
 )
 from archlint.checks._registrations import per_handler, registrations_label
 from archlint.checks.base import Project, Rule
-from archlint.fixes import fastapi as fastapi_fixes
 from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, FunctionFact, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
@@ -366,6 +365,8 @@ class RedundantResponseModel(Rule[S3Options]):
     ]
 
     def fix(self, finding: Finding, source):
+        from archlint.fixes import fastapi as fastapi_fixes  # LibCST: only when fixing
+
         return fastapi_fixes.remove_argument(source, finding.span, "response_model")
 
     def check(self, project: Project) -> Iterable[Finding]:

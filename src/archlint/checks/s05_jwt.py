@@ -18,7 +18,6 @@ from archlint.analysis.endpoints import route_label
 from archlint.analysis.routes import Route
 from archlint.analysis.tokens import Decode, Issue, Lifetime, Tokens, issue_kinds, token_kind
 from archlint.checks.base import Project, Rule
-from archlint.fixes import security as security_fixes
 from archlint.collect.facts import Attr, Call, DictExpr, Expr, Lit, Name, Seq, Starred
 from archlint.model import Finding, Related, Severity
 from archlint.pack import option
@@ -641,6 +640,8 @@ class JwtDecodeWithoutAlgorithms(_S5Rule):
         if hint is None:
             return None
         expression, safe = hint
+        from archlint.fixes import security as security_fixes  # LibCST: only when fixing
+
         return security_fixes.name_algorithms(source, finding.span, expression, safe)
 
     def _signing(self, data: Tokens) -> tuple[str, list[tuple[Issue, Expr | None]]] | None:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from archlint.analysis.origins import Origins, identifiers, iter_exprs, labels_of, snake
 from archlint.checks.base import Project, Rule
-from archlint.fixes import security as security_fixes
 from archlint.collect.facts import Attr, Call, ClassFact, Expr, FunctionFact, Lit, Name
 from archlint.model import Finding, Severity
 from archlint.names import (
@@ -202,6 +201,8 @@ class BcryptCostTooLow(_S6Rule):
     ]
 
     def fix(self, finding: Finding, source):
+        from archlint.fixes import security as security_fixes  # LibCST: only when fixing
+
         return security_fixes.raise_cost(source, finding.span, self.options.bcrypt_min_cost)
 
     def check(self, project: Project) -> Iterable[Finding]:

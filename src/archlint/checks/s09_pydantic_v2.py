@@ -31,7 +31,6 @@ from archlint.analysis.pydantic_models import (
     value_fqn,
 )
 from archlint.checks.base import Project, Rule
-from archlint.fixes import pydantic as pydantic_fixes
 from archlint.collect.facts import Attr, Await, Branch, Call, ClassFact, DictExpr, Expr, Lit, Name, UnaryOp
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
@@ -325,6 +324,8 @@ class PydanticV1ConfigClass(_V1Idiom):
         kind = getattr(self, "_kinds", {}).get((finding.path, finding.span))
         if kind is None:
             return None
+        from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
+
         return pydantic_fixes.config_dict(source, finding.span, kind, self.options.v1_config_keys)
 
     def idioms(self, project: Project) -> Iterable[Finding]:
@@ -432,6 +433,8 @@ class PydanticV1ConfigKey(_V1Idiom):
     ]
 
     def fix(self, finding: Finding, source):
+        from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
+
         return pydantic_fixes.rename_config_key(source, finding.span, self.options.v1_config_keys)
 
     def idioms(self, project: Project) -> Iterable[Finding]:
@@ -637,6 +640,8 @@ class PydanticV1Validator(_V1Idiom):
     ]
 
     def fix(self, finding: Finding, source):
+        from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
+
         return pydantic_fixes.field_validator(source, finding.span) or pydantic_fixes.model_validator(
             source, finding.span)
 
@@ -796,6 +801,8 @@ class PydanticV1ModelMethod(_V1Idiom):
     ]
 
     def fix(self, finding: Finding, source):
+        from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
+
         return pydantic_fixes.rename_method(source, finding.span)
 
     def idioms(self, project: Project) -> Iterable[Finding]:
@@ -1101,6 +1108,8 @@ class PydanticV1FieldArgument(_V1Idiom):
     def fix(self, finding: Finding, source):
         if "SQLModel" in finding.message:
             return None  # SQLModel's Field takes the v2 names through schema_extra: a person decides
+        from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
+
         return pydantic_fixes.rename_argument(source, finding.span)
 
     def idioms(self, project: Project) -> Iterable[Finding]:

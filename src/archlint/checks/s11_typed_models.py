@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, Expr, Lit, Name
-from archlint.fixes import sqlalchemy as sqlalchemy_fixes
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
 from archlint.analysis.orm import ColumnDef, RelationshipDef
@@ -15,6 +15,9 @@ from archlint.pack import option
 from archlint.analysis.static_types import canonical_calls, canonical_of, imported_names
 from archlint.values import ClassRef, Ctx, Instance
 from archlint.names import canonical
+
+if TYPE_CHECKING:
+    from archlint.fixes import sqlalchemy as sqlalchemy_fixes
 
 
 @dataclass(frozen=True)
@@ -274,6 +277,8 @@ class UntypedColumn(_S11Rule):
 
     def fix(self, finding: Finding, source):
         columns = getattr(self, "_typed", {}).get(finding.path)
+        from archlint.fixes import sqlalchemy as sqlalchemy_fixes  # LibCST: only when fixing
+
         return sqlalchemy_fixes.typed_columns(source, finding.span, columns) if columns else None
 
     def _column_hint(self, index: ProjectIndex, col: ColumnDef, annotated: bool) -> sqlalchemy_fixes.TypedColumn | None:
@@ -296,6 +301,8 @@ class UntypedColumn(_S11Rule):
         python_type = _python_type(index, sql_type, col.ctx) if sql_type is not None else None
         if python_type is None:
             return None
+        from archlint.fixes import sqlalchemy as sqlalchemy_fixes  # LibCST: only when fixing
+
         return sqlalchemy_fixes.TypedColumn(col.span, python_type, nullable, safe=not annotated)
 
     def check(self, project: Project) -> Iterable[Finding]:

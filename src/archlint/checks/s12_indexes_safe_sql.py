@@ -8,7 +8,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from archlint.checks.base import Project, Rule
-from archlint.fixes import sqlalchemy as sqlalchemy_fixes
 from archlint.collect.facts import Attr, BinOp, Call, Expr, FString, Lit, Name, Other, Scope
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
@@ -229,6 +228,8 @@ class UnindexedForeignKey(_S12Rule):
     ]
 
     def fix(self, finding: Finding, source):
+        from archlint.fixes import sqlalchemy as sqlalchemy_fixes  # LibCST: only when fixing
+
         return sqlalchemy_fixes.index_column(source, finding.span)
 
     def check(self, project: Project) -> Iterable[Finding]:

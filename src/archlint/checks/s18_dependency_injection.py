@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from archlint.analysis.endpoints import DEPENDS, handler_ctx, route_label
 from archlint.checks.base import Project, Rule
-from archlint.fixes import fastapi as fastapi_fixes
 from archlint.collect.facts import (
     Attr,
     Await,
@@ -169,6 +168,8 @@ class DependsAsDefault(Rule[S18Options]):
     ]
 
     def fix(self, finding: Finding, source):
+        from archlint.fixes import fastapi as fastapi_fixes  # LibCST: only when fixing
+
         return fastapi_fixes.depends_to_annotated(source, finding.span)
 
     def check(self, project: Project) -> Iterable[Finding]:

@@ -1,4 +1,9 @@
-"""Parse one file once with LibCST and collect its facts in one traversal."""
+"""Parse one file once with LibCST and collect its facts in one traversal.
+
+LibCST is imported on the first parse, not with this package: a run whose
+facts (or findings) all come from the cache, ``archlint rules`` and
+``archlint explain`` never load it.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,14 @@ import io
 import re
 import sys
 import tokenize
-
-import libcst as cst
-from libcst.metadata import MetadataWrapper
+from typing import TYPE_CHECKING
 
 from archlint.collect.facts import FileFacts, ParseError
 from archlint.collect.guard import DEFAULT_LIMITS, Limits, measure, over_limit, safe_in_process
-from archlint.collect.visitor import FactCollector
 from archlint.model import Span
+
+if TYPE_CHECKING:
+    import libcst as cst
 
 __all__ = ["collect_source", "collect_bytes", "content_digest", "FileFacts"]
 
@@ -182,14 +187,17 @@ def _collect(source: str, digest: str) -> FileFacts:
     previous = sys.getrecursionlimit()
     if previous < _RECURSION_LIMIT:
         sys.setrecursionlimit(_RECURSION_LIMIT)
+    import libcst as cst
+
+    from archlint.collect.visitor import collect_tree
+
     try:
         try:
             tree = cst.parse_module(source)
         except cst.ParserSyntaxError as exc:
             facts.parse_error = _parse_error(source, exc)
             return facts
-        collector = FactCollector(source)
-        MetadataWrapper(tree, unsafe_skip_copy=True).visit(collector)
+        collector = collect_tree(source, tree)
     except (RecursionError, MemoryError) as exc:
         facts.parse_error = ParseError(
             f"The file was not analysed: it is too deeply nested ({type(exc).__name__}).", Span.point(1)

@@ -6,6 +6,8 @@ Layout under the cache directory (``.archlint_cache/`` at the project root, or
     .gitignore                  "*": the folder is never committed
     facts/ab/<key>              one entry per distinct file content
     manifests/<project>         the entry keys a project's last run used
+    results/<query>             a run's findings for one project, one entry per question asked
+                                (project, paths, change set, selection); see :class:`ResultsCache`
     openapi/                    documents generated for --app (archlint.openapi.sources)
 
 An entry's key hashes the file's content digest with archlint's version,
@@ -274,7 +276,7 @@ def clean(directory: Path, *, whole: bool) -> list[Path]:
     import shutil
 
     removed: list[Path] = []
-    names = ["facts", "manifests"] + (["openapi"] if whole else [])
+    names = ["facts", "manifests", "results"] + (["openapi"] if whole else [])
     for name in names:
         target = directory / name
         if target.is_dir() and not target.is_symlink():
@@ -289,6 +291,112 @@ def clean(directory: Path, *, whole: bool) -> list[Path]:
         except OSError:
             pass
     return removed
+
+
+#: Result entries kept (the most recently used): a few per project cover its usual questions
+#: (the whole tree, pre-commit's files, an editor's file).
+_RESULTS_KEPT = 32
+_RESULTS_MAGIC = b"ARCHLINT-RESULTS\x00"
+
+
+class ResultsCache:
+    """A project's findings for one question, valid while every input is the same.
+
+    ``query`` names the entry (the project, the paths, the change set, the
+    selection: what is asked); ``key`` is everything the answer depends on
+    (archlint's environment, the configuration and pack, the rules and their
+    options, every file's path and content digest, the OpenAPI documents). An
+    entry answers only when its stored key equals the run's key, so any change
+    anywhere is a miss and the run is checked as without the cache. Entries are
+    written atomically, hashed and read with the same restricted unpickler as
+    the facts (findings are plain ``archlint.model`` data); the least recently
+    used are pruned beyond a small number.
+    """
+
+    #: Libraries whose verdicts are part of the findings (document validation, glob and ignore matching).
+    LIBRARIES = ("openapi-spec-validator", "jsonschema-rs", "pyyaml", "wcmatch", "pathspec")
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self.environment = f"{_environment()}; {_versions(self.LIBRARIES)}" if directory is not None else ""
+
+    def _entry(self, query: str) -> Path:
+        assert self.directory is not None
+        name = hashlib.blake2b(f"{self.environment}\0{query}".encode(), digest_size=16).hexdigest()
+        return self.directory / "results" / name
+
+    def get(self, query: str, key: str) -> object | None:
+        if self.directory is None:
+            return None
+        path = self._entry(query)
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return None
+        head = len(_RESULTS_MAGIC) + _HASH_SIZE
+        if len(data) <= head or not data.startswith(_RESULTS_MAGIC):
+            return None
+        full = f"{self.environment}\0{key}".encode()
+        expected, payload = data[len(_RESULTS_MAGIC) : head], data[head:]
+        if hashlib.blake2b(full + payload, digest_size=_HASH_SIZE).digest() != expected:
+            return None  # another key (any input changed), or a damaged entry
+        try:
+            value = _FactsUnpickler(io.BytesIO(payload)).load()
+        except Exception:
+            return None
+        try:
+            os.utime(path)  # recently used: kept by pruning
+        except OSError:
+            pass
+        return value
+
+    def put(self, query: str, key: str, value: object) -> None:
+        if self.directory is None:
+            return
+        try:
+            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # pragma: no cover - findings are plain data
+            return
+        full = f"{self.environment}\0{key}".encode()
+        data = _RESULTS_MAGIC + hashlib.blake2b(full + payload, digest_size=_HASH_SIZE).digest() + payload
+        target = self._entry(query)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            ignore = self.directory / ".gitignore"
+            if not ignore.exists():
+                _write_atomic(ignore, b"# Created by archlint.\n*\n")
+            _write_atomic(target, data)
+            self._prune(target.parent)
+        except OSError:
+            pass
+
+    @staticmethod
+    def _prune(folder: Path) -> None:
+        try:
+            entries = [(p.stat().st_mtime, p) for p in folder.iterdir()]
+        except OSError:
+            return
+        now = time.time()
+        for mtime, path in sorted(entries, reverse=True)[_RESULTS_KEPT:]:
+            if path.name.startswith(".tmp-") and mtime > now - _STALE_TEMP_SECONDS:
+                continue
+            try:
+                path.unlink()
+            except OSError:
+                pass
+
+
+def _versions(names: tuple[str, ...]) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for name in names:
+        try:
+            out.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            out.append(f"{name} -")
+    return ", ".join(out)
 
 
 def _write_atomic(target: Path, data: bytes) -> None:

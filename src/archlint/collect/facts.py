@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from archlint.model import Span
+from archlint.model import Span, fast_pickling
 
 # --------------------------------------------------------------------------- #
 # Expressions
@@ -408,3 +408,6 @@ class FileFacts:
     @property
     def imports(self) -> list[ImportFact]:
         return [imp for scope in self.scopes() for imp in scope.imports]
+
+
+fast_pickling(globals())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 from collections import deque
+from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 
 from archlint.collect.facts import FileFacts, ParseError
@@ -80,8 +81,13 @@ class _Worker:
             self.process.join()
 
 
-def collect_isolated(blobs: list[bytes], workers: int, limits: Limits) -> list[FileFacts]:
-    """Facts for each blob, parsed in ``workers`` processes; a worker's death costs one file."""
+def collect_isolated(
+    blobs: list[bytes], workers: int, limits: Limits, on_result: Callable[[], None] | None = None
+) -> list[FileFacts]:
+    """Facts for each blob, parsed in ``workers`` processes; a worker's death costs one file.
+
+    ``on_result`` is called once per file as its facts arrive (progress).
+    """
     results: list[FileFacts | None] = [None] * len(blobs)
     queue: deque[list[int]] = deque(
         list(range(start, min(start + BATCH, len(blobs)))) for start in range(0, len(blobs), BATCH)
@@ -107,6 +113,8 @@ def collect_isolated(blobs: list[bytes], workers: int, limits: Limits) -> list[F
                         while worker.conn.poll():
                             index, facts = worker.conn.recv()
                             results[index] = facts
+                            if on_result is not None:
+                                on_result()
                             worker.batch.remove(index)
                     except Exception:  # EOF or a message cut short by the death
                         died = True
@@ -116,6 +124,8 @@ def collect_isolated(blobs: list[bytes], workers: int, limits: Limits) -> list[F
                     worker.process.join()
                     culprit, rest = worker.batch[0], worker.batch[1:]
                     results[culprit] = crashed(worker.process.exitcode)
+                    if on_result is not None:
+                        on_result()
                     if rest:
                         queue.appendleft(rest)
                     busy.remove(worker)
