@@ -16,11 +16,16 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from archlint.engine import Overrides, RunResult, run
+from archlint.report import concise
 
 FIXTURES = Path(__file__).parent / "fixtures"
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+#: ``pytest --update-snapshots`` sets it too (conftest.py).
+UPDATE_SNAPSHOTS = "ARCHLINT_UPDATE_SNAPSHOTS"
 EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>AL\d{3}(?:\s*,\s*AL\d{3})*)")
 SIDECAR = "expect.txt"
 SIDECAR_LINE = re.compile(r"^(?P<path>[^:#\s][^:]*):(?P<line>\d+):\s*(?P<codes>AL\d{3}(?:\s*,\s*AL\d{3})*)\s*$")
@@ -81,3 +86,58 @@ def run_fixture(project: Path, **overrides) -> RunResult:
 
 def describe(diff: Counter) -> str:
     return "\n".join(f"  {path}:{line}: {rule}" for (path, line, rule) in sorted(diff.elements()))
+
+
+RULES_HEADER = "# rules: "
+
+
+def snapshot_rules(name: str) -> set[str] | None:
+    """The rules that ran when ``tests/snapshots/<name>.txt`` was written (None: no snapshot yet)."""
+    path = SNAPSHOTS / f"{name}.txt"
+    if not path.is_file():
+        return None
+    first = path.read_text(encoding="utf-8").split("\n", 1)[0]
+    return set(first[len(RULES_HEADER):].split()) if first.startswith(RULES_HEADER) else None
+
+
+def joined_rules(name: str, result: RunResult, mentioned: set[str]) -> set[str]:
+    """Rules that ran now but not when the snapshot was written, and that no ``# expect:`` of the fixture names.
+
+    A rule that joins a standard a fixture selects is new to the fixture: its findings there are left out of
+    the comparisons (with a warning) until ``pytest --update-snapshots`` records it; from then on they are
+    compared exactly like every other rule's (CONTRIBUTING, "Adding a rule").
+    """
+    known = snapshot_rules(name)
+    if known is None or os.environ.get(UPDATE_SNAPSHOTS) == "1":
+        return set()
+    return {r.id for r in result.report.rules} - known - mentioned
+
+
+def assert_snapshot(name: str, result: RunResult, project: Path, *, ignore: Iterable[str] = ()) -> None:
+    """The run's full concise output (``path:line:col: CODE [severity] message``) equals ``tests/snapshots/<name>.txt``.
+
+    The file's first line lists the rules that ran. With ``ARCHLINT_UPDATE_SNAPSHOTS=1`` (or ``pytest
+    --update-snapshots``) the file is written instead: review ``git diff tests/snapshots`` before committing.
+    Findings of the ``ignore`` rules (``joined_rules``) are left out.
+    """
+    lines = concise.render(result.report, cwd=project).splitlines(True)  # paths relative to the project
+    header = RULES_HEADER + " ".join(sorted(r.id for r in result.report.rules)) + "\n"
+    path = SNAPSHOTS / f"{name}.txt"
+    if os.environ.get(UPDATE_SNAPSHOTS) == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = header + "".join(lines)
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+        return
+    assert path.is_file(), f"no snapshot {path.relative_to(SNAPSHOTS.parent)}: run pytest --update-snapshots"
+    expected = path.read_text(encoding="utf-8").splitlines(True)[1:]
+    left_out = set(ignore)
+    now = [line for line in lines if (m := CODE.match(line)) is None or m.group(1) not in left_out]
+    if now != expected:
+        import difflib
+
+        diff = "".join(difflib.unified_diff(expected, now, "snapshot", "now"))
+        raise AssertionError(f"{path.relative_to(SNAPSHOTS.parent)} differs (pytest --update-snapshots rewrites it):\n{diff}")
+
+
+CODE = re.compile(r"^.+?:\d+:\d+: (AL\d{3}) \[")

@@ -6,7 +6,7 @@ import inspect
 import re
 
 import pytest
-from fixture_harness import expectations
+from fixture_harness import assert_snapshot, expectations
 
 from archlint.changes import ChangedPath, ChangeSet
 from archlint.checks import all_rules
@@ -56,6 +56,7 @@ def test_example(rule, kind, index, tmp_path):
         assert got == [], f"{rule.id} flags its own VALID example: {got}"
         return
     assert got, f"{rule.id} misses its own INVALID example"
+    assert_snapshot(f"examples/{rule.id}-INVALID-{index}", result, tmp_path)  # message, line and column of every finding
     expected = [k for k in expectations(tmp_path, result.report.root).elements() if k[2] == rule.id]
     if expected:
         assert sorted(got) == sorted(expected)

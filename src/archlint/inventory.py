@@ -36,6 +36,8 @@ from archlint.collect.facts import (
 )
 from archlint.index import FIELD_FUNCTIONS
 from archlint.analysis.routes import NO_DOCUMENT, FullPath, Mount, ObjKey, Route
+from archlint.analysis.cors import regex_is_wildcard
+from archlint.analysis.rate_limits import RateLimitNames, auth_kind, is_exempt, limit_decorators, limit_values
 from archlint.analysis.tokens import TokenNames, issue_kinds, token_kind
 from archlint.values import (
     ClassRef,
@@ -105,10 +107,7 @@ _PARAM_MODULES = ("fastapi", "fastapi.param_functions", "fastapi.params")
 PARAM_MARKERS = {kind: _fqns(_PARAM_MODULES, (kind,)) for kind in ("Body", "Form", "File", "Query", "Header", "Cookie", "Path")}
 UPLOAD_FILES = frozenset({"fastapi.UploadFile", "fastapi.datastructures.UploadFile", "starlette.datastructures.UploadFile"})
 
-LIMITERS = frozenset({"slowapi.Limiter", "slowapi.extension.Limiter"})
-SLOWAPI_MIDDLEWARE = _fqns(("slowapi.middleware", "slowapi"), ("SlowAPIMiddleware", "SlowAPIASGIMiddleware"))
 FASTAPI_LIMITER = frozenset({"fastapi_limiter.depends.RateLimiter"})
-CORS_MIDDLEWARE = frozenset({"starlette.middleware.cors.CORSMiddleware", "fastapi.middleware.cors.CORSMiddleware"})
 
 BASE_MODELS = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel"})
 SQLMODEL = frozenset({"sqlmodel.SQLModel", "sqlmodel.main.SQLModel"})
@@ -133,17 +132,6 @@ MAPPED = frozenset({"sqlalchemy.orm.Mapped", "sqlalchemy.orm.base.Mapped"})
 _NOT_FIELDS = frozenset({"__tablename__", "__table_args__", "__mapper_args__", "__abstract__", "__table__",
                          "model_config", "metadata", "registry", "type_annotation_map"})
 
-BCRYPT_GENSALT = frozenset({"bcrypt.gensalt"})
-CRYPT_CONTEXT = frozenset({"passlib.context.CryptContext"})
-PWDLIB_BCRYPT = frozenset({"pwdlib.hashers.bcrypt.BcryptHasher"})
-PWDLIB_ARGON2 = frozenset({"pwdlib.hashers.argon2.Argon2Hasher", "pwdlib.PasswordHash.recommended",
-                           "pwdlib.password_hash.PasswordHash.recommended"})
-#: bcrypt's, passlib's and pwdlib's default cost.
-BCRYPT_DEFAULT_COST = 12
-
-#: Path segments of authentication endpoints (for "rate limiting on auth endpoints").
-AUTH_SEGMENTS = frozenset({"auth", "login", "logout", "token", "refresh", "register", "signup", "sign-up",
-                           "signin", "sign-in", "password", "reset-password", "recover-password", "otp", "oauth"})
 #: Middleware arguments never printed (the report ends up in pull requests).
 _SECRET_ARG = re.compile(r"secret|password|passwd|token|(^|_)key$|api_?key|private", re.I)
 
@@ -283,6 +271,9 @@ class _Endpoint:
     auth: str
     auth_reason: str
     rate_limit: str | None
+    #: login / register / refresh when S13 judges it as an auth endpoint, with its own SlowAPI limit.
+    auth_endpoint: str | None = None
+    slowapi_limit: str | None = None
     #: The tests that call it (module:function); None when the tests were not read.
     tests: list[str] | None = None
 
@@ -298,6 +289,8 @@ class _Endpoint:
             out["auth_unverifiable"] = self.auth_reason
         out["handler"] = self.route.handler.fqn if self.route.handler else None
         out["source"] = f"{self.route.file}:{self.route.call.span.line}"
+        if self.auth_endpoint is not None:
+            out["auth_endpoint"] = {"kind": self.auth_endpoint, "rate_limit": self.slowapi_limit}
         if self.tests is not None:
             out["tested"] = bool(self.tests)
             out["tests"] = self.tests
@@ -315,6 +308,9 @@ class _Inventory:
         self._mw_cache: list[_MiddlewareSite] | None = None
         self._limiters: dict[ObjKey, Instance | None] = {}
         self._s7: tuple[Any, Any, set[ObjKey]] | None = None
+        self._s13: Any = None
+        self._rule_options: dict[Any, Any] = {}
+        self._config: Config | None = None
 
     def build(self) -> dict:
         endpoints = self.endpoints()
@@ -334,11 +330,8 @@ class _Inventory:
     def mark_tested(self, endpoints: list[_Endpoint]) -> None:
         """Which tests call each endpoint (S24's reading of the tests, with the same options)."""
         from archlint.checks.s24_tested_endpoints import UntestedEndpoint, endpoint_test_calls, endpoint_tests
-        from archlint.config import load_config, rule_settings
 
-        config = self.config if self.config is not None else load_config(None, self.project.root)
-        _enabled, _severity, options = rule_settings(config, UntestedEndpoint)
-        calls = endpoint_test_calls(self.project, options)
+        calls = endpoint_test_calls(self.project, self._options_of(UntestedEndpoint))
         for endpoint in endpoints:
             if endpoint.path is None:
                 endpoint.tests = []
@@ -445,6 +438,8 @@ class _Inventory:
             # S7 accepts an authentication dependency here (the pack's patterns) whose scheme archlint cannot see.
             auth, auth_reason = "dependency", ""
         rate_limit = self.rate_limit(route, full, deps)
+        kind = self.auth_endpoint(route)
+        slowapi = self.slowapi_limit(route) if kind is not None else None
         app = _innermost_app(full) if full else None
         methods = route.methods
         out = []
@@ -452,7 +447,7 @@ class _Inventory:
             if method == "?":
                 method = "UNKNOWN"
                 path, reason = None, reason or "the route's methods cannot be resolved statically"
-            out.append(_Endpoint(method, path, reason, route, full, app, deps, auth, auth_reason, rate_limit))
+            out.append(_Endpoint(method, path, reason, route, full, app, deps, auth, auth_reason, rate_limit, kind, slowapi))
         return out
 
     # ------------------------------------------------------- authentication
@@ -676,23 +671,38 @@ class _Inventory:
                         info.api_key_header = info.api_key_header or header.value
 
     # -------------------------------------------------------- rate limits
+    @property
+    def s13(self) -> RateLimitNames:
+        """S13's options (the pack's and the project's): limiter classes, auth-endpoint patterns."""
+        if self._s13 is None:
+            from archlint.checks.s13_rate_limiting import AuthEndpointWithoutRateLimit
+
+            self._s13 = self._options_of(AuthEndpointWithoutRateLimit)
+        return self._s13
+
+    def auth_endpoint(self, route: Route) -> str | None:
+        """The auth-endpoint kind S13 gives the route (``analysis.rate_limits.auth_kind``), when S13 judges them."""
+        if not self.project.rate_limits.judges_auth_endpoints(self.s13):
+            return None
+        fn = self.index.function(route.handler) if route.handler else None
+        return auth_kind(self.index, route, fn, self.s13, self.table) if fn is not None else None
+
+    def slowapi_limit(self, route: Route) -> str | None:
+        """The route's own SlowAPI limits (``@limiter.limit``), as S13 reads them; None without one."""
+        fn = self.index.function(route.handler) if route.handler else None
+        if fn is None or route.handler is None:
+            return None
+        limits: list[str] = []
+        for deco in limit_decorators(self.index, fn, route.handler.module, self.s13):
+            texts = [v.text for v in deco.values] if deco.resolved else []
+            limits += [t if t is not None else UNRESOLVED for t in texts] or [UNRESOLVED]
+        return "; ".join(limits) or None
+
     def rate_limit(self, route: Route, full: FullPath | None, deps: _DepInfo) -> str | None:
         fn = self.index.function(route.handler) if route.handler else None
-        limits: list[str] = []
-        if fn is not None:
-            ctx = Ctx(route.handler.module, fn.parent or "")
-            for deco in fn.decorators:
-                target = deco.func if isinstance(deco, Call) else deco
-                if not isinstance(target, Attr) or target.attr not in ("limit", "shared_limit", "exempt"):
-                    continue
-                if not self.index.instance_of(self.index.evaluate(target.base, ctx), LIMITERS):
-                    continue
-                if target.attr == "exempt":
-                    return None
-                if isinstance(deco, Call):
-                    value = self.index.const(deco.arg(0, "limit_value"), ctx)
-                    limits.append(value if isinstance(value, str) else UNRESOLVED)
-        limits += deps.rate_limits
+        if fn is not None and route.handler is not None and is_exempt(self.index, fn, route.handler.module, self.s13):
+            return None
+        limits = [lim for lim in [self.slowapi_limit(route)] if lim] + deps.rate_limits
         if limits:
             return "; ".join(limits)
         if full is None:
@@ -701,7 +711,7 @@ class _Inventory:
 
     def default_limit(self, app: ObjKey) -> str | None:
         limiter = self.app_limiter(app)
-        if limiter is None or not self.app_has_middleware(app, SLOWAPI_MIDDLEWARE):
+        if limiter is None or not self.app_has_middleware(app, self.slowapi_middleware):
             return None
         return _limits_text(self.index, limiter, "default_limits")
 
@@ -712,7 +722,7 @@ class _Inventory:
             for reg in self.project.apps.of(app, "state"):
                 if reg.name == "limiter" and reg.target is not None:
                     value = self.index.evaluate(reg.target, reg.ctx)
-                    if self.index.instance_of(value, LIMITERS):
+                    if self.index.instance_of(value, frozenset(self.s13.limiter_types)):
                         found.append((0 if reg.app == app else 1, value))
             self._limiters[app] = min(found, key=lambda f: f[0])[1] if found else None
         return self._limiters[app]
@@ -753,7 +763,7 @@ class _Inventory:
                 name = reg.function.qualname.rsplit(".", 1)[-1] if reg.function else (
                     reg.handler.dotted() if reg.handler is not None and reg.handler.dotted() else UNRESOLVED)
                 entry = {"name": name, "config": {"type": kind if isinstance(kind, str) else UNRESOLVED}}
-            elif index.is_subclass(site.cls, SLOWAPI_MIDDLEWARE) and site.app is not None and self.app_limiter(site.app):
+            elif index.is_subclass(site.cls, self.slowapi_middleware) and site.app is not None and self.app_limiter(site.app):
                 entry = self._rate_limit_entry(site.app, endpoints, _class_name(site.cls))
                 slowapi_done.add(site.app)
             else:
@@ -785,7 +795,7 @@ class _Inventory:
             own = self._own_limit(e)
             if own is None or e.path is None:
                 continue
-            (auth if _is_auth_path(e.path) else others)[e.label()] = own
+            (auth if e.auth_endpoint is not None else others)[e.label()] = own
         config["auth"] = auth
         if others:
             config["endpoints"] = others
@@ -986,16 +996,20 @@ class _Inventory:
         out += self._token_lifetimes()
         for app in self.table.roots:
             limiter = self.app_limiter(app)
-            if limiter is not None and self.app_has_middleware(app, SLOWAPI_MIDDLEWARE):
+            if limiter is not None and self.app_has_middleware(app, self.slowapi_middleware):
                 default = _limits_text(self.index, limiter, "default_limits")
                 if default == UNRESOLVED:
                     out.append("Rate limiting: a default limit that is unverifiable statically (SlowAPI)")
                 elif default:
                     out.append(f"Rate limiting: {default} per client by default (SlowAPI)")
-        limited = [(e, self._own_limit(e)) for e in endpoints if e.path is not None and _is_auth_path(e.path)]
-        limited = [(e, lim) for e, lim in limited if lim]
+        auth = [e for e in endpoints if e.path is not None and e.auth_endpoint is not None]
+        limited = [(e, lim) for e in auth for lim in [self._own_limit(e)] if lim]
         if limited:
             out.append("Rate limiting on auth endpoints: " + ", ".join(f"{e.label()} {lim}" for e, lim in limited))
+        unlimited = [e for e in auth if e.slowapi_limit is None]
+        if unlimited:
+            out.append("No SlowAPI rate limit on auth endpoints: "
+                       + ", ".join(f"{e.label()} ({e.auth_endpoint})" for e in unlimited))
         out += self._cors()
         protected = [e for e in endpoints if e.auth in AUTH_ORDER]
         unknown = [e for e in endpoints if e.auth == "unknown"]
@@ -1010,33 +1024,54 @@ class _Inventory:
         return out
 
     def _password_hashing(self) -> list[str]:
-        index = self.index
-        costs: list[object] = []
-        argon2 = False
-        for _f, site, ctx in index.calls_to(*BCRYPT_GENSALT):
-            costs.append(_cost(index, site.call.arg(0, "rounds"), ctx))
-        for _f, site, ctx in index.calls_to(*PWDLIB_BCRYPT):
-            costs.append(_cost(index, site.call.arg(0, "rounds"), ctx))
-        if index.calls_to(*PWDLIB_ARGON2):
-            argon2 = True
-        for _f, site, ctx in index.calls_to(*CRYPT_CONTEXT):
-            schemes = index.const(site.call.arg(0, "schemes"), ctx)
-            if not isinstance(schemes, list) or not schemes:
-                continue
-            if schemes[0] == "bcrypt":
-                costs.append(_cost(index, site.call.kw("bcrypt__rounds") or site.call.kw("bcrypt__default_rounds"), ctx))
-            elif schemes[0] == "argon2":
-                argon2 = True
+        """The bcrypt costs S6 judges (``project.hashing``) and argon2 where it hashes new passwords.
+
+        A cost a condition chooses shows the strongest branch when that one is compliant (S6 judges that one),
+        and every branch when all are below the pack's cost (each is an S6 finding)."""
+        hashing = self.project.hashing
+        minimum = self.s6_options().bcrypt_min_cost
+        costs: set[float] = set()
+        unknown: list[str] = []
+        for site in hashing.costs:
+            cost = site.cost
+            if cost is None:
+                unknown.append(site.unknown)
+            elif cost >= minimum or not site.values:
+                costs.add(cost)
+            else:
+                costs |= {v.value for v in site.values}  # type: ignore[misc]
         out: list[str] = []
-        known = sorted({c for c in costs if isinstance(c, int)})
-        unknown = [c for c in costs if isinstance(c, Unknown)]
-        if known:
-            out.append(f"bcrypt password hashing (cost={', '.join(str(c) for c in known)})")
+        if costs:
+            out.append(f"bcrypt password hashing (cost={', '.join(f'{c:g}' for c in sorted(costs))})")
         if unknown:
-            out.append(f"bcrypt password hashing (cost unverifiable: {unknown[0].reason})")
-        if argon2:
+            out.append(f"bcrypt password hashing (cost unverifiable: {unknown[0]})")
+        weak = sorted({s.scheme for s in hashing.schemes if s.scheme is not None and s.scheme not in ("bcrypt", "bcrypt_sha256", "argon2")})
+        for scheme in weak:
+            out.append(f"passlib password hashing with {scheme}")
+        if hashing.argon2:
             out.append("argon2 password hashing")
         return out
+
+    def s6_options(self) -> Any:
+        from archlint.checks.s06_password_hashing import BcryptCostTooLow
+
+        return self._options_of(BcryptCostTooLow)
+
+    @property
+    def slowapi_middleware(self) -> frozenset[str]:
+        from archlint.checks.s13_rate_limiting import RateLimiterNotRegistered
+
+        return frozenset(self._options_of(RateLimiterNotRegistered).middleware_types)
+
+    def _options_of(self, rule: Any) -> Any:
+        """A rule's options as the run's configuration gives them (the pack's, overridden by the project's)."""
+        from archlint.config import load_config, rule_settings
+
+        if rule not in self._rule_options:
+            if self._config is None:
+                self._config = self.config if self.config is not None else load_config(None, self.project.root)
+            _enabled, _severity, self._rule_options[rule] = rule_settings(self._config, rule)
+        return self._rule_options[rule]
 
     def _token_lifetimes(self) -> list[str]:
         """The lifetimes S5 judges (``project.tokens``), by the kind S5 gives them; excluded tokens are left out."""
@@ -1074,41 +1109,39 @@ class _Inventory:
     def token_names(self) -> TokenNames:
         """S5's options (the pack's and the project's): the names that tell access, refresh and other tokens apart."""
         from archlint.checks.s05_jwt import AccessTokenLifetimeTooLong
-        from archlint.config import load_config, rule_settings
 
-        config = self.config if self.config is not None else load_config(None, self.project.root)
-        _enabled, _severity, options = rule_settings(config, AccessTokenLifetimeTooLong)
-        names: TokenNames = options
+        names: TokenNames = self._options_of(AccessTokenLifetimeTooLong)
         return names
 
     def _cors(self) -> list[str]:
+        """Each CORS configuration S14 reads (``project.cors``), with the wildcard S14 finds."""
+        from archlint.checks.s14_cors_logging import CorsWildcardWithCredentials
+
+        options = self._options_of(CorsWildcardWithCredentials)
+        cors = self.project.cors
         out: list[str] = []
-        for site in self._middleware_sites():
-            if site.cls is None or not self.index.is_subclass(site.cls, CORS_MIDDLEWARE):
-                continue
-            call, ctx = site.reg, site.reg.ctx
-            credentials = self.index.const(call.kw("allow_credentials"), ctx) if call.kw("allow_credentials") else False
-            suffix = " (credentials allowed)" if credentials is True else ""
-            regex = call.kw("allow_origin_regex")
-            origins_expr = call.kw("allow_origins")
-            if origins_expr is None and regex is None:
+        for use in sorted(cors.uses(options.cors_middleware_types), key=lambda u: (u.file, u.span.line, u.span.column)):
+            suffix = " (credentials allowed)" if cors.credentials(use) else ""
+            origins_expr = use.kw.get("allow_origins")
+            regex = cors.regex(use)
+            if origins_expr is None and "allow_origin_regex" not in use.kw:
                 out.append("CORS middleware without allowed origins (cross-origin requests are refused)")
                 continue
             if origins_expr is not None:
-                origins = self.index.const(origins_expr, ctx)
-                if isinstance(origins, Unknown):
-                    out.append(f"CORS origins unverifiable ({origins.reason})")
-                elif isinstance(origins, (list, tuple)) and "*" in origins:
+                origins = self.index.const(origins_expr, use.ctx)
+                if cors.origins.of(origins_expr, use.ctx).found:
                     out.append(f"CORS open to every origin ('*'){suffix}")
                 elif isinstance(origins, (list, tuple)):
                     shown = ", ".join(str(o) for o in origins) or "none"
                     out.append(f"CORS restricted to origins: {shown}{suffix}")
+                elif isinstance(origins, Unknown):
+                    out.append(f"CORS origins unverifiable ({origins.reason})")
                 else:
                     out.append("CORS origins unverifiable (not a list of strings)")
             if regex is not None:
-                pattern = self.index.const(regex, ctx)
-                shown = pattern if isinstance(pattern, str) else "unverifiable"
-                out.append(f"CORS origins matching the pattern {shown}{suffix}")
+                shown = regex if isinstance(regex, str) else "unverifiable"
+                wildcard = isinstance(regex, str) and regex_is_wildcard(regex, options.wildcard_probe_origins)
+                out.append(f"CORS origins matching the pattern {shown}{', which accepts any origin' if wildcard else ''}{suffix}")
         return out
 
     # -------------------------------------------------------- test commands
@@ -1586,10 +1619,6 @@ def _is_static_mount(mount: Mount) -> bool:
     return getattr(getattr(mount.app, "type", None), "fqn", "").endswith("StaticFiles")
 
 
-def _is_auth_path(path: str) -> bool:
-    return any(part.lower() in AUTH_SEGMENTS for part in path.strip("/").split("/"))
-
-
 def _class_name(value: Value) -> str:
     if isinstance(value, ClassRef):
         return value.qualname.rsplit(".", 1)[-1]
@@ -1616,13 +1645,12 @@ def _render_value(value: Value) -> Any:
 
 
 def _limits_text(index: ProjectIndex, limiter: Instance, key: str) -> str | None:
+    """A Limiter's ``default_limits`` as S13 reads them (``limit_values``), joined; unresolvable parts shown so."""
     expr = limiter.call.kw(key)
     if expr is None:
         return None
-    value = index.const(expr, limiter.ctx)
-    if isinstance(value, list):
-        return "; ".join(str(v) for v in value) or None
-    return UNRESOLVED
+    values = limit_values(index, expr, limiter.ctx, many=True)
+    return "; ".join(v.text if v.text is not None else UNRESOLVED for v in values) or None
 
 
 def _fastapi_limiter(index: ProjectIndex, limiter: Instance) -> str:
@@ -1641,15 +1669,6 @@ def _fastapi_limiter(index: ProjectIndex, limiter: Instance) -> str:
     if total in names:
         return f"{times}/{names[int(total)]}"
     return f"{times} per {total:g} seconds"
-
-
-def _cost(index: ProjectIndex, expr: Expr | None, ctx: Ctx) -> int | Unknown:
-    if expr is None:
-        return BCRYPT_DEFAULT_COST
-    value = index.const(expr, ctx)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return value if isinstance(value, Unknown) else Unknown("the cost is not an integer")
 
 
 def _durations(values: list[float | str]) -> str:

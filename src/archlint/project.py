@@ -11,6 +11,9 @@ every rule and by the inventory:
 - ``project.requests``: every request input of every route;
 - ``project.origins``: where values come from (the data-flow analysis);
 - ``project.tokens``: JWTs issued and decoded, with the lifetimes that reach them;
+- ``project.hashing``: bcrypt cost sites, passlib default schemes, argon2 hashers;
+- ``project.cors``: CORSMiddleware configurations and whether they allow any origin;
+- ``project.rate_limits``: the auth endpoints S13 judges (limiters and decorators: ``analysis.rate_limits``);
 - ``project.openapi``: the OpenAPI documents the run checks.
 
 The engine fills in the typed fields (paths, change set, which OpenAPI documents)
@@ -27,8 +30,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from archlint.analysis.apps import AppConfig
+from archlint.analysis.cors import Cors
+from archlint.analysis.hashing import PasswordHashing
 from archlint.analysis.orm import Models, read_models
 from archlint.analysis.origins import Origins
+from archlint.analysis.rate_limits import RateLimits
 from archlint.analysis.pydantic_models import RequestModel, Types, request_model
 from archlint.analysis.routes import RouteTable
 from archlint.analysis.static_types import TypeResolver
@@ -100,6 +106,18 @@ class Project:
     @cached_property
     def tokens(self) -> Tokens:
         return Tokens(self.index, self.origins, lambda: self.routes)
+
+    @cached_property
+    def hashing(self) -> PasswordHashing:
+        return PasswordHashing(self.index, self.origins)
+
+    @cached_property
+    def cors(self) -> Cors:
+        return Cors(self.index, self.apps)
+
+    @cached_property
+    def rate_limits(self) -> RateLimits:
+        return RateLimits(self.index, self.routes)
 
     @cached_property
     def openapi(self) -> OpenAPISet:

@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from archlint.analysis.origins import Origins, identifiers, iter_exprs, known, labels_of, snake
+from archlint.analysis.origins import Origins, identifiers, iter_exprs, labels_of, snake
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, Call, ClassFact, Expr, FunctionFact, Lit, Name, Seq
+from archlint.collect.facts import Attr, Call, ClassFact, Expr, FunctionFact, Lit, Name
 from archlint.model import Finding, Severity
 from archlint.names import (
     COLUMN,
@@ -23,16 +23,13 @@ from archlint.names import (
     DECLARATIVE_FUNCTIONS,
     MAPPED,
     MAPPED_COLUMN,
-    PASSLIB_CONTEXT,
-    PWDLIB_BCRYPT,
-    PWDLIB_HASH,
     RELATIONSHIP,
     SQLMODEL,
     SQLMODEL_RELATIONSHIP,
     TABLE,
 )
 from archlint.pack import option
-from archlint.values import ClassRef, Ctx, Instance, SeqValue
+from archlint.values import ClassRef, Ctx, Instance
 
 
 @dataclass(frozen=True)
@@ -56,9 +53,21 @@ class S6Options:
     )
 
 
-BCRYPT_FAMILY = ("bcrypt", "bcrypt_sha256")
-_GENSALT = {"bcrypt.gensalt"}
-_PASSLIB_BCRYPT = {f"passlib.hash.{scheme}.{method}" for scheme in BCRYPT_FAMILY for method in ("using", "hash", "encrypt")}
+_DECLARATIVE_BASES = {
+    "sqlalchemy.orm.DeclarativeBase",
+    "sqlalchemy.orm.DeclarativeBaseNoMeta",
+    "sqlalchemy.orm.decl_api.DeclarativeBase",
+    "sqlalchemy.orm.decl_api.DeclarativeBaseNoMeta",
+}
+_DECLARATIVE_FACTORIES = {
+    "sqlalchemy.orm.declarative_base",
+    "sqlalchemy.ext.declarative.declarative_base",
+    "sqlalchemy.orm.decl_api.declarative_base",
+}
+_SQLMODEL = {"sqlmodel.SQLModel", "sqlmodel.main.SQLModel"}
+_COLUMNS = {"sqlalchemy.Column", "sqlalchemy.schema.Column", "sqlalchemy.orm.mapped_column", "sqlalchemy.orm.Mapped"}
+_TABLES = {"sqlalchemy.Table", "sqlalchemy.schema.Table"}
+_RELATIONSHIPS = {"sqlalchemy.orm.relationship", "sqlmodel.Relationship", "sqlalchemy.orm.relationships.relationship"}
 
 
 class _S6Rule(Rule[S6Options]):
@@ -197,32 +206,13 @@ class BcryptCostTooLow(_S6Rule):
         return security_fixes.raise_cost(source, finding.span, self.options.bcrypt_min_cost)
 
     def check(self, project: Project) -> Iterable[Finding]:
-        index = project.index
-        origins = _origins(project)
-        costs: list[tuple[Expr, Ctx, str]] = []
-        for _facts, site, ctx in index.calls_to(*_GENSALT):
-            costs.append((site.call.arg(0, "rounds"), ctx, "bcrypt.gensalt"))
-        for _facts, site, ctx in index.calls_to(*_PASSLIB_BCRYPT):
-            costs.append((site.call.kw("rounds"), ctx, "passlib's bcrypt handler"))
-        for _facts, site, ctx in index.calls_to(*PASSLIB_CONTEXT):
-            call = site.call
-            scheme = default_scheme(index, call, ctx)
-            if scheme in BCRYPT_FAMILY:
-                for key in (f"{scheme}__rounds", f"{scheme}__default_rounds", "all__rounds"):
-                    costs.append((call.kw(key), ctx, "this CryptContext"))
-        secondary = _secondary_hashers(project)
-        for _facts, site, ctx in index.calls_to(*PWDLIB_BCRYPT):
-            if (ctx.module, site.call.span) not in secondary:
-                costs.append((site.call.arg(0, "rounds"), ctx, "pwdlib's BcryptHasher"))
         seen: set[tuple] = set()
         minimum = self.options.bcrypt_min_cost
-        for expr, ctx, where in costs:
-            if expr is None:
-                continue
-            values = known(origins.number(expr, ctx))
-            if not values or max(v.value for v in values) >= minimum:
-                continue
-            for value in values:
+        for site in project.hashing.costs:
+            cost = site.cost
+            if not site.explicit or cost is None or cost >= minimum:
+                continue  # the default (12), an unresolved cost, or a condition that may choose a strong one
+            for value in site.values:
                 key = (value.site.path, value.site.span)
                 if key in seen:
                     continue
@@ -230,45 +220,8 @@ class BcryptCostTooLow(_S6Rule):
                 yield self.finding(
                     value.site.path,
                     value.site.span,
-                    f"This bcrypt cost is {value.value:g}, below the pack's {minimum}: it sets the cost of {where}.",
+                    f"This bcrypt cost is {value.value:g}, below the pack's {minimum}: it sets the cost of {site.where}.",
                 )
-
-
-def default_scheme(index, call: Call, ctx: Ctx) -> str | None:
-    """The scheme a passlib CryptContext hashes new passwords with: ``default=`` or the first scheme."""
-    default = call.kw("default")
-    if default is not None:
-        value = index.const(default, ctx)
-        return value if isinstance(value, str) else None
-    schemes = call.arg(0, "schemes")
-    if schemes is None:
-        return None
-    value = index.const(schemes, ctx)
-    if isinstance(value, str):
-        value = [s.strip() for s in value.split(",")]
-    if isinstance(value, list) and value and isinstance(value[0], str):
-        return value[0]
-    return None
-
-
-def _secondary_hashers(project: Project) -> set[tuple]:
-    """pwdlib hashers after the first in a PasswordHash: they only verify existing hashes."""
-    index = project.index
-    out: set[tuple] = set()
-    for _facts, site, ctx in index.calls_to(*PWDLIB_HASH):
-        hashers = site.call.arg(0, "hashers")
-        if not isinstance(hashers, Seq):
-            value = index.evaluate(hashers, ctx) if hashers is not None else None
-            items = value.items if isinstance(value, SeqValue) else ()
-            for item in items[1:]:
-                if isinstance(item, Instance):
-                    out.add(item.key)
-            continue
-        for item in hashers.items[1:]:
-            value = index.evaluate(item, ctx)
-            if isinstance(value, Instance):
-                out.add(value.key)
-    return out
 
 
 # --------------------------------------------------------------------------- #
@@ -340,12 +293,12 @@ class WeakPasswordHash(_S6Rule):
                 if isinstance(base, Instance) and base.type_fqn in weak:
                     if self._for_password(project, origins, site.call, site.call.args[0], ctx, labels_from=base):
                         yield self.finding(facts.path, site.call.span, self._message(base.type_fqn))
-        for facts, site, ctx in index.calls_to(*PASSLIB_CONTEXT):
-            scheme = default_scheme(index, site.call, ctx)
+        for context in project.hashing.schemes:
+            scheme = context.scheme
             if scheme in self.options.weak_schemes:
                 yield self.finding(
-                    facts.path,
-                    site.call.span,
+                    context.path,
+                    context.span,
                     f"This CryptContext hashes new passwords with `{scheme}`, a weak scheme: put bcrypt or argon2 first.",
                 )
         weak_handlers = {f"passlib.hash.{s}.{m}" for s in self.options.weak_schemes for m in ("hash", "encrypt", "using")}

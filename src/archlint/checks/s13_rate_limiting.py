@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-import fnmatch
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
-from archlint.analysis.endpoints import list_dependencies, param_dependencies, route_status
+from archlint.analysis.rate_limits import (
+    LimitValue,
+    alternative_guard,
+    limit_decorators,
+    limit_values,
+    limiter_calls,
+    looser,
+    parse_limit,
+    rate,
+    uses_alternative,
+)
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, Call, Expr, FString, FunctionFact, Name, Seq
+from archlint.collect.facts import Expr, FString
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Related, Severity
-from archlint.names import SECURITY
 from archlint.pack import option
-from archlint.analysis.routes import Route, RouteTable
-from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, SeqValue, TypeForm, Unknown, Value, fqn_of
+from archlint.values import Const, Ctx, SeqValue, Unknown
 
 
 @dataclass(frozen=True)
@@ -52,247 +58,6 @@ class S13Options:
         "Globs on the names a route's dependencies are written with (its own, its routers', one level deep):"
         " any match means the route may authenticate, so it is an administrator's create, not a sign-up."
     )
-
-
-# --------------------------------------------------------------------------- #
-# Limit strings
-# --------------------------------------------------------------------------- #
-
-
-@lru_cache(maxsize=512)
-def parse_limit(text: str) -> tuple[tuple[int, int], ...] | str:
-    """(amount, seconds) per item of a limit string, or the parse error as text."""
-    from limits import parse_many  # heavy import, only when a limit string is read
-
-    try:
-        items = parse_many(text)
-    except ValueError as exc:
-        return str(exc)
-    return tuple((item.amount, item.get_expiry()) for item in items)
-
-
-def rate(items: Iterable[tuple[int, int]]) -> float:
-    """Requests per second allowed by a set of limits applied together (the strictest wins)."""
-    return min(amount / seconds for amount, seconds in items)
-
-
-def looser(actual: float, required: float) -> bool:
-    return actual > required * (1 + 1e-9)
-
-
-@dataclass(slots=True)
-class LimitValue:
-    """One limit string as written: its expression and what it resolves to."""
-
-    expr: Expr
-    ctx: Ctx
-    text: str | None  # None: not statically known
-    reason: str = ""
-
-    @property
-    def parsed(self) -> tuple[tuple[int, int], ...] | str | None:
-        return parse_limit(self.text) if self.text is not None else None
-
-
-def limit_values(index: ProjectIndex, expr: Expr | None, ctx: Ctx, *, many: bool) -> list[LimitValue]:
-    """The limit strings an argument holds (``many``: a list of strings, as ``default_limits``)."""
-    if expr is None:
-        return []
-    if many and isinstance(expr, Seq):
-        return [v for item in expr.items for v in limit_values(index, item, ctx, many=False)]
-    value = index.evaluate(expr, ctx)
-    if many and isinstance(value, SeqValue):
-        return [_limit_value(expr, ctx, item) for item in value.items]
-    return [_limit_value(expr, ctx, value)]
-
-
-def _limit_value(expr: Expr, ctx: Ctx, value: Value) -> LimitValue:
-    if isinstance(value, Const) and isinstance(value.value, str):
-        return LimitValue(expr, ctx, value.value)
-    if isinstance(value, FuncRef) or (getattr(expr, "kind", "") == "Lambda"):
-        return LimitValue(expr, ctx, None, "the limit is computed by a callable at request time")
-    if isinstance(value, Unknown):
-        return LimitValue(expr, ctx, None, value.reason)
-    return LimitValue(expr, ctx, None, "the value is not a string")
-
-
-# --------------------------------------------------------------------------- #
-# Limiter, decorators, auth endpoints
-# --------------------------------------------------------------------------- #
-
-
-@dataclass(slots=True)
-class LimitDecorator:
-    call: Call
-    ctx: Ctx
-    resolved: bool  # the receiver is a SlowAPI Limiter (False: not resolvable)
-    values: list[LimitValue]
-
-
-def limit_decorators(index: ProjectIndex, fn: FunctionFact, module: str, opts: S13Options) -> list[LimitDecorator]:
-    """``@limiter.limit(...)`` / ``@limiter.shared_limit(...)`` decorators of a function.
-
-    A decorator whose receiver is a SlowAPI Limiter is ``resolved``; one whose
-    receiver cannot be resolved at all is kept unresolved (it may be a
-    limiter); one on something else (a ``functools`` helper...) is dropped.
-    """
-    ctx = Ctx(module, fn.parent or "")
-    out = []
-    for deco in fn.decorators:
-        if not (isinstance(deco, Call) and isinstance(deco.func, Attr) and deco.func.attr in ("limit", "shared_limit")):
-            continue
-        receiver = index.evaluate(deco.func.base, ctx)
-        if is_limiter(index, receiver, opts):
-            out.append(LimitDecorator(deco, ctx, True, limit_values(index, deco.arg(0, "limit_value"), ctx, many=False)))
-        elif isinstance(receiver, Unknown):
-            out.append(LimitDecorator(deco, ctx, False, []))
-    return out
-
-
-def is_limiter(index: ProjectIndex, value: Value, opts: S13Options) -> bool:
-    return isinstance(value, Instance) and index.is_subclass(value.type, frozenset(opts.limiter_types))
-
-
-def auth_kind(
-    index: ProjectIndex, route: Route, fn: FunctionFact | None, opts: S13Options, table: RouteTable | None = None
-) -> str | None:
-    """login / register / refresh (the pack's kinds) when the route is such an auth endpoint.
-
-    With the route table, a public sign-up is a register endpoint whatever its path (:func:`_is_signup`).
-    """
-    if not any(m in opts.auth_methods for m in route.methods):
-        return None
-    paths = [fp.path for fp in route.full_paths if fp.path is not None]
-    if not paths and route.path_expr is not None:
-        const = index.const(route.path_expr, route.ctx)
-        if isinstance(const, str):
-            paths = [const]
-    paths = [p.rstrip("/") or "/" for p in paths]
-    if any(opts.auth_exclude_path_pattern.search(p) for p in paths):
-        return None
-    for kind, pattern in opts.auth_path_patterns.items():
-        if kind in opts.auth_limits and any(pattern.search(p) for p in paths):
-            return kind
-    if fn is not None:
-        for kind, pattern in opts.auth_handler_patterns.items():
-            if kind in opts.auth_limits and pattern.fullmatch(fn.name):
-                return kind
-        if table is not None and "register" in opts.auth_limits and _is_signup(index, table, route, fn, opts):
-            return "register"
-    return None
-
-
-_MODEL_BASES = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel", "sqlmodel.SQLModel", "sqlmodel.main.SQLModel"})
-
-
-def _is_signup(index: ProjectIndex, table: RouteTable, route: Route, fn: FunctionFact, opts: S13Options) -> bool:
-    """A public sign-up whatever its path: it creates, its body holds a login name and a password, nothing authenticates."""
-    if route.handler is None:
-        return False
-    status = route_status(index, route)
-    if status != 201 and not opts.signup_create_handlers.search(fn.name):
-        return False
-    outer = Ctx(route.handler.module, fn.parent or "")
-    if not any(_account_body(index, param.annotation, outer, opts) for param in fn.params if param.annotation is not None):
-        return False
-    return not _may_authenticate(index, table, route, fn, opts)
-
-
-def _account_body(index: ProjectIndex, annotation: Expr, ctx: Ctx, opts: S13Options) -> bool:
-    value = index.evaluate(annotation, ctx)
-    if isinstance(value, TypeForm) and fqn_of(value.origin) in ("typing.Annotated", "typing_extensions.Annotated") and value.args:
-        value = value.args[0]
-    if not isinstance(value, ClassRef) or not index.is_subclass(value, _MODEL_BASES):
-        return False
-    fields: set[str] = set()
-    for klass in index.mro(value):
-        fact = index.class_fact(klass) if isinstance(klass, ClassRef) else None
-        if fact is not None:
-            fields.update(t.id for a in fact.assigns for t in a.targets if isinstance(t, Name))
-    return any(opts.signup_password_fields.fullmatch(f) for f in fields) and any(
-        opts.signup_login_fields.fullmatch(f) for f in fields
-    )
-
-
-def _may_authenticate(index: ProjectIndex, table: RouteTable, route: Route, fn: FunctionFact, opts: S13Options) -> bool:
-    """Any dependency of the route (its own, its handler's, its routers' and includes'), one level deep, named like auth."""
-    assert route.handler is not None
-    deps, _unknown = param_dependencies(index, fn, Ctx(route.handler.module, route.handler.qualname))
-    sources = [(route.kw("dependencies"), route.ctx), *table.objects[route.owner].dependency_sources]
-    for full in route.full_paths:
-        sources.extend(table.objects[full.app].dependency_sources)
-        for edge in full.via:
-            sources.append((edge.call.kw("dependencies"), edge.ctx))
-            if edge.child is not None:
-                sources.extend(table.objects[edge.child].dependency_sources)
-    for expr, ctx in sources:
-        if expr is not None:
-            deps += list_dependencies(index, expr, ctx) or []
-    names: list[str] = []
-    for dep in deps:
-        if dep.target is None:
-            continue
-        if fqn_of(index.evaluate(dep.call.func, dep.ctx)) in SECURITY:
-            return True
-        names.append(dep.target.dotted() or "")
-        target = index.evaluate(dep.target, dep.ctx)
-        names.append(fqn_of(target) or "")
-        if isinstance(target, FuncRef):
-            inner = index.function(target)
-            if inner is not None:
-                more, _ = param_dependencies(index, inner, Ctx(target.module, target.qualname))
-                names += [d.target.dotted() or "" for d in more if d.target is not None]
-                names += [p.name for p in inner.params]
-    return any(fnmatch.fnmatchcase(n.rsplit(".", 1)[-1].lower(), g) for n in names if n for g in opts.signup_auth_hints)
-
-
-def _auth_routes(project: Project, opts: S13Options) -> Iterator[tuple[Route, FunctionFact, str]]:
-    index = project.index
-    table = project.routes
-    seen: set = set()
-    for route in table.routes:
-        fn = table.handler(index, route)
-        if fn is None or route.handler in seen:
-            continue
-        owner = table.objects[route.owner]
-        if not route.full_paths and owner.kind == "router" and owner.ctx.scope:
-            continue  # a library's router factory: the application that mounts it applies the limits
-        kind = auth_kind(index, route, fn, opts, table)
-        if kind is None:
-            continue
-        seen.add(route.handler)
-        yield route, fn, kind
-
-
-def alternative_guard(index: ProjectIndex, route: Route, fn: FunctionFact, opts: S13Options) -> str | None:
-    """The other limiter library (`fastapi_limiter`) that guards a route: a decorator or a dependency from it."""
-    assert route.handler is not None
-    ctx = Ctx(route.handler.module, route.handler.qualname)
-    values = [index.evaluate(d.func if isinstance(d, Call) else d, Ctx(route.handler.module, fn.parent or "")) for d in fn.decorators]
-    deps, _unknown = param_dependencies(index, fn, ctx)
-    deps += list_dependencies(index, route.kw("dependencies"), route.ctx) or []
-    for dep in deps:
-        values.append(index.evaluate(dep.target, dep.ctx) if dep.target is not None else None)
-    for value in values:
-        if isinstance(value, Instance):
-            value = value.type
-        fqn = fqn_of(value) if value is not None else None
-        if fqn and fqn.split(".", 1)[0] in opts.alternative_limiter_modules and not index.is_project_module(fqn.split(".", 1)[0]):
-            return f"`{fqn.split('.', 1)[0]}`"
-    return None
-
-
-def _uses_alternative(index: ProjectIndex, opts: S13Options) -> str | None:
-    for facts in index.modules.values():
-        for imp in facts.imports:
-            top = imp.module.split(".", 1)[0]
-            if imp.level == 0 and top in opts.alternative_limiter_modules and not index.is_project_module(top):
-                return top
-    return None
-
-
-def _limiter_calls(index: ProjectIndex, opts: S13Options):
-    return index.calls_to(*opts.limiter_types)
 
 
 # --------------------------------------------------------------------------- #
@@ -345,7 +110,7 @@ class MissingRateLimiter(Rule[S13Options]):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        if _limiter_calls(index, self.options) or _uses_alternative(index, self.options):
+        if limiter_calls(index, self.options) or uses_alternative(index, self.options):
             return
         config = project.apps
         for app in config.apps:
@@ -399,8 +164,8 @@ class AlternativeRateLimiter(Rule[S13Options]):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        library = _uses_alternative(index, self.options)
-        if library is None or _limiter_calls(index, self.options):
+        library = uses_alternative(index, self.options)
+        if library is None or limiter_calls(index, self.options):
             return
         for app in project.apps.apps:
             yield self.finding(
@@ -480,7 +245,7 @@ class RateLimiterNotRegistered(Rule[S13Options]):
         index = project.index
         opts = self.options
         config = project.apps
-        limiters = _limiter_calls(index, opts)
+        limiters = limiter_calls(index, opts)
         checked = {app.key for app in config.apps}
         # Every mounted application serving routes needs its own handler (handlers do not cross a mount);
         # its state and middleware are its parent's, checked there.
@@ -558,7 +323,7 @@ class LooseDefaultRateLimit(Rule[S13Options]):
         required = parse_limit(default)
         if isinstance(required, str):
             return
-        for facts, site, ctx in _limiter_calls(index, self.options):
+        for facts, site, ctx in limiter_calls(index, self.options):
             call = site.call
             expr = call.kw("default_limits")
             if expr is None:
@@ -638,7 +403,7 @@ class RateLimitStorageNotRedis(Rule[S13Options]):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        for facts, site, ctx in _limiter_calls(index, self.options):
+        for facts, site, ctx in limiter_calls(index, self.options):
             call = site.call
             expr = call.kw("storage_uri")
             if expr is None:
@@ -750,9 +515,9 @@ class AuthEndpointWithoutRateLimit(Rule[S13Options]):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         opts = self.options
-        if _uses_alternative(index, opts) and not _limiter_calls(index, opts):
+        if uses_alternative(index, opts) and not limiter_calls(index, opts):
             return
-        for route, fn, kind in _auth_routes(project, opts):
+        for route, fn, kind in project.rate_limits.auth_routes(opts):
             assert route.handler is not None
             if limit_decorators(index, fn, route.handler.module, opts):
                 continue
@@ -826,7 +591,7 @@ class LooseAuthEndpointRateLimit(Rule[S13Options]):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         opts = self.options
-        for route, fn, kind in _auth_routes(project, opts):
+        for route, fn, kind in project.rate_limits.auth_routes(opts):
             assert route.handler is not None
             decorators = limit_decorators(index, fn, route.handler.module, opts)
             if not decorators or not all(d.resolved for d in decorators):
@@ -912,7 +677,7 @@ class InvalidRateLimitString(Rule[S13Options]):
             for fn in facts.functions.values():
                 for deco in limit_decorators(index, fn, facts.module, opts):
                     values.extend(deco.values)
-        for _facts, site, ctx in _limiter_calls(index, opts):
+        for _facts, site, ctx in limiter_calls(index, opts):
             for kw in ("default_limits", "application_limits"):
                 values.extend(limit_values(index, site.call.kw(kw), ctx, many=True))
         for value in values:
@@ -1055,11 +820,11 @@ class UnverifiableRateLimit(Rule[S13Options]):
         index = project.index
         opts = self.options
         values: list[tuple[LimitValue, str]] = []
-        for route, fn, kind in _auth_routes(project, opts):
+        for route, fn, kind in project.rate_limits.auth_routes(opts):
             assert route.handler is not None
             for deco in limit_decorators(index, fn, route.handler.module, opts):
                 values.extend((v, f"the {kind} endpoint `{fn.name}`") for v in deco.values)
-        for _facts, site, ctx in _limiter_calls(index, opts):
+        for _facts, site, ctx in limiter_calls(index, opts):
             values.extend((v, "the default limits") for v in limit_values(index, site.call.kw("default_limits"), ctx, many=True))
         seen: set = set()
         for value, what in values:

@@ -6,15 +6,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from archlint.analysis.apps import AppConfig, Registration
+from archlint.analysis.apps import Registration
 from archlint.analysis.routes import RouteTable
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, BinOp, Call, Expr, FunctionFact, Name, Other, Seq, Starred
+from archlint.collect.facts import Attr, Expr, FunctionFact, Name
 from archlint.index import ProjectIndex
-from archlint.names import FIELD_FUNCTIONS
-from archlint.model import Finding, Severity, Span
+from archlint.model import Finding, Severity
 from archlint.pack import option
-from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Module, ParamValue, SeqValue, Symbol, Unknown, Value, fqn_of
+from archlint.values import ClassRef, Ctx, FuncRef, Instance, Module, ParamValue, Symbol, Unknown, fqn_of
 
 _MAX_DEPTH = 6
 
@@ -38,169 +37,6 @@ class S14Options:
 # --------------------------------------------------------------------------- #
 # CORS
 # --------------------------------------------------------------------------- #
-
-
-@dataclass(slots=True)
-class CorsUse:
-    file: str
-    span: Span
-    ctx: Ctx
-    kw: dict[str, Expr]
-
-
-def cors_uses(index: ProjectIndex, apps: AppConfig, opts: S14Options) -> list[CorsUse]:
-    """Every CORSMiddleware configuration: ``add_middleware``, ``Middleware(...)``, direct construction."""
-    types = frozenset(opts.cors_middleware_types)
-    out: dict[tuple[str, Span], CorsUse] = {}
-    for reg in apps.registrations:
-        if reg.kind == "middleware" and reg.call is not None and index.is_subclass(index.evaluate(reg.target, reg.ctx), types):
-            out.setdefault((reg.file, reg.call.span), CorsUse(reg.file, reg.call.span, reg.ctx, {k: v for k, v in reg.kwargs if k}))
-    for facts, site, ctx in index.calls_to(*types):
-        call = site.call
-        out.setdefault((facts.path, call.span), CorsUse(facts.path, call.span, ctx, {k: v for k, v in call.kwargs if k}))
-    return list(out.values())
-
-
-@dataclass(slots=True)
-class Wildcard:
-    found: bool = False
-    unknown: bool = False
-    via: str = ""  # how the wildcard was reached, for the message
-
-    def merge(self, other: Wildcard) -> Wildcard:
-        return Wildcard(self.found or other.found, self.unknown or other.unknown, self.via or other.via)
-
-
-def _const_wildcard(value: object) -> Wildcard:
-    if isinstance(value, str):
-        return Wildcard(found="*" in (part.strip() for part in value.split(",")))
-    if isinstance(value, (list, tuple, set)):
-        out = Wildcard()
-        for item in value:
-            out = out.merge(_const_wildcard(item))
-        return out
-    return Wildcard()
-
-
-class _Origins:
-    """Whether an ``allow_origins`` expression can hold ``"*"``, following settings, properties and comprehensions."""
-
-    def __init__(self, index: ProjectIndex) -> None:
-        self.index = index
-
-    def of(self, expr: Expr | None, ctx: Ctx, depth: int = 0) -> Wildcard:
-        if expr is None or depth > _MAX_DEPTH:
-            return Wildcard(unknown=True)
-        if isinstance(expr, Seq):
-            out = Wildcard()
-            for item in expr.items:
-                out = out.merge(self.of(item.value if isinstance(item, Starred) else item, ctx, depth + 1))
-            return out
-        if isinstance(expr, BinOp) and expr.op == "Add":
-            return self.of(expr.left, ctx, depth + 1).merge(self.of(expr.right, ctx, depth + 1))
-        if isinstance(expr, Other):
-            return self._other(expr, ctx, depth)
-        if isinstance(expr, Call):
-            func = expr.func
-            if isinstance(func, Attr) and func.attr in ("split", "strip", "rstrip", "lower"):
-                return self.of(func.base, ctx, depth + 1)
-            callee = self.index.fqn(func, ctx)
-            if callee in ("builtins.list", "builtins.tuple", "builtins.set", "builtins.str", "builtins.sorted") and expr.args:
-                return self.of(expr.args[0], ctx, depth + 1)
-        value = self.index.evaluate(expr, ctx)
-        result = self.value(value, depth)
-        if result.unknown and not result.found and isinstance(expr, Attr):
-            factory = self._default_factory(expr, ctx)
-            if factory is not None:
-                result = self.of(factory, ctx, depth + 1)
-        if result.unknown and not result.found and isinstance(expr, Name):
-            bound = _local_binding(self.index, expr, ctx)
-            if bound is not None:
-                return self.of(bound, ctx, depth + 1)
-        if result.found and depth == 0 and isinstance(expr, (Attr, Name)) and expr.dotted():
-            result.via = f"`{expr.dotted()}`"
-        return result
-
-    def value(self, value: Value, depth: int) -> Wildcard:
-        if isinstance(value, Const):
-            return _const_wildcard(value.value)
-        if isinstance(value, SeqValue):
-            out = Wildcard()
-            for item in value.items:
-                out = out.merge(self.value(item, depth + 1))
-            return out
-        if isinstance(value, FuncRef):  # a @property / @computed_field of the settings
-            fn = self.index.function(value)
-            if fn is None or not fn.returns:
-                return Wildcard(unknown=True)
-            out = Wildcard()
-            for ret in fn.returns:
-                out = out.merge(self.of(ret, Ctx(value.module, fn.qualname), depth + 1))
-            return out
-        if isinstance(value, Instance):
-            return Wildcard()  # AnyHttpUrl("https://...") and the like: a single origin
-        return Wildcard(unknown=True)
-
-    def _default_factory(self, expr: Attr, ctx: Ctx) -> Expr | None:
-        """``origins: list[str] = Field(default_factory=lambda: ["*"])`` -> the lambda's body."""
-        owner = self.index.evaluate(expr.base, ctx)
-        if not (isinstance(owner, Instance) and isinstance(owner.type, ClassRef)):
-            return None
-        for klass in self.index.mro(owner.type):
-            if not isinstance(klass, ClassRef):
-                continue
-            fact = self.index.class_fact(klass)
-            if fact is None:
-                continue
-            for assign in fact.assigns:
-                if not any(isinstance(t, Name) and t.id == expr.attr for t in assign.targets):
-                    continue
-                call = assign.value
-                if isinstance(call, Call) and self.index.fqn(call.func, Ctx(klass.module, fact.parent or "")) in FIELD_FUNCTIONS:
-                    factory = call.kw("default_factory")
-                    if isinstance(factory, Other) and factory.kind == "Lambda" and factory.children:
-                        return factory.children[-1]
-                return None
-        return None
-
-    def _other(self, expr: Other, ctx: Ctx, depth: int) -> Wildcard:
-        out = Wildcard()
-        if expr.kind in ("ListComp", "SetComp", "GeneratorExp"):
-            scope = self.index.scope(ctx)
-            for loop in scope.loops if scope is not None else ():
-                if loop.kind == "comprehension" and expr.span.contains(loop.span) and loop.iter is not None:
-                    out = out.merge(self.of(loop.iter, ctx, depth + 1))
-            return out
-        if expr.kind == "IfExp":
-            for child in expr.children:
-                out = out.merge(self.of(child, ctx, depth + 1))
-            return out
-        return Wildcard(unknown=True)
-
-
-def _local_binding(index: ProjectIndex, name: Name, ctx: Ctx) -> Expr | None:
-    """The expression a name is bound to once in its scope or the module (for values ``evaluate`` cannot model)."""
-    facts = index.file_of(ctx)
-    if facts is None:
-        return None
-    for qualname in (ctx.scope, ""):
-        scope = facts.scope(qualname)
-        if scope is None:
-            continue
-        bound = [a for a in scope.assigns if any(isinstance(t, Name) and t.id == name.id for t in a.targets)]
-        if len(bound) == 1 and bound[0].value is not None and bound[0].op is None:
-            return bound[0].value
-        if bound:
-            return None
-    return None
-
-
-def regex_is_wildcard(pattern: str, probes: Iterable[str]) -> bool:
-    try:
-        compiled = re.compile(pattern)
-    except re.error:
-        return False
-    return any(compiled.fullmatch(origin) for origin in probes)
 
 
 # --------------------------------------------------------------------------- #
@@ -350,22 +186,11 @@ class CorsWildcardWithCredentials(Rule[S14Options]):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        index = project.index
-        origins = _Origins(index)
-        for use in cors_uses(index, project.apps, self.options):
-            credentials = index.evaluate(use.kw.get("allow_credentials"), use.ctx) if "allow_credentials" in use.kw else Const(False)
-            if not (isinstance(credentials, Const) and credentials.value is True):
+        cors = project.cors
+        for use in cors.uses(self.options.cors_middleware_types):
+            if not cors.credentials(use):
                 continue
-            what = None
-            if "allow_origins" in use.kw:
-                result = origins.of(use.kw["allow_origins"], use.ctx)
-                if result.found:
-                    what = f"`allow_origins` holds \"*\"{f', through {result.via}' if result.via else ''}"
-            if what is None and "allow_origin_regex" in use.kw:
-                regex = index.evaluate(use.kw["allow_origin_regex"], use.ctx)
-                if isinstance(regex, Const) and isinstance(regex.value, str):
-                    if regex_is_wildcard(regex.value, self.options.wildcard_probe_origins):
-                        what = f"`allow_origin_regex` \"{regex.value}\" accepts any origin"
+            what = cors.any_origin(use, self.options.wildcard_probe_origins)
             if what is not None:
                 yield self.finding(
                     use.file, use.span,
