@@ -9,7 +9,9 @@ that ends with ``/`` matches everything below that directory.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, partial
+from typing import cast
 
 from wcmatch import glob as _glob
 
@@ -19,15 +21,30 @@ _FLAGS = _glob.GLOBSTAR | _glob.BRACE | _glob.DOTGLOB
 
 
 @lru_cache(maxsize=1024)
-def _matcher(pattern: str) -> _glob.WcMatcher:
-    """The compiled pattern: compiling is most of globmatch's cost, and rules match the same globs per file."""
+def _pattern(pattern: str) -> str:
     pattern = pattern.lstrip("/")
-    return _glob.compile(pattern + "**" if pattern.endswith("/") else pattern, flags=_FLAGS)
+    return pattern + "**" if pattern.endswith("/") else pattern
+
+
+@lru_cache(maxsize=1024)
+def _matcher(pattern: str) -> Callable[[str], bool]:
+    """The compiled pattern: compiling is most of globmatch's cost, and rules match the same globs per file.
+
+    ``glob.compile`` is newer than the lowest wcmatch archlint supports (8.5): there, each match compiles.
+    """
+    compile_ = getattr(_glob, "compile", None)
+    if compile_ is None:
+        return partial(_globmatch, pattern=_pattern(pattern))
+    return cast(Callable[[str], bool], compile_(_pattern(pattern), flags=_FLAGS).match)
+
+
+def _globmatch(path: str, pattern: str) -> bool:
+    return bool(_glob.globmatch(path, pattern, flags=_FLAGS))
 
 
 @lru_cache(maxsize=65536)
 def match(pattern: str, path: str) -> bool:
-    return bool(_matcher(pattern).match(path))
+    return bool(_matcher(pattern)(path))
 
 
 def match_any(patterns: tuple[str, ...] | list[str], path: str) -> str | None:
