@@ -690,7 +690,7 @@ class InvalidRateLimitString(Rule[S13Options]):
             seen.add((facts.path, value.expr.span))
             yield self.finding(
                 facts.path, value.expr.span,
-                f"The rate limit \"{value.text}\" is not in the `limits` grammar ({error}): SlowAPI fails on it at "
+                f"The rate limit \"{value.text}\" is not in the `limits` grammar: SlowAPI fails on it at "
                 "request time; write it like \"5/minute\" or \"5 per minute\".",
             )
 
