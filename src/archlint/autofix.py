@@ -21,6 +21,7 @@ from pathlib import Path
 import libcst as cst
 
 from archlint.engine import Overrides, RunResult, run
+from archlint.fsio import read_bytes
 from archlint.fixes import FixSource, Rewrite, apply_edits, edits, overlaps
 from archlint.model import Edit, Finding, Fix, Span
 from archlint.report import write_atomic
@@ -174,7 +175,7 @@ def _read(path: Path, overlay: dict[Path, str]) -> str | None:
     if resolved in overlay:
         return overlay[resolved]
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        return read_bytes(path, root=None, limit=None).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return None
 

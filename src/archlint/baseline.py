@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from archlint.fsio import read_bytes
 from archlint.model import Finding, Severity, Span
 
 BASELINE_VERSION = 1
@@ -63,7 +64,7 @@ class _Source:
     @classmethod
     def read(cls, path: Path, read: Callable[[Path], str] | None = None) -> _Source:
         try:
-            text = read(path) if read is not None else path.read_bytes().decode("utf-8-sig", errors="replace")
+            text = read(path) if read is not None else read_bytes(path, root=None, limit=None).decode("utf-8-sig", errors="replace")
         except (OSError, ValueError):
             return cls([], [])
         text = text.removeprefix("\ufeff")

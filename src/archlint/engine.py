@@ -45,6 +45,7 @@ from archlint.discover import (
     module_name,
     read_failure,
 )
+from archlint.fsio import read_bytes as read_project_bytes
 from archlint.fsio import read_text as read_project_text
 from archlint.fsio import resolve
 from archlint.index import ProjectIndex
@@ -321,10 +322,14 @@ def _results_key(
 
 
 def _digest_of(path: Path) -> str:
+    """The content digest of a document or code-frame file for the answer cache.
+
+    Read through the safe reader: a FIFO or device never blocks the run (it is refused and keyed by why).
+    """
     try:
-        return content_digest(path.read_bytes())
+        return content_digest(read_project_bytes(path, root=None, limit=None))
     except OSError as exc:
-        return f"unreadable {exc.errno}"
+        return f"unreadable {exc}"
 
 
 def _with_extra_digests(answer, inputs: _Inputs, top: Path):
