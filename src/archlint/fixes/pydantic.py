@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import libcst as cst
 
-from archlint.fixes import FixSource, Rewrite, add_import, mentioned_names
+from archlint.fixes import FixSource, Rewrite, add_import, keyword_arg, mentioned_names
 from archlint.model import Span
 
 #: v1 method -> (v2 method, keyword arguments the v2 method accepts with the same meaning, positional ok).
@@ -68,7 +68,7 @@ def rename_argument(source: FixSource, span: Span) -> cst.Module | None:
     if new is None:
         return None
     call = source.enclosing(arg, cst.Call)
-    if isinstance(call, cst.Call) and any(a.keyword is not None and a.keyword.value == new for a in call.args):
+    if isinstance(call, cst.Call) and keyword_arg(call, new) is not None:
         return None  # both spellings given: a person decides
     return source.replace(arg, arg.with_changes(keyword=cst.Name(new)))
 
