@@ -334,7 +334,8 @@ def test_no_cache_writes_no_findings_entry_and_clean_removes_them(tmp_path, monk
 
 @pytest.mark.parametrize("command", [["--version"], ["rules"], ["explain", "AL101"], ["check", "{root}"]])
 def test_start_up_without_libcst(tmp_path, monkeypatch, command):
-    """--version, rules, explain, and a check answered from the cache never import LibCST."""
+    """--version, rules, explain, and a check answered from the cache never import LibCST, nor the
+    language server's pygls and lsprotocol (only `archlint lsp` needs them)."""
     monkeypatch.setenv("ARCHLINT_CACHE_DIR", str(tmp_path / "cache"))
     root = make_project(tmp_path / "p", RESULTS_PROJECT)
     args = [a.format(root=root) for a in command]
@@ -345,8 +346,8 @@ def test_start_up_without_libcst(tmp_path, monkeypatch, command):
         f"sys.argv = ['archlint', *{args!r}]\n"
         "try:\n    runpy.run_module('archlint', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
-        "print('LIBCST' if any(m == 'libcst' or m.startswith('libcst.') for m in sys.modules) else 'CLEAN',"
-        " file=sys.stderr)\n"
+        "heavy = ('libcst', 'pygls', 'lsprotocol')\n"
+        "print('HEAVY' if any(m.split('.')[0] in heavy for m in sys.modules) else 'CLEAN', file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
     assert done.stderr.strip().splitlines()[-1] == "CLEAN", done.stderr

@@ -65,13 +65,24 @@ def test_a_library_of_router_factories_says_so_once():
     assert "authkit.routers.get_login_router, authkit.routers.get_users_router" in note
 
 
-def test_auth_declared_by_a_router_subclass_is_fastapis(tmp_path):
-    project = RESOLUTION / "auth_subclass"
+#: fixture -> (the application, a protected route, an open route): auth the inventory must read as FastAPI does.
+AUTH = {
+    # A router subclass that declares its dependencies.
+    "auth_subclass": ("pantry.main:app", "/api/v1/shelves", "/api/v1/labels"),
+    # Annotated[..., Depends(checker)] and Security(...) from factories protect; Depends(page) does not.
+    "auth_factories": ("vault.main:app", "/api/v1/secrets", "/api/v1/catalog"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AUTH))
+def test_auth_is_fastapis(name, tmp_path):
+    project = RESOLUTION / name
+    spec, protected, public = AUTH[name]
     report = inventory(project)
-    truth = probe(project / "src", "pantry.main:app", tmp_path)
+    truth = probe(project / "src", spec, tmp_path)
     got = sorted([e["method"], e["path"], e["auth"]] for e in report["endpoints_created"])
     assert got == sorted([method, path, auth] for method, path, auth, *_ in truth["endpoints"])
-    assert ["GET", "/api/v1/shelves", "bearer"] in got and ["GET", "/api/v1/labels", "none"] in got
+    assert ["GET", protected, "bearer"] in got and ["GET", public, "none"] in got
 
 
 def test_a_form_model_sends_its_fields_as_form_fields():
@@ -80,16 +91,6 @@ def test_a_form_model_sends_its_fields_as_form_fields():
     # FastAPI reads a form model's fields from the form, each by its own name.
     assert "--data-urlencode email=user@example.com" in login
     assert "--data-urlencode password=" in login and "form=" not in login
-
-
-def test_auth_from_dependency_factories_is_fastapis(tmp_path):
-    project = RESOLUTION / "auth_factories"
-    report = inventory(project)
-    truth = probe(project / "src", "vault.main:app", tmp_path)
-    got = sorted([e["method"], e["path"], e["auth"]] for e in report["endpoints_created"])
-    assert got == sorted([method, path, auth] for method, path, auth, *_ in truth["endpoints"])
-    # Annotated[..., Depends(checker)] and Security(...) from factories protect; Depends(page) does not.
-    assert ["GET", "/api/v1/secrets", "bearer"] in got and ["GET", "/api/v1/catalog", "none"] in got
 
 
 def test_a_parameter_callers_disagree_on_is_unverifiable(tmp_path):

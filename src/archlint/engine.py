@@ -717,13 +717,11 @@ class Session:
         self.rules = select_rules(config, overrides)
         self.limits = limits(config)
         self.cache = facts_cache(config, no_cache=overrides.no_cache)
-        files = discover(config, self.report_root)
-        tests_rule = next((rule for rule in self.rules if rule.standard == "S24"), None)
-        tests = discover_tests(config, self.report_root, tests_rule.options.test_files) if tests_rule is not None else []
-        collected, test_facts = _collect_with_tests(files, tests, config, overrides.jobs, overrides.no_cache,
-                                                    cache=self.cache)
-        self._files = {f.path: f for f in files}
-        self._tests = {f.path: f for f in tests if f.path not in self._files}
+        inputs = _Inputs.read(config, self.report_root, overrides, self.rules)
+        collected, test_facts = _collect_with_tests(inputs.files, inputs.test_files, config, overrides.jobs,
+                                                    overrides.no_cache, blobs=inputs.blobs, cache=self.cache)
+        self._files = {f.path: f for f in inputs.files}
+        self._tests = {f.path: f for f in inputs.test_files}
         self._facts = {f.path: f for f in collected}
         self._test_facts = {f.path: f for f in test_facts}
         #: The facts of each text checked, by report path, with the digest of the text they were collected from.

@@ -7,6 +7,8 @@ the same thing. The rest is left to a person (no fix).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libcst as cst
 
 from archlint.fixes import FixSource, Rewrite, add_import
@@ -80,21 +82,7 @@ def field_validator(source: FixSource, span: Span) -> cst.Module | None:
     Every such validator of the file is rewritten at once (the same edits for
     each finding), so the import can change with the last use.
     """
-    node = source.node_at(span, cst.BaseExpression)
-    local = next((k for k, v in source.imported_names("pydantic").items() if v == "validator"), None)
-    if node is None or local != "validator":
-        return None  # not imported, or under another name: the import swap below would miss it
-    rewrites: dict[cst.Decorator, cst.Decorator] = {}
-    for function in _functions(source.module):
-        for decorator in function.decorators:
-            new = _field_validator(decorator, function, local)
-            if new is not None:
-                rewrites[decorator] = new
-    target = source.enclosing(node, cst.Decorator)
-    if target not in rewrites:
-        return None
-    tree = source.module.visit(_Redecorate(rewrites))
-    return tree.visit(_SwapImport(local, "field_validator", keep=_uses(tree, local) > 0))
+    return _redecorate_validators(source, span, "validator", "field_validator", _field_validator)
 
 
 def model_validator(source: FixSource, span: Span) -> cst.Module | None:
@@ -106,21 +94,36 @@ def model_validator(source: FixSource, span: Span) -> cst.Module | None:
     model in v2 (`mode="after"`), so its body must change: no fix. Every such
     validator of the file is rewritten at once, as for `@field_validator`.
     """
+    return _redecorate_validators(source, span, "root_validator", "model_validator", _model_validator)
+
+
+def _redecorate_validators(
+    source: FixSource,
+    span: Span,
+    v1: str,
+    v2: str,
+    convert: Callable[[cst.Decorator, cst.FunctionDef, str], cst.Decorator | None],
+) -> cst.Module | None:
+    """Rewrites every `@v1` decorator of the file that `convert` can, when the finding's is one of them.
+
+    All at once (the same edits for each finding), so the import of `v1` can
+    change to `v2` with the last use.
+    """
     node = source.node_at(span, cst.BaseExpression)
-    local = next((k for k, v in source.imported_names("pydantic").items() if v == "root_validator"), None)
-    if node is None or local != "root_validator":
-        return None
+    local = next((k for k, v in source.imported_names("pydantic").items() if v == v1), None)
+    if node is None or local != v1:
+        return None  # not imported, or under another name: the import swap below would miss it
     rewrites: dict[cst.Decorator, cst.Decorator] = {}
     for function in _functions(source.module):
         for decorator in function.decorators:
-            new = _model_validator(decorator, function, local)
+            new = convert(decorator, function, local)
             if new is not None:
                 rewrites[decorator] = new
     target = source.enclosing(node, cst.Decorator)
     if target not in rewrites:
         return None
     tree = source.module.visit(_Redecorate(rewrites))
-    return tree.visit(_SwapImport(local, "model_validator", keep=_uses(tree, local) > 0))
+    return tree.visit(_SwapImport(local, v2, keep=_uses(tree, local) > 0))
 
 
 def _model_validator(decorator: cst.Decorator, function: cst.FunctionDef, local: str) -> cst.Decorator | None:
