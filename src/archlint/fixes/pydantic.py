@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import libcst as cst
 
-from archlint.fixes import FixSource, Rewrite, add_import
+from archlint.fixes import FixSource, Rewrite, add_import, keyword_arg, mentioned_names
 from archlint.model import Span
 
 #: v1 method -> (v2 method, keyword arguments the v2 method accepts with the same meaning, positional ok).
@@ -68,7 +68,7 @@ def rename_argument(source: FixSource, span: Span) -> cst.Module | None:
     if new is None:
         return None
     call = source.enclosing(arg, cst.Call)
-    if isinstance(call, cst.Call) and any(a.keyword is not None and a.keyword.value == new for a in call.args):
+    if isinstance(call, cst.Call) and keyword_arg(call, new) is not None:
         return None  # both spellings given: a person decides
     return source.replace(arg, arg.with_changes(keyword=cst.Name(new)))
 
@@ -312,7 +312,7 @@ def config_dict(source: FixSource, span: Span, kind: str, renames: dict[str, str
             return None
     module = "pydantic_settings" if kind == "SettingsConfigDict" else "pydantic"
     bound = source.imported_names(module).get(kind)
-    if bound != kind and _binds(source.module, kind):
+    if bound != kind and kind in mentioned_names(source.module):
         return None
     entries: list[tuple[str, cst.BaseExpression, cst.SimpleStatementLine]] = []
     exact = True
@@ -380,19 +380,6 @@ def _target(small: cst.BaseSmallStatement) -> str | None:
     if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
         return small.target.value
     return None
-
-
-def _binds(tree: cst.Module, name: str) -> bool:
-    """Whether the module binds ``name`` anywhere (an import, a definition, an assignment)."""
-    found = False
-
-    class _Find(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            nonlocal found
-            found = found or node.value == name
-
-    tree.visit(_Find())
-    return found
 
 
 def rename_config_key(source: FixSource, span: Span, renames: dict[str, str]) -> Rewrite | None:
