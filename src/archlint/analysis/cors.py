@@ -142,9 +142,9 @@ class OriginsWildcard:
             if factory is not None:
                 result = self.of(factory, ctx, depth + 1)
         if result.unknown and not result.found and isinstance(expr, Name):
-            bound = _local_binding(self.index, expr, ctx)
+            bound = self.index.definition(expr, ctx)
             if bound is not None:
-                return self.of(bound, ctx, depth + 1)
+                return self.of(bound[0], bound[1], depth + 1)
         if result.found and depth == 0 and isinstance(expr, (Attr, Name)) and expr.dotted():
             result.via = f"`{expr.dotted()}`"
         return result
@@ -203,23 +203,6 @@ class OriginsWildcard:
                 out = out.merge(self.of(child, ctx, depth + 1))
             return out
         return Wildcard(unknown=True)
-
-
-def _local_binding(index: ProjectIndex, name: Name, ctx: Ctx) -> Expr | None:
-    """The expression a name is bound to once in its scope or the module (for values ``evaluate`` cannot model)."""
-    facts = index.file_of(ctx)
-    if facts is None:
-        return None
-    for qualname in (ctx.scope, ""):
-        scope = facts.scope(qualname)
-        if scope is None:
-            continue
-        bound = [a for a in scope.assigns if any(isinstance(t, Name) and t.id == name.id for t in a.targets)]
-        if len(bound) == 1 and bound[0].value is not None and bound[0].op is None:
-            return bound[0].value
-        if bound:
-            return None
-    return None
 
 
 def regex_is_wildcard(pattern: str, probes: Iterable[str]) -> bool:

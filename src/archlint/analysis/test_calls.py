@@ -314,16 +314,16 @@ class _Reader:
             else:
                 value = self.index.const(bound(method_expr), ctx)
                 method = value.upper() if isinstance(value, str) else None
-            url_here = bound(url_expr)
+            url_here, url_ctx = bound(url_expr), ctx
             if isinstance(url_here, Name):
                 found = self.index.definition(url_here, ctx)
                 if found is not None and self._route_name(found[0], found[1]) is not None:
-                    url_here, ctx = found
-            name = self._route_name(url_here, ctx)
+                    url_here, url_ctx = found
+            name = self._route_name(url_here, url_ctx)
             if name:
                 out.append(TestCall(facts.path, call.span, test, method, None, route_name=name))
                 continue
-            url = self.template(url_here, ctx) if name is None else None
+            url = self.template(url_here, url_ctx) if name is None else None
             if url is None or url.startswith(WILDCARD) and "/" not in url.replace(WILDCARD, ""):
                 why = "its URL is known only at run time" if url_expr is not None else "it names no URL"
                 out.append(TestCall(facts.path, call.span, test, method, None, reason=why))

@@ -10,10 +10,13 @@ gets one finding, at its first registration, listing every path.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 from archlint.analysis.endpoints import route_label
 from archlint.analysis.routes import Route
+
+T = TypeVar("T")
 
 
 def per_handler(routes: Iterable[Route]) -> list[list[Route]]:
@@ -23,6 +26,16 @@ def per_handler(routes: Iterable[Route]) -> list[list[Route]]:
         key: object = (route.handler, route.methods) if route.handler is not None else id(route)
         groups.setdefault(key, []).append(route)
     return list(groups.values())
+
+
+def flagged_handlers(routes: Iterable[Route], verdict: Callable[[Route], T | None]) -> Iterator[tuple[Route, T, str]]:
+    """Per handler whose `verdict` flags a registration: the first flagged route, its verdict, and the
+    `registrations_label` of every flagged registration (one finding per handler)."""
+    for group in per_handler(routes):
+        flagged = [(route, v) for route in group if (v := verdict(route)) is not None]
+        if flagged:
+            route, v = flagged[0]
+            yield route, v, registrations_label([r for r, _ in flagged])
 
 
 def registrations_label(routes: list[Route]) -> str:

@@ -22,7 +22,7 @@ from archlint.analysis.endpoints import (
     runtime_statuses,
     unresolved_include_sets,
 )
-from archlint.checks._registrations import per_handler, registrations_label
+from archlint.checks._registrations import flagged_handlers
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, Expr, FString, FunctionFact, Lit, Name, Subscript
 from archlint.index import ProjectIndex
@@ -367,12 +367,8 @@ class CreateWithout201(Rule[S2Options]):
         return fastapi_fixes.set_status_created(source, finding.span)
 
     def check(self, project: Project) -> Iterable[Finding]:
-        for group in per_handler(project.routes.routes):
-            verdicts = [(route, v) for route in group if (v := self._verdict(project, route)) is not None]
-            if not verdicts:
-                continue
-            route, (why, answers, fn) = verdicts[0]
-            label = registrations_label([r for r, _ in verdicts])
+        for route, (why, answers, fn), label in flagged_handlers(
+                project.routes.routes, lambda r: self._verdict(project, r)):
             if isinstance(why, _Unverifiable):
                 yield self.finding(
                     route.file,

@@ -14,7 +14,7 @@ from archlint.analysis.endpoints import (
     runtime_statuses,
     unresolved_include_sets,
 )
-from archlint.checks._registrations import per_handler, registrations_label
+from archlint.checks._registrations import flagged_handlers
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, FunctionFact, Lit, Name
 from archlint.index import ProjectIndex
@@ -117,16 +117,12 @@ class UndocumentedEndpoint(Rule[S3Options]):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        for group in per_handler(project.routes.routes):
-            flagged = [(route, fn) for route in group if (fn := self._undocumented(project, route)) is not None]
-            if flagged:
-                route, fn = flagged[0]
-                yield self.finding(
-                    route.file,
-                    route.call.span,
-                    f"The route {registrations_label([r for r, _ in flagged])} is not documented: give `{fn.name}` "
-                    f"a docstring or pass `summary=` / `description=`.",
-                )
+        for route, fn, label in flagged_handlers(project.routes.routes, lambda r: self._undocumented(project, r)):
+            yield self.finding(
+                route.file,
+                route.call.span,
+                f"The route {label} is not documented: give `{fn.name}` a docstring or pass `summary=` / `description=`.",
+            )
 
     def _undocumented(self, project: Project, route: Route) -> FunctionFact | None:
         index = project.index
@@ -207,16 +203,13 @@ class MissingResponseModel(Rule[S3Options]):
     ]
 
     def check(self, project: Project) -> Iterable[Finding]:
-        for group in per_handler(project.routes.routes):
-            flagged = [(route, what) for route in group if (what := self._undocumented(project, route)) is not None]
-            if flagged:
-                route, what = flagged[0]
-                yield self.finding(
-                    route.file,
-                    route.call.span,
-                    f"The route {registrations_label([r for r, _ in flagged])} documents no response schema ({what}): "
-                    f"annotate the return type or pass `response_model=`.",
-                )
+        for route, what, label in flagged_handlers(project.routes.routes, lambda r: self._undocumented(project, r)):
+            yield self.finding(
+                route.file,
+                route.call.span,
+                f"The route {label} documents no response schema ({what}): "
+                f"annotate the return type or pass `response_model=`.",
+            )
 
     def _undocumented(self, project: Project, route: Route) -> str | None:
         index = project.index

@@ -440,7 +440,7 @@ def url_scheme(index: ProjectIndex, expr: Expr, ctx: Ctx, depth: int = 0) -> str
             return url_scheme(index, expr.func.base, ctx, depth + 1)
         return None
     if isinstance(expr, Name):
-        bound = _local_value(index, expr, ctx)
+        bound = index.definition(expr, ctx)
         if bound is not None:
             return url_scheme(index, bound[0], bound[1], depth + 1)
         return None
@@ -520,27 +520,6 @@ def _scheme(text: object) -> str | None:
         return None
     match = _SCHEME.match(text)
     return match.group(1) if match else None
-
-
-def _local_value(index: ProjectIndex, name: Name, ctx: Ctx) -> tuple[Expr, Ctx] | None:
-    """The expression a name was assigned from, when one plain assignment binds it (this scope or the module)."""
-    facts = index.modules.get(ctx.module)
-    if facts is None:
-        return None
-    for qualname in (ctx.scope, ""):
-        scope = facts.scope(qualname)
-        if scope is None:
-            continue
-        values = [
-            a.value
-            for a in scope.assigns
-            if a.value is not None and a.op is None and any(isinstance(t, Name) and t.id == name.id for t in a.targets)
-        ]
-        if len(values) == 1:
-            return values[0], Ctx(ctx.module, qualname)
-        if values:
-            return None
-    return None
 
 
 class LegacyQueryApi(_S10Rule):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from archlint.analysis.routes import Route
 from archlint.analysis.test_calls import TestCall, TestCalls, read_test_calls
 from archlint.checks.base import Project, Rule
+from archlint.collect.facts import Lit
 from archlint.model import Finding, Severity
 from archlint.pack import option
 
@@ -45,7 +46,7 @@ def route_names(route: Route) -> set[str]:
     if route.handler is not None:
         names.add(route.handler.qualname.rpartition(".")[2])
     name = route.call.kw("name")
-    if name is not None and hasattr(name, "value") and isinstance(name.value, str):  # a literal name=
+    if isinstance(name, Lit) and isinstance(name.value, str):  # a literal name=
         names.add(name.value)
     return names
 
@@ -155,7 +156,7 @@ class UntestedEndpoint(_S24Rule):
         table = project.routes
         if calls.files == 0:
             for app in table.apps:
-                if any(r.full_paths and any(f.app == app.key for f in r.full_paths) for r in table.routes):
+                if any(f.app == app.key for r in table.routes for f in r.full_paths):
                     yield self.finding(
                         app.file,
                         app.call.span,

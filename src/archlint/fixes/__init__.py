@@ -157,6 +157,19 @@ def with_argument(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cs
     return call.with_changes(args=args)
 
 
+def mentioned_names(tree: cst.CSTNode) -> set[str]:
+    """Every name the tree mentions: a conservative stand-in for the names a module binds
+    (an import, a definition, an assignment), for a fix choosing a name that clashes with none."""
+    found: set[str] = set()
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            found.add(node.value)
+
+    tree.visit(_Collect())
+    return found
+
+
 def _isort_key(name: str) -> tuple[int, str]:
     """isort's (and Ruff's) `order-by-type`: CONSTANTS, then Classes, then the rest."""
     return (0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2, name)

@@ -7,9 +7,11 @@ the same thing. The rest is left to a person (no fix).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libcst as cst
 
-from archlint.fixes import FixSource, Rewrite, add_import
+from archlint.fixes import FixSource, Rewrite, add_import, keyword_arg, mentioned_names
 from archlint.model import Span
 
 #: v1 method -> (v2 method, keyword arguments the v2 method accepts with the same meaning, positional ok).
@@ -66,7 +68,7 @@ def rename_argument(source: FixSource, span: Span) -> cst.Module | None:
     if new is None:
         return None
     call = source.enclosing(arg, cst.Call)
-    if isinstance(call, cst.Call) and any(a.keyword is not None and a.keyword.value == new for a in call.args):
+    if isinstance(call, cst.Call) and keyword_arg(call, new) is not None:
         return None  # both spellings given: a person decides
     return source.replace(arg, arg.with_changes(keyword=cst.Name(new)))
 
@@ -80,21 +82,7 @@ def field_validator(source: FixSource, span: Span) -> cst.Module | None:
     Every such validator of the file is rewritten at once (the same edits for
     each finding), so the import can change with the last use.
     """
-    node = source.node_at(span, cst.BaseExpression)
-    local = next((k for k, v in source.imported_names("pydantic").items() if v == "validator"), None)
-    if node is None or local != "validator":
-        return None  # not imported, or under another name: the import swap below would miss it
-    rewrites: dict[cst.Decorator, cst.Decorator] = {}
-    for function in _functions(source.module):
-        for decorator in function.decorators:
-            new = _field_validator(decorator, function, local)
-            if new is not None:
-                rewrites[decorator] = new
-    target = source.enclosing(node, cst.Decorator)
-    if target not in rewrites:
-        return None
-    tree = source.module.visit(_Redecorate(rewrites))
-    return tree.visit(_SwapImport(local, "field_validator", keep=_uses(tree, local) > 0))
+    return _redecorate_validators(source, span, "validator", "field_validator", _field_validator)
 
 
 def model_validator(source: FixSource, span: Span) -> cst.Module | None:
@@ -106,21 +94,36 @@ def model_validator(source: FixSource, span: Span) -> cst.Module | None:
     model in v2 (`mode="after"`), so its body must change: no fix. Every such
     validator of the file is rewritten at once, as for `@field_validator`.
     """
+    return _redecorate_validators(source, span, "root_validator", "model_validator", _model_validator)
+
+
+def _redecorate_validators(
+    source: FixSource,
+    span: Span,
+    v1: str,
+    v2: str,
+    convert: Callable[[cst.Decorator, cst.FunctionDef, str], cst.Decorator | None],
+) -> cst.Module | None:
+    """Rewrites every `@v1` decorator of the file that `convert` can, when the finding's is one of them.
+
+    All at once (the same edits for each finding), so the import of `v1` can
+    change to `v2` with the last use.
+    """
     node = source.node_at(span, cst.BaseExpression)
-    local = next((k for k, v in source.imported_names("pydantic").items() if v == "root_validator"), None)
-    if node is None or local != "root_validator":
-        return None
+    local = next((k for k, v in source.imported_names("pydantic").items() if v == v1), None)
+    if node is None or local != v1:
+        return None  # not imported, or under another name: the import swap below would miss it
     rewrites: dict[cst.Decorator, cst.Decorator] = {}
     for function in _functions(source.module):
         for decorator in function.decorators:
-            new = _model_validator(decorator, function, local)
+            new = convert(decorator, function, local)
             if new is not None:
                 rewrites[decorator] = new
     target = source.enclosing(node, cst.Decorator)
     if target not in rewrites:
         return None
     tree = source.module.visit(_Redecorate(rewrites))
-    return tree.visit(_SwapImport(local, "model_validator", keep=_uses(tree, local) > 0))
+    return tree.visit(_SwapImport(local, v2, keep=_uses(tree, local) > 0))
 
 
 def _model_validator(decorator: cst.Decorator, function: cst.FunctionDef, local: str) -> cst.Decorator | None:
@@ -309,7 +312,7 @@ def config_dict(source: FixSource, span: Span, kind: str, renames: dict[str, str
             return None
     module = "pydantic_settings" if kind == "SettingsConfigDict" else "pydantic"
     bound = source.imported_names(module).get(kind)
-    if bound != kind and _binds(source.module, kind):
+    if bound != kind and kind in mentioned_names(source.module):
         return None
     entries: list[tuple[str, cst.BaseExpression, cst.SimpleStatementLine]] = []
     exact = True
@@ -377,19 +380,6 @@ def _target(small: cst.BaseSmallStatement) -> str | None:
     if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
         return small.target.value
     return None
-
-
-def _binds(tree: cst.Module, name: str) -> bool:
-    """Whether the module binds ``name`` anywhere (an import, a definition, an assignment)."""
-    found = False
-
-    class _Find(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            nonlocal found
-            found = found or node.value == name
-
-    tree.visit(_Find())
-    return found
 
 
 def rename_config_key(source: FixSource, span: Span, renames: dict[str, str]) -> Rewrite | None:

@@ -8,7 +8,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import RemoveImportsVisitor
 
-from archlint.fixes import FixSource, Rewrite, add_import, keyword_arg, with_argument
+from archlint.fixes import FixSource, Rewrite, add_import, keyword_arg, mentioned_names, with_argument
 from archlint.model import Span
 
 COLUMN_CALLS = ("Column", "mapped_column", "Field")
@@ -130,7 +130,7 @@ class _Names:
         self.wanted: set[tuple[str, str]] = set()
         self.orm_wanted: set[tuple[str, str]] = set()
         self.column_names = [k for k, v in source.imported_names("sqlalchemy").items() if v == "Column" and k == v]
-        self._bound = _bound_names(source.module)
+        self._bound = mentioned_names(source.module)
         self._modules = _imported_modules(source.module)
 
     def orm(self, name: str) -> str | None:
@@ -155,18 +155,6 @@ class _Names:
             return None
         self.wanted.add((module, name))
         return name
-
-
-def _bound_names(tree: cst.Module) -> set[str]:
-    """Every name the module mentions (a conservative stand-in for the names it binds)."""
-    found: set[str] = set()
-
-    class _Collect(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            found.add(node.value)
-
-    tree.visit(_Collect())
-    return found
 
 
 def _imported_modules(tree: cst.Module) -> set[str]:
