@@ -266,6 +266,8 @@ class _Inputs:
     blobs: list[bytes | FileFacts]
     #: (path, digest) of each OpenAPI document the rules may read; None: not read for the key.
     documents: list[tuple[str, str]] | None = None
+    #: The OpenAPI documents found in the tree for the key, reused by the check: the tree is walked once.
+    discovered: list[Path] | None = None
     cacheable: bool = True
 
     @classmethod
@@ -307,7 +309,10 @@ def _results_key(
     # The rules that read OpenAPI documents (S4's, and the policy rules held on documents); should
     # another rule load them, the run is not stored (see _check_group), never answered stale.
     if any(type(rule).__module__.startswith("archlint.checks.s04_") for rule in rules) or overrides.openapi:
-        documents = list(request.files) if request.files else (request.discover() if request.discover else [])
+        if request.files or request.discover is None:
+            documents = list(request.files)
+        else:
+            documents = inputs.discovered = request.discover()
         inputs.documents = [(str(d), _digest_of(d)) for d in documents]
     digest = hashlib.blake2b(digest_size=32)
     for part in (query, setup, repr(inputs.documents)):
@@ -479,12 +484,16 @@ def build_project(
     files = [f for f in files if f.path in kept]
     if overrides.stdin_filename is not None:
         files, facts = _with_stdin(config, report_root, overrides, files, facts)
+    request = openapi_request(config, overrides)
+    discovered = inputs.discovered
+    if discovered is not None and request.discover is not None:
+        request.discover = lambda: discovered  # found already, for the results cache's key
     project = Project(
         index=ProjectIndex(facts),
         root=config.root,
         report_root=report_root,
         other_files=[_relative(p.resolve(), report_root) for p in overrides.openapi],
-        openapi_request=openapi_request(config, overrides),
+        openapi_request=request,
         generated=generated,
         health_probes=config.pack.health_probes,
         test_files=test_facts,

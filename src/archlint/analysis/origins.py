@@ -481,7 +481,7 @@ class Origins:
                 if not found:
                     return None
                 out.extend(found)
-            return out[:_MAX_FLOWS] if len(out) <= _MAX_FLOWS else None
+            return out if len(out) <= _MAX_FLOWS else None
         return None
 
     def _param_binding(self, facts: FileFacts, scope: FunctionFact, param) -> Binding:

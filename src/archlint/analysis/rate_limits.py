@@ -20,7 +20,7 @@ from archlint.analysis.endpoints import list_dependencies, param_dependencies, r
 from archlint.analysis.routes import Route, RouteTable
 from archlint.collect.facts import Attr, Call, Expr, FunctionFact, Name, Seq
 from archlint.index import ProjectIndex
-from archlint.names import SECURITY
+from archlint.names import ANNOTATED, BASE_MODEL, SECURITY, SQLMODEL
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, SeqValue, TypeForm, Unknown, Value, fqn_of
 
 
@@ -179,7 +179,7 @@ def auth_kind(
     return None
 
 
-_MODEL_BASES = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel", "sqlmodel.SQLModel", "sqlmodel.main.SQLModel"})
+_MODEL_BASES = BASE_MODEL | SQLMODEL
 
 
 def _is_signup(index: ProjectIndex, table: RouteTable, route: Route, fn: FunctionFact, names: RateLimitNames) -> bool:
@@ -197,7 +197,7 @@ def _is_signup(index: ProjectIndex, table: RouteTable, route: Route, fn: Functio
 
 def _account_body(index: ProjectIndex, annotation: Expr, ctx: Ctx, names: RateLimitNames) -> bool:
     value = index.evaluate(annotation, ctx)
-    if isinstance(value, TypeForm) and fqn_of(value.origin) in ("typing.Annotated", "typing_extensions.Annotated") and value.args:
+    if isinstance(value, TypeForm) and fqn_of(value.origin) in ANNOTATED and value.args:
         value = value.args[0]
     if not isinstance(value, ClassRef) or not index.is_subclass(value, _MODEL_BASES):
         return False
