@@ -4,20 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, Expr, Lit, Name
 from archlint.index import ProjectIndex
-from archlint.model import Finding, Severity
+from archlint.model import Finding, Severity, Span
 from archlint.analysis.orm import ColumnDef, RelationshipDef
 from archlint.pack import option
 from archlint.analysis.static_types import canonical_calls, canonical_of, imported_names
 from archlint.values import ClassRef, Ctx, Instance
 from archlint.names import canonical
 
-if TYPE_CHECKING:
-    from archlint.fixes import sqlalchemy as sqlalchemy_fixes
+
+@dataclass(frozen=True, slots=True)
+class TypedColumn:
+    """What the rule knows of one column it can type: the statement, the Python type, the nullability.
+
+    Defined here, not in `archlint.fixes.sqlalchemy`, so that checking does not import LibCST's codemods.
+    """
+
+    span: Span
+    #: (module, name): `("", "int")` a builtin or a name as written in the file, `("datetime", "datetime")` an import.
+    python_type: tuple[str, str]
+    nullable: bool
+    safe: bool
 
 
 @dataclass(frozen=True)
@@ -281,7 +291,7 @@ class UntypedColumn(_S11Rule):
 
         return sqlalchemy_fixes.typed_columns(source, finding.span, columns) if columns else None
 
-    def _column_hint(self, index: ProjectIndex, col: ColumnDef, annotated: bool) -> sqlalchemy_fixes.TypedColumn | None:
+    def _column_hint(self, index: ProjectIndex, col: ColumnDef, annotated: bool) -> TypedColumn | None:
         """What the fix needs to type a column: its Python type (from the SQL type) and nullability."""
         call = col.call
         if call is None or any(key is None for key, _ in call.kwargs):
@@ -301,14 +311,12 @@ class UntypedColumn(_S11Rule):
         python_type = _python_type(index, sql_type, col.ctx) if sql_type is not None else None
         if python_type is None:
             return None
-        from archlint.fixes import sqlalchemy as sqlalchemy_fixes  # LibCST: only when fixing
-
-        return sqlalchemy_fixes.TypedColumn(col.span, python_type, nullable, safe=not annotated)
+        return TypedColumn(col.span, python_type, nullable, safe=not annotated)
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         table = project.orm
-        self._typed: dict[str, list[sqlalchemy_fixes.TypedColumn]] = {}
+        self._typed: dict[str, list[TypedColumn]] = {}
         seen: set[tuple[ClassRef | None, str]] = set()
         for model in table.models.values():
             if model.kind != "declarative":

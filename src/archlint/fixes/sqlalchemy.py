@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -10,6 +10,9 @@ from libcst.codemod.visitors import RemoveImportsVisitor
 
 from archlint.fixes import FixSource, Rewrite, add_import, keyword_arg, mentioned_names, with_argument
 from archlint.model import Span
+
+if TYPE_CHECKING:
+    from archlint.checks.s11_typed_models import TypedColumn
 
 COLUMN_CALLS = ("Column", "mapped_column", "Field")
 
@@ -43,17 +46,6 @@ def index_column(source: FixSource, span: Span) -> cst.Module | None:
         return None
     new = with_argument(call, "index", cst.Name("True"))
     return None if new is None else source.replace(call, new)
-
-
-@dataclass(frozen=True, slots=True)
-class TypedColumn:
-    """What the rule knows of one column it can type: the statement, the Python type, the nullability."""
-
-    span: Span
-    #: (module, name): `("", "int")` a builtin or a name as written in the file, `("datetime", "datetime")` an import.
-    python_type: tuple[str, str]
-    nullable: bool
-    safe: bool
 
 
 def typed_columns(source: FixSource, span: Span, columns: list[TypedColumn]) -> Rewrite | None:
