@@ -53,23 +53,6 @@ class S6Options:
     )
 
 
-_DECLARATIVE_BASES = {
-    "sqlalchemy.orm.DeclarativeBase",
-    "sqlalchemy.orm.DeclarativeBaseNoMeta",
-    "sqlalchemy.orm.decl_api.DeclarativeBase",
-    "sqlalchemy.orm.decl_api.DeclarativeBaseNoMeta",
-}
-_DECLARATIVE_FACTORIES = {
-    "sqlalchemy.orm.declarative_base",
-    "sqlalchemy.ext.declarative.declarative_base",
-    "sqlalchemy.orm.decl_api.declarative_base",
-}
-_SQLMODEL = {"sqlmodel.SQLModel", "sqlmodel.main.SQLModel"}
-_COLUMNS = {"sqlalchemy.Column", "sqlalchemy.schema.Column", "sqlalchemy.orm.mapped_column", "sqlalchemy.orm.Mapped"}
-_TABLES = {"sqlalchemy.Table", "sqlalchemy.schema.Table"}
-_RELATIONSHIPS = {"sqlalchemy.orm.relationship", "sqlmodel.Relationship", "sqlalchemy.orm.relationships.relationship"}
-
-
 class _S6Rule(Rule[S6Options]):
     standard = "S6"
     Options = S6Options
