@@ -393,12 +393,12 @@ class AccessTokenWithoutRefreshToken(_S5Rule):
                 depth_of.update((c, depth) for c in frontier)
             for fqn, depth in depth_of.items():
                 for route in handlers.get(fqn, ()):
-                    rank = (not self._is_login(project, route), depth, order, route.file, route.call.span.line)
+                    rank = (not self._is_login(route), depth, order, route.file, route.call.span.line)
                     if best is None or rank < best[0]:
                         best = (rank, route, issue)
         return (best[1], best[2]) if best is not None else None
 
-    def _is_login(self, project: Project, route: Route) -> bool:
+    def _is_login(self, route: Route) -> bool:
         pattern = self.options.login_route_names
         names = [route.handler.qualname.rsplit(".", 1)[-1]] if route.handler is not None else []
         names += [fp.path for fp in route.full_paths if fp.path]

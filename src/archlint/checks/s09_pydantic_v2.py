@@ -148,7 +148,7 @@ class _V1Idiom(_S9Rule):
         return None
 
 
-def _replacement(name: str, new: str) -> str:
+def _replacement(new: str) -> str:
     return f"v2 calls it `{new}`" if new else "v2 removed it"
 
 
@@ -450,7 +450,7 @@ class PydanticV1ConfigKey(_V1Idiom):
             yield self.finding(
                 path,
                 expr.span,
-                f"`{key}` is a pydantic v1 configuration key: {_replacement(key, keys[key])}.",
+                f"`{key}` is a pydantic v1 configuration key: {_replacement(keys[key])}.",
             )
 
         for path, fact, _owner in _v1_config_classes(project, types):
