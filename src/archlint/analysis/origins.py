@@ -41,9 +41,9 @@ from archlint.collect.facts import (
     Subscript,
     UnaryOp,
 )
-from archlint.names import ANNOTATED, ENV_GETTERS, FIELD_FUNCTIONS
+from archlint.names import ANNOTATED, COLUMN_FUNCTIONS, ENV_GETTERS, FIELD_FUNCTIONS
 from archlint.model import Span
-from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Module, ParamValue, TypeForm, Unknown
+from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Module, ParamValue, Symbol, TypeForm, Unknown
 
 if TYPE_CHECKING:
     from archlint.index import ProjectIndex
@@ -577,16 +577,38 @@ class Origins:
         return None
 
     def _field_default(self, binding: Binding) -> Binding:
-        """``X: int = Field(15)`` / ``Field(default=15)``: the default is the value."""
+        """``X: int = Field(15)`` / ``Field(default=15)``: the default is the value.
+
+        An ORM column's ``default=`` (``mapped_column(default=expiry)``,
+        ``Column(default=lambda: now + delta)``) and a field's
+        ``default_factory=`` are called when the row or model is made: the
+        value is that call's result (a lambda's body).
+        """
         value = binding.expr
         if binding.kind != "value" or not isinstance(value, Call):
             return binding
-        if self.fqn(value.func, binding.ctx) not in FIELD_FUNCTIONS:
+        fqn = self.fqn(value.func, binding.ctx)
+        if fqn in COLUMN_FUNCTIONS or (fqn in FIELD_FUNCTIONS and value.kw("default_factory") is not None):
+            made = value.kw("default_factory") or value.kw("default") or value.kw("insert_default")
+            if made is None:
+                return replace(binding, kind="unknown", expr=None, reason=f"the column {binding.name} has no default")
+            return replace(binding, expr=self._made_by(made, binding.ctx))
+        if fqn not in FIELD_FUNCTIONS:
             return binding
         default = value.arg(0, "default")
         if default is None or (isinstance(default, Lit) and default.value is Ellipsis):
             return replace(binding, kind="unknown", expr=None, reason=f"the field {binding.name} has no static default")
         return replace(binding, expr=default)
+
+    def _made_by(self, default: Expr, ctx: Ctx) -> Expr:
+        """What a callable default gives: a lambda's body, a call of a function; else the value itself."""
+        if isinstance(default, Other) and default.kind == "Lambda":
+            return default.children[-1] if default.children else default
+        if isinstance(default, (Name, Attr)):
+            target = self.index.evaluate(default, ctx)
+            if isinstance(target, (FuncRef, ClassRef, Symbol)):
+                return Call(default.span, default)
+        return default
 
     def _self_assignments(self, facts: FileFacts, fact, attr: str) -> list[Binding]:
         out = []

@@ -503,6 +503,9 @@ class Tokens:
                 return self.lifetime(expr.args[0], ctx)
             if isinstance(expr.func, Attr) and expr.func.attr in ("timestamp", "utctimetuple", "timetuple", "astimezone", "replace"):
                 return self.lifetime(expr.func.base, ctx)
+            func = self.index.evaluate(expr.func, ctx)
+            if isinstance(func, FuncRef):
+                return self.origins.returned(func, self.lifetime)
             return [Unknown("a call", ctx.module, expr.span)]
         if isinstance(expr, BinOp) and expr.op == "Add":
             left, right = expr.left, expr.right
