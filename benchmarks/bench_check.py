@@ -41,7 +41,7 @@ async def create_res{n}(db: Annotated[AsyncSession, Depends(get_db)]) -> dict:
     return await Service{n}(db).create()
 '''
 
-SERVICE = '''
+SERVICE = """
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,9 +61,9 @@ class Service{n}:
         self.db.add(item)
         await self.db.commit()
         return item
-'''
+"""
 
-MODEL = '''
+MODEL = """
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -75,7 +75,7 @@ class Model{n}(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-'''
+"""
 
 
 def generate(root: Path, modules: int) -> None:

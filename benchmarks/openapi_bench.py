@@ -97,10 +97,20 @@ def generate(operations: int = 300) -> dict:
         collection = f"/api/v1/{name}"
         member = f"{collection}/{{item_id}}"
         ops = [
-            (collection, "get", op("get", f"List {name}", "200", {"type": "array", "items": read}, parameters=[
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-            ])),
+            (
+                collection,
+                "get",
+                op(
+                    "get",
+                    f"List {name}",
+                    "200",
+                    {"type": "array", "items": read},
+                    parameters=[
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                    ],
+                ),
+            ),
             (collection, "post", op("post", f"Create {name}", "201", read, requestBody=body)),
             (member, "get", op("get", f"Read {name}", "200", read, parameters=item_param)),
             (member, "patch", op("patch", f"Update {name}", "200", read, parameters=item_param, requestBody=body)),
@@ -220,11 +230,20 @@ def main(argv: list[str] | None = None) -> int:
     backend = "OPENAPI_SPEC_VALIDATOR_SCHEMA_VALIDATOR_BACKEND"
     rows: list[tuple[str, float | None]] = []
     env = {**base_env, backend: "jsonschema"}
-    rows.append(("openapi-spec-validator validate() (jsonschema)", _time([python, "-c", _STOCK, str(doc_path)], env, args.repeat)))
-    rows.append(("archlint validate, positions kept (jsonschema)", _time([python, "-c", _ARCHLINT, str(doc_path)], env, args.repeat)))
+    rows.append(
+        ("openapi-spec-validator validate() (jsonschema)", _time([python, "-c", _STOCK, str(doc_path)], env, args.repeat))
+    )
+    rows.append(
+        ("archlint validate, positions kept (jsonschema)", _time([python, "-c", _ARCHLINT, str(doc_path)], env, args.repeat))
+    )
     if _has_rust():
         env_rs = {**base_env, backend: "jsonschema-rs"}
-        rows.append(("archlint validate, positions kept (jsonschema-rs)", _time([python, "-c", _ARCHLINT, str(doc_path)], env_rs, args.repeat)))
+        rows.append(
+            (
+                "archlint validate, positions kept (jsonschema-rs)",
+                _time([python, "-c", _ARCHLINT, str(doc_path)], env_rs, args.repeat),
+            )
+        )
     else:
         rows.append(("archlint validate (jsonschema-rs): not installed", None))
     check = [python, "-m", "archlint.cli", "check", str(work), "--format", "concise"]
@@ -233,8 +252,12 @@ def main(argv: list[str] | None = None) -> int:
         check += ["--pack", str(pack)]
     rows.append(("archlint check, every AL7xx rule (wall)", _time(check, env, args.repeat, inner=False)))
     if _has_rust():
-        rows.append(("archlint check, every AL7xx rule, jsonschema-rs (wall)",
-                     _time(check, {**base_env, backend: "jsonschema-rs"}, args.repeat, inner=False)))
+        rows.append(
+            (
+                "archlint check, every AL7xx rule, jsonschema-rs (wall)",
+                _time(check, {**base_env, backend: "jsonschema-rs"}, args.repeat, inner=False),
+            )
+        )
     spectral = args.spectral or shutil.which("spectral")
     if spectral:
         cmd = [spectral, "lint", str(doc_path), "--ruleset", str(work / ".spectral.yaml"), "--quiet"]
@@ -242,7 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     redocly = args.redocly or shutil.which("redocly")
     if redocly:
         cmd = [redocly, "lint", str(doc_path), "--format", "stylish"]
-        rows.append(("redocly lint, recommended (wall)", _time(cmd, {**base_env, "REDOCLY_TELEMETRY": "off"}, args.repeat, inner=False)))
+        rows.append(
+            ("redocly lint, recommended (wall)", _time(cmd, {**base_env, "REDOCLY_TELEMETRY": "off"}, args.repeat, inner=False))
+        )
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         print(f"  {label:<{width}}  {'-' if value is None else f'{value:6.2f}'}")

@@ -364,7 +364,7 @@ FIXED = {
     "app/models/base.py": "from sqlalchemy.orm import DeclarativeBase\n\n\nclass Base(DeclarativeBase):\n    pass\n",
     "app/models/user.py": (
         "import uuid\n\nfrom sqlalchemy import String\nfrom sqlalchemy.orm import Mapped, mapped_column\n\n"
-        "from app.models.base import Base\n\n\nclass User(Base):\n    __tablename__ = \"users\"\n\n"
+        'from app.models.base import Base\n\n\nclass User(Base):\n    __tablename__ = "users"\n\n'
         "    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)\n"
         "    email: Mapped[str] = mapped_column(String(320), unique=True, index=True)\n"
     ),
@@ -383,7 +383,10 @@ def generate(root: Path, lines: int) -> int:
     for n in range(count):
         name, cls = f"item{n}", f"Item{n}"
         for folder, template in (
-            ("api/v1", ROUTER), ("models", MODEL), ("schemas", SCHEMA), ("services", SERVICE),
+            ("api/v1", ROUTER),
+            ("models", MODEL),
+            ("schemas", SCHEMA),
+            ("services", SERVICE),
             ("repositories", REPOSITORY),
         ):
             (root / "app" / folder / f"{name}.py").write_text(template.format(name=name, cls=cls), encoding="utf-8")
@@ -435,8 +438,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="A B A B rounds (median reported)")
     parser.add_argument("--no-fixit", action="store_true", help="skip Fixit (or it is skipped when not installed)")
     parser.add_argument("--changed", type=Path, help="file to edit for the one-changed runs (default: a router)")
-    parser.add_argument("--fixit", help="the fixit executable (default: beside this Python, else on PATH); "
-                                        "a venv of its own keeps its pins out of archlint's")
+    parser.add_argument(
+        "--fixit",
+        help="the fixit executable (default: beside this Python, else on PATH); "
+        "a venv of its own keeps its pins out of archlint's",
+    )
     args = parser.parse_args()
 
     # Installed packages carry their bytecode; a source checkout under PYTHONDONTWRITEBYTECODE would
@@ -455,8 +461,9 @@ def main() -> int:
         else:
             # A copy: the runs edit a file, and pre-commit needs a repository to ask what is staged.
             root = Path(tmp) / args.tree.resolve().name
-            shutil.copytree(args.tree.resolve(), root, symlinks=True,
-                            ignore=shutil.ignore_patterns(".git", ".archlint_cache", "__pycache__"))
+            shutil.copytree(
+                args.tree.resolve(), root, symlinks=True, ignore=shutil.ignore_patterns(".git", ".archlint_cache", "__pycache__")
+            )
             label = str(args.tree)
         git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "-c", "commit.gpgsign=false"]
         subprocess.run(git + ["init", "-q"], cwd=root, check=True)
@@ -464,7 +471,7 @@ def main() -> int:
         subprocess.run(git + ["commit", "-q", "-m", "tree"], cwd=root, check=True)
         files = python_files(root)
         lines = sum(p.read_bytes().count(b"\n") for p in files)
-        changed = (args.changed or next((p for p in files if "/api/" in str(p) and p.stat().st_size > 500), files[-1]))
+        changed = args.changed or next((p for p in files if "/api/" in str(p) and p.stat().st_size > 500), files[-1])
         changed = changed.resolve()
         original = changed.read_bytes()
         cache_dir = Path(tmp) / "cache"
@@ -513,8 +520,10 @@ def main() -> int:
     cold = wall["archlint cold (--no-cache)"]
     start = wall['python -c "import libcst"']
     print(f"\n{label}: {len(files):,} Python files, {lines:,} lines")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.system()} {platform.release()}; {args.rounds} rounds A B A B, median\n")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}; {args.rounds} rounds A B A B, median\n"
+    )
     print("| Run | Wall (s) | Ratio | Peak RSS (MiB) |")
     print("| --- | ---: | --- | ---: |")
     for name in commands:

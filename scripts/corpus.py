@@ -42,9 +42,7 @@ RUNS = Path(os.environ.get("ARCHLINT_CORPUS_RUNS", Path.home() / "corpus-runs"))
 
 def _archlint(*args: str, cwd: Path) -> tuple[int, str, str, float]:
     start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "archlint", *args], cwd=cwd, capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run([sys.executable, "-m", "archlint", *args], cwd=cwd, capture_output=True, text=True, check=False)
     return proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - start
 
 

@@ -14,13 +14,17 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def pytest_addoption(parser) -> None:
-    parser.addoption("--update-snapshots", action="store_true",
-                     help="Rewrite tests/snapshots/ from the current output instead of comparing with it.")
+    parser.addoption(
+        "--update-snapshots",
+        action="store_true",
+        help="Rewrite tests/snapshots/ from the current output instead of comparing with it.",
+    )
 
 
 def pytest_configure(config) -> None:
     if config.getoption("--update-snapshots", default=False):
         os.environ["ARCHLINT_UPDATE_SNAPSHOTS"] = "1"
+
 
 REFERENCE_TESTS = FIXTURES / "reference_backend" / "backend" / "tests"
 

@@ -62,9 +62,7 @@ def downgrade(source: str) -> str:
 
         def leave_ExceptHandler(self, original, updated):
             if isinstance(updated.type, cst.Tuple) and not updated.type.lpar:
-                return updated.with_changes(
-                    type=updated.type.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-                )
+                return updated.with_changes(type=updated.type.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]))
             return updated
 
         def leave_TypeAlias(self, original, updated):
@@ -81,8 +79,7 @@ def downgrade(source: str) -> str:
 
         def leave_Module(self, original, updated):
             header = [
-                cst.parse_statement(f'{name} = __import__("typing").{kind}("{name}")')
-                for name, kind in self.type_params.items()
+                cst.parse_statement(f'{name} = __import__("typing").{kind}("{name}")') for name, kind in self.type_params.items()
             ]
             return updated.with_changes(body=[*header, *updated.body])
 
@@ -207,12 +204,14 @@ def middleware(app) -> list[list]:
 def models(base) -> list[list]:
     out = []
     for mapper in base.registry.mappers:
-        out.append([
-            mapper.class_.__name__,
-            mapper.local_table.name,
-            sorted(attr.key for attr in mapper.column_attrs),
-            sorted(rel.key for rel in mapper.relationships),
-        ])
+        out.append(
+            [
+                mapper.class_.__name__,
+                mapper.local_table.name,
+                sorted(attr.key for attr in mapper.column_attrs),
+                sorted(rel.key for rel in mapper.relationships),
+            ]
+        )
     return sorted(out)
 
 
@@ -267,7 +266,10 @@ def call(app, commands: list[str], env: dict[str, str]) -> list[list]:
             for key, value in request["cookies"].items():
                 client.cookies.set(key, value)
             response = client.request(
-                request["method"], request["path"], params=request["query"], headers=request["headers"],
+                request["method"],
+                request["path"],
+                params=request["query"],
+                headers=request["headers"],
                 json=request["json"],
             )
             out.append([response.status_code, response.text[:300]])

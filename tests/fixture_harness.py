@@ -97,7 +97,7 @@ def snapshot_rules(name: str) -> set[str] | None:
     if not path.is_file():
         return None
     first = path.read_text(encoding="utf-8").split("\n", 1)[0]
-    return set(first[len(RULES_HEADER):].split()) if first.startswith(RULES_HEADER) else None
+    return set(first[len(RULES_HEADER) :].split()) if first.startswith(RULES_HEADER) else None
 
 
 def joined_rules(name: str, result: RunResult, mentioned: set[str]) -> set[str]:
@@ -129,7 +129,9 @@ def assert_snapshot(name: str, result: RunResult, project: Path, *, ignore: Iter
     --update-snapshots``) the file is written instead: review ``git diff tests/snapshots`` before committing.
     Findings of the ``ignore`` rules (``joined_rules``) are left out.
     """
-    lines = [_stable(line) for line in concise.render(result.report, cwd=project).splitlines(True)]  # paths relative to the project
+    lines = [
+        _stable(line) for line in concise.render(result.report, cwd=project).splitlines(True)
+    ]  # paths relative to the project
     header = RULES_HEADER + " ".join(sorted(r.id for r in result.report.rules)) + "\n"
     path = SNAPSHOTS / f"{name}.txt"
     if os.environ.get(UPDATE_SNAPSHOTS) == "1":

@@ -24,8 +24,9 @@ class ServerGone(AssertionError):
 
 class LspClient:
     def __init__(self, command: list[str], *, cwd: str, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         self.messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.notifications: list[dict[str, Any]] = []
         #: Requests the server sent (each answered with a null result).
@@ -112,8 +113,13 @@ class LspClient:
 
     def diagnostics(self, uri: str, version: int | None = None) -> list[dict[str, Any]]:
         """The next diagnostics published for ``uri`` (of ``version``, when given)."""
-        note = self.wait_for(lambda n: n["method"] == "textDocument/publishDiagnostics" and n["params"]["uri"] == uri
-                             and (version is None or n["params"].get("version") == version))
+        note = self.wait_for(
+            lambda n: (
+                n["method"] == "textDocument/publishDiagnostics"
+                and n["params"]["uri"] == uri
+                and (version is None or n["params"].get("version") == version)
+            )
+        )
         return note["params"]["diagnostics"]
 
     def close(self) -> int:

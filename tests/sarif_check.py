@@ -132,8 +132,7 @@ def multitool_results(text: str) -> list[tuple[str, str]]:
         proc = subprocess.run(command + args, capture_output=True, text=True, timeout=600)
         if proc.returncode != 0 or not out.is_file():
             raise AssertionError(
-                f"SARIF multitool failed (exit {proc.returncode}): {' '.join(command + args)}\n"
-                f"{proc.stdout}\n{proc.stderr}"
+                f"SARIF multitool failed (exit {proc.returncode}): {' '.join(command + args)}\n{proc.stdout}\n{proc.stderr}"
             )
         return _describe(json.loads(out.read_text(encoding="utf-8-sig")))
 

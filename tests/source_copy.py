@@ -21,6 +21,5 @@ def source_copy(dest: Path) -> Path:
         if (REPO / name).exists():
             shutil.copy(REPO / name, dest / name)
     for folder in FOLDERS:
-        shutil.copytree(REPO / folder, dest / folder,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
+        shutil.copytree(REPO / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
     return dest

@@ -36,8 +36,9 @@ SLOW = os.environ.get("CI") == "true" or bool(os.environ.get("ARCHLINT_SLOW_TEST
 class Runner:
     """Just enough of a GitHub runner for this action's steps."""
 
-    def __init__(self, workspace: Path, tmp: Path, inputs: dict[str, str] | None = None, path: str | None = None,
-                 action_path: Path = REPO):
+    def __init__(
+        self, workspace: Path, tmp: Path, inputs: dict[str, str] | None = None, path: str | None = None, action_path: Path = REPO
+    ):
         self.workspace = workspace
         self.action_path = action_path
         self.inputs = {k: str(v.get("default", "")) for k, v in ACTION["inputs"].items()} | (inputs or {})
@@ -65,8 +66,9 @@ class Runner:
         """`if:` with always(), ==, !=, && and || over inputs and step outputs."""
         if text is None:
             return True
-        python = re.sub(r"(inputs\.[\w-]+|steps\.[\w-]+\.outputs\.[\w-]+|github\.[\w_]+)",
-                        lambda m: repr(self.value(m.group(1))), text)
+        python = re.sub(
+            r"(inputs\.[\w-]+|steps\.[\w-]+\.outputs\.[\w-]+|github\.[\w_]+)", lambda m: repr(self.value(m.group(1))), text
+        )
         python = python.replace("always()", "True").replace("&&", " and ").replace("||", " or ")
         return bool(eval(python, {"__builtins__": {}}, {}))  # noqa: S307 - the action's own conditions
 
@@ -74,11 +76,18 @@ class Runner:
         assert step.get("shell") == "bash", step.get("name")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "ARCHLINT_"))}
         env.update({k: self.substitute(str(v)) for k, v in (step.get("env") or {}).items()})
-        env.update(GITHUB_OUTPUT=str(self.output_file), GITHUB_STEP_SUMMARY=str(self.summary_file),
-                   GITHUB_ACTIONS="true", PATH=self.path)
+        env.update(
+            GITHUB_OUTPUT=str(self.output_file), GITHUB_STEP_SUMMARY=str(self.summary_file), GITHUB_ACTIONS="true", PATH=self.path
+        )
         self.output_file.write_text("")
-        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", self.substitute(step["run"])],
-                              cwd=self.workspace, env=env, capture_output=True, text=True, timeout=1800)
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", self.substitute(step["run"])],
+            cwd=self.workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
         if "id" in step:
             self.outputs[step["id"]] = dict(
                 line.split("=", 1) for line in self.output_file.read_text().splitlines() if "=" in line
@@ -155,8 +164,10 @@ def test_inputs_paths_and_sarif_file(workspace, tmp_path):
     assert all("file=backend/app/api/" in line for line in proc.stdout.splitlines() if line.startswith("::"))
 
 
-@pytest.mark.skipif(not SLOW, reason="installs archlint from the repository into a fresh venv (minutes): runs under "
-                                     "CI=true or ARCHLINT_SLOW_TESTS=1")
+@pytest.mark.skipif(
+    not SLOW,
+    reason="installs archlint from the repository into a fresh venv (minutes): runs under CI=true or ARCHLINT_SLOW_TESTS=1",
+)
 def test_install_step_installs_from_the_repository_into_a_fresh_python(workspace, tmp_path):
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)

@@ -32,8 +32,7 @@ def shift_and_reformat(path, *, extra=""):
     """Every line moves down, quotes and wrapping change: what a formatter and an edit above do."""
     text = path.read_text(encoding="utf-8")
     text = text.replace('"', "'").replace("(get_user)", "(\n    get_user,\n)")
-    path.write_text("# A comment added above.\nimport logging\n\nlog = logging.getLogger()\n" + text + extra,
-                    encoding="utf-8")
+    path.write_text("# A comment added above.\nimport logging\n\nlog = logging.getLogger()\n" + text + extra, encoding="utf-8")
 
 
 def test_round_trip_reports_only_the_new_violation_in_a_shifted_file(project, monkeypatch):
@@ -47,12 +46,15 @@ def test_round_trip_reports_only_the_new_violation_in_a_shifted_file(project, mo
     assert check(project, "--baseline", str(baseline)) == (0, [])
 
     users = project / "app" / "api" / "users.py"
-    shift_and_reformat(users, extra=(
-        "\n\n@router.get('/{user_id}/name')\n"
-        "def read_name(user_id: int, user: str = Depends(get_user)) -> str:\n"
-        "    '''Read a name.'''\n"
-        "    return user\n"
-    ))
+    shift_and_reformat(
+        users,
+        extra=(
+            "\n\n@router.get('/{user_id}/name')\n"
+            "def read_name(user_id: int, user: str = Depends(get_user)) -> str:\n"
+            "    '''Read a name.'''\n"
+            "    return user\n"
+        ),
+    )
     code, out = check(project, "--baseline", str(baseline))
     assert code == 1
     assert len(out) == 1 and out[0].startswith("app/api/users.py:38:41:") and " AL420 [warning] `user` of `read_name`" in out[0]

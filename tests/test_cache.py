@@ -52,8 +52,7 @@ def entries(cache_dir: Path) -> list[Path]:
 def findings(result) -> list[tuple]:
     """Everything a report says about each finding."""
     return [
-        (f.rule_id, f.path, f.span, f.message, f.severity, f.standard, f.related, f.fingerprint)
-        for f in result.report.findings
+        (f.rule_id, f.path, f.span, f.message, f.severity, f.standard, f.related, f.fingerprint) for f in result.report.findings
     ]
 
 
@@ -79,9 +78,7 @@ def test_same_bytes_at_two_paths_share_one_entry_and_keep_their_own_paths(tmp_pa
     assert by_path["app/a.py"].digest == by_path["other/b.py"].digest
     # Both files are reported at their own path, from the cached facts.
     result = run([root], Overrides())
-    assert sorted((f.path, f.rule_id) for f in result.report.findings) == [
-        ("app/a.py", "AL101"), ("other/b.py", "AL101")
-    ]
+    assert sorted((f.path, f.rule_id) for f in result.report.findings) == [("app/a.py", "AL101"), ("other/b.py", "AL101")]
 
 
 def test_entries_hold_no_location(tmp_path):
@@ -129,7 +126,10 @@ def test_a_damaged_or_foreign_entry_is_ignored_and_rebuilt(tmp_path, damage):
     assert not marker.exists()
     assert facts[0].functions  # parsed again
     assert entry.read_bytes() == data  # and rewritten
-    result = run([root], Overrides(), )
+    result = run(
+        [root],
+        Overrides(),
+    )
     assert findings(result) == expected
 
 

@@ -77,8 +77,9 @@ def test_gitlab_code_quality_validates_and_matches_the_findings(chain):
     assert result.exit_code == 1
     issues = validate_gitlab(result.output)
     expected = json_findings(chain)
-    assert sorted((i["check_name"], i["location"]["path"], i["location"]["positions"]["begin"]["line"])
-                  for i in issues) == sorted((f["rule"], f["path"], f["line"]) for f in expected)
+    assert sorted(
+        (i["check_name"], i["location"]["path"], i["location"]["positions"]["begin"]["line"]) for i in issues
+    ) == sorted((f["rule"], f["path"], f["line"]) for f in expected)
     assert {i["severity"] for i in issues} == {"major", "info"}  # AL101 errors, AL102 notes
     assert all((chain / i["location"]["path"]).is_file() for i in issues)
 
@@ -114,8 +115,7 @@ def test_junit_validates_and_has_one_failure_per_finding(chain, tmp_path):
 
 def test_junit_clean_run_and_messages_xml_cannot_hold(tmp_path):
     validate_junit(render(Report(findings=[], rules=[], root=tmp_path), "junit"))
-    odd = Finding("AL101", "Bell \x07 and <tag> & \"quotes\"\nsecond line", "dir/a&b.py", Span(2, 3, 2, 9),
-                  Severity.NOTE, "S1")
+    odd = Finding("AL101", 'Bell \x07 and <tag> & "quotes"\nsecond line', "dir/a&b.py", Span(2, 3, 2, 9), Severity.NOTE, "S1")
     text = render(Report(findings=[odd], rules=[], root=tmp_path), "junit")
     validate_junit(text)
     assert "\\x07" in text and "&lt;tag&gt;" in text
@@ -165,8 +165,9 @@ def test_stdin_for_a_new_file_of_the_project(project):
 
 
 def test_stdin_parse_error_and_usage_errors(project):
-    broken = invoke("check", "--stdin-filename", "app/main.py", "--format", "concise", "--extend-select", "AL001",
-                    input="def broken(:\n")
+    broken = invoke(
+        "check", "--stdin-filename", "app/main.py", "--format", "concise", "--extend-select", "AL001", input="def broken(:\n"
+    )
     assert broken.output.startswith("app/main.py:1:") and " AL001 " in broken.output
     assert invoke("check", "app", "--stdin-filename", "app/main.py", input="").exit_code == 2
     assert invoke("check", "--stdin-filename", "app/notes.txt", input="").exit_code == 2

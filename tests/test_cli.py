@@ -210,7 +210,7 @@ def test_suppression_on_the_reported_line(tmp_path, comment):
 
 
 def test_a_bare_noqa_silences_archlint_only_when_configured(tmp_path):
-    # Issue 18: a bare `# noqa` is Ruff's or flake8's; `respect-bare-noqa = true` restores the old behaviour.
+    # Issue 18: a bare `noqa` comment is Ruff's or flake8's; `respect-bare-noqa = true` restores the old behaviour.
     code = UNVERSIONED.replace('@app.get("/users")', '@app.get("/users")  # noqa')
     make_project(tmp_path, {"app/main.py": code})
     assert invoke("check", str(tmp_path)).exit_code == 1
@@ -368,14 +368,17 @@ def test_explicit_colour_option_beats_the_environment(chain):
     assert "\x1b[" not in invoke("check", str(chain), "--no-color", env={"FORCE_COLOR": "1"}).output
 
 
-@pytest.mark.parametrize("env, expected", [
-    ({}, True),
-    ({"TERM": "dumb"}, False),
-    ({"NO_COLOR": "1"}, False),
-    ({"TERM": "dumb", "FORCE_COLOR": "1"}, True),
-    ({"NO_COLOR": "1", "FORCE_COLOR": "1"}, False),
-    ({"TERM": "xterm-256color"}, True),
-])
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({}, True),
+        ({"TERM": "dumb"}, False),
+        ({"NO_COLOR": "1"}, False),
+        ({"TERM": "dumb", "FORCE_COLOR": "1"}, True),
+        ({"NO_COLOR": "1", "FORCE_COLOR": "1"}, False),
+        ({"TERM": "xterm-256color"}, True),
+    ],
+)
 def test_default_colour_on_a_terminal(monkeypatch, env, expected):
     from archlint.cli import _color
 
@@ -408,9 +411,7 @@ def test_installed_console_script(chain):
     if not exe.exists():
         exe = shutil.which("archlint")
     assert exe, "the archlint console script is installed with the package"
-    proc = subprocess.run(
-        [str(exe), "check", str(chain), "--format", "concise"], capture_output=True, text=True, timeout=120
-    )
+    proc = subprocess.run([str(exe), "check", str(chain), "--format", "concise"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert all(CONCISE.match(l) for l in proc.stdout.splitlines())
     bad = subprocess.run([str(exe), "check", str(chain / "missing")], capture_output=True, text=True, timeout=60)

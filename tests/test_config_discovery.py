@@ -57,13 +57,16 @@ def check(cwd: Path, *args: str) -> tuple[int, dict]:
 def monorepo(tmp_path):
     """A repository whose root configures archlint for backend/, which has a packaging-only pyproject.toml."""
     root = tmp_path / "repo"
-    write(root, {
-        ".git/HEAD": "ref: refs/heads/main\n",
-        "pyproject.toml": '[tool.archlint]\nselect = ["S1"]\nignore = ["AL101"]\n',
-        "backend/pyproject.toml": BACKEND_PACKAGING,
-        "backend/app/__init__.py": "",
-        "backend/app/main.py": UNVERSIONED,
-    })
+    write(
+        root,
+        {
+            ".git/HEAD": "ref: refs/heads/main\n",
+            "pyproject.toml": '[tool.archlint]\nselect = ["S1"]\nignore = ["AL101"]\n',
+            "backend/pyproject.toml": BACKEND_PACKAGING,
+            "backend/app/__init__.py": "",
+            "backend/app/main.py": UNVERSIONED,
+        },
+    )
     return root
 
 
@@ -91,8 +94,10 @@ def test_archlint_toml_always_counts(monorepo):
 def test_the_search_stops_at_the_repository_root(tmp_path):
     """A configuration above the repository is not the project's."""
     write(tmp_path, {"pyproject.toml": '[tool.archlint]\nignore = ["AL101"]\n'})
-    repo = write(tmp_path / "repo", {".git/HEAD": "ref: refs/heads/main\n", "backend/pyproject.toml": BACKEND_PACKAGING,
-                                     "backend/app/main.py": UNVERSIONED})
+    repo = write(
+        tmp_path / "repo",
+        {".git/HEAD": "ref: refs/heads/main\n", "backend/pyproject.toml": BACKEND_PACKAGING, "backend/app/main.py": UNVERSIONED},
+    )
     # No configuration inside the repository: the nearest project directory is the root, with the defaults.
     assert find_config(repo / "backend" / "app") == (None, repo / "backend")
     assert find_config(repo) == (None, repo)

@@ -24,21 +24,56 @@ PACK_HEADER = 'extends = "backend-architect"\n'
 CASES = [
     ("tool-not-a-table", "tool = 5\n", {}, [], ["pyproject.toml", "'tool'", "must be a table"]),
     ("archlint-not-a-table", "[tool]\narchlint = 5\n", {}, [], ["pyproject.toml", "'tool.archlint'", "must be a table"]),
-    ("not-utf8", b"[tool.archlint]\nselect = [\"\xff\"]\n", {}, [], ["pyproject.toml", "not UTF-8"]),
+    ("not-utf8", b'[tool.archlint]\nselect = ["\xff"]\n', {}, [], ["pyproject.toml", "not UTF-8"]),
     ("bad-toml", "[tool.archlint]\nselect = ]\n", {}, [], ["pyproject.toml", "invalid TOML", "line 2"]),
     ("unknown-key", "[tool.archlint]\nselects = []\n", {}, [], ["pyproject.toml", "unknown key 'selects'"]),
     ("select-not-list", "[tool.archlint]\nselect = 5\n", {}, [], ["pyproject.toml", "'select'", "list of rule codes"]),
-    ("select-unknown-code", '[tool.archlint]\nselect = ["AL999"]\n', {}, [], ["pyproject.toml", "'select'", "'AL999' matches no rule"]),
+    (
+        "select-unknown-code",
+        '[tool.archlint]\nselect = ["AL999"]\n',
+        {},
+        [],
+        ["pyproject.toml", "'select'", "'AL999' matches no rule"],
+    ),
     ("select-not-a-code", '[tool.archlint]\nselect = ["E501"]\n', {}, [], ["pyproject.toml", "'select'", "'E501'"]),
-    ("enabled-string", '[tool.archlint.rules.AL101]\nenabled = "no"\n', {}, [], ["pyproject.toml", "rules.AL101", "'enabled'", "true or false"]),
-    ("enabled-int", '[tool.archlint.rules.AL101]\nenabled = 0\n', {}, [], ["pyproject.toml", "rules.AL101", "'enabled'"]),
-    ("severity-unknown", '[tool.archlint.rules.AL101]\nseverity = "fatal"\n', {}, [], ["pyproject.toml", "rules.AL101", "'severity'", "'fatal'"]),
-    ("severity-not-string", '[tool.archlint.rules.AL101]\nseverity = 1\n', {}, [], ["pyproject.toml", "rules.AL101", "'severity'"]),
-    ("rule-unknown", '[tool.archlint.rules.AL999]\nenabled = false\n', {}, [], ["pyproject.toml", "unknown rule 'AL999'"]),
-    ("rule-option-unknown", '[tool.archlint.rules.AL101]\nnope = 1\n', {}, [], ["pyproject.toml", "rules.AL101", "unknown key 'nope'"]),
-    ("rule-not-table", '[tool.archlint.rules]\nAL101 = 5\n', {}, [], ["pyproject.toml", "'rules.AL101'", "must be a table"]),
-    ("rule-twice", '[tool.archlint.rules.AL101]\nenabled = false\n[tool.archlint.rules.al101]\nenabled = true\n', {}, [],
-     ["pyproject.toml", "'al101' is given twice"]),
+    (
+        "enabled-string",
+        '[tool.archlint.rules.AL101]\nenabled = "no"\n',
+        {},
+        [],
+        ["pyproject.toml", "rules.AL101", "'enabled'", "true or false"],
+    ),
+    ("enabled-int", "[tool.archlint.rules.AL101]\nenabled = 0\n", {}, [], ["pyproject.toml", "rules.AL101", "'enabled'"]),
+    (
+        "severity-unknown",
+        '[tool.archlint.rules.AL101]\nseverity = "fatal"\n',
+        {},
+        [],
+        ["pyproject.toml", "rules.AL101", "'severity'", "'fatal'"],
+    ),
+    (
+        "severity-not-string",
+        "[tool.archlint.rules.AL101]\nseverity = 1\n",
+        {},
+        [],
+        ["pyproject.toml", "rules.AL101", "'severity'"],
+    ),
+    ("rule-unknown", "[tool.archlint.rules.AL999]\nenabled = false\n", {}, [], ["pyproject.toml", "unknown rule 'AL999'"]),
+    (
+        "rule-option-unknown",
+        "[tool.archlint.rules.AL101]\nnope = 1\n",
+        {},
+        [],
+        ["pyproject.toml", "rules.AL101", "unknown key 'nope'"],
+    ),
+    ("rule-not-table", "[tool.archlint.rules]\nAL101 = 5\n", {}, [], ["pyproject.toml", "'rules.AL101'", "must be a table"]),
+    (
+        "rule-twice",
+        "[tool.archlint.rules.AL101]\nenabled = false\n[tool.archlint.rules.al101]\nenabled = true\n",
+        {},
+        [],
+        ["pyproject.toml", "'al101' is given twice"],
+    ),
     ("fail-on-int", "[tool.archlint]\nfail-on = 3\n", {}, [], ["pyproject.toml", "'fail-on'"]),
     ("fail-on-unknown", '[tool.archlint]\nfail-on = "fatal"\n', {}, [], ["pyproject.toml", "'fail-on'", "'fatal'"]),
     ("gitignore-string", '[tool.archlint]\nrespect-gitignore = "yes"\n', {}, [], ["pyproject.toml", "'respect-gitignore'"]),
@@ -46,38 +81,126 @@ CASES = [
     ("src-ints", "[tool.archlint]\nsrc = [1]\n", {}, [], ["pyproject.toml", "'src'", "list of strings"]),
     ("openapi-string", '[tool.archlint]\nopenapi = "openapi.json"\n', {}, [], ["pyproject.toml", "'openapi'"]),
     ("pfi-not-table", "[tool.archlint]\nper-file-ignores = 5\n", {}, [], ["pyproject.toml", "'per-file-ignores'"]),
-    ("pfi-bad-code", '[tool.archlint.per-file-ignores]\n"a.py" = ["X1"]\n', {}, [], ["pyproject.toml", 'per-file-ignores."a.py"', "'X1'"]),
+    (
+        "pfi-bad-code",
+        '[tool.archlint.per-file-ignores]\n"a.py" = ["X1"]\n',
+        {},
+        [],
+        ["pyproject.toml", 'per-file-ignores."a.py"', "'X1'"],
+    ),
     ("standards-not-table", "[tool.archlint]\nstandards = 5\n", {}, [], ["pyproject.toml", "'standards'"]),
-    ("standard-unknown-option", '[tool.archlint.standards.S1]\nnope = 1\n', {}, [], ["pyproject.toml", "standards.S1", "'nope'"]),
-    ("standard-bad-regex", '[tool.archlint.standards.S1]\nroute-pattern = "("\n', {}, [], ["pyproject.toml", "'route-pattern'", "regular expression"]),
-    ("standard-wrong-type", '[tool.archlint.standards.S13]\nauth-limits = 5\n', {}, [], ["pyproject.toml", "'auth-limits'", "table"]),
-    ("limits-negative", "[tool.archlint.limits]\nfile-size = -1\n", {}, [], ["pyproject.toml", "'limits'", "'file-size'", "positive integer"]),
-    ("limits-unknown", "[tool.archlint.limits]\nfile-sise = 10\n", {}, [], ["pyproject.toml", "'limits'", "unknown key 'file-sise'"]),
+    ("standard-unknown-option", "[tool.archlint.standards.S1]\nnope = 1\n", {}, [], ["pyproject.toml", "standards.S1", "'nope'"]),
+    (
+        "standard-bad-regex",
+        '[tool.archlint.standards.S1]\nroute-pattern = "("\n',
+        {},
+        [],
+        ["pyproject.toml", "'route-pattern'", "regular expression"],
+    ),
+    (
+        "standard-wrong-type",
+        "[tool.archlint.standards.S13]\nauth-limits = 5\n",
+        {},
+        [],
+        ["pyproject.toml", "'auth-limits'", "table"],
+    ),
+    (
+        "limits-negative",
+        "[tool.archlint.limits]\nfile-size = -1\n",
+        {},
+        [],
+        ["pyproject.toml", "'limits'", "'file-size'", "positive integer"],
+    ),
+    (
+        "limits-unknown",
+        "[tool.archlint.limits]\nfile-sise = 10\n",
+        {},
+        [],
+        ["pyproject.toml", "'limits'", "unknown key 'file-sise'"],
+    ),
     ("limits-bool", "[tool.archlint.limits]\nopenapi-nodes = true\n", {}, [], ["pyproject.toml", "'openapi-nodes'"]),
     ("pack-missing", '[tool.archlint]\npack = "nope.toml"\n', {}, [], ["pyproject.toml", "'pack'", "'nope.toml'"]),
     ("pack-not-string", "[tool.archlint]\npack = 5\n", {}, [], ["pyproject.toml", "'pack'", "string"]),
-    ("pack-outside", '[tool.archlint]\npack = "../outside.toml"\n', {"../outside.toml": PACK_HEADER}, [],
-     ["outside.toml", "outside the project"]),
+    (
+        "pack-outside",
+        '[tool.archlint]\npack = "../outside.toml"\n',
+        {"../outside.toml": PACK_HEADER},
+        [],
+        ["outside.toml", "outside the project"],
+    ),
     # An error inside the pack names the pack, not pyproject.toml.
-    ("pack-bad-severity", '[tool.archlint]\npack = "team.toml"\n',
-     {"team.toml": PACK_HEADER + '[rules.AL101]\nseverity = "loud"\n'}, [], ["team.toml", "rules.AL101", "'severity'"]),
-    ("pack-bad-enabled", '[tool.archlint]\npack = "team.toml"\n',
-     {"team.toml": PACK_HEADER + '[rules.AL101]\nenabled = "no"\n'}, [], ["team.toml", "rules.AL101", "'enabled'"]),
-    ("pack-bad-toml", '[tool.archlint]\npack = "team.toml"\n', {"team.toml": "extends = \n"}, [], ["team.toml", "invalid TOML", "line 1"]),
-    ("pack-unknown-key", '[tool.archlint]\npack = "team.toml"\n', {"team.toml": PACK_HEADER + "colour = 1\n"}, [],
-     ["team.toml", "unknown key 'colour'"]),
-    ("pack-bad-limits", '[tool.archlint]\npack = "team.toml"\n', {"team.toml": PACK_HEADER + "[limits]\nfile-size = 0\n"}, [],
-     ["team.toml", "[limits]", "'file-size'"]),
-    ("pack-bad-exclude", '[tool.archlint]\npack = "team.toml"\n', {"team.toml": PACK_HEADER + "[analysis]\nexclude = 1\n"}, [],
-     ["team.toml", "[analysis]", "'exclude'"]),
-    ("pack-bad-option", '[tool.archlint]\npack = "team.toml"\n',
-     {"team.toml": PACK_HEADER + '[standards.S1]\nroute-pattern = 5\n'}, [], ["team.toml", "'route-pattern'"]),
-    ("pack-extends-missing", '[tool.archlint]\npack = "team.toml"\n', {"team.toml": 'extends = "gone.toml"\n'}, [],
-     ["team.toml", "'extends'", "'gone.toml'"]),
-    ("pack-not-utf8", '[tool.archlint]\npack = "team.toml"\n', {"team.toml": b"extends = \"\xff\"\n"}, [], ["team.toml", "not UTF-8"]),
+    (
+        "pack-bad-severity",
+        '[tool.archlint]\npack = "team.toml"\n',
+        {"team.toml": PACK_HEADER + '[rules.AL101]\nseverity = "loud"\n'},
+        [],
+        ["team.toml", "rules.AL101", "'severity'"],
+    ),
+    (
+        "pack-bad-enabled",
+        '[tool.archlint]\npack = "team.toml"\n',
+        {"team.toml": PACK_HEADER + '[rules.AL101]\nenabled = "no"\n'},
+        [],
+        ["team.toml", "rules.AL101", "'enabled'"],
+    ),
+    (
+        "pack-bad-toml",
+        '[tool.archlint]\npack = "team.toml"\n',
+        {"team.toml": "extends = \n"},
+        [],
+        ["team.toml", "invalid TOML", "line 1"],
+    ),
+    (
+        "pack-unknown-key",
+        '[tool.archlint]\npack = "team.toml"\n',
+        {"team.toml": PACK_HEADER + "colour = 1\n"},
+        [],
+        ["team.toml", "unknown key 'colour'"],
+    ),
+    (
+        "pack-bad-limits",
+        '[tool.archlint]\npack = "team.toml"\n',
+        {"team.toml": PACK_HEADER + "[limits]\nfile-size = 0\n"},
+        [],
+        ["team.toml", "[limits]", "'file-size'"],
+    ),
+    (
+        "pack-bad-exclude",
+        '[tool.archlint]\npack = "team.toml"\n',
+        {"team.toml": PACK_HEADER + "[analysis]\nexclude = 1\n"},
+        [],
+        ["team.toml", "[analysis]", "'exclude'"],
+    ),
+    (
+        "pack-bad-option",
+        '[tool.archlint]\npack = "team.toml"\n',
+        {"team.toml": PACK_HEADER + "[standards.S1]\nroute-pattern = 5\n"},
+        [],
+        ["team.toml", "'route-pattern'"],
+    ),
+    (
+        "pack-extends-missing",
+        '[tool.archlint]\npack = "team.toml"\n',
+        {"team.toml": 'extends = "gone.toml"\n'},
+        [],
+        ["team.toml", "'extends'", "'gone.toml'"],
+    ),
+    (
+        "pack-not-utf8",
+        '[tool.archlint]\npack = "team.toml"\n',
+        {"team.toml": b'extends = "\xff"\n'},
+        [],
+        ["team.toml", "not UTF-8"],
+    ),
     # Command-line mistakes: one line too.
     ("output-missing-dir", "[tool.archlint]\n", {}, ["--output", "no/such/dir/out.txt"], ["--output", "does not exist"]),
-    ("sarif-output-missing-dir", "[tool.archlint]\n", {}, ["--sarif-output", "no/dir/x.sarif"], ["--sarif-output", "does not exist"]),
+    (
+        "sarif-output-missing-dir",
+        "[tool.archlint]\n",
+        {},
+        ["--sarif-output", "no/dir/x.sarif"],
+        ["--sarif-output", "does not exist"],
+    ),
     ("unknown-option", "[tool.archlint]\n", {}, ["--frobnicate"], ["No such option", "--frobnicate", "archlint check --help"]),
     ("bad-format", "[tool.archlint]\n", {}, ["--format", "xml"], ["'xml'", "--format"]),
     ("cli-select-unknown", "[tool.archlint]\n", {}, ["--select", "AL999"], ["--select", "'AL999' matches no rule"]),
@@ -96,8 +219,7 @@ def _write(path: Path, text: str | bytes) -> None:
 
 
 @pytest.mark.parametrize("name, config, files, args, fragments", CASES, ids=[c[0] for c in CASES])
-def test_each_bad_configuration_is_one_line_naming_file_and_key(tmp_path, monkeypatch, name, config, files, args,
-                                                                fragments):
+def test_each_bad_configuration_is_one_line_naming_file_and_key(tmp_path, monkeypatch, name, config, files, args, fragments):
     root = tmp_path / "project"
     _write(root / "pyproject.toml", config)
     _write(root / "app" / "main.py", GOOD)
@@ -119,8 +241,11 @@ def test_each_bad_configuration_is_one_line_naming_file_and_key(tmp_path, monkey
 def test_lower_case_rule_tables_are_normalised(tmp_path, monkeypatch):
     """`[rules.al101]` means AL101 (codes are case-insensitive everywhere): not silently ignored."""
     root = tmp_path / "project"
-    _write(root / "app" / "main.py", 'from fastapi import FastAPI\napp = FastAPI()\n\n\n@app.get("/users")\n'
-           'async def users() -> list[str]:\n    """Users."""\n    return []\n')
+    _write(
+        root / "app" / "main.py",
+        'from fastapi import FastAPI\napp = FastAPI()\n\n\n@app.get("/users")\n'
+        'async def users() -> list[str]:\n    """Users."""\n    return []\n',
+    )
     _write(root / "pyproject.toml", '[tool.archlint]\nselect = ["S1"]\n')
     monkeypatch.chdir(root)
     assert "AL101" in CliRunner().invoke(cli, ["check", ".", "--format", "concise"]).stdout
@@ -154,8 +279,9 @@ main()
 def _run(hook: str, args: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
     code = RUNNER.format(hook=textwrap.dedent(hook))
     env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True,
-                          env=env, timeout=120, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120, **kwargs
+    )
 
 
 @pytest.fixture
@@ -203,8 +329,14 @@ def test_a_closed_stdout_does_not_exit_as_complete(small):
     os.close(read)
     code = RUNNER.format(hook="")
     try:
-        proc = subprocess.run([sys.executable, "-c", code, "check", ".", "--format", "concise"], cwd=small,
-                              stdout=write, stderr=subprocess.PIPE, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-c", code, "check", ".", "--format", "concise"],
+            cwd=small,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
     finally:
         os.close(write)
     assert proc.returncode == 2, proc.stderr

@@ -22,8 +22,14 @@ from packaging.version import Version
 from source_copy import source_copy
 
 REPO = Path(__file__).resolve().parents[1]
-SUITES = ["tests/test_fixtures.py", "tests/test_openapi.py", "tests/test_cli.py", "tests/test_rule_examples.py",
-          "tests/test_config_discovery.py", "tests/test_lsp.py"]
+SUITES = [
+    "tests/test_fixtures.py",
+    "tests/test_openapi.py",
+    "tests/test_cli.py",
+    "tests/test_rule_examples.py",
+    "tests/test_config_discovery.py",
+    "tests/test_lsp.py",
+]
 #: Optional extras whose dependencies are archlint's own features (not the test tools): bounded and tested too.
 BOUNDED_EXTRAS = ["lsp"]
 
@@ -55,9 +61,11 @@ def test_every_core_dependency_has_a_lower_bound():
     assert {"libcst", "click", "pathspec", "limits", "wcmatch", "openapi-spec-validator", "pyyaml", "pygls"} <= set(bounds)
 
 
-@pytest.mark.skipif(os.environ.get("CI") != "true" and not os.environ.get("ARCHLINT_SLOW_TESTS"),
-                    reason="installs the lowest declared versions in a fresh venv (minutes): runs under CI=true "
-                           "or ARCHLINT_SLOW_TESTS=1 (.ci/run sets it)")
+@pytest.mark.skipif(
+    os.environ.get("CI") != "true" and not os.environ.get("ARCHLINT_SLOW_TESTS"),
+    reason="installs the lowest declared versions in a fresh venv (minutes): runs under CI=true "
+    "or ARCHLINT_SLOW_TESTS=1 (.ci/run sets it)",
+)
 def test_the_suites_pass_with_every_dependency_at_its_lower_bound(tmp_path):
     bounds = lower_bounds()
     constraints = tmp_path / "lower-bounds.txt"
@@ -66,19 +74,39 @@ def test_the_suites_pass_with_every_dependency_at_its_lower_bound(tmp_path):
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = str(env_dir / "bin" / "python")
     install = subprocess.run(
-        [python, "-m", "pip", "install", "-q", "-c", str(constraints), f"{source_copy(tmp_path / 'src')}[test,{','.join(BOUNDED_EXTRAS)}]"],
-        capture_output=True, text=True, timeout=1800,
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "-c",
+            str(constraints),
+            f"{source_copy(tmp_path / 'src')}[test,{','.join(BOUNDED_EXTRAS)}]",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     assert install.returncode == 0, install.stdout + install.stderr
     versions = subprocess.run(
-        [python, "-c", "import importlib.metadata as m, sys; "
-                       "print('\\n'.join(f'{n}=={m.version(n)}' for n in sys.argv[1:]))", *bounds],
-        capture_output=True, text=True, timeout=120,
+        [
+            python,
+            "-c",
+            "import importlib.metadata as m, sys; print('\\n'.join(f'{n}=={m.version(n)}' for n in sys.argv[1:]))",
+            *bounds,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     installed = dict(line.split("==") for line in versions.stdout.split())
     assert {k: Version(installed[k]) for k in bounds} == {k: Version(v) for k, v in bounds.items()}
     tests = subprocess.run(
         [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SUITES],
-        cwd=REPO, capture_output=True, text=True, timeout=3600,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=3600,
     )
     assert tests.returncode == 0, tests.stdout[-6000:] + tests.stderr[-2000:]

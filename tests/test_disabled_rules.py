@@ -51,7 +51,7 @@ def test_default_configuration_keeps_it_off(project):
     [
         '[tool.archlint]\nselect = ["AL124"]\n',
         '[tool.archlint]\nextend-select = ["AL124"]\n',
-        '[tool.archlint.rules.AL124]\nenabled = true\n',
+        "[tool.archlint.rules.AL124]\nenabled = true\n",
     ],
 )
 def test_its_own_code_or_enabling_it_turns_it_on(project, config):

@@ -16,9 +16,7 @@ from archlint.checks import all_rules
 from archlint.cli import cli
 from archlint.engine import Overrides, run
 
-FIX_CASES = [
-    pytest.param(rule, i, id=f"{rule.id}-fix-{i}") for rule in all_rules() for i in range(len(rule.FIXES))
-]
+FIX_CASES = [pytest.param(rule, i, id=f"{rule.id}-fix-{i}") for rule in all_rules() for i in range(len(rule.FIXES))]
 
 
 def write(files, root):
@@ -50,8 +48,9 @@ def test_fix_example(rule, index, tmp_path):
     before, after, *safety = rule.FIXES[index]
     safe = (safety[0] if safety else rule.fix_applicability) == "safe"
     write(before, tmp_path)
-    assert any(f.rule_id == rule.id for f in run([tmp_path], overrides_for(rule)).report.findings), \
+    assert any(f.rule_id == rule.id for f in run([tmp_path], overrides_for(rule)).report.findings), (
         f"{rule.id}: the fix example's 'before' has no finding"
+    )
     # Without --unsafe-fixes, a safe fix is applied and an unsafe one is not.
     fix_project([tmp_path], overrides_for(rule), unsafe=False)
     assert read(after, tmp_path) == (expected(after) if safe else expected(before))
@@ -98,7 +97,8 @@ def test_diff_writes_nothing_and_exits_1(project):
     result = CliRunner().invoke(cli, ["check", str(project), "--diff", "--select", "AL002"])
     assert result.exit_code == 0 and result.stdout == ""
     (project / "app" / "deps.py").write_text(
-        (project / "app" / "deps.py").read_text() + "VERSION = 1  # archlint: ignore[AL420]\n")
+        (project / "app" / "deps.py").read_text() + "VERSION = 1  # archlint: ignore[AL420]\n"
+    )
     before = snapshot(project)
     result = CliRunner().invoke(cli, ["check", str(project), "--diff", "--extend-select", "AL002"])
     assert result.exit_code == 1
@@ -110,8 +110,9 @@ def test_diff_writes_nothing_and_exits_1(project):
 def test_fix_removes_unused_suppressions_and_reports_the_rest(project):
     deps = project / "app" / "deps.py"
     deps.write_text(deps.read_text() + "VERSION = 1  # archlint: ignore[AL420, AL999] -- old  # noqa: E501\n")
-    result = CliRunner().invoke(cli, ["check", str(project), "--fix", "--show-fixes", "--format", "concise",
-                                      "--extend-select", "AL002"])
+    result = CliRunner().invoke(
+        cli, ["check", str(project), "--fix", "--show-fixes", "--format", "concise", "--extend-select", "AL002"]
+    )
     assert deps.read_text().endswith("VERSION = 1  # noqa: E501\n")
     assert "app/deps.py:" in result.stderr and "AL002" in result.stderr
     assert result.exit_code == 1 and "AL002" not in result.stdout  # the other findings remain

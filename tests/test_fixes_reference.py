@@ -19,26 +19,42 @@ FIXED_RULES = ["AL110", "AL122", "AL220", "AL223", "AL321", "AL330", "AL405", "A
 
 #: (file, text in the reference backend, the v1 / pre-standard spelling planted instead)
 BREAKAGES = [
-    ("backend/app/api/v1/routes/items.py", '@router.post("", status_code=status.HTTP_201_CREATED)',
-     '@router.post("")'),
+    ("backend/app/api/v1/routes/items.py", '@router.post("", status_code=status.HTTP_201_CREATED)', '@router.post("")'),
     ("backend/app/api/v1/routes/items.py", '@router.get("/{item_id}")\n', '@router.get("/{item_id}", response_model=ItemRead)\n'),
-    ("backend/app/api/deps.py", "async def get_user_service(db: SessionDep) -> UserService:",
-     "async def get_user_service(db: AsyncSession = Depends(get_db)) -> UserService:"),
+    (
+        "backend/app/api/deps.py",
+        "async def get_user_service(db: SessionDep) -> UserService:",
+        "async def get_user_service(db: AsyncSession = Depends(get_db)) -> UserService:",
+    ),
     ("backend/app/services/item_service.py", "data.model_dump(exclude_unset=True)", "data.dict(exclude_unset=True)"),
-    ("backend/app/services/item_service.py", "Item(**data.model_dump(), owner_id=owner_id)",
-     "Item(**data.dict(), owner_id=owner_id)"),
-    ("backend/app/schemas/user.py", "from pydantic import BaseModel, ConfigDict, EmailStr",
-     "from pydantic import BaseModel, EmailStr"),
-    ("backend/app/schemas/user.py", "    model_config = ConfigDict(from_attributes=True)\n",
-     "    class Config:\n        orm_mode = True\n"),
+    (
+        "backend/app/services/item_service.py",
+        "Item(**data.model_dump(), owner_id=owner_id)",
+        "Item(**data.dict(), owner_id=owner_id)",
+    ),
+    (
+        "backend/app/schemas/user.py",
+        "from pydantic import BaseModel, ConfigDict, EmailStr",
+        "from pydantic import BaseModel, EmailStr",
+    ),
+    (
+        "backend/app/schemas/user.py",
+        "    model_config = ConfigDict(from_attributes=True)\n",
+        "    class Config:\n        orm_mode = True\n",
+    ),
     ("backend/app/core/security.py", "BCRYPT_ROUNDS = 12", "BCRYPT_ROUNDS = 10"),
     ("backend/app/core/security.py", "        algorithms=[settings.ALGORITHM],\n", ""),
-    ("backend/app/models/item.py", 'mapped_column(ForeignKey("users.id"), index=True)',
-     'mapped_column(ForeignKey("users.id"))'),
-    ("backend/app/models/item.py", "from sqlalchemy import DateTime, ForeignKey, String, func",
-     "from sqlalchemy import Column, DateTime, ForeignKey, String, func"),
-    ("backend/app/models/item.py", "    title: Mapped[str] = mapped_column(String(200))\n",
-     "    title = Column(String(200), nullable=False)\n"),
+    ("backend/app/models/item.py", 'mapped_column(ForeignKey("users.id"), index=True)', 'mapped_column(ForeignKey("users.id"))'),
+    (
+        "backend/app/models/item.py",
+        "from sqlalchemy import DateTime, ForeignKey, String, func",
+        "from sqlalchemy import Column, DateTime, ForeignKey, String, func",
+    ),
+    (
+        "backend/app/models/item.py",
+        "    title: Mapped[str] = mapped_column(String(200))\n",
+        "    title = Column(String(200), nullable=False)\n",
+    ),
 ]
 
 
@@ -57,16 +73,26 @@ def broken(tmp_path):
 
 def test_fix_repairs_a_broken_reference_backend(broken):
     found = run([broken], Overrides(select=FIXED_RULES)).report.findings
-    assert sorted(f.rule_id for f in found) == ["AL110", "AL122", "AL220", "AL223", "AL223", "AL321", "AL330",
-                                                 "AL405", "AL420", "AL430"]
+    assert sorted(f.rule_id for f in found) == [
+        "AL110",
+        "AL122",
+        "AL220",
+        "AL223",
+        "AL223",
+        "AL321",
+        "AL330",
+        "AL405",
+        "AL420",
+        "AL430",
+    ]
 
-    result = CliRunner().invoke(cli, ["check", str(broken), "--fix", "--unsafe-fixes", "--show-fixes",
-                                      "--select", ",".join(FIXED_RULES)])
+    result = CliRunner().invoke(
+        cli, ["check", str(broken), "--fix", "--unsafe-fixes", "--show-fixes", "--select", ",".join(FIXED_RULES)]
+    )
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "fixed 10 finding(s)" in result.stderr
     # The rewrites are what the reference backend itself says (the alias aside, written out in full).
-    for rel in ("backend/app/api/v1/routes/items.py", "backend/app/services/item_service.py",
-                "backend/app/schemas/user.py"):
+    for rel in ("backend/app/api/v1/routes/items.py", "backend/app/services/item_service.py", "backend/app/schemas/user.py"):
         assert (broken / rel).read_text() == (REFERENCE / rel).read_text(), rel
     deps = (broken / "backend/app/api/deps.py").read_text()
     assert "async def get_user_service(db: Annotated[AsyncSession, Depends(get_db)]) -> UserService:" in deps
@@ -90,7 +116,11 @@ def test_the_fixed_backend_passes_its_own_http_tests(broken):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "backend/tests"],
-        cwd=broken, env=env, capture_output=True, text=True, timeout=600,
+        cwd=broken,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
     assert " passed" in tests.stdout

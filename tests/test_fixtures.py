@@ -34,8 +34,11 @@ def test_fixture_project(project):
     expected = expectations(project, result.report.root)
     joined = joined_rules(name, result, {rule for (_path, _line, rule) in expected})
     if joined:
-        warnings.warn(f"{name}: {', '.join(sorted(joined))} joined the fixture's selection after its snapshot; "
-                      "their findings are not compared until `pytest --update-snapshots` records them", stacklevel=1)
+        warnings.warn(
+            f"{name}: {', '.join(sorted(joined))} joined the fixture's selection after its snapshot; "
+            "their findings are not compared until `pytest --update-snapshots` records them",
+            stacklevel=1,
+        )
     got = Counter({k: n for k, n in actual(result).items() if k[2] not in joined})
     missing, extra = expected - got, got - expected
     messages = {(f.path, f.span.line, f.rule_id): f.message for f in result.report.findings}

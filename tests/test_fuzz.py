@@ -75,8 +75,9 @@ def run_all_formats(root: Path, *args: str) -> None:
     """Check ``root`` once: concise on stdout (line-based), SARIF to a file (validated); no internal failure."""
     sarif = root.parent / "out.sarif"
     with alarm(HANG):
-        result = CliRunner().invoke(cli, ["check", str(root), "--format", "concise", "--sarif-output", str(sarif),
-                                          "--jobs", "1", *args])
+        result = CliRunner().invoke(
+            cli, ["check", str(root), "--format", "concise", "--sarif-output", str(sarif), "--jobs", "1", *args]
+        )
     assert result.exit_code in (0, 1, 2), (result.exit_code, result.output)
     assert "Traceback" not in result.output, result.output
     assert "internal error" not in result.output, result.output
@@ -92,11 +93,49 @@ def run_all_formats(root: Path, *args: str) -> None:
 # --------------------------------------------------------------------------- #
 
 SNIPPETS = [
-    b"(", b")", b"[", b"]", b"{", b"}", b":", b"\n", b"\r", b"\t", b" " * 4, b"\\", b"#", b"'", b'"', b'"""',
-    b"\x00", b"\xff", b"\xef\xbb\xbf", b"\x1b[31m", "\u2028".encode("utf-8"),
-    b"async ", b"await ", b"def ", b"class ", b"lambda: ", b"@app.get(", b"Depends(", b"APIRouter(prefix=",
-    b"include_router(", b"f'{", b"}'", b"t'", b"\\N{", b"# archlint: ignore", b"# noqa", b"# -*- coding: latin-1 -*-\n",
-    b"import openai\n", b"from . import *\n", b"__all__ = ", b"if True:\n", b"else:\n", b"match x:\n    case ",
+    b"(",
+    b")",
+    b"[",
+    b"]",
+    b"{",
+    b"}",
+    b":",
+    b"\n",
+    b"\r",
+    b"\t",
+    b" " * 4,
+    b"\\",
+    b"#",
+    b"'",
+    b'"',
+    b'"""',
+    b"\x00",
+    b"\xff",
+    b"\xef\xbb\xbf",
+    b"\x1b[31m",
+    "\u2028".encode("utf-8"),
+    b"async ",
+    b"await ",
+    b"def ",
+    b"class ",
+    b"lambda: ",
+    b"@app.get(",
+    b"Depends(",
+    b"APIRouter(prefix=",
+    b"include_router(",
+    b"f'{",
+    b"}'",
+    b"t'",
+    b"\\N{",
+    b"# archlint: ignore",
+    b"# noqa",
+    b"# -*- coding: latin-1 -*-\n",
+    b"import openai\n",
+    b"from . import *\n",
+    b"__all__ = ",
+    b"if True:\n",
+    b"else:\n",
+    b"match x:\n    case ",
 ]
 
 
@@ -116,16 +155,16 @@ def apply(data: bytes, edit) -> bytes:
     if kind == "insert":
         return data[:offset] + payload + data[offset:]
     if kind == "delete":
-        return data[:offset] + data[offset + length:]
+        return data[:offset] + data[offset + length :]
     if kind == "replace":
-        return data[:offset] + payload + data[offset + len(payload):]
+        return data[:offset] + payload + data[offset + len(payload) :]
     if kind == "duplicate":
-        return data[:offset] + data[offset:offset + length] * 2 + data[offset + length:]
+        return data[:offset] + data[offset : offset + length] * 2 + data[offset + length :]
     if kind == "truncate":
         return data[:offset]
     if data:  # flip one byte
         i = offset % len(data)
-        return data[:i] + bytes([data[i] ^ (1 << (length % 8))]) + data[i + 1:]
+        return data[:i] + bytes([data[i] ^ (1 << (length % 8))]) + data[i + 1 :]
     return data
 
 
@@ -159,17 +198,65 @@ def test_mutated_fixture_projects(data):
 # --------------------------------------------------------------------------- #
 
 KEYS = st.one_of(
-    st.sampled_from(["openapi", "info", "paths", "components", "schemas", "$ref", "responses", "get", "post",
-                     "parameters", "requestBody", "content", "application/json", "schema", "type", "properties",
-                     "security", "securitySchemes", "tags", "operationId", "servers", "url", "allOf", "x-y",
-                     "200", "201", "404", "default", "maxLength", "items", "enum", "example"]),
+    st.sampled_from(
+        [
+            "openapi",
+            "info",
+            "paths",
+            "components",
+            "schemas",
+            "$ref",
+            "responses",
+            "get",
+            "post",
+            "parameters",
+            "requestBody",
+            "content",
+            "application/json",
+            "schema",
+            "type",
+            "properties",
+            "security",
+            "securitySchemes",
+            "tags",
+            "operationId",
+            "servers",
+            "url",
+            "allOf",
+            "x-y",
+            "200",
+            "201",
+            "404",
+            "default",
+            "maxLength",
+            "items",
+            "enum",
+            "example",
+        ]
+    ),
     st.text(max_size=8),
 )
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=20),
-    st.sampled_from(["3.1.0", "3.0.3", "2.0", "#/components/schemas/A", "#/paths", "#", "../x.json",
-                     "http://127.0.0.1:9/x.json", "file:///etc/passwd", "/api/v1/items/{id}", "\ud800"]),
+    st.sampled_from(
+        [
+            "3.1.0",
+            "3.0.3",
+            "2.0",
+            "#/components/schemas/A",
+            "#/paths",
+            "#",
+            "../x.json",
+            "http://127.0.0.1:9/x.json",
+            "file:///etc/passwd",
+            "/api/v1/items/{id}",
+            "\ud800",
+        ]
+    ),
 )
 JSONISH = st.recursive(
     SCALARS,
@@ -181,9 +268,13 @@ JSONISH = st.recursive(
 @st.composite
 def openapi_documents(draw):
     doc = {"openapi": draw(st.sampled_from(["3.1.0", "3.0.3", "3.1.1"])), "info": {"title": "t", "version": "1"}}
-    paths = draw(st.dictionaries(st.sampled_from(["/items", "/api/v1/items/{id}", "/x", "", "/{a}/{a}"]),
-                                 st.dictionaries(st.sampled_from(["get", "post", "delete", "parameters", "$ref"]),
-                                                 JSONISH, max_size=3), max_size=3))
+    paths = draw(
+        st.dictionaries(
+            st.sampled_from(["/items", "/api/v1/items/{id}", "/x", "", "/{a}/{a}"]),
+            st.dictionaries(st.sampled_from(["get", "post", "delete", "parameters", "$ref"]), JSONISH, max_size=3),
+            max_size=3,
+        )
+    )
     doc["paths"] = paths
     if draw(st.booleans()):
         doc["components"] = {"schemas": draw(st.dictionaries(st.sampled_from(["A", "B"]), JSONISH, max_size=2))}
@@ -199,13 +290,17 @@ YAML_TAILS = [
     "x-deep: " + "[" * 80 + "]" * 80 + "\n",
     "? [a, b]\n: complex key\n",
     "x-tag: !!python/object:os.system echo\n",
-    "x-str: \"\\ud800\"\n",
+    'x-str: "\\ud800"\n',
 ]
 
 
 @FUZZ
-@given(doc=openapi_documents(), as_yaml=st.booleans(), tail=st.sampled_from([""] + YAML_TAILS),
-       cut=st.one_of(st.none(), st.integers(0, 400)))
+@given(
+    doc=openapi_documents(),
+    as_yaml=st.booleans(),
+    tail=st.sampled_from([""] + YAML_TAILS),
+    cut=st.one_of(st.none(), st.integers(0, 400)),
+)
 def test_generated_openapi_documents(doc, as_yaml, tail, cut):
     with tempfile.TemporaryDirectory(prefix="archlint-fuzz-") as tmp:
         root = Path(tmp) / "project"

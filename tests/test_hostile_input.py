@@ -126,14 +126,15 @@ def test_an_oversized_file_is_skipped_with_the_limit_named(tmp_path):
     found = concise(result)
     assert ("small.py", "AL630") in {(p, r) for p, r, _ in found}
     [(path, rule, message)] = [f for f in found if f[0] == "big.py"]
-    assert (rule, message) == ("AL001", "The file was skipped: it is larger than the size limit (314 bytes > 100); "
-                               "[limits] file-size sets the limit.")
+    assert (rule, message) == (
+        "AL001",
+        "The file was skipped: it is larger than the size limit (314 bytes > 100); [limits] file-size sets the limit.",
+    )
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file whatever its mode")
 def test_an_unreadable_file_directory_and_gitignore_are_findings(tmp_path):
-    root = project(tmp_path / "p", {"ok.py": FLAGGED, "locked/inner.py": FLAGGED, "secret.py": FLAGGED,
-                                    ".gitignore": "ok.py\n"})
+    root = project(tmp_path / "p", {"ok.py": FLAGGED, "locked/inner.py": FLAGGED, "secret.py": FLAGGED, ".gitignore": "ok.py\n"})
     (root / "locked").chmod(0)
     (root / "secret.py").chmod(0)
     (root / ".gitignore").chmod(0)
@@ -160,8 +161,11 @@ def test_an_unlistable_directory_is_one_finding(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "scandir", scandir)
     result = check(root, "--format", "concise")
     assert_clean_exit(result)
-    assert ("locked", "AL001", "The directory cannot be listed (permission denied), so none of its files were "
-            "checked.") in concise(result)
+    assert (
+        "locked",
+        "AL001",
+        "The directory cannot be listed (permission denied), so none of its files were checked.",
+    ) in concise(result)
     assert ("ok.py", "AL630") in {(p, r) for p, r, _ in concise(result)}
 
 
@@ -214,7 +218,11 @@ def test_an_openapi_fifo_and_a_link_out_are_findings(tmp_path):
     result = check(root, "--format", "concise")
     assert_clean_exit(result)
     assert concise(result) == [
-        ("api/openapi.yaml", "AL702", "The OpenAPI document cannot be read: it is a symbolic link to a file outside the project."),
+        (
+            "api/openapi.yaml",
+            "AL702",
+            "The OpenAPI document cannot be read: it is a symbolic link to a file outside the project.",
+        ),
         ("openapi.json", "AL702", "The OpenAPI document cannot be read: it is a FIFO, not a regular file."),
     ]
 
@@ -239,10 +247,13 @@ def test_the_operator_may_name_a_document_anywhere(tmp_path):
     assert (str(outside), "AL703") in {(p, r) for p, r, _ in concise(result)}
 
 
-@pytest.mark.parametrize("body, message", [
-    ("x-loop: &x [*x]\n", "a YAML alias refers to a node that contains it (a cycle)"),
-    ("x-map: &m {a: *m}\n", "a YAML alias refers to a node that contains it (a cycle)"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("x-loop: &x [*x]\n", "a YAML alias refers to a node that contains it (a cycle)"),
+        ("x-map: &m {a: *m}\n", "a YAML alias refers to a node that contains it (a cycle)"),
+    ],
+)
 def test_a_recursive_yaml_alias_is_skipped(tmp_path, body, message):
     root = project(tmp_path / "p", {"openapi.yaml": HEAD + body}, OPENAPI_CONFIG)
     result = check(root, "--format", "concise")
@@ -292,8 +303,10 @@ def test_document_limits_come_from_the_configuration(tmp_path):
 
 
 def test_a_huge_integer_and_a_lone_surrogate_crash_no_format(tmp_path):
-    text = ('{"openapi": "3.1.0", "info": {"title": "t\\ud800", "version": "1", "x-n": ' + "9" * 5000 + '},'
-            ' "paths": {"/a\\ud800": {"get": {"responses": {"200": {"description": "ok"}}}}}}')
+    text = (
+        '{"openapi": "3.1.0", "info": {"title": "t\\ud800", "version": "1", "x-n": ' + "9" * 5000 + "},"
+        ' "paths": {"/a\\ud800": {"get": {"responses": {"200": {"description": "ok"}}}}}}'
+    )
     root = project(tmp_path / "p", {"openapi.json": text}, OPENAPI_CONFIG)
     for fmt in FORMATS:
         result = check(root, "--format", fmt, "--no-color")
@@ -365,8 +378,9 @@ def test_terminal_sequences_and_binary_files_never_reach_the_terminal(tmp_path):
 def test_the_subprocess_run_prints_escaped_names(tmp_path):
     root = _bytes_project(tmp_path)
     env = {**os.environ, "PYTHONIOENCODING": "utf-8", "NO_COLOR": "1"}
-    proc = subprocess.run([sys.executable, "-m", "archlint", "check", str(root), "--format", "text"],
-                          capture_output=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "archlint", "check", str(root), "--format", "text"], capture_output=True, env=env, timeout=120
+    )
     assert proc.returncode == 1, proc.stderr
     assert b"caf\\xe9.py:1:8: AL630" in proc.stdout
     assert proc.stderr == b""
@@ -379,8 +393,9 @@ def test_a_special_configuration_file_is_one_line_and_exit_2(tmp_path):
     os.mkfifo(root / "pyproject.toml")
     result = check(root, "--format", "concise")
     assert result.exit_code == 2
-    assert result.stderr.splitlines() == [f"archlint: error: {root / 'pyproject.toml'}: cannot be read: it is a FIFO, "
-                                          "not a regular file"]
+    assert result.stderr.splitlines() == [
+        f"archlint: error: {root / 'pyproject.toml'}: cannot be read: it is a FIFO, not a regular file"
+    ]
 
 
 def test_a_fifo_gitignore_is_one_finding(tmp_path):
@@ -388,8 +403,11 @@ def test_a_fifo_gitignore_is_one_finding(tmp_path):
     os.mkfifo(root / ".gitignore")
     result = check(root, "--format", "concise")
     assert_clean_exit(result)
-    assert (".gitignore", "AL001", "The .gitignore cannot be read (it is a FIFO, not a regular file), so its patterns "
-            "were not applied.") in concise(result)
+    assert (
+        ".gitignore",
+        "AL001",
+        "The .gitignore cannot be read (it is a FIFO, not a regular file), so its patterns were not applied.",
+    ) in concise(result)
 
 
 def test_inventory_reads_no_special_document(tmp_path):
@@ -397,6 +415,9 @@ def test_inventory_reads_no_special_document(tmp_path):
     os.mkfifo(root / "openapi.json")
     result = CliRunner().invoke(cli, ["inventory", str(root)])
     assert result.exit_code == 0, result.output
-    [doc] = json.loads(result.stdout)["documentation"]["openapi_documents"] if "openapi_documents" in json.loads(
-        result.stdout)["documentation"] else [None]
+    [doc] = (
+        json.loads(result.stdout)["documentation"]["openapi_documents"]
+        if "openapi_documents" in json.loads(result.stdout)["documentation"]
+        else [None]
+    )
     assert doc is None or "error" in doc

@@ -109,7 +109,11 @@ def test_cycles_do_not_recurse_forever():
 
 
 def test_external_names_keep_their_dotted_name():
-    index = index_of({"m": "import fastapi.status as st\nfrom fastapi import status\nA = st.HTTP_201_CREATED\nB = status.HTTP_204_NO_CONTENT\n"})
+    index = index_of(
+        {
+            "m": "import fastapi.status as st\nfrom fastapi import status\nA = st.HTTP_201_CREATED\nB = status.HTTP_204_NO_CONTENT\n"
+        }
+    )
     assert value(index, "m", "A") == Const(201)
     assert value(index, "m", "B") == Const(204)
 

@@ -129,14 +129,17 @@ def test_every_fixture_configuration_validates():
         assert not errors, (where, errors)
 
 
-@pytest.mark.parametrize("table, needle", [
-    ({"selct": ["S1"]}, "selct"),
-    ({"fail-on": "fatal"}, "fatal"),
-    ({"select": ["X1"]}, "X1"),
-    ({"standards": {"S1": {"route-patern": "^/v1"}}}, "route-patern"),
-    ({"standards": {"S5": {"access-token-max-minutes": "many"}}}, "many"),
-    ({"rules": {"AL101": {"severity": "fatal"}}}, "fatal"),
-])
+@pytest.mark.parametrize(
+    "table, needle",
+    [
+        ({"selct": ["S1"]}, "selct"),
+        ({"fail-on": "fatal"}, "fatal"),
+        ({"select": ["X1"]}, "X1"),
+        ({"standards": {"S1": {"route-patern": "^/v1"}}}, "route-patern"),
+        ({"standards": {"S5": {"access-token-max-minutes": "many"}}}, "many"),
+        ({"rules": {"AL101": {"severity": "fatal"}}}, "fatal"),
+    ],
+)
 def test_the_schema_rejects_what_the_loader_rejects(table, needle):
     errors = [e.message for e in jsonschema.Draft7Validator(config_schema()).iter_errors(table)]
     assert errors and any(needle in message for message in errors), errors

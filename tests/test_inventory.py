@@ -45,7 +45,10 @@ def probe(src: Path, app: str, tmp_path: Path, **request) -> dict:
     completed = subprocess.run(
         [sys.executable, "-W", "ignore", str(PROBE)],
         input=json.dumps({"src": str(src), "app": app, "env": ENV, **request}),
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert completed.returncode == 0, completed.stderr
     return json.loads(completed.stdout)
@@ -61,9 +64,7 @@ def limits_of(text: str | None) -> list[str] | None:
 
 
 def endpoint_rows(report: dict) -> list[list]:
-    return sorted(
-        [e["method"], e["path"], e["auth"], limits_of(e["rate_limit"])] for e in report["endpoints_created"]
-    )
+    return sorted([e["method"], e["path"], e["auth"], limits_of(e["rate_limit"])] for e in report["endpoints_created"])
 
 
 def middleware_rows(report: dict) -> list[list]:
@@ -92,8 +93,12 @@ def model_rows(report: dict) -> list[list]:
 def shop(tmp_path_factory):
     report = inventory(SHOP)
     truth = probe(
-        SHOP / "src", "shop.main:app", tmp_path_factory.mktemp("shop"), base="shop.models:Base",
-        validate=report["test_commands"], commands=report["test_commands"],
+        SHOP / "src",
+        "shop.main:app",
+        tmp_path_factory.mktemp("shop"),
+        base="shop.models:Base",
+        validate=report["test_commands"],
+        commands=report["test_commands"],
     )
     return report, truth
 
@@ -190,7 +195,10 @@ def test_shop_security_measures_and_documentation(shop):
 def reference(tmp_path_factory):
     report = inventory(REFERENCE)
     truth = probe(
-        REFERENCE / "backend", "app.main:app", tmp_path_factory.mktemp("reference"), base="app.models:Base",
+        REFERENCE / "backend",
+        "app.main:app",
+        tmp_path_factory.mktemp("reference"),
+        base="app.models:Base",
         validate=report["test_commands"],
     )
     return report, truth
@@ -249,7 +257,8 @@ def test_markdown_renders_the_same_report_as_tables(reference):
 def test_base_url_and_output_file(tmp_path):
     out = tmp_path / "inventory.json"
     result = CliRunner().invoke(
-        cli, ["inventory", str(REFERENCE), "--base-url", "https://staging.example.com/", "-o", str(out)],
+        cli,
+        ["inventory", str(REFERENCE), "--base-url", "https://staging.example.com/", "-o", str(out)],
         catch_exceptions=False,
     )
     assert result.exit_code == 0 and result.output == ""
@@ -278,7 +287,10 @@ def report_of(tmp_path: Path, files: dict[str, str], *args: str) -> dict:
 
 
 def test_an_unresolvable_prefix_is_unverifiable_not_guessed(tmp_path):
-    report = report_of(tmp_path, {"app/main.py": """
+    report = report_of(
+        tmp_path,
+        {
+            "app/main.py": """
         import os
         from fastapi import APIRouter, FastAPI
 
@@ -290,7 +302,9 @@ def test_an_unresolvable_prefix_is_unverifiable_not_guessed(tmp_path):
 
         app = FastAPI()
         app.include_router(router, prefix=os.getenv("API_PREFIX", "/api/v1"))
-    """})
+    """
+        },
+    )
     [endpoint] = report["endpoints_created"]
     assert endpoint["path"] is None
     assert "app/main.py:11" in endpoint["path_unverifiable"] and "environment" in endpoint["path_unverifiable"]
@@ -299,8 +313,10 @@ def test_an_unresolvable_prefix_is_unverifiable_not_guessed(tmp_path):
 
 
 def test_routers_behind_an_unresolvable_include_are_listed_as_unverifiable(tmp_path):
-    report = report_of(tmp_path, {
-        "app/routes.py": """
+    report = report_of(
+        tmp_path,
+        {
+            "app/routes.py": """
             from fastapi import APIRouter
 
             router = APIRouter(prefix="/things")
@@ -309,21 +325,25 @@ def test_routers_behind_an_unresolvable_include_are_listed_as_unverifiable(tmp_p
             async def list_things() -> list[str]:
                 return []
         """,
-        "app/main.py": """
+            "app/main.py": """
             import importlib
             from fastapi import FastAPI
 
             app = FastAPI()
             app.include_router(importlib.import_module("app.routes").router)
         """,
-    })
+        },
+    )
     [endpoint] = report["endpoints_created"]
     assert endpoint["path"] is None and "not included" in endpoint["path_unverifiable"]
     assert any("app/main.py:5" in note for note in report["notes"])
 
 
 def test_a_dead_router_is_not_an_endpoint(tmp_path):
-    report = report_of(tmp_path, {"app/main.py": """
+    report = report_of(
+        tmp_path,
+        {
+            "app/main.py": """
         from fastapi import APIRouter, FastAPI
 
         unused = APIRouter()
@@ -337,14 +357,18 @@ def test_a_dead_router_is_not_an_endpoint(tmp_path):
         @app.get("/api/v1/ping")
         async def ping() -> dict:
             return {}
-    """})
+    """
+        },
+    )
     assert [(e["method"], e["path"]) for e in report["endpoints_created"]] == [("GET", "/api/v1/ping")]
     assert report["security_measures"] == ["No authentication dependency on the only endpoint"]
 
 
 def test_auth_through_class_dependencies_header_reads_and_unknown_ones(tmp_path):
-    report = report_of(tmp_path, {
-        "app/security.py": """
+    report = report_of(
+        tmp_path,
+        {
+            "app/security.py": """
             from fastapi import Request
             from fastapi.security import HTTPBasic, HTTPBearer
 
@@ -357,7 +381,7 @@ def test_auth_through_class_dependencies_header_reads_and_unknown_ones(tmp_path)
             async def from_header(request: Request) -> str:
                 return request.headers.get("X-API-Key", "")
         """,
-        "app/main.py": """
+            "app/main.py": """
             from typing import Annotated
             from fastapi import Depends, FastAPI
             from app.security import basic, from_header, jwt_bearer
@@ -385,13 +409,14 @@ def test_auth_through_class_dependencies_header_reads_and_unknown_ones(tmp_path)
             async def e(q: str | None = None) -> dict:
                 return {}
         """,
-        "app/plugins.py": """
+            "app/plugins.py": """
             from fastapi_users import FastAPIUsers
 
             users = FastAPIUsers(get_user_manager, [backend])
             current_user = users.current_user(active=True)
         """,
-    })
+        },
+    )
     auth = {e["path"]: (e["auth"], e.get("auth_unverifiable")) for e in report["endpoints_created"]}
     assert auth["/api/v1/a"] == ("bearer", None)
     assert auth["/api/v1/b"] == ("api-key", None)
@@ -408,7 +433,10 @@ def test_auth_through_class_dependencies_header_reads_and_unknown_ones(tmp_path)
 
 
 def test_password_form_login_multiple_bodies_and_exempt_routes(tmp_path):
-    report = report_of(tmp_path, {"app/main.py": """
+    report = report_of(
+        tmp_path,
+        {
+            "app/main.py": """
         from typing import Annotated
         from fastapi import Body, Depends, FastAPI, Request
         from fastapi.security import OAuth2PasswordRequestForm
@@ -439,7 +467,9 @@ def test_password_form_login_multiple_bodies_and_exempt_routes(tmp_path):
         @limiter.exempt
         async def health() -> dict:
             return {}
-    """})
+    """
+        },
+    )
     by_path = {e["path"]: e for e in report["endpoints_created"]}
     assert by_path["/api/v1/auth/token"]["rate_limit"] == "10/minute"
     assert by_path["/api/v1/items/{item_id}"]["rate_limit"] == "50/minute"
@@ -457,8 +487,10 @@ def test_password_form_login_multiple_bodies_and_exempt_routes(tmp_path):
 
 
 def test_models_sqlmodel_declarative_base_and_mapped_decorator(tmp_path):
-    report = report_of(tmp_path, {
-        "app/models.py": """
+    report = report_of(
+        tmp_path,
+        {
+            "app/models.py": """
             from sqlalchemy import Column, Integer, String
             from sqlalchemy.orm import declarative_base, registry
             from sqlmodel import Field, Relationship, SQLModel
@@ -490,7 +522,8 @@ def test_models_sqlmodel_declarative_base_and_mapped_decorator(tmp_path):
                 __tablename__ = "notes"
                 id = Column(Integer, primary_key=True)
         """,
-    })
+        },
+    )
     models = {m["name"]: (m["table"], m["fields"], m["relationships"], m["kind"]) for m in report["models_created"]}
     assert models == {
         "Legacy": ("legacy_rows", ["id", "name"], [], "sqlalchemy"),
@@ -501,8 +534,10 @@ def test_models_sqlmodel_declarative_base_and_mapped_decorator(tmp_path):
 
 
 def test_security_measures_from_passlib_pwdlib_and_token_defaults(tmp_path):
-    report = report_of(tmp_path, {
-        "app/core/config.py": """
+    report = report_of(
+        tmp_path,
+        {
+            "app/core/config.py": """
             from pydantic_settings import BaseSettings
 
             class Settings(BaseSettings):
@@ -511,7 +546,7 @@ def test_security_measures_from_passlib_pwdlib_and_token_defaults(tmp_path):
 
             settings = Settings()
         """,
-        "app/core/security.py": """
+            "app/core/security.py": """
             from datetime import datetime, timedelta, timezone
             from jose import jwt
             from passlib.context import CryptContext
@@ -534,7 +569,7 @@ def test_security_measures_from_passlib_pwdlib_and_token_defaults(tmp_path):
                 expire = datetime.now(timezone.utc) + timedelta(hours=48)
                 return jwt.encode({"exp": expire, "sub": email}, "k", algorithm="HS256")
         """,
-        "app/main.py": """
+            "app/main.py": """
             from datetime import timedelta
             from fastapi import FastAPI
             from starlette.middleware.cors import CORSMiddleware
@@ -550,7 +585,8 @@ def test_security_measures_from_passlib_pwdlib_and_token_defaults(tmp_path):
             def login() -> str:
                 return create_access_token("u", expires_delta=timedelta(minutes=settings.ACCESS_TOKEN_EXPIRE_MINUTES))
         """,
-    })
+        },
+    )
     # The 48-hour reset token is not an access token (S5's excluded names), so it is not reported.
     # The lifetime is the one S5 judges: the 8 days every caller passes through `expires_delta`;
     # the `else` branch's 15 minutes is a fallback no caller reaches (issue 23 item 17).
@@ -565,10 +601,15 @@ def test_security_measures_from_passlib_pwdlib_and_token_defaults(tmp_path):
 
 
 def test_a_stale_openapi_document_is_reported(tmp_path):
-    document = {"openapi": "3.1.0", "info": {"title": "t", "version": "1"},
-                "paths": {"/api/v1/old": {"get": {}}, "/api/v1/a": {"get": {}}}}
-    report = report_of(tmp_path, {
-        "app/main.py": """
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": "t", "version": "1"},
+        "paths": {"/api/v1/old": {"get": {}}, "/api/v1/a": {"get": {}}},
+    }
+    report = report_of(
+        tmp_path,
+        {
+            "app/main.py": """
             from fastapi import FastAPI
 
             app = FastAPI()
@@ -585,9 +626,10 @@ def test_a_stale_openapi_document_is_reported(tmp_path):
             async def internal() -> dict:
                 return {}
         """,
-        "docs/openapi.json": json.dumps(document),
-        "docs/postman/api.postman_collection.json": "{}",
-    })
+            "docs/openapi.json": json.dumps(document),
+            "docs/postman/api.postman_collection.json": "{}",
+        },
+    )
     doc = report["documentation"]
     assert doc["openapi_updated"] is False
     [entry] = doc["openapi_documents"]
@@ -609,7 +651,12 @@ def test_the_schema_ships_with_the_package():
     package_data = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     assert any(fnmatch.fnmatch("schemas/inventory.schema.json", glob) for glob in package_data["archlint"])
     assert set(schema["required"]) >= {
-        "endpoints_created", "models_created", "middleware_added", "security_measures", "test_commands", "documentation",
+        "endpoints_created",
+        "models_created",
+        "middleware_added",
+        "security_measures",
+        "test_commands",
+        "documentation",
     }
 
 
@@ -621,7 +668,10 @@ def test_the_report_builder_needs_no_cli(tmp_path):
 
 
 def test_token_lifetimes_from_module_constants_and_payload_types(tmp_path):
-    report = report_of(tmp_path, {"app/core/security.py": """
+    report = report_of(
+        tmp_path,
+        {
+            "app/core/security.py": """
         from datetime import datetime, timedelta
         import jwt
 
@@ -634,12 +684,17 @@ def test_token_lifetimes_from_module_constants_and_payload_types(tmp_path):
         def make(user_id: str) -> str:
             payload = {"sub": user_id, "type": "refresh", "exp": datetime.utcnow() + LONG}
             return jwt.encode(payload, "k", algorithm="HS256")
-    """})
+    """
+        },
+    )
     assert report["security_measures"] == ["JWT (HS256) with 15min access / 7d refresh"]
 
 
 def test_root_path_and_websockets_are_noted_not_hidden(tmp_path):
-    report = report_of(tmp_path, {"app/main.py": """
+    report = report_of(
+        tmp_path,
+        {
+            "app/main.py": """
         from fastapi import FastAPI, WebSocket
 
         app = FastAPI(root_path="/proxy")
@@ -651,21 +706,25 @@ def test_root_path_and_websockets_are_noted_not_hidden(tmp_path):
         @app.websocket("/ws")
         async def ws(websocket: WebSocket) -> None:
             await websocket.accept()
-    """})
+    """
+        },
+    )
     assert [(e["method"], e["path"]) for e in report["endpoints_created"]] == [("GET", "/api/v1/items")]
     assert any("root_path" in note for note in report["notes"])
     assert any("1 WebSocket route is not listed" in note for note in report["notes"])
 
 
 def test_middleware_from_the_constructor_call_form_and_helpers(tmp_path):
-    report = report_of(tmp_path, {
-        "app/setup.py": """
+    report = report_of(
+        tmp_path,
+        {
+            "app/setup.py": """
             from starlette.middleware.trustedhost import TrustedHostMiddleware
 
             def configure(application) -> None:
                 application.add_middleware(TrustedHostMiddleware, allowed_hosts=["api.example.com"])
         """,
-        "app/main.py": """
+            "app/main.py": """
             from fastapi import FastAPI
             from starlette.middleware import Middleware
             from starlette.middleware.gzip import GZipMiddleware
@@ -679,7 +738,8 @@ def test_middleware_from_the_constructor_call_form_and_helpers(tmp_path):
             app.middleware("http")(timing)
             configure(app)
         """,
-    })
+        },
+    )
     assert [(m["name"], m["config"]) for m in report["middleware_added"]] == [
         ("GZipMiddleware", {"minimum_size": 500}),
         ("timing", {"type": "http"}),
@@ -717,6 +777,8 @@ def test_inventory_tested_flags_agree_with_s24_findings():
     assert flags[("GET", "/api/v1/items/{item_id}/audit")] is True  # a fixture typed as yielding a client
     assert flags[("DELETE", "/api/v1/items/{item_id}")] is True  # a parametrised client.request
     assert flags[("GET", "/api/v1/items/{item_id}/history")] is True  # app.url_path_for
+
+
 def test_inventory_and_s7_agree_on_authentication():
     """An endpoint S7 takes for authenticated (a dependency by the pack's patterns) is authenticated in the report."""
     from archlint.engine import Overrides, run

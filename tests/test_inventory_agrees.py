@@ -52,7 +52,9 @@ def _inventory_and_findings(root: Path) -> tuple[dict, object, tuple[Finding, ..
 
 
 _UNITS = {"d": 86400, "h": 3600, "min": 60, "s": 1}
-_JWT_LINE = re.compile(r"^JWT(?: \([^)]*\))? with (?P<access>.*?) access(?: tokens \(no refresh token issued\)| / (?P<refresh>.*) refresh)$")
+_JWT_LINE = re.compile(
+    r"^JWT(?: \([^)]*\))? with (?P<access>.*?) access(?: tokens \(no refresh token issued\)| / (?P<refresh>.*) refresh)$"
+)
 _FINDING = re.compile(r"lifetime is (?P<count>[0-9.]+) (?P<unit>day|hour|minute|second)s?,")
 
 
@@ -167,8 +169,11 @@ _AUTH_FINDING = re.compile(r"^The (?P<kind>\w+) endpoint `(?P<fn>[^`]+)` (?P<wha
 
 def _security_projects() -> list[Path]:
     roots = sorted(p.parent for p in FIXTURES.rglob("pyproject.toml"))
-    return [r for r in roots if any(_SECURITY_LIBRARIES.search(f.read_text(encoding="utf-8", errors="replace"))
-                                    for f in r.rglob("*.py"))]
+    return [
+        r
+        for r in roots
+        if any(_SECURITY_LIBRARIES.search(f.read_text(encoding="utf-8", errors="replace")) for f in r.rglob("*.py"))
+    ]
 
 
 def _inventory_violations(root: Path) -> dict[str, set]:
@@ -186,8 +191,11 @@ def _inventory_violations(root: Path) -> dict[str, set]:
             out["AL430"] |= {float(c) for c in m.group("costs").split(", ") if float(c) < s6.bcrypt_min_cost}
         elif (m := _SCHEME_LINE.match(line)) is not None and m.group("scheme") in s6.weak_schemes:
             out["AL431"].add(m.group("scheme"))
-        elif line.startswith("CORS") and ("every origin" in line or "accepts any origin" in line) \
-                and line.endswith("(credentials allowed)"):
+        elif (
+            line.startswith("CORS")
+            and ("every origin" in line or "accepts any origin" in line)
+            and line.endswith("(credentials allowed)")
+        ):
             out["AL520"].add((i, line))  # one line per CORS configuration
     for e in report["endpoints_created"]:
         auth = e.get("auth_endpoint")

@@ -27,8 +27,12 @@ EXPECT = re.compile(r"# expect: (AL\d+(?:\s*,\s*AL\d+)*)")
 
 
 def expected(text: str) -> list[tuple[str, int]]:
-    return sorted((code.strip(), n) for n, line in enumerate(text.splitlines(), 1)
-                  for match in EXPECT.finditer(line) for code in match.group(1).split(","))
+    return sorted(
+        (code.strip(), n)
+        for n, line in enumerate(text.splitlines(), 1)
+        for match in EXPECT.finditer(line)
+        for code in match.group(1).split(",")
+    )
 
 
 def got(diagnostics: list[dict]) -> list[tuple[str, int]]:
@@ -49,9 +53,8 @@ def apply(text: str, edits: list[dict]) -> str:
     def offset(position: dict) -> int:
         return starts[position["line"]] + position["character"]
 
-    for edit in sorted(edits, key=lambda e: (e["range"]["start"]["line"], e["range"]["start"]["character"]),
-                       reverse=True):
-        text = text[: offset(edit["range"]["start"])] + edit["newText"] + text[offset(edit["range"]["end"]):]
+    for edit in sorted(edits, key=lambda e: (e["range"]["start"]["line"], e["range"]["start"]["character"]), reverse=True):
+        text = text[: offset(edit["range"]["start"])] + edit["newText"] + text[offset(edit["range"]["end"]) :]
     return text
 
 
@@ -65,12 +68,12 @@ def project(tmp_path):
 def start(project: Path, tmp_path: Path, *args: str, watch: bool = False) -> LspClient:
     env = {**os.environ, "ARCHLINT_CACHE_DIR": str(tmp_path / "cache")}
     client = LspClient([sys.executable, "-m", "archlint", "lsp", *args], cwd=str(project), env=env)
-    capabilities: dict = {"textDocument": {"publishDiagnostics": {"versionSupport": True},
-                                           "hover": {"contentFormat": ["markdown", "plaintext"]}}}
+    capabilities: dict = {
+        "textDocument": {"publishDiagnostics": {"versionSupport": True}, "hover": {"contentFormat": ["markdown", "plaintext"]}}
+    }
     if watch:
         capabilities["workspace"] = {"didChangeWatchedFiles": {"dynamicRegistration": True}}
-    result = client.request("initialize", {"processId": os.getpid(), "rootUri": uri(project),
-                                           "capabilities": capabilities})
+    result = client.request("initialize", {"processId": os.getpid(), "rootUri": uri(project), "capabilities": capabilities})
     capabilities = result["capabilities"]
     assert capabilities["hoverProvider"] and capabilities["codeActionProvider"]
     assert result["serverInfo"]["name"] == "archlint"
@@ -79,15 +82,23 @@ def start(project: Path, tmp_path: Path, *args: str, watch: bool = False) -> Lsp
 
 
 def open_document(client: LspClient, path: Path, text: str | None = None) -> None:
-    client.notify("textDocument/didOpen", {"textDocument": {
-        "uri": uri(path), "languageId": "python", "version": 1,
-        "text": path.read_text(encoding="utf-8") if text is None else text,
-    }})
+    client.notify(
+        "textDocument/didOpen",
+        {
+            "textDocument": {
+                "uri": uri(path),
+                "languageId": "python",
+                "version": 1,
+                "text": path.read_text(encoding="utf-8") if text is None else text,
+            }
+        },
+    )
 
 
 def change(client: LspClient, path: Path, version: int, text: str) -> None:
-    client.notify("textDocument/didChange", {"textDocument": {"uri": uri(path), "version": version},
-                                             "contentChanges": [{"text": text}]})
+    client.notify(
+        "textDocument/didChange", {"textDocument": {"uri": uri(path), "version": version}, "contentChanges": [{"text": text}]}
+    )
 
 
 def test_a_session_over_stdio(project, tmp_path):
@@ -113,9 +124,14 @@ def test_a_session_over_stdio(project, tmp_path):
 
     # codeAction: the rule's fix and a suppression comment, for the document's version.
     json_call = next(d for d in diagnostics if d["code"] == "AL223")
-    actions = client.request("textDocument/codeAction", {
-        "textDocument": {"uri": uri(items)}, "range": json_call["range"], "context": {"diagnostics": [json_call]},
-    })
+    actions = client.request(
+        "textDocument/codeAction",
+        {
+            "textDocument": {"uri": uri(items)},
+            "range": json_call["range"],
+            "context": {"diagnostics": [json_call]},
+        },
+    )
     titles = [a["title"] for a in actions]
     assert titles == ["Call the v2 method (AL223)", "Suppress AL223 on this line"]
     for action in actions:
@@ -134,18 +150,23 @@ def test_a_session_over_stdio(project, tmp_path):
     assert got(client.diagnostics(uri(items), 4)) == [("AL002", 15)]
 
     # Hover on a finding: the rule's explain text, with the project's options.
-    hover = client.request("textDocument/hover", {"textDocument": {"uri": uri(items)},
-                                                  "position": {"line": 14, "character": 30}})
-    explain = subprocess.run([sys.executable, "-m", "archlint", "explain", "AL002"], cwd=project,
-                             capture_output=True, text=True, check=True).stdout
+    hover = client.request("textDocument/hover", {"textDocument": {"uri": uri(items)}, "position": {"line": 14, "character": 30}})
+    explain = subprocess.run(
+        [sys.executable, "-m", "archlint", "explain", "AL002"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout
     assert hover["contents"]["kind"] == "markdown"
     value = hover["contents"]["value"]
     assert value.startswith("**AL002**: Unused suppression: `AL101` silences no finding on this line; remove it.")
     assert explain.split("\n\n", 2)[2] in value  # the explain text after its header lines
     # ... and on a rule code in a comment.
     line = suppressed.splitlines()[17]
-    hover = client.request("textDocument/hover", {"textDocument": {"uri": uri(items)}, "position": {
-        "line": 17, "character": line.index("ignore[AL223]") + len("ignore[AL2")}})
+    hover = client.request(
+        "textDocument/hover",
+        {
+            "textDocument": {"uri": uri(items)},
+            "position": {"line": 17, "character": line.index("ignore[AL223]") + len("ignore[AL2")},
+        },
+    )
     assert "### AL223 PydanticV1ModelMethod (S9)" in hover["contents"]["value"]
 
     # An unsaved edit of another file is part of the project: main.py's include is no longer versioned.
@@ -161,8 +182,14 @@ def test_a_session_over_stdio(project, tmp_path):
 
     # Closing a document clears its diagnostics.
     client.notify("textDocument/didClose", {"textDocument": {"uri": uri(items)}})
-    client.wait_for(lambda n: n["method"] == "textDocument/publishDiagnostics" and n["params"]["uri"] == uri(items)
-                    and n["params"].get("version") is None and n["params"]["diagnostics"] == [])
+    client.wait_for(
+        lambda n: (
+            n["method"] == "textDocument/publishDiagnostics"
+            and n["params"]["uri"] == uri(items)
+            and n["params"].get("version") is None
+            and n["params"]["diagnostics"] == []
+        )
+    )
 
     assert client.close() == 0
     assert {p: p.read_bytes() for p in project.rglob("*.py")} == on_disk
@@ -203,8 +230,9 @@ def test_files_changed_outside_the_editor_are_read_again(project, tmp_path):
 
 def run_cli(*args: str, cwd: Path, prelude: str = "") -> subprocess.CompletedProcess[str]:
     code = f"import sys\n{prelude}\nfrom archlint.cli import main\nsys.argv = ['archlint', *sys.argv[1:]]\nmain()"
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300
+    )
 
 
 def test_without_pygls_the_command_says_what_to_install(project):
@@ -213,10 +241,13 @@ def test_without_pygls_the_command_says_what_to_install(project):
     assert result.stderr == "archlint: error: archlint lsp needs pygls: pip install 'archlint[lsp]'\n"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--pack", "nosuch"], "archlint: error: "),
-    (["--bogus"], "archlint: error: No such option"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--pack", "nosuch"], "archlint: error: "),
+        (["--bogus"], "archlint: error: No such option"),
+    ],
+)
 def test_bad_input_at_startup_is_one_line_and_exit_2(project, args, message):
     result = run_cli("lsp", *args, cwd=project)
     assert result.returncode == 2 and result.stdout == ""
@@ -224,6 +255,12 @@ def test_bad_input_at_startup_is_one_line_and_exit_2(project, args, message):
 
 
 def test_other_commands_do_not_import_pygls(project):
-    result = run_cli("check", ".", "--format", "concise", cwd=project,
-                     prelude="import atexit\natexit.register(lambda: print('pygls' in sys.modules, file=sys.stderr))")
+    result = run_cli(
+        "check",
+        ".",
+        "--format",
+        "concise",
+        cwd=project,
+        prelude="import atexit\natexit.register(lambda: print('pygls' in sys.modules, file=sys.stderr))",
+    )
     assert result.returncode == 1 and result.stderr.endswith("False\n")

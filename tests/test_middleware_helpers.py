@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from archlint.analysis.rate_limits import looser, parse_limit, rate
 from archlint.analysis.cors import regex_is_wildcard
+from archlint.analysis.rate_limits import looser, parse_limit, rate
 from archlint.checks.s16_caching import glob_prefix, shape
 from archlint.collect.facts import Lit, Name
 from archlint.model import Span

@@ -98,9 +98,11 @@ def test_validator_class_follows_the_openapi_field():
 
 
 def test_a_30_construct_is_valid_in_30_and_reported_in_31():
-    body = "info: {{title: t, version: '1'}}\npaths:\n  /a:\n    get:\n      parameters:\n" \
-           "        - name: n\n          in: query\n          schema: {{type: number, minimum: 0, exclusiveMinimum: true}}\n" \
-           "      responses:\n        '200': {{description: ok}}\n"
+    body = (
+        "info: {{title: t, version: '1'}}\npaths:\n  /a:\n    get:\n      parameters:\n"
+        "        - name: n\n          in: query\n          schema: {{type: number, minimum: 0, exclusiveMinimum: true}}\n"
+        "      responses:\n        '200': {{description: ok}}\n"
+    )
     as_30 = load_text("openapi: 3.0.3\n" + body.format(), "a.yaml")
     as_31 = load_text("openapi: 3.1.0\n" + body.format(), "b.yaml")
     assert validate(as_30) == []
@@ -130,13 +132,23 @@ def test_both_validator_backends_report_the_same_positions(backend, tmp_path):
         print(json.dumps(sorted((doc.span(p.path).line, p.kind) for p in validate(doc, path, path.parent))))
         """
     )
-    env = {**os.environ, "OPENAPI_SPEC_VALIDATOR_SCHEMA_VALIDATOR_BACKEND": backend,
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "OPENAPI_SPEC_VALIDATOR_SCHEMA_VALIDATOR_BACKEND": backend,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])),
+    }
     fixture = FIXTURES / "s04" / "invalid_31" / "openapi.yaml"
     out = subprocess.run([sys.executable, "-c", script, str(fixture)], capture_output=True, text=True, env=env, check=True)
     lines = json.loads(out.stdout)
-    assert lines == [[4, "invalid"], [8, "invalid"], [12, "invalid"], [15, "invalid"], [19, "dangling-ref"],
-                     [38, "invalid"], [39, "dangling-ref"]]
+    assert lines == [
+        [4, "invalid"],
+        [8, "invalid"],
+        [12, "invalid"],
+        [15, "invalid"],
+        [19, "dangling-ref"],
+        [38, "invalid"],
+        [39, "dangling-ref"],
+    ]
 
 
 # ------------------------------------------------------------------ no network

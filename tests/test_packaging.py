@@ -12,7 +12,6 @@ import venv
 from pathlib import Path
 
 import pytest
-
 from source_copy import source_copy
 
 from archlint.pack import builtin_packs, load_pack
@@ -28,10 +27,7 @@ else:  # pragma: no cover
 def test_every_subpackage_is_listed_for_setuptools():
     config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
     listed = set(config["packages"])
-    on_disk = {
-        ".".join(p.parent.relative_to(REPO / "src").parts)
-        for p in (REPO / "src" / "archlint").rglob("__init__.py")
-    }
+    on_disk = {".".join(p.parent.relative_to(REPO / "src").parts) for p in (REPO / "src" / "archlint").rglob("__init__.py")}
     assert on_disk <= listed, f"add to [tool.setuptools] packages: {sorted(on_disk - listed)}"
     assert config["package-dir"]["archlint.packs"] == "rules"
 
@@ -47,7 +43,9 @@ def test_wheel_installs_in_a_fresh_venv_with_the_pack(tmp_path):
     wheels = tmp_path / "wheels"
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source_copy(tmp_path / "src"))],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if build.returncode != 0 and "Could not find a version" in build.stderr and not os.environ.get("CI"):
         pytest.skip("no package index reachable to build the wheel")
@@ -56,13 +54,14 @@ def test_wheel_installs_in_a_fresh_venv_with_the_pack(tmp_path):
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
-    install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", str(wheel)], capture_output=True, text=True, timeout=600
-    )
+    install = subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)], capture_output=True, text=True, timeout=600)
     assert install.returncode == 0, install.stderr
     probe = subprocess.run(
         [str(python), "-c", "import archlint, archlint.pack as p; print(archlint.__file__); print(p.load_pack(None).name)"],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert probe.returncode == 0, probe.stderr
     module_file, pack_name = probe.stdout.split()
@@ -76,7 +75,9 @@ def test_wheel_installs_in_a_fresh_venv_with_the_pack(tmp_path):
     )
     check = subprocess.run(
         [str(env_dir / "bin" / "archlint"), "check", str(project), "--format", "concise"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert check.returncode == 1, check.stderr
     assert "AL101" in check.stdout
@@ -85,7 +86,9 @@ def test_wheel_installs_in_a_fresh_venv_with_the_pack(tmp_path):
     shutil.copytree(document, tmp_path / "doc")
     result = subprocess.run(
         [str(env_dir / "bin" / "archlint"), "check", str(tmp_path / "doc"), "--format", "json"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 1, result.stderr
     findings = json.loads(result.stdout)["findings"]
@@ -110,7 +113,10 @@ def test_openapi_dependencies_are_imported_only_when_a_document_is_checked(tmp_p
     fixtures = REPO / "tests" / "fixtures"
     probe = subprocess.run(
         [sys.executable, "-c", script, str(fixtures / "s01" / "settings_chain"), str(fixtures / "s04" / "invalid_31")],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.splitlines() == ["[]", "['openapi_spec_validator', 'yaml']"]

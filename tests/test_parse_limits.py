@@ -113,9 +113,7 @@ def test_a_file_over_the_size_limit_is_skipped_unparsed(tmp_path):
 @pytest.mark.parametrize("value", ["0", "-3", '"big"', "true", "1.5"])
 def test_a_bad_limit_is_a_one_line_config_error(tmp_path, value):
     root = make_project(tmp_path / "p", {"app/main.py": ROUTE}, f"nesting-depth = {value}")
-    proc = subprocess.run(
-        [sys.executable, "-m", "archlint", "check", str(root)], capture_output=True, text=True, timeout=120
-    )
+    proc = subprocess.run([sys.executable, "-m", "archlint", "check", str(root)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1
     assert "nesting-depth" in proc.stderr and "pyproject.toml" in proc.stderr
@@ -123,9 +121,7 @@ def test_a_bad_limit_is_a_one_line_config_error(tmp_path, value):
 
 def test_an_unknown_analysis_key_is_a_config_error(tmp_path):
     root = make_project(tmp_path / "p", {"app/main.py": ROUTE}, "max-depth = 3")  # not a [limits] key
-    proc = subprocess.run(
-        [sys.executable, "-m", "archlint", "check", str(root)], capture_output=True, text=True, timeout=120
-    )
+    proc = subprocess.run([sys.executable, "-m", "archlint", "check", str(root)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "unknown key 'max-depth'" in proc.stderr
 
 

@@ -34,13 +34,16 @@ pytestmark = pytest.mark.skipif(
     reason="needs git and pre-commit (in the test extras)",
 )
 
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+}
 
 
 def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, capture_output=True, text=True, check=True)
     return proc.stdout.strip()
 
 
@@ -74,9 +77,12 @@ def try_repo(hook_repo, cwd: Path, *args: str) -> tuple[int, set[tuple[str, str]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRE_COMMIT")}
     env.update(GIT_ENV, PRE_COMMIT_HOME=str(home), NO_COLOR="1")
     proc = subprocess.run(
-        [sys.executable, "-m", "pre_commit", "try-repo", str(copy), "archlint", "--ref", rev, "--color", "never",
-         *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=900,
+        [sys.executable, "-m", "pre_commit", "try-repo", str(copy), "archlint", "--ref", rev, "--color", "never", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     output = proc.stdout + proc.stderr
     if proc.returncode not in (0, 1) or "hook id: archlint" not in output and proc.returncode:

@@ -57,7 +57,8 @@ def test_wanted_only_on_a_terminal_in_a_human_format_without_quiet(monkeypatch):
 def test_nothing_on_a_pipe(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.archlint]\nselect = ["S1"]\n', encoding="utf-8")
     (tmp_path / "app").mkdir()
-    (tmp_path / "app" / "main.py").write_text(textwrap.dedent('''
+    (tmp_path / "app" / "main.py").write_text(
+        textwrap.dedent('''
         from fastapi import FastAPI
 
         app = FastAPI()
@@ -67,7 +68,9 @@ def test_nothing_on_a_pipe(tmp_path):
         async def users() -> list[str]:
             """Users."""
             return []
-    '''), encoding="utf-8")
+    '''),
+        encoding="utf-8",
+    )
     result = CliRunner().invoke(cli, ["check", str(tmp_path), "--no-cache", "--format", "concise"])
     assert result.exit_code == 1, result.output
     assert "\x1b[K" not in result.output and "AL101" in result.output

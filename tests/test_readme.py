@@ -19,9 +19,7 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 def test_rules_table_is_generated_from_the_rule_classes():
     match = re.search(r"<!-- rules-table:start -->\n(.*?)\n<!-- rules-table:end -->", README, re.S)
     assert match, "README has the rules-table markers"
-    assert match.group(1) == rules_markdown(), (
-        "README rules table is stale: regenerate with `python scripts/update_readme.py`"
-    )
+    assert match.group(1) == rules_markdown(), "README rules table is stale: regenerate with `python scripts/update_readme.py`"
 
 
 def test_ci_runs_the_readme_test_command():

@@ -235,10 +235,7 @@ def test_github_commands(report: Report) -> None:
 def test_github_escaping(root: Path) -> None:
     finding = Finding("S1", "100% wrong:\r\nsee a,b", "odd:name,1%.py", Span(1, 2, 3, 4), Severity.ERROR)
     out = render(Report([finding], [], root), "github")
-    assert out == (
-        "::error file=odd%3Aname%2C1%25.py,line=1,col=2,endLine=3,endColumn=4,title=S1"
-        "::100%25 wrong:%0D%0Asee a,b\n"
-    )
+    assert out == ("::error file=odd%3Aname%2C1%25.py,line=1,col=2,endLine=3,endColumn=4,title=S1::100%25 wrong:%0D%0Asee a,b\n")
 
 
 def test_github_is_silent_when_clean(empty: Report) -> None:
@@ -502,9 +499,7 @@ def test_validate_sarif_runs_the_multitool_github_rules() -> None:
     no_rules = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [
-            {"tool": {"driver": {"name": "x", "version": "1.0", "informationUri": "https://x.test"}}, "results": []}
-        ],
+        "runs": [{"tool": {"driver": {"name": "x", "version": "1.0", "informationUri": "https://x.test"}}, "results": []}],
     }
     with pytest.raises(AssertionError, match="GH1018"):
         validate_sarif(no_rules)

@@ -30,8 +30,13 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
 def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
     proc = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True)
     return proc.stdout.strip()
 
@@ -73,7 +78,10 @@ def check(root: Path, *args: str, env: dict | None = None, input: str | None = N
     os.chdir(root)
     try:
         result = CliRunner().invoke(
-            cli, ["check", *args, "--format", "json"], env=env or {"PRE_COMMIT": None}, input=input,
+            cli,
+            ["check", *args, "--format", "json"],
+            env=env or {"PRE_COMMIT": None},
+            input=input,
             catch_exceptions=False,
         )
     finally:
@@ -297,7 +305,7 @@ def test_changed_files_list_from_a_file_and_from_stdin(repo, tmp_path):
     root, _base, _held = repo
     listing = tmp_path / "changes.txt"
     listing.write_text(
-        f"{APP}\n\nbackend/app/api/v1/routes/items.py\nfrontend/src/removed.ts\n\"frontend/caf\\303\\251.css\"\n",
+        f'{APP}\n\nbackend/app/api/v1/routes/items.py\nfrontend/src/removed.ts\n"frontend/caf\\303\\251.css"\n',
         encoding="utf-8",
     )
     expected = {(APP, "AL620"), ("frontend/src/removed.ts", "AL620"), ("frontend/café.css", "AL620")}
@@ -352,6 +360,7 @@ def test_engine_takes_a_change_set_directly(tmp_path):
     change = ChangeSet(tmp_path, [ChangedPath("frontend/x.ts", "added"), ChangedPath("frontend/gone.ts", "deleted")])
     result = run([], Overrides(change_set=change))
     assert sorted((f.path, f.rule_id) for f in result.report.findings) == [
-        ("frontend/gone.ts", "AL620"), ("frontend/x.ts", "AL620")
+        ("frontend/gone.ts", "AL620"),
+        ("frontend/x.ts", "AL620"),
     ]
     assert result.report.files_checked == 2

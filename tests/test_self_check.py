@@ -72,7 +72,5 @@ def test_a_layering_violation_planted_in_a_copy_fails_the_check(copy):
     messages = {f.path: f.message for f in result.report.findings}
     assert "the cli layer sits above the model layer" in messages["src/archlint/model.py"]
     assert "independent" in messages["src/archlint/report/text.py"]
-    assert "forbids the checks layer to import the config layer" in messages[
-        "src/archlint/checks/s01_versioned_routes.py"
-    ]
+    assert "forbids the checks layer to import the config layer" in messages["src/archlint/checks/s01_versioned_routes.py"]
     assert max(f.severity for f in result.report.findings) >= result.fail_on

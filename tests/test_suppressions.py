@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 import ast
+import os
 import shutil
 
 import pytest
@@ -69,8 +68,13 @@ def test_fix_removes_every_unused_suppression_and_nothing_else(tmp_path):
     removed = [line for line in before.splitlines() if line not in after.splitlines()]
     assert len(removed) == 4
     # The suppressions that work, other tools' codes and reasons stay as they were.
-    for kept in ("# archlint: ignore[AL101] -- the legacy clients call /items", "# noqa: AL420",
-                 "NAME = \"x\"  # noqa: E501", "LIMIT = 10  # noqa: E501", "# archlint: ignore[AL601] -- S17"):
+    for kept in (
+        "# archlint: ignore[AL101] -- the legacy clients call /items",
+        "# noqa: AL420",
+        'NAME = "x"  # noqa: E501',
+        "LIMIT = 10  # noqa: E501",
+        "# archlint: ignore[AL601] -- S17",
+    ):
         assert kept in after
     assert "# archlint: ignore  #" not in after
 
@@ -86,10 +90,12 @@ def test_add_noqa_silences_every_finding(tmp_path):
     root = copy(LEGACY, tmp_path)
     schemas = root / "app" / "schemas.py"
     # A finding whose first line ends inside a multi-line string cannot take a comment there.
-    schemas.write_text(schemas.read_text().replace(
-        'regex="^[a-z]+$")',
-        'regex="""^[a-z]+\n$""")',
-    ))
+    schemas.write_text(
+        schemas.read_text().replace(
+            'regex="^[a-z]+$")',
+            'regex="""^[a-z]+\n$""")',
+        )
+    )
     code, out, _ = check(root)
     assert code == 1 and len(out) == 21
     code, out, err = check(root, "--add-noqa")
@@ -105,21 +111,26 @@ def test_add_noqa_silences_every_finding(tmp_path):
 def test_add_noqa_extends_an_existing_directive(tmp_path):
     root = copy(LEGACY, tmp_path)
     users = root / "app" / "api" / "users.py"
-    users.write_text(users.read_text().replace(
-        "def create_user(body: UserIn, db: dict = Depends(get_db)) -> UserOut:  # expect: AL420",
-        "def create_user(body: UserIn, db: dict = Depends(get_db)) -> UserOut:  # archlint: ignore[AL110] -- x",
-    ))
+    users.write_text(
+        users.read_text().replace(
+            "def create_user(body: UserIn, db: dict = Depends(get_db)) -> UserOut:  # expect: AL420",
+            "def create_user(body: UserIn, db: dict = Depends(get_db)) -> UserOut:  # archlint: ignore[AL110] -- x",
+        )
+    )
     check(root, "--add-noqa")
     assert "-> UserOut:  # archlint: ignore[AL110, AL420] -- x\n" in users.read_text()
 
 
-@pytest.mark.parametrize(("comment", "reported"), [
-    ("# archlint: ignore[AL420]", True),
-    ("# noqa: AL420", True),
-    ("# archlint: ignore[AL420] -- TODO: reason", False),
-    ("# archlint: ignore[AL420] -- kept until the v2 clients are gone", False),
-    ("# noqa: E501", False),
-])
+@pytest.mark.parametrize(
+    ("comment", "reported"),
+    [
+        ("# archlint: ignore[AL420]", True),
+        ("# noqa: AL420", True),
+        ("# archlint: ignore[AL420] -- TODO: reason", False),
+        ("# archlint: ignore[AL420] -- kept until the v2 clients are gone", False),
+        ("# noqa: E501", False),
+    ],
+)
 def test_a_pack_can_require_reasons(tmp_path, comment, reported):
     (tmp_path / ".git").mkdir()
     (tmp_path / "pyproject.toml").write_text('[tool.archlint]\nselect = ["S18"]\nextend-select = ["AL003"]\n')

@@ -6,14 +6,14 @@ import inspect
 
 import pytest
 
+from archlint.analysis.static_types import TypeResolver, canonical, canonical_of
 from archlint.collect import collect_source
 from archlint.collect.facts import Attr, Call
 from archlint.index import ProjectIndex
-from archlint.analysis.static_types import TypeResolver, canonical, canonical_of
 from archlint.values import Ctx
 
 FILES = {
-    "app/db.py": '''
+    "app/db.py": """
         from collections.abc import AsyncIterator
         from typing import Annotated
 
@@ -41,8 +41,8 @@ FILES = {
 
 
         SessionDep = Annotated[AsyncSession, Depends(get_db)]
-    ''',
-    "app/service.py": '''
+    """,
+    "app/service.py": """
         import aiohttp
         from fastapi import Depends, Request
         from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,7 +80,7 @@ FILES = {
             async with aiohttp.ClientSession() as http:
                 http.get("https://example.com")
             unknown.execute(11)
-    ''',
+    """,
 }
 
 EXPECTED = {

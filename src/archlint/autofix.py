@@ -21,8 +21,8 @@ from pathlib import Path
 import libcst as cst
 
 from archlint.engine import Overrides, RunResult, run
-from archlint.fsio import read_bytes
 from archlint.fixes import FixSource, Rewrite, apply_edits, edits, overlaps
+from archlint.fsio import read_bytes
 from archlint.model import Edit, Finding, Fix, Span
 from archlint.report import write_atomic
 
@@ -49,8 +49,7 @@ class FixOutcome:
     rejected: list[str] = field(default_factory=list)
 
 
-def attach_fixes(result: RunResult, overlay: dict[Path, str] | None = None,
-                 findings: list[Finding] | None = None) -> None:
+def attach_fixes(result: RunResult, overlay: dict[Path, str] | None = None, findings: list[Finding] | None = None) -> None:
     """Give every finding whose rule can fix it (``FIXES``) its fix; the files concerned are parsed once.
 
     ``findings``: only these of the result's findings (an editor asks for the fixes of one range).
@@ -124,8 +123,7 @@ def fix_project(paths: Sequence[str | Path], overrides: Overrides, *, unsafe: bo
                     if attempt is None:
                         chosen.remove((finding, fix))
                         refused.add(_key(finding))
-                        rejected.append(f"{path}:{finding.span.line}: the {finding.rule_id} fix would not "
-                                        "parse; left as it is")
+                        rejected.append(f"{path}:{finding.span.line}: the {finding.rule_id} fix would not parse; left as it is")
                     else:
                         new = attempt
             if not chosen or new == text:
@@ -188,8 +186,9 @@ def unified_diff(changed: dict[Path, tuple[str, str]], root: Path) -> str:
             rel = absolute.relative_to(root.resolve()).as_posix()
         except ValueError:
             rel = absolute.as_posix()
-        out.extend(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                        f"a/{rel}", f"b/{rel}"))
+        out.extend(
+            difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{rel}", f"b/{rel}")
+        )
         if out and not out[-1].endswith("\n"):
             out[-1] += "\n\\ No newline at end of file\n"
     return "".join(out)
@@ -260,8 +259,11 @@ def suppression_edit(text: str, finding: Finding, reason: str = TODO_REASON) -> 
     if _apply_line(text, line, new) is None:
         return None
     changed = edits(old, new)
-    return Edit(Span(line, changed[0].span.column, line, changed[0].span.end_column), changed[0].content) if len(
-        changed) == 1 and changed[0].span.line == changed[0].span.end_line == 1 else None
+    return (
+        Edit(Span(line, changed[0].span.column, line, changed[0].span.end_column), changed[0].content)
+        if len(changed) == 1 and changed[0].span.line == changed[0].span.end_line == 1
+        else None
+    )
 
 
 def _apply_line(text: str, line: int, new: str) -> str | None:
@@ -300,10 +302,10 @@ def _free(line: int, lines: list[str], blocked: set[int]) -> bool:
 
 def _with_directive(line: str, codes: list[str], reason: str) -> str:
     body = line.rstrip("\r\n")
-    ending = line[len(body):]
+    ending = line[len(body) :]
     existing = re.search(r"#\s*archlint:\s*ignore\[(?P<codes>[A-Za-z0-9_,\s]*)\]", body)
     if existing:
         have = [c.strip().upper() for c in re.split(r"[,\s]+", existing.group("codes")) if c.strip()]
         merged = have + [c for c in codes if c not in have]
-        return body[: existing.start("codes")] + ", ".join(merged) + body[existing.end("codes"):] + ending
+        return body[: existing.start("codes")] + ", ".join(merged) + body[existing.end("codes") :] + ending
     return f"{body}  # archlint: ignore[{', '.join(sorted(codes))}] -- {reason}{ending}"

@@ -64,7 +64,9 @@ class _Source:
     @classmethod
     def read(cls, path: Path, read: Callable[[Path], str] | None = None) -> _Source:
         try:
-            text = read(path) if read is not None else read_bytes(path, root=None, limit=None).decode("utf-8-sig", errors="replace")
+            text = (
+                read(path) if read is not None else read_bytes(path, root=None, limit=None).decode("utf-8-sig", errors="replace")
+            )
         except (OSError, ValueError):
             return cls([], [])
         text = text.removeprefix("\ufeff")
@@ -182,8 +184,7 @@ class Entry:
             severity = Severity.parse(self.severity)
         except ValueError:
             severity = Severity.WARNING
-        return Finding(self.rule, self.message, self.path, Span.point(max(self.line, 1)), severity,
-                       fingerprint=self.fingerprint)
+        return Finding(self.rule, self.message, self.path, Span.point(max(self.line, 1)), severity, fingerprint=self.fingerprint)
 
 
 @dataclass(slots=True)
@@ -213,14 +214,23 @@ def load(path: Path) -> Baseline:
     if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
         raise BaselineError(f"{path}: not a baseline file (no 'findings' list)")
     if data.get("version") != BASELINE_VERSION:
-        raise BaselineError(f"{path}: baseline version {data.get('version')!r} is not supported "
-                            f"(expected {BASELINE_VERSION}; write it again with --write-baseline)")
+        raise BaselineError(
+            f"{path}: baseline version {data.get('version')!r} is not supported "
+            f"(expected {BASELINE_VERSION}; write it again with --write-baseline)"
+        )
     entries = []
     for i, item in enumerate(data["findings"]):
         try:
-            entries.append(Entry(str(item["fingerprint"]), str(item["rule"]), str(item["path"]),
-                                 int(item.get("line", 1)), str(item.get("message", "")),
-                                 str(item.get("severity", "warning"))))
+            entries.append(
+                Entry(
+                    str(item["fingerprint"]),
+                    str(item["rule"]),
+                    str(item["path"]),
+                    int(item.get("line", 1)),
+                    str(item.get("message", "")),
+                    str(item.get("severity", "warning")),
+                )
+            )
         except (KeyError, TypeError, ValueError, AttributeError):
             raise BaselineError(f"{path}: finding {i + 1} needs 'fingerprint', 'rule' and 'path'") from None
     return Baseline(path, entries)
@@ -232,10 +242,16 @@ def render(entries: Iterable[Entry]) -> str:
         "version": BASELINE_VERSION,
         "tool": "archlint",
         "comment": "Findings accepted as they are: `archlint check --baseline FILE` reports only findings "
-                   "not listed here. Rewrite with --write-baseline; drop fixed ones with --prune-baseline.",
+        "not listed here. Rewrite with --write-baseline; drop fixed ones with --prune-baseline.",
         "findings": [
-            {"fingerprint": e.fingerprint, "rule": e.rule, "path": e.path, "line": e.line,
-             "severity": e.severity, "message": e.message}
+            {
+                "fingerprint": e.fingerprint,
+                "rule": e.rule,
+                "path": e.path,
+                "line": e.line,
+                "severity": e.severity,
+                "message": e.message,
+            }
             for e in ordered
         ],
     }
@@ -243,8 +259,7 @@ def render(entries: Iterable[Entry]) -> str:
 
 
 def entry(finding: Finding) -> Entry:
-    return Entry(finding.fingerprint, finding.rule_id, finding.path, finding.span.line, finding.message,
-                 finding.severity.label)
+    return Entry(finding.fingerprint, finding.rule_id, finding.path, finding.span.line, finding.message, finding.severity.label)
 
 
 def apply(findings: list[Finding], baseline: Baseline, in_scope: Callable[[Entry], bool]) -> Outcome:

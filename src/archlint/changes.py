@@ -103,7 +103,7 @@ def _filter_drivers(root: Path) -> tuple[str, ...]:
     for entry in out.split(b"\0"):
         key = entry.split(b"\n", 1)[0].decode("utf-8", "surrogateescape")
         if key.count(".") >= 2:
-            names.append(key[len("filter."):key.rindex(".")])
+            names.append(key[len("filter.") : key.rindex(".")])
     return tuple(dict.fromkeys(names))
 
 
@@ -133,8 +133,9 @@ def from_git(ref: str, start: Path) -> ChangeSet:
     except ChangeSetError:  # no common history, or an unborn HEAD: compare with REF itself
         base = ref
     filters = _filter_drivers(root)
-    diff = _git(["diff", "--name-status", "-z", "-M", "--no-ext-diff", "--no-textconv", "--no-color", base, "--"],
-                root, filters=filters)
+    diff = _git(
+        ["diff", "--name-status", "-z", "-M", "--no-ext-diff", "--no-textconv", "--no-color", base, "--"], root, filters=filters
+    )
     changes = parse_name_status(diff)
     untracked = _git(["ls-files", "--others", "--exclude-standard", "-z"], root, filters=filters)
     known = {c.path for c in changes}
@@ -201,20 +202,15 @@ def from_pre_commit(paths: Iterable[str | Path], cwd: Path, environ: Mapping[str
     start, end = environ.get("PRE_COMMIT_FROM_REF"), environ.get("PRE_COMMIT_TO_REF")
     if start and end:
         try:
-            diff = _git(["diff", "--name-status", "-z", "-M", "--no-ext-diff", "--no-color", f"{start}...{end}", "--"],
-                        root)
+            diff = _git(["diff", "--name-status", "-z", "-M", "--no-ext-diff", "--no-color", f"{start}...{end}", "--"], root)
         except ChangeSetError:  # no merge base: what pre-commit itself falls back to
-            diff = _git(["diff", "--name-status", "-z", "-M", "--no-ext-diff", "--no-color", f"{start}..{end}", "--"],
-                        root)
+            diff = _git(["diff", "--name-status", "-z", "-M", "--no-ext-diff", "--no-color", f"{start}..{end}", "--"], root)
         source = f"pre-commit ({start[:12]}...{end[:12]})"
     else:
         diff = _git(["diff", "--cached", "--name-status", "-z", "-M", "--no-ext-diff", "--no-color", "--"], root)
         source = "pre-commit (staged)"
     passed = {_relative(str(p), cwd.resolve(), root) for p in paths}
-    changes = [
-        c for c in parse_name_status(diff)
-        if c.path in passed or c.status in ("deleted", "renamed-away")
-    ]
+    changes = [c for c in parse_name_status(diff) if c.path in passed or c.status in ("deleted", "renamed-away")]
     if not changes:
         return None
     return ChangeSet(root, sorted(changes, key=lambda c: c.path), source)

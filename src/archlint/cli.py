@@ -152,20 +152,34 @@ def cli(ctx: click.Context, debug: bool) -> None:
 def _adoption_options(command):
     """Options of ``check`` for adopting archlint on a living codebase (issue 18): baselines."""
     options = [
-        click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Report only findings not recorded in this baseline file (default: the configuration's "
-                          "`baseline`)."),
-        click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Record every current finding in this baseline file and exit 0."),
-        click.option("--prune-baseline", is_flag=True,
-                     help="Drop the baseline's fixed findings (those this run no longer finds) from its file."),
+        click.option(
+            "--baseline",
+            "baseline_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Report only findings not recorded in this baseline file (default: the configuration's `baseline`).",
+        ),
+        click.option(
+            "--write-baseline",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Record every current finding in this baseline file and exit 0.",
+        ),
+        click.option(
+            "--prune-baseline",
+            is_flag=True,
+            help="Drop the baseline's fixed findings (those this run no longer finds) from its file.",
+        ),
         click.option("--fix", "apply_fixes", is_flag=True, help="Apply the safe fixes, then report what is left."),
         click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, apply the unsafe fixes too."),
-        click.option("--diff", "show_diff", is_flag=True,
-                     help="Print the fixes as a unified diff instead of writing them; exit 1 when there is one."),
+        click.option(
+            "--diff",
+            "show_diff",
+            is_flag=True,
+            help="Print the fixes as a unified diff instead of writing them; exit 1 when there is one.",
+        ),
         click.option("--show-fixes", is_flag=True, help="With --fix, list every fix applied."),
-        click.option("--add-noqa", is_flag=True,
-                     help="Add `# archlint: ignore[CODE] -- TODO: reason` on every current finding and exit 0."),
+        click.option(
+            "--add-noqa", is_flag=True, help="Add `# archlint: ignore[CODE] -- TODO: reason` on every current finding and exit 0."
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -175,52 +189,124 @@ def _adoption_options(command):
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @_adoption_options
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="Output format on stdout (or --output).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the --format output to this file (atomically) instead of stdout.")
-@click.option("--sarif-output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write SARIF 2.1.0 to this file.")
-@click.option("--json-output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write JSON to this file.")
-@click.option("--select", multiple=True, metavar="CODES", help="Only these rules (codes, prefixes like AL1, or standards like S1).")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="Output format on stdout (or --output).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the --format output to this file (atomically) instead of stdout.",
+)
+@click.option("--sarif-output", type=click.Path(dir_okay=False, path_type=Path), help="Also write SARIF 2.1.0 to this file.")
+@click.option("--json-output", type=click.Path(dir_okay=False, path_type=Path), help="Also write JSON to this file.")
+@click.option(
+    "--select", multiple=True, metavar="CODES", help="Only these rules (codes, prefixes like AL1, or standards like S1)."
+)
 @click.option("--extend-select", multiple=True, metavar="CODES", help="Enable these rules in addition.")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Disable these rules.")
-@click.option("--fail-on", type=click.Choice(["error", "warning", "note"]), default=None,
-              help="Lowest severity that fails the run (default: warning; notes never fail by default).")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "note"]),
+    default=None,
+    help="Lowest severity that fails the run (default: warning; notes never fail by default).",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Use this pyproject.toml/archlint.toml instead of the nearest one.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Use this pyproject.toml/archlint.toml instead of the nearest one.",
+)
 @click.option("--pack", help="Policy pack: a built-in name or a TOML file.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for parsing (default: CPU count).")
-@click.option("--color/--no-color", default=None,
-              help="Colour in text output (default: on a terminal, off with NO_COLOR or TERM=dumb, on with "
-                   "FORCE_COLOR; the option beats them all).")
-@click.option("--changed-since", metavar="REF",
-              help="Check the change since REF (git: committed since the merge base, staged, unstaged and untracked "
-                   "files, renames and deletions); S19 holds every changed path to the boundaries. PATHS, if "
-                   "given, narrow the change to the paths under them.")
-@click.option("--changed-files", metavar="FILE",
-              help="Check the change listed in FILE (one path per line, relative to the repository root; - reads "
-                   "standard input).")
-@click.option("--openapi", "openapi_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Check this OpenAPI document (JSON or YAML) instead of the configured or discovered ones.")
-@click.option("--app", "app_spec", metavar="MODULE:ATTR",
-              help="Also check the document app.openapi() generates; imports the app in a subprocess (opt-in).")
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour in text output (default: on a terminal, off with NO_COLOR or TERM=dumb, on with "
+    "FORCE_COLOR; the option beats them all).",
+)
+@click.option(
+    "--changed-since",
+    metavar="REF",
+    help="Check the change since REF (git: committed since the merge base, staged, unstaged and untracked "
+    "files, renames and deletions); S19 holds every changed path to the boundaries. PATHS, if "
+    "given, narrow the change to the paths under them.",
+)
+@click.option(
+    "--changed-files",
+    metavar="FILE",
+    help="Check the change listed in FILE (one path per line, relative to the repository root; - reads standard input).",
+)
+@click.option(
+    "--openapi",
+    "openapi_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Check this OpenAPI document (JSON or YAML) instead of the configured or discovered ones.",
+)
+@click.option(
+    "--app",
+    "app_spec",
+    metavar="MODULE:ATTR",
+    help="Also check the document app.openapi() generates; imports the app in a subprocess (opt-in).",
+)
 @click.option("--python", "python_path", metavar="PATH", help="Interpreter that imports --app (default: this one).")
-@click.option("--app-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
-              help="Seconds --app may take to import and generate its document.")
-@click.option("--statistics", is_flag=True,
-              help="Print how many findings each rule reported instead of the findings (JSON with --format json).")
-@click.option("--stdin-filename", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
-              help="Check the Python source read from standard input as the file PATH of its project.")
-@click.option("--no-cache", is_flag=True,
-              help="Parse every file; read and write no cache entry (.archlint_cache/ or $ARCHLINT_CACHE_DIR).")
+@click.option(
+    "--app-timeout",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Seconds --app may take to import and generate its document.",
+)
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Print how many findings each rule reported instead of the findings (JSON with --format json).",
+)
+@click.option(
+    "--stdin-filename",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="Check the Python source read from standard input as the file PATH of its project.",
+)
+@click.option(
+    "--no-cache", is_flag=True, help="Parse every file; read and write no cache entry (.archlint_cache/ or $ARCHLINT_CACHE_DIR)."
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on a terminal's standard error.")
-def check(paths, fmt, output, sarif_output, json_output, select, extend_select, ignore, fail_on, exit_zero,
-          config_path, pack, jobs, color, changed_since, changed_files, openapi_files, app_spec,
-          python_path, app_timeout, no_cache, statistics=False, stdin_filename=None, quiet=False,
-          **adoption) -> None:
+def check(
+    paths,
+    fmt,
+    output,
+    sarif_output,
+    json_output,
+    select,
+    extend_select,
+    ignore,
+    fail_on,
+    exit_zero,
+    config_path,
+    pack,
+    jobs,
+    color,
+    changed_since,
+    changed_files,
+    openapi_files,
+    app_spec,
+    python_path,
+    app_timeout,
+    no_cache,
+    statistics=False,
+    stdin_filename=None,
+    quiet=False,
+    **adoption,
+) -> None:
     """Check PATHS (default: the current directory) against the policy pack.
 
     Under pre-commit (PRE_COMMIT=1 in the environment) file PATHS are the files of the commit: a change set.
@@ -261,15 +347,13 @@ def check(paths, fmt, output, sarif_output, json_output, select, extend_select, 
     progress = Progress(sys.stderr) if Progress.wanted(sys.stderr, fmt, quiet) else None
     overrides.progress = progress
     try:
-        _check(paths, overrides, fmt, output, sarif_output, json_output, fail_on, exit_zero, color, statistics,
-               adoption)
+        _check(paths, overrides, fmt, output, sarif_output, json_output, fail_on, exit_zero, color, statistics, adoption)
     finally:
         if progress is not None:
             progress.close()
 
 
-def _check(paths, overrides, fmt, output, sarif_output, json_output, fail_on, exit_zero, color, statistics,
-           adoption) -> None:
+def _check(paths, overrides, fmt, output, sarif_output, json_output, fail_on, exit_zero, color, statistics, adoption) -> None:
     from archlint.engine import run
     from archlint.report import render, write_atomic
 
@@ -281,8 +365,7 @@ def _check(paths, overrides, fmt, output, sarif_output, json_output, fail_on, ex
     if adoption["show_diff"] or adoption["apply_fixes"]:
         from archlint.autofix import fix_project, unified_diff
 
-        outcome = fix_project(list(paths), overrides, unsafe=adoption["unsafe_fixes"],
-                              write=not adoption["show_diff"])
+        outcome = fix_project(list(paths), overrides, unsafe=adoption["unsafe_fixes"], write=not adoption["show_diff"])
         if overrides.progress is not None:
             overrides.progress.close()  # before anything is printed
         for line in outcome.rejected:
@@ -291,8 +374,7 @@ def _check(paths, overrides, fmt, output, sarif_output, json_output, fail_on, ex
             diff = unified_diff(outcome.changed, outcome.result.report.root)
             if diff:
                 click.echo(diff, nl=False)
-            click.echo(f"archlint: would fix {len(outcome.applied)} finding(s) in {len(outcome.changed)} file(s)",
-                       err=True)
+            click.echo(f"archlint: would fix {len(outcome.applied)} finding(s) in {len(outcome.changed)} file(s)", err=True)
             sys.exit(EXIT_FINDINGS if outcome.changed else EXIT_CLEAN)
         _echo_fixed(outcome.applied, adoption["show_fixes"])
         result = outcome.result
@@ -440,8 +522,9 @@ def _update_baseline(result, write_path: Path | None) -> None:
         raise UsageError("--prune-baseline needs a baseline (--baseline FILE or `baseline` in the configuration)")
     entries = baseline.pruned(result.baseline, result.outcome.absent)
     write_atomic(result.baseline.path, baseline.render(entries))
-    click.echo(f"archlint: pruned {len(result.outcome.absent)} fixed finding(s) from the baseline "
-               f"{result.baseline.path}", err=True)
+    click.echo(
+        f"archlint: pruned {len(result.outcome.absent)} fixed finding(s) from the baseline {result.baseline.path}", err=True
+    )
 
 
 @cli.command("rules")
@@ -454,10 +537,15 @@ def rules_command(fmt: str) -> None:
     if fmt == "json":
         import json
 
-        click.echo(json.dumps([
-            {"id": r.id, "name": r.name, "standard": r.standard, "severity": r.severity.label, "summary": r.summary()}
-            for r in rules
-        ], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {"id": r.id, "name": r.name, "standard": r.standard, "severity": r.severity.label, "summary": r.summary()}
+                    for r in rules
+                ],
+                indent=2,
+            )
+        )
     elif fmt == "markdown":
         click.echo(rules_markdown())
     else:
@@ -477,8 +565,12 @@ def rules_markdown() -> str:
 
 @cli.command()
 @click.argument("rule")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Show option values from this configuration (default: the nearest one).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Show option values from this configuration (default: the nearest one).",
+)
 def explain(rule: str, config_path: Path | None) -> None:
     """Explain RULE (e.g. AL101): what it does, why, examples and options."""
     from archlint.checks import rule_by_id
@@ -500,14 +592,28 @@ def explain(rule: str, config_path: Path | None) -> None:
 
 @cli.command()
 @click.argument("path", required=False, default=".", type=click.Path(exists=True, path_type=Path))
-@click.option("-f", "--format", "fmt", type=click.Choice(["json", "markdown"]), default="json", show_default=True,
-              help="JSON (follows the schema archlint ships) or Markdown tables for a pull-request description.")
-@click.option("--base-url", default="http://localhost:8000", show_default=True,
-              help="Server the test_commands' curl lines call.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report to this file (atomically) instead of stdout.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Use this pyproject.toml/archlint.toml instead of the nearest one.")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "markdown"]),
+    default="json",
+    show_default=True,
+    help="JSON (follows the schema archlint ships) or Markdown tables for a pull-request description.",
+)
+@click.option("--base-url", default="http://localhost:8000", show_default=True, help="Server the test_commands' curl lines call.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file (atomically) instead of stdout.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Use this pyproject.toml/archlint.toml instead of the nearest one.",
+)
 @click.option("--pack", help="Policy pack: a built-in name or a TOML file.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for parsing (default: CPU count).")
 @click.option("--no-cache", is_flag=True, help="Parse every file; read and write no cache entry.")
@@ -534,8 +640,12 @@ def inventory(path, fmt, base_url, output, config_path, pack, jobs, no_cache) ->
 
 @cli.command()
 @click.argument("path", required=False, default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--stdout", "to_stdout", is_flag=True,
-              help="Print the configuration on stdout (what was found on stderr) instead of writing it.")
+@click.option(
+    "--stdout",
+    "to_stdout",
+    is_flag=True,
+    help="Print the configuration on stdout (what was found on stderr) instead of writing it.",
+)
 def init(path: Path, to_stdout: bool) -> None:
     """Write [tool.archlint] for the project at PATH: its source roots and the paths of its layers (S17).
 
@@ -578,11 +688,16 @@ def _has_table(pyproject: Path) -> bool:
 
 @cli.command()
 @click.argument("path", required=False, default=".", type=click.Path(exists=True, path_type=Path))
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="The project of this pyproject.toml/archlint.toml instead of the nearest one.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The project of this pyproject.toml/archlint.toml instead of the nearest one.",
+)
 def clean(path: Path, config_path: Path | None) -> None:
     """Remove the cache of the project containing PATH (.archlint_cache/, or archlint's folders in $ARCHLINT_CACHE_DIR)."""
-    from archlint.collect.cache import ENV_VAR, clean as clean_cache, default_directory
+    from archlint.collect.cache import ENV_VAR, default_directory
+    from archlint.collect.cache import clean as clean_cache
     from archlint.config import find_config
 
     root = config_path.resolve().parent if config_path else find_config(path)[1]
@@ -592,10 +707,15 @@ def clean(path: Path, config_path: Path | None) -> None:
 
 
 @cli.command("lsp")
-@click.option("--stdio", is_flag=True, help="Talk over standard input and output (the default; accepted for clients "
-                                             "that pass it).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Use this pyproject.toml/archlint.toml for every document instead of the nearest one.")
+@click.option(
+    "--stdio", is_flag=True, help="Talk over standard input and output (the default; accepted for clients that pass it)."
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Use this pyproject.toml/archlint.toml for every document instead of the nearest one.",
+)
 @click.option("--pack", help="Policy pack: a built-in name or a TOML file.")
 @click.option("--no-cache", is_flag=True, help="Parse every file; read and write no cache entry.")
 def lsp(stdio: bool, config_path: Path | None, pack: str | None, no_cache: bool) -> None:

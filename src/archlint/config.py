@@ -65,7 +65,7 @@ class Config:
     test_files: list[str] = field(default_factory=list)
     #: Baseline file (relative to the project root) whose findings are accepted; None: no baseline.
     baseline: str | None = None
-    #: Whether a bare ``# noqa`` (Ruff's, flake8's) silences archlint too; by default only ``# noqa: AL...`` does.
+    #: Whether a bare ``noqa`` comment (Ruff's, flake8's) silences archlint too; by default only a noqa with AL codes does.
     respect_bare_noqa: bool = False
     #: Size and expansion limits: the pack's ``[limits]`` with ``[tool.archlint.limits]`` over them.
     limits: Limits = field(default_factory=Limits)
@@ -191,7 +191,7 @@ def load_config(path: Path | None, root: Path, *, pack_override: str | None = No
     if not isinstance(pfi, dict):
         raise ConfigError(f"{source}: {section} key 'per-file-ignores' must be a table of glob = [codes]")
     for glob, codes in pfi.items():
-        config.per_file_ignores[glob] = _codes({"x": codes}, "x", source, f"per-file-ignores.\"{glob}\"") or []
+        config.per_file_ignores[glob] = _codes({"x": codes}, "x", source, f'per-file-ignores."{glob}"') or []
     for table in ("standards", "rules"):
         value = raw.get(table, {})
         if not isinstance(value, dict):
@@ -216,7 +216,12 @@ def pytest_python_files(root: Path) -> list[str]:
     """
     import configparser
 
-    for name, section in (("pytest.ini", "pytest"), ("pyproject.toml", None), ("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")):
+    for name, section in (
+        ("pytest.ini", "pytest"),
+        ("pyproject.toml", None),
+        ("tox.ini", "pytest"),
+        ("setup.cfg", "tool:pytest"),
+    ):
         path = root / name
         if not path.is_file():
             continue
@@ -308,8 +313,10 @@ def rule_settings(config: Config, rule_cls) -> tuple[bool, Severity, Any]:
     pack_rule = config.pack.rule(rule_cls.id)
     user_rule = dict(config.rules.get(rule_cls.id, {}))
     fields = option_fields(rule_cls.Options)
-    for where, table in ((f"{source}: [rules.{rule_cls.id}]", pack_rule),
-                         (f"{config.source}: [tool.archlint.rules.{rule_cls.id}]", user_rule)):
+    for where, table in (
+        (f"{source}: [rules.{rule_cls.id}]", pack_rule),
+        (f"{config.source}: [tool.archlint.rules.{rule_cls.id}]", user_rule),
+    ):
         for key in table:
             if key not in fields and key not in ("enabled", "severity"):
                 raise ConfigError(f"{where} unknown key '{key}'")
@@ -336,8 +343,10 @@ def rule_settings(config: Config, rule_cls) -> tuple[bool, Severity, Any]:
 def validate_standard_tables(config: Config, rules) -> None:
     """Unknown option keys in the pack's or the user's [standards.SN] are errors; so are unknown rules."""
     known = {rule.id for rule in rules}
-    for where, table, section in ((config.pack.source, config.pack.data.get("rules", {}), "[rules]"),
-                                  (config.source, config.rules, "[tool.archlint.rules]")):
+    for where, table, section in (
+        (config.pack.source, config.pack.data.get("rules", {}), "[rules]"),
+        (config.source, config.rules, "[tool.archlint.rules]"),
+    ):
         for rule_id in table:
             if rule_id not in known:
                 raise ConfigError(f"{where}: {section} unknown rule '{rule_id}' (see `archlint rules`)")

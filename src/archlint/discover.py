@@ -19,9 +19,29 @@ from archlint.fsio import ReadRefused, read_bytes, read_text, reason_of, resolve
 #: Directories never worth descending into (as ruff's default excludes).
 SKIP_DIRS = frozenset(
     {
-        ".bzr", ".direnv", ".eggs", ".git", ".hg", ".mypy_cache", ".nox", ".pants.d", ".pytype",
-        ".ruff_cache", ".svn", ".tox", ".venv", "__pypackages__", "__pycache__", "_build", "buck-out",
-        "build", "dist", "node_modules", "site-packages", "venv", ".archlint_cache",
+        ".bzr",
+        ".direnv",
+        ".eggs",
+        ".git",
+        ".hg",
+        ".mypy_cache",
+        ".nox",
+        ".pants.d",
+        ".pytype",
+        ".ruff_cache",
+        ".svn",
+        ".tox",
+        ".venv",
+        "__pypackages__",
+        "__pycache__",
+        "_build",
+        "buck-out",
+        "build",
+        "dist",
+        "node_modules",
+        "site-packages",
+        "venv",
+        ".archlint_cache",
     }
 )
 PYTHON_SUFFIXES = (".py", ".pyi")
@@ -137,7 +157,9 @@ def discover(config: Config, report_root: Path, suffixes: tuple[str, ...] = PYTH
         except ValueError:
             return
         if rel != "." and not excluder.excluded(rel, is_dir=True):
-            out.append(entry(where, rel, f"the directory cannot be listed ({reason_of(error)}), so none of its files were checked"))
+            out.append(
+                entry(where, rel, f"the directory cannot be listed ({reason_of(error)}), so none of its files were checked")
+            )
 
     for directory, dirnames, filenames in os.walk(root, onerror=unlistable):
         here = Path(directory)

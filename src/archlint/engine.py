@@ -219,8 +219,15 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
 
 
 def _check_group(
-    config: Config, top: Path, overrides: Overrides, rules: list[Rule], group_targets: list[Path],
-    change: ChangeSet | None, complete: bool, crashes: list[RuleCrash], inputs: _Inputs,
+    config: Config,
+    top: Path,
+    overrides: Overrides,
+    rules: list[Rule],
+    group_targets: list[Path],
+    change: ChangeSet | None,
+    complete: bool,
+    crashes: list[RuleCrash],
+    inputs: _Inputs,
 ) -> tuple[list[Finding], int, int, list[str], list]:
     """One project's findings in the targets, with what the report counts: (findings, files checked,
     generated files skipped, other files named, []): the answer the results cache keeps."""
@@ -238,8 +245,9 @@ def _check_group(
     if overrides.stdin_filename is not None and overrides.stdin_text is not None:
         # Fingerprints (baselines) read the text checked, not the file on disk.
         texts[_relative(overrides.stdin_filename.resolve(), top)] = overrides.stdin_text.decode("utf-8-sig", "replace")
-    found = check_project(project, rules, config, group_targets, crashes, complete=complete,
-                          progress=overrides.progress, texts=texts)
+    found = check_project(
+        project, rules, config, group_targets, crashes, complete=complete, progress=overrides.progress, texts=texts
+    )
     # Non-Python files the rules read (OpenAPI documents), when they are checked paths or named explicitly.
     wanted = [_relative(t, top) for t in group_targets]
     documents = project.openapi_if_loaded()
@@ -286,8 +294,14 @@ class _Inputs:
 
 
 def _results_key(
-    config: Config, top: Path, overrides: Overrides, rules: list[Rule], group_targets: list[Path],
-    change: ChangeSet | None, complete: bool, inputs: _Inputs,
+    config: Config,
+    top: Path,
+    overrides: Overrides,
+    rules: list[Rule],
+    group_targets: list[Path],
+    change: ChangeSet | None,
+    complete: bool,
+    inputs: _Inputs,
 ) -> tuple[ResultsCache, str, str]:
     """The results cache, the question (entry name) and the key (every input); key "" when not cacheable."""
     disabled = ResultsCache(None), "", ""
@@ -302,9 +316,20 @@ def _results_key(
     except _Unstable:
         return disabled
     changes = repr(None if change is None else (str(change.root), change.source, change.paths))
-    query = repr((str(top), str(config.root), [str(t) for t in group_targets], changes, complete,
-                  overrides.select, overrides.extend_select, overrides.ignore, overrides.pack,
-                  [str(p) for p in overrides.openapi]))
+    query = repr(
+        (
+            str(top),
+            str(config.root),
+            [str(t) for t in group_targets],
+            changes,
+            complete,
+            overrides.select,
+            overrides.extend_select,
+            overrides.ignore,
+            overrides.pack,
+            [str(p) for p in overrides.openapi],
+        )
+    )
     request = openapi_request(config, overrides)
     # The rules that read OpenAPI documents (S4's, and the policy rules held on documents); should
     # another rule load them, the run is not stored (see _check_group), never answered stale.
@@ -408,9 +433,9 @@ def _absent(entry: baselines.Entry) -> Finding:
 
 def change_set(paths: Sequence[str | Path], overrides: Overrides) -> ChangeSet | None:
     """The run's change set, from at most one source; None on a plain directory run."""
-    sources = [
-        s for s in (overrides.change_set, overrides.changed_since, overrides.changed_files) if s is not None
-    ] + ([paths] if overrides.paths_are_change_set else [])
+    sources = [s for s in (overrides.change_set, overrides.changed_since, overrides.changed_files) if s is not None] + (
+        [paths] if overrides.paths_are_change_set else []
+    )
     if len(sources) > 1:
         raise UsageError("give one change set: --changed-since, --changed-files or the files of a commit")
     try:
@@ -444,10 +469,18 @@ def select_rules(config: Config, overrides: Overrides) -> list[Rule]:
     select = overrides.select if overrides.select is not None else config.select
     extend = config.extend_select + overrides.extend_select
     ignore = config.ignore + overrides.ignore
-    named = [(f"{config.source}: [tool.archlint] key '{key}'", values) for key, values in
-             (("select", config.select or []), ("extend-select", config.extend_select), ("ignore", config.ignore))]
-    named += [(f"--{key}", values) for key, values in
-              (("select", overrides.select or []), ("extend-select", overrides.extend_select), ("ignore", overrides.ignore))]
+    named = [
+        (f"{config.source}: [tool.archlint] key '{key}'", values)
+        for key, values in (("select", config.select or []), ("extend-select", config.extend_select), ("ignore", config.ignore))
+    ]
+    named += [
+        (f"--{key}", values)
+        for key, values in (
+            ("select", overrides.select or []),
+            ("extend-select", overrides.extend_select),
+            ("ignore", overrides.ignore),
+        )
+    ]
     for where, values in named:
         for selector in values:
             if not any(selector_matches(selector, r.id, r.standard) for r in rules):
@@ -469,14 +502,24 @@ def select_rules(config: Config, overrides: Overrides) -> list[Rule]:
 
 
 def build_project(
-    config: Config, report_root: Path, overrides: Overrides, *, rules: list[Rule] | None = None,
+    config: Config,
+    report_root: Path,
+    overrides: Overrides,
+    *,
+    rules: list[Rule] | None = None,
     inputs: _Inputs | None = None,
 ) -> tuple[Project, list[Rule], list[SourceFile]]:
     rules = select_rules(config, overrides) if rules is None else rules
     inputs = inputs or _Inputs.read(config, report_root, overrides, rules)
     files = inputs.files
     collected, test_facts = _collect_with_tests(
-        files, inputs.test_files, config, overrides.jobs, overrides.no_cache, overrides.overlay, inputs.blobs,
+        files,
+        inputs.test_files,
+        config,
+        overrides.jobs,
+        overrides.no_cache,
+        overrides.overlay,
+        inputs.blobs,
         overrides.progress,
     )
     facts, generated = analysed(collected, config)
@@ -516,8 +559,13 @@ def _collect_with_tests(
     seen = {f.path for f in files}
     extra = [f for f in test_files if f.path not in seen]
     everything = collect_all(
-        files + extra, jobs=jobs, cache=cache or facts_cache(config, no_cache=no_cache), limits=limits(config),
-        overlay=overlay, blobs=blobs, progress=progress,
+        files + extra,
+        jobs=jobs,
+        cache=cache or facts_cache(config, no_cache=no_cache),
+        limits=limits(config),
+        overlay=overlay,
+        blobs=blobs,
+        progress=progress,
     )
     tests = {f.path for f in extra}
     return [f for f in everything if f.path not in tests], [f for f in everything if f.path in tests]
@@ -544,8 +592,9 @@ def _source_file(config: Config, report_root: Path, target: Path) -> SourceFile:
     )
 
 
-def _with_stdin(config: Config, report_root: Path, overrides: Overrides, files: list[SourceFile],
-                facts: list[FileFacts]) -> tuple[list[SourceFile], list[FileFacts]]:
+def _with_stdin(
+    config: Config, report_root: Path, overrides: Overrides, files: list[SourceFile], facts: list[FileFacts]
+) -> tuple[list[SourceFile], list[FileFacts]]:
     """The project with the file ``--stdin-filename`` names read from standard input (added if it is new)."""
     target = overrides.stdin_filename.resolve()
     if not target.is_relative_to(config.root.resolve()):
@@ -554,9 +603,14 @@ def _with_stdin(config: Config, report_root: Path, overrides: Overrides, files: 
     if source is None:  # a new file, or one the excludes leave out: checked all the same, as Ruff does
         source = _source_file(config, report_root, target)
         files = [*files, source]
-    fresh = collect_bytes(overrides.stdin_text or b"", limits=limits(config), path=source.path, rel=source.rel,
-                          module=source.module,
-                          is_package=source.is_package)
+    fresh = collect_bytes(
+        overrides.stdin_text or b"",
+        limits=limits(config),
+        path=source.path,
+        rel=source.rel,
+        module=source.module,
+        is_package=source.is_package,
+    )
     return files, [f for f in facts if f.path != source.path] + [fresh]
 
 
@@ -582,8 +636,9 @@ def openapi_request(config: Config, overrides: Overrides) -> OpenAPIRequest:
     return request
 
 
-def load_project(path: Path, *, config_path: Path | None = None, pack: str | None = None,
-                 jobs: int | None = None, no_cache: bool = False) -> tuple[Project, Config]:
+def load_project(
+    path: Path, *, config_path: Path | None = None, pack: str | None = None, jobs: int | None = None, no_cache: bool = False
+) -> tuple[Project, Config]:
     """The project that contains ``path``, indexed as ``check`` indexes it, without running rules.
 
     For reports built from the index (``archlint inventory``): the nearest
@@ -677,7 +732,9 @@ def check_project(
 
 
 def _run_rules(
-    project: Project, rules: list[Rule], crashes: list[RuleCrash] | None,
+    project: Project,
+    rules: list[Rule],
+    crashes: list[RuleCrash] | None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> list[Finding]:
     findings: list[Finding] = []
@@ -727,8 +784,9 @@ class Session:
         self.limits = limits(config)
         self.cache = facts_cache(config, no_cache=overrides.no_cache)
         inputs = _Inputs.read(config, self.report_root, overrides, self.rules)
-        collected, test_facts = _collect_with_tests(inputs.files, inputs.test_files, config, overrides.jobs,
-                                                    overrides.no_cache, blobs=inputs.blobs, cache=self.cache)
+        collected, test_facts = _collect_with_tests(
+            inputs.files, inputs.test_files, config, overrides.jobs, overrides.no_cache, blobs=inputs.blobs, cache=self.cache
+        )
         self._files = {f.path: f for f in inputs.files}
         self._tests = {f.path: f for f in inputs.test_files}
         self._facts = {f.path: f for f in collected}
@@ -889,8 +947,12 @@ def _read(file: SourceFile) -> bytes | FileFacts:
 
 
 def collect_all(
-    files: list[SourceFile], jobs: int | None = None, cache: FactsCache | None = None, limits: Limits | None = None,
-    overlay: dict[Path, str] | None = None, blobs: list[bytes | FileFacts] | None = None,
+    files: list[SourceFile],
+    jobs: int | None = None,
+    cache: FactsCache | None = None,
+    limits: Limits | None = None,
+    overlay: dict[Path, str] | None = None,
+    blobs: list[bytes | FileFacts] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> list[FileFacts]:
     """Facts for every file: from the cache when the content was seen before, else parsed.
@@ -940,9 +1002,7 @@ def collect_all(
                 out[i] = facts
                 parsed()
     if isolate:
-        results = collect_isolated(
-            [data for _, data, _ in isolate], max(1, min(workers, len(isolate))), limits, on_result=parsed
-        )
+        results = collect_isolated([data for _, data, _ in isolate], max(1, min(workers, len(isolate))), limits, on_result=parsed)
         for (i, _data, _digest), facts in zip(isolate, results):
             out[i] = facts
     for i, _data, digest in pending:
@@ -980,9 +1040,7 @@ class _Filters:
     def __init__(self, index: ProjectIndex, config: Config, report_root: Path) -> None:
         self.index = index
         self.prefix = _relative(config.root, report_root)
-        self.per_file = [
-            (pathspec.GitIgnoreSpec.from_lines([glob]), codes) for glob, codes in config.per_file_ignores.items()
-        ]
+        self.per_file = [(pathspec.GitIgnoreSpec.from_lines([glob]), codes) for glob, codes in config.per_file_ignores.items()]
         self.suppressions = Suppressions(respect_bare_noqa=config.respect_bare_noqa)
 
     def drop(self, finding: Finding, *, explicit: bool = False) -> bool:
@@ -1011,4 +1069,3 @@ def _fingerprint(findings: list[Finding], report_root: Path, texts: dict[str, st
         return read_project_text(path, root=report_root, limit=_FRAME_LIMIT, errors="replace")
 
     baselines.fingerprint(findings, report_root, read=read)
-

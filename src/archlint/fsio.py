@@ -101,7 +101,9 @@ def check_regular(path: str | os.PathLike[str], root: str | os.PathLike[str] | N
         raise ReadRefused(reason_of(exc), name) from None
     if not stat.S_ISREG(info.st_mode):
         kind = next((label for test, label in _KINDS if test(info.st_mode)), "not a regular file")
-        raise ReadRefused(f"it is {kind}, not a regular file" if kind != "not a regular file" else "it is not a regular file", name)
+        raise ReadRefused(
+            f"it is {kind}, not a regular file" if kind != "not a regular file" else "it is not a regular file", name
+        )
     return info
 
 
@@ -144,8 +146,9 @@ def read_bytes(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | N
         os.close(fd)
 
 
-def read_text(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None, limit: int | None,
-              errors: str = "strict") -> str:
+def read_text(
+    path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None, limit: int | None, errors: str = "strict"
+) -> str:
     """:func:`read_bytes` decoded as UTF-8 (a leading BOM kept); a decoding error is ReadRefused with ``strict``."""
     data = read_bytes(path, root=root, limit=limit)
     try:

@@ -428,9 +428,7 @@ class ProjectIndex:
         if isinstance(base, ParamValue):
             owner = self._self_class(base)
             if owner is not None:
-                return self.class_member(owner, attr, instance=True) or Unknown(
-                    f"self.{attr} has no static value", *where
-                )
+                return self.class_member(owner, attr, instance=True) or Unknown(f"self.{attr} has no static value", *where)
         if isinstance(base, Unknown):
             return base
         return Unknown(f"attribute '{attr}' of a value known only at run time", *where)
@@ -531,9 +529,11 @@ class ProjectIndex:
             return Instance(func, call, ctx)
         if isinstance(func, FuncRef):
             return self.returned(func)
-        if isinstance(func, TypeForm) and isinstance(func.origin, (ClassRef, Symbol)) and not (
-            fqn_of(func.origin) or ""
-        ).startswith(("typing.", "typing_extensions.")):
+        if (
+            isinstance(func, TypeForm)
+            and isinstance(func.origin, (ClassRef, Symbol))
+            and not (fqn_of(func.origin) or "").startswith(("typing.", "typing_extensions."))
+        ):
             # ``Users[User, UUID](...)``: an instance of the generic class.
             return Instance(func.origin, call, ctx)
         if isinstance(func, Unknown):

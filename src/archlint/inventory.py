@@ -23,6 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from archlint.analysis.cors import regex_is_wildcard
+from archlint.analysis.rate_limits import RateLimitNames, auth_kind, is_exempt, limit_decorators, limit_values
+from archlint.analysis.routes import NO_DOCUMENT, FullPath, Mount, ObjKey, Route
+from archlint.analysis.tokens import TokenNames, issue_kinds, token_kind
 from archlint.collect.facts import (
     Attr,
     BinOp,
@@ -35,10 +39,6 @@ from archlint.collect.facts import (
     Name,
 )
 from archlint.index import FIELD_FUNCTIONS
-from archlint.analysis.routes import NO_DOCUMENT, FullPath, Mount, ObjKey, Route
-from archlint.analysis.cors import regex_is_wildcard
-from archlint.analysis.rate_limits import RateLimitNames, auth_kind, is_exempt, limit_decorators, limit_values
-from archlint.analysis.tokens import TokenNames, issue_kinds, token_kind
 from archlint.values import (
     ClassRef,
     Const,
@@ -56,9 +56,9 @@ from archlint.values import (
 
 if TYPE_CHECKING:
     from archlint.analysis.apps import Registration
-    from archlint.project import Project
     from archlint.config import Config
     from archlint.index import ProjectIndex
+    from archlint.project import Project
 
 UNRESOLVED = "<unresolved>"
 REDACTED = "<redacted>"
@@ -81,15 +81,32 @@ UNION = frozenset({"typing.Union", "typing_extensions.Union", "types.UnionType"}
 LITERAL = frozenset({"typing.Literal", "typing_extensions.Literal"})
 CLASSVAR = frozenset({"typing.ClassVar", "typing_extensions.ClassVar"})
 LISTS = frozenset(
-    {"builtins.list", "builtins.set", "builtins.frozenset", "builtins.tuple", "typing.List", "typing.Set",
-     "typing.FrozenSet", "typing.Tuple", "typing.Sequence", "collections.abc.Sequence", "typing.Iterable"}
+    {
+        "builtins.list",
+        "builtins.set",
+        "builtins.frozenset",
+        "builtins.tuple",
+        "typing.List",
+        "typing.Set",
+        "typing.FrozenSet",
+        "typing.Tuple",
+        "typing.Sequence",
+        "collections.abc.Sequence",
+        "typing.Iterable",
+    }
 )
 DICTS = frozenset({"builtins.dict", "typing.Dict", "typing.Mapping", "collections.abc.Mapping"})
 
-_SECURITY_MODULES = ("fastapi.security", "fastapi.security.oauth2", "fastapi.security.http",
-                     "fastapi.security.api_key", "fastapi.security.open_id_connect_url")
-BEARER_SCHEMES = _fqns(_SECURITY_MODULES, ("OAuth2PasswordBearer", "OAuth2AuthorizationCodeBearer", "OAuth2",
-                                           "HTTPBearer", "OpenIdConnect"))
+_SECURITY_MODULES = (
+    "fastapi.security",
+    "fastapi.security.oauth2",
+    "fastapi.security.http",
+    "fastapi.security.api_key",
+    "fastapi.security.open_id_connect_url",
+)
+BEARER_SCHEMES = _fqns(
+    _SECURITY_MODULES, ("OAuth2PasswordBearer", "OAuth2AuthorizationCodeBearer", "OAuth2", "HTTPBearer", "OpenIdConnect")
+)
 API_KEY_SCHEMES = _fqns(_SECURITY_MODULES, ("APIKeyHeader", "APIKeyQuery", "APIKeyCookie"))
 BASIC_SCHEMES = _fqns(_SECURITY_MODULES, ("HTTPBasic", "HTTPDigest"))
 PASSWORD_FORMS = _fqns(_SECURITY_MODULES, ("OAuth2PasswordRequestForm", "OAuth2PasswordRequestFormStrict"))
@@ -113,24 +130,53 @@ BASE_MODELS = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel"})
 SQLMODEL = frozenset({"sqlmodel.SQLModel", "sqlmodel.main.SQLModel"})
 DECLARATIVE_BASES = _fqns(("sqlalchemy.orm", "sqlalchemy.orm.decl_api"), ("DeclarativeBase", "DeclarativeBaseNoMeta"))
 DECLARATIVE_FACTORIES = frozenset(
-    {"sqlalchemy.orm.declarative_base", "sqlalchemy.orm.decl_api.declarative_base",
-     "sqlalchemy.ext.declarative.declarative_base", "sqlalchemy.orm.registry.generate_base",
-     "sqlalchemy.orm.decl_api.registry.generate_base"}
+    {
+        "sqlalchemy.orm.declarative_base",
+        "sqlalchemy.orm.decl_api.declarative_base",
+        "sqlalchemy.ext.declarative.declarative_base",
+        "sqlalchemy.orm.registry.generate_base",
+        "sqlalchemy.orm.decl_api.registry.generate_base",
+    }
 )
 AS_DECLARATIVE = _fqns(("sqlalchemy.orm", "sqlalchemy.orm.decl_api", "sqlalchemy.ext.declarative"), ("as_declarative",))
 DECLARED_ATTR = _fqns(("sqlalchemy.orm", "sqlalchemy.orm.decl_api", "sqlalchemy.ext.declarative"), ("declared_attr",))
 COLUMN_FUNCTIONS = frozenset(
-    {"sqlalchemy.orm.mapped_column", "sqlalchemy.orm._orm_constructors.mapped_column", "sqlalchemy.Column",
-     "sqlalchemy.schema.Column", "sqlalchemy.sql.schema.Column", "sqlalchemy.orm.column_property",
-     "sqlalchemy.orm.composite", "sqlalchemy.orm.deferred", "sqlalchemy.orm.query_expression"}
+    {
+        "sqlalchemy.orm.mapped_column",
+        "sqlalchemy.orm._orm_constructors.mapped_column",
+        "sqlalchemy.Column",
+        "sqlalchemy.schema.Column",
+        "sqlalchemy.sql.schema.Column",
+        "sqlalchemy.orm.column_property",
+        "sqlalchemy.orm.composite",
+        "sqlalchemy.orm.deferred",
+        "sqlalchemy.orm.query_expression",
+    }
 )
 RELATIONSHIP_FUNCTIONS = frozenset(
-    {"sqlalchemy.orm.relationship", "sqlalchemy.orm._orm_constructors.relationship", "sqlalchemy.orm.relation",
-     "sqlalchemy.orm.backref", "sqlmodel.Relationship", "sqlmodel.main.Relationship"}
+    {
+        "sqlalchemy.orm.relationship",
+        "sqlalchemy.orm._orm_constructors.relationship",
+        "sqlalchemy.orm.relation",
+        "sqlalchemy.orm.backref",
+        "sqlmodel.Relationship",
+        "sqlmodel.main.Relationship",
+    }
 )
 MAPPED = frozenset({"sqlalchemy.orm.Mapped", "sqlalchemy.orm.base.Mapped"})
-_NOT_FIELDS = frozenset({"__tablename__", "__table_args__", "__mapper_args__", "__abstract__", "__table__",
-                         "model_config", "metadata", "registry", "type_annotation_map"})
+_NOT_FIELDS = frozenset(
+    {
+        "__tablename__",
+        "__table_args__",
+        "__mapper_args__",
+        "__abstract__",
+        "__table__",
+        "model_config",
+        "metadata",
+        "registry",
+        "type_annotation_map",
+    }
+)
 
 #: Middleware arguments never printed (the report ends up in pull requests).
 _SECRET_ARG = re.compile(r"secret|password|passwd|token|(^|_)key$|api_?key|private", re.I)
@@ -222,8 +268,10 @@ def render_markdown(report: dict) -> str:
             out.append(f"- The application at `{_md(g['app'])}` disables its generated OpenAPI document")
         else:
             docs = ", ".join(f"`{_md(u)}`" for u in (g["docs_url"], g["redoc_url"]) if u)
-            out.append(f"- Generated by the application at `{_md(g['app'])}`: `{_md(g['openapi_url'])}`"
-                       + (f" (docs: {docs})" if docs else ""))
+            out.append(
+                f"- Generated by the application at `{_md(g['app'])}`: `{_md(g['openapi_url'])}`"
+                + (f" (docs: {docs})" if docs else "")
+            )
     if doc.get("postman_collection"):
         out.append(f"- Postman collection: `{_md(doc['postman_collection'])}`")
     if report.get("notes"):
@@ -281,8 +329,7 @@ class _Endpoint:
         return f"{self.method} {self.path}"
 
     def as_dict(self) -> dict:
-        out: dict[str, Any] = {"method": self.method, "path": self.path, "auth": self.auth,
-                               "rate_limit": self.rate_limit}
+        out: dict[str, Any] = {"method": self.method, "path": self.path, "auth": self.auth, "rate_limit": self.rate_limit}
         if self.path is None:
             out["path_unverifiable"] = self.reason
         if self.auth == "unknown":
@@ -357,8 +404,9 @@ class _Inventory:
         out: list[_Endpoint] = []
         reachable = self.table.reachable()
         unresolved_edges = [i for i in self.table.includes if i.child is None and i.parent in reachable]
-        unresolved_mounts = [m for m in self.table.mounts if m.child is None and m.parent in reachable
-                             and not _is_static_mount(m)]
+        unresolved_mounts = [
+            m for m in self.table.mounts if m.child is None and m.parent in reachable and not _is_static_mount(m)
+        ]
         for inc in unresolved_edges:
             self.notes.append(
                 f"{inc.file}:{inc.call.span.line}: an included router cannot be resolved statically "
@@ -387,19 +435,27 @@ class _Inventory:
                     path = full.path
                     if path is None:
                         seg = full.first_unknown()
-                        reason = (f"the path segment at {seg.path}:{seg.span.line} cannot be resolved ({seg.reason})"
-                                  if seg else "unknown")
+                        reason = (
+                            f"the path segment at {seg.path}:{seg.span.line} cannot be resolved ({seg.reason})"
+                            if seg
+                            else "unknown"
+                        )
                     if full.rewritten:
                         rewritten.add(full.rewritten)
                     out.extend(self._endpoints_for(route, full, path, reason))
             elif owner.parameter is not None:
-                reason = (f"it is registered on the parameter '{owner.parameter.name}' of "
-                          f"{owner.parameter.module}.{owner.parameter.function}, and no call archlint can trace "
-                          "passes an application or router to it")
+                reason = (
+                    f"it is registered on the parameter '{owner.parameter.name}' of "
+                    f"{owner.parameter.module}.{owner.parameter.function}, and no call archlint can trace "
+                    "passes an application or router to it"
+                )
                 out.extend(self._endpoints_for(route, None, None, reason))
             elif owner.kind == "router" and (unresolved_edges or not self.table.roots):
-                reason = ("its router is not included in any application archlint can trace"
-                          if self.table.roots else "no FastAPI application was found")
+                reason = (
+                    "its router is not included in any application archlint can trace"
+                    if self.table.roots
+                    else "no FastAPI application was found"
+                )
                 out.extend(self._endpoints_for(route, None, None, reason))
         if library_routes:
             names = sorted(set(factories.values()))
@@ -419,8 +475,16 @@ class _Inventory:
                 "the report covers HTTP endpoints."
             )
         order = {m: i for i, m in enumerate(METHOD_ORDER)}
-        out.sort(key=lambda e: (e.path is None, e.path or "", order.get(e.method, len(order)), e.method,
-                                e.route.file, e.route.call.span.line))
+        out.sort(
+            key=lambda e: (
+                e.path is None,
+                e.path or "",
+                order.get(e.method, len(order)),
+                e.method,
+                e.route.file,
+                e.route.call.span.line,
+            )
+        )
         return out
 
     def _unused_router_factories(self, reachable: set) -> dict:
@@ -481,7 +545,7 @@ class _Inventory:
             last_mount = max((i for i, e in enumerate(via) if isinstance(e, Mount)), default=-1)
             top = self.table.objects[via[last_mount].child] if last_mount >= 0 else self.table.objects[full.app]
             places.append((top.call.kw("dependencies"), top.ctx))
-            for edge in via[last_mount + 1:]:
+            for edge in via[last_mount + 1 :]:
                 places.append((edge.call.kw("dependencies"), edge.ctx))
                 child = self.table.objects[edge.child]
                 places.append((child.call.kw("dependencies"), child.ctx))
@@ -505,7 +569,7 @@ class _Inventory:
             last_mount = max((i for i, e in enumerate(via) if isinstance(e, Mount)), default=-1)
             top = self.table.objects[via[last_mount].child] if last_mount >= 0 else self.table.objects[full.app]
             sources.extend(top.dependency_sources)
-            for edge in via[last_mount + 1:]:
+            for edge in via[last_mount + 1 :]:
                 sources.append((edge.call.kw("dependencies"), edge.ctx))
                 sources.extend(self.table.objects[edge.child].dependency_sources)
         else:
@@ -557,8 +621,9 @@ class _Inventory:
                 self._param(name, assign.annotation, assign.value, Ctx(ref.module, fact.qualname), info, set(), 0)
             seen_names |= names
 
-    def _param(self, name: str, annotation: Expr | None, default: Expr | None, ctx: Ctx, info: _DepInfo,
-               seen: set, depth: int) -> None:
+    def _param(
+        self, name: str, annotation: Expr | None, default: Expr | None, ctx: Ctx, info: _DepInfo, seen: set, depth: int
+    ) -> None:
         markers: list[tuple[Instance, Expr | None, Ctx]] = []
         base_expr, base_ctx = annotation, ctx
         if annotation is not None:
@@ -583,8 +648,9 @@ class _Inventory:
                     info.kinds.add("api-key")
                     info.api_key_header = info.api_key_header or (alias if isinstance(alias, str) else name.replace("_", "-"))
 
-    def _marker(self, marker: Instance, annotation: tuple[Expr | None, Ctx] | None, info: _DepInfo,
-                seen: set, depth: int) -> None:
+    def _marker(
+        self, marker: Instance, annotation: tuple[Expr | None, Ctx] | None, info: _DepInfo, seen: set, depth: int
+    ) -> None:
         """A ``Depends(x)`` / ``Security(x)``: what x needs, recursively."""
         target_expr = marker.call.arg(0, "dependency")
         if target_expr is not None:
@@ -628,8 +694,11 @@ class _Inventory:
                 info.password_form = True
                 return
             if index.is_subclass(target, BEARER_SCHEMES | API_KEY_SCHEMES | BASIC_SCHEMES):
-                kind = "bearer" if index.is_subclass(target, BEARER_SCHEMES) else (
-                    "api-key" if index.is_subclass(target, API_KEY_SCHEMES) else "basic")
+                kind = (
+                    "bearer"
+                    if index.is_subclass(target, BEARER_SCHEMES)
+                    else ("api-key" if index.is_subclass(target, API_KEY_SCHEMES) else "basic")
+                )
                 info.kinds.add(kind)
                 return
             init = index.class_member(target, "__init__")
@@ -728,9 +797,7 @@ class _Inventory:
         return self._limiters[app]
 
     def app_has_middleware(self, app: ObjKey, classes: frozenset[str]) -> bool:
-        return any(
-            (m.app == app or m.app is None) and self.index.is_subclass(m.cls, classes) for m in self._middleware_sites()
-        )
+        return any((m.app == app or m.app is None) and self.index.is_subclass(m.cls, classes) for m in self._middleware_sites())
 
     # ---------------------------------------------------------- middleware
     def _middleware_sites(self) -> list[_MiddlewareSite]:
@@ -760,8 +827,11 @@ class _Inventory:
             if site.cls is None:  # @app.middleware("http") / app.middleware("http")(fn)
                 deco = reg.call.func if reg.call is not None and isinstance(reg.call.func, Call) else reg.call
                 kind = index.const(deco.arg(0, "middleware_type"), reg.ctx) if deco is not None else None
-                name = reg.function.qualname.rsplit(".", 1)[-1] if reg.function else (
-                    reg.handler.dotted() if reg.handler is not None and reg.handler.dotted() else UNRESOLVED)
+                name = (
+                    reg.function.qualname.rsplit(".", 1)[-1]
+                    if reg.function
+                    else (reg.handler.dotted() if reg.handler is not None and reg.handler.dotted() else UNRESOLVED)
+                )
                 entry = {"name": name, "config": {"type": kind if isinstance(kind, str) else UNRESOLVED}}
             elif index.is_subclass(site.cls, self.slowapi_middleware) and site.app is not None and self.app_limiter(site.app):
                 entry = self._rate_limit_entry(site.app, endpoints, _class_name(site.cls))
@@ -1008,8 +1078,9 @@ class _Inventory:
             out.append("Rate limiting on auth endpoints: " + ", ".join(f"{e.label()} {lim}" for e, lim in limited))
         unlimited = [e for e in auth if e.slowapi_limit is None]
         if unlimited:
-            out.append("No SlowAPI rate limit on auth endpoints: "
-                       + ", ".join(f"{e.label()} ({e.auth_endpoint})" for e in unlimited))
+            out.append(
+                "No SlowAPI rate limit on auth endpoints: " + ", ".join(f"{e.label()} ({e.auth_endpoint})" for e in unlimited)
+            )
         out += self._cors()
         protected = [e for e in endpoints if e.auth in AUTH_ORDER]
         unknown = [e for e in endpoints if e.auth == "unknown"]
@@ -1045,7 +1116,9 @@ class _Inventory:
             out.append(f"bcrypt password hashing (cost={', '.join(f'{c:g}' for c in sorted(costs))})")
         if unknown:
             out.append(f"bcrypt password hashing (cost unverifiable: {unknown[0]})")
-        weak = sorted({s.scheme for s in hashing.schemes if s.scheme is not None and s.scheme not in ("bcrypt", "bcrypt_sha256", "argon2")})
+        weak = sorted(
+            {s.scheme for s in hashing.schemes if s.scheme is not None and s.scheme not in ("bcrypt", "bcrypt_sha256", "argon2")}
+        )
         for scheme in weak:
             out.append(f"passlib password hashing with {scheme}")
         if hashing.argon2:
@@ -1185,8 +1258,12 @@ class _Inventory:
         elif form:
             parts += [arg for k, v in form for arg in ("--data-urlencode", shlex.quote(f"{k}={v}"))]
         elif request.bodies:
-            parts += ["-H", '"Content-Type: application/json"', "-d",
-                      shlex.quote(json.dumps(request.payload(), separators=(",", ":"), ensure_ascii=False))]
+            parts += [
+                "-H",
+                '"Content-Type: application/json"',
+                "-d",
+                shlex.quote(json.dumps(request.payload(), separators=(",", ":"), ensure_ascii=False)),
+            ]
         if e.rate_limit:
             parts.append(f" # rate limit: {e.rate_limit}")
         return " ".join(parts)
@@ -1231,15 +1308,22 @@ class _Inventory:
                     request.form.append((param.name, _query_text(sample)))
                 continue
             required = (param.default is None and default_marker is None) or (
-                default_marker is not None and _marker_required(index, default_marker))
+                default_marker is not None and _marker_required(index, default_marker)
+            )
             alias = _alias(index, markers)
             is_model = isinstance(base, ClassRef) and index.is_subclass(base, BASE_MODELS | SQLMODEL)
             if kinds & {"Header", "Cookie"}:
                 if "Cookie" in kinds and not is_model and required:
                     request.cookies.append((alias or param.name, _query_text(sample)))
                 elif "Header" in kinds and not is_model and required:
-                    convert = next((index.const(m.call.kw("convert_underscores"), m.ctx) for m in markers
-                                    if m.call.kw("convert_underscores") is not None), True)
+                    convert = next(
+                        (
+                            index.const(m.call.kw("convert_underscores"), m.ctx)
+                            for m in markers
+                            if m.call.kw("convert_underscores") is not None
+                        ),
+                        True,
+                    )
                     header = alias or (param.name.replace("_", "-") if convert is not False else param.name)
                     if header.lower() != "authorization" and "api-key" not in header.lower():  # sent as auth
                         request.headers.append((header, _query_text(sample)))
@@ -1274,8 +1358,9 @@ class _Inventory:
             if name.endswith(".postman_collection.json") or "/postman/" in f"/{file.rel}":
                 postman = postman or file.path
             if name.lower() in OPENAPI_NAMES:
-                documents.append(_openapi_document(file.abs, file.path, documented, root=file.root,
-                                                   limit=self.config.limits.openapi_size))
+                documents.append(
+                    _openapi_document(file.abs, file.path, documented, root=file.root, limit=self.config.limits.openapi_size)
+                )
         generated = []
         for key in self.table.roots:
             obj = self.table.objects[key]
@@ -1291,8 +1376,12 @@ class _Inventory:
             generated.append(entry)
         compared = [d["in_sync"] for d in documents if d.get("openapi")]
         updated = None if not compared or None in compared else all(compared)
-        return {"openapi_updated": updated, "openapi_documents": documents, "openapi_generated": generated,
-                "postman_collection": postman}
+        return {
+            "openapi_updated": updated,
+            "openapi_documents": documents,
+            "openapi_generated": generated,
+            "postman_collection": postman,
+        }
 
     def _documented(self, endpoints: list[_Endpoint]) -> set[str] | None:
         """``METHOD path`` of every endpoint the app's own OpenAPI document shows (None: some path unknown)."""
@@ -1343,35 +1432,68 @@ class _MiddlewareSite:
 # Request bodies
 # --------------------------------------------------------------------------- #
 
-_STRING_SAMPLES = (("email", "user@example.com"), ("password", "securepass123"), ("url", "https://example.com"),
-                   ("website", "https://example.com"), ("username", "user"), ("name", "example"),
-                   ("title", "Example title"), ("token", "token"))
+_STRING_SAMPLES = (
+    ("email", "user@example.com"),
+    ("password", "securepass123"),
+    ("url", "https://example.com"),
+    ("website", "https://example.com"),
+    ("username", "user"),
+    ("name", "example"),
+    ("title", "Example title"),
+    ("token", "token"),
+)
 _SAMPLES: dict[str, Any] = {
-    "pydantic.EmailStr": "user@example.com", "pydantic.networks.EmailStr": "user@example.com",
-    "pydantic.NameEmail": "User <user@example.com>", "pydantic.networks.NameEmail": "User <user@example.com>",
-    "pydantic.HttpUrl": "https://example.com", "pydantic.AnyUrl": "https://example.com",
-    "pydantic.AnyHttpUrl": "https://example.com", "pydantic.networks.HttpUrl": "https://example.com",
-    "pydantic.networks.AnyUrl": "https://example.com", "pydantic.networks.AnyHttpUrl": "https://example.com",
-    "pydantic.SecretStr": "securepass123", "pydantic.types.SecretStr": "securepass123",
-    "datetime.datetime": "2024-01-01T00:00:00Z", "datetime.date": "2024-01-01", "datetime.time": "12:00:00",
-    "datetime.timedelta": "PT1H", "uuid.UUID": "00000000-0000-0000-0000-000000000001",
-    "pydantic.UUID4": "00000000-0000-4000-8000-000000000001", "decimal.Decimal": "1.0",
-    "ipaddress.IPv4Address": "127.0.0.1", "builtins.bool": True, "builtins.bytes": "string",
-    "typing.Any": "string", "builtins.object": "string",
+    "pydantic.EmailStr": "user@example.com",
+    "pydantic.networks.EmailStr": "user@example.com",
+    "pydantic.NameEmail": "User <user@example.com>",
+    "pydantic.networks.NameEmail": "User <user@example.com>",
+    "pydantic.HttpUrl": "https://example.com",
+    "pydantic.AnyUrl": "https://example.com",
+    "pydantic.AnyHttpUrl": "https://example.com",
+    "pydantic.networks.HttpUrl": "https://example.com",
+    "pydantic.networks.AnyUrl": "https://example.com",
+    "pydantic.networks.AnyHttpUrl": "https://example.com",
+    "pydantic.SecretStr": "securepass123",
+    "pydantic.types.SecretStr": "securepass123",
+    "datetime.datetime": "2024-01-01T00:00:00Z",
+    "datetime.date": "2024-01-01",
+    "datetime.time": "12:00:00",
+    "datetime.timedelta": "PT1H",
+    "uuid.UUID": "00000000-0000-0000-0000-000000000001",
+    "pydantic.UUID4": "00000000-0000-4000-8000-000000000001",
+    "decimal.Decimal": "1.0",
+    "ipaddress.IPv4Address": "127.0.0.1",
+    "builtins.bool": True,
+    "builtins.bytes": "string",
+    "typing.Any": "string",
+    "builtins.object": "string",
 }
 _CONSTRAINED = {
-    "pydantic.constr": "builtins.str", "pydantic.types.constr": "builtins.str",
-    "pydantic.conint": "builtins.int", "pydantic.types.conint": "builtins.int",
-    "pydantic.confloat": "builtins.float", "pydantic.types.confloat": "builtins.float",
-    "pydantic.conlist": "builtins.list", "pydantic.types.conlist": "builtins.list",
+    "pydantic.constr": "builtins.str",
+    "pydantic.types.constr": "builtins.str",
+    "pydantic.conint": "builtins.int",
+    "pydantic.types.conint": "builtins.int",
+    "pydantic.confloat": "builtins.float",
+    "pydantic.types.confloat": "builtins.float",
+    "pydantic.conlist": "builtins.list",
+    "pydantic.types.conlist": "builtins.list",
 }
 _CONSTRAINT_TYPES = frozenset(
-    FIELD_FUNCTIONS | {"pydantic.StringConstraints", "pydantic.types.StringConstraints"}
-    | PARAM_MARKERS["Body"] | PARAM_MARKERS["Query"] | PARAM_MARKERS["Path"] | PARAM_MARKERS["Form"]
+    FIELD_FUNCTIONS
+    | {"pydantic.StringConstraints", "pydantic.types.StringConstraints"}
+    | PARAM_MARKERS["Body"]
+    | PARAM_MARKERS["Query"]
+    | PARAM_MARKERS["Path"]
+    | PARAM_MARKERS["Form"]
 )
-_ANNOTATED_TYPES = {"annotated_types.Ge": "ge", "annotated_types.Gt": "gt", "annotated_types.Le": "le",
-                    "annotated_types.Lt": "lt", "annotated_types.MinLen": "min_length",
-                    "annotated_types.MaxLen": "max_length"}
+_ANNOTATED_TYPES = {
+    "annotated_types.Ge": "ge",
+    "annotated_types.Gt": "gt",
+    "annotated_types.Le": "le",
+    "annotated_types.Lt": "lt",
+    "annotated_types.MinLen": "min_length",
+    "annotated_types.MaxLen": "max_length",
+}
 _CONSTRAINT_KEYS = ("min_length", "max_length", "ge", "gt", "le", "lt", "min_items", "max_items")
 
 
@@ -1712,12 +1834,18 @@ def _is_lowered_class_name(expr: Expr | None, fn: FunctionFact) -> bool:
     if not fn.params or not isinstance(expr, Call) or expr.args or not isinstance(expr.func, Attr):
         return False
     func = expr.func
-    return (func.attr == "lower" and isinstance(func.base, Attr) and func.base.attr == "__name__"
-            and isinstance(func.base.base, Name) and func.base.base.id == fn.params[0].name)
+    return (
+        func.attr == "lower"
+        and isinstance(func.base, Attr)
+        and func.base.attr == "__name__"
+        and isinstance(func.base.base, Name)
+        and func.base.base.id == fn.params[0].name
+    )
 
 
-def _openapi_document(path: Path, shown: str, documented: set[str] | None, *, root: Path | None = None,
-                      limit: int | None = None) -> dict:
+def _openapi_document(
+    path: Path, shown: str, documented: set[str] | None, *, root: Path | None = None, limit: int | None = None
+) -> dict:
     from archlint.fsio import read_text
 
     entry: dict[str, Any] = {"path": shown, "openapi": None, "in_sync": None}
@@ -1730,7 +1858,9 @@ def _openapi_document(path: Path, shown: str, documented: set[str] | None, *, ro
             try:
                 import yaml
             except ImportError:
-                entry["error"] = "PyYAML, a dependency of archlint, is missing from this environment, so the YAML document was not read"
+                entry["error"] = (
+                    "PyYAML, a dependency of archlint, is missing from this environment, so the YAML document was not read"
+                )
                 return entry
             data = yaml.safe_load(text)
     except Exception as exc:  # a broken document is reported, not fatal
@@ -1743,8 +1873,10 @@ def _openapi_document(path: Path, shown: str, documented: set[str] | None, *, ro
     paths = data.get("paths") if isinstance(data.get("paths"), dict) else {}
     in_document = {
         f"{method.upper()} {p}"
-        for p, item in paths.items() if isinstance(item, dict)
-        for method in item if method.upper() in METHOD_ORDER
+        for p, item in paths.items()
+        if isinstance(item, dict)
+        for method in item
+        if method.upper() in METHOD_ORDER
     }
     if documented is None:
         entry["error"] = "some endpoint paths are unverifiable, so the document was not compared"

@@ -100,9 +100,7 @@ class ArchlintServer(LanguageServer):
             reset, self._reset = self._reset, False
             snapshot = {uri: (doc.version, doc.source) for uri, doc in self.workspace.text_documents.items()}
             try:
-                published, messages = await loop.run_in_executor(
-                    self._worker, self._check, dirty, refresh, reset, snapshot
-                )
+                published, messages = await loop.run_in_executor(self._worker, self._check, dirty, refresh, reset, snapshot)
             except Exception as exc:  # a bug: say so, keep serving
                 logger.exception("check failed")
                 self._show(f"archlint: internal error: {type(exc).__name__}: {exc}")
@@ -113,9 +111,13 @@ class ArchlintServer(LanguageServer):
                 if uri not in self.workspace.text_documents:
                     continue  # closed during the check
                 self.checked[uri] = checked
-                self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-                    uri=uri, version=checked.version, diagnostics=self._diagnostics(uri, checked),
-                ))
+                self.text_document_publish_diagnostics(
+                    types.PublishDiagnosticsParams(
+                        uri=uri,
+                        version=checked.version,
+                        diagnostics=self._diagnostics(uri, checked),
+                    )
+                )
 
     def _show(self, message: str) -> None:
         self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=message))
@@ -139,8 +141,9 @@ class ArchlintServer(LanguageServer):
         self.sessions[key] = session
         return session
 
-    def _check(self, dirty: set[str], refresh: set[Path], reset: bool,
-               snapshot: dict[str, tuple[int | None, str]]) -> tuple[dict[str, Checked], list[str]]:
+    def _check(
+        self, dirty: set[str], refresh: set[Path], reset: bool, snapshot: dict[str, tuple[int | None, str]]
+    ) -> tuple[dict[str, Checked], list[str]]:
         messages: list[str] = []
         if reset:
             self.sessions.clear()
@@ -179,21 +182,25 @@ class ArchlintServer(LanguageServer):
             info = infos.get(finding.rule_id)
             related = [
                 types.DiagnosticRelatedInformation(
-                    location=types.Location(uri=from_fs_path(str(checked.result.report.root / r.path)) or uri,
-                                            range=self._range(lines if r.path == finding.path else [], r.span)),
+                    location=types.Location(
+                        uri=from_fs_path(str(checked.result.report.root / r.path)) or uri,
+                        range=self._range(lines if r.path == finding.path else [], r.span),
+                    ),
                     message=r.message,
                 )
                 for r in finding.related
             ]
-            out.append(types.Diagnostic(
-                range=self._range(lines, finding.span),
-                message=finding.message,
-                severity=_SEVERITY[finding.severity],
-                code=finding.rule_id,
-                code_description=types.CodeDescription(href=info.help_uri) if info and info.help_uri else None,
-                source=SOURCE,
-                related_information=related or None,
-            ))
+            out.append(
+                types.Diagnostic(
+                    range=self._range(lines, finding.span),
+                    message=finding.message,
+                    severity=_SEVERITY[finding.severity],
+                    code=finding.rule_id,
+                    code_description=types.CodeDescription(href=info.help_uri) if info and info.help_uri else None,
+                    source=SOURCE,
+                    related_information=related or None,
+                )
+            )
         return out
 
     def _position(self, lines: list[str], line: int, column: int) -> types.Position:
@@ -206,8 +213,9 @@ class ArchlintServer(LanguageServer):
         return self.workspace.position_codec.position_to_client_units(lines, types.Position(line - 1, index))
 
     def _range(self, lines: list[str], span: Span) -> types.Range:
-        return types.Range(start=self._position(lines, span.line, span.column),
-                           end=self._position(lines, span.end_line, span.end_column))
+        return types.Range(
+            start=self._position(lines, span.line, span.column), end=self._position(lines, span.end_line, span.end_column)
+        )
 
     def _span_point(self, lines: list[str], position: types.Position) -> tuple[int, int]:
         """A client position as archlint's (1-based line, 1-based UTF-16 column)."""
@@ -258,13 +266,19 @@ def build_server(overrides: Overrides) -> ArchlintServer:
         capabilities = ls.client_capabilities.workspace
         watched = capabilities.did_change_watched_files if capabilities is not None else None
         if watched is not None and watched.dynamic_registration:
-            ls.client_register_capability(types.RegistrationParams(registrations=[types.Registration(
-                id="archlint-watched-files",
-                method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-                register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=[
-                    types.FileSystemWatcher(glob_pattern=pattern) for pattern in WATCHED
-                ]),
-            )]))
+            ls.client_register_capability(
+                types.RegistrationParams(
+                    registrations=[
+                        types.Registration(
+                            id="archlint-watched-files",
+                            method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                            register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                                watchers=[types.FileSystemWatcher(glob_pattern=pattern) for pattern in WATCHED]
+                            ),
+                        )
+                    ]
+                )
+            )
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: ArchlintServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -299,8 +313,7 @@ def build_server(overrides: Overrides) -> ArchlintServer:
                 _changed_on_disk(ls, Path(path))
         ls.schedule(set(ls.workspace.text_documents))
 
-    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
-                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
     def code_action(ls: ArchlintServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         uri = params.text_document.uri
         checked = ls.current(uri)
@@ -317,23 +330,27 @@ def build_server(overrides: Overrides) -> ArchlintServer:
         for finding in findings:
             diagnostic = diagnostics[id(finding)]
             if finding.fix is not None:
-                actions.append(types.CodeAction(
-                    title=f"{finding.fix.message.rstrip('.')} ({finding.rule_id})"
-                          + ("" if finding.fix.safe else " (unsafe)"),
-                    kind=types.CodeActionKind.QuickFix,
-                    diagnostics=[diagnostic],
-                    is_preferred=finding.fix.safe,
-                    edit=_workspace_edit(ls, document, lines, [(e.span, e.content) for e in finding.fix.edits]),
-                ))
+                actions.append(
+                    types.CodeAction(
+                        title=f"{finding.fix.message.rstrip('.')} ({finding.rule_id})"
+                        + ("" if finding.fix.safe else " (unsafe)"),
+                        kind=types.CodeActionKind.QuickFix,
+                        diagnostics=[diagnostic],
+                        is_preferred=finding.fix.safe,
+                        edit=_workspace_edit(ls, document, lines, [(e.span, e.content) for e in finding.fix.edits]),
+                    )
+                )
             edit = suppression_edit(checked.text, finding)
             if edit is not None and (finding.rule_id, edit.span.line) not in suppressed:
                 suppressed.add((finding.rule_id, edit.span.line))
-                actions.append(types.CodeAction(
-                    title=f"Suppress {finding.rule_id} on this line",
-                    kind=types.CodeActionKind.QuickFix,
-                    diagnostics=[diagnostic],
-                    edit=_workspace_edit(ls, document, lines, [(edit.span, edit.content)]),
-                ))
+                actions.append(
+                    types.CodeAction(
+                        title=f"Suppress {finding.rule_id} on this line",
+                        kind=types.CodeActionKind.QuickFix,
+                        diagnostics=[diagnostic],
+                        edit=_workspace_edit(ls, document, lines, [(edit.span, edit.content)]),
+                    )
+                )
         return actions
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
@@ -387,13 +404,18 @@ def _changed_on_disk(ls: ArchlintServer, path: Path) -> None:
         ls._refresh.add(path)  # a Python file is read again; a session's baseline rebuilds that session
 
 
-def _workspace_edit(ls: ArchlintServer, document: types.OptionalVersionedTextDocumentIdentifier, lines: list[str],
-                    edits: list[tuple[Span, str]]) -> types.WorkspaceEdit:
+def _workspace_edit(
+    ls: ArchlintServer, document: types.OptionalVersionedTextDocumentIdentifier, lines: list[str], edits: list[tuple[Span, str]]
+) -> types.WorkspaceEdit:
     """Edits of one document at the version they were computed for (a client refuses them on a newer text)."""
-    return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(
-        text_document=document,
-        edits=[types.TextEdit(range=ls._range(lines, span), new_text=content) for span, content in edits],
-    )])
+    return types.WorkspaceEdit(
+        document_changes=[
+            types.TextDocumentEdit(
+                text_document=document,
+                edits=[types.TextEdit(range=ls._range(lines, span), new_text=content) for span, content in edits],
+            )
+        ]
+    )
 
 
 def serve(overrides: Overrides) -> None:

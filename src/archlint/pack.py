@@ -139,8 +139,9 @@ def _read_toml(text: str, source: str) -> dict[str, Any]:
         raise ConfigError(f"{source}: invalid TOML: {exc}") from None
 
 
-def load_pack(ref: str | None, base_dir: Path | None = None, _depth: int = 0, *, root: Path | None = None,
-              named_in: str | None = None) -> Pack:
+def load_pack(
+    ref: str | None, base_dir: Path | None = None, _depth: int = 0, *, root: Path | None = None, named_in: str | None = None
+) -> Pack:
     """A pack by built-in name or by path (relative to ``base_dir``), ``extends`` applied.
 
     ``root``: when the reference comes from the repository (a configuration file, a pack's

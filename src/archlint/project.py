@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from archlint.analysis.apps import AppConfig
 from archlint.analysis.cors import Cors
 from archlint.analysis.hashing import PasswordHashing
-from archlint.analysis.orm import Models, read_models
 from archlint.analysis.origins import Origins
-from archlint.analysis.rate_limits import RateLimits
+from archlint.analysis.orm import Models, read_models
 from archlint.analysis.pydantic_models import RequestModel, Types, request_model
+from archlint.analysis.rate_limits import RateLimits
 from archlint.analysis.routes import RouteTable
 from archlint.analysis.static_types import TypeResolver
 from archlint.analysis.tokens import Tokens

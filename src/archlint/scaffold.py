@@ -97,8 +97,11 @@ def toml(found: Detected) -> str:
         lines.append(f"# FastAPI applications: {', '.join(found.apps)}")
     if found.src:
         lines.append(f"src = [{', '.join(_quote(s) for s in found.src)}]")
-    lines += ["", "[tool.archlint.standards.S17.layer-paths]",
-              "# Each layer of the pack's contract: the directories found, else the pack's globs."]
+    lines += [
+        "",
+        "[tool.archlint.standards.S17.layer-paths]",
+        "# Each layer of the pack's contract: the directories found, else the pack's globs.",
+    ]
     for layer, globs in found.layers.items():
         lines.append(f"{_key(layer)} = [{', '.join(_quote(g) for g in globs)}]")
     for layer, globs in found.defaults.items():

@@ -35,18 +35,22 @@ def config_schema() -> dict:
     known: dict[str, dict] = {
         "pack": {"type": "string", "description": "A built-in pack name or a TOML file relative to this file."},
         "select": {**_CODES, "description": "Only these rules: codes, prefixes (AL1), standards (S1) or ALL."},
-        "extend-select": {**_CODES, "description": "Rules to turn on besides the selection (also rules the pack "
-                                                    "leaves off)."},
+        "extend-select": {**_CODES, "description": "Rules to turn on besides the selection (also rules the pack leaves off)."},
         "ignore": {**_CODES, "description": "Rules to turn off."},
-        "exclude": {**_STRINGS, "description": "Paths left out of the analysis (gitignore syntax), added to the "
-                                                 "pack's."},
+        "exclude": {**_STRINGS, "description": "Paths left out of the analysis (gitignore syntax), added to the pack's."},
         "respect-gitignore": {"type": "boolean", "description": "Honour .gitignore files (default true)."},
-        "per-file-ignores": {"type": "object", "additionalProperties": _CODES,
-                             "description": "Glob (gitignore syntax) = the rules ignored in the files it matches."},
+        "per-file-ignores": {
+            "type": "object",
+            "additionalProperties": _CODES,
+            "description": "Glob (gitignore syntax) = the rules ignored in the files it matches.",
+        },
         "fail-on": {**_SEVERITY, "description": "Lowest severity that fails the run (default warning)."},
         "src": {**_STRINGS, "description": "Source roots for module names (default: inferred)."},
-        "openapi": {**_STRINGS, "description": "OpenAPI documents to check, relative to the project root "
-                                                 "(default: discover openapi.json/.yaml/.yml)."},
+        "openapi": {
+            **_STRINGS,
+            "description": "OpenAPI documents to check, relative to the project root "
+            "(default: discover openapi.json/.yaml/.yml).",
+        },
         "standards": _standards(),
         "rules": _rules(),
     }
@@ -66,16 +70,14 @@ def pack_schema() -> dict:
     known: dict[str, dict] = {
         "pack": {
             "type": "object",
-            "properties": {"name": {"type": "string"}, "description": {"type": "string"},
-                           "profile": {"type": "string"}},
+            "properties": {"name": {"type": "string"}, "description": {"type": "string"}, "profile": {"type": "string"}},
             "description": "The pack's name and what it holds projects to.",
         },
         "extends": {"type": "string", "description": "A built-in pack name or a pack file this one changes."},
         "analysis": {
             "type": "object",
             "description": "What every rule's analysis includes (other keys are checked by the loader).",
-            "properties": {"exclude": {**_STRINGS, "description": "Paths left out of every rule's analysis "
-                                                                    "(gitignore syntax)."}},
+            "properties": {"exclude": {**_STRINGS, "description": "Paths left out of every rule's analysis (gitignore syntax)."}},
         },
         "standards": _standards(),
         "rules": _rules(),
@@ -136,12 +138,15 @@ def _rules() -> dict:
         entry: dict = {
             "type": "object",
             "description": f"{rule.name}: {rule.summary()}",
-            "properties": {"enabled": {"type": "boolean", "description": "Turn the rule on or off."},
-                           "severity": {**_SEVERITY, "description": "The rule's severity."}},
+            "properties": {
+                "enabled": {"type": "boolean", "description": "Turn the rule on or off."},
+                "severity": {**_SEVERITY, "description": "The rule's severity."},
+            },
         }
         if rule.standard in options:
-            entry["properties"].update({key: {"$ref": f"#/definitions/{rule.standard}/properties/{key}"}
-                                        for key in options[rule.standard]})
+            entry["properties"].update(
+                {key: {"$ref": f"#/definitions/{rule.standard}/properties/{key}"} for key in options[rule.standard]}
+            )
         entry["additionalProperties"] = False
         properties[rule.id] = entry
     return {

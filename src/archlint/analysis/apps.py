@@ -24,9 +24,8 @@ from archlint.names import MIDDLEWARE_WRAPPERS
 from archlint.values import Ctx, FuncRef, Instance, SeqValue, Value, fqn_of
 
 if TYPE_CHECKING:
-    from archlint.index import ProjectIndex
     from archlint.analysis.routes import ObjKey, RouterObject, RouteTable
-
+    from archlint.index import ProjectIndex
 
 
 @dataclass(slots=True)
@@ -110,8 +109,7 @@ class AppConfig:
         return [
             r
             for r in self.registrations
-            if (r.app == app or r.app is None or (r.app in above and r.kind != "handler"))
-            and (kind is None or r.kind == kind)
+            if (r.app == app or r.app is None or (r.app in above and r.kind != "handler")) and (kind is None or r.kind == kind)
         ]
 
     def ancestors(self, app: ObjKey) -> list[ObjKey]:
@@ -147,9 +145,7 @@ class AppConfig:
             if obj.routes:
                 return True
             stack.extend(i.child for i in obj.includes if i.child is not None)
-            stack.extend(
-                m.child for m in obj.mounts if m.child is not None and self.table.objects[m.child].kind != "app"
-            )
+            stack.extend(m.child for m in obj.mounts if m.child is not None and self.table.objects[m.child].kind != "app")
         return False
 
     def _mounted_apps(self, app: ObjKey) -> list[ObjKey]:
@@ -257,7 +253,16 @@ class AppConfig:
         elif attr == "exception_handler":
             for owner in self._owners(deco.func.base, ctx):
                 self.registrations.append(
-                    Registration("handler", owner, facts.path, deco.span, ctx, call=deco, target=deco.arg(0, "exc_class_or_status_code"), function=ref)
+                    Registration(
+                        "handler",
+                        owner,
+                        facts.path,
+                        deco.span,
+                        ctx,
+                        call=deco,
+                        target=deco.arg(0, "exc_class_or_status_code"),
+                        function=ref,
+                    )
                 )
 
     def _call(self, call: Call, ctx: Ctx, facts: FileFacts) -> None:
@@ -270,9 +275,15 @@ class AppConfig:
             for owner in self._owners(func.func.base, ctx):
                 self.registrations.append(
                     Registration(
-                        kind, owner, facts.path, call.span, ctx, call=call,
+                        kind,
+                        owner,
+                        facts.path,
+                        call.span,
+                        ctx,
+                        call=call,
                         target=func.arg(0) if kind == "handler" else None,
-                        handler=call.arg(0), function=ref,
+                        handler=call.arg(0),
+                        function=ref,
                     )
                 )
             return
@@ -282,7 +293,12 @@ class AppConfig:
             for owner in self._owners(func.base, ctx):
                 self.registrations.append(
                     Registration(
-                        "middleware", owner, facts.path, call.span, ctx, call=call,
+                        "middleware",
+                        owner,
+                        facts.path,
+                        call.span,
+                        ctx,
+                        call=call,
                         target=call.arg(0, "middleware_class"),
                         kwargs=tuple((k, v) for k, v in call.kwargs if k != "middleware_class"),
                     )
@@ -293,8 +309,14 @@ class AppConfig:
             for owner in self._owners(func.base, ctx):
                 self.registrations.append(
                     Registration(
-                        "handler", owner, facts.path, call.span, ctx, call=call,
-                        target=call.arg(0, "exc_class_or_status_code"), handler=handler,
+                        "handler",
+                        owner,
+                        facts.path,
+                        call.span,
+                        ctx,
+                        call=call,
+                        target=call.arg(0, "exc_class_or_status_code"),
+                        handler=handler,
                         function=value if isinstance(value, FuncRef) else None,
                     )
                 )
@@ -308,8 +330,13 @@ class AppConfig:
                 if fqn_of(inst.type) in MIDDLEWARE_WRAPPERS:
                     self.registrations.append(
                         Registration(
-                            "middleware", obj.key, self._file(inst.ctx, obj.file), inst.call.span, inst.ctx,
-                            call=inst.call, target=inst.call.arg(0, "cls"),
+                            "middleware",
+                            obj.key,
+                            self._file(inst.ctx, obj.file),
+                            inst.call.span,
+                            inst.ctx,
+                            call=inst.call,
+                            target=inst.call.arg(0, "cls"),
                             kwargs=tuple((k, v) for k, v in inst.call.kwargs if k != "cls"),
                         )
                     )
@@ -324,8 +351,15 @@ class AppConfig:
                     ref = self.index.evaluate(value, where)
                     self.registrations.append(
                         Registration(
-                            "handler", obj.key, self._file(where, obj.file), key.span, where, call=call,
-                            target=key, handler=value, function=ref if isinstance(ref, FuncRef) else None,
+                            "handler",
+                            obj.key,
+                            self._file(where, obj.file),
+                            key.span,
+                            where,
+                            call=call,
+                            target=key,
+                            handler=value,
+                            function=ref if isinstance(ref, FuncRef) else None,
                         )
                     )
 
@@ -354,4 +388,3 @@ def _instances(value: Value) -> list[Instance]:
     if isinstance(value, SeqValue):
         return [i for item in value.items for i in _instances(item)]
     return []
-

@@ -54,10 +54,10 @@ class Cors:
         if "allow_origins" in use.kw:
             result = self.origins.of(use.kw["allow_origins"], use.ctx)
             if result.found:
-                return f"`allow_origins` holds \"*\"{f', through {result.via}' if result.via else ''}"
+                return f'`allow_origins` holds "*"{f", through {result.via}" if result.via else ""}'
         regex = self.regex(use)
         if isinstance(regex, str) and regex_is_wildcard(regex, probes):
-            return f"`allow_origin_regex` \"{regex}\" accepts any origin"
+            return f'`allow_origin_regex` "{regex}" accepts any origin'
         return None
 
     def regex(self, use: CorsUse) -> str | Unknown | None:
@@ -82,7 +82,9 @@ def cors_uses(index: ProjectIndex, apps: AppConfig, types: frozenset[str]) -> li
     out: dict[tuple[str, Span], CorsUse] = {}
     for reg in apps.registrations:
         if reg.kind == "middleware" and reg.call is not None and index.is_subclass(index.evaluate(reg.target, reg.ctx), types):
-            out.setdefault((reg.file, reg.call.span), CorsUse(reg.file, reg.call.span, reg.ctx, {k: v for k, v in reg.kwargs if k}))
+            out.setdefault(
+                (reg.file, reg.call.span), CorsUse(reg.file, reg.call.span, reg.ctx, {k: v for k, v in reg.kwargs if k})
+            )
     for facts, site, ctx in index.calls_to(*types):
         call = site.call
         out.setdefault((facts.path, call.span), CorsUse(facts.path, call.span, ctx, {k: v for k, v in call.kwargs if k}))

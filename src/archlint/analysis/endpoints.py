@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from archlint.analysis.routes import Include, ObjKey, Route, RouterObject, RouteTable
 from archlint.collect.facts import Attr, BinOp, Call, Expr, FunctionFact, Lit, Name
 from archlint.index import ProjectIndex
-from archlint.analysis.routes import Include, ObjKey, Route, RouteTable, RouterObject
 from archlint.names import ANNOTATED, DEPENDS, RESPONSE_MODULES, RESPONSES
 from archlint.values import ClassRef, Const, Ctx, Instance, Symbol, TypeForm, Unknown, Value, fqn_of
 

@@ -41,8 +41,8 @@ from archlint.collect.facts import (
     Subscript,
     UnaryOp,
 )
-from archlint.names import ANNOTATED, COLUMN_FUNCTIONS, ENV_GETTERS, FIELD_FUNCTIONS
 from archlint.model import Span
+from archlint.names import ANNOTATED, COLUMN_FUNCTIONS, ENV_GETTERS, FIELD_FUNCTIONS
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Module, ParamValue, Symbol, TypeForm, Unknown
 
 if TYPE_CHECKING:
@@ -339,7 +339,12 @@ class Origins:
                     else:
                         found.append((assign.span, Binding("value", name, site, ctx, assign.value, assign.annotation)))
                 elif isinstance(target, Seq) and any(isinstance(t, Name) and t.id == name for t in target.items):
-                    found.append((assign.span, Binding("unknown", name, Site(facts.path, assign.span, True), ctx, reason=f"'{name}' is unpacked")))
+                    found.append(
+                        (
+                            assign.span,
+                            Binding("unknown", name, Site(facts.path, assign.span, True), ctx, reason=f"'{name}' is unpacked"),
+                        )
+                    )
         for imp in scope.imports:
             if imp.bound == name and imp.name != "*":
                 found.append((imp.span, self._import_binding(facts, imp, name)))
@@ -350,7 +355,9 @@ class Origins:
             found.append((span, Binding("def", name, Site(facts.path, span, True), ctx)))
         for item in scope.withs:
             if isinstance(item.target, Name) and item.target.id == name:
-                found.append((item.span, Binding("unknown", name, Site(facts.path, item.span), ctx, reason="bound by a with statement")))
+                found.append(
+                    (item.span, Binding("unknown", name, Site(facts.path, item.span), ctx, reason="bound by a with statement"))
+                )
         for loop in scope.loops:
             if loop.target is not None and name in identifiers(loop.target):
                 found.append((loop.span, Binding("unknown", name, Site(facts.path, loop.span), ctx, reason="a loop variable")))
@@ -619,9 +626,16 @@ class Origins:
             me = fn.params[0].name
             for assign in fn.assigns:
                 for target in assign.targets:
-                    if isinstance(target, Attr) and target.attr == attr and isinstance(target.base, Name) and target.base.id == me:
+                    if (
+                        isinstance(target, Attr)
+                        and target.attr == attr
+                        and isinstance(target.base, Name)
+                        and target.base.id == me
+                    ):
                         ctx = Ctx(facts.module, fn.qualname)
-                        out.append(Binding("value", attr, Site(facts.path, assign.span, True), ctx, assign.value, assign.annotation))
+                        out.append(
+                            Binding("value", attr, Site(facts.path, assign.span, True), ctx, assign.value, assign.annotation)
+                        )
         return out
 
     # ------------------------------------------------------------ params
@@ -651,9 +665,7 @@ class Origins:
             return out
         param = fn.param(name)
         position = fn.params.index(param) if param is not None else -1
-        bound_method = bool(fn.class_qualname) and not any(
-            isinstance(d, Name) and d.id == "staticmethod" for d in fn.decorators
-        )
+        bound_method = bool(fn.class_qualname) and not any(isinstance(d, Name) and d.id == "staticmethod" for d in fn.decorators)
         default_ctx = Ctx(ref.module, fn.parent or "")
         own = fn.name
         for facts, call_site, ctx in self.index.calls_to(ref.fqn):
@@ -717,7 +729,11 @@ class Origins:
                 return self.number(expr.args[0], ctx)
             default = self.fallback_of(expr, ctx, fqn)
             if default is not None:
-                return self.number(default, ctx) if default is not False else [Unknown("a value read from the environment without a default", ctx.module, expr.span)]
+                return (
+                    self.number(default, ctx)
+                    if default is not False
+                    else [Unknown("a value read from the environment without a default", ctx.module, expr.span)]
+                )
             if fqn in FIELD_FUNCTIONS:
                 value = expr.arg(0, "default")
                 return self.number(value, ctx) if value is not None else [Unknown("a field without a default")]
@@ -772,7 +788,9 @@ class Origins:
                         continue
                     out.extend(r.across(flow, binding.name) if isinstance(r, Traced) else r for r in fn(flow.expr, flow.ctx))
             else:
-                out.append(Unknown(binding.reason or f"'{binding.name}' is not a static value", binding.ctx.module, binding.site.span))
+                out.append(
+                    Unknown(binding.reason or f"'{binding.name}' is not a static value", binding.ctx.module, binding.site.span)
+                )
         return out
 
     def returned(self, ref: FuncRef, fn) -> list[Traced | Unknown]:

@@ -19,10 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from archlint.analysis.static_types import canonical_of
 from archlint.collect.facts import Attr, Call, ClassFact, DictExpr, Expr, Lit, Name, Seq, Subscript
 from archlint.model import Span
-from archlint.analysis.static_types import canonical_of
-from archlint.values import ClassRef, Const, Ctx, Instance, Symbol, TypeForm, Unknown, Value
 from archlint.names import (
     AS_DECLARATIVE,
     ASYNC_ATTRS,
@@ -46,6 +45,7 @@ from archlint.names import (
     UNIQUE,
     canonical,
 )
+from archlint.values import ClassRef, Const, Ctx, Instance, Symbol, TypeForm, Unknown, Value
 
 if TYPE_CHECKING:
     from archlint.index import ProjectIndex
@@ -242,7 +242,8 @@ class _Reader:
         else:
             abstract = _own_flag(index, fact, ref, "__abstract__")
             has_table = any(
-                {"__tablename__", "__table__"} & _class_names(index.class_fact(k)) for k in lineage  # type: ignore[arg-type]
+                {"__tablename__", "__table__"} & _class_names(index.class_fact(k))
+                for k in lineage  # type: ignore[arg-type]
             )
             model.mapped = not root and has_table and abstract is not True
             if abstract is None:
@@ -467,9 +468,7 @@ class _Reader:
         rel.back_populates = call.kw("back_populates")
 
     # ------------------------------------------------------ constraints
-    def _class_constraints(
-        self, ref: ClassRef, fact: ClassFact, path: str
-    ) -> tuple[list[Constraint], bool, TableDef | None]:
+    def _class_constraints(self, ref: ClassRef, fact: ClassFact, path: str) -> tuple[list[Constraint], bool, TableDef | None]:
         index = self.index
         ctx = Ctx(ref.module, fact.qualname)
         out: list[Constraint] = []
@@ -607,7 +606,9 @@ class _Reader:
                 self._column_flags(col, [(arg, ctx)])
                 table.columns[col_name] = col
             else:
-                constraint = self._constraint(arg, ctx, path) if fqn in INDEX | UNIQUE | PRIMARY_KEY | FOREIGN_KEY_CONSTRAINT else None
+                constraint = (
+                    self._constraint(arg, ctx, path) if fqn in INDEX | UNIQUE | PRIMARY_KEY | FOREIGN_KEY_CONSTRAINT else None
+                )
                 if constraint is not None:
                     table.constraints.append(constraint)
                 elif fqn is None:
@@ -652,7 +653,12 @@ def _column_name(expr: Expr) -> str | None:
         return expr.id
     if isinstance(expr, Attr):
         return expr.attr
-    if isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr in ("asc", "desc") and isinstance(expr.func.base, Attr):
+    if (
+        isinstance(expr, Call)
+        and isinstance(expr.func, Attr)
+        and expr.func.attr in ("asc", "desc")
+        and isinstance(expr.func.base, Attr)
+    ):
         return expr.func.base.attr
     return None
 

@@ -19,10 +19,20 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from archlint.analysis.routes import Route, RouteTable
 from archlint.collect.facts import Assign, Attr, Await, Call, DictExpr, Expr, FunctionFact, Lit, Name, Param, Seq, Starred
 from archlint.index import ProjectIndex
-from archlint.analysis.routes import Route, RouteTable
-from archlint.names import CONFIG_DICTS, DEPENDS, FIELD_FUNCTIONS, FIELD_VALIDATORS, MODEL_BASES, MODEL_VALIDATORS, REQUESTS, SETTINGS_BASES, canonical
+from archlint.names import (
+    CONFIG_DICTS,
+    DEPENDS,
+    FIELD_FUNCTIONS,
+    FIELD_VALIDATORS,
+    MODEL_BASES,
+    MODEL_VALIDATORS,
+    REQUESTS,
+    SETTINGS_BASES,
+    canonical,
+)
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Symbol, TypeForm, Unknown, Value, fqn_of
 
 #: Field constructors and constraint carriers whose keywords are constraints.
@@ -64,14 +74,40 @@ VALIDATING_METHODS = frozenset({"model_validate", "model_validate_json", "model_
 RAW_BODY_READS = frozenset({"json", "body"})
 #: Types FastAPI reads from the body when no marker says otherwise (besides models).
 MAPPING_TYPES = frozenset(
-    {"builtins.dict", "typing.Dict", "typing.Mapping", "typing.MutableMapping", "collections.abc.Mapping",
-     "collections.abc.MutableMapping", "collections.OrderedDict", "typing.OrderedDict", "typing.DefaultDict"}
+    {
+        "builtins.dict",
+        "typing.Dict",
+        "typing.Mapping",
+        "typing.MutableMapping",
+        "collections.abc.Mapping",
+        "collections.abc.MutableMapping",
+        "collections.OrderedDict",
+        "typing.OrderedDict",
+        "typing.DefaultDict",
+    }
 )
 SEQUENCE_TYPES = frozenset(
-    {"builtins.list", "builtins.set", "builtins.frozenset", "builtins.tuple", "typing.List", "typing.Set",
-     "typing.FrozenSet", "typing.Tuple", "typing.Sequence", "typing.MutableSequence", "typing.Iterable",
-     "typing.Collection", "collections.abc.Sequence", "collections.abc.Iterable", "collections.abc.Collection",
-     "collections.abc.Set", "typing.AbstractSet", "collections.deque", "typing.Deque"}
+    {
+        "builtins.list",
+        "builtins.set",
+        "builtins.frozenset",
+        "builtins.tuple",
+        "typing.List",
+        "typing.Set",
+        "typing.FrozenSet",
+        "typing.Tuple",
+        "typing.Sequence",
+        "typing.MutableSequence",
+        "typing.Iterable",
+        "typing.Collection",
+        "collections.abc.Sequence",
+        "collections.abc.Iterable",
+        "collections.abc.Collection",
+        "collections.abc.Set",
+        "typing.AbstractSet",
+        "collections.deque",
+        "typing.Deque",
+    }
 )
 UNION_TYPES = frozenset({"typing.Union", "types.UnionType"})
 #: pydantic types that are ints with a built-in bound.
@@ -100,6 +136,8 @@ MODEL_VALIDATORS_KEY = "<model>"
 #: Defaults that make a class attribute something other than a request field.
 NOT_FIELDS = frozenset({"sqlmodel.Relationship", "pydantic.PrivateAttr"})
 _PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::[A-Za-z_]+)?}")
+
+
 def value_fqn(value: Value) -> str:
     return canonical(fqn_of(value)) or ""
 
@@ -132,8 +170,16 @@ class Shape:
 
     def copy(self) -> Shape:
         return Shape(
-            self.kind, self.fqn, self.model, self.container, dict(self.constraints), self.opaque,
-            list(self.validators), self.source, self.marker, self.values,
+            self.kind,
+            self.fqn,
+            self.model,
+            self.container,
+            dict(self.constraints),
+            self.opaque,
+            list(self.validators),
+            self.source,
+            self.marker,
+            self.values,
         )
 
 
@@ -403,7 +449,9 @@ def field_shapes(types: Types, fld: ModelField) -> list[Shape]:
     return types.with_default(types.annotation(fld.annotation, fld.ctx), fld.default, fld.ctx)
 
 
-def config_value(index: ProjectIndex, types: Types, ref: ClassRef, keys: tuple[str, ...], v1_keys: tuple[str, ...] = ()) -> Value | None:
+def config_value(
+    index: ProjectIndex, types: Types, ref: ClassRef, keys: tuple[str, ...], v1_keys: tuple[str, ...] = ()
+) -> Value | None:
     """A class-level configuration value (``model_config``, class keywords, v1 ``class Config``), inherited."""
     for klass in index.mro(ref):
         if not isinstance(klass, ClassRef):
@@ -636,9 +684,7 @@ class _InputWalker:
             for read, _param in reads:
                 self.validated_reads.add((path, read.span))
             shape = Shape("model", model.fqn, model=model)
-            self.inputs.append(
-                RequestInput("body", request_param, fn, ctx, path, [shape], False, route, validated_by=site.call)
-            )
+            self.inputs.append(RequestInput("body", request_param, fn, ctx, path, [shape], False, route, validated_by=site.call))
 
     def _raw_reads(self, expr: Expr, fn: FunctionFact, ctx: Ctx, depth: int) -> list[tuple[Call, Param]]:
         """The ``request.json()`` / ``request.body()`` calls an expression is made of (a request parameter's)."""

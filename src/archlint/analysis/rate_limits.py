@@ -275,7 +275,11 @@ def alternative_guard(index: ProjectIndex, route: Route, fn: FunctionFact, names
         if isinstance(value, Instance):
             value = value.type
         fqn = fqn_of(value) if value is not None else None
-        if fqn and fqn.split(".", 1)[0] in names.alternative_limiter_modules and not index.is_project_module(fqn.split(".", 1)[0]):
+        if (
+            fqn
+            and fqn.split(".", 1)[0] in names.alternative_limiter_modules
+            and not index.is_project_module(fqn.split(".", 1)[0])
+        ):
             return f"`{fqn.split('.', 1)[0]}`"
     return None
 

@@ -443,9 +443,7 @@ class _Builder:
             route.full_paths = _distinct(route.full_paths)
         return table
 
-    def _walk(
-        self, obj: RouterObject, segments: tuple, app: ObjKey, rewritten: str, active: set, via: tuple = ()
-    ) -> None:
+    def _walk(self, obj: RouterObject, segments: tuple, app: ObjKey, rewritten: str, active: set, via: tuple = ()) -> None:
         if obj.key in active:
             return
         active = active | {obj.key}

@@ -442,8 +442,10 @@ class TypeResolver:
                 return self.form(assign.value, ctx) if assign.value is not None else None
         facts = self.index.modules[klass.module]
         getter = facts.functions.get(fact.defs.get(attr, ""))
-        if getter is not None and getter.returns_annotation is not None and any(
-            (d.dotted() or "").rsplit(".", 1)[-1] in ("property", "cached_property") for d in getter.decorators
+        if (
+            getter is not None
+            and getter.returns_annotation is not None
+            and any((d.dotted() or "").rsplit(".", 1)[-1] in ("property", "cached_property") for d in getter.decorators)
         ):
             return self.annotation(getter.returns_annotation, ctx)
         types: list[Value | None] = []
@@ -454,7 +456,12 @@ class TypeResolver:
             me = fn.params[0].name
             for assign in fn.assigns:
                 for target in assign.targets:
-                    if isinstance(target, Attr) and target.attr == attr and isinstance(target.base, Name) and target.base.id == me:
+                    if (
+                        isinstance(target, Attr)
+                        and target.attr == attr
+                        and isinstance(target.base, Name)
+                        and target.base.id == me
+                    ):
                         fctx = Ctx(klass.module, fn.qualname)
                         if assign.annotation is not None:
                             types.append(self.annotation(assign.annotation, fctx))
@@ -608,10 +615,7 @@ def scope_exprs(scope: Scope) -> Iterator[Expr]:
 def lambda_spans(scope: Scope) -> list[Span]:
     """Spans of the lambdas written in a scope: calls inside them run later, not in the scope."""
     return [
-        node.span
-        for top in scope_exprs(scope)
-        for node in iter_exprs(top)
-        if isinstance(node, Other) and node.kind == "Lambda"
+        node.span for top in scope_exprs(scope) for node in iter_exprs(top) if isinstance(node, Other) and node.kind == "Lambda"
     ]
 
 

@@ -72,9 +72,7 @@ _PARAM = re.compile(r"\{[^{}]*\}")
 
 def _segment_regex(segment: str, wildcard: str) -> re.Pattern[str]:
     parts = re.split(f"({re.escape(wildcard)})" if wildcard != "param" else r"(\{[^{}]*\})", segment)
-    pattern = "".join(
-        ".+" if (p == wildcard or (wildcard == "param" and _PARAM.fullmatch(p))) else re.escape(p) for p in parts
-    )
+    pattern = "".join(".+" if (p == wildcard or (wildcard == "param" and _PARAM.fullmatch(p))) else re.escape(p) for p in parts)
     return re.compile(pattern)
 
 
@@ -165,14 +163,18 @@ class _Reader:
                     continue
                 ctx = Ctx(facts.module, fn.qualname)
                 handed = [*fn.returns, *fn.yields]
-                if self._client_annotation(fn.returns_annotation, Ctx(facts.module, fn.parent or "")) or any(
-                    self._client_expr(v, ctx) or (isinstance(v, Name) and v.id in found and fn.param(v.id) is not None)
-                    for v in handed
-                ) or any(
-                    self._client_expr(item.context, ctx)
-                    and isinstance(item.target, Name)
-                    and any(isinstance(v, Name) and v.id == item.target.id for v in handed)
-                    for item in fn.withs
+                if (
+                    self._client_annotation(fn.returns_annotation, Ctx(facts.module, fn.parent or ""))
+                    or any(
+                        self._client_expr(v, ctx) or (isinstance(v, Name) and v.id in found and fn.param(v.id) is not None)
+                        for v in handed
+                    )
+                    or any(
+                        self._client_expr(item.context, ctx)
+                        and isinstance(item.target, Name)
+                        and any(isinstance(v, Name) and v.id == item.target.id for v in handed)
+                        for item in fn.withs
+                    )
                 ):
                     found.add(fn.name)
                     changed = True
@@ -303,12 +305,14 @@ class _Reader:
             method_expr, url_expr = None, call.arg(0, "url")
         out = []
         for row in self._rows(fn, facts):
+
             def bound(expr: Expr | None, row: dict[str, Expr] = row) -> Expr | None:
                 if isinstance(expr, Name) and expr.id in row and fn.param(expr.id) is not None:
                     return row[expr.id]
                 if isinstance(expr, Call) and expr.args and isinstance(expr.args[0], Name) and expr.args[0].id in row:
                     return Call(expr.span, expr.func, (row[expr.args[0].id], *expr.args[1:]), expr.kwargs)
                 return expr
+
             if method_expr is None:
                 method: str | None = func.attr.upper()
             else:

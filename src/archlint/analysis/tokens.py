@@ -71,7 +71,9 @@ ISSUERS: dict[str, Api] = {
     "jose.jwt.encode": Api(payload=(0, "claims"), key=(1, "key"), algorithm=(2, "algorithm")),
     "authlib.jose.jwt.encode": Api(payload=(1, "payload"), key=(2, "key"), header=(0, "header")),
     "joserfc.jwt.encode": Api(payload=(1, "claims"), key=(2, "key"), header=(0, "header")),
-    "fastapi_users.jwt.generate_jwt": Api(payload=(0, "data"), key=(1, "secret"), lifetime=(2, "lifetime_seconds"), algorithm=(3, "algorithm")),
+    "fastapi_users.jwt.generate_jwt": Api(
+        payload=(0, "data"), key=(1, "secret"), lifetime=(2, "lifetime_seconds"), algorithm=(3, "algorithm")
+    ),
 }
 #: Strategies issuing access tokens with a lifetime argument and no payload of the user's.
 STRATEGIES: dict[str, Api] = {
@@ -125,7 +127,11 @@ CONFIG_CALLS: dict[str, dict[str, str]] = {
     },
 }
 #: fastapi-jwt-auth reads these fields from the settings object given to ``AuthJWT.load_config``.
-CONFIG_FIELDS = {"authjwt_access_token_expires": "lifetime", "authjwt_refresh_token_expires": "lifetime", "authjwt_secret_key": "secret"}
+CONFIG_FIELDS = {
+    "authjwt_access_token_expires": "lifetime",
+    "authjwt_refresh_token_expires": "lifetime",
+    "authjwt_secret_key": "secret",
+}
 CONFIG_FIELD_LIBRARIES = ("fastapi_jwt_auth", "async_fastapi_jwt_auth")
 #: Objects whose create_access_token / create_refresh_token issue tokens: type -> the lifetime keyword.
 ISSUE_METHODS: dict[str, str] = {
@@ -133,7 +139,17 @@ ISSUE_METHODS: dict[str, str] = {
     "fastapi_jwt_auth.auth_jwt.AuthJWT": "expires_time",
     "async_fastapi_jwt_auth.AuthJWT": "expires_time",
     "authx.AuthX": "expiry",
-    **{f"fastapi_jwt.{name}": "expires_delta" for name in ("JwtAccessBearer", "JwtAccessBearerCookie", "JwtAccessCookie", "JwtRefreshBearer", "JwtRefreshBearerCookie", "JwtRefreshCookie")},
+    **{
+        f"fastapi_jwt.{name}": "expires_delta"
+        for name in (
+            "JwtAccessBearer",
+            "JwtAccessBearerCookie",
+            "JwtAccessCookie",
+            "JwtRefreshBearer",
+            "JwtRefreshBearerCookie",
+            "JwtRefreshCookie",
+        )
+    },
 }
 _ISSUING_METHODS = ("create_access_token", "create_refresh_token")
 #: At most this many call sites of an issuing helper are read one by one.
@@ -148,7 +164,15 @@ _NOW = {
     "arrow.utcnow",
     "django.utils.timezone.now",
 }
-_SECOND = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1, "milliseconds": 0.001, "microseconds": 0.000001}
+_SECOND = {
+    "weeks": 604800,
+    "days": 86400,
+    "hours": 3600,
+    "minutes": 60,
+    "seconds": 1,
+    "milliseconds": 0.001,
+    "microseconds": 0.000001,
+}
 _DELTAS: dict[str, tuple[str, ...]] = {
     "datetime.timedelta": ("days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks"),
     "pendulum.duration": ("days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks"),
@@ -270,7 +294,9 @@ class Tokens:
                     for target in assign.targets:
                         role = CONFIG_FIELDS.get(target.id.lower()) if isinstance(target, Name) else None
                         if role is not None and assign.value is not None:
-                            found.append((target.id, assign.value, ctx, role, "fastapi-jwt-auth", Site(facts.path, assign.span, True)))
+                            found.append(
+                                (target.id, assign.value, ctx, role, "fastapi-jwt-auth", Site(facts.path, assign.span, True))
+                            )
         for name, value, ctx, role, library, field_site in found:
             if role == "secret":
                 self.config_secrets.append((value, ctx))
@@ -438,7 +464,12 @@ class Tokens:
             bindings = self.origins.definitions(value, ctx) or []
             params = [b for b in bindings if b.kind == "param"]
             if params:
-                return [t for flow in self.origins.flows(params[0]) if flow.expr is not None for t in self._claim_texts(flow.expr, flow.ctx, depth + 1)]
+                return [
+                    t
+                    for flow in self.origins.flows(params[0])
+                    if flow.expr is not None
+                    for t in self._claim_texts(flow.expr, flow.ctx, depth + 1)
+                ]
         return identifiers(value)[-1:]
 
     def _model(self, expr: Expr, ctx: Ctx) -> list[Entry]:
@@ -501,7 +532,13 @@ class Tokens:
             fqn = self.origins.fqn(expr.func, ctx)
             if fqn in _TIMESTAMPS and expr.args:
                 return self.lifetime(expr.args[0], ctx)
-            if isinstance(expr.func, Attr) and expr.func.attr in ("timestamp", "utctimetuple", "timetuple", "astimezone", "replace"):
+            if isinstance(expr.func, Attr) and expr.func.attr in (
+                "timestamp",
+                "utctimetuple",
+                "timetuple",
+                "astimezone",
+                "replace",
+            ):
                 return self.lifetime(expr.func.base, ctx)
             func = self.index.evaluate(expr.func, ctx)
             if isinstance(func, FuncRef):
@@ -756,9 +793,9 @@ def _incomplete(entry: Entry) -> Entry:
 
 
 def _crossed(entry: Entry, flow: Flow) -> Entry:
-    return Entry(entry.exp, entry.claims, entry.complete, entry.names + flow.labels, ((flow.caller,) if flow.caller else ()) + entry.funcs)
-
-
+    return Entry(
+        entry.exp, entry.claims, entry.complete, entry.names + flow.labels, ((flow.caller,) if flow.caller else ()) + entry.funcs
+    )
 
 
 def _call_labels(origins: Origins, call: Call, ctx: Ctx) -> tuple[str, ...]:

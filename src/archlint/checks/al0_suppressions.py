@@ -36,12 +36,12 @@ class UnusedSuppression(Rule[None]):
     #: The examples' codes must be judged: AL101 runs beside AL002.
     EXAMPLE_OVERRIDES = {"extend_select": ["AL101"]}
     INVALID = [
-        'from fastapi import FastAPI\n\napp = FastAPI()  # archlint: ignore[AL101] -- no route here  # expect: AL002\n',
+        "from fastapi import FastAPI\n\napp = FastAPI()  # archlint: ignore[AL101] -- no route here  # expect: AL002\n",
         'VERSION = "1"  # noqa: E501, AL999  # expect: AL002\n',
     ]
     VALID = [
         'VERSION = "1"  # noqa: E501\n',
-        'import os  # noqa\n',
+        "import os  # noqa\n",
     ]
     FIXES = [
         ('VERSION = "1"  # archlint: ignore[AL101] -- old\n', 'VERSION = "1"\n'),

@@ -10,7 +10,6 @@ the typed ``Options`` dataclass of the rule's standard.
 from __future__ import annotations
 
 import fnmatch
-
 import inspect
 import re
 from collections.abc import Iterable

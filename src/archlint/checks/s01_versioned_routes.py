@@ -8,10 +8,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from archlint.analysis.routes import FullPath, Route, RouteTable, Segment
 from archlint.checks.base import Project, Rule, probe_match
 from archlint.model import Finding, Related, Severity
 from archlint.pack import option
-from archlint.analysis.routes import FullPath, Route, RouteTable, Segment
 
 _MAX_RELATED = 10
 
@@ -19,12 +19,8 @@ _MAX_RELATED = 10
 @dataclass(frozen=True)
 class S1Options:
     route_pattern: re.Pattern = option("Regular expression every full route path must match.")
-    unversioned_allow: tuple[str, ...] = option(
-        "Full paths (fnmatch globs) exempt from versioning: docs, health, metrics."
-    )
-    exempt_mount_types: tuple[str, ...] = option(
-        "Dotted names of ASGI apps whose mounts are exempt (static files, SPA)."
-    )
+    unversioned_allow: tuple[str, ...] = option("Full paths (fnmatch globs) exempt from versioning: docs, health, metrics.")
+    exempt_mount_types: tuple[str, ...] = option("Dotted names of ASGI apps whose mounts are exempt (static files, SPA).")
 
 
 def _versioned_head(pattern: re.Pattern, head: str) -> bool:
@@ -242,7 +238,12 @@ class UnverifiableRoutePath(Rule[S1Options]):
                         continue
                     seg = full.first_unknown()
                     assert seg is not None
-                    note(seg.path, seg.span, f"This path segment cannot be resolved statically ({seg.reason}), so S1 is unverifiable for the routes under it.", route)
+                    note(
+                        seg.path,
+                        seg.span,
+                        f"This path segment cannot be resolved statically ({seg.reason}), so S1 is unverifiable for the routes under it.",
+                        route,
+                    )
                 elif full.rewritten and not pattern.match(path) and not self._allowed(path):
                     rewritten[(full.app, full.rewritten)].append((route, path))
         # A root_path or a path-rewriting middleware is one note per application, not one per route.
@@ -251,10 +252,20 @@ class UnverifiableRoutePath(Rule[S1Options]):
             labels = list(dict.fromkeys(_label(r, p) for r, p in routes))
             more = f" and {len(labels) - 3} more" if len(labels) > 3 else ""
             count = f"{len(labels)} route{'s' if len(labels) != 1 else ''}"
-            note(app.file, app.call.span, f"{count} of this application look{'s' if len(labels) == 1 else ''} unversioned ({', '.join(labels[:3])}{more}), but {why}: S1 is unverifiable for them.", None)
+            note(
+                app.file,
+                app.call.span,
+                f"{count} of this application look{'s' if len(labels) == 1 else ''} unversioned ({', '.join(labels[:3])}{more}), but {why}: S1 is unverifiable for them.",
+                None,
+            )
         for inc in table.includes:
             if inc.child is None and inc.parent in reachable:
-                note(inc.file, inc.call.span, f"The included router cannot be resolved statically ({inc.reason}), so S1 is unverifiable for its routes.", None)
+                note(
+                    inc.file,
+                    inc.call.span,
+                    f"The included router cannot be resolved statically ({inc.reason}), so S1 is unverifiable for its routes.",
+                    None,
+                )
         for mount in table.mounts:
             if mount.child is not None or mount.parent not in reachable:
                 continue
@@ -264,13 +275,28 @@ class UnverifiableRoutePath(Rule[S1Options]):
             value = project.index.const(mount.path_expr, mount.ctx) if mount.path_expr is not None else ""
             if isinstance(value, str) and (pattern.match(value) or self._allowed(value)):
                 continue
-            note(mount.file, mount.call.span, "This mount serves an application whose routes archlint cannot see, so S1 is unverifiable for it.", None)
+            note(
+                mount.file,
+                mount.call.span,
+                "This mount serves an application whose routes archlint cannot see, so S1 is unverifiable for it.",
+                None,
+            )
         for key, obj in table.objects.items():
             if obj.parameter is not None and obj.routes:
                 param = obj.parameter
-                note(obj.file, obj.call.span, f"Routes are registered on the parameter '{param.name}' of {param.module}.{param.function}, and no call archlint can trace passes an application or router to it, so S1 is unverifiable for them.", None)
+                note(
+                    obj.file,
+                    obj.call.span,
+                    f"Routes are registered on the parameter '{param.name}' of {param.module}.{param.function}, and no call archlint can trace passes an application or router to it, so S1 is unverifiable for them.",
+                    None,
+                )
             elif obj.kind == "router" and obj.routes and key not in reachable:
-                note(obj.file, obj.call.span, "This router is not included in any application archlint can trace, so S1 is unverifiable for its routes.", None)
+                note(
+                    obj.file,
+                    obj.call.span,
+                    "This router is not included in any application archlint can trace, so S1 is unverifiable for its routes.",
+                    None,
+                )
         for (path, span), (message, _routes) in notes.items():
             yield self.finding(path, span, message)
 

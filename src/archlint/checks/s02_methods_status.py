@@ -22,6 +22,8 @@ from archlint.analysis.endpoints import (
     runtime_statuses,
     unresolved_include_sets,
 )
+from archlint.analysis.routes import Route, RouteTable, Segment
+from archlint.analysis.static_types import iter_exprs
 from archlint.checks._registrations import flagged_handlers
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, Expr, FString, FunctionFact, Lit, Name, Subscript
@@ -29,8 +31,6 @@ from archlint.index import ProjectIndex
 from archlint.model import Finding, Related, Severity, Span
 from archlint.names import BASE_MODEL, PATH_PARAMS
 from archlint.pack import option
-from archlint.analysis.routes import Route, RouteTable, Segment
-from archlint.analysis.static_types import iter_exprs
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, TypeForm, Unknown, fqn_of
 
 _WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
@@ -58,9 +58,7 @@ class S2Options:
         "Dotted names (fnmatch globs) of functions and classes whose calls and methods store nothing "
         "(the framework's responses and uploads, builtins, serialisation, logging)."
     )
-    store_follow_depth: int = option(
-        "How many calls deep a create handler's project functions are followed for a storing call."
-    )
+    store_follow_depth: int = option("How many calls deep a create handler's project functions are followed for a storing call.")
     create_status_codes: tuple[int, ...] = option(
         "Status codes a creating POST may declare (201 Created; 202 Accepted for asynchronous creation)."
     )
@@ -367,8 +365,7 @@ class CreateWithout201(Rule[S2Options]):
         return fastapi_fixes.set_status_created(source, finding.span)
 
     def check(self, project: Project) -> Iterable[Finding]:
-        for route, (why, answers, fn), label in flagged_handlers(
-                project.routes.routes, lambda r: self._verdict(project, r)):
+        for route, (why, answers, fn), label in flagged_handlers(project.routes.routes, lambda r: self._verdict(project, r)):
             if isinstance(why, _Unverifiable):
                 yield self.finding(
                     route.file,
@@ -382,8 +379,7 @@ class CreateWithout201(Rule[S2Options]):
             yield self.finding(
                 route.file,
                 route.call.span,
-                f"The route {label} creates a resource ({why}) but {answers}: "
-                f"declare `status_code=status.HTTP_201_CREATED`.",
+                f"The route {label} creates a resource ({why}) but {answers}: declare `status_code=status.HTTP_201_CREATED`.",
             )
 
     def _verdict(self, project: Project, route: Route) -> tuple[str | _Unverifiable, str, FunctionFact] | None:
@@ -425,11 +421,7 @@ class CreateWithout201(Rule[S2Options]):
         if tail is None:
             return None
         words = _words(tail)
-        if (
-            not words
-            or _matches(tail.lower(), opts.action_segments)
-            or not _is_plural(words[-1], opts)
-        ):
+        if not words or _matches(tail.lower(), opts.action_segments) or not _is_plural(words[-1], opts):
             return None
         model = _response_model(index, route, fn, ctx)
         if model is None:
@@ -520,8 +512,10 @@ class _StoreSearch:
 
 def _is_stub(fn: FunctionFact) -> bool:
     """An abstract method or protocol member: its body is `...`, `pass` or `raise NotImplementedError`."""
-    if any((isinstance(d, Name) and d.id == "abstractmethod") or (isinstance(d, Attr) and d.attr == "abstractmethod")
-           for d in fn.decorators):
+    if any(
+        (isinstance(d, Name) and d.id == "abstractmethod") or (isinstance(d, Attr) and d.attr == "abstractmethod")
+        for d in fn.decorators
+    ):
         return True
     for raised in fn.raises:
         target = raised.func if isinstance(raised, Call) else raised
@@ -817,8 +811,7 @@ class UppercasePathSegment(Rule[S2Options]):
                     yield self.finding(
                         source.file,
                         source.expr.span,
-                        f"The path segment `{piece.text}` has upper-case letters: use lower case "
-                        f"(`{_kebab(piece.text)}`).",
+                        f"The path segment `{piece.text}` has upper-case letters: use lower case (`{_kebab(piece.text)}`).",
                     )
                     break
 
@@ -961,8 +954,11 @@ def _named_member(previous: str, opts: S2Options) -> bool:
     if "{" in previous or _VERSION.match(previous):
         return False
     words = _words(previous)
-    return bool(words) and words[-1].endswith("s") and words[-1] not in ("api", "apis") and not _matches(
-        previous.lower(), opts.action_segments
+    return (
+        bool(words)
+        and words[-1].endswith("s")
+        and words[-1] not in ("api", "apis")
+        and not _matches(previous.lower(), opts.action_segments)
     )
 
 

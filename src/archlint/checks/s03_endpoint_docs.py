@@ -14,6 +14,7 @@ from archlint.analysis.endpoints import (
     runtime_statuses,
     unresolved_include_sets,
 )
+from archlint.analysis.routes import ObjKey, Route, RouteTable
 from archlint.checks._registrations import flagged_handlers
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, FunctionFact, Lit, Name
@@ -21,7 +22,6 @@ from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
 from archlint.names import HTTP_EXCEPTIONS
 from archlint.pack import option
-from archlint.analysis.routes import ObjKey, Route, RouteTable
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Module, SeqValue, Symbol, TypeForm, Unknown, Value, fqn_of
 
 
@@ -207,8 +207,7 @@ class MissingResponseModel(Rule[S3Options]):
             yield self.finding(
                 route.file,
                 route.call.span,
-                f"The route {label} documents no response schema ({what}): "
-                f"annotate the return type or pass `response_model=`.",
+                f"The route {label} documents no response schema ({what}): annotate the return type or pass `response_model=`.",
             )
 
     def _undocumented(self, project: Project, route: Route) -> str | None:

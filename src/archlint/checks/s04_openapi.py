@@ -80,12 +80,12 @@ class InvalidOpenapiDocument(Rule[S4Options]):
         docs = project.openapi
         for doc in docs.documents:
             for path in doc.duplicates:
-                yield self.finding(doc.path, doc.span(path),
-                                   f"The key `{path[-1]}` is written twice in this object; readers keep only one.")
+                yield self.finding(
+                    doc.path, doc.span(path), f"The key `{path[-1]}` is written twice in this object; readers keep only one."
+                )
             for problem in docs.problems(doc):
                 if problem.kind == "invalid":
-                    yield self.finding(doc.path, doc.span(problem.path), problem.message,
-                                       related=docs.related(doc, problem.path))
+                    yield self.finding(doc.path, doc.span(problem.path), problem.message, related=docs.related(doc, problem.path))
 
 
 class UnreadableOpenapiDocument(Rule[S4Options]):
@@ -230,8 +230,7 @@ class DanglingOpenapiReference(Rule[S4Options]):
         for doc in docs.documents:
             for problem in docs.problems(doc):
                 if problem.kind == "dangling-ref":
-                    yield self.finding(doc.path, doc.span(problem.path), problem.message,
-                                       related=docs.related(doc, problem.path))
+                    yield self.finding(doc.path, doc.span(problem.path), problem.message, related=docs.related(doc, problem.path))
 
 
 class RemoteOpenapiReference(Rule[S4Options]):
@@ -296,8 +295,7 @@ class RemoteOpenapiReference(Rule[S4Options]):
         for doc in docs.documents:
             for problem in docs.problems(doc):
                 if problem.kind == "remote-ref":
-                    yield self.finding(doc.path, doc.span(problem.path), problem.message,
-                                       related=docs.related(doc, problem.path))
+                    yield self.finding(doc.path, doc.span(problem.path), problem.message, related=docs.related(doc, problem.path))
 
 
 class OpenapiAppNotLoaded(Rule[S4Options]):

@@ -27,17 +27,17 @@ from archlint.checks.s04_openapi import yaml_example
 from archlint.checks.s07_authentication import S7Options
 from archlint.checks.s13_rate_limiting import S13Options
 from archlint.model import Finding, Related, Severity
-from archlint.pack import option
 from archlint.openapi.walk import (
     Operation,
-    server_prefixes,
     collect_properties,
     component_name,
     is_client_error,
     is_success,
     operations,
     schema_types,
+    server_prefixes,
 )
+from archlint.pack import option
 
 _MAX_RELATED = 10
 
@@ -62,6 +62,8 @@ class S8DocumentOptions:
     document_exempt_schemas: tuple[str, ...] = option(
         "Component schemas of the OpenAPI document not held to S8 (FastAPI's built-in validation error schemas)."
     )
+
+
 _HEAD = """
 openapi: 3.1.0
 info:
@@ -182,7 +184,8 @@ class UnversionedOpenapiPath(_DocumentRule):
                 bad = [p + template for p in prefixes if not self._ok(pattern, p + template)]
                 if bad:
                     yield self.finding(
-                        doc.path, doc.span(("paths", template)),
+                        doc.path,
+                        doc.span(("paths", template)),
                         f"The path `{bad[0]}` is not versioned: paths must match `{pattern.pattern}`.",
                         related=project.openapi.related(doc, ("paths", template)),
                     )
@@ -193,8 +196,6 @@ class UnversionedOpenapiPath(_DocumentRule):
             or any(fnmatch.fnmatchcase(path, g) for g in self.options.unversioned_allow)
             or probe_match(getattr(self, "_probes", ()), path)
         )
-
-
 
 
 # --------------------------------------------------------------------------- #
@@ -309,7 +310,8 @@ class DuplicateOperationId(_DocumentRule):
             original = first[key]
             related = [Related(op.doc.path, op.doc.span(original.path + ("operationId",)), f"{original.label} uses it first.")]
             yield self.finding(
-                op.doc.path, op.doc.span(op.path + ("operationId",)),
+                op.doc.path,
+                op.doc.span(op.path + ("operationId",)),
                 f"The operationId `{value}` of {op.label} is already used by {original.label}; operationIds must be unique.",
                 related=related + self.related(project, op),
             )
@@ -520,7 +522,9 @@ class CreateOperationWithout201(_DocumentRule):
             if success != ["200"] or not self._creates(op):
                 continue
             yield self.report(
-                project, op, op.path + ("responses", "200"),
+                project,
+                op,
+                op.path + ("responses", "200"),
                 f"The operation {op.label} creates a resource but documents 200; a create answers 201 Created.",
             )
 
@@ -708,7 +712,11 @@ class ErrorResponseNotProblemDetails(_DocumentRule):
                 if problem is None:
                     continue
                 reported.add((op.doc.path, where))
-                subject = f"The {code} response of {op.label}" if target is None else f"The response `{where[-1]}` ({code} of {op.label})"
+                subject = (
+                    f"The {code} response of {op.label}"
+                    if target is None
+                    else f"The response `{where[-1]}` ({code} of {op.label})"
+                )
                 yield self.report(project, op, where, f"{subject} {problem}.")
 
     def _problem(self, op: Operation, response: dict, media: str) -> str | None:
@@ -805,7 +813,8 @@ class MissingSecuritySchemes(_DocumentRule):
                 continue
             where = ("components",) if "components" in doc.data else ("openapi",) if "openapi" in doc.data else ()
             yield self.finding(
-                doc.path, doc.span(where),
+                doc.path,
+                doc.span(where),
                 f"The document declares no securitySchemes, yet {_words(len(private), 'operation')} "
                 f"({', '.join(op.label for op in private[:3])}{' ...' if len(private) > 3 else ''}) are not public.",
                 related=[Related(doc.path, doc.span(op.path), f"{op.label} is not public.") for op in private[:_MAX_RELATED]],
@@ -883,10 +892,14 @@ class OperationWithoutSecurity(_DocumentRule):
                     continue
                 security, where = _effective_security(op)
                 if not isinstance(security, list) or not security:
-                    yield self.report(project, op, op.path, f"The operation {op.label} is not public but has no security requirement.")
+                    yield self.report(
+                        project, op, op.path, f"The operation {op.label} is not public but has no security requirement."
+                    )
                 elif any(isinstance(req, dict) and not req for req in security):
                     yield self.report(
-                        project, op, where if where[0] == "paths" else op.path,
+                        project,
+                        op,
+                        where if where[0] == "paths" else op.path,
                         f"The operation {op.label} is not public but its security allows anonymous access (`{{}}`).",
                     )
 
@@ -1021,7 +1034,9 @@ class RateLimitedOperationWithout429(_DocumentRule):
             if "429" in codes or "4XX" in codes or not self._limited(project, op):
                 continue
             where = op.path + ("responses",) if "responses" in op.node else op.path
-            yield self.report(project, op, where, f"The operation {op.label} is rate-limited but does not document 429 Too Many Requests.")
+            yield self.report(
+                project, op, where, f"The operation {op.label} is rate-limited but does not document 429 Too Many Requests."
+            )
 
     def _limited(self, project: Project, op: Operation) -> bool:
         opts = self.options
@@ -1051,8 +1066,19 @@ class RateLimitedOperationWithout429(_DocumentRule):
 # S8
 # --------------------------------------------------------------------------- #
 
-_CARRIED = ("maxLength", "enum", "const", "format", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-            "contentMediaType", "contentEncoding")
+_CARRIED = (
+    "maxLength",
+    "enum",
+    "const",
+    "format",
+    "pattern",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "contentMediaType",
+    "contentEncoding",
+)
 
 
 class _BodyWalker:

@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from archlint.analysis.origins import Site, Traced, known, snake
 from archlint.analysis.endpoints import route_label
+from archlint.analysis.origins import Site, Traced, known, snake
 from archlint.analysis.routes import Route
 from archlint.analysis.tokens import Decode, Issue, Lifetime, Tokens, issue_kinds, token_kind
 from archlint.checks.base import Project, Rule
@@ -50,9 +50,7 @@ class S5Options:
         "Searched in the names around a stored `now + duration` expiry (its variable, function, the"
         " call it is passed to): the lifetime of an opaque refresh token kept in a table or cache."
     )
-    token_type_claims: tuple[str, ...] = option(
-        "Payload keys whose value names the token's kind (`{\"type\": \"refresh\"}`)."
-    )
+    token_type_claims: tuple[str, ...] = option('Payload keys whose value names the token\'s kind (`{"type": "refresh"}`).')
     login_route_names: re.Pattern = option(
         "Searched in a route's snake_case handler name and path: a login route (AL403 is reported at the"
         " login route that issues the access token, before any other route that does)."
@@ -479,7 +477,11 @@ class TokenWithoutExpiry(_S5Rule):
         for issue in data.issues:
             if issue.no_expiry is not None:
                 site = issue.no_expiry
-                what = f"with `{issue.api.lifetime[1]}={issue.api.never}`" if issue.api.lifetime is not None else "without an `exp` claim"
+                what = (
+                    f"with `{issue.api.lifetime[1]}={issue.api.never}`"
+                    if issue.api.lifetime is not None
+                    else "without an `exp` claim"
+                )
                 yield self.finding(site.path, site.span, f"This JWT is issued {what}, so it never expires.")
         for site in data.config_no_expiry:
             yield self.finding(site.path, site.span, "This configures JWTs that never expire.")
@@ -664,8 +666,7 @@ class JwtDecodeWithoutAlgorithms(_S5Rule):
             signers.append((issue, expr))
         return (next(iter(algorithms)), signers) if len(algorithms) == 1 and signers else None
 
-    def _hint(self, data: Tokens, decode: Decode, algorithm: str, signers: list[tuple[Issue, Expr | None]]
-              ) -> tuple[str, bool]:
+    def _hint(self, data: Tokens, decode: Decode, algorithm: str, signers: list[tuple[Issue, Expr | None]]) -> tuple[str, bool]:
         """What to write in `algorithms=[...]` at a decode call, and whether it decodes the project's own tokens."""
         expression = repr(algorithm).replace("'", '"')
         for _issue, expr in signers:
@@ -704,8 +705,7 @@ class JwtDecodeWithoutAlgorithms(_S5Rule):
             yield self.finding(
                 decode.path,
                 call.span,
-                "This `jwt.decode` call does not name the accepted `algorithms`, so the token header chooses "
-                "the algorithm.",
+                "This `jwt.decode` call does not name the accepted `algorithms`, so the token header chooses the algorithm.",
             )
 
 
@@ -820,8 +820,7 @@ class JwtVerificationDisabled(_S5Rule):
                     continue
                 seen.add((site.path, site.span))
                 what = " and ".join(
-                    "signature verification" if key in ("verify", "verify_signature") else "expiry verification"
-                    for key in keys
+                    "signature verification" if key in ("verify", "verify_signature") else "expiry verification" for key in keys
                 )
                 switches = ", ".join(f"`{key}`" for key in keys)
                 yield self.finding(site.path, site.span, f"This switches JWT {what} off ({switches} False).")
@@ -866,7 +865,9 @@ class JwtNoneAlgorithm(_S5Rule):
                 if isinstance(algorithm, Lit) and algorithm.value is None and issue.api.none_is_unsigned:
                     site = data.origins.site(algorithm, issue.ctx)
                     seen.add((site.path, site.span))
-                    yield self.finding(site.path, site.span, "`algorithm=None` signs nothing: PyJWT issues an unsigned (`none`) token.")
+                    yield self.finding(
+                        site.path, site.span, "`algorithm=None` signs nothing: PyJWT issues an unsigned (`none`) token."
+                    )
                     continue
                 candidates.append((algorithm, issue.ctx))
             if issue.api.header is not None:
@@ -1015,4 +1016,3 @@ class HardcodedJwtSecret(_S5Rule):
         value = data.index.evaluate(decode.call.arg(*decode.api.algorithms), decode.ctx)
         names = [value.value] if isinstance(value, Const) else value.consts() if isinstance(value, SeqValue) else None
         return bool(names) and all(isinstance(n, str) and _ASYMMETRIC.match(n) for n in names)
-

@@ -35,9 +35,7 @@ from archlint.values import ClassRef, Ctx, Instance
 @dataclass(frozen=True)
 class S6Options:
     bcrypt_min_cost: int = option("Lowest accepted bcrypt cost (log2 rounds).")
-    weak_schemes: tuple[str, ...] = option(
-        "passlib schemes that must not hash new passwords (the default, i.e. first, scheme)."
-    )
+    weak_schemes: tuple[str, ...] = option("passlib schemes that must not hash new passwords (the default, i.e. first, scheme).")
     weak_hash_functions: tuple[str, ...] = option("Fast hash functions (dotted names) that must not hash passwords.")
     password_names: re.Pattern = option("Searched in snake_case names: a password.")
     not_password_names: re.Pattern = option(
@@ -288,13 +286,17 @@ class WeakPasswordHash(_S6Rule):
         for facts, site, ctx in index.calls_to(*weak_handlers):
             fqn = index.fqn(site.call.func, ctx) or ""
             scheme = fqn.split(".")[2]
-            yield self.finding(facts.path, site.call.span, f"Passwords hashed with passlib's `{scheme}`, a weak scheme: use bcrypt or argon2.")
+            yield self.finding(
+                facts.path, site.call.span, f"Passwords hashed with passlib's `{scheme}`, a weak scheme: use bcrypt or argon2."
+            )
 
     @staticmethod
     def _message(fqn: str) -> str:
         return f"A password is hashed with `{fqn}`, a fast hash: use bcrypt (cost 12) or argon2."
 
-    def _for_password(self, project: Project, origins: Origins, call: Call, data: Expr | None, ctx: Ctx, labels_from=None) -> bool:
+    def _for_password(
+        self, project: Project, origins: Origins, call: Call, data: Expr | None, ctx: Ctx, labels_from=None
+    ) -> bool:
         opts = self.options
         scope = project.index.scope(ctx)
         if scope is not None and _feeds_slow_hash(project.index, scope, call, ctx):
@@ -326,7 +328,11 @@ class WeakPasswordHash(_S6Rule):
     def _plain(self, name: str) -> bool:
         text = snake(name)
         opts = self.options
-        return bool(opts.password_names.search(text)) and not opts.not_password_names.search(text) and not opts.hashed_names.search(text)
+        return (
+            bool(opts.password_names.search(text))
+            and not opts.not_password_names.search(text)
+            and not opts.hashed_names.search(text)
+        )
 
     def _passwordish(self, name: str) -> bool:
         text = snake(name)
@@ -472,7 +478,12 @@ class PlaintextPasswordColumn(_S6Rule):
             fqn = index.fqn(value.func, ctx)
             if fqn in RELATIONSHIP | SQLMODEL_RELATIONSHIP:
                 return None
-            if fqn in COLUMN | MAPPED_COLUMN | MAPPED and value.args and isinstance(value.args[0], Lit) and isinstance(value.args[0].value, str):
+            if (
+                fqn in COLUMN | MAPPED_COLUMN | MAPPED
+                and value.args
+                and isinstance(value.args[0], Lit)
+                and isinstance(value.args[0].value, str)
+            ):
                 return value.args[0].value
         return attr
 

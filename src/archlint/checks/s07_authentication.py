@@ -18,15 +18,14 @@ from archlint.analysis.endpoints import (
     route_label,
     unresolved_include_sets,
 )
+from archlint.analysis.routes import ObjKey, Route, RouteTable
 from archlint.checks.base import Project, Rule, probe_match
 from archlint.collect.facts import Attr, Call, Expr, FunctionFact, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
 from archlint.names import AUTHENTICATION_MIDDLEWARE, BASE_MODEL, HTTP_EXCEPTIONS, SQLMODEL
 from archlint.pack import option
-from archlint.analysis.routes import ObjKey, Route, RouteTable
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, TypeForm, Value, fqn_of
-
 
 
 @dataclass(frozen=True)
@@ -74,9 +73,7 @@ class S7Options:
         "(FastAPI's forms and requests, rate limiters, pagination); other external dependencies "
         "are unknown, and a route depending on one is left alone."
     )
-    auth_follow_depth: int = option(
-        "How many dependency levels archlint follows to find an authentication dependency."
-    )
+    auth_follow_depth: int = option("How many dependency levels archlint follows to find an authentication dependency.")
 
 
 def _glob(name: str, globs: Iterable[str]) -> bool:
@@ -476,8 +473,10 @@ class UnauthenticatedEndpoint(Rule[S7Options]):
                 for deco in fn.decorators:
                     if isinstance(deco, Call) and isinstance(deco.func, Attr) and deco.func.attr == "middleware":
                         owner = index.evaluate(deco.func.base, Ctx(facts.module, fn.parent or ""))
-                        if isinstance(owner, Instance) and owner.key in apps and self._rejects(
-                            index, [FuncRef(facts.module, fn.qualname)]
+                        if (
+                            isinstance(owner, Instance)
+                            and owner.key in apps
+                            and self._rejects(index, [FuncRef(facts.module, fn.qualname)])
                         ):
                             out.add(owner.key)
         for obj in table.apps:
@@ -537,4 +536,3 @@ class UnauthenticatedEndpoint(Rule[S7Options]):
         if isinstance(value, (ClassRef, Symbol)):
             candidates += [(fqn_of(k) or "").rsplit(".", 1)[-1] for k in index.mro(value)]
         return any(c and _glob(c, names) for c in candidates)
-

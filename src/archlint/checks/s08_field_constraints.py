@@ -508,18 +508,13 @@ class PasswordLengthBounds(_S8Rule):
                 problems.append(f"a maximum length of {value}")
             if not problems:
                 continue
-            why = (
-                " (the project hashes passwords with bcrypt, which rejects input over 72 bytes)"
-                if bcrypt
-                else ""
-            )
+            why = " (the project hashes passwords with bcrypt, which rejects input over 72 bytes)" if bcrypt else ""
             yield self.finding(
                 item.path,
                 item.span,
                 f"The password {item.where} has {' and '.join(problems)}: "
                 f"it needs min_length >= {low} and max_length <= {high}{why}.",
             )
-
 
     def _kept_credential(self, item: InputItem) -> bool:
         """A password for another system: named after it, or sent beside its host or URL."""
@@ -606,8 +601,7 @@ class EmailFieldNotEmailStr(_S8Rule):
             yield self.finding(
                 item.path,
                 item.span,
-                f"The e-mail {item.where} is typed `{type_name}`: type it {allowed} so the address is validated "
-                "and bounded.",
+                f"The e-mail {item.where} is typed `{type_name}`: type it {allowed} so the address is validated and bounded.",
             )
 
 
@@ -680,13 +674,11 @@ class UnboundedPaginationInteger(_S8Rule):
                 yield self.finding(
                     item.path,
                     item.span,
-                    f"The {item.where} sizes a result but has no upper bound: add `le=` "
-                    f"(for example `{marker}(ge=1, le=100)`).",
+                    f"The {item.where} sizes a result but has no upper bound: add `le=` (for example `{marker}(ge=1, le=100)`).",
                 )
             elif lower.search(item.name) and _bound(shape, "ge", "gt") is None and "lower" not in item.clamped:
                 yield self.finding(
                     item.path,
                     item.span,
-                    f"The {item.where} is an offset without a lower bound: add "
-                    f"`ge={1 if 'page' in item.name.lower() else 0}`.",
+                    f"The {item.where} is an offset without a lower bound: add `ge={1 if 'page' in item.name.lower() else 0}`.",
                 )

@@ -53,8 +53,17 @@ _FIELD_LIKE = (
 )
 #: Classmethods that build a model: their result is an instance of the class.
 _BUILDERS = frozenset(
-    {"model_validate", "model_validate_json", "model_validate_strings", "model_construct",
-     "parse_obj", "parse_raw", "parse_file", "from_orm", "construct"}
+    {
+        "model_validate",
+        "model_validate_json",
+        "model_validate_strings",
+        "model_construct",
+        "parse_obj",
+        "parse_raw",
+        "parse_file",
+        "from_orm",
+        "construct",
+    }
 )
 #: Methods a plain dict has too: a receiver that may be a dict is not known to be a model.
 _DICT_METHODS = frozenset(dir(dict))
@@ -62,9 +71,7 @@ _DICT_METHODS = frozenset(dir(dict))
 
 @dataclass(frozen=True)
 class S9Options:
-    v1_config_keys: dict[str, str] = option(
-        "pydantic v1 configuration keys -> their v2 name (an empty string: removed in v2)."
-    )
+    v1_config_keys: dict[str, str] = option("pydantic v1 configuration keys -> their v2 name (an empty string: removed in v2).")
     v1_class_methods: dict[str, str] = option("v1 classmethods of models -> what v2 calls them.")
     v1_instance_methods: dict[str, str] = option("v1 methods of model instances -> what v2 calls them.")
     v1_validators: dict[str, str] = option("Dotted names of v1 validator decorators -> the v2 decorator.")
@@ -81,7 +88,7 @@ class S9Options:
     )
     v1_guards: re.Pattern = option("Names of flags that say pydantic v1 is installed (`PYDANTIC_V1`): `if FLAG:` is v1 code.")
     version_names: re.Pattern = option(
-        "Names of version strings (`VERSION`, `PYDANTIC_VERSION`): `if VERSION.startswith(\"2\")` guards v2 code."
+        'Names of version strings (`VERSION`, `PYDANTIC_VERSION`): `if VERSION.startswith("2")` guards v2 code.'
     )
     untyped_body_types: tuple[str, ...] = option(
         "Types that leave a request body unvalidated (every dict/Mapping type is read as builtins.dict, "
@@ -127,7 +134,7 @@ class _V1Idiom(_S9Rule):
         return None
 
     def _guard(self, test: Expr) -> str | None:
-        """"v2" when the test holds under pydantic v2, "v1" under v1, None when it is no version guard."""
+        """ "v2" when the test holds under pydantic v2, "v1" under v1, None when it is no version guard."""
         if isinstance(test, UnaryOp) and test.op == "Not":
             inner = self._guard(test.operand)
             return {"v1": "v2", "v2": "v1"}.get(inner or "")
@@ -337,8 +344,7 @@ class PydanticV1ConfigClass(_V1Idiom):
             yield self.finding(
                 path,
                 fact.span,
-                f"`class Config` in `{owner.qualname}` is pydantic v1 configuration: "
-                f"use `model_config = {kind}(...)`.",
+                f"`class Config` in `{owner.qualname}` is pydantic v1 configuration: use `model_config = {kind}(...)`.",
             )
 
 
@@ -517,7 +523,7 @@ class PydanticV1Validator(_V1Idiom):
         """
     ]
 
-    fix_message = "Use `@field_validator` or `@model_validator(mode=\"before\")` (with `@classmethod`)."
+    fix_message = 'Use `@field_validator` or `@model_validator(mode="before")` (with `@classmethod`).'
     FIXES = [
         (
             """
@@ -642,8 +648,7 @@ class PydanticV1Validator(_V1Idiom):
     def fix(self, finding: Finding, source):
         from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
 
-        return pydantic_fixes.field_validator(source, finding.span) or pydantic_fixes.model_validator(
-            source, finding.span)
+        return pydantic_fixes.field_validator(source, finding.span) or pydantic_fixes.model_validator(source, finding.span)
 
     def idioms(self, project: Project) -> Iterable[Finding]:
         index = project.index
@@ -919,7 +924,8 @@ class _Receivers:
         if scope is None or scope.kind != "function":
             return "", None
         bindings = [
-            a for a in scope.assigns
+            a
+            for a in scope.assigns
             if a.span.line <= name.span.line and any(isinstance(t, Name) and t.id == name.id for t in a.targets)
         ]
         if not bindings:
@@ -951,13 +957,9 @@ class _Receivers:
                 return self._typed(self.types.annotation(fn.returns_annotation, where), attr)
         return "", None
 
-
     def _loop_item(self, name: Name, loops, ctx: Ctx, attr: str, depth: int) -> tuple[str, ClassRef | None]:
         """``for item in items`` where ``items`` is annotated ``list[Model]``: an instance of the model."""
-        loops = [
-            loop for loop in loops
-            if isinstance(loop.target, Name) and loop.target.id == name.id and loop.iter is not None
-        ]
+        loops = [loop for loop in loops if isinstance(loop.target, Name) and loop.target.id == name.id and loop.iter is not None]
         if len(loops) != 1:
             return "", None
         shapes = self._annotated(loops[0].iter, ctx, attr, depth)
@@ -1125,7 +1127,7 @@ class PydanticV1FieldArgument(_V1Idiom):
                     if fqn == "sqlmodel.Field" and new:
                         fix = (
                             f"SQLModel hands it to pydantic v2, which ignores it; pass "
-                            f"`schema_extra={{\"{new}\": ...}}` or use `Annotated[..., Field({new}=...)]`"
+                            f'`schema_extra={{"{new}": ...}}` or use `Annotated[..., Field({new}=...)]`'
                         )
                     yield self.finding(
                         facts.path,
@@ -1322,9 +1324,7 @@ class PydanticV1Import(_V1Idiom):
                 full = f"{imp.module}.{imp.name}" if imp.name and imp.name != "*" else imp.module
                 new = names.get(full)
                 if new is None:
-                    new = next(
-                        (v for p, v in prefixes.items() if full == p or full.startswith(p + ".")), None
-                    )
+                    new = next((v for p, v in prefixes.items() if full == p or full.startswith(p + ".")), None)
                 if new is None:
                     continue
                 yield self.finding(

@@ -7,6 +7,15 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from archlint.analysis.static_types import (
+    TypeResolver,
+    canonical_calls,
+    canonical_of,
+    imported_names,
+    iter_exprs,
+    lambda_spans,
+    scope_exprs,
+)
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import (
     Attr,
@@ -25,18 +34,9 @@ from archlint.collect.facts import (
 )
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
-from archlint.pack import option
-from archlint.analysis.static_types import (
-    TypeResolver,
-    canonical_calls,
-    canonical_of,
-    imported_names,
-    iter_exprs,
-    lambda_spans,
-    scope_exprs,
-)
-from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Symbol, Unknown, Value
 from archlint.names import ENV_GETTERS, FIELD_VALIDATORS, MODEL_VALIDATORS, canonical
+from archlint.pack import option
+from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Symbol, Unknown, Value
 
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_.+-]*)://")
 
@@ -54,9 +54,7 @@ class S10Options:
     )
     async_session_types: tuple[str, ...] = option("Dotted names of async session classes.")
     async_engine_functions: tuple[str, ...] = option("Dotted names of functions that create an async engine.")
-    async_drivers: tuple[str, ...] = option(
-        "Database drivers (the part after `+` in a URL's scheme) an async engine may use."
-    )
+    async_drivers: tuple[str, ...] = option("Database drivers (the part after `+` in a URL's scheme) an async engine may use.")
     awaited_methods: tuple[str, ...] = option("AsyncSession methods that return a coroutine and must be awaited.")
     legacy_query_methods: tuple[str, ...] = option("Session methods of the legacy Query API (use select()).")
     blocking_calls: tuple[str, ...] = option(
@@ -665,8 +663,7 @@ class UnawaitedAsyncSessionCall(_S10Rule):
                 yield self.finding(
                     facts.path,
                     site.call.span,
-                    f"`{owner}.{func.attr}()` returns a coroutine that is never awaited: write "
-                    f"`await {_text(func)}(...)`.",
+                    f"`{owner}.{func.attr}()` returns a coroutine that is never awaited: write `await {_text(func)}(...)`.",
                 )
 
     def _unawaited(self, index: ProjectIndex, scope: Scope, site: CallSite, ctx: Ctx, consumed: set[str]) -> bool:
@@ -674,13 +671,7 @@ class UnawaitedAsyncSessionCall(_S10Rule):
         if context in ("stmt", "receiver"):
             return True
         if context == "assign":
-            targets = [
-                t.id
-                for a in scope.assigns
-                if a.value is site.call
-                for t in a.targets
-                if isinstance(t, Name)
-            ]
+            targets = [t.id for a in scope.assigns if a.value is site.call for t in a.targets if isinstance(t, Name)]
             return not any(t in consumed for t in targets)
         if context == "return":
             return isinstance(scope, FunctionFact) and scope.is_async
@@ -738,8 +729,10 @@ class UnawaitedAsyncSessionCall(_S10Rule):
 
 
 def _has_arg(call: Call, child: Call) -> bool:
-    return any(a is child for a in call.args) or any(v is child for _, v in call.kwargs) or any(
-        getattr(a, "value", None) is child for a in call.args
+    return (
+        any(a is child for a in call.args)
+        or any(v is child for _, v in call.kwargs)
+        or any(getattr(a, "value", None) is child for a in call.args)
     )
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from archlint.analysis.orm import ColumnDef, RelationshipDef
+from archlint.analysis.static_types import canonical_calls, canonical_of, imported_names
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, Expr, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
-from archlint.analysis.orm import ColumnDef, RelationshipDef
-from archlint.pack import option
-from archlint.analysis.static_types import canonical_calls, canonical_of, imported_names
-from archlint.values import ClassRef, Ctx, Instance
 from archlint.names import canonical
+from archlint.pack import option
+from archlint.values import ClassRef, Ctx, Instance
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,8 +328,7 @@ class UntypedColumn(_S11Rule):
                 if fact is None or not _declared_in_body(fact, col.name):
                     continue
                 seen.add((col.owner, col.name))
-                if col.form in ("Column", "mapped_column") and not (col.form == "mapped_column" and _annotated(
-                        fact, col.name)):
+                if col.form in ("Column", "mapped_column") and not (col.form == "mapped_column" and _annotated(fact, col.name)):
                     typed = self._column_hint(index, col, _annotated(fact, col.name))
                     if typed is not None:
                         self._typed.setdefault(col.path, []).append(typed)
@@ -352,8 +351,10 @@ class UntypedColumn(_S11Rule):
 #: SQLAlchemy types (by class name, any module: `sqlalchemy.Integer`, `postgresql.JSONB`) -> the Python type they load.
 _PYTHON_TYPES: dict[str, tuple[str, str]] = {
     **dict.fromkeys(("Integer", "SmallInteger", "BigInteger", "INTEGER", "INT", "SMALLINT", "BIGINT"), ("", "int")),
-    **dict.fromkeys(("String", "Text", "Unicode", "UnicodeText", "VARCHAR", "NVARCHAR", "CHAR", "NCHAR", "TEXT",
-                     "CLOB", "CITEXT"), ("", "str")),
+    **dict.fromkeys(
+        ("String", "Text", "Unicode", "UnicodeText", "VARCHAR", "NVARCHAR", "CHAR", "NCHAR", "TEXT", "CLOB", "CITEXT"),
+        ("", "str"),
+    ),
     **dict.fromkeys(("Boolean", "BOOLEAN"), ("", "bool")),
     **dict.fromkeys(("Float", "Double", "REAL", "FLOAT", "DOUBLE", "DOUBLE_PRECISION"), ("", "float")),
     **dict.fromkeys(("Numeric", "NUMERIC", "DECIMAL"), ("decimal", "Decimal")),
@@ -482,7 +483,11 @@ class RelationshipBackref(_S11Rule):
             backref = site.call.kw("backref")
             if backref is None or (isinstance(backref, Lit) and backref.value is None):
                 continue
-            yield self.finding(facts.path, site.call.span, "`backref=` creates the other side implicitly: declare both sides with `back_populates=`.")
+            yield self.finding(
+                facts.path,
+                site.call.span,
+                "`backref=` creates the other side implicitly: declare both sides with `back_populates=`.",
+            )
 
     @staticmethod
     def _message(rel: RelationshipDef) -> str:
@@ -642,7 +647,7 @@ class LazyRelationshipInAsyncApp(_S11Rule):
                     rel.path,
                     rel.call.span,
                     f"`{rel.owner.qualname}.{rel.name}` loads lazily on attribute access, which raises `MissingGreenlet` "
-                    "under `AsyncSession`: set `lazy=\"selectin\"` (or `\"raise\"`), load it with `selectinload(...)`, "
+                    'under `AsyncSession`: set `lazy="selectin"` (or `"raise"`), load it with `selectinload(...)`, '
                     "or use `AsyncAttrs`.",
                 )
 
@@ -684,4 +689,3 @@ def loader_targets(index: ProjectIndex, loader_options: Iterable[str]) -> set[tu
                 owner = index.evaluate(arg.base, ctx)
                 out.add((owner if isinstance(owner, ClassRef) else None, arg.attr))
     return out
-

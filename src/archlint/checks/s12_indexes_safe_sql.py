@@ -7,14 +7,14 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from archlint.analysis.orm import ColumnDef, Constraint, Model
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, BinOp, Call, Expr, FString, Lit, Name, Other, Scope
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
-from archlint.analysis.orm import ColumnDef, Constraint, Model
+from archlint.names import canonical
 from archlint.pack import option
 from archlint.values import Const, Ctx, SeqValue, fqn_of
-from archlint.names import canonical
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,7 @@ class S12Options:
     sql_keywords: re.Pattern = option(
         "Regular expression that tells SQL from other strings handed to a `raw-sql-methods` method."
     )
-    safe_conversions: tuple[str, ...] = option(
-        "Dotted names of calls whose result is safe inside SQL text (`int(x)`)."
-    )
+    safe_conversions: tuple[str, ...] = option("Dotted names of calls whose result is safe inside SQL text (`int(x)`).")
 
 
 class _S12Rule(Rule[S12Options]):
@@ -82,7 +80,8 @@ def _named_targets(project: Project) -> Iterator[tuple[str, tuple[str, ...], lis
         names = (model.fact.name,) + tuple(
             a.value.value
             for a in model.fact.assigns
-            if isinstance(a.value, Lit) and isinstance(a.value.value, str)
+            if isinstance(a.value, Lit)
+            and isinstance(a.value.value, str)
             and any(isinstance(t, Name) and t.id == "__tablename__" for t in a.targets)
         )
         yield model.fact.name, names, list(model.columns.values()), model.constraints, model.opaque
@@ -326,14 +325,16 @@ class UnindexedLookupColumn(_S12Rule):
                 if None in (col.unique, col.index, col.primary_key):
                     continue
                 unique = col.unique or col.primary_key or _covered(col, constraints, frozenset({"unique", "primary_key"}))
-                indexed = col.index or col.primary_key or _covered(col, constraints) or (
-                    unique and self.options.unique_implies_index
+                indexed = (
+                    col.index or col.primary_key or _covered(col, constraints) or (unique and self.options.unique_implies_index)
                 )
                 if unique and indexed:
                     continue
                 seen.add((col.path, col.span))
-                missing = "neither unique nor indexed" if not unique and not indexed else (
-                    "not unique" if not unique else "not indexed"
+                missing = (
+                    "neither unique nor indexed"
+                    if not unique and not indexed
+                    else ("not unique" if not unique else "not indexed")
                 )
                 yield self.finding(
                     col.path,
@@ -497,7 +498,7 @@ class SqlBuiltFromString(_S12Rule):
                     facts.path,
                     span,
                     f"SQL built with {how} from run-time values is open to SQL injection: use bound parameters "
-                    "(`text(\"... WHERE x = :x\")` with `{\"x\": value}`) or `select()`.",
+                    '(`text("... WHERE x = :x")` with `{"x": value}`) or `select()`.',
                 )
 
     def _built_at(self, index: ProjectIndex, scope: Scope, ctx: Ctx, sql: Expr, sink: Call) -> tuple[Span, str, str] | None:
@@ -541,11 +542,7 @@ class SqlBuiltFromString(_S12Rule):
             texts = [_literal_text(index, ctx, leaf) for leaf in leaves]
             if not any(t is not None for t in texts) and not augmented:
                 return None
-            dynamic = [
-                leaf
-                for leaf, text in zip(leaves, texts)
-                if text is None and not self._safe(index, ctx, leaf)
-            ]
+            dynamic = [leaf for leaf, text in zip(leaves, texts) if text is None and not self._safe(index, ctx, leaf)]
             nested = [self._built(index, ctx, leaf) for leaf in leaves if isinstance(leaf, (FString, Call, BinOp))]
             literal = "".join(t for t in texts if t) + "".join(n[1] for n in nested if n)
             if dynamic or any(nested):

@@ -29,7 +29,9 @@ from archlint.values import Const, Ctx, SeqValue, Unknown
 class S13Options:
     limiter_types: tuple[str, ...] = option("Dotted names of the SlowAPI Limiter class.")
     middleware_types: tuple[str, ...] = option("Dotted names of SlowAPI's middleware classes (one must be added to the app).")
-    exceeded_types: tuple[str, ...] = option("Dotted names of SlowAPI's RateLimitExceeded exception (a handler must be registered).")
+    exceeded_types: tuple[str, ...] = option(
+        "Dotted names of SlowAPI's RateLimitExceeded exception (a handler must be registered)."
+    )
     alternative_limiter_modules: tuple[str, ...] = option(
         "Top-level modules of other rate-limiting libraries: accepted with a note, S13 is checked for SlowAPI only."
     )
@@ -53,7 +55,9 @@ class S13Options:
         " sign-up, a register endpoint whatever its path."
     )
     signup_login_fields: re.Pattern = option("A body-model field named like this (whole name) is the new account's login name.")
-    signup_create_handlers: re.Pattern = option("A handler name searched with this creates something (when the route does not declare 201).")
+    signup_create_handlers: re.Pattern = option(
+        "A handler name searched with this creates something (when the route does not declare 201)."
+    )
     signup_auth_hints: tuple[str, ...] = option(
         "Globs on the names a route's dependencies are written with (its own, its routers', one level deep):"
         " any match means the route may authenticate, so it is an administrator's create, not a sign-up."
@@ -117,7 +121,8 @@ class MissingRateLimiter(Rule[S13Options]):
             if any(r.name == "limiter" for r in config.of(app.key, "state")):
                 continue
             yield self.finding(
-                app.file, app.call.span,
+                app.file,
+                app.call.span,
                 "This application has no rate limiter: create a SlowAPI `Limiter` with a Redis `storage_uri` and "
                 "register it (`app.state.limiter`, a `RateLimitExceeded` handler and `SlowAPIMiddleware`).",
             )
@@ -169,7 +174,8 @@ class AlternativeRateLimiter(Rule[S13Options]):
             return
         for app in project.apps.apps:
             yield self.finding(
-                app.file, app.call.span,
+                app.file,
+                app.call.span,
                 f"This application rate-limits with `{library}` rather than SlowAPI: accepted, but S13's checks "
                 "(default limit, Redis storage, auth endpoints) are not verified for it.",
             )
@@ -263,9 +269,9 @@ class RateLimiterNotRegistered(Rule[S13Options]):
                 missing.append("`SlowAPIMiddleware` (without it `default_limits` limit nothing)")
             if missing:
                 yield self.finding(
-                    app.file, app.call.span,
-                    "The SlowAPI limiter is not fully registered on this application: it lacks "
-                    + "; ".join(missing) + ".",
+                    app.file,
+                    app.call.span,
+                    "The SlowAPI limiter is not fully registered on this application: it lacks " + "; ".join(missing) + ".",
                 )
 
     def _is_handler(self, index: ProjectIndex, reg) -> bool:
@@ -328,16 +334,18 @@ class LooseDefaultRateLimit(Rule[S13Options]):
             expr = call.kw("default_limits")
             if expr is None:
                 yield self.finding(
-                    facts.path, call.span,
+                    facts.path,
+                    call.span,
                     f"This Limiter has no `default_limits`: routes without their own decorator are not limited; "
-                    f"set `default_limits=[\"{default}\"]` (or stricter).",
+                    f'set `default_limits=["{default}"]` (or stricter).',
                 )
                 continue
             values = limit_values(index, expr, ctx, many=True)
             if isinstance(index.evaluate(expr, ctx), SeqValue) and not values:
                 yield self.finding(
-                    facts.path, expr.span,
-                    f"This Limiter's `default_limits` is empty: set it to [\"{default}\"] (or stricter).",
+                    facts.path,
+                    expr.span,
+                    f'This Limiter\'s `default_limits` is empty: set it to ["{default}"] (or stricter).',
                 )
                 continue
             parsed = [v.parsed for v in values]
@@ -347,7 +355,8 @@ class LooseDefaultRateLimit(Rule[S13Options]):
             if looser(actual, rate(required)):
                 shown = ", ".join(f'"{v.text}"' for v in values)
                 yield self.finding(
-                    facts.path, expr.span,
+                    facts.path,
+                    expr.span,
                     f"The default limits {shown} are looser than the required {default}.",
                 )
 
@@ -408,7 +417,8 @@ class RateLimitStorageNotRedis(Rule[S13Options]):
             expr = call.kw("storage_uri")
             if expr is None:
                 yield self.finding(
-                    facts.path, call.span,
+                    facts.path,
+                    call.span,
                     "This Limiter has no `storage_uri`, so it counts in memory, per process: use a Redis URI "
                     "such as `redis://redis:6379/0`.",
                 )
@@ -421,7 +431,8 @@ class RateLimitStorageNotRedis(Rule[S13Options]):
                 continue  # only a partial prefix without the scheme separator
             if scheme not in self.options.redis_storage_schemes:
                 yield self.finding(
-                    facts.path, expr.span,
+                    facts.path,
+                    expr.span,
                     f"This Limiter stores its counters in `{text or 'None'}`, not Redis: limits are not shared "
                     "between workers; use a Redis URI.",
                 )
@@ -524,14 +535,16 @@ class AuthEndpointWithoutRateLimit(Rule[S13Options]):
             other = alternative_guard(index, route, fn, opts)
             if other:
                 yield self.finding(
-                    route.file, route.call.span,
+                    route.file,
+                    route.call.span,
                     f"The {kind} endpoint `{fn.name}` is limited by {other}, not by SlowAPI: the profile's limiter is "
-                    f"SlowAPI, so add `@limiter.limit(\"{opts.auth_limits[kind]}\")` below the route decorator.",
+                    f'SlowAPI, so add `@limiter.limit("{opts.auth_limits[kind]}")` below the route decorator.',
                 )
                 continue
             yield self.finding(
-                route.file, route.call.span,
-                f"The {kind} endpoint `{fn.name}` has no rate limit: add `@limiter.limit(\"{opts.auth_limits[kind]}\")` "
+                route.file,
+                route.call.span,
+                f'The {kind} endpoint `{fn.name}` has no rate limit: add `@limiter.limit("{opts.auth_limits[kind]}")` '
                 "below the route decorator.",
             )
 
@@ -610,7 +623,7 @@ class LooseAuthEndpointRateLimit(Rule[S13Options]):
                 yield self.finding(
                     route.file if index.file_of(values[0].ctx) is None else index.file_of(values[0].ctx).path,  # type: ignore[union-attr]
                     target.span,
-                    f"The {kind} endpoint `{fn.name}` is limited to \"{shown}\", looser than the required {required_text}.",
+                    f'The {kind} endpoint `{fn.name}` is limited to "{shown}", looser than the required {required_text}.',
                 )
 
 
@@ -689,9 +702,10 @@ class InvalidRateLimitString(Rule[S13Options]):
                 continue
             seen.add((facts.path, value.expr.span))
             yield self.finding(
-                facts.path, value.expr.span,
-                f"The rate limit \"{value.text}\" is not in the `limits` grammar: SlowAPI fails on it at "
-                "request time; write it like \"5/minute\" or \"5 per minute\".",
+                facts.path,
+                value.expr.span,
+                f'The rate limit "{value.text}" is not in the `limits` grammar: SlowAPI fails on it at '
+                'request time; write it like "5/minute" or "5 per minute".',
             )
 
 
@@ -755,7 +769,8 @@ class RateLimitedRouteWithoutRequest(Rule[S13Options]):
                 if not decorators or any(p.name in names for p in fn.params):
                     continue
                 yield self.finding(
-                    facts.path, fn.span,
+                    facts.path,
+                    fn.span,
                     f"`{fn.name}` is rate-limited but has no parameter named `request` (or `websocket`): SlowAPI "
                     "finds it by name and refuses to import the module; add `request: Request`.",
                     related=[Related(facts.path, decorators[0].call.span, "The SlowAPI limit decorator.")],
@@ -833,7 +848,8 @@ class UnverifiableRateLimit(Rule[S13Options]):
                 continue
             seen.add((facts.path, value.expr.span))
             yield self.finding(
-                facts.path, value.expr.span,
+                facts.path,
+                value.expr.span,
                 f"The rate limit of {what} cannot be resolved statically ({value.reason}), so S13 is unverifiable for it.",
             )
 

@@ -193,7 +193,8 @@ class CorsWildcardWithCredentials(Rule[S14Options]):
             what = cors.any_origin(use, self.options.wildcard_probe_origins)
             if what is not None:
                 yield self.finding(
-                    use.file, use.span,
+                    use.file,
+                    use.span,
                     f"CORSMiddleware allows any origin ({what}) together with `allow_credentials=True`: list the "
                     "trusted origins explicitly.",
                 )
@@ -247,7 +248,8 @@ class MissingCorsMiddleware(Rule[S14Options]):
             if any(isinstance(v, Unknown) or index.is_subclass(v, types) for v in values):
                 continue
             yield self.finding(
-                app.file, app.call.span,
+                app.file,
+                app.call.span,
                 "This application has no CORSMiddleware: add one with the frontend's origins in `allow_origins`.",
             )
 
@@ -317,8 +319,9 @@ class MissingRequestLogging(Rule[S14Options]):
             if any(logging_.middleware(r) is not False for r in regs):
                 continue
             yield self.finding(
-                app.file, app.call.span,
-                "This application has no request-logging middleware: add an `@app.middleware(\"http\")` function "
+                app.file,
+                app.call.span,
+                'This application has no request-logging middleware: add an `@app.middleware("http")` function '
                 "(or a middleware class) that logs method, path, status and duration.",
             )
 

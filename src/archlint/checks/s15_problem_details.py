@@ -280,7 +280,9 @@ class ProblemDetailsHandlersMissing(Rule[S15Options]):
                             "its HTTP error handler is registered for FastAPI's `HTTPException`, which misses the "
                             "404/405 the router raises as Starlette's: register it for `starlette.exceptions.HTTPException`"
                         )
-                        related.extend(Related(r.file, r.span, "Registered for FastAPI's HTTPException.") for r in kinds["fastapi"])
+                        related.extend(
+                            Related(r.file, r.span, "Registered for FastAPI's HTTPException.") for r in kinds["fastapi"]
+                        )
                     else:
                         problems.append(f"no exception handler for {label}")
                     continue
@@ -295,7 +297,8 @@ class ProblemDetailsHandlersMissing(Rule[S15Options]):
                         )
             if problems:
                 yield self.finding(
-                    app.file, app.call.span,
+                    app.file,
+                    app.call.span,
                     "This application does not answer errors as RFC 9457 problem details: " + "; ".join(problems) + ".",
                     related=related[:10],
                 )
@@ -373,7 +376,8 @@ class AdHocErrorResponse(Rule[S15Options]):
         for key, answer in handler_sites.items():
             reported.add(key)
             yield self.finding(
-                answer.file, answer.span,  # type: ignore[arg-type]
+                answer.file,
+                answer.span,  # type: ignore[arg-type]
                 f"This exception handler answers an ad-hoc error body ({answer.reason}): answer "
                 f"`{opts.problem_media_type}` with type, title, status, detail and instance.",
             )
@@ -390,7 +394,8 @@ class AdHocErrorResponse(Rule[S15Options]):
                 continue
             reported.add((facts.path, call.span))
             yield self.finding(
-                facts.path, call.span,
+                facts.path,
+                call.span,
                 f"This {status.value} response is an ad-hoc error body ({answer.reason}): answer "
                 f"`{opts.problem_media_type}` problem details instead.",
             )
@@ -430,7 +435,8 @@ class AdHocErrorResponse(Rule[S15Options]):
                     continue
                 reported.add((facts.path, body.span))
                 yield self.finding(
-                    facts.path, body.span,
+                    facts.path,
+                    body.span,
                     f"`{fn.name}` answers status {status} with an ad-hoc error dict: raise an HTTPException "
                     "(answered as problem details) or return problem+json.",
                 )

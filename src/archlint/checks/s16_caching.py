@@ -381,9 +381,14 @@ class RedisWriteWithoutTtl(Rule[S16Options]):
                 continue
             if self._primary_store(index, rc):
                 continue
-            how = "pass `ex=` (seconds) or call `expire` on the key" if rc.method == "set" else "call `expire` on the key in the same function"
+            how = (
+                "pass `ex=` (seconds) or call `expire` on the key"
+                if rc.method == "set"
+                else "call `expire` on the key in the same function"
+            )
             yield self.finding(
-                rc.file, call.span,
+                rc.file,
+                call.span,
                 f"This Redis `{rc.method}` stores a key without a TTL: {how}, so stale entries expire.",
             )
 
@@ -530,7 +535,8 @@ class CacheNeverInvalidated(Rule[S16Options]):
             if any(p.startswith(prefix) or prefix.startswith(p) for p in invalidated):
                 continue
             yield self.finding(
-                read.file, read.call.span,
+                read.file,
+                read.call.span,
                 f"This cache-aside read of `{prefix}…` keys is never invalidated: nothing in the project deletes "
                 "or overwrites that prefix, so updates are served stale until the TTL expires.",
             )

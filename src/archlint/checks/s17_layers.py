@@ -93,9 +93,7 @@ class S17Options:
     session_objects: tuple[str, ...] = option(
         "Dotted names of ready-made session objects of libraries (`fastapi_sqlalchemy.db.session`)."
     )
-    session_methods: tuple[str, ...] = option(
-        "Session methods that run the database (`execute`, `add`, `commit`, ...)."
-    )
+    session_methods: tuple[str, ...] = option("Session methods that run the database (`execute`, `add`, `commit`, ...).")
     query_builders: tuple[str, ...] = option("Dotted names of functions that build SQL statements (`select`).")
     allow_auth_dependency_queries: bool = option(
         "Let an authentication dependency (one that reads a security scheme or decodes a token) load the user itself."
@@ -691,9 +689,7 @@ class _Database:
             else:
                 facts = self.index.modules.get(ref.module)
                 values = fn.yields if fn.is_generator else fn.returns
-                result = facts is not None and any(
-                    v is not None and self.is_session_expr(v, fn, facts) for v in values
-                )
+                result = facts is not None and any(v is not None and self.is_session_expr(v, fn, facts) for v in values)
         self._providers[ref] = result
         return result
 
@@ -834,9 +830,7 @@ class _Database:
             annotation = self.index.evaluate(param.annotation, ctx)
             if isinstance(annotation, TypeForm) and fqn_of(annotation.origin) in ANNOTATED:
                 values.extend(annotation.args[1:])
-        return [
-            v for v in values if isinstance(v, Instance) and fqn_of(v.type) in DEPENDS
-        ]
+        return [v for v in values if isinstance(v, Instance) and fqn_of(v.type) in DEPENDS]
 
     def is_auth_dependency(self, ref: FuncRef) -> bool:
         """Reads a security scheme or credentials, decodes a token, or depends on such a dependency."""

@@ -36,8 +36,7 @@ class S18Options:
         "scoped-session registries, which proxy one global session."
     )
     session_factories: tuple[str, ...] = option(
-        "Dotted names of session factories (`sessionmaker`, `async_sessionmaker`): "
-        "calling what they build opens a session."
+        "Dotted names of session factories (`sessionmaker`, `async_sessionmaker`): calling what they build opens a session."
     )
     engine_factories: tuple[str, ...] = option("Dotted names of functions that create a database engine.")
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from archlint.analysis.orm import Model
+from archlint.analysis.routes import Route
+from archlint.analysis.static_types import TypeResolver, canonical_of, iter_exprs
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, Expr, FunctionFact, Lit, Loop, Name, Param, Starred
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
-from archlint.analysis.orm import Model
-from archlint.pack import option
-from archlint.analysis.routes import Route
-from archlint.analysis.static_types import TypeResolver, canonical_of, iter_exprs
-from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, TypeForm, Value
 from archlint.names import ANNOTATED, BASE_MODEL, DEPENDS, QUERY_PARAMS, canonical
-
+from archlint.pack import option
+from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, TypeForm, Value
 
 
 @dataclass(frozen=True)
@@ -369,10 +368,12 @@ class LazyLoadInLoop(_S22Rule):
                         read.span,
                         f"`{read.name}.{read.attr}` lazily loads `{model.fact.name}.{read.attr}` once per item of this "
                         f"loop (N+1 queries; `MissingGreenlet` under AsyncSession): load it with the query "
-                        f"(`.options(selectinload({model.fact.name}.{read.attr}))`) or set `lazy=\"selectin\"`.",
+                        f'(`.options(selectinload({model.fact.name}.{read.attr}))`) or set `lazy="selectin"`.',
                     )
 
-    def _source(self, index: ProjectIndex, types: TypeResolver, fn: FunctionFact, ctx: Ctx, loop: Loop, table) -> tuple[Model, set[str] | None] | None:
+    def _source(
+        self, index: ProjectIndex, types: TypeResolver, fn: FunctionFact, ctx: Ctx, loop: Loop, table
+    ) -> tuple[Model, set[str] | None] | None:
         """The model a loop iterates over and the relationships its query loads (None: unknown options)."""
         if loop.iter is None:
             return None
@@ -441,7 +442,9 @@ class LazyLoadInLoop(_S22Rule):
                             out.add(target.value.rsplit(".", 1)[-1])
         return out
 
-    def _returned_model(self, index: ProjectIndex, types: TypeResolver, ref: FuncRef, table) -> tuple[Model, set[str] | None] | None:
+    def _returned_model(
+        self, index: ProjectIndex, types: TypeResolver, ref: FuncRef, table
+    ) -> tuple[Model, set[str] | None] | None:
         fn = index.function(ref)
         if fn is None or fn.returns_annotation is None:
             return None
@@ -458,4 +461,3 @@ class LazyLoadInLoop(_S22Rule):
                 names = self._loaded(index, call, ctx)
                 loaded = None if names is None or loaded is None else loaded | names
         return model, loaded
-

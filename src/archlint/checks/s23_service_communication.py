@@ -13,14 +13,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from archlint.analysis.static_types import TypeResolver, canonical_of
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, CallSite, Expr, FileFacts, FString, FunctionFact, Lit, Name, Scope
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
-from archlint.pack import option
-from archlint.analysis.static_types import TypeResolver, canonical_of
-from archlint.values import Ctx, FuncRef, Unknown
 from archlint.names import canonical
+from archlint.pack import option
+from archlint.values import Ctx, FuncRef, Unknown
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,7 @@ class S23Options:
     )
     client_methods: tuple[str, ...] = option("Methods of a client that send a request (`get`, `post`, `request`, ...).")
     timeout_classes: dict[str, str] = option(
-        "Timeout objects -> the keyword of their overall limit (`httpx.Timeout` = `timeout`, "
-        "`aiohttp.ClientTimeout` = `total`)."
+        "Timeout objects -> the keyword of their overall limit (`httpx.Timeout` = `timeout`, `aiohttp.ClientTimeout` = `total`)."
     )
     internal_hosts: tuple[str, ...] = option(
         "Regular expressions of host names that name a service of the deployment, not a public API "
@@ -264,8 +263,7 @@ class OutboundCallWithoutTimeout(_S23Rule):
                 yield self.finding(
                     out.facts.path,
                     expr.span,
-                    f"`{out.what}` is given an unbounded timeout (`None`): it can wait forever; use at most "
-                    f"{_seconds(ceiling)}.",
+                    f"`{out.what}` is given an unbounded timeout (`None`): it can wait forever; use at most {_seconds(ceiling)}.",
                 )
             elif seconds > ceiling:
                 yield self.finding(

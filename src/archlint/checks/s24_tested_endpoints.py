@@ -20,8 +20,7 @@ class S24Options:
         "(`test_*.py`, `*_test.py`, `conftest.py`) and test folders. Read for S24 only."
     )
     client_classes: tuple[str, ...] = option(
-        "Dotted names of the clients tests call the application with (`fastapi.testclient.TestClient`, "
-        "`httpx.AsyncClient`)."
+        "Dotted names of the clients tests call the application with (`fastapi.testclient.TestClient`, `httpx.AsyncClient`)."
     )
     fixture_decorators: tuple[str, ...] = option("Dotted names of the decorators that make a pytest fixture.")
 
@@ -261,6 +260,5 @@ class UnverifiableTestCall(_S24Rule):
                 yield self.finding(
                     call.path,
                     call.span,
-                    f"archlint cannot tell which endpoint this request tests: {call.reason}, so S24 is "
-                    "unverifiable for it.",
+                    f"archlint cannot tell which endpoint this request tests: {call.reason}, so S24 is unverifiable for it.",
                 )

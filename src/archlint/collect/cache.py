@@ -81,10 +81,7 @@ def _environment() -> str:
         libcst_version = "unknown"
     from archlint import __version__
 
-    return (
-        f"archlint {__version__}; libcst {libcst_version}; python {sys.version_info[:3]}; format {FORMAT}; "
-        f"schema {_schema()}"
-    )
+    return f"archlint {__version__}; libcst {libcst_version}; python {sys.version_info[:3]}; format {FORMAT}; schema {_schema()}"
 
 
 def _schema() -> str:

@@ -89,9 +89,7 @@ def collect_isolated(
     ``on_result`` is called once per file as its facts arrive (progress).
     """
     results: list[FileFacts | None] = [None] * len(blobs)
-    queue: deque[list[int]] = deque(
-        list(range(start, min(start + BATCH, len(blobs)))) for start in range(0, len(blobs), BATCH)
-    )
+    queue: deque[list[int]] = deque(list(range(start, min(start + BATCH, len(blobs)))) for start in range(0, len(blobs), BATCH))
     context = multiprocessing.get_context()
     pool: list[_Worker] = []
     try:

@@ -223,10 +223,21 @@ class FactCollector(cst.CSTVisitor):
             for found in pattern.finditer(node.value):
                 codes = _ordered_codes(found.group("codes"))
                 reason = (found.groupdict().get("reason") or "").strip()
-                self.suppression_comments.append(Suppression(
-                    line, column, end_column, node.value, kind, codes, reason,
-                    found.start(), found.end(), leading, not before.strip(),
-                ))
+                self.suppression_comments.append(
+                    Suppression(
+                        line,
+                        column,
+                        end_column,
+                        node.value,
+                        kind,
+                        codes,
+                        reason,
+                        found.start(),
+                        found.end(),
+                        leading,
+                        not before.strip(),
+                    )
+                )
         for pattern in (_ARCHLINT_IGNORE, _NOQA):
             match = pattern.search(node.value)
             if match is None:
@@ -531,7 +542,7 @@ def _dispatch(prefix: str) -> dict[type, object]:
     table = {}
     for attr, fn in vars(FactCollector).items():
         if attr.startswith(prefix) and callable(fn):
-            node_type = getattr(cst, attr[len(prefix):], None)
+            node_type = getattr(cst, attr[len(prefix) :], None)
             if isinstance(node_type, type):
                 table[node_type] = fn
     return table

@@ -55,11 +55,11 @@ class FixSource:
         line, column = span.line, utf16_to_index(self._lines, span.line, span.column)
         end = (span.end_line, utf16_to_index(self._lines, span.end_line, span.end_column))
         found = [
-            (node, pos) for node, pos in self.positions.items()
+            (node, pos)
+            for node, pos in self.positions.items()
             if isinstance(node, kind) and pos.start.line == line and pos.start.column == column
         ]
-        found.sort(key=lambda item: ((item[1].end.line, item[1].end.column) != end,
-                                     -item[1].end.line, -item[1].end.column))
+        found.sort(key=lambda item: ((item[1].end.line, item[1].end.column) != end, -item[1].end.line, -item[1].end.column))
         return [node for node, _ in found]
 
     def node_at(self, span: Span, kind: type[N] | tuple[type[N], ...]) -> N | None:
@@ -142,13 +142,20 @@ def with_argument(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cs
         elif isinstance(last.comma, cst.Comma) and isinstance(last.comma.whitespace_after, cst.ParenthesizedWhitespace):
             # One argument a line: the last one keeps its comma and comment, the new one goes on its own line.
             closing = last.comma.whitespace_after
-            before = args[-2].comma.whitespace_after if len(args) > 1 and isinstance(args[-2].comma, cst.Comma) \
+            before = (
+                args[-2].comma.whitespace_after
+                if len(args) > 1 and isinstance(args[-2].comma, cst.Comma)
                 else call.whitespace_before_args
+            )
             indent = before.last_line if isinstance(before, cst.ParenthesizedWhitespace) else closing.last_line
-            args[-1] = last.with_changes(comma=last.comma.with_changes(
-                whitespace_after=closing.with_changes(last_line=indent)))
-            args.append(new_arg.with_changes(comma=cst.Comma(whitespace_after=cst.ParenthesizedWhitespace(
-                indent=closing.indent, last_line=closing.last_line))))
+            args[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=closing.with_changes(last_line=indent)))
+            args.append(
+                new_arg.with_changes(
+                    comma=cst.Comma(
+                        whitespace_after=cst.ParenthesizedWhitespace(indent=closing.indent, last_line=closing.last_line)
+                    )
+                )
+            )
         else:  # `f(a, b,)` on one line: the trailing comma moves to the new last argument
             args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
             args.append(new_arg.with_changes(comma=last.comma))
@@ -185,8 +192,13 @@ def add_import(tree: cst.Module, module: str, name: str) -> cst.Module:
         if not isinstance(statement, cst.SimpleStatementLine):
             continue
         for small in statement.body:
-            if not (isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative
-                    and _dotted(small.module) == module and not isinstance(small.names, cst.ImportStar)):
+            if not (
+                isinstance(small, cst.ImportFrom)
+                and small.module is not None
+                and not small.relative
+                and _dotted(small.module) == module
+                and not isinstance(small.names, cst.ImportStar)
+            ):
                 continue
             aliases = list(small.names)
             if any(a.asname is None and _dotted(a.name) == name for a in aliases):
@@ -198,8 +210,11 @@ def add_import(tree: cst.Module, module: str, name: str) -> cst.Module:
             space = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
             new = cst.ImportAlias(name=cst.Name(name))
             if position < len(aliases):
-                comma = aliases[position].comma if isinstance(aliases[position].comma, cst.Comma) and (
-                    position + 1 < len(aliases)) else space
+                comma = (
+                    aliases[position].comma
+                    if isinstance(aliases[position].comma, cst.Comma) and (position + 1 < len(aliases))
+                    else space
+                )
                 aliases.insert(position, new.with_changes(comma=comma))
             else:
                 last = aliases[-1]
@@ -223,15 +238,15 @@ def _add_stdlib_import(tree: cst.Module, module: str, name: str) -> cst.Module |
     imports: list[tuple[int, bool]] = []  # (position, standard library?) of the leading import block
     for position, statement in enumerate(body):
         if isinstance(statement, cst.SimpleStatementLine) and all(
-                isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body):
+            isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body
+        ):
             imports.append((position, _stdlib_statement(statement)))
         elif imports or not _docstring_or_future(statement):
             break
     imports = [(p, std) for p, std in imports if not _future(body[p])]
     if not imports:
         return None
-    new = cst.SimpleStatementLine(
-        [cst.ImportFrom(module=cst.parse_expression(module), names=[cst.ImportAlias(cst.Name(name))])])  # type: ignore[arg-type]
+    new = cst.SimpleStatementLine([cst.ImportFrom(module=cst.parse_expression(module), names=[cst.ImportAlias(cst.Name(name))])])  # type: ignore[arg-type]
     standard = [p for p, std in imports if std]
     if standard:
         body.insert(standard[-1] + 1, new)
@@ -239,8 +254,10 @@ def _add_stdlib_import(tree: cst.Module, module: str, name: str) -> cst.Module |
         first = imports[0][0]
         original = body[first]
         assert isinstance(original, cst.SimpleStatementLine)
-        body[first:first + 1] = [new.with_changes(leading_lines=original.leading_lines),
-                                 original.with_changes(leading_lines=[cst.EmptyLine()])]
+        body[first : first + 1] = [
+            new.with_changes(leading_lines=original.leading_lines),
+            original.with_changes(leading_lines=[cst.EmptyLine()]),
+        ]
     return tree.with_changes(body=body)
 
 
@@ -261,15 +278,19 @@ def _stdlib_statement(statement: cst.SimpleStatementLine) -> bool:
 
 def _future(statement: cst.BaseStatement) -> bool:
     return isinstance(statement, cst.SimpleStatementLine) and any(
-        isinstance(s, cst.ImportFrom) and s.module is not None and _dotted(s.module) == "__future__"
-        for s in statement.body)
+        isinstance(s, cst.ImportFrom) and s.module is not None and _dotted(s.module) == "__future__" for s in statement.body
+    )
 
 
 def _docstring_or_future(statement: cst.BaseStatement) -> bool:
     if _future(statement):
         return True
-    return isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and isinstance(
-        statement.body[0], cst.Expr) and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
 
 
 def _dotted(node: cst.BaseExpression) -> str:
@@ -342,8 +363,7 @@ def apply_edits(text: str, changes: list[Edit]) -> str:
         return starts[line - 1] + utf16_to_index(bare, line, column)
 
     out = text
-    for edit in sorted(changes, key=lambda e: (e.span.line, e.span.column, e.span.end_line, e.span.end_column),
-                       reverse=True):
+    for edit in sorted(changes, key=lambda e: (e.span.line, e.span.column, e.span.end_line, e.span.end_column), reverse=True):
         begin = offset(edit.span.line, edit.span.column)
         end = offset(edit.span.end_line, edit.span.end_column)
         out = out[:begin] + edit.content + out[end:]

@@ -27,8 +27,9 @@ def depends_to_annotated(source: FixSource, span: Span) -> cst.Module | None:
     annotated = cst.Subscript(
         value=cst.parse_expression(local),
         slice=[
-            cst.SubscriptElement(cst.Index(param.annotation.annotation),
-                                 comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+            cst.SubscriptElement(
+                cst.Index(param.annotation.annotation), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            ),
             cst.SubscriptElement(cst.Index(call)),
         ],
     )
@@ -57,9 +58,7 @@ def _converted(param: cst.Param) -> bool:
     """A parameter whose `Depends(...)` default this fix turns into `Annotated` in the same pass."""
     default = param.default
     return (
-        param.annotation is not None
-        and isinstance(default, cst.Call)
-        and _callee_name(default.func) in ("Depends", "Security")
+        param.annotation is not None and isinstance(default, cst.Call) and _callee_name(default.func) in ("Depends", "Security")
     )
 
 

@@ -16,10 +16,16 @@ from archlint.model import Span
 
 #: v1 method -> (v2 method, keyword arguments the v2 method accepts with the same meaning, positional ok).
 METHODS: dict[str, tuple[str, frozenset[str], bool]] = {
-    "dict": ("model_dump", frozenset({"include", "exclude", "by_alias", "exclude_unset", "exclude_defaults",
-                                      "exclude_none"}), False),
-    "json": ("model_dump_json", frozenset({"include", "exclude", "by_alias", "exclude_unset", "exclude_defaults",
-                                           "exclude_none", "indent"}), False),
+    "dict": (
+        "model_dump",
+        frozenset({"include", "exclude", "by_alias", "exclude_unset", "exclude_defaults", "exclude_none"}),
+        False,
+    ),
+    "json": (
+        "model_dump_json",
+        frozenset({"include", "exclude", "by_alias", "exclude_unset", "exclude_defaults", "exclude_none", "indent"}),
+        False,
+    ),
     "copy": ("model_copy", frozenset({"update", "deep"}), False),
     "parse_obj": ("model_validate", frozenset(), True),
     "parse_raw": ("model_validate_json", frozenset(), True),
@@ -42,8 +48,11 @@ def rename_method(source: FixSource, span: Span) -> cst.Module | None:
         # v2 validates attributes only when asked: say so at the call, whatever the model's config.
         if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
             return None
-        flag = cst.Arg(value=cst.Name("True"), keyword=cst.Name("from_attributes"),
-                       equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+        flag = cst.Arg(
+            value=cst.Name("True"),
+            keyword=cst.Name("from_attributes"),
+            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+        )
         first = call.args[0].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         new_call = call.with_changes(func=call.func.with_changes(attr=cst.Name("model_validate")), args=[first, flag])
         return source.replace(call, new_call)
@@ -51,8 +60,11 @@ def rename_method(source: FixSource, span: Span) -> cst.Module | None:
         return None
     new, keywords, positional = METHODS[attr]
     for arg in call.args:
-        if arg.star or (arg.keyword is None and not positional) or (
-                arg.keyword is not None and arg.keyword.value not in keywords):
+        if (
+            arg.star
+            or (arg.keyword is None and not positional)
+            or (arg.keyword is not None and arg.keyword.value not in keywords)
+        ):
             return None  # an argument v2 does not take the same way
     return source.replace(call.func, call.func.with_changes(attr=cst.Name(new)))
 
@@ -144,8 +156,11 @@ def _model_validator(decorator: cst.Decorator, function: cst.FunctionDef, local:
             return None
     if not pre:
         return None
-    mode = cst.Arg(value=cst.SimpleString('"before"'), keyword=cst.Name("mode"),
-                   equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+    mode = cst.Arg(
+        value=cst.SimpleString('"before"'),
+        keyword=cst.Name("mode"),
+        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+    )
     return decorator.with_changes(decorator=call.with_changes(func=cst.Name("model_validator"), args=[mode]))
 
 
@@ -154,8 +169,13 @@ def _plain_method(function: cst.FunctionDef) -> bool:
     if any(_name(d.decorator) in ("classmethod", "staticmethod") for d in function.decorators):
         return False
     params = function.params
-    return not (isinstance(params.star_arg, cst.Param) or params.star_kwarg or params.kwonly_params
-                or params.posonly_params or len(params.params) != 2)
+    return not (
+        isinstance(params.star_arg, cst.Param)
+        or params.star_kwarg
+        or params.kwonly_params
+        or params.posonly_params
+        or len(params.params) != 2
+    )
 
 
 def _field_validator(decorator: cst.Decorator, function: cst.FunctionDef, local: str) -> cst.Decorator | None:
@@ -182,8 +202,11 @@ def _field_validator(decorator: cst.Decorator, function: cst.FunctionDef, local:
             return None  # always=, each_item=, check_fields=: a person decides
     if args:
         args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-    new_call = cst.Call(func=cst.Name("field_validator"), args=args) if call is None else call.with_changes(
-        func=cst.Name("field_validator"), args=args)
+    new_call = (
+        cst.Call(func=cst.Name("field_validator"), args=args)
+        if call is None
+        else call.with_changes(func=cst.Name("field_validator"), args=args)
+    )
     return decorator.with_changes(decorator=new_call)
 
 
@@ -307,8 +330,7 @@ def config_dict(source: FixSource, span: Span, kind: str, renames: dict[str, str
     if any(line.comment is not None for line in config.body.footer):
         return None  # a comment closing the block would have nowhere to go
     for statement in owner.body.body:
-        if isinstance(statement, cst.SimpleStatementLine) and any(
-                _target(small) == "model_config" for small in statement.body):
+        if isinstance(statement, cst.SimpleStatementLine) and any(_target(small) == "model_config" for small in statement.body):
             return None
     module = "pydantic_settings" if kind == "SettingsConfigDict" else "pydantic"
     bound = source.imported_names(module).get(kind)
@@ -344,8 +366,9 @@ def config_dict(source: FixSource, span: Span, kind: str, renames: dict[str, str
     return Rewrite(tree, "safe" if exact else "unsafe")
 
 
-def _config_call(kind: str, entries: list[tuple[str, cst.BaseExpression, cst.SimpleStatementLine]],
-                 header: cst.TrailingWhitespace, indent: str) -> tuple[cst.Call, cst.TrailingWhitespace]:
+def _config_call(
+    kind: str, entries: list[tuple[str, cst.BaseExpression, cst.SimpleStatementLine]], header: cst.TrailingWhitespace, indent: str
+) -> tuple[cst.Call, cst.TrailingWhitespace]:
     """`Kind(key=value)` on one line for one key, else one key a line with their comments; and the line's end."""
     equal = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))
     comments = [line.comment for _, _, st in entries for line in st.leading_lines if line.comment is not None]
@@ -357,13 +380,17 @@ def _config_call(kind: str, entries: list[tuple[str, cst.BaseExpression, cst.Sim
             trailing = header.with_changes(comment=key_comment, whitespace=cst.SimpleWhitespace("  "))
         return cst.Call(func=cst.Name(kind), args=single), trailing
 
-    def line(comments: cst.TrailingWhitespace, statement: cst.SimpleStatementLine | None,
-             last: bool) -> cst.ParenthesizedWhitespace:
-        empty = [e.with_changes(indent=True, whitespace=cst.SimpleWhitespace(indent))
-                 for e in (statement.leading_lines if statement is not None else ()) if e.comment is not None]
+    def line(
+        comments: cst.TrailingWhitespace, statement: cst.SimpleStatementLine | None, last: bool
+    ) -> cst.ParenthesizedWhitespace:
+        empty = [
+            e.with_changes(indent=True, whitespace=cst.SimpleWhitespace(indent))
+            for e in (statement.leading_lines if statement is not None else ())
+            if e.comment is not None
+        ]
         return cst.ParenthesizedWhitespace(
-            first_line=comments, empty_lines=empty, indent=True,
-            last_line=cst.SimpleWhitespace("" if last else indent))
+            first_line=comments, empty_lines=empty, indent=True, last_line=cst.SimpleWhitespace("" if last else indent)
+        )
 
     args: list[cst.Arg] = []
     for position, (key, value, statement) in enumerate(entries):

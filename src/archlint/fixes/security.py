@@ -8,8 +8,14 @@ from archlint.fixes import FixSource, Rewrite, with_argument
 from archlint.model import Span
 
 #: Keywords that hand a bcrypt cost straight to the hashing library (a literal there sets only that cost).
-COST_KEYWORDS = ("rounds", "bcrypt__rounds", "bcrypt__default_rounds", "bcrypt_sha256__rounds",
-                 "bcrypt_sha256__default_rounds", "all__rounds")
+COST_KEYWORDS = (
+    "rounds",
+    "bcrypt__rounds",
+    "bcrypt__default_rounds",
+    "bcrypt_sha256__rounds",
+    "bcrypt_sha256__default_rounds",
+    "all__rounds",
+)
 
 
 def raise_cost(source: FixSource, span: Span, cost: int) -> Rewrite | None:
@@ -24,11 +30,9 @@ def raise_cost(source: FixSource, span: Span, cost: int) -> Rewrite | None:
     if literal is None or literal.evaluated_value >= cost:
         return None
     arg = source.enclosing(literal, cst.Arg)
-    direct = isinstance(arg, cst.Arg) and arg.value is literal and (
-        arg.keyword is None or arg.keyword.value in COST_KEYWORDS)
+    direct = isinstance(arg, cst.Arg) and arg.value is literal and (arg.keyword is None or arg.keyword.value in COST_KEYWORDS)
     tree = source.replace(literal, literal.with_changes(value=str(cost)))
     return Rewrite(tree, "safe" if direct else "unsafe")
-
 
 
 def _assigned_literal(source: FixSource, span: Span) -> cst.Integer | None:

@@ -72,7 +72,8 @@ def typed_columns(source: FixSource, span: Span, columns: list[TypedColumn]) -> 
     done = False
     for column in chosen:
         statement: cst.Assign | cst.AnnAssign | None = source.node_at(column.span, cst.AnnAssign) or source.node_at(
-            column.span, cst.Assign)
+            column.span, cst.Assign
+        )
         if statement is None or not isinstance(statement.value, cst.Call):
             continue
         target = statement.target if isinstance(statement, cst.AnnAssign) else statement.targets[0].target
@@ -88,9 +89,13 @@ def typed_columns(source: FixSource, span: Span, columns: list[TypedColumn]) -> 
             annotation = cst.BinaryOperation(annotation, cst.BitOr(), cst.Name("None"))
         mapped_type = cst.Subscript(cst.parse_expression(mapped), [cst.SubscriptElement(cst.Index(annotation))])
         call = statement.value.with_changes(func=cst.Name(mapped_column))
-        new = cst.AnnAssign(target=target, annotation=cst.Annotation(mapped_type), value=call,
-                            equal=cst.AssignEqual(cst.SimpleWhitespace(" "), cst.SimpleWhitespace(" ")),
-                            semicolon=statement.semicolon)
+        new = cst.AnnAssign(
+            target=target,
+            annotation=cst.Annotation(mapped_type),
+            value=call,
+            equal=cst.AssignEqual(cst.SimpleWhitespace(" "), cst.SimpleWhitespace(" ")),
+            semicolon=statement.semicolon,
+        )
         replacements[statement] = new
         done = done or column is this
     if not done:

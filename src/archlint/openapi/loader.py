@@ -327,8 +327,10 @@ def load_yaml(text: str, path: str, bounds: Bounds | None = None) -> Document:
     try:
         import yaml
     except ImportError:
-        raise LoadError("PyYAML, a dependency of archlint, is missing from this environment, so the YAML document "
-                        "was not read: reinstall archlint.") from None
+        raise LoadError(
+            "PyYAML, a dependency of archlint, is missing from this environment, so the YAML document "
+            "was not read: reinstall archlint."
+        ) from None
 
     loader_cls = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
     try:

@@ -115,7 +115,6 @@ class OpenAPISet:
                         self._route_index.setdefault((m.upper(), normalize_path(full.path)), route)
         return self._route_index.get((method.upper(), normalize_path(path)))
 
-
     def route_of(self, doc: Document, method: str, template: str) -> Any:
         """The static route serving a document operation (with the servers' path in front)."""
         from archlint.openapi.walk import server_prefixes
@@ -153,8 +152,7 @@ def normalize_path(path: str) -> str:
     return path.rstrip("/") or "/"
 
 
-def load(request: Request, root: FsPath, report_root: FsPath, index: ProjectIndex,
-         table: Callable[[], RouteTable]) -> OpenAPISet:
+def load(request: Request, root: FsPath, report_root: FsPath, index: ProjectIndex, table: Callable[[], RouteTable]) -> OpenAPISet:
     """Load the requested documents (and generate the app's), recording what fails."""
     result = OpenAPISet(root, report_root, table, bounds=request.bounds, size=request.size)
     # Links are not resolved here: a loop must not raise, and a link out is judged when the file is read.
@@ -168,10 +166,14 @@ def load(request: Request, root: FsPath, report_root: FsPath, index: ProjectInde
         if confine is not None and not within(os.path.normpath(file), os.path.normpath(confine)):
             # Never read, and the report names no path outside: the configuration key is the culprit.
             config = os.path.relpath(root / request.config_name, report_root).replace(os.sep, "/")
-            result.failures.append(Failure(
-                "read", config, Span.point(1),
-                f"The OpenAPI document `{rel}` named in the configuration is outside the project, so it was not read.",
-            ))
+            result.failures.append(
+                Failure(
+                    "read",
+                    config,
+                    Span.point(1),
+                    f"The OpenAPI document `{rel}` named in the configuration is outside the project, so it was not read.",
+                )
+            )
             continue
         if request.explicit:
             result.explicit.add(rel)
@@ -211,15 +213,20 @@ def _add_app(result: OpenAPISet, index: ProjectIndex, request: Request) -> None:
     root = result.root
     sys_path = [p for p in (import_root(module, module_file), root) if p is not None]
     sys_path += request.src
-    outcome = generate(f"{module}:{attr}", cwd=root, python=request.python, timeout=request.timeout,
-                       sys_path=list(dict.fromkeys(sys_path)))
+    outcome = generate(
+        f"{module}:{attr}", cwd=root, python=request.python, timeout=request.timeout, sys_path=list(dict.fromkeys(sys_path))
+    )
     if outcome.document is None:
         path, span = _app_location(result, request, facts)
-        result.failures.append(Failure(
-            "app", path, span,
-            f"The application `{module}:{attr}` could not be loaded to generate its OpenAPI document "
-            f"({_clause(outcome.error)}), so S4 and the document rules were not checked on it.",
-        ))
+        result.failures.append(
+            Failure(
+                "app",
+                path,
+                span,
+                f"The application `{module}:{attr}` could not be loaded to generate its OpenAPI document "
+                f"({_clause(outcome.error)}), so S4 and the document rules were not checked on it.",
+            )
+        )
         return
     cache = root / CACHE_DIR
     target = cache / "openapi" / f"{_safe(module)}-{_safe(attr)}.json"

@@ -36,8 +36,12 @@ from urllib.parse import unquote, urlsplit
 from archlint.fsio import read_text
 from archlint.openapi.loader import MISSING, Bounds, Document, LoadError, iter_refs, load_text, local_pointer
 
-VERSIONS = {"2.0": "OpenAPIV2SpecValidator", "3.0": "OpenAPIV30SpecValidator", "3.1": "OpenAPIV31SpecValidator",
-            "3.2": "OpenAPIV32SpecValidator"}
+VERSIONS = {
+    "2.0": "OpenAPIV2SpecValidator",
+    "3.0": "OpenAPIV30SpecValidator",
+    "3.1": "OpenAPIV31SpecValidator",
+    "3.2": "OpenAPIV32SpecValidator",
+}
 #: Keys whose values are data, not OpenAPI objects: a "$ref" inside is a literal. (``examples`` is
 #: data in a schema, where it is a list, but a map of Example objects, which may be references, elsewhere.)
 _DATA_KEYS = frozenset({"example", "default", "const", "enum", "value"})
@@ -78,11 +82,31 @@ def validator_name(version: str | None) -> str | None:
 
 
 #: Objects whose keys are names chosen by the author (a property called "value" is not the keyword).
-_NAME_MAPS = frozenset({
-    "properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "schemas", "responses",
-    "parameters", "examples", "requestBodies", "headers", "securitySchemes", "links", "callbacks", "pathItems",
-    "paths", "webhooks", "content", "encoding", "variables", "mapping",
-})
+_NAME_MAPS = frozenset(
+    {
+        "properties",
+        "patternProperties",
+        "$defs",
+        "definitions",
+        "dependentSchemas",
+        "schemas",
+        "responses",
+        "parameters",
+        "examples",
+        "requestBodies",
+        "headers",
+        "securitySchemes",
+        "links",
+        "callbacks",
+        "pathItems",
+        "paths",
+        "webhooks",
+        "content",
+        "encoding",
+        "variables",
+        "mapping",
+    }
+)
 
 
 def _in_data(path: tuple) -> bool:
@@ -112,11 +136,14 @@ def ref_problems(doc: Document, base: FsPath | None, project_root: FsPath | None
             continue  # a plain-name fragment ($anchor): resolved by the schema dialect
         target = external_target(ref, base, project_root)
         if target is None:
-            problems.append(Problem(
-                "remote-ref", at,
-                f"The reference `{ref}` points outside the project; archlint does not fetch it, so what it "
-                "refers to is not validated.",
-            ))
+            problems.append(
+                Problem(
+                    "remote-ref",
+                    at,
+                    f"The reference `{ref}` points outside the project; archlint does not fetch it, so what it "
+                    "refers to is not validated.",
+                )
+            )
         elif not target.is_file():
             problems.append(Problem("dangling-ref", at, f"The reference `{ref}` names a file that does not exist."))
     return problems
@@ -264,8 +291,13 @@ def _wrap(name: str, cls: type, stops: list) -> type:
     return type(f"ArchlintChecked{cls.__name__}", (cls,), members)
 
 
-def validate(doc: Document, base: FsPath | None = None, project_root: FsPath | None = None,
-             bounds: Bounds | None = None, size: int | None = None) -> list[Problem]:
+def validate(
+    doc: Document,
+    base: FsPath | None = None,
+    project_root: FsPath | None = None,
+    bounds: Bounds | None = None,
+    size: int | None = None,
+) -> list[Problem]:
     """Every validation problem of the document, in document order.
 
     ``bounds`` and ``size`` limit each referenced project file (``[limits]``), as the document itself.
@@ -282,8 +314,14 @@ def validate(doc: Document, base: FsPath | None = None, project_root: FsPath | N
     try:
         import openapi_spec_validator  # noqa: F401
     except ImportError:
-        return problems + [Problem("invalid", (field,), "openapi-spec-validator, a dependency of archlint, is missing "
-                                   "from this environment, so the document was not validated: reinstall archlint.")]
+        return problems + [
+            Problem(
+                "invalid",
+                (field,),
+                "openapi-spec-validator, a dependency of archlint, is missing "
+                "from this environment, so the document was not validated: reinstall archlint.",
+            )
+        ]
     with no_network():
         problems.extend(_run_validator(doc, name, base, project_root, bool(problems), bounds, size))
     seen: set = set()
@@ -296,20 +334,35 @@ def validate(doc: Document, base: FsPath | None = None, project_root: FsPath | N
     return out
 
 
-def _run_validator(doc: Document, name: str, base: FsPath | None, project_root: FsPath | None,
-                   refs_reported: bool, bounds: Bounds | None = None, size: int | None = None) -> list[Problem]:
+def _run_validator(
+    doc: Document,
+    name: str,
+    base: FsPath | None,
+    project_root: FsPath | None,
+    refs_reported: bool,
+    bounds: Bounds | None = None,
+    size: int | None = None,
+) -> list[Problem]:
     import openapi_spec_validator
     from jsonschema.exceptions import best_match
     from openapi_spec_validator.validation.exceptions import DuplicateOperationIDError
 
     base_cls = getattr(openapi_spec_validator, name, None)
     if base_cls is None:
-        return [Problem("version", ("openapi",), f"The installed openapi-spec-validator has no {name}; upgrade it to "
-                        "validate this version.")]
+        return [
+            Problem(
+                "version",
+                ("openapi",),
+                f"The installed openapi-spec-validator has no {name}; upgrade it to validate this version.",
+            )
+        ]
     stops: list = []
     wrapped = {key: _wrap(key, cls, stops) for key, cls in base_cls.keyword_validators.items()}
-    validator_cls = type(f"Archlint{name}", (base_cls,), {"keyword_validators": wrapped,
-                                                           "resolver_handlers": _Handlers(project_root, bounds, size)})
+    validator_cls = type(
+        f"Archlint{name}",
+        (base_cls,),
+        {"keyword_validators": wrapped, "resolver_handlers": _Handlers(project_root, bounds, size)},
+    )
     base_uri = base.resolve().as_uri() if base is not None else ""
     label = ".".join(str(version_of(doc.data)[1]).split(".")[:2])
     problems: list[Problem] = []
@@ -330,7 +383,9 @@ def _run_validator(doc: Document, name: str, base: FsPath | None, project_root: 
         problems.append(Problem("invalid", tuple(path), f"The document is not valid OpenAPI {label}: {_sentence(message)}"))
     if stops and not problems and not refs_reported:
         where, stop = stops[0]
-        problems.append(Problem("invalid", where or (), f"The validator could not check this node ({type(stop).__name__}: {stop})."))
+        problems.append(
+            Problem("invalid", where or (), f"The validator could not check this node ({type(stop).__name__}: {stop}).")
+        )
     problems.sort(key=lambda p: doc.span(p.path).line)
     return problems
 

@@ -16,8 +16,15 @@ from archlint.model import Report
 
 FORMATS = ("text", "concise", "json", "sarif", "github", "gitlab", "junit")
 #: The module of each format (``json_report``: a module named ``json`` would shadow the standard library's).
-_MODULES = {"text": "text", "concise": "concise", "json": "json_report", "sarif": "sarif", "github": "github",
-            "gitlab": "gitlab", "junit": "junit"}
+_MODULES = {
+    "text": "text",
+    "concise": "concise",
+    "json": "json_report",
+    "sarif": "sarif",
+    "github": "github",
+    "gitlab": "gitlab",
+    "junit": "junit",
+}
 
 
 def render(report: Report, fmt: str, *, color: bool = False, cwd: Path | None = None) -> str:

@@ -122,13 +122,14 @@ def _fix(f: Finding) -> dict:
     label = "" if f.fix.safe else " (unsafe: it may change behaviour; review it)"
     return {
         "description": {"text": _sentence(f.fix.message.rstrip(".") + label)},
-        "artifactChanges": [{
-            "artifactLocation": {"uri": quote(f.path, safe="/"), "uriBaseId": SRCROOT},
-            "replacements": [
-                {"deletedRegion": _region(edit.span), "insertedContent": {"text": edit.content}}
-                for edit in f.fix.edits
-            ],
-        }],
+        "artifactChanges": [
+            {
+                "artifactLocation": {"uri": quote(f.path, safe="/"), "uriBaseId": SRCROOT},
+                "replacements": [
+                    {"deletedRegion": _region(edit.span), "insertedContent": {"text": edit.content}} for edit in f.fix.edits
+                ],
+            }
+        ],
     }
 
 

@@ -28,6 +28,4 @@ def render(report: Report, *, as_json: bool = False) -> str:
         return ""
     count_width = max(len(str(r["count"])) for r in table)
     code_width = max(len(r["code"]) for r in table)
-    return "".join(
-        f"{r['count']:>{count_width}}\t{r['code']:<{code_width}}\t[{r['severity']}] {r['name']}\n" for r in table
-    )
+    return "".join(f"{r['count']:>{count_width}}\t{r['code']:<{code_width}}\t[{r['severity']}] {r['name']}\n" for r in table)

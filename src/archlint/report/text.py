@@ -40,14 +40,14 @@ def render(report: Report, *, color: bool = False) -> str:
             out.extend(_header(f, paint))
             out.extend(_frame(f, lines, paint))
             out.extend(
-                f"  = related: {escape.line(r.path)}:{r.span.line}:{r.span.column}: {_one_line(r.message)}"
-                for r in f.related
+                f"  = related: {escape.line(r.path)}:{r.span.line}:{r.span.column}: {_one_line(r.message)}" for r in f.related
             )
             out.append("")
     out.append(paint(_BOLD, summary(findings, report.files_checked, report.files_generated)))
     if report.unchanged or report.absent:
-        out.append(f"Baseline: {_plural(len(report.unchanged), 'finding')} accepted, "
-                   f"{len(report.absent)} fixed since it was written.")
+        out.append(
+            f"Baseline: {_plural(len(report.unchanged), 'finding')} accepted, {len(report.absent)} fixed since it was written."
+        )
     return "\n".join(out) + "\n"
 
 
