@@ -156,6 +156,8 @@ class UnversionedRoute(Rule[S1Options]):
             "mount": "this mount",
             "router": "this router's prefix",
         }[segment.kind]
+        if segment.from_arguments:
+            where = "the router this call makes"
         examples = ", ".join(_label(r, p) for r, p in routes[:3])
         more = f" and {len(routes) - 3} more" if len(routes) > 3 else ""
         count = f"{len(routes)} route{'s' if len(routes) != 1 else ''}"
