@@ -72,6 +72,9 @@ class FullPath:
     rewritten: str = ""
     #: The include/mount edges from the app down to the route's owner, outermost first.
     via: tuple[Include | Mount, ...] = ()
+    #: The route's methods on this path when a factory call's arguments decide them
+    #: (``methods=[callback_method]``); None: the route's own.
+    methods: tuple[str, ...] | None = None
 
     @property
     def path(self) -> str | None:
@@ -488,7 +491,8 @@ class _Builder:
                 segments = segments + (self._segment("router", prefix, obj.ctx, obj.file, obj.call, None, params, origin),)
         for route in obj.routes:
             route_segment = self._segment("route", route.path_expr, route.ctx, route.file, route.call, None, params, origin)
-            route.full_paths.append(FullPath(app, segments + (route_segment,), rewritten, via))
+            methods = self._methods_with(route, params) if params and "?" in route.methods else None
+            route.full_paths.append(FullPath(app, segments + (route_segment,), rewritten, via, methods))
         for inc in obj.includes:
             if inc.child is None:
                 continue
@@ -615,6 +619,16 @@ class _Builder:
                     value = self.index.attribute(value, attr)
                 return value
         return self.index.evaluate(expr, ctx)
+
+    def _methods_with(self, route: Route, params: Params) -> tuple[str, ...] | None:
+        """``methods=[callback_method]`` with a factory call's arguments bound."""
+        expr = route.kw("methods")
+        if not isinstance(expr, Seq):
+            return None
+        values = [self._substituted(item, route.ctx, params) for item in expr.items]
+        if not values or not all(isinstance(v, Const) and isinstance(v.value, str) for v in values):
+            return None
+        return tuple(str(v.value).upper() for v in values if isinstance(v, Const))
 
     def _substituted(self, expr: Expr, ctx: Ctx, params: Params) -> Value:
         if isinstance(expr, Name):
@@ -832,13 +846,22 @@ class _Builder:
         return out
 
 
+def methods_on(route: Route, full: FullPath | None) -> tuple[str, ...]:
+    """The methods a route answers on one of its full paths."""
+    return full.methods if full is not None and full.methods else route.methods
+
+
 def _distinct(full_paths: list[FullPath]) -> list[FullPath]:
     """Each endpoint once: several include chains that give one app the same path are one path."""
     seen: set = set()
     out = []
     for full in full_paths:
         path = full.path
-        key = (full.app, path) if path is not None else (full.app, tuple((s.path, s.span, s.text) for s in full.segments))
+        key = (
+            (full.app, path, full.methods)
+            if path is not None
+            else (full.app, tuple((s.path, s.span, s.text) for s in full.segments))
+        )
         if key not in seen:
             seen.add(key)
             out.append(full)
