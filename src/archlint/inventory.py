@@ -609,7 +609,9 @@ class _Inventory:
         """A class-based view's dependencies: attributes of the class and its bases (``user = Depends(...)``)."""
         seen_names: set[str] = set()
         for ref in self.index.mro(klass):
-            fact = self.index.class_fact(ref) if isinstance(ref, ClassRef) else None
+            if not isinstance(ref, ClassRef):
+                continue
+            fact = self.index.class_fact(ref)
             if fact is None:
                 continue
             names: set[str] = set()
