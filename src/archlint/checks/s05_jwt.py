@@ -978,7 +978,7 @@ class HardcodedJwtSecret(_S5Rule):
             if decode.api.key is not None:
                 keys.append((decode.call.arg(*decode.api.key), decode.ctx, self._asymmetric(data, decode)))
         keys.extend((expr, ctx, False) for expr, ctx in data.config_secrets)
-        results: list[Traced] = []
+        results: list[Traced[str | bytes]] = []
         data.origins.fallbacks = True
         try:
             for expr, ctx, verify_only in keys:
