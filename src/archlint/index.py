@@ -505,13 +505,13 @@ class ProjectIndex:
                             stack.append(value)
         return seen
 
-    def is_subclass(self, value: Value | None, fqns: set[str] | frozenset[str]) -> TypeGuard[ClassRef | Symbol]:
+    def is_subclass(self, value: Value | None, fqns: set[str] | frozenset[str]) -> bool:
         """Whether a class value is, or derives from, one of the dotted names."""
         if not isinstance(value, (ClassRef, Symbol)):
             return False
         return any(fqn_of(k) in fqns for k in self.mro(value))
 
-    def instance_of(self, value: Value, fqns: set[str] | frozenset[str]) -> bool:
+    def instance_of(self, value: Value, fqns: set[str] | frozenset[str]) -> TypeGuard[Instance]:
         return isinstance(value, Instance) and self.is_subclass(value.type, fqns)
 
     def _call(self, func: Value, call: Call, ctx: Ctx) -> Value:

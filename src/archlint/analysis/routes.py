@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from archlint.collect.facts import Attr, Await, Call, DictExpr, Expr, FileFacts, FunctionFact, Lit, Name, Seq, Starred, Subscript
 from archlint.model import Span
 from archlint.names import APP_TYPES, FORM_PARAMS, HTML_RESPONSES, REDIRECT_RESPONSES, ROUTER_TYPES, STARLETTE_APPS
-from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, ParamValue, SeqValue, Unknown, Value
+from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, ParamValue, SeqValue, Symbol, Unknown, Value
 
 if TYPE_CHECKING:
     from archlint.index import ProjectIndex
@@ -159,6 +159,12 @@ class RouteTable:
     #: Answers computed on demand, by route: why it is not in its document, whether it serves a page.
     _openapi_answers: dict[int, str] = field(default_factory=dict, repr=False, compare=False)
     _page_answers: dict[int, bool] = field(default_factory=dict, repr=False, compare=False)
+
+    def child(self, edge: Include | Mount) -> RouterObject:
+        """The router or application an edge of a ``FullPath.via`` brings in (a full path only crosses known ones)."""
+        if edge.child is None:
+            raise KeyError(f"the {type(edge).__name__.lower()} at {edge.file} brings in no known object")
+        return self.objects[edge.child]
 
     @property
     def apps(self) -> list[RouterObject]:
@@ -347,7 +353,7 @@ class _Builder:
             if site.context == "decorator":
                 continue
             callee = index.evaluate(site.call.func, ctx)
-            if not isinstance(callee, (ClassRef,)) and getattr(callee, "fqn", None) is None:
+            if not isinstance(callee, (ClassRef, Symbol)):  # only a class makes an app or a router
                 continue
             if index.is_subclass(callee, APP_TYPES | STARLETTE_APPS):
                 kind = "app"
@@ -579,7 +585,9 @@ class _Builder:
             return []
         kind_ctx = Ctx(value.module, fn.parent or "")
         annotation = self.index.evaluate(value.annotation, kind_ctx)
-        if not self.index.is_subclass(annotation, APP_TYPES | STARLETTE_APPS | ROUTER_TYPES):
+        if not isinstance(annotation, (ClassRef, Symbol)) or not self.index.is_subclass(
+            annotation, APP_TYPES | STARLETTE_APPS | ROUTER_TYPES
+        ):
             return []
         key = (value.module, param.span)
         if key not in self.objects:
