@@ -32,7 +32,7 @@ from archlint.collect.facts import (
 )
 from archlint.model import Span
 from archlint.names import APP_TYPES, FORM_PARAMS, HTML_RESPONSES, REDIRECT_RESPONSES, ROUTER_TYPES, STARLETTE_APPS
-from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, ParamValue, SeqValue, Unknown, Value
+from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, ParamValue, SeqValue, Symbol, Unknown, Value
 
 if TYPE_CHECKING:
     from archlint.index import ProjectIndex
@@ -184,8 +184,15 @@ class RouteTable:
     returned: frozenset[ObjKey] = frozenset()
     #: The builder, kept to answer ``objects_of`` after the build.
     resolver: _Builder | None = field(default=None, repr=False, compare=False)
-    #: Answers computed on demand (documents, pages), by question and route.
-    _answers: dict[str, dict[int, object]] = field(default_factory=dict, repr=False, compare=False)
+    #: Answers computed on demand, by route: why it is not in its document, whether it serves a page.
+    _openapi_answers: dict[int, str] = field(default_factory=dict, repr=False, compare=False)
+    _page_answers: dict[int, bool] = field(default_factory=dict, repr=False, compare=False)
+
+    def child(self, edge: Include | Mount) -> RouterObject:
+        """The router or application an edge of a ``FullPath.via`` brings in (a full path only crosses known ones)."""
+        if edge.child is None:
+            raise KeyError(f"the {type(edge).__name__.lower()} at {edge.file} brings in no known object")
+        return self.objects[edge.child]
 
     @property
     def apps(self) -> list[RouterObject]:
@@ -226,7 +233,7 @@ class RouteTable:
         its own document, so the application nearest the route decides.
         Websockets are never in a document.
         """
-        cache = self._answers.setdefault("openapi", {})
+        cache = self._openapi_answers
         key = id(route)
         if key not in cache:
             cache[key] = self._not_in_openapi(route)
@@ -279,7 +286,7 @@ class RouteTable:
         project helper that returns one) or an HTML form's action (``Form(...)``
         parameters and a redirect or page answer).
         """
-        cache = self._answers.setdefault("page", {})
+        cache = self._page_answers
         key = id(route)
         if key not in cache:
             cache[key] = self._serves_page(route)
@@ -374,16 +381,16 @@ class _Builder:
             if site.context == "decorator":
                 continue
             callee = index.evaluate(site.call.func, ctx)
-            if not isinstance(callee, (ClassRef,)) and getattr(callee, "fqn", None) is None:
+            if not isinstance(callee, (ClassRef, Symbol)):  # only a class makes an app or a router
                 continue
-            kind = None
             if index.is_subclass(callee, APP_TYPES | STARLETTE_APPS):
                 kind = "app"
             elif index.is_subclass(callee, ROUTER_TYPES):
                 kind = "router"
-            if kind:
-                instance = Instance(callee, site.call, ctx)
-                self.objects[instance.key] = RouterObject(instance.key, kind, instance, facts.path)
+            else:
+                continue
+            instance = Instance(callee, site.call, ctx)
+            self.objects[instance.key] = RouterObject(instance.key, kind, instance, facts.path)
         routes: list[Route] = []
         includes: list[Include] = []
         mounts: list[Mount] = []
@@ -426,9 +433,9 @@ class _Builder:
                     elif method == "mount":
                         app_expr = call.arg(1, "app")
                         app_value = index.evaluate(app_expr, ctx) if app_expr is not None else Unknown("no app")
-                        children = self.objects_of(app_expr, ctx) if app_expr is not None else []
+                        mounted = self.objects_of(app_expr, ctx) if app_expr is not None else []
                         mounts.append(
-                            Mount(owner, children[0] if children else None, call.arg(0, "path"), app_value, call, ctx, facts.path)
+                            Mount(owner, mounted[0] if mounted else None, call.arg(0, "path"), app_value, call, ctx, facts.path)
                         )
                     else:
                         methods = "websocket" if method == "add_api_websocket_route" else None
@@ -437,8 +444,8 @@ class _Builder:
                         routes.append(route)
         # 4. OpenAPI callback routers (``callbacks=router.routes``) document another server's endpoint:
         #    their paths hold runtime expressions and nothing serves them.
-        callbacks = self._callback_routers(routes, includes)
-        routes = [r for r in routes if r.owner not in callbacks]
+        callback_routers = self._callback_routers(routes, includes)
+        routes = [r for r in routes if r.owner not in callback_routers]
         for obj in self.objects.values():
             obj.dependency_sources = [(obj.call.kw("dependencies"), obj.ctx), *self._inherited_dependencies(obj)]
         for route in routes:
@@ -554,7 +561,7 @@ class _Builder:
     def _includes(self, call: Call, ctx: Ctx, facts: FileFacts, owner: ObjKey) -> list[Include]:
         child_expr = call.arg(0, "router")
         envs = self._loop_envs(child_expr, ctx) if child_expr is not None else None
-        if envs:
+        if child_expr is not None and envs:
             # One include per iteration of a loop over a literal collection.
             out: list[Include] = []
             for env in envs:
@@ -659,8 +666,12 @@ class _Builder:
         """``dependencies=`` a project subclass of APIRouter/FastAPI passes to ``super().__init__``."""
         out: list[tuple[Expr | None, Ctx]] = []
         for klass in self.index.mro(obj.instance.type):
-            fact = self.index.class_fact(klass) if isinstance(klass, ClassRef) else None
-            init = self.index.function(FuncRef(klass.module, fact.defs["__init__"])) if fact and "__init__" in fact.defs else None
+            if not isinstance(klass, ClassRef):
+                continue
+            fact = self.index.class_fact(klass)
+            if fact is None or "__init__" not in fact.defs:
+                continue
+            init = self.index.function(FuncRef(klass.module, fact.defs["__init__"]))
             if init is None:
                 continue
             for site in init.calls:
@@ -692,7 +703,9 @@ class _Builder:
             return []
         kind_ctx = Ctx(value.module, fn.parent or "")
         annotation = self.index.evaluate(value.annotation, kind_ctx)
-        if not self.index.is_subclass(annotation, APP_TYPES | STARLETTE_APPS | ROUTER_TYPES):
+        if not isinstance(annotation, (ClassRef, Symbol)) or not self.index.is_subclass(
+            annotation, APP_TYPES | STARLETTE_APPS | ROUTER_TYPES
+        ):
             return []
         key = (value.module, param.span)
         if key not in self.objects:
