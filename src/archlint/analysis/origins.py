@@ -138,6 +138,11 @@ class Traced(Generic[V]):
 Tracer = Callable[[Expr, Ctx], "list[Traced[V] | Unknown]"]
 
 
+#: What an expression may be where a test reads it (``Origins.candidates``): ``("const", value)``,
+#: ``("member", fqn)`` for an enum member, ``("object", truthy)`` for an object that is not None.
+Candidate = tuple[str, object]
+
+
 def known(results: Iterable[Traced[V] | Unknown]) -> list[Traced[V]]:
     return [r for r in results if isinstance(r, Traced)]
 
@@ -449,7 +454,7 @@ class Origins:
         truths = {_truth(v) for v in values}
         return truths.pop() if len(truths) == 1 else None
 
-    def candidates(self, expr: Expr, ctx: Ctx, depth: int = 0) -> list[tuple] | None:
+    def candidates(self, expr: Expr, ctx: Ctx, depth: int = 0) -> list[Candidate] | None:
         """What an expression may be where a test reads it, one entry per flow; None when any flow is unknown.
 
         Entries: ``("const", value)``, ``("member", fqn)`` for an enum member,
@@ -479,13 +484,13 @@ class Origins:
             bindings = self.name_bindings(expr.id, ctx, expr.span)
             if not bindings:
                 return None
-            out: list[tuple] = []
+            out: list[Candidate] = []
             for binding in bindings:
                 if binding.kind == "value" and binding.expr is not None and (binding.ctx.scope or isinstance(binding.expr, Lit)):
                     found = self.candidates(binding.expr, binding.ctx, depth + 1)
                 elif binding.kind == "param":
                     flows = self.flows(binding)
-                    collected: list[tuple] = []
+                    collected: list[Candidate] = []
                     for flow in flows:
                         more = self.candidates(flow.expr, flow.ctx, depth + 1) if flow.expr is not None else None
                         if more is None:
@@ -878,16 +883,16 @@ _ENUMS = frozenset({"enum.Enum", "enum.StrEnum", "enum.IntEnum", "enum.Flag", "e
 _TIMEDELTAS = frozenset({"datetime.timedelta", "pendulum.duration"})
 
 
-def _truth(value: tuple) -> bool | None:
+def _truth(value: Candidate) -> bool | None:
     kind, payload = value
     if kind == "const":
         return bool(payload)
     if kind == "member":
         return True
-    return payload
+    return payload if isinstance(payload, bool) else None
 
 
-def _compare(op: str, a: tuple, b: tuple) -> bool | None:
+def _compare(op: str, a: Candidate, b: Candidate) -> bool | None:
     """``a op b`` for two candidates; None when it cannot be told."""
     if op in ("Is", "IsNot"):
         if ("const", None) not in (a, b):

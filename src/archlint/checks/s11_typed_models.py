@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from archlint.analysis.orm import ColumnDef, RelationshipDef
 from archlint.analysis.static_types import canonical_calls, canonical_of, imported_names
@@ -652,8 +653,8 @@ class LazyRelationshipInAsyncApp(_S11Rule):
                 )
 
     @staticmethod
-    def _mitigated(rel: RelationshipDef, table, loaded: set[tuple[ClassRef | None, str]]) -> bool:
-        if ("*", "*") in loaded or (None, rel.name) in loaded:  # type: ignore[comparison-overlap]
+    def _mitigated(rel: RelationshipDef, table, loaded: set[LoaderTarget]) -> bool:
+        if ("*", "*") in loaded or (None, rel.name) in loaded:
             return True
         users = [m for m in table.models.values() if rel.owner in m.lineage]
         if any(m.async_attrs for m in users):
@@ -666,14 +667,18 @@ def is_async_app(index: ProjectIndex, markers: Iterable[str]) -> bool:
     return any(imported_names(index, facts) & wanted for facts in index.modules.values())
 
 
-def loader_targets(index: ProjectIndex, loader_options: Iterable[str]) -> set[tuple[ClassRef | None, str]]:
+#: A (model, attribute) pair a loader option names: model None for a string path, ("*", "*") for ``"*"``.
+LoaderTarget = tuple[ClassRef | Literal["*"] | None, str]
+
+
+def loader_targets(index: ProjectIndex, loader_options: Iterable[str]) -> set[LoaderTarget]:
     """(model, attribute) pairs named in loader options anywhere: ``selectinload(User.items)``.
 
     A string path (``selectinload("items")``) gives (None, "items"); ``"*"`` gives ("*", "*").
     """
     fqns = set(loader_options)
     short = {f.rsplit(".", 1)[-1] for f in fqns}
-    out: set = set()
+    out: set[LoaderTarget] = set()
     sites = list(canonical_calls(index, fqns))
     # Chained options: selectinload(User.items).selectinload(Item.tags), Load(User).selectinload(...).
     for facts, scope, ctx in index.iter_scopes():

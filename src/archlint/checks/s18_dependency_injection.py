@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from archlint.analysis.endpoints import DEPENDS, handler_ctx, route_label
+from archlint.analysis.endpoints import handler_ctx, route_label
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import (
     Attr,
@@ -25,6 +25,7 @@ from archlint.collect.facts import (
 )
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
+from archlint.names import DEPENDS
 from archlint.pack import option
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, Value, fqn_of
 
