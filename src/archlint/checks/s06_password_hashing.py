@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from archlint.analysis.origins import Origins, identifiers, iter_exprs, labels_of, snake
 from archlint.checks.base import Project, Rule
@@ -30,6 +31,11 @@ from archlint.names import (
 )
 from archlint.pack import option
 from archlint.values import ClassRef, Ctx, Instance
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from archlint.fixes import FixSource, Rewrite
 
 
 @dataclass(frozen=True)
@@ -181,7 +187,7 @@ class BcryptCostTooLow(_S6Rule):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         from archlint.fixes import security as security_fixes  # LibCST: only when fixing
 
         return security_fixes.raise_cost(source, finding.span, self.options.bcrypt_min_cost)

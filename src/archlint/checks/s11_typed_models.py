@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from archlint.analysis.orm import ColumnDef, RelationshipDef
 from archlint.analysis.static_types import canonical_calls, canonical_of, imported_names
@@ -15,6 +15,11 @@ from archlint.model import Finding, Severity, Span
 from archlint.names import canonical
 from archlint.pack import option
 from archlint.values import ClassRef, Ctx, Instance
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from archlint.fixes import FixSource, Rewrite
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +291,7 @@ class UntypedColumn(_S11Rule):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         columns = getattr(self, "_typed", {}).get(finding.path)
         from archlint.fixes import sqlalchemy as sqlalchemy_fixes  # LibCST: only when fixing
 
