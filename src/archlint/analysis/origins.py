@@ -27,14 +27,17 @@ from archlint.collect.facts import (
     Await,
     BinOp,
     Call,
+    ClassFact,
     DictExpr,
     Expr,
     FileFacts,
     FString,
     FunctionFact,
+    ImportFact,
     Lit,
     Name,
     Other,
+    Param,
     Scope,
     Seq,
     Starred,
@@ -43,7 +46,7 @@ from archlint.collect.facts import (
 )
 from archlint.model import Span
 from archlint.names import ANNOTATED, COLUMN_FUNCTIONS, ENV_GETTERS, FIELD_FUNCTIONS
-from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Module, ParamValue, Symbol, TypeForm, Unknown
+from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Module, ParamValue, Symbol, TypeForm, Unknown, Value
 
 if TYPE_CHECKING:
     from archlint.index import ProjectIndex
@@ -507,7 +510,7 @@ class Origins:
             return out if len(out) <= _MAX_FLOWS else None
         return None
 
-    def _param_binding(self, facts: FileFacts, scope: FunctionFact, param) -> Binding:
+    def _param_binding(self, facts: FileFacts, scope: FunctionFact, param: Param) -> Binding:
         return Binding(
             "param",
             param.name,
@@ -518,7 +521,7 @@ class Origins:
             FuncRef(facts.module, scope.qualname),
         )
 
-    def _import_binding(self, facts: FileFacts, imp, name: str) -> Binding:
+    def _import_binding(self, facts: FileFacts, imp: ImportFact, name: str) -> Binding:
         site = Site(facts.path, imp.span)
         ctx = Ctx(facts.module, imp.scope)
         if imp.name is None:
@@ -558,7 +561,7 @@ class Origins:
             return None
         return self.member_bindings(klass, expr.attr)
 
-    def class_of(self, base, base_expr: Expr | None = None, ctx: Ctx | None = None) -> ClassRef | None:
+    def class_of(self, base: Value, base_expr: Expr | None = None, ctx: Ctx | None = None) -> ClassRef | None:
         """The project class an attribute is read from: a class, an instance, ``self``, an annotated parameter."""
         if isinstance(base, ClassRef):
             return base
@@ -633,8 +636,8 @@ class Origins:
                 return Call(default.span, default)
         return default
 
-    def _self_assignments(self, facts: FileFacts, fact, attr: str) -> list[Binding]:
-        out = []
+    def _self_assignments(self, facts: FileFacts, fact: ClassFact, attr: str) -> list[Binding]:
+        out: list[Binding] = []
         for qualname in fact.defs.values():
             fn = facts.functions.get(qualname)
             if fn is None or not fn.params:

@@ -10,13 +10,14 @@ bcrypt settings behind it irrelevant: they only verify old hashes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from archlint.analysis.origins import Origins, identifiers, iter_exprs, labels_of, snake
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, Call, ClassFact, Expr, FunctionFact, Lit, Name
+from archlint.collect.facts import Attr, Call, ClassFact, Expr, FunctionFact, Lit, Name, Scope
+from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
 from archlint.names import (
     COLUMN,
@@ -301,7 +302,13 @@ class WeakPasswordHash(_S6Rule):
         return f"A password is hashed with `{fqn}`, a fast hash: use bcrypt (cost 12) or argon2."
 
     def _for_password(
-        self, project: Project, origins: Origins, call: Call, data: Expr | None, ctx: Ctx, labels_from=None
+        self,
+        project: Project,
+        origins: Origins,
+        call: Call,
+        data: Expr | None,
+        ctx: Ctx,
+        labels_from: Instance | None = None,
     ) -> bool:
         opts = self.options
         scope = project.index.scope(ctx)
@@ -350,7 +357,7 @@ _SLOW_HASHES = {"bcrypt.hashpw", "bcrypt.checkpw", "bcrypt.kdf", "hashlib.pbkdf2
 _SLOW_METHODS = {"hash", "verify", "verify_and_update", "hashpw", "checkpw"}
 
 
-def _feeds_slow_hash(index, scope, call: Call, ctx: Ctx) -> bool:
+def _feeds_slow_hash(index: ProjectIndex, scope: Scope, call: Call, ctx: Ctx) -> bool:
     """Whether a hash's result is passed (directly or through local variables) to bcrypt/passlib/pwdlib."""
     carriers: set[str] = set()
     spans = [call.span]
@@ -377,7 +384,7 @@ def _feeds_slow_hash(index, scope, call: Call, ctx: Ctx) -> bool:
     return False
 
 
-def _names(expr: Expr | None):
+def _names(expr: Expr | None) -> Iterator[Name]:
     for node in iter_exprs(expr):
         if isinstance(node, Name):
             yield node

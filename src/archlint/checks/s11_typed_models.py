@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from archlint.analysis.orm import ColumnDef, RelationshipDef
+from archlint.analysis.orm import ColumnDef, Models, RelationshipDef
 from archlint.analysis.static_types import canonical_calls, canonical_of, imported_names
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, Call, Expr, Lit, Name
+from archlint.collect.facts import Attr, Call, ClassFact, Expr, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
 from archlint.names import canonical
@@ -412,11 +412,11 @@ def _dotted(expr: Expr) -> str:
     return ""
 
 
-def _declared_in_body(fact, name: str) -> bool:
+def _declared_in_body(fact: ClassFact, name: str) -> bool:
     return any(any(getattr(t, "id", None) == name for t in a.targets) for a in fact.assigns)
 
 
-def _annotated(fact, name: str) -> bool:
+def _annotated(fact: ClassFact, name: str) -> bool:
     return any(a.annotation is not None and any(getattr(t, "id", None) == name for t in a.targets) for a in fact.assigns)
 
 
@@ -658,7 +658,7 @@ class LazyRelationshipInAsyncApp(_S11Rule):
                 )
 
     @staticmethod
-    def _mitigated(rel: RelationshipDef, table, loaded: set[LoaderTarget]) -> bool:
+    def _mitigated(rel: RelationshipDef, table: Models, loaded: set[LoaderTarget]) -> bool:
         if ("*", "*") in loaded or (None, rel.name) in loaded:
             return True
         users = [m for m in table.models.values() if rel.owner in m.lineage]
