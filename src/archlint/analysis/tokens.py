@@ -21,8 +21,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from archlint.analysis.origins import Flow, Origins, Site, Traced, combine, identifiers, iter_exprs, known, labels_of, snake
-from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, FunctionFact, Lit, Name, Other, Starred, Subscript
+from archlint.analysis.origins import (
+    Binding,
+    Flow,
+    Origins,
+    Site,
+    Traced,
+    combine,
+    identifiers,
+    iter_exprs,
+    known,
+    labels_of,
+    snake,
+)
+from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, FunctionFact, Lit, Name, Other, Scope, Starred, Subscript
+from archlint.model import Span
 from archlint.values import Ctx, FuncRef, Instance, ParamValue, TypeForm, Unknown, fqn_of
 
 if TYPE_CHECKING:
@@ -754,13 +767,13 @@ class Tokens:
         return False
 
 
-def _annotation_names(index, binding) -> set[str]:
+def _annotation_names(index: ProjectIndex, binding: Binding) -> set[str]:
     """Dotted names in an annotation (``timedelta | None`` gives datetime.timedelta)."""
     ctx = binding.ctx
-    if binding.kind == "param":
+    if binding.kind == "param" and binding.function is not None:
         fn = index.function(binding.function)
         ctx = Ctx(ctx.module, fn.parent or "") if fn is not None else ctx
-    out = set()
+    out: set[str] = set()
     for node in iter_exprs(binding.annotation):
         if isinstance(node, (Name, Attr)):
             name = index.fqn(node, ctx)
@@ -769,7 +782,7 @@ def _annotation_names(index, binding) -> set[str]:
     return out
 
 
-def _enclosing_calls(scope, target, origins: Origins, ctx: Ctx) -> tuple[str, ...]:
+def _enclosing_calls(scope: Scope, target: Span, origins: Origins, ctx: Ctx) -> tuple[str, ...]:
     """Names of the calls an expression is an argument of (``RefreshToken(expires_at=...)``)."""
     out: list[str] = []
     for site in scope.calls:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from archlint.analysis.routes import FullPath, Route, RouteTable, Segment, methods_on
 from archlint.checks.base import Project, Rule, probe_match
-from archlint.model import Finding, Related, Severity
+from archlint.model import Finding, Related, Severity, Span
 from archlint.pack import option
 
 _MAX_RELATED = 10
@@ -221,10 +221,10 @@ class UnverifiableRoutePath(Rule[S1Options]):
         self._probes = project.health_probes
         table = project.routes
         pattern = self.options.route_pattern
-        notes: dict[tuple, tuple[str, list[Route]]] = {}
+        notes: dict[tuple[str, Span], tuple[str, list[Route]]] = {}
         reachable = table.reachable()
 
-        def note(path: str, span, message: str, route: Route | None) -> None:
+        def note(path: str, span: Span, message: str, route: Route | None) -> None:
             entry = notes.setdefault((path, span), (message, []))
             if route is not None:
                 entry[1].append(route)

@@ -189,7 +189,7 @@ class UnversionedOpenapiPath(_DocumentRule):
                         related=project.openapi.related(doc, ("paths", template)),
                     )
 
-    def _ok(self, pattern, path: str) -> bool:
+    def _ok(self, pattern: re.Pattern[str], path: str) -> bool:
         return (
             bool(pattern.match(path))
             or any(fnmatch.fnmatchcase(path, g) for g in self.options.unversioned_allow)

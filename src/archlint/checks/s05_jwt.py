@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from archlint.analysis.endpoints import route_label
 from archlint.analysis.origins import Site, Traced, known, snake
@@ -22,6 +23,11 @@ from archlint.collect.facts import Attr, Call, DictExpr, Expr, Lit, Name, Seq, S
 from archlint.model import Finding, Related, Severity
 from archlint.pack import option
 from archlint.values import Const, Ctx, SeqValue, Unknown
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from archlint.fixes import FixSource, Rewrite
 
 _UNVERIFIED = ("verify_signature", "verify_exp")
 _ASYMMETRIC = re.compile(r"^(?:RS|PS|ES|EdDSA)", re.I)
@@ -637,7 +643,7 @@ class JwtDecodeWithoutAlgorithms(_S5Rule):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         hint = getattr(self, "_hints", {}).get((finding.path, finding.span))
         if hint is None:
             return None

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from archlint.analysis.pydantic_models import (
     Shape,
@@ -37,6 +38,11 @@ from archlint.model import Finding, Severity
 from archlint.names import CONFIG_DICTS, PYDANTIC_FIELD, REQUESTS, SQLMODEL_FIELD, canonical
 from archlint.pack import option
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, ParamValue, Symbol
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from archlint.fixes import FixSource, Rewrite
 
 #: Field-like callables whose keyword arguments changed in v2 (v1 spellings included).
 _FIELD_LIKE = (
@@ -327,7 +333,7 @@ class PydanticV1ConfigClass(_V1Idiom):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         kind = getattr(self, "_kinds", {}).get((finding.path, finding.span))
         if kind is None:
             return None
@@ -438,7 +444,7 @@ class PydanticV1ConfigKey(_V1Idiom):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
 
         return pydantic_fixes.rename_config_key(source, finding.span, self.options.v1_config_keys)
@@ -645,7 +651,7 @@ class PydanticV1Validator(_V1Idiom):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
 
         return pydantic_fixes.field_validator(source, finding.span) or pydantic_fixes.model_validator(source, finding.span)
@@ -805,7 +811,7 @@ class PydanticV1ModelMethod(_V1Idiom):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
 
         return pydantic_fixes.rename_method(source, finding.span)
@@ -1108,7 +1114,7 @@ class PydanticV1FieldArgument(_V1Idiom):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         if "SQLModel" in finding.message:
             return None  # SQLModel's Field takes the v2 names through schema_extra: a person decides
         from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing

@@ -6,7 +6,7 @@ import fnmatch
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from archlint.analysis.orm import ColumnDef, Constraint, Model
 from archlint.checks.base import Project, Rule
@@ -16,6 +16,11 @@ from archlint.model import Finding, Severity, Span
 from archlint.names import canonical
 from archlint.pack import option
 from archlint.values import Const, Ctx, SeqValue, fqn_of
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from archlint.fixes import FixSource, Rewrite
 
 
 @dataclass(frozen=True)
@@ -227,7 +232,7 @@ class UnindexedForeignKey(_S12Rule):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         from archlint.fixes import sqlalchemy as sqlalchemy_fixes  # LibCST: only when fixing
 
         return sqlalchemy_fixes.index_column(source, finding.span)

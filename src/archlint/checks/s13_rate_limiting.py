@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from archlint.analysis.apps import Registration
 from archlint.analysis.rate_limits import (
     LimitValue,
     alternative_guard,
@@ -274,7 +275,7 @@ class RateLimiterNotRegistered(Rule[S13Options]):
                     "The SlowAPI limiter is not fully registered on this application: it lacks " + "; ".join(missing) + ".",
                 )
 
-    def _is_handler(self, index: ProjectIndex, reg) -> bool:
+    def _is_handler(self, index: ProjectIndex, reg: Registration) -> bool:
         value = index.evaluate(reg.target, reg.ctx)
         if isinstance(value, Unknown):
             return True
@@ -282,7 +283,7 @@ class RateLimiterNotRegistered(Rule[S13Options]):
             return value.value == 429
         return index.is_subclass(value, frozenset(self.options.exceeded_types))
 
-    def _is_middleware(self, index: ProjectIndex, reg) -> bool:
+    def _is_middleware(self, index: ProjectIndex, reg: Registration) -> bool:
         value = index.evaluate(reg.target, reg.ctx)
         return isinstance(value, Unknown) or index.is_subclass(value, frozenset(self.options.middleware_types))
 

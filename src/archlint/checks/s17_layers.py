@@ -177,7 +177,7 @@ class _Layers:
     def _compute(self, facts: FileFacts) -> str | None:
         parts = facts.rel.split("/")
         package_start = len(parts) - len(facts.module.split(".")) - (1 if facts.is_package else 0)
-        matches: list[tuple] = []
+        matches: list[tuple[int, int, int, str]] = []
         for position, (name, patterns) in enumerate(self.options.layer_paths.items()):
             for pattern in patterns:
                 depth = globs.anchor_depth(pattern, facts.rel)
