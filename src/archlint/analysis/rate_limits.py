@@ -18,7 +18,7 @@ from typing import Protocol
 
 from archlint.analysis.endpoints import list_dependencies, param_dependencies, route_status
 from archlint.analysis.routes import Route, RouteTable
-from archlint.collect.facts import Attr, Call, Expr, FunctionFact, Name, Seq
+from archlint.collect.facts import Attr, Call, CallSite, Expr, FileFacts, FunctionFact, Name, Seq
 from archlint.index import ProjectIndex
 from archlint.names import ANNOTATED, BASE_MODEL, SECURITY, SQLMODEL
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, SeqValue, TypeForm, Unknown, Value, fqn_of
@@ -293,7 +293,7 @@ def uses_alternative(index: ProjectIndex, names: RateLimitNames) -> str | None:
     return None
 
 
-def limiter_calls(index: ProjectIndex, names: RateLimitNames):
+def limiter_calls(index: ProjectIndex, names: RateLimitNames) -> list[tuple[FileFacts, CallSite, Ctx]]:
     return index.calls_to(*names.limiter_types)
 
 

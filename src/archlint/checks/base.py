@@ -13,11 +13,16 @@ import fnmatch
 import inspect
 import re
 from collections.abc import Iterable
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from archlint.model import Finding, Related, RuleInfo, Severity, Span
 from archlint.pack import format_value, option_fields
 from archlint.project import Project
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from archlint.fixes import FixSource, Rewrite
 
 __all__ = ["Project", "Rule"]
 
@@ -85,7 +90,7 @@ class Rule(Generic[OptionsT]):
             related=tuple(related),
         )
 
-    def fix(self, finding: Finding, source: Any) -> Any:
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         """The file's new text (or tree) with this finding fixed; None when it cannot be fixed safely here.
 
         ``source`` is an ``archlint.fixes.FixSource``: the file parsed with LibCST.

@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from archlint.analysis.endpoints import route_label
 from archlint.analysis.origins import Site, Traced, known, snake
@@ -22,6 +23,11 @@ from archlint.collect.facts import Attr, Call, DictExpr, Expr, Lit, Name, Seq, S
 from archlint.model import Finding, Related, Severity
 from archlint.pack import option
 from archlint.values import Const, Ctx, SeqValue, Unknown
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from archlint.fixes import FixSource, Rewrite
 
 _UNVERIFIED = ("verify_signature", "verify_exp")
 _ASYMMETRIC = re.compile(r"^(?:RS|PS|ES|EdDSA)", re.I)
@@ -637,7 +643,7 @@ class JwtDecodeWithoutAlgorithms(_S5Rule):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         hint = getattr(self, "_hints", {}).get((finding.path, finding.span))
         if hint is None:
             return None
@@ -871,8 +877,8 @@ class JwtNoneAlgorithm(_S5Rule):
                     continue
                 candidates.append((algorithm, issue.ctx))
             if issue.api.header is not None:
-                for expr, ctx in _dicts(data, issue.call.arg(*issue.api.header), issue.ctx):
-                    candidates.append((expr.get("alg"), ctx))
+                for header, ctx in _dicts(data, issue.call.arg(*issue.api.header), issue.ctx):
+                    candidates.append((header.get("alg"), ctx))
         for decode in data.decodes:
             if decode.api.algorithms is not None:
                 expr = decode.call.arg(*decode.api.algorithms)
@@ -978,7 +984,7 @@ class HardcodedJwtSecret(_S5Rule):
             if decode.api.key is not None:
                 keys.append((decode.call.arg(*decode.api.key), decode.ctx, self._asymmetric(data, decode)))
         keys.extend((expr, ctx, False) for expr, ctx in data.config_secrets)
-        results: list[Traced] = []
+        results: list[Traced[str | bytes]] = []
         data.origins.fallbacks = True
         try:
             for expr, ctx, verify_only in keys:
@@ -1015,4 +1021,6 @@ class HardcodedJwtSecret(_S5Rule):
             return False
         value = data.index.evaluate(decode.call.arg(*decode.api.algorithms), decode.ctx)
         names = [value.value] if isinstance(value, Const) else value.consts() if isinstance(value, SeqValue) else None
-        return bool(names) and all(isinstance(n, str) and _ASYMMETRIC.match(n) for n in names)
+        if not names:
+            return False
+        return all(isinstance(n, str) and _ASYMMETRIC.match(n) for n in names)

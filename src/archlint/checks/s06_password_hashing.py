@@ -10,12 +10,14 @@ bcrypt settings behind it irrelevant: they only verify old hashes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from archlint.analysis.origins import Origins, identifiers, iter_exprs, labels_of, snake
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, Call, ClassFact, Expr, FunctionFact, Lit, Name
+from archlint.collect.facts import Attr, Call, ClassFact, Expr, FunctionFact, Lit, Name, Scope
+from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
 from archlint.names import (
     COLUMN,
@@ -30,6 +32,11 @@ from archlint.names import (
 )
 from archlint.pack import option
 from archlint.values import ClassRef, Ctx, Instance
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from archlint.fixes import FixSource, Rewrite
 
 
 @dataclass(frozen=True)
@@ -181,7 +188,7 @@ class BcryptCostTooLow(_S6Rule):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         from archlint.fixes import security as security_fixes  # LibCST: only when fixing
 
         return security_fixes.raise_cost(source, finding.span, self.options.bcrypt_min_cost)
@@ -295,7 +302,13 @@ class WeakPasswordHash(_S6Rule):
         return f"A password is hashed with `{fqn}`, a fast hash: use bcrypt (cost 12) or argon2."
 
     def _for_password(
-        self, project: Project, origins: Origins, call: Call, data: Expr | None, ctx: Ctx, labels_from=None
+        self,
+        project: Project,
+        origins: Origins,
+        call: Call,
+        data: Expr | None,
+        ctx: Ctx,
+        labels_from: Instance | None = None,
     ) -> bool:
         opts = self.options
         scope = project.index.scope(ctx)
@@ -344,7 +357,7 @@ _SLOW_HASHES = {"bcrypt.hashpw", "bcrypt.checkpw", "bcrypt.kdf", "hashlib.pbkdf2
 _SLOW_METHODS = {"hash", "verify", "verify_and_update", "hashpw", "checkpw"}
 
 
-def _feeds_slow_hash(index, scope, call: Call, ctx: Ctx) -> bool:
+def _feeds_slow_hash(index: ProjectIndex, scope: Scope, call: Call, ctx: Ctx) -> bool:
     """Whether a hash's result is passed (directly or through local variables) to bcrypt/passlib/pwdlib."""
     carriers: set[str] = set()
     spans = [call.span]
@@ -371,7 +384,7 @@ def _feeds_slow_hash(index, scope, call: Call, ctx: Ctx) -> bool:
     return False
 
 
-def _names(expr: Expr | None):
+def _names(expr: Expr | None) -> Iterator[Name]:
     for node in iter_exprs(expr):
         if isinstance(node, Name):
             yield node
@@ -445,7 +458,9 @@ class PlaintextPasswordColumn(_S6Rule):
                 continue
             # The model's own columns and those it inherits from mixins and SQLModel bases.
             for klass in index.mro(ref):
-                fact = index.class_fact(klass) if isinstance(klass, ClassRef) else None
+                if not isinstance(klass, ClassRef):
+                    continue
+                fact = index.class_fact(klass)
                 if fact is None:
                     continue
                 owner = index.modules[klass.module]

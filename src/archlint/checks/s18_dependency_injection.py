@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from archlint.analysis.endpoints import DEPENDS, handler_ctx, route_label
+from archlint.analysis.endpoints import handler_ctx, route_label
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import (
     Attr,
@@ -25,8 +26,14 @@ from archlint.collect.facts import (
 )
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
+from archlint.names import DEPENDS
 from archlint.pack import option
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, Value, fqn_of
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from archlint.fixes import FixSource, Rewrite
 
 
 @dataclass(frozen=True)
@@ -166,7 +173,7 @@ class DependsAsDefault(Rule[S18Options]):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         from archlint.fixes import fastapi as fastapi_fixes  # LibCST: only when fixing
 
         return fastapi_fixes.depends_to_annotated(source, finding.span)
