@@ -101,8 +101,8 @@ class ProjectIndex:
                     if i == len(parts) - 1 and not _top_level_candidate(facts, parts, packages):
                         continue
                     self._suffixes[".".join(parts[i:])].append(facts.module)
-        self._cache: dict[tuple, Value] = {}
-        self._active: set[tuple] = set()
+        self._cache: dict[tuple[object, ...], Value] = {}
+        self._active: set[tuple[object, ...]] = set()
 
     # ------------------------------------------------------------ modules
     def module(self, name: str) -> FileFacts | None:

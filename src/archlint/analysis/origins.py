@@ -274,8 +274,8 @@ class Origins:
 
     def __init__(self, index: ProjectIndex) -> None:
         self.index = index
-        self._active: set[tuple] = set()
-        self._flows: dict[tuple, list[Flow]] = {}
+        self._active: set[tuple[object, ...]] = set()
+        self._flows: dict[tuple[object, ...], list[Flow]] = {}
         #: Function fqn -> the one call site (module, span) its parameters are read from.
         #: Pinning keeps arguments of one call together (a payload and a lifetime passed to
         #: the same helper) instead of mixing every caller's.
@@ -301,14 +301,14 @@ class Origins:
         except RecursionError:  # pragma: no cover - defensive
             return None
 
-    def guard(self, key: tuple) -> bool:
+    def guard(self, key: tuple[object, ...]) -> bool:
         """Enter a traced step; False on a cycle or when the trace is too deep."""
         if key in self._active or len(self._active) > _MAX_DEPTH:
             return False
         self._active.add(key)
         return True
 
-    def release(self, key: tuple) -> None:
+    def release(self, key: tuple[object, ...]) -> None:
         self._active.discard(key)
 
     # ------------------------------------------------------- definitions

@@ -750,7 +750,7 @@ class _Builder:
 
 def _distinct(full_paths: list[FullPath]) -> list[FullPath]:
     """Each endpoint once: several include chains that give one app the same path are one path."""
-    seen: set = set()
+    seen: set[tuple[ObjKey, object]] = set()
     out = []
     for full in full_paths:
         path = full.path

@@ -141,8 +141,8 @@ class TypeResolver:
 
     def __init__(self, index: ProjectIndex) -> None:
         self.index = index
-        self._cache: dict[tuple, Value | None] = {}
-        self._active: set[tuple] = set()
+        self._cache: dict[tuple[object, ...], Value | None] = {}
+        self._active: set[tuple[object, ...]] = set()
 
     # ------------------------------------------------------------ public
     def of(self, expr: Expr | None, ctx: Ctx) -> Value | None:

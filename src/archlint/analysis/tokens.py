@@ -705,7 +705,7 @@ class Tokens:
         for facts, scope, ctx in self.index.iter_scopes():
             roots = [a.value for a in scope.assigns] + list(scope.returns)
             roots += [arg for site in scope.calls for arg in (*site.call.args, *(v for _, v in site.call.kwargs))]
-            seen: set = set()
+            seen: set[Span] = set()
             for root in roots:
                 for node in iter_exprs(root):
                     if not isinstance(node, BinOp) or node.op != "Add" or node.span in seen:

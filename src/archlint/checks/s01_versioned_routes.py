@@ -18,12 +18,12 @@ _MAX_RELATED = 10
 
 @dataclass(frozen=True)
 class S1Options:
-    route_pattern: re.Pattern = option("Regular expression every full route path must match.")
+    route_pattern: re.Pattern[str] = option("Regular expression every full route path must match.")
     unversioned_allow: tuple[str, ...] = option("Full paths (fnmatch globs) exempt from versioning: docs, health, metrics.")
     exempt_mount_types: tuple[str, ...] = option("Dotted names of ASGI apps whose mounts are exempt (static files, SPA).")
 
 
-def _versioned_head(pattern: re.Pattern, head: str) -> bool:
+def _versioned_head(pattern: re.Pattern[str], head: str) -> bool:
     """Whether a known head already decides the match, whatever unknown part follows.
 
     Prefixes FastAPI accepts start with "/", so the unknown rest is "" or "/...".

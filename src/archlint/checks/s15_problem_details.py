@@ -70,7 +70,7 @@ class Answers:
     def __init__(self, index: ProjectIndex, opts: S15Options) -> None:
         self.index = index
         self.opts = opts
-        self._memo: dict[tuple, list[Answer]] = {}
+        self._memo: dict[tuple[str, str], list[Answer]] = {}
 
     def handler(self, reg: Registration) -> Verdict:
         if reg.function is not None:

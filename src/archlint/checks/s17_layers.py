@@ -275,7 +275,7 @@ class _Layers:
 
     def edges(self) -> Iterator[_Edge]:
         """Every import of a project module from a layer into another layer (once per statement and target)."""
-        seen: set[tuple] = set()
+        seen: set[tuple[str, Span, str]] = set()
         for facts in self.index.files.values():
             source = self.layer_of(facts)
             if source is None:
