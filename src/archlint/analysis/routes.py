@@ -450,7 +450,15 @@ class _Builder:
             route.full_paths = _distinct(route.full_paths)
         return table
 
-    def _walk(self, obj: RouterObject, segments: tuple, app: ObjKey, rewritten: str, active: set, via: tuple = ()) -> None:
+    def _walk(
+        self,
+        obj: RouterObject,
+        segments: tuple[Segment, ...],
+        app: ObjKey,
+        rewritten: str,
+        active: set[ObjKey],
+        via: tuple[Include | Mount, ...] = (),
+    ) -> None:
         if obj.key in active:
             return
         active = active | {obj.key}

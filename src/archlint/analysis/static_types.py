@@ -619,7 +619,7 @@ def lambda_spans(scope: Scope) -> list[Span]:
     ]
 
 
-_CALLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_CALLS: weakref.WeakKeyDictionary[ProjectIndex, dict[str, list[tuple[FileFacts, CallSite, Ctx]]]] = weakref.WeakKeyDictionary()
 
 
 def calls_by_name(index: ProjectIndex) -> dict[str, list[tuple[FileFacts, CallSite, Ctx]]]:

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from archlint.analysis.routes import FullPath, Route, RouteTable, Segment
+from archlint.analysis.routes import FullPath, ObjKey, Route, RouteTable, Segment
 from archlint.checks.base import Project, Rule, probe_match
 from archlint.model import Finding, Related, Severity, Span
 from archlint.pack import option
@@ -96,8 +96,8 @@ class UnversionedRoute(Rule[S1Options]):
     def check(self, project: Project) -> Iterable[Finding]:
         self._probes = project.health_probes
         table = project.routes
-        groups: dict[tuple, list[tuple[Route, str]]] = defaultdict(list)
-        blame_of: dict[tuple, Segment] = {}
+        groups: dict[tuple[str, Span], list[tuple[Route, str]]] = defaultdict(list)
+        blame_of: dict[tuple[str, Span], Segment] = {}
         for route in table.routes:
             for full in route.full_paths:
                 path = full.path
@@ -228,7 +228,7 @@ class UnverifiableRoutePath(Rule[S1Options]):
             if route is not None:
                 entry[1].append(route)
 
-        rewritten: dict[tuple, list[tuple[Route, str]]] = defaultdict(list)
+        rewritten: dict[tuple[ObjKey, str], list[tuple[Route, str]]] = defaultdict(list)
         for route in table.routes:
             for full in route.full_paths:
                 path = full.path

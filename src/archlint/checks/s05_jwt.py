@@ -385,7 +385,7 @@ class AccessTokenWithoutRefreshToken(_S5Rule):
                 handlers.setdefault(route.handler.fqn, []).append(route)
         if not handlers:
             return None
-        best: tuple | None = None
+        best: tuple[tuple[bool, int, int, str, int], Route, Issue] | None = None
         for order, issue in enumerate(issues):
             if not issue.ctx.scope:
                 continue

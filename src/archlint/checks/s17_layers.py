@@ -502,7 +502,7 @@ class LayerImportCycle(Rule[S17Options]):
             )
 
 
-def _cycles(graph: dict[str, dict[str, list]]) -> list[set[str]]:
+def _cycles(graph: dict[str, dict[str, list[_Edge]]]) -> list[set[str]]:
     """Strongly connected components with more than one layer (Tarjan)."""
     index_of: dict[str, int] = {}
     low: dict[str, int] = {}

@@ -254,7 +254,7 @@ def _walk(expr: Expr | None) -> Iterator[Expr]:
     if expr is None:
         return
     yield expr
-    children: tuple = ()
+    children: tuple[Expr, ...] = ()
     if isinstance(expr, Attr):
         children = (expr.base,)
     elif isinstance(expr, Call):
