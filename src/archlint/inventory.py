@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 
 from archlint.analysis.cors import regex_is_wildcard
 from archlint.analysis.rate_limits import RateLimitNames, auth_kind, is_exempt, limit_decorators, limit_values
-from archlint.analysis.routes import NO_DOCUMENT, FullPath, Mount, ObjKey, Route
+from archlint.analysis.routes import NO_DOCUMENT, FullPath, Mount, ObjKey, Route, methods_on
 from archlint.analysis.tokens import TokenNames, issue_kinds, token_kind
 from archlint.collect.facts import (
     Attr,
@@ -506,7 +506,7 @@ class _Inventory:
         kind = self.auth_endpoint(route)
         slowapi = self.slowapi_limit(route) if kind is not None else None
         app = _innermost_app(full) if full else None
-        methods = route.methods
+        methods = methods_on(route, full)
         out = []
         for method in methods:
             if method == "?":
