@@ -54,8 +54,8 @@ class S15DocumentOptions:
 class S8DocumentOptions:
     """S8's options, as the document rules read them from [standards.S8]."""
 
-    upper_bound_field_pattern: re.Pattern = option("Integer fields that size a result and need an upper bound (searched).")
-    lower_bound_field_pattern: re.Pattern = option("Integer fields that are offsets and need a lower bound (searched).")
+    upper_bound_field_pattern: re.Pattern[str] = option("Integer fields that size a result and need an upper bound (searched).")
+    lower_bound_field_pattern: re.Pattern[str] = option("Integer fields that are offsets and need a lower bound (searched).")
     document_bounded_string_formats: tuple[str, ...] = option(
         "String formats that bound a request-body string of the OpenAPI document without `maxLength`."
     )
@@ -189,7 +189,7 @@ class UnversionedOpenapiPath(_DocumentRule):
                         related=project.openapi.related(doc, ("paths", template)),
                     )
 
-    def _ok(self, pattern, path: str) -> bool:
+    def _ok(self, pattern: re.Pattern[str], path: str) -> bool:
         return (
             bool(pattern.match(path))
             or any(fnmatch.fnmatchcase(path, g) for g in self.options.unversioned_allow)
