@@ -94,7 +94,7 @@ class Flow:
     labels: tuple[str, ...] = ()
     reason: str = ""
     #: The call site (module, span) the argument comes from; None for a default without callers.
-    at: tuple | None = None
+    at: tuple[str, Span] | None = None
 
 
 #: What a tracer finds: a number (``float``, ints included) or a literal text (``str | bytes``).
@@ -274,12 +274,12 @@ class Origins:
 
     def __init__(self, index: ProjectIndex) -> None:
         self.index = index
-        self._active: set[tuple] = set()
-        self._flows: dict[tuple, list[Flow]] = {}
+        self._active: set[tuple[object, ...]] = set()
+        self._flows: dict[tuple[object, ...], list[Flow]] = {}
         #: Function fqn -> the one call site (module, span) its parameters are read from.
         #: Pinning keeps arguments of one call together (a payload and a lifetime passed to
         #: the same helper) instead of mixing every caller's.
-        self.pinned: dict[str, tuple] = {}
+        self.pinned: dict[str, tuple[str, Span]] = {}
         #: Functions whose parameters a trace followed to their callers (see ``flows``).
         self.consulted: set[str] = set()
         #: When set, :meth:`string` follows the literal fallback of a configuration read
@@ -301,14 +301,14 @@ class Origins:
         except RecursionError:  # pragma: no cover - defensive
             return None
 
-    def guard(self, key: tuple) -> bool:
+    def guard(self, key: tuple[object, ...]) -> bool:
         """Enter a traced step; False on a cycle or when the trace is too deep."""
         if key in self._active or len(self._active) > _MAX_DEPTH:
             return False
         self._active.add(key)
         return True
 
-    def release(self, key: tuple) -> None:
+    def release(self, key: tuple[object, ...]) -> None:
         self._active.discard(key)
 
     # ------------------------------------------------------- definitions
@@ -669,7 +669,7 @@ class Origins:
             return flows
         return [f for f in flows if f.at == pinned or f.at is None]
 
-    def callers(self, ref: FuncRef) -> list[tuple]:
+    def callers(self, ref: FuncRef) -> list[tuple[str, Span]]:
         """The call sites (module, span) of a project function."""
         return [(ctx.module, site.call.span) for _facts, site, ctx in self.index.calls_to(ref.fqn)]
 

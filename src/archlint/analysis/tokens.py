@@ -253,7 +253,7 @@ class Tokens:
         self.origins = origins
         self.issues: list[Issue] = []
         self.decodes: list[Decode] = []
-        self._stored: list | None = None
+        self._stored: list[tuple[str, BinOp, Ctx, tuple[str, ...]]] | None = None
         for fqn, api in ISSUERS.items():
             for facts, site, ctx in self.index.calls_to(fqn):
                 self.issues.append(self._issue(facts.path, site.call, ctx, api, strategy=False))
@@ -356,7 +356,9 @@ class Tokens:
             no_expiry = no_expiry or no_expiry_
         return Issue(path, call, ctx, api, strategy, own, entries, lifetimes, no_expiry)
 
-    def _read(self, call: Call, ctx: Ctx, api: Api, strategy: bool, own: tuple, labels: tuple) -> tuple:
+    def _read(
+        self, call: Call, ctx: Ctx, api: Api, strategy: bool, own: tuple[str, ...], labels: tuple[str, ...]
+    ) -> tuple[list[Entry], list[Lifetime], Site | None]:
         entries: list[Entry] = []
         lifetimes: list[Lifetime] = []
         no_expiry: Site | None = None
@@ -670,7 +672,7 @@ class Tokens:
         return origins.number(expr, ctx)
 
     def _delta(self, call: Call, ctx: Ctx, order: tuple[str, ...]) -> list[Traced[float] | Unknown]:
-        parts: list[tuple[float, list]] = []
+        parts: list[tuple[float, list[Traced[float] | Unknown]]] = []
         for position, arg in enumerate(call.args):
             if isinstance(arg, Starred) or position >= len(order):
                 return [Unknown("a duration built from unpacked arguments", ctx.module, call.span)]
@@ -705,7 +707,7 @@ class Tokens:
         for facts, scope, ctx in self.index.iter_scopes():
             roots = [a.value for a in scope.assigns] + list(scope.returns)
             roots += [arg for site in scope.calls for arg in (*site.call.args, *(v for _, v in site.call.kwargs))]
-            seen: set = set()
+            seen: set[Span] = set()
             for root in roots:
                 for node in iter_exprs(root):
                     if not isinstance(node, BinOp) or node.op != "Add" or node.span in seen:

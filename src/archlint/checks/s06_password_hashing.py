@@ -18,7 +18,7 @@ from archlint.analysis.origins import Origins, identifiers, iter_exprs, labels_o
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, ClassFact, Expr, FunctionFact, Lit, Name, Scope
 from archlint.index import ProjectIndex
-from archlint.model import Finding, Severity
+from archlint.model import Finding, Severity, Span
 from archlint.names import (
     COLUMN,
     DECLARATIVE_BASES,
@@ -44,12 +44,12 @@ class S6Options:
     bcrypt_min_cost: int = option("Lowest accepted bcrypt cost (log2 rounds).")
     weak_schemes: tuple[str, ...] = option("passlib schemes that must not hash new passwords (the default, i.e. first, scheme).")
     weak_hash_functions: tuple[str, ...] = option("Fast hash functions (dotted names) that must not hash passwords.")
-    password_names: re.Pattern = option("Searched in snake_case names: a password.")
-    not_password_names: re.Pattern = option(
+    password_names: re.Pattern[str] = option("Searched in snake_case names: a password.")
+    not_password_names: re.Pattern[str] = option(
         "Searched in the same names: something else (a token, reset code, key, e-mail, file...)."
     )
-    hashed_names: re.Pattern = option("Searched in the same names: already a hash, not a plain password.")
-    plain_password_columns: re.Pattern = option(
+    hashed_names: re.Pattern[str] = option("Searched in the same names: already a hash, not a plain password.")
+    plain_password_columns: re.Pattern[str] = option(
         "Full match on a model column's snake_case name: a column that stores a password, not its hash."
     )
     model_base_classes: tuple[str, ...] = option(
@@ -194,7 +194,7 @@ class BcryptCostTooLow(_S6Rule):
         return security_fixes.raise_cost(source, finding.span, self.options.bcrypt_min_cost)
 
     def check(self, project: Project) -> Iterable[Finding]:
-        seen: set[tuple] = set()
+        seen: set[tuple[str, Span]] = set()
         minimum = self.options.bcrypt_min_cost
         for site in project.hashing.costs:
             cost = site.cost
@@ -451,7 +451,7 @@ class PlaintextPasswordColumn(_S6Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         pattern = self.options.plain_password_columns
-        seen: set[tuple] = set()
+        seen: set[tuple[str, Span]] = set()
         for facts, scope, _ctx in index.iter_scopes():
             ref = ClassRef(facts.module, scope.qualname)
             if not isinstance(scope, ClassFact) or not self._is_model(project, ref, scope):

@@ -473,7 +473,7 @@ class RelationshipBackref(_S11Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         table = project.orm
-        seen: set = set()
+        seen: set[tuple[str, Span]] = set()
         for model in table.models.values():
             for rel in model.relationships.values():
                 key = (rel.path, rel.span)
@@ -636,7 +636,7 @@ class LazyRelationshipInAsyncApp(_S11Rule):
         table = project.orm
         loaded = loader_targets(index, self.options.loader_options)
         lazy = set(self.options.lazy_strategies)
-        seen: set = set()
+        seen: set[tuple[str, Span]] = set()
         for model in table.models.values():
             if not model.mapped:
                 continue

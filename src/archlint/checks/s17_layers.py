@@ -275,7 +275,7 @@ class _Layers:
 
     def edges(self) -> Iterator[_Edge]:
         """Every import of a project module from a layer into another layer (once per statement and target)."""
-        seen: set[tuple] = set()
+        seen: set[tuple[str, Span, str]] = set()
         for facts in self.index.files.values():
             source = self.layer_of(facts)
             if source is None:
@@ -502,7 +502,7 @@ class LayerImportCycle(Rule[S17Options]):
             )
 
 
-def _cycles(graph: dict[str, dict[str, list]]) -> list[set[str]]:
+def _cycles(graph: dict[str, dict[str, list[_Edge]]]) -> list[set[str]]:
     """Strongly connected components with more than one layer (Tarjan)."""
     index_of: dict[str, int] = {}
     low: dict[str, int] = {}
