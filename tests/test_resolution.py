@@ -22,6 +22,8 @@ APPS = {
     "auth_subclass": ("pantry.main:app", set()),
     # Paths from parameters: defaults where a call leaves them out, the value a caller passes.
     "param_paths": ("relay.main:app", set()),
+    # A router factory called once per provider: each call's arguments make its paths.
+    "factory_calls": ("portal.main:app", set()),
 }
 
 

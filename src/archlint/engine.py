@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
+from typing import TypeGuard
 
 import pathspec
 
@@ -158,10 +159,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
             raise UsageError(f"path does not exist: {document}")
     groups: dict[Path, tuple[Path | None, list[Path]]] = {}
     for target in targets:
-        if overrides.config is not None:
-            config_path, root = overrides.config.resolve(), overrides.config.resolve().parent
-        else:
-            config_path, root = find_config(target)
+        config_path, root = _locate_config(overrides.config, target)
         groups.setdefault(root, (config_path, []))[1].append(resolve(target))
     findings: list[Finding] = []
     crashes: list[RuleCrash] = []
@@ -186,8 +184,10 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         wanted = [_relative(t, top) for t in group_targets]
         inputs = _Inputs.read(config, top, overrides, rules)
         results, query, key = _results_key(config, top, overrides, rules, group_targets, change, complete, inputs)
-        answer = results.get(query, key) if key else None
-        if not _valid_answer(answer, top):
+        cached = results.get(query, key) if key else None
+        if _valid_answer(cached, top):
+            answer = cached
+        else:
             crashed = len(crashes)
             answer = _check_group(config, top, overrides, rules, group_targets, change, complete, crashes, inputs)
             if overrides.fingerprints:
@@ -195,8 +195,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
             stored = _with_extra_digests(answer, inputs, top) if key and len(crashes) == crashed else None
             if stored is not None:
                 results.put(query, key, stored)
-        assert answer is not None
-        group_findings, checked, generated_count, other_files, _extra = answer  # type: ignore[misc]
+        group_findings, checked, generated_count, other_files, _extra = answer
         if any(not f.fingerprint for f in group_findings):
             unprinted.append((group_findings, top))  # fingerprinted below if the run needs them
         findings.extend(group_findings)
@@ -230,6 +229,19 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
     return RunResult(report, configs, crashes, accepted, outcome, in_scope, ran)
 
 
+def _locate_config(explicit: Path | None, start: Path) -> tuple[Path | None, Path]:
+    """The configuration file and the project root: ``--config``'s file and its directory, else the nearest upward."""
+    if explicit is not None:
+        resolved = explicit.resolve()
+        return resolved, resolved.parent
+    return find_config(start)
+
+
+#: One project's answer, as the results cache keeps it: (findings, files checked, generated files
+#: skipped, other files named, (path, digest) of the non-Python files the findings point at).
+_Answer = tuple[list[Finding], int, int, list[str], list[tuple[str, str]]]
+
+
 def _check_group(
     config: Config,
     top: Path,
@@ -240,7 +252,7 @@ def _check_group(
     complete: bool,
     crashes: list[RuleCrash],
     inputs: _Inputs,
-) -> tuple[list[Finding], int, int, list[str], list]:
+) -> _Answer:
     """One project's findings in the targets, with what the report counts: (findings, files checked,
     generated files skipped, other files named, []): the answer the results cache keeps."""
     project, rules, files = build_project(config, top, overrides, rules=rules, inputs=inputs)
@@ -377,7 +389,7 @@ def _digest_of(path: Path) -> str:
         return f"unreadable {exc}"
 
 
-def _with_extra_digests(answer, inputs: _Inputs, top: Path):
+def _with_extra_digests(answer: _Answer, inputs: _Inputs, top: Path) -> _Answer | None:
     """The answer with the digests of the non-Python files its findings point at (their code frames
     and fingerprints read them): checked again before the answer is reused."""
     if not inputs.cacheable:
@@ -388,9 +400,13 @@ def _with_extra_digests(answer, inputs: _Inputs, top: Path):
     return findings, checked, generated, other, [(p, _digest_of(top / p)) for p in extra]
 
 
-def _valid_answer(answer, top: Path) -> bool:
+def _valid_answer(answer: object, top: Path) -> TypeGuard[_Answer]:
     """A stored answer of the right shape whose non-Python files are unchanged."""
     if not (isinstance(answer, tuple) and len(answer) == 5 and isinstance(answer[0], list)):
+        return False
+    if not (isinstance(answer[1], int) and isinstance(answer[2], int) and isinstance(answer[3], list)):
+        return False
+    if not isinstance(answer[4], list):
         return False
     if not all(isinstance(f, Finding) for f in answer[0]):
         return False
@@ -430,10 +446,9 @@ def _baseline(overrides: Overrides, configs: list[Config]) -> baselines.Baseline
         return None
     path = overrides.baseline
     if path is None:
-        configured = next((c for c in configs if c.baseline), None)
-        if configured is None:
+        path = next((c.root / c.baseline for c in configs if c.baseline), None)
+        if path is None:
             return None
-        path = configured.root / configured.baseline
     try:
         return baselines.load(path)
     except baselines.BaselineError as exc:
@@ -611,6 +626,8 @@ def _with_stdin(
     config: Config, report_root: Path, overrides: Overrides, files: list[SourceFile], facts: list[FileFacts]
 ) -> tuple[list[SourceFile], list[FileFacts]]:
     """The project with the file ``--stdin-filename`` names read from standard input (added if it is new)."""
+    if overrides.stdin_filename is None:
+        return files, facts
     target = overrides.stdin_filename.resolve()
     if not target.is_relative_to(config.root.resolve()):
         return files, facts
@@ -662,10 +679,7 @@ def load_project(
     """
     if not path.exists():
         raise UsageError(f"path does not exist: {path}")
-    if config_path is not None:
-        config_file, root = config_path.resolve(), config_path.resolve().parent
-    else:
-        config_file, root = find_config(path)
+    config_file, root = _locate_config(config_path, path)
     config = load_config(config_file, root, pack_override=pack)
     report_root = git_root(root) or root
     files = discover(config, report_root)
@@ -792,10 +806,7 @@ class Session:
 
     def __init__(self, target: Path, overrides: Overrides | None = None) -> None:
         self.overrides = overrides = overrides or Overrides()
-        if overrides.config is not None:
-            config_path, root = overrides.config.resolve(), overrides.config.resolve().parent
-        else:
-            config_path, root = find_config(target)
+        config_path, root = _locate_config(overrides.config, target)
         self.config = config = load_config(config_path, root, pack_override=overrides.pack)
         self.report_root = git_root(root) or root
         self.rules = select_rules(config, overrides)

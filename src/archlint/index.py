@@ -16,7 +16,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeGuard
 
 from archlint.collect.facts import (
     Attr,
@@ -515,10 +515,10 @@ class ProjectIndex:
             return values[0]
         return Unknown(f"self.{attr} is assigned more than once")
 
-    def mro(self, ref: ClassRef | Symbol) -> list[Value]:
+    def mro(self, ref: ClassRef | Symbol) -> list[ClassRef | Symbol]:
         """The class and its bases, depth-first, project classes resolved across files."""
-        seen: list[Value] = []
-        stack: list[Value] = [ref]
+        seen: list[ClassRef | Symbol] = []
+        stack: list[ClassRef | Symbol] = [ref]
         while stack:
             klass = stack.pop(0)
             if klass in seen or len(seen) > 64:
@@ -536,13 +536,13 @@ class ProjectIndex:
                             stack.append(value)
         return seen
 
-    def is_subclass(self, value: Value, fqns: set[str] | frozenset[str]) -> bool:
+    def is_subclass(self, value: Value | None, fqns: set[str] | frozenset[str]) -> bool:
         """Whether a class value is, or derives from, one of the dotted names."""
         if not isinstance(value, (ClassRef, Symbol)):
             return False
         return any(fqn_of(k) in fqns for k in self.mro(value))
 
-    def instance_of(self, value: Value, fqns: set[str] | frozenset[str]) -> bool:
+    def instance_of(self, value: Value, fqns: set[str] | frozenset[str]) -> TypeGuard[Instance]:
         return isinstance(value, Instance) and self.is_subclass(value.type, fqns)
 
     def _call(self, func: Value, call: Call, ctx: Ctx) -> Value:

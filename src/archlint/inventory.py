@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 
 from archlint.analysis.cors import regex_is_wildcard
 from archlint.analysis.rate_limits import RateLimitNames, auth_kind, is_exempt, limit_decorators, limit_values
-from archlint.analysis.routes import NO_DOCUMENT, FullPath, Mount, ObjKey, Route
+from archlint.analysis.routes import NO_DOCUMENT, FullPath, Mount, ObjKey, Route, methods_on
 from archlint.analysis.tokens import TokenNames, issue_kinds, token_kind
 from archlint.collect.facts import (
     Attr,
@@ -57,6 +57,7 @@ from archlint.values import (
 if TYPE_CHECKING:
     from archlint.analysis.apps import Registration
     from archlint.config import Config
+    from archlint.discover import SourceFile
     from archlint.index import ProjectIndex
     from archlint.project import Project
 
@@ -505,7 +506,7 @@ class _Inventory:
         kind = self.auth_endpoint(route)
         slowapi = self.slowapi_limit(route) if kind is not None else None
         app = _innermost_app(full) if full else None
-        methods = route.methods
+        methods = methods_on(route, full)
         out = []
         for method in methods:
             if method == "?":
@@ -543,11 +544,11 @@ class _Inventory:
             # As FastAPI applies them: the innermost application's and every include's and router's on the way.
             via = full.via
             last_mount = max((i for i, e in enumerate(via) if isinstance(e, Mount)), default=-1)
-            top = self.table.objects[via[last_mount].child] if last_mount >= 0 else self.table.objects[full.app]
+            top = self.table.child(via[last_mount]) if last_mount >= 0 else self.table.objects[full.app]
             places.append((top.call.kw("dependencies"), top.ctx))
             for edge in via[last_mount + 1 :]:
                 places.append((edge.call.kw("dependencies"), edge.ctx))
-                child = self.table.objects[edge.child]
+                child = self.table.child(edge)
                 places.append((child.call.kw("dependencies"), child.ctx))
         else:
             owner = self.table.objects[route.owner]
@@ -567,23 +568,24 @@ class _Inventory:
         if full is not None:
             via = full.via
             last_mount = max((i for i, e in enumerate(via) if isinstance(e, Mount)), default=-1)
-            top = self.table.objects[via[last_mount].child] if last_mount >= 0 else self.table.objects[full.app]
+            top = self.table.child(via[last_mount]) if last_mount >= 0 else self.table.objects[full.app]
             sources.extend(top.dependency_sources)
             for edge in via[last_mount + 1 :]:
                 sources.append((edge.call.kw("dependencies"), edge.ctx))
-                sources.extend(self.table.objects[edge.child].dependency_sources)
+                sources.extend(self.table.child(edge).dependency_sources)
         else:
             sources.extend(self.table.objects[route.owner].dependency_sources)
         sources.append((route.call.kw("dependencies"), route.ctx))
         for expr, ctx in sources:
             if expr is not None:
                 self._dependency_list(expr, ctx, info, set(), 0)
-        fn = self.index.function(route.handler) if route.handler else None
-        if fn is not None:
-            self._function_params(route.handler, fn, info, set(), 0)
+        handler = route.handler
+        fn = self.index.function(handler) if handler else None
+        if handler is not None and fn is not None:
+            self._function_params(handler, fn, info, set(), 0)
             if fn.class_qualname is not None:
-                self._class_attributes(ClassRef(route.handler.module, fn.class_qualname), info)
-        elif route.handler is None:
+                self._class_attributes(ClassRef(handler.module, fn.class_qualname), info)
+        elif handler is None:
             info.unknown.append("the handler cannot be resolved statically")
         return info
 
@@ -609,7 +611,9 @@ class _Inventory:
         """A class-based view's dependencies: attributes of the class and its bases (``user = Depends(...)``)."""
         seen_names: set[str] = set()
         for ref in self.index.mro(klass):
-            fact = self.index.class_fact(ref) if isinstance(ref, ClassRef) else None
+            if not isinstance(ref, ClassRef):
+                continue
+            fact = self.index.class_fact(ref)
             if fact is None:
                 continue
             names: set[str] = set()
@@ -675,7 +679,7 @@ class _Inventory:
                 header = index.const(target.call.arg(0, "name"), target.ctx)
                 if isinstance(header, str):
                     info.api_key_header = info.api_key_header or header
-                fqn = next((fqn_of(k) for k in index.mro(target.type) if fqn_of(k) in API_KEY_SCHEMES), "")
+                fqn = next((f for k in index.mro(target.type) if (f := fqn_of(k)) in API_KEY_SCHEMES), "")
                 info.api_key_in = "query" if fqn.endswith("Query") else "cookie" if fqn.endswith("Cookie") else "header"
                 return
             if index.is_subclass(target.type, BASIC_SCHEMES):
@@ -839,7 +843,8 @@ class _Inventory:
             else:
                 entry = {"name": _class_name(site.cls), "config": self._options(reg)}
             entry["source"] = f"{reg.file}:{reg.span.line}"
-            entries.append((app_order.get(site.app, 0), reg.file, reg.span.line, entry))
+            order = app_order.get(site.app, 0) if site.app is not None else 0
+            entries.append((order, reg.file, reg.span.line, entry))
         for app in table.roots:
             if app not in slowapi_done and self.app_limiter(app) is not None:
                 obj = table.objects[app]
@@ -1221,11 +1226,12 @@ class _Inventory:
     def curl(self, e: _Endpoint) -> str:
         if e.path is None:
             return f"# {e.method} (path unverifiable: {e.reason})"
-        fn = self.index.function(e.route.handler) if e.route.handler else None
+        handler = e.route.handler
+        fn = self.index.function(handler) if handler else None
         request = _Request()
         path_names = {m.group(1) for m in _PATH_PARAM.finditer(e.path)}
-        if fn is not None:
-            self._request_params(e.route.handler, fn, path_names, request)
+        if handler is not None and fn is not None:
+            self._request_params(handler, fn, path_names, request)
         path_values, query, form, files = request.path, request.query, request.form, request.files
         if e.deps.password_form:
             form = [("username", "user@example.com"), ("password", "securepass123"), *form]
@@ -1349,24 +1355,24 @@ class _Inventory:
 
         documents: list[dict] = []
         postman: str | None = None
-        files: list[Any] = []
+        files: list[SourceFile] = []
+        size_limit: int | None = None
         if self.config is not None:
             files = discover(self.config, self.project.report_root, suffixes=(".json", ".yaml", ".yml"))
+            size_limit = self.config.limits.openapi_size
         documented = self._documented(endpoints)
         for file in files:
             name = Path(file.path).name
             if name.endswith(".postman_collection.json") or "/postman/" in f"/{file.rel}":
                 postman = postman or file.path
             if name.lower() in OPENAPI_NAMES:
-                documents.append(
-                    _openapi_document(file.abs, file.path, documented, root=file.root, limit=self.config.limits.openapi_size)
-                )
+                documents.append(_openapi_document(file.abs, file.path, documented, root=file.root, limit=size_limit))
         generated = []
         for key in self.table.roots:
             obj = self.table.objects[key]
             if obj.kind != "app":
                 continue
-            entry = {"app": f"{obj.file}:{obj.call.span.line}"}
+            entry: dict[str, str | None] = {"app": f"{obj.file}:{obj.call.span.line}"}
             for kw, default in (("openapi_url", "/openapi.json"), ("docs_url", "/docs"), ("redoc_url", "/redoc")):
                 expr = obj.call.kw(kw)
                 value = self.index.const(expr, obj.ctx) if expr is not None else default
@@ -1569,8 +1575,8 @@ class _Sampler:
             if origin in DICTS:
                 return {}
             return None
-        if isinstance(value, Instance) and fqn_of(value.type) in _CONSTRAINED:
-            base = _CONSTRAINED[fqn_of(value.type)]
+        if isinstance(value, Instance) and value.type.fqn in _CONSTRAINED:
+            base = _CONSTRAINED[value.type.fqn]
             merged = {**_constraints(index, [value]), **constraints}
             if base == "builtins.list":
                 item_expr = value.call.arg(0, "item_type")
@@ -1870,7 +1876,8 @@ def _openapi_document(
         entry["error"] = "no 'openapi' version field"
         return entry
     entry["openapi"] = data.get("openapi") or data.get("swagger")
-    paths = data.get("paths") if isinstance(data.get("paths"), dict) else {}
+    raw_paths = data.get("paths")
+    paths = raw_paths if isinstance(raw_paths, dict) else {}
     in_document = {
         f"{method.upper()} {p}"
         for p, item in paths.items()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from archlint.collect.facts import FileFacts, Suppression
 from archlint.model import Finding
 
-#: Codes other tools own in a ``# noqa`` list are theirs: only archlint-shaped codes (AL and digits) are audited.
+#: Codes other tools own in a noqa list are theirs: only archlint-shaped codes (AL and digits) are audited.
 OWN_CODE = re.compile(r"AL\d+")
 
 

@@ -81,13 +81,13 @@ class FuncRef(_Defined):
 class Instance(Value):
     """The result of calling a class or an external callable, identified by its call site."""
 
-    type: Value  # ClassRef or Symbol
+    type: ClassRef | Symbol
     call: Call
     ctx: Ctx
 
     @property
     def type_fqn(self) -> str:
-        return getattr(self.type, "fqn", "")
+        return self.type.fqn
 
     @property
     def key(self) -> tuple[str, Span]:

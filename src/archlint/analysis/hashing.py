@@ -49,7 +49,7 @@ class CostSite:
     #: The expressions that set its cost (empty: the library's default).
     exprs: tuple[Expr, ...]
     #: Every number the cost expressions may hold, each with the site that defines it.
-    values: tuple[Traced, ...] = ()
+    values: tuple[Traced[float], ...] = ()
     #: Why no number is known, when a cost expression exists and none resolves.
     unknown: str = ""
 
@@ -109,7 +109,7 @@ class PasswordHashing:
 
     def _cost(self, path: str, call: Call, ctx: Ctx, where: str, exprs: list[Expr | None], origins: Origins) -> None:
         given = tuple(e for e in exprs if e is not None)
-        values: list[Traced] = []
+        values: list[Traced[float]] = []
         reasons: list[str] = []
         for expr in given:
             results = origins.number(expr, ctx)

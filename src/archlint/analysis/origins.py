@@ -18,9 +18,9 @@ Not a rule module: it defines no rules (the registry skips it).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
 from archlint.collect.facts import (
     Attr,
@@ -94,8 +94,12 @@ class Flow:
     at: tuple | None = None
 
 
+#: What a tracer finds: a number (``float``, ints included) or a literal text (``str | bytes``).
+V = TypeVar("V")
+
+
 @dataclass(frozen=True, slots=True)
-class Traced:
+class Traced(Generic[V]):
     """A value with the site that defines it and the names crossed on the way.
 
     ``names`` and ``funcs`` run from the value outwards: the first entries are
@@ -103,7 +107,7 @@ class Traced:
     is copied into); ``funcs`` are the functions of call sites crossed.
     """
 
-    value: object
+    value: V
     site: Site
     names: tuple[str, ...] = ()
     funcs: tuple[str, ...] = ()
@@ -113,13 +117,13 @@ class Traced:
     #: only :meth:`Origins.string` under ``Origins.fallbacks`` follows those.
     fallback: bool = False
 
-    def through(self, binding: Binding) -> Traced:
+    def through(self, binding: Binding) -> Traced[V]:
         """The same value seen through a named definition: unnamed sites move to it."""
         if self.site.named:
             return replace(self, names=self.names + (binding.name,))
         return replace(self, site=binding.site, names=self.names + (binding.name,), label=binding.name)
 
-    def across(self, flow: Flow, param: str) -> Traced:
+    def across(self, flow: Flow, param: str) -> Traced[V]:
         """The value seen through a parameter: an inline argument stays where the call writes it."""
         site = self.site if self.site.named else replace(self.site, named=True)
         return replace(
@@ -130,7 +134,11 @@ class Traced:
         )
 
 
-def known(results: list) -> list[Traced]:
+#: A tracer: the values an expression may have (``Origins.number``, ``Origins.string``).
+Tracer = Callable[[Expr, Ctx], "list[Traced[V] | Unknown]"]
+
+
+def known(results: Iterable[Traced[V] | Unknown]) -> list[Traced[V]]:
     return [r for r in results if isinstance(r, Traced)]
 
 
@@ -211,9 +219,9 @@ def labels_of(scope: Scope, target: Span) -> tuple[str, ...]:
                 if found is not None:
                     return found
         if isinstance(expr, DictExpr):
-            for key, value in expr.items:
-                label = (key.value,) if isinstance(key, Lit) and isinstance(key.value, str) else ()
-                found = path(value, label + acc)
+            for item_key, item_value in expr.items:
+                label = (item_key.value,) if isinstance(item_key, Lit) and isinstance(item_key.value, str) else ()
+                found = path(item_value, label + acc)
                 if found is not None:
                     return found
         for child in children(expr):
@@ -361,11 +369,12 @@ class Origins:
         for loop in scope.loops:
             if loop.target is not None and name in identifiers(loop.target):
                 found.append((loop.span, Binding("unknown", name, Site(facts.path, loop.span), ctx, reason="a loop variable")))
-        param = scope.param(name) if isinstance(scope, FunctionFact) else None
+        function = scope if isinstance(scope, FunctionFact) else None
+        param = function.param(name) if function is not None else None
         if scope.kind != "function" or use is None:
             out = [b for _, b in found]
-            if param is not None:
-                out.append(self._param_binding(facts, scope, param))
+            if function is not None and param is not None:
+                out.append(self._param_binding(facts, function, param))
             return out
         body = min((a.span.column for a in scope.assigns if not a.guarded), default=0)
         earlier = sorted((item for item in found if _before(item[0], use)), key=lambda i: (i[0].line, i[0].column), reverse=True)
@@ -376,8 +385,8 @@ class Origins:
             out.append(binding)
             if span not in guarded and span.column <= body:
                 return out
-        if param is not None:
-            out.append(self._param_binding(facts, scope, param))
+        if function is not None and param is not None:
+            out.append(self._param_binding(facts, function, param))
         if not out and earlier:
             span = earlier[0][0]
             reason = f"no branch binding '{name}' is taken"
@@ -476,13 +485,15 @@ class Origins:
                     found = self.candidates(binding.expr, binding.ctx, depth + 1)
                 elif binding.kind == "param":
                     flows = self.flows(binding)
-                    found = [] if flows else None
+                    collected: list[tuple] = []
                     for flow in flows:
                         more = self.candidates(flow.expr, flow.ctx, depth + 1) if flow.expr is not None else None
                         if more is None:
                             found = None
                             break
-                        found += more
+                        collected += more
+                    else:
+                        found = collected if flows else None
                 else:
                     found = None
                 if not found:
@@ -534,8 +545,8 @@ class Origins:
             if facts is None or facts.module_scope is None:
                 return None
             return self.scope_bindings(facts, facts.module_scope, expr.attr) or None
-        if isinstance(base, Instance) and any(key == expr.attr for key, _ in base.call.kwargs):
-            value = base.call.kw(expr.attr)
+        value = base.call.kw(expr.attr) if isinstance(base, Instance) else None
+        if isinstance(base, Instance) and value is not None:
             return [Binding("value", expr.attr, Site(self.path(base.ctx), value.span, True), base.ctx, value)]
         klass = self.class_of(base, expr.base, ctx)
         if klass is None:
@@ -698,7 +709,7 @@ class Origins:
         return out
 
     # ----------------------------------------------------------- numbers
-    def number(self, expr: Expr | None, ctx: Ctx) -> list[Traced | Unknown]:
+    def number(self, expr: Expr | None, ctx: Ctx) -> list[Traced[float] | Unknown]:
         """The numbers an expression may have, each with the site that defines it."""
         if expr is None:
             return [Unknown("no value")]
@@ -710,7 +721,7 @@ class Origins:
         finally:
             self.release(key)
 
-    def _number(self, expr: Expr, ctx: Ctx) -> list[Traced | Unknown]:
+    def _number(self, expr: Expr, ctx: Ctx) -> list[Traced[float] | Unknown]:
         if isinstance(expr, Lit):
             return [_numeric(expr.value, self.site(expr, ctx), expr, ctx)]
         if isinstance(expr, (Name, Attr)):
@@ -744,7 +755,7 @@ class Origins:
             return self.branches(expr, ctx, self.number)
         return [self._evaluated(expr, ctx)]
 
-    def _evaluated(self, expr: Expr, ctx: Ctx) -> Traced | Unknown:
+    def _evaluated(self, expr: Expr, ctx: Ctx) -> Traced[float] | Unknown:
         value = self.index.evaluate(expr, ctx)
         if isinstance(value, Const):
             return _numeric(value.value, self.site(expr, ctx), expr, ctx)
@@ -752,7 +763,7 @@ class Origins:
             return value
         return Unknown("not a number", ctx.module, expr.span)
 
-    def fallback_of(self, call: Call, ctx: Ctx, fqn: str | None) -> Expr | bool | None:
+    def fallback_of(self, call: Call, ctx: Ctx, fqn: str | None) -> Expr | Literal[False] | None:
         """The fallback of an environment read (``os.getenv("X", "30")``, ``config("X", default=30)``).
 
         None when the call is not an environment read; False when it has no fallback.
@@ -775,9 +786,9 @@ class Origins:
         func = self.index.evaluate(call.func, ctx)
         return isinstance(func, Instance) and func.type_fqn in CONFIG_READERS
 
-    def through(self, bindings: list[Binding], fn) -> list[Traced | Unknown]:
+    def through(self, bindings: list[Binding], fn: Tracer[V]) -> list[Traced[V] | Unknown]:
         """Apply a tracer to each definition, moving unnamed sites to the definition."""
-        out: list[Traced | Unknown] = []
+        out: list[Traced[V] | Unknown] = []
         for binding in bindings:
             if binding.kind == "value" and binding.expr is not None:
                 out.extend(r.through(binding) if isinstance(r, Traced) else r for r in fn(binding.expr, binding.ctx))
@@ -793,7 +804,7 @@ class Origins:
                 )
         return out
 
-    def returned(self, ref: FuncRef, fn) -> list[Traced | Unknown]:
+    def returned(self, ref: FuncRef, fn: Tracer[V]) -> list[Traced[V] | Unknown]:
         facts = self.index.function(ref)
         if facts is None or facts.is_generator:
             return [Unknown(f"{ref.fqn} cannot be followed")]
@@ -803,14 +814,14 @@ class Origins:
         ctx = Ctx(ref.module, facts.qualname)
         return [r for value in values for r in fn(value, ctx)]
 
-    def branches(self, expr: Other, ctx: Ctx, fn) -> list[Traced | Unknown]:
+    def branches(self, expr: Other, ctx: Ctx, fn: Tracer[V]) -> list[Traced[V] | Unknown]:
         """``a or b`` / ``a if c else b``: every branch that gives a value."""
         results = [r for child in expr.children for r in fn(child, ctx)]
-        good = known(results)
+        good: list[Traced[V] | Unknown] = [r for r in results if isinstance(r, Traced)]
         return good if good else results
 
     # ----------------------------------------------------------- strings
-    def string(self, expr: Expr | None, ctx: Ctx) -> list[Traced | Unknown]:
+    def string(self, expr: Expr | None, ctx: Ctx) -> list[Traced[str | bytes] | Unknown]:
         """The literal strings (or bytes) an expression may be, each with its defining site."""
         if expr is None:
             return [Unknown("no value")]
@@ -822,7 +833,7 @@ class Origins:
         finally:
             self.release(key)
 
-    def _string(self, expr: Expr, ctx: Ctx) -> list[Traced | Unknown]:
+    def _string(self, expr: Expr, ctx: Ctx) -> list[Traced[str | bytes] | Unknown]:
         if isinstance(expr, Lit):
             if isinstance(expr.value, (str, bytes)):
                 return [Traced(expr.value, self.site(expr, ctx))]
@@ -855,10 +866,12 @@ class Origins:
                     return [replace(r, fallback=True) if isinstance(r, Traced) else r for r in results]
                 return [Unknown("a value read from the environment", ctx.module, expr.span)]
             return self.branches(expr, ctx, self.string)
-        value = self.index.evaluate(expr, ctx)
-        if isinstance(value, Const) and isinstance(value.value, (str, bytes)):
-            return [Traced(value.value, self.site(expr, ctx))]
-        return [value if isinstance(value, Unknown) else Unknown("not a literal string", ctx.module, expr.span)]
+        evaluated = self.index.evaluate(expr, ctx)
+        if isinstance(evaluated, Const) and isinstance(evaluated.value, (str, bytes)):
+            return [Traced(evaluated.value, self.site(expr, ctx))]
+        if isinstance(evaluated, Unknown):
+            return [evaluated]
+        return [Unknown("not a literal string", ctx.module, expr.span)]
 
 
 _ENUMS = frozenset({"enum.Enum", "enum.StrEnum", "enum.IntEnum", "enum.Flag", "enum.IntFlag"})
@@ -891,7 +904,7 @@ def _compare(op: str, a: tuple, b: tuple) -> bool | None:
     return None
 
 
-def _numeric(value: object, site: Site, expr: Expr, ctx: Ctx) -> Traced | Unknown:
+def _numeric(value: object, site: Site, expr: Expr, ctx: Ctx) -> Traced[float] | Unknown:
     if isinstance(value, bool):
         return Unknown("a boolean", ctx.module, expr.span)
     if isinstance(value, (int, float)):
@@ -909,14 +922,16 @@ UNIT_FACTORS = {60, 24, 3600, 86400, 1000, 60000, 3600000, 86400000}
 _UNIT_NAME = re.compile(r"(^|_)(per|in|to)(_|$)|^(one_|a_)?(ms|millis(econd)?|second|minute|hour|day|week)s?$")
 
 
-def is_unit(traced: Traced) -> bool:
+def is_unit(traced: Traced[float]) -> bool:
     """A conversion factor: a literal 60/24/3600... or a constant named like ``SECONDS_PER_DAY``."""
     if traced.site.named:
         return bool(_UNIT_NAME.search(traced.label.lower()))
     return traced.value in UNIT_FACTORS
 
 
-def combine(op: str, left: list, right: list, site: Site) -> list[Traced | Unknown]:
+def combine(
+    op: str, left: list[Traced[float] | Unknown], right: list[Traced[float] | Unknown], site: Site
+) -> list[Traced[float] | Unknown]:
     """Arithmetic over every pair of flows.
 
     The result sits where the tunable operand is written: a named operand that
@@ -924,7 +939,7 @@ def combine(op: str, left: list, right: list, site: Site) -> list[Traced | Unkno
     number beside a unit constant (``30 * SECONDS_PER_DAY``) leaves it at the
     expression, so the definition around it takes it.
     """
-    out: list[Traced | Unknown] = []
+    out: list[Traced[float] | Unknown] = []
     for a in left:
         for b in right:
             if isinstance(a, Unknown):
@@ -949,22 +964,23 @@ def combine(op: str, left: list, right: list, site: Site) -> list[Traced | Unkno
     return out
 
 
-def _apply(op: str, a: object, b: object) -> float | int | None:
+def _apply(op: str, a: float, b: float) -> float | None:
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)):
         return None
     try:
         if op == "Add":
-            return a + b  # type: ignore[operator]
+            return a + b
         if op == "Subtract":
-            return a - b  # type: ignore[operator]
+            return a - b
         if op == "Multiply":
-            return a * b  # type: ignore[operator]
+            return a * b
         if op == "Divide":
-            return a / b  # type: ignore[operator]
+            return a / b
         if op == "FloorDivide":
-            return a // b  # type: ignore[operator]
-        if op == "Power" and abs(b) <= 64:  # type: ignore[arg-type]
-            return a**b  # type: ignore[operator]
+            return a // b
+        if op == "Power" and abs(b) <= 64:
+            power: float = a**b
+            return power
     except (ArithmeticError, ValueError):
         return None
     return None

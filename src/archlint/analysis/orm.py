@@ -237,8 +237,8 @@ class _Reader:
         model = Model(ref, fact, path, kind, mapped=False, root=root, opaque=opaque, lineage=lineage)
         model.async_attrs = any(canonical_of(k) in ASYNC_ATTRS for k in index.mro(ref))
         if kind == "sqlmodel":
-            table = fact.keyword("table")
-            model.mapped = table is not None and flag(index, table, Ctx(ref.module, fact.parent or "")) is True
+            table_keyword = fact.keyword("table")
+            model.mapped = table_keyword is not None and flag(index, table_keyword, Ctx(ref.module, fact.parent or "")) is True
         else:
             abstract = _own_flag(index, fact, ref, "__abstract__")
             has_table = any(
@@ -329,12 +329,12 @@ class _Reader:
             col = ColumnDef(name, None, path, assign.span, ctx, ref, call)
             if fqn in COLUMN_PROPERTY:
                 continue
-            if fqn in COLUMN or fqn in MAPPED_COLUMN:
+            if call is not None and (fqn in COLUMN or fqn in MAPPED_COLUMN):
                 col.form = "Column" if fqn in COLUMN else "mapped_column"
                 self._column_flags(col, [*annotation_calls, (call, ctx)])
-            elif fqn in SQLMODEL_FIELD and sqlmodel:
+            elif call is not None and fqn in SQLMODEL_FIELD and sqlmodel:
                 col.form = "Field"
-                self._field_flags(col, call, ctx)  # type: ignore[arg-type]
+                self._field_flags(col, call, ctx)
             elif sqlmodel and assign.annotation is not None:
                 col.form = "annotation"
             elif assign.annotation is not None and self._is_mapped(assign.annotation, ctx) and value is None:

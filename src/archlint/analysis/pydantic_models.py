@@ -422,7 +422,7 @@ class ModelField:
         return self.assign.value
 
 
-def model_fields(index: ProjectIndex, types: Types, ref: ClassRef) -> dict[str, ModelField]:
+def model_fields(index: ProjectIndex, types: Types, ref: ClassRef | Symbol) -> dict[str, ModelField]:
     """The fields of a model, inherited ones included; the most derived definition wins."""
     fields: dict[str, ModelField] = {}
     for klass in index.mro(ref):

@@ -13,10 +13,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from archlint.collect.facts import Attr, Await, Call, DictExpr, Expr, FileFacts, FunctionFact, Lit, Name, Seq, Starred, Subscript
+from archlint.collect.facts import (
+    Attr,
+    Await,
+    BinOp,
+    Call,
+    DictExpr,
+    Expr,
+    FileFacts,
+    FString,
+    FunctionFact,
+    Lit,
+    Name,
+    Param,
+    Seq,
+    Starred,
+    Subscript,
+)
 from archlint.model import Span
 from archlint.names import APP_TYPES, FORM_PARAMS, HTML_RESPONSES, REDIRECT_RESPONSES, ROUTER_TYPES, STARLETTE_APPS
-from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, ParamValue, SeqValue, Unknown, Value
+from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, ParamValue, SeqValue, Symbol, Unknown, Value
 
 if TYPE_CHECKING:
     from archlint.index import ProjectIndex
@@ -26,6 +42,8 @@ HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "tra
 ROUTE_DECORATORS = frozenset(HTTP_METHODS) | {"api_route", "websocket"}
 
 ObjKey = tuple[str, Span]
+#: A factory call's arguments: (module, function, parameter) -> the value the call gives it.
+Params = dict[tuple[str, str, str], Value]
 #: How many parameters and loop variables ``objects_of`` follows back to a router.
 _MAX_FOLLOW = 6
 
@@ -41,6 +59,9 @@ class Segment:
     reason: str = ""
     call: Call | None = None
     ctx: Ctx | None = None
+    #: The text comes from the arguments of the call that made the router
+    #: (``get_login_router("github")``): ``path`` and ``span`` are that call's.
+    from_arguments: bool = False
 
 
 @dataclass(slots=True)
@@ -51,6 +72,9 @@ class FullPath:
     rewritten: str = ""
     #: The include/mount edges from the app down to the route's owner, outermost first.
     via: tuple[Include | Mount, ...] = ()
+    #: The route's methods on this path when a factory call's arguments decide them
+    #: (``methods=[callback_method]``); None: the route's own.
+    methods: tuple[str, ...] | None = None
 
     @property
     def path(self) -> str | None:
@@ -102,6 +126,10 @@ class Include:
     #: The loop variables of this iteration, for an include inside a loop
     #: (``for prefix, router in ROUTERS.items(): app.include_router(router, prefix=prefix)``).
     env: dict[str, Value] | None = None
+    #: When the included router is made by a function called right here
+    #: (``app.include_router(get_login_router("github"))``): that call's
+    #: arguments, which decide the router's prefix and its routes' paths.
+    params: Params | None = None
 
 
 @dataclass(slots=True)
@@ -156,8 +184,15 @@ class RouteTable:
     returned: frozenset[ObjKey] = frozenset()
     #: The builder, kept to answer ``objects_of`` after the build.
     resolver: _Builder | None = field(default=None, repr=False, compare=False)
-    #: Answers computed on demand (documents, pages), by question and route.
-    _answers: dict[str, dict[int, object]] = field(default_factory=dict, repr=False, compare=False)
+    #: Answers computed on demand, by route: why it is not in its document, whether it serves a page.
+    _openapi_answers: dict[int, str] = field(default_factory=dict, repr=False, compare=False)
+    _page_answers: dict[int, bool] = field(default_factory=dict, repr=False, compare=False)
+
+    def child(self, edge: Include | Mount) -> RouterObject:
+        """The router or application an edge of a ``FullPath.via`` brings in (a full path only crosses known ones)."""
+        if edge.child is None:
+            raise KeyError(f"the {type(edge).__name__.lower()} at {edge.file} brings in no known object")
+        return self.objects[edge.child]
 
     @property
     def apps(self) -> list[RouterObject]:
@@ -198,7 +233,7 @@ class RouteTable:
         its own document, so the application nearest the route decides.
         Websockets are never in a document.
         """
-        cache = self._answers.setdefault("openapi", {})
+        cache = self._openapi_answers
         key = id(route)
         if key not in cache:
             cache[key] = self._not_in_openapi(route)
@@ -251,7 +286,7 @@ class RouteTable:
         project helper that returns one) or an HTML form's action (``Form(...)``
         parameters and a redirect or page answer).
         """
-        cache = self._answers.setdefault("page", {})
+        cache = self._page_answers
         key = id(route)
         if key not in cache:
             cache[key] = self._serves_page(route)
@@ -346,16 +381,16 @@ class _Builder:
             if site.context == "decorator":
                 continue
             callee = index.evaluate(site.call.func, ctx)
-            if not isinstance(callee, (ClassRef,)) and getattr(callee, "fqn", None) is None:
+            if not isinstance(callee, (ClassRef, Symbol)):  # only a class makes an app or a router
                 continue
-            kind = None
             if index.is_subclass(callee, APP_TYPES | STARLETTE_APPS):
                 kind = "app"
             elif index.is_subclass(callee, ROUTER_TYPES):
                 kind = "router"
-            if kind:
-                instance = Instance(callee, site.call, ctx)
-                self.objects[instance.key] = RouterObject(instance.key, kind, instance, facts.path)
+            else:
+                continue
+            instance = Instance(callee, site.call, ctx)
+            self.objects[instance.key] = RouterObject(instance.key, kind, instance, facts.path)
         routes: list[Route] = []
         includes: list[Include] = []
         mounts: list[Mount] = []
@@ -398,9 +433,9 @@ class _Builder:
                     elif method == "mount":
                         app_expr = call.arg(1, "app")
                         app_value = index.evaluate(app_expr, ctx) if app_expr is not None else Unknown("no app")
-                        children = self.objects_of(app_expr, ctx) if app_expr is not None else []
+                        mounted = self.objects_of(app_expr, ctx) if app_expr is not None else []
                         mounts.append(
-                            Mount(owner, children[0] if children else None, call.arg(0, "path"), app_value, call, ctx, facts.path)
+                            Mount(owner, mounted[0] if mounted else None, call.arg(0, "path"), app_value, call, ctx, facts.path)
                         )
                     else:
                         methods = "websocket" if method == "add_api_websocket_route" else None
@@ -409,8 +444,8 @@ class _Builder:
                         routes.append(route)
         # 4. OpenAPI callback routers (``callbacks=router.routes``) document another server's endpoint:
         #    their paths hold runtime expressions and nothing serves them.
-        callbacks = self._callback_routers(routes, includes)
-        routes = [r for r in routes if r.owner not in callbacks]
+        callback_routers = self._callback_routers(routes, includes)
+        routes = [r for r in routes if r.owner not in callback_routers]
         for obj in self.objects.values():
             obj.dependency_sources = [(obj.call.kw("dependencies"), obj.ctx), *self._inherited_dependencies(obj)]
         for route in routes:
@@ -443,22 +478,38 @@ class _Builder:
             route.full_paths = _distinct(route.full_paths)
         return table
 
-    def _walk(self, obj: RouterObject, segments: tuple, app: ObjKey, rewritten: str, active: set, via: tuple = ()) -> None:
+    def _walk(
+        self,
+        obj: RouterObject,
+        segments: tuple,
+        app: ObjKey,
+        rewritten: str,
+        active: set,
+        via: tuple = (),
+        params: Params | None = None,
+        origin: tuple[str, Span] | None = None,
+    ) -> None:
         if obj.key in active:
             return
         active = active | {obj.key}
         if obj.kind == "router":
             prefix = obj.call.kw("prefix")
             if prefix is not None:
-                segments = segments + (self._segment("router", prefix, obj.ctx, obj.file, obj.call),)
+                segments = segments + (self._segment("router", prefix, obj.ctx, obj.file, obj.call, None, params, origin),)
         for route in obj.routes:
-            route_segment = self._segment("route", route.path_expr, route.ctx, route.file, route.call)
-            route.full_paths.append(FullPath(app, segments + (route_segment,), rewritten, via))
+            route_segment = self._segment("route", route.path_expr, route.ctx, route.file, route.call, None, params, origin)
+            methods = self._methods_with(route, params) if params and "?" in route.methods else None
+            route.full_paths.append(FullPath(app, segments + (route_segment,), rewritten, via, methods))
         for inc in obj.includes:
             if inc.child is None:
                 continue
-            seg = self._segment("include", inc.call.kw("prefix"), inc.ctx, inc.file, inc.call, inc.env)
-            self._walk(self.objects[inc.child], segments + (seg,), app, rewritten, active, via + (inc,))
+            seg = self._segment("include", inc.call.kw("prefix"), inc.ctx, inc.file, inc.call, inc.env, params, origin)
+            inner, inner_origin = params, origin
+            if inc.params:
+                factory = inc.call.arg(0, "router")
+                inner = {**(params or {}), **inc.params}
+                inner_origin = (inc.file, factory.span if factory is not None else inc.call.span)
+            self._walk(self.objects[inc.child], segments + (seg,), app, rewritten, active, via + (inc,), inner, inner_origin)
         for mount in obj.mounts:
             if mount.child is None:
                 continue
@@ -471,18 +522,28 @@ class _Builder:
             self._walk(child, segments + (seg,), app, child_rewritten, active, via + (mount,))
 
     def _segment(
-        self, kind: str, expr: Expr | None, ctx: Ctx, file: str, call: Call, env: dict[str, Value] | None = None
+        self,
+        kind: str,
+        expr: Expr | None,
+        ctx: Ctx,
+        file: str,
+        call: Call,
+        env: dict[str, Value] | None = None,
+        params: Params | None = None,
+        origin: tuple[str, Span] | None = None,
     ) -> Segment:
         span = call.span
         if expr is None:
             return Segment(kind, "", file, span, call=call, ctx=ctx)
-        value = self._evaluate(expr, ctx, env)
+        value = self._evaluate(expr, ctx, env, params)
         if isinstance(value, ParamValue):
             value = self._argument(value, 0)
         if isinstance(value, Const) and isinstance(value.value, str):
             text = value.value
             if kind == "mount":
                 text = text.rstrip("/")  # Starlette's Mount("/") matches "" + the sub-app's path
+            if params and origin is not None and self._evaluate(expr, ctx, env) != value:
+                return Segment(kind, text, origin[0], origin[1], call=call, ctx=ctx, from_arguments=True)
             return Segment(kind, text, file, span, call=call, ctx=ctx)
         reason = value.reason if isinstance(value, Unknown) else "the value is not a string"
         return Segment(kind, None, file, expr.span, reason=reason, call=call, ctx=ctx)
@@ -500,7 +561,7 @@ class _Builder:
     def _includes(self, call: Call, ctx: Ctx, facts: FileFacts, owner: ObjKey) -> list[Include]:
         child_expr = call.arg(0, "router")
         envs = self._loop_envs(child_expr, ctx) if child_expr is not None else None
-        if envs:
+        if child_expr is not None and envs:
             # One include per iteration of a loop over a literal collection.
             out: list[Include] = []
             for env in envs:
@@ -516,10 +577,43 @@ class _Builder:
             value = self.index.evaluate(child_expr, ctx) if child_expr is not None else Unknown("no router")
             reason = value.reason if isinstance(value, Unknown) else "the included object is not a known router"
             return [Include(owner, None, call, ctx, facts.path, reason)]
-        return [Include(owner, child, call, ctx, facts.path) for child in children]
+        params = self._call_params(child_expr, ctx) if isinstance(child_expr, Call) else None
+        return [Include(owner, child, call, ctx, facts.path, params=params) for child in children]
 
-    def _evaluate(self, expr: Expr, ctx: Ctx, env: dict[str, Value] | None) -> Value:
-        """``evaluate``, with a loop iteration's variables bound (``router``, ``module.router``)."""
+    def _call_params(self, call: Call, ctx: Ctx) -> Params | None:
+        """What a call of a project function gives each of its parameters (the default where it gives none)."""
+        ref = self.index.evaluate(call.func, ctx)
+        fn = self.index.function(ref) if isinstance(ref, FuncRef) else None
+        if fn is None or not isinstance(ref, FuncRef):
+            return None
+        out: Params = {}
+        for position, declared in enumerate(fn.params):
+            if declared.kind in ("vararg", "kwarg"):
+                continue
+            value = self._passed(ref, fn, declared, position, call, ctx)
+            if value is not None:
+                out[(ref.module, ref.qualname, declared.name)] = value
+        return out or None
+
+    def _passed(self, ref: FuncRef, fn: FunctionFact, declared: Param, position: int, call: Call, ctx: Ctx) -> Value | None:
+        """The value one call gives a parameter: its argument, else the default; None when unknowable."""
+        if any(isinstance(a, Starred) for a in call.args) or any(k is None for k, _ in call.kwargs):
+            return None
+        if fn.class_qualname is not None:
+            position -= 1  # bound methods do not pass self
+        positional = position if declared.kind in ("posonly", "normal") and position >= 0 else 10_000
+        arg = call.arg(positional, declared.name)
+        if arg is not None:
+            return self.index.evaluate(arg, ctx)
+        if declared.default is None:
+            return None
+        return self.index.evaluate(declared.default, Ctx(ref.module, fn.parent or ""))
+
+    def _evaluate(self, expr: Expr, ctx: Ctx, env: dict[str, Value] | None, params: Params | None = None) -> Value:
+        """``evaluate``, with a loop iteration's variables bound (``router``, ``module.router``)
+        and a factory call's parameters (``f"/{identifier}"``, ``"/" + identifier``)."""
+        if params:
+            return self._substituted(expr, ctx, params)
         if env:
             attrs: list[str] = []
             root = expr
@@ -533,6 +627,37 @@ class _Builder:
                 return value
         return self.index.evaluate(expr, ctx)
 
+    def _methods_with(self, route: Route, params: Params) -> tuple[str, ...] | None:
+        """``methods=[callback_method]`` with a factory call's arguments bound."""
+        expr = route.kw("methods")
+        if not isinstance(expr, Seq):
+            return None
+        values = [self._substituted(item, route.ctx, params) for item in expr.items]
+        if not values or not all(isinstance(v, Const) and isinstance(v.value, str) for v in values):
+            return None
+        return tuple(str(v.value).upper() for v in values if isinstance(v, Const))
+
+    def _substituted(self, expr: Expr, ctx: Ctx, params: Params) -> Value:
+        if isinstance(expr, Name):
+            value = self.index.evaluate(expr, ctx)
+            if isinstance(value, ParamValue):
+                return params.get((value.module, value.function, value.name), value)
+            return value
+        if isinstance(expr, FString) and not expr.formatted:
+            parts = [self._substituted(part, ctx, params) for part in expr.parts]
+            if all(isinstance(p, Const) for p in parts):
+                return Const("".join(str(p.value) for p in parts if isinstance(p, Const)))
+        if isinstance(expr, BinOp) and expr.op == "Add":
+            left, right = self._substituted(expr.left, ctx, params), self._substituted(expr.right, ctx, params)
+            if (
+                isinstance(left, Const)
+                and isinstance(right, Const)
+                and isinstance(left.value, str)
+                and isinstance(right.value, str)
+            ):
+                return Const(left.value + right.value)
+        return self.index.evaluate(expr, ctx)
+
     def _funcref(self, expr: Expr | None, ctx: Ctx) -> FuncRef | None:
         value = self.index.evaluate(expr, ctx) if expr is not None else None
         return value if isinstance(value, FuncRef) else None
@@ -541,8 +666,12 @@ class _Builder:
         """``dependencies=`` a project subclass of APIRouter/FastAPI passes to ``super().__init__``."""
         out: list[tuple[Expr | None, Ctx]] = []
         for klass in self.index.mro(obj.instance.type):
-            fact = self.index.class_fact(klass) if isinstance(klass, ClassRef) else None
-            init = self.index.function(FuncRef(klass.module, fact.defs["__init__"])) if fact and "__init__" in fact.defs else None
+            if not isinstance(klass, ClassRef):
+                continue
+            fact = self.index.class_fact(klass)
+            if fact is None or "__init__" not in fact.defs:
+                continue
+            init = self.index.function(FuncRef(klass.module, fact.defs["__init__"]))
             if init is None:
                 continue
             for site in init.calls:
@@ -574,7 +703,9 @@ class _Builder:
             return []
         kind_ctx = Ctx(value.module, fn.parent or "")
         annotation = self.index.evaluate(value.annotation, kind_ctx)
-        if not self.index.is_subclass(annotation, APP_TYPES | STARLETTE_APPS | ROUTER_TYPES):
+        if not isinstance(annotation, (ClassRef, Symbol)) or not self.index.is_subclass(
+            annotation, APP_TYPES | STARLETTE_APPS | ROUTER_TYPES
+        ):
             return []
         key = (value.module, param.span)
         if key not in self.objects:
@@ -699,8 +830,6 @@ class _Builder:
         declared = fn.param(param.name)
         if position is None or declared is None or declared.kind in ("vararg", "kwarg"):
             return Unknown(f"{where} is set at run time")
-        if fn.class_qualname is not None:
-            position -= 1  # bound methods do not pass self
         calls = self.index.calls_to(ref.fqn)
         if not calls:
             return Unknown(f"{where} gets its value from a caller archlint cannot trace")
@@ -709,16 +838,11 @@ class _Builder:
             call = site.call
             if any(isinstance(a, Starred) for a in call.args) or any(k is None for k, _ in call.kwargs):
                 return Unknown(f"{where} may be passed through *args or **kwargs")
-            positional = position if declared.kind in ("posonly", "normal") and position >= 0 else 10_000
-            arg = call.arg(positional, param.name)
-            if arg is None:
-                if declared.default is None:
-                    return Unknown(f"{where} has no default and a call leaves it out")
-                value = self.index.evaluate(declared.default, Ctx(param.module, fn.parent or ""))
-            else:
-                value = self.index.evaluate(arg, ctx)
-                if isinstance(value, ParamValue):
-                    value = self._argument(value, depth + 1)
+            value = self._passed(ref, fn, declared, position, call, ctx)
+            if value is None:
+                return Unknown(f"{where} has no default and a call leaves it out")
+            if isinstance(value, ParamValue):
+                value = self._argument(value, depth + 1)
             values.append(value)
         first = values[0]
         if all(v == first for v in values[1:]):
@@ -735,13 +859,22 @@ class _Builder:
         return out
 
 
+def methods_on(route: Route, full: FullPath | None) -> tuple[str, ...]:
+    """The methods a route answers on one of its full paths."""
+    return full.methods if full is not None and full.methods else route.methods
+
+
 def _distinct(full_paths: list[FullPath]) -> list[FullPath]:
     """Each endpoint once: several include chains that give one app the same path are one path."""
     seen: set = set()
     out = []
     for full in full_paths:
         path = full.path
-        key = (full.app, path) if path is not None else (full.app, tuple((s.path, s.span, s.text) for s in full.segments))
+        key = (
+            (full.app, path, full.methods)
+            if path is not None
+            else (full.app, tuple((s.path, s.span, s.text) for s in full.segments))
+        )
         if key not in seen:
             seen.add(key)
             out.append(full)

@@ -292,7 +292,9 @@ class Tokens:
                     continue
                 for assign in scope.assigns:
                     for target in assign.targets:
-                        role = CONFIG_FIELDS.get(target.id.lower()) if isinstance(target, Name) else None
+                        if not isinstance(target, Name):
+                            continue
+                        role = CONFIG_FIELDS.get(target.id.lower())
                         if role is not None and assign.value is not None:
                             found.append(
                                 (target.id, assign.value, ctx, role, "fastapi-jwt-auth", Site(facts.path, assign.span, True))
@@ -305,8 +307,8 @@ class Tokens:
                 self.config_no_expiry.append(field_site or self.origins.site(value, ctx))
                 continue
             for result in known(self.duration(value, ctx)):
-                site = result.site if result.site.named or field_site is None else field_site
-                self.config_lifetimes.append((Lifetime(float(result.value), site, (), result.names + (name,), ()), library))
+                where = result.site if result.site.named or field_site is None else field_site
+                self.config_lifetimes.append((Lifetime(float(result.value), where, (), result.names + (name,), ()), library))
 
     # ------------------------------------------------------------- issues
     def _issue(self, path: str, call: Call, ctx: Ctx, api: Api, *, strategy: bool, method: str = "") -> Issue:
@@ -325,9 +327,9 @@ class Tokens:
         helper = FuncRef(ctx.module, scope.qualname) if isinstance(scope, FunctionFact) else None
         self.origins.consulted.clear()
         found = self._read(call, ctx, api, strategy, own, labels)
-        pins = []
-        if helper is not None and helper.fqn in self.origins.consulted:
-            pins = self.origins.callers(helper)[:_MAX_PINS]
+        if helper is None or helper.fqn not in self.origins.consulted:
+            return Issue(path, call, ctx, api, strategy, own, *found)
+        pins = self.origins.callers(helper)[:_MAX_PINS]
         if not pins:
             return Issue(path, call, ctx, api, strategy, own, *found)
         for pin in pins:
@@ -517,7 +519,7 @@ class Tokens:
         return entry
 
     # ---------------------------------------------------------- lifetimes
-    def lifetime(self, expr: Expr, ctx: Ctx) -> list[Traced | Unknown]:
+    def lifetime(self, expr: Expr, ctx: Ctx) -> list[Traced[float] | Unknown]:
         """Seconds from now to the ``exp`` an expression stands for."""
         key = ("lifetime", expr.span, ctx)
         if not self.origins.guard(key):
@@ -527,7 +529,7 @@ class Tokens:
         finally:
             self.origins.release(key)
 
-    def _lifetime(self, expr: Expr, ctx: Ctx) -> list[Traced | Unknown]:
+    def _lifetime(self, expr: Expr, ctx: Ctx) -> list[Traced[float] | Unknown]:
         if isinstance(expr, Call):
             fqn = self.origins.fqn(expr.func, ctx)
             if fqn in _TIMESTAMPS and expr.args:
@@ -584,8 +586,8 @@ class Tokens:
             return False
         if isinstance(expr, (Name, Attr)):
             bindings = self.origins.definitions(expr, ctx) or []
-            values = [b for b in bindings if b.kind == "value" and b.expr is not None]
-            return bool(values) and len(values) == len(bindings) and all(self.is_now(b.expr, b.ctx, depth + 1) for b in values)
+            values = [(value, b.ctx) for b in bindings if b.kind == "value" and (value := b.expr) is not None]
+            return bool(values) and len(values) == len(bindings) and all(self.is_now(v, c, depth + 1) for v, c in values)
         if isinstance(expr, Other) and expr.kind in ("BooleanOperation", "IfExp"):
             # ``now = now or datetime.now(UTC)``
             return any(self.is_now(child, ctx, depth + 1) for child in expr.children)
@@ -611,7 +613,7 @@ class Tokens:
             return any(self.is_delta(child, ctx, depth + 1) for child in expr.children)
         return False
 
-    def duration(self, expr: Expr, ctx: Ctx) -> list[Traced | Unknown]:
+    def duration(self, expr: Expr, ctx: Ctx) -> list[Traced[float] | Unknown]:
         """Seconds an expression stands for: a timedelta, or a number of seconds."""
         key = ("duration", expr.span, ctx)
         if not self.origins.guard(key):
@@ -621,7 +623,7 @@ class Tokens:
         finally:
             self.origins.release(key)
 
-    def _duration(self, expr: Expr, ctx: Ctx) -> list[Traced | Unknown]:
+    def _duration(self, expr: Expr, ctx: Ctx) -> list[Traced[float] | Unknown]:
         origins = self.origins
         if isinstance(expr, Call):
             fqn = origins.fqn(expr.func, ctx)
@@ -654,7 +656,7 @@ class Tokens:
             return origins.branches(expr, ctx, self.duration)
         return origins.number(expr, ctx)
 
-    def _delta(self, call: Call, ctx: Ctx, order: tuple[str, ...]) -> list[Traced | Unknown]:
+    def _delta(self, call: Call, ctx: Ctx, order: tuple[str, ...]) -> list[Traced[float] | Unknown]:
         parts: list[tuple[float, list]] = []
         for position, arg in enumerate(call.args):
             if isinstance(arg, Starred) or position >= len(order):
@@ -666,7 +668,7 @@ class Tokens:
                 return [Unknown("a duration with unknown arguments", ctx.module, call.span)]
             parts.append((unit, self.origins.number(value, ctx)))
         site = self.origins.site(call, ctx)
-        results: list[Traced | Unknown] | None = None
+        results: list[Traced[float] | Unknown] | None = None
         for unit, values in parts:
             scaled = [replace(v, value=v.value * unit) if isinstance(v, Traced) else v for v in values]
             results = scaled if results is None else combine("Add", results, scaled, site)
@@ -779,7 +781,7 @@ def _enclosing_calls(scope, target, origins: Origins, ctx: Ctx) -> tuple[str, ..
     return tuple(out)
 
 
-def _lifetime(result: Traced, claims: tuple[str, ...], names: tuple[str, ...], funcs: tuple[str, ...]) -> Lifetime:
+def _lifetime(result: Traced[float], claims: tuple[str, ...], names: tuple[str, ...], funcs: tuple[str, ...]) -> Lifetime:
     return Lifetime(float(result.value), result.site, claims, result.names + names, funcs + tuple(reversed(result.funcs)))
 
 

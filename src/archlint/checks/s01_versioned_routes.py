@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from archlint.analysis.routes import FullPath, Route, RouteTable, Segment
+from archlint.analysis.routes import FullPath, Route, RouteTable, Segment, methods_on
 from archlint.checks.base import Project, Rule, probe_match
 from archlint.model import Finding, Related, Severity
 from archlint.pack import option
@@ -35,8 +35,8 @@ def _versioned_head(pattern: re.Pattern, head: str) -> bool:
     return True
 
 
-def _label(route: Route, path: str) -> str:
-    return f"{'/'.join(route.methods)} {path}"
+def _label(route: Route, path: str, methods: tuple[str, ...] | None = None) -> str:
+    return f"{'/'.join(methods or route.methods)} {path}"
 
 
 class UnversionedRoute(Rule[S1Options]):
@@ -108,7 +108,7 @@ class UnversionedRoute(Rule[S1Options]):
                 segment = self._blame(route, full, table)
                 key = (segment.path, segment.span)
                 blame_of[key] = segment
-                groups[key].append((route, path))
+                groups[key].append((route, _label(route, path, methods_on(route, full))))
         for key, routes in groups.items():
             segment = blame_of[key]
             yield self.finding(
@@ -116,8 +116,8 @@ class UnversionedRoute(Rule[S1Options]):
                 segment.span,
                 self._message(segment, routes),
                 related=[
-                    Related(r.file, r.call.span, f"{_label(r, p)} is served without a version.")
-                    for r, p in routes[:_MAX_RELATED]
+                    Related(r.file, r.call.span, f"{label} is served without a version.")
+                    for r, label in routes[:_MAX_RELATED]
                     if segment.kind != "route"
                 ],
             )
@@ -149,14 +149,15 @@ class UnversionedRoute(Rule[S1Options]):
     def _message(self, segment: Segment, routes: list[tuple[Route, str]]) -> str:
         pattern = self.options.route_pattern.pattern
         if segment.kind == "route":
-            route, path = routes[0]
-            return f"The route {_label(route, path)} is not versioned: its full path must match `{pattern}`."
+            return f"The route {routes[0][1]} is not versioned: its full path must match `{pattern}`."
         where = {
             "include": "this include_router call",
             "mount": "this mount",
             "router": "this router's prefix",
         }[segment.kind]
-        examples = ", ".join(_label(r, p) for r, p in routes[:3])
+        if segment.from_arguments:
+            where = "the router this call makes"
+        examples = ", ".join(label for _r, label in routes[:3])
         more = f" and {len(routes) - 3} more" if len(routes) > 3 else ""
         count = f"{len(routes)} route{'s' if len(routes) != 1 else ''}"
         return (
@@ -245,11 +246,11 @@ class UnverifiableRoutePath(Rule[S1Options]):
                         route,
                     )
                 elif full.rewritten and not pattern.match(path) and not self._allowed(path):
-                    rewritten[(full.app, full.rewritten)].append((route, path))
+                    rewritten[(full.app, full.rewritten)].append((route, _label(route, path, methods_on(route, full))))
         # A root_path or a path-rewriting middleware is one note per application, not one per route.
         for (app_key, why), routes in rewritten.items():
             app = table.objects[app_key]
-            labels = list(dict.fromkeys(_label(r, p) for r, p in routes))
+            labels = list(dict.fromkeys(label for _r, label in routes))
             more = f" and {len(labels) - 3} more" if len(labels) > 3 else ""
             count = f"{len(labels)} route{'s' if len(labels) != 1 else ''}"
             note(

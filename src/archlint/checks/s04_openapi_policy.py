@@ -18,7 +18,7 @@ import fnmatch
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from archlint.checks.base import Project, Rule, probe_match
 from archlint.checks.s01_versioned_routes import S1Options
@@ -83,8 +83,7 @@ def _words(count: int, noun: str) -> str:
 class _DocumentRule(Rule[Any]):
     """Shared helpers of the document rules (not a rule: no id)."""
 
-    Options = None
-    tags = ("openapi",)
+    tags: ClassVar[tuple[str, ...]] = ("openapi",)
 
     def operations(self, project: Project) -> Iterator[Operation]:
 

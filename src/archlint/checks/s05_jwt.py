@@ -871,8 +871,8 @@ class JwtNoneAlgorithm(_S5Rule):
                     continue
                 candidates.append((algorithm, issue.ctx))
             if issue.api.header is not None:
-                for expr, ctx in _dicts(data, issue.call.arg(*issue.api.header), issue.ctx):
-                    candidates.append((expr.get("alg"), ctx))
+                for header, ctx in _dicts(data, issue.call.arg(*issue.api.header), issue.ctx):
+                    candidates.append((header.get("alg"), ctx))
         for decode in data.decodes:
             if decode.api.algorithms is not None:
                 expr = decode.call.arg(*decode.api.algorithms)
@@ -978,7 +978,7 @@ class HardcodedJwtSecret(_S5Rule):
             if decode.api.key is not None:
                 keys.append((decode.call.arg(*decode.api.key), decode.ctx, self._asymmetric(data, decode)))
         keys.extend((expr, ctx, False) for expr, ctx in data.config_secrets)
-        results: list[Traced] = []
+        results: list[Traced[str | bytes]] = []
         data.origins.fallbacks = True
         try:
             for expr, ctx, verify_only in keys:
@@ -1015,4 +1015,6 @@ class HardcodedJwtSecret(_S5Rule):
             return False
         value = data.index.evaluate(decode.call.arg(*decode.api.algorithms), decode.ctx)
         names = [value.value] if isinstance(value, Const) else value.consts() if isinstance(value, SeqValue) else None
-        return bool(names) and all(isinstance(n, str) and _ASYMMETRIC.match(n) for n in names)
+        if not names:
+            return False
+        return all(isinstance(n, str) and _ASYMMETRIC.match(n) for n in names)

@@ -445,7 +445,9 @@ class PlaintextPasswordColumn(_S6Rule):
                 continue
             # The model's own columns and those it inherits from mixins and SQLModel bases.
             for klass in index.mro(ref):
-                fact = index.class_fact(klass) if isinstance(klass, ClassRef) else None
+                if not isinstance(klass, ClassRef):
+                    continue
+                fact = index.class_fact(klass)
                 if fact is None:
                     continue
                 owner = index.modules[klass.module]

@@ -31,7 +31,7 @@ from archlint.analysis.pydantic_models import (
     value_fqn,
 )
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, Await, Branch, Call, ClassFact, DictExpr, Expr, Lit, Name, UnaryOp
+from archlint.collect.facts import Attr, Await, Branch, Call, ClassFact, DictExpr, Expr, Lit, Loop, Name, UnaryOp
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
 from archlint.names import CONFIG_DICTS, PYDANTIC_FIELD, REQUESTS, SQLMODEL_FIELD, canonical
@@ -883,7 +883,7 @@ class _Receivers:
                     return self._typed(field_shapes(types, fld), attr)
         return "", None
 
-    def _param(self, param: ParamValue, attr: str) -> tuple[str, ClassRef | None]:
+    def _param(self, param: ParamValue, attr: str) -> tuple[str, ClassRef | Symbol | None]:
         index, types = self.index, self.types
         facts = index.modules.get(param.module)
         fn = facts.functions.get(param.function) if facts else None
@@ -901,7 +901,7 @@ class _Receivers:
         shapes = types.annotation(param.annotation, Ctx(param.module, fn.parent or ""))
         return self._typed(shapes, attr)
 
-    def _typed(self, shapes: list[Shape], attr: str) -> tuple[str, ClassRef | None]:
+    def _typed(self, shapes: list[Shape], attr: str) -> tuple[str, ClassRef | Symbol | None]:
         """An annotated value: a model instance when every member is one (a dict member too, for methods dict lacks)."""
         real = members(shapes)
         if not real or any(s.container for s in real):
@@ -918,7 +918,7 @@ class _Receivers:
         # A TypeVar bound to BaseModel (generic CRUD code): an instance of some model.
         return "instance", generic[0].model
 
-    def _local(self, name: Name, ctx: Ctx, attr: str, depth: int) -> tuple[str, ClassRef | None]:
+    def _local(self, name: Name, ctx: Ctx, attr: str, depth: int) -> tuple[str, ClassRef | Symbol | None]:
         """A local bound by ``Model.model_validate(...)`` or annotated with a model."""
         scope = self.index.scope(ctx)
         if scope is None or scope.kind != "function":
@@ -957,12 +957,13 @@ class _Receivers:
                 return self._typed(self.types.annotation(fn.returns_annotation, where), attr)
         return "", None
 
-    def _loop_item(self, name: Name, loops, ctx: Ctx, attr: str, depth: int) -> tuple[str, ClassRef | None]:
+    def _loop_item(self, name: Name, loops: list[Loop], ctx: Ctx, attr: str, depth: int) -> tuple[str, ClassRef | Symbol | None]:
         """``for item in items`` where ``items`` is annotated ``list[Model]``: an instance of the model."""
-        loops = [loop for loop in loops if isinstance(loop.target, Name) and loop.target.id == name.id and loop.iter is not None]
-        if len(loops) != 1:
+        iterables = [loop.iter for loop in loops if isinstance(loop.target, Name) and loop.target.id == name.id]
+        known = [i for i in iterables if i is not None]
+        if len(known) != 1:
             return "", None
-        shapes = self._annotated(loops[0].iter, ctx, attr, depth)
+        shapes = self._annotated(known[0], ctx, attr, depth)
         real = members(shapes or [])
         if real and all(s.container == "sequence" for s in real):
             items = [s.copy() for s in real]

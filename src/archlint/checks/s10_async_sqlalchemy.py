@@ -449,7 +449,9 @@ def url_scheme(index: ProjectIndex, expr: Expr, ctx: Ctx, depth: int = 0) -> str
         if klass is None:
             return None
         for k in index.mro(klass):
-            fact = index.class_fact(k) if isinstance(k, ClassRef) else None
+            if not isinstance(k, ClassRef):
+                continue
+            fact = index.class_fact(k)
             if fact is None:
                 continue
             for assign in fact.assigns:
@@ -466,7 +468,9 @@ def url_scheme(index: ProjectIndex, expr: Expr, ctx: Ctx, depth: int = 0) -> str
 def _validated(index: ProjectIndex, klass: ClassRef, field: str) -> bool:
     """Whether a settings class rewrites the field in a validator (``postgres://`` -> ``postgresql+asyncpg://``)."""
     for k in index.mro(klass):
-        fact = index.class_fact(k) if isinstance(k, ClassRef) else None
+        if not isinstance(k, ClassRef):
+            continue
+        fact = index.class_fact(k)
         if fact is None:
             continue
         facts = index.modules[k.module]

@@ -6,6 +6,7 @@ import fnmatch
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 from archlint.analysis.orm import ColumnDef, Constraint, Model
 from archlint.checks.base import Project, Rule
@@ -48,7 +49,7 @@ class S12Options:
 class _S12Rule(Rule[S12Options]):
     standard = "S12"
     Options = S12Options
-    tags = ("database",)
+    tags: ClassVar[tuple[str, ...]] = ("database",)
 
 
 _INDEXING = frozenset({"index", "unique", "primary_key"})
@@ -533,9 +534,9 @@ class SqlBuiltFromString(_S12Rule):
                     return "an f-string", literal
             return None
         if isinstance(expr, BinOp) and expr.op == "Modulo":
-            literal = _literal_text(index, ctx, expr.left)
-            if literal is not None and not self._safe(index, ctx, expr.right):
-                return "`%` formatting", literal
+            left = _literal_text(index, ctx, expr.left)
+            if left is not None and not self._safe(index, ctx, expr.right):
+                return "`%` formatting", left
             return None
         if isinstance(expr, BinOp) and expr.op == "Add":
             leaves = _concat_leaves(expr)
@@ -556,12 +557,12 @@ class SqlBuiltFromString(_S12Rule):
                 return "string concatenation", ""
             return None
         if isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr == "format":
-            literal = _literal_text(index, ctx, expr.func.base)
-            if literal is None:
+            template = _literal_text(index, ctx, expr.func.base)
+            if template is None:
                 return None
             values = [*expr.args, *(v for _, v in expr.kwargs)]
             if any(not self._safe(index, ctx, v) for v in values):
-                return "`.format()`", literal
+                return "`.format()`", template
         return None
 
     def _safe(self, index: ProjectIndex, ctx: Ctx, expr: Expr, depth: int = 0) -> bool:

@@ -349,9 +349,10 @@ class LooseDefaultRateLimit(Rule[S13Options]):
                 )
                 continue
             parsed = [v.parsed for v in values]
-            if any(p is None or isinstance(p, str) for p in parsed):
+            limits = [p for p in parsed if isinstance(p, tuple)]
+            if len(limits) != len(parsed):
                 continue  # unverifiable or unparsable: other rules
-            actual = rate(item for p in parsed for item in p)  # type: ignore[union-attr]
+            actual = rate(item for p in limits for item in p)
             if looser(actual, rate(required)):
                 shown = ", ".join(f'"{v.text}"' for v in values)
                 yield self.finding(
@@ -611,13 +612,14 @@ class LooseAuthEndpointRateLimit(Rule[S13Options]):
                 continue
             values = [v for d in decorators for v in d.values]
             parsed = [v.parsed for v in values]
-            if not values or any(p is None or isinstance(p, str) for p in parsed):
+            limits = [p for p in parsed if isinstance(p, tuple)]
+            if not values or len(limits) != len(parsed):
                 continue
             required_text = opts.auth_limits[kind]
             required = parse_limit(required_text)
             if isinstance(required, str):
                 continue
-            if looser(rate(i for p in parsed for i in p), rate(required)):  # type: ignore[union-attr]
+            if looser(rate(i for p in limits for i in p), rate(required)):
                 shown = "; ".join(v.text or "" for v in values)
                 target = values[0].expr
                 yield self.finding(
@@ -697,12 +699,12 @@ class InvalidRateLimitString(Rule[S13Options]):
             error = value.parsed
             if not isinstance(error, str):
                 continue
-            facts = index.file_of(value.ctx)
-            if facts is None or (facts.path, value.expr.span) in seen:
+            owner = index.file_of(value.ctx)
+            if owner is None or (owner.path, value.expr.span) in seen:
                 continue
-            seen.add((facts.path, value.expr.span))
+            seen.add((owner.path, value.expr.span))
             yield self.finding(
-                facts.path,
+                owner.path,
                 value.expr.span,
                 f'The rate limit "{value.text}" is not in the `limits` grammar: SlowAPI fails on it at '
                 'request time; write it like "5/minute" or "5 per minute".',

@@ -125,31 +125,35 @@ class Answers:
 
     def response(self, klass: Value, call: Call, ctx: Ctx) -> Answer:
         facts = self.index.file_of(ctx)
-        where = {"file": facts.path if facts else "", "span": call.span, "call": call, "ctx": ctx}
+        path = facts.path if facts else ""
+
+        def answer(verdict: str, reason: str = "") -> Answer:
+            return Answer(verdict, reason, path, call.span, call, ctx)
+
         if fqn_of(klass) in self.opts.problem_response_classes:
-            return Answer("problem", **where)
+            return answer("problem")
         media = call.arg(_MEDIA_POS, "media_type")
         if media is not None:
             value = self.index.evaluate(media, ctx)
             if isinstance(value, Const) and isinstance(value.value, str):
                 if self.is_problem(value.value):
-                    return Answer("problem", **where)
-                return Answer("plain", f"it answers `{value.value}`", **where)
+                    return answer("problem")
+                return answer("plain", f"it answers `{value.value}`")
             if not (isinstance(value, Const) and value.value is None):
-                return Answer("unknown", **where)
+                return answer("unknown")
         for base in self.index.mro(klass) if isinstance(klass, (ClassRef, Symbol)) else ():
             if isinstance(base, ClassRef):
                 member = self.index.class_member(base, "media_type")
                 if isinstance(member, Const) and isinstance(member.value, str):
                     if self.is_problem(member.value):
-                        return Answer("problem", **where)
-                    return Answer("plain", f"`{base.qualname}` answers `{member.value}`", **where)
+                        return answer("problem")
+                    return answer("plain", f"`{base.qualname}` answers `{member.value}`")
                 if member is not None and not isinstance(member, Const):
-                    return Answer("unknown", **where)
+                    return answer("unknown")
             elif fqn_of(base) in self.opts.problem_response_classes:
-                return Answer("problem", **where)
+                return answer("problem")
         name = fqn_of(klass) or "the response"
-        return Answer("plain", f"`{name.rsplit('.', 1)[-1]}` answers {_default_media(name)}", **where)
+        return answer("plain", f"`{name.rsplit('.', 1)[-1]}` answers {_default_media(name)}")
 
     def is_problem(self, media_type: str) -> bool:
         return media_type.split(";", 1)[0].strip().lower() == self.opts.problem_media_type.lower()

@@ -154,7 +154,9 @@ class Clients:
         if fn is None or fn.class_qualname is None or not fn.params or fn.params[0].name != base.name:
             return False
         for klass in self.index.mro(ClassRef(base.module, fn.class_qualname)):
-            fact = self.index.class_fact(klass) if isinstance(klass, ClassRef) else None
+            if not isinstance(klass, ClassRef):
+                continue
+            fact = self.index.class_fact(klass)
             if fact is None:
                 continue
             for assign in fact.assigns:
@@ -200,7 +202,7 @@ def shape(expr: Expr | None) -> object:
         return None
     if isinstance(expr, tuple):
         return tuple(shape(e) for e in expr)
-    out = [type(expr).__name__]
+    out: list[object] = [type(expr).__name__]
     for f in dataclasses.fields(expr):
         if f.name == "span":
             continue
@@ -570,10 +572,10 @@ class CacheNeverInvalidated(Rule[S16Options]):
         keys = list(call.args) if rc.method in ("delete", "unlink") else [rc.key]
         out: list[str] = []
         for key in keys:
-            found = _arg_prefixes(index, key, rc.ctx)
-            if found is None:
+            prefixes = _arg_prefixes(index, key, rc.ctx)
+            if prefixes is None:
                 return None
-            out.extend(found)
+            out.extend(prefixes)
         return out
 
 

@@ -14,6 +14,7 @@ import fnmatch
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from archlint import globs
 from archlint.checks.base import Project, Rule
@@ -312,9 +313,13 @@ def _project_module(index: ProjectIndex, name: str) -> FileFacts | None:
     return found
 
 
-def _shared(project: Project, kind: type, options: S17Options):
+#: What the S17 rules share per project and option values.
+_SharedT = TypeVar("_SharedT", "_Layers", "_Database")
+
+
+def _shared(project: Project, kind: type[_SharedT], options: S17Options) -> _SharedT:
     """One layer map / database model per project and option values, shared by the S17 rules."""
-    cache: list = project.shared("s17", list)
+    cache: list[_Layers | _Database] = project.shared("s17", list)
     for item in cache:
         if isinstance(item, kind) and item.options == options:
             return item
@@ -596,9 +601,9 @@ class ServiceLayerSkipped(Rule[S17Options]):
                 elif every and layers.files_in(lower):
                     missing[(upper, lower)] = every
         for edge in layers.edges():
-            between = skipped.get((edge.source_layer, edge.target_layer))
+            skipping = skipped.get((edge.source_layer, edge.target_layer))
             absent = missing.get((edge.source_layer, edge.target_layer))
-            if (not between and not absent) or globs.match_any(self.options.wiring_modules, edge.facts.rel):
+            if (not skipping and not absent) or globs.match_any(self.options.wiring_modules, edge.facts.rel):
                 continue
             if absent:
                 names = " and ".join(absent)
@@ -610,7 +615,9 @@ class ServiceLayerSkipped(Rule[S17Options]):
                     f"move it into a {names} layer that uses the {edge.target_layer}.",
                 )
                 continue
-            names = " and ".join(between)
+            if not skipping:
+                continue
+            names = " and ".join(skipping)
             yield self.finding(
                 edge.facts.path,
                 edge.imp.span,
@@ -1078,11 +1085,11 @@ class ApiDependencyRunsDatabase(Rule[S17Options]):
         handler_refs = {ref for ref, _fn, _facts in handlers}
         users: dict[FuncRef, list[str]] = defaultdict(list)
         stack: list[tuple[FuncRef, str]] = []
-        for _ref, fn, facts in handlers:
-            for dep in database.dependencies(fn, facts):
-                stack.append((dep, fn.name))
-            for callee in self._callees(project.index, fn, facts):
-                stack.append((callee, fn.name))
+        for _ref, handler, handler_facts in handlers:
+            for dep in database.dependencies(handler, handler_facts):
+                stack.append((dep, handler.name))
+            for callee in self._callees(project.index, handler, handler_facts):
+                stack.append((callee, handler.name))
         seen: set[FuncRef] = set()
         while stack:
             ref, user = stack.pop()
@@ -1098,7 +1105,9 @@ class ApiDependencyRunsDatabase(Rule[S17Options]):
                 stack.append((dep, fn.name))
         for ref in sorted(seen, key=lambda r: r.fqn):
             fn = project.index.function(ref)
-            facts = project.index.modules[ref.module]
+            facts = project.index.modules.get(ref.module)
+            if fn is None or facts is None:  # a dependency archlint cannot find: nothing to judge
+                continue
             if layers.layer_of(facts) != self.options.api_layer:
                 continue
             if fn.is_generator and database.provides_session(ref):
@@ -1248,9 +1257,9 @@ class TransportInServiceLayer(Rule[S17Options]):
                 if FuncRef(facts.module, fn.qualname) in dependencies or _takes_markers(index, fn, facts, markers):
                     continue  # a request dependency: speaking HTTP is its job, wherever it lives
                 for raised in fn.raises:
-                    target = raised.func if isinstance(raised, Call) else raised
-                    if target is None:
+                    if raised is None:  # a bare `raise`
                         continue
+                    target = raised.func if isinstance(raised, Call) else raised
                     value = index.evaluate(target, ctx)
                     if index.is_subclass(value, exceptions):
                         yield self.finding(

@@ -178,7 +178,9 @@ class UnboundedListEndpoint(_S22Rule):
             if isinstance(klass, Symbol) and canonical_of(klass) not in BASE_MODEL | {"builtins.object"}:
                 if klass.fqn.split(".")[0] not in ("pydantic", "builtins", "typing", "sqlmodel"):
                     return (None, None, None)
-            fact = index.class_fact(klass) if isinstance(klass, ClassRef) else None
+            if not isinstance(klass, ClassRef):
+                continue
+            fact = index.class_fact(klass)
             if fact is None:
                 continue
             ctx = Ctx(klass.module, fact.qualname)

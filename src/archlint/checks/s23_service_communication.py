@@ -10,6 +10,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from archlint.analysis.static_types import TypeResolver, canonical_of
@@ -58,7 +59,7 @@ class S23Options:
 class _S23Rule(Rule[S23Options]):
     standard = "S23"
     Options = S23Options
-    tags = ("services",)
+    tags: ClassVar[tuple[str, ...]] = ("services",)
 
 
 # --------------------------------------------------------------------------- #
@@ -78,7 +79,7 @@ class Outbound:
     default: float  # the default timeout in seconds (0: none)
 
 
-def _matches(name: str | None, patterns: Iterable[str]) -> bool:
+def _matches(name: str, patterns: Iterable[str]) -> bool:
     return fnmatch_any(name, patterns)
 
 
@@ -93,11 +94,11 @@ def outbound_calls(index: ProjectIndex, types: TypeResolver, options: S23Options
         if fqn in clients:
             yield Outbound(facts, site, ctx, fqn, "client", float(clients[fqn]))
             continue
-        if _matches(fqn, options.no_default_timeout_calls):
-            yield Outbound(facts, site, ctx, fqn, "no-default", 0.0)  # type: ignore[arg-type]
+        if fqn is not None and _matches(fqn, options.no_default_timeout_calls):
+            yield Outbound(facts, site, ctx, fqn, "no-default", 0.0)
             continue
-        if _matches(fqn, options.request_functions):
-            yield Outbound(facts, site, ctx, fqn, "defaulted", 5.0)  # type: ignore[arg-type]
+        if fqn is not None and _matches(fqn, options.request_functions):
+            yield Outbound(facts, site, ctx, fqn, "defaulted", 5.0)
             continue
         if isinstance(func, Attr) and func.attr in options.client_methods:
             receiver = types.of(func.base, ctx)
@@ -145,17 +146,17 @@ def timeout_seconds(index: ProjectIndex, expr: Expr, ctx: Ctx, options: S23Optio
                 return Unknown("bounded per read only")
             return None
         return timeout_seconds(index, value, ctx, options)
-    value = index.const(expr, ctx)
-    if value is None:
+    const = index.const(expr, ctx)
+    if const is None:
         return None
-    if isinstance(value, bool):
+    if isinstance(const, bool):
         return Unknown("a boolean")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, tuple) and value and all(isinstance(v, (int, float)) for v in value):
-        return float(sum(value))  # requests' (connect, read)
-    if isinstance(value, Unknown):
-        return value
+    if isinstance(const, (int, float)):
+        return float(const)
+    if isinstance(const, tuple) and const and all(isinstance(v, (int, float)) for v in const):
+        return float(sum(const))  # requests' (connect, read)
+    if isinstance(const, Unknown):
+        return const
     return Unknown("not a number")
 
 
@@ -458,10 +459,10 @@ def _literal_head(index: ProjectIndex, expr: Expr, ctx: Ctx, depth: int = 0) -> 
         found = _literal_head(index, head, ctx, depth + 1)
         return (found[0], expr.span) if found is not None else None
     if isinstance(expr, Name) and depth < 4:
-        found = index.definition(expr, ctx)
-        if found is None:
+        defined = index.definition(expr, ctx)
+        if defined is None:
             return None
-        value, where = found
+        value, where = defined
         if where.scope:  # a local variable or a class attribute (settings field): not a module constant
             return None
         return _literal_head(index, value, where, depth + 1)

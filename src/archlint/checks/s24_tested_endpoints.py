@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from archlint.analysis.routes import Route
+from archlint.analysis.routes import Route, methods_on
 from archlint.analysis.test_calls import TestCall, TestCalls, read_test_calls
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Lit
@@ -171,7 +171,7 @@ class UntestedEndpoint(_S24Rule):
                 path = full.path
                 if path is None:
                     continue  # S1 notes an unresolvable path
-                for method in route.methods:
+                for method in methods_on(route, full):
                     if method == "?" or (method, path) in seen:
                         continue
                     seen.add((method, path))

@@ -12,7 +12,7 @@ import io
 import re
 import sys
 import tokenize
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 from archlint.collect.facts import FileFacts, ParseError
 from archlint.collect.guard import DEFAULT_LIMITS, Limits, measure, over_limit, safe_in_process
@@ -37,6 +37,28 @@ def content_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+@overload
+def collect_bytes(
+    data: bytes,
+    *,
+    limits: Limits = ...,
+    in_process: Literal[False] = ...,
+    path: str = ...,
+    rel: str = ...,
+    module: str = ...,
+    is_package: bool = ...,
+) -> FileFacts: ...
+@overload
+def collect_bytes(
+    data: bytes,
+    *,
+    limits: Limits = ...,
+    in_process: bool,
+    path: str = ...,
+    rel: str = ...,
+    module: str = ...,
+    is_package: bool = ...,
+) -> FileFacts | None: ...
 def collect_bytes(
     data: bytes,
     *,

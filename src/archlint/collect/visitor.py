@@ -8,7 +8,7 @@ that encloses them.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -81,6 +81,13 @@ def _target_names(node: cst.BaseExpression | None) -> frozenset[str]:
             names |= _target_names(element.value)
         return frozenset(names)
     return frozenset()
+
+
+def _asname(alias: cst.ImportAlias) -> str | None:
+    """The name an import binds with ``as`` (always a plain name in an import)."""
+    if alias.asname is None or not isinstance(alias.asname.name, cst.Name):
+        return None
+    return alias.asname.name.value
 
 
 def _dotted_module(node: cst.BaseExpression | None) -> str:
@@ -157,7 +164,7 @@ class FactCollector(cst.CSTVisitor):
     def on_visit(self, node: cst.CSTNode) -> bool:
         self._stack.append(node)
         kind = type(node)
-        if kind in _COMPREHENSIONS:
+        if kind in _COMPREHENSIONS and isinstance(node, cst.BaseComp):
             self._push_loop("comprehension", node.for_in.target, None, node.for_in.asynchronous is not None, node)
         handler = _VISIT.get(kind)
         if handler is not None:
@@ -174,7 +181,7 @@ class FactCollector(cst.CSTVisitor):
         handler = _LEAVE.get(kind)
         if handler is not None:
             handler(self, original_node)
-        if kind in _COMPREHENSIONS:
+        if kind in _COMPREHENSIONS and isinstance(original_node, cst.BaseComp):
             loop, _ = self._loops.pop()
             loop.target = self.expr(original_node.for_in.target)
             loop.iter = self.expr(original_node.for_in.iter)
@@ -242,12 +249,12 @@ class FactCollector(cst.CSTVisitor):
             match = pattern.search(node.value)
             if match is None:
                 continue
-            codes = _codes(match.group("codes"))
+            line_codes = _codes(match.group("codes"))
             previous = self.suppressions.get(line, frozenset())
-            if codes is None or previous is None:
+            if line_codes is None or previous is None:
                 self.suppressions[line] = None
             else:
-                self.suppressions[line] = previous | codes
+                self.suppressions[line] = previous | line_codes
 
     # ------------------------------------------------------------- scopes
     def _header(self, node: cst.FunctionDef | cst.ClassDef) -> tuple[int, int]:
@@ -452,7 +459,7 @@ class FactCollector(cst.CSTVisitor):
                 ImportFact(
                     module=_dotted_module(alias.name),
                     name=None,
-                    asname=alias.asname.name.value if alias.asname else None,
+                    asname=_asname(alias),
                     level=0,
                     span=self.span(alias),
                     scope=self.scope.qualname,
@@ -476,7 +483,7 @@ class FactCollector(cst.CSTVisitor):
                 ImportFact(
                     module=module,
                     name=_dotted_module(alias.name),
-                    asname=alias.asname.name.value if alias.asname else None,
+                    asname=_asname(alias),
                     level=level,
                     span=self.span(alias),
                     scope=self.scope.qualname,
@@ -525,9 +532,11 @@ def positions(tree: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
     """
     provider = PositionProvider()
     if hasattr(provider, "_gen_impl") and hasattr(provider, "_computed"):
-        provider._computed = {}
+        # The provider fills the dict it is given, eagerly: every value is a CodeRange.
+        computed: dict[cst.CSTNode, CodeRange] = {}
+        provider._computed = computed  # type: ignore[assignment]  # libcst types the cache with lazy values (its own comment: "variance problems")
         provider._gen_impl(tree)
-        return provider._computed
+        return computed
     return MetadataWrapper(tree, unsafe_skip_copy=True).resolve(PositionProvider)  # pragma: no cover
 
 
@@ -538,8 +547,12 @@ def collect_tree(source: str, tree: cst.Module) -> FactCollector:
     return collector
 
 
-def _dispatch(prefix: str) -> dict[type, object]:
-    table = {}
+#: A ``visit_<Node>`` / ``leave_<Node>`` method, under the node type it takes (so it is only given that type).
+_Handler = Callable[["FactCollector", cst.CSTNode], None]
+
+
+def _dispatch(prefix: str) -> dict[type[cst.CSTNode], _Handler]:
+    table: dict[type[cst.CSTNode], _Handler] = {}
     for attr, fn in vars(FactCollector).items():
         if attr.startswith(prefix) and callable(fn):
             node_type = getattr(cst, attr[len(prefix) :], None)
@@ -588,7 +601,7 @@ def _attribute(c: FactCollector, node: cst.Attribute) -> Expr:
     return Attr(c.span(node), base, node.attr.value)
 
 
-def _string(c: FactCollector, node: cst.BaseString) -> Expr:
+def _string(c: FactCollector, node: cst.SimpleString | cst.ConcatenatedString) -> Expr:
     try:
         value = node.evaluated_value
     except Exception:  # pragma: no cover - LibCST refuses odd escapes
@@ -598,7 +611,7 @@ def _string(c: FactCollector, node: cst.BaseString) -> Expr:
     return Lit(c.span(node), value)
 
 
-def _number(c: FactCollector, node: cst.BaseNumber) -> Expr:
+def _number(c: FactCollector, node: cst.Integer | cst.Float | cst.Imaginary) -> Expr:
     try:
         return Lit(c.span(node), node.evaluated_value)
     except Exception:  # pragma: no cover
@@ -611,7 +624,7 @@ def _fstring(c: FactCollector, node: cst.FormattedString) -> Expr:
     for part in node.parts:
         if isinstance(part, cst.FormattedStringText):
             parts.append(Lit(c.span(part), part.value.replace("{{", "{").replace("}}", "}")))
-        else:
+        elif isinstance(part, cst.FormattedStringExpression):
             inner = c.expr(part.expression) or Other(c.span(part), "FormattedStringExpression")
             parts.append(inner)
             formatted = formatted or part.conversion is not None or part.format_spec is not None
