@@ -2,6 +2,10 @@
 
 `.ci/run` runs `archlint check src/` on the repository; these tests pin that
 the source passes and that a layering violation planted in a copy fails.
+archlint's own source is parsed once a session: the first test fills the
+session's facts cache (conftest.py), the others and the planted copy (same
+contents but three files) read it; one pytest-xdist worker runs this module's
+tests in order (conftest.py, TOGETHER), so no two workers parse it side by side.
 """
 
 from __future__ import annotations
