@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
+
 # The facts cache of every run in the test session (and of the CLI subprocesses
-# it starts) lives in one temporary folder, never inside tests/fixtures/.
-os.environ.setdefault("ARCHLINT_CACHE_DIR", tempfile.mkdtemp(prefix="archlint-test-cache-"))
+# it starts) lives in one temporary folder, never inside tests/fixtures/. Facts
+# are keyed by content, so every test shares it safely; pytest-xdist's workers
+# inherit it from the controller, which sets it first and removes it at the end.
+_SESSION_CACHE = None if "ARCHLINT_CACHE_DIR" in os.environ else tempfile.mkdtemp(prefix="archlint-test-cache-")
+if _SESSION_CACHE is not None:
+    os.environ["ARCHLINT_CACHE_DIR"] = _SESSION_CACHE
+
+#: Tests that share a costly start run on one pytest-xdist worker, in order (path prefix -> group):
+#: the self-check's first test parses archlint's own source into the session's facts cache and the
+#: others read it; the reference backend's HTTP tests share one redis-server and one imported app.
+TOGETHER = {
+    "tests/test_self_check.py::": "archlint-source",
+    "tests/fixtures/reference_backend/backend/tests/": "reference-backend",
+}
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -24,6 +39,32 @@ def pytest_addoption(parser) -> None:
 def pytest_configure(config) -> None:
     if config.getoption("--update-snapshots", default=False):
         os.environ["ARCHLINT_UPDATE_SNAPSHOTS"] = "1"
+
+
+def pytest_unconfigure(config) -> None:
+    if _SESSION_CACHE is not None and not hasattr(config, "workerinput"):  # the controller (or the only process)
+        shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's load distribution, with the TOGETHER groups kept on one worker each.
+
+    (``--dist loadgroup`` and ``xdist_group`` marks would say the same, but pytest 9.2 drops the
+    group from the node ids that loadgroup reads: pytest-dev/pytest-xdist#1386.)
+    """
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Together(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            for prefix, group in TOGETHER.items():
+                if nodeid.startswith(prefix):
+                    return group
+            return nodeid
+
+    return Together(config, log)
 
 
 REFERENCE_TESTS = FIXTURES / "reference_backend" / "backend" / "tests"

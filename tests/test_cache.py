@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fixture_harness import fixture_projects
+from fixture_harness import FIXTURES, fixture_projects
 
 from archlint.cli import cli
 from archlint.collect.cache import _MAGIC, FactsCache, ResultsCache
@@ -212,9 +212,14 @@ def test_concurrent_runs_share_the_cache(tmp_path):
     assert not [p for p in (tmp_path / "cache").rglob(".tmp-*")]
 
 
-def test_every_fixture_project_gives_the_same_findings_with_and_without_the_cache(tmp_path, monkeypatch):
-    """First run: empty caches, every file parsed; second: every file's facts from the cache (the findings
-    cache bypassed); third: the findings themselves from the cache. All three, and --no-cache, agree."""
+PROJECTS = fixture_projects()
+
+
+@pytest.mark.parametrize("project", PROJECTS, ids=[str(p.relative_to(FIXTURES)) for p in PROJECTS])
+def test_every_fixture_project_gives_the_same_findings_with_and_without_the_cache(tmp_path, monkeypatch, project):
+    """First run: an empty cache, every file parsed (the findings without the cache: ``--no-cache`` parses
+    the same way and only skips the writes); second: every file's facts from the cache (the findings
+    cache bypassed); third: the findings themselves from the cache. All three agree, in full."""
     outcomes: list[bool] = []
     answers: list[bool] = []
     real_get = FactsCache.get
@@ -233,25 +238,21 @@ def test_every_fixture_project_gives_the_same_findings_with_and_without_the_cach
 
     monkeypatch.setattr(FactsCache, "get", get)
     monkeypatch.setattr(ResultsCache, "get", answer)
-    for number, project in enumerate(fixture_projects()):
-        monkeypatch.setenv("ARCHLINT_CACHE_DIR", str(tmp_path / "cache" / str(number)))
-        outcomes.clear()
-        answers.clear()
-        uncached = findings(run([project], Overrides(reuse_findings=True)))
-        assert not any(outcomes) and not any(answers), project
-        files = len(outcomes)
-        outcomes.clear()
-        bypass[0] = True
-        from_facts = findings(run([project], Overrides(reuse_findings=True)))
-        bypass[0] = False
-        assert len(outcomes) == files and all(outcomes), project
-        outcomes.clear()
-        answers.clear()
-        from_results = findings(run([project], Overrides(reuse_findings=True)))
-        assert answers and all(answers) and not outcomes, project  # nothing parsed, no facts loaded
-        assert from_facts == uncached, project
-        assert from_results == uncached, project
-        assert findings(run([project], Overrides(no_cache=True))) == uncached, project
+    monkeypatch.setenv("ARCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    uncached = findings(run([project], Overrides(reuse_findings=True)))
+    assert not any(outcomes) and not any(answers)
+    files = len(outcomes)
+    outcomes.clear()
+    bypass[0] = True
+    from_facts = findings(run([project], Overrides(reuse_findings=True)))
+    bypass[0] = False
+    assert len(outcomes) == files and all(outcomes)
+    outcomes.clear()
+    answers.clear()
+    from_results = findings(run([project], Overrides(reuse_findings=True)))
+    assert answers and all(answers) and not outcomes  # nothing parsed, no facts loaded
+    assert from_facts == uncached
+    assert from_results == uncached
 
 
 RESULTS_PROJECT = {

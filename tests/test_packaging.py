@@ -1,4 +1,5 @@
-"""The package installs from a clean checkout: as a wheel in a fresh venv, and editable."""
+"""The package installs from a clean checkout: as a wheel in a fresh venv (under CI=true or
+ARCHLINT_SLOW_TESTS=1, as .ci/run sets), and editable."""
 
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ def test_default_pack_loads_in_the_development_install():
     assert pack.standard("S1")["route-pattern"] == "^/api/v[0-9]+(/|$)"
 
 
+@pytest.mark.skipif(
+    os.environ.get("CI") != "true" and not os.environ.get("ARCHLINT_SLOW_TESTS"),
+    reason="builds the wheel and installs it into a fresh venv (about a minute): runs under CI=true or "
+    "ARCHLINT_SLOW_TESTS=1 (.ci/run sets it)",
+)
 def test_wheel_installs_in_a_fresh_venv_with_the_pack(tmp_path):
     wheels = tmp_path / "wheels"
     build = subprocess.run(

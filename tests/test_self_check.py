@@ -2,11 +2,16 @@
 
 `.ci/run` runs `archlint check src/` on the repository; these tests pin that
 the source passes and that a layering violation planted in a copy fails.
+archlint's own source is parsed once a session: the first test fills the
+session's facts cache (conftest.py), the others and the planted copy (same
+contents but three files) read it; one pytest-xdist worker runs this module's
+tests in order (conftest.py, TOGETHER), so no two workers parse it side by side.
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,3 +79,11 @@ def test_a_layering_violation_planted_in_a_copy_fails_the_check(copy):
     assert "independent" in messages["src/archlint/report/text.py"]
     assert "forbids the checks layer to import the config layer" in messages["src/archlint/checks/s01_versioned_routes.py"]
     assert max(f.severity for f in result.report.findings) >= result.fail_on
+
+
+def test_no_module_is_named_like_a_standard_library_module():
+    # Issue 15: `archlint/report/statistics.py` read like the standard library's `statistics`.
+    source = Path(__file__).resolve().parent.parent / "src" / "archlint"
+    stdlib = set(sys.stdlib_module_names)
+    clashes = sorted(str(p.relative_to(source)) for p in source.rglob("*.py") if p.stem in stdlib)
+    assert clashes == []

@@ -410,7 +410,7 @@ def _check(paths, overrides, fmt, output, sarif_output, json_output, fail_on, ex
     # An explicit --color/--no-color beats NO_COLOR, FORCE_COLOR and TERM=dumb.
     use_color = color if color is not None else (output is None and _color(sys.stdout))
     if statistics:
-        from archlint.report import statistics as stats
+        from archlint.report import counts as stats
 
         rendered = stats.render(report, as_json=fmt == "json")
     else:

@@ -103,8 +103,8 @@ class ProjectIndex:
                     if i == len(parts) - 1 and not _top_level_candidate(facts, parts, packages):
                         continue
                     self._suffixes[".".join(parts[i:])].append(facts.module)
-        self._cache: dict[tuple, Value] = {}
-        self._active: set[tuple] = set()
+        self._cache: dict[tuple[object, ...], Value] = {}
+        self._active: set[tuple[object, ...]] = set()
         #: id(scope) -> (scope, name -> what binds it): see ``_binders``.
         self._scope_binders: dict[int, tuple[Scope, dict[str, list[tuple[int, int, Any]]]]] = {}
 
@@ -681,7 +681,7 @@ class ProjectIndex:
 
     @cached_property
     def _calls_by_callee(self) -> dict[str, list[tuple[FileFacts, CallSite, Ctx]]]:
-        out: dict[str, list] = defaultdict(list)
+        out: dict[str, list[tuple[FileFacts, CallSite, Ctx]]] = defaultdict(list)
         for facts, site, ctx in self.iter_calls():
             func = site.call.func
             if isinstance(func, (Name, Attr)):
@@ -692,7 +692,7 @@ class ProjectIndex:
 
     def calls_to(self, *fqns: str) -> list[tuple[FileFacts, CallSite, Ctx]]:
         """Every call site, project-wide, whose callee resolves to one of the names."""
-        out: list = []
+        out: list[tuple[FileFacts, CallSite, Ctx]] = []
         for fqn in fqns:
             out.extend(self._calls_by_callee.get(fqn, ()))
         return out

@@ -38,7 +38,7 @@ from archlint.collect.facts import (
     Lit,
     Name,
 )
-from archlint.index import FIELD_FUNCTIONS
+from archlint.names import FIELD_FUNCTIONS
 from archlint.values import (
     ClassRef,
     Const,

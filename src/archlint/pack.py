@@ -9,6 +9,8 @@ the user's configuration; this module loads, merges and converts them.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import pickle
 import re
 import sys
 import typing
@@ -171,6 +173,28 @@ def load_pack(
             raise ConfigError(f"{path}: the pack cannot be read: {exc.strerror}") from None
         source = str(path)
         base_dir = path.parent
+    data = _validated(text, source)
+    parent = data.pop("extends", None)
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise ConfigError(f"{source}: 'extends' must be a pack name or path")
+        base = load_pack(parent, base_dir, _depth + 1, root=root, named_in=source)
+        data = deep_merge(base.data, data)
+    name = str(data.get("pack", {}).get("name", ref))
+    return Pack(name=name, source=source, data=data)
+
+
+_PACK_LIMIT = 1024 * 1024
+
+
+def _validated(text: str, source: str) -> dict[str, Any]:
+    """The pack file's table, checked; parsed once per text (an editor or a hook run loads the same pack
+    again and again), and handed out as a fresh copy each time, which the caller may change."""
+    return pickle.loads(_validated_pickle(text, source))
+
+
+@functools.lru_cache(maxsize=32)
+def _validated_pickle(text: str, source: str) -> bytes:
     data = _read_toml(text, source)
     unknown = sorted(set(data) - PACK_KEYS)
     if unknown:
@@ -202,17 +226,7 @@ def load_pack(
             re.compile(pattern)
         except re.error:
             raise wrong from None
-    parent = data.pop("extends", None)
-    if parent is not None:
-        if not isinstance(parent, str):
-            raise ConfigError(f"{source}: 'extends' must be a pack name or path")
-        base = load_pack(parent, base_dir, _depth + 1, root=root, named_in=source)
-        data = deep_merge(base.data, data)
-    name = str(data.get("pack", {}).get("name", ref))
-    return Pack(name=name, source=source, data=data)
-
-
-_PACK_LIMIT = 1024 * 1024
+    return pickle.dumps(data)
 
 
 def _check_rule_table(table: dict[str, Any], where: str) -> None:
@@ -250,7 +264,18 @@ def option_fields(options_cls: type | None) -> dict[str, dataclasses.Field]:
     """TOML key (dashes) -> dataclass field."""
     if options_cls is None:
         return {}
-    return {f.name.replace("_", "-"): f for f in dataclasses.fields(options_cls)}
+    return dict(_option_fields(options_cls))
+
+
+@functools.cache
+def _option_fields(options_cls: type) -> tuple[tuple[str, dataclasses.Field], ...]:
+    return tuple((f.name.replace("_", "-"), f) for f in dataclasses.fields(options_cls))
+
+
+@functools.cache
+def _type_hints(options_cls: type) -> dict[str, Any]:
+    """The options class's resolved annotations (resolving them is most of a run's start-up: once per class)."""
+    return typing.get_type_hints(options_cls)
 
 
 def build_options(options_cls: type | None, values: dict[str, tuple[Any, str]], missing_source: str) -> Any:
@@ -260,9 +285,9 @@ def build_options(options_cls: type | None, values: dict[str, tuple[Any, str]], 
     """
     if options_cls is None:
         return None
-    hints = typing.get_type_hints(options_cls)
+    hints = _type_hints(options_cls)
     kwargs: dict[str, Any] = {}
-    for key, fld in option_fields(options_cls).items():
+    for key, fld in _option_fields(options_cls):
         if key not in values:
             raise ConfigError(f"{missing_source}: option '{key}' has no value (the pack must define it)")
         value, where = values[key]
@@ -271,6 +296,8 @@ def build_options(options_cls: type | None, values: dict[str, tuple[Any, str]], 
 
 
 def convert(tp: Any, value: Any, where: str) -> Any:
+    if tp is str and isinstance(value, str):  # the common case (word lists): no type introspection
+        return value
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if tp is re.Pattern or origin is re.Pattern:
@@ -300,6 +327,8 @@ def convert(tp: Any, value: Any, where: str) -> Any:
         if not isinstance(value, list):
             raise ConfigError(f"{where} must be a list")
         item_type = args[0] if args else str
+        if item_type is str and all(isinstance(v, str) for v in value):
+            return tuple(value)
         return tuple(convert(item_type, v, where) for v in value)
     if origin is dict:
         if not isinstance(value, dict):

@@ -36,7 +36,7 @@ class SeqValue(Value):
     kind: str
     items: tuple[Value, ...]
 
-    def consts(self) -> list | None:
+    def consts(self) -> list[object] | None:
         if all(isinstance(i, Const) for i in self.items):
             return [i.value for i in self.items if isinstance(i, Const)]
         return None

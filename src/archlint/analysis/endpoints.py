@@ -272,15 +272,15 @@ class Chain:
     reaches_app: bool
 
 
-#: The last route table's chains by owner: every API rule asks for them, route by route.
-_CHAINS: list = [None, {}]
+#: The last route table and its chains by owner: every API rule asks for them, route by route.
+_CHAINS: list[tuple[RouteTable, dict[ObjKey, list[Chain]]]] = []
 
 
 def chains(table: RouteTable, owner: ObjKey, limit: int = 64) -> list[Chain]:
     """Every way from a router up to an application (or to a router nobody includes)."""
-    if _CHAINS[0] is not table:
-        _CHAINS[0], _CHAINS[1] = table, {}
-    cache: dict[ObjKey, list[Chain]] = _CHAINS[1]
+    if not _CHAINS or _CHAINS[0][0] is not table:
+        _CHAINS[:] = [(table, {})]
+    cache = _CHAINS[0][1]
     if owner not in cache:
         cache[owner] = _chains(table, owner, limit)
     return cache[owner]
@@ -293,7 +293,7 @@ def _chains(table: RouteTable, owner: ObjKey, limit: int) -> list[Chain]:
             parents.setdefault(inc.child, []).append(inc)
     out: list[Chain] = []
 
-    def walk(key: ObjKey, objects: tuple, includes: tuple, seen: frozenset) -> None:
+    def walk(key: ObjKey, objects: tuple[RouterObject, ...], includes: tuple[Include, ...], seen: frozenset[ObjKey]) -> None:
         if len(out) >= limit:
             return
         obj = table.objects[key]

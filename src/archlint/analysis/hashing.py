@@ -118,10 +118,10 @@ class PasswordHashing:
         unknown = "" if values or not given else (reasons[0] if reasons else "the cost is not a number")
         self.costs.append(CostSite(path, call.span, ctx, where, given, tuple(values), unknown))
 
-    def _secondary_hashers(self) -> set[tuple]:
+    def _secondary_hashers(self) -> set[tuple[str, Span]]:
         """pwdlib hashers after the first in a PasswordHash: they only verify existing hashes."""
         index = self.index
-        out: set[tuple] = set()
+        out: set[tuple[str, Span]] = set()
         for _facts, site, ctx in index.calls_to(*PWDLIB_HASH):
             hashers = site.call.arg(0, "hashers")
             if not isinstance(hashers, Seq):

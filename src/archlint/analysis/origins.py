@@ -27,14 +27,17 @@ from archlint.collect.facts import (
     Await,
     BinOp,
     Call,
+    ClassFact,
     DictExpr,
     Expr,
     FileFacts,
     FString,
     FunctionFact,
+    ImportFact,
     Lit,
     Name,
     Other,
+    Param,
     Scope,
     Seq,
     Starred,
@@ -43,7 +46,7 @@ from archlint.collect.facts import (
 )
 from archlint.model import Span
 from archlint.names import ANNOTATED, COLUMN_FUNCTIONS, ENV_GETTERS, FIELD_FUNCTIONS
-from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Module, ParamValue, Symbol, TypeForm, Unknown
+from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, Module, ParamValue, Symbol, TypeForm, Unknown, Value
 
 if TYPE_CHECKING:
     from archlint.index import ProjectIndex
@@ -91,7 +94,7 @@ class Flow:
     labels: tuple[str, ...] = ()
     reason: str = ""
     #: The call site (module, span) the argument comes from; None for a default without callers.
-    at: tuple | None = None
+    at: tuple[str, Span] | None = None
 
 
 #: What a tracer finds: a number (``float``, ints included) or a literal text (``str | bytes``).
@@ -136,6 +139,11 @@ class Traced(Generic[V]):
 
 #: A tracer: the values an expression may have (``Origins.number``, ``Origins.string``).
 Tracer = Callable[[Expr, Ctx], "list[Traced[V] | Unknown]"]
+
+
+#: What an expression may be where a test reads it (``Origins.candidates``): ``("const", value)``,
+#: ``("member", fqn)`` for an enum member, ``("object", truthy)`` for an object that is not None.
+Candidate = tuple[str, object]
 
 
 def known(results: Iterable[Traced[V] | Unknown]) -> list[Traced[V]]:
@@ -266,12 +274,12 @@ class Origins:
 
     def __init__(self, index: ProjectIndex) -> None:
         self.index = index
-        self._active: set[tuple] = set()
-        self._flows: dict[tuple, list[Flow]] = {}
+        self._active: set[tuple[object, ...]] = set()
+        self._flows: dict[tuple[object, ...], list[Flow]] = {}
         #: Function fqn -> the one call site (module, span) its parameters are read from.
         #: Pinning keeps arguments of one call together (a payload and a lifetime passed to
         #: the same helper) instead of mixing every caller's.
-        self.pinned: dict[str, tuple] = {}
+        self.pinned: dict[str, tuple[str, Span]] = {}
         #: Functions whose parameters a trace followed to their callers (see ``flows``).
         self.consulted: set[str] = set()
         #: When set, :meth:`string` follows the literal fallback of a configuration read
@@ -293,14 +301,14 @@ class Origins:
         except RecursionError:  # pragma: no cover - defensive
             return None
 
-    def guard(self, key: tuple) -> bool:
+    def guard(self, key: tuple[object, ...]) -> bool:
         """Enter a traced step; False on a cycle or when the trace is too deep."""
         if key in self._active or len(self._active) > _MAX_DEPTH:
             return False
         self._active.add(key)
         return True
 
-    def release(self, key: tuple) -> None:
+    def release(self, key: tuple[object, ...]) -> None:
         self._active.discard(key)
 
     # ------------------------------------------------------- definitions
@@ -449,7 +457,7 @@ class Origins:
         truths = {_truth(v) for v in values}
         return truths.pop() if len(truths) == 1 else None
 
-    def candidates(self, expr: Expr, ctx: Ctx, depth: int = 0) -> list[tuple] | None:
+    def candidates(self, expr: Expr, ctx: Ctx, depth: int = 0) -> list[Candidate] | None:
         """What an expression may be where a test reads it, one entry per flow; None when any flow is unknown.
 
         Entries: ``("const", value)``, ``("member", fqn)`` for an enum member,
@@ -479,13 +487,13 @@ class Origins:
             bindings = self.name_bindings(expr.id, ctx, expr.span)
             if not bindings:
                 return None
-            out: list[tuple] = []
+            out: list[Candidate] = []
             for binding in bindings:
                 if binding.kind == "value" and binding.expr is not None and (binding.ctx.scope or isinstance(binding.expr, Lit)):
                     found = self.candidates(binding.expr, binding.ctx, depth + 1)
                 elif binding.kind == "param":
                     flows = self.flows(binding)
-                    collected: list[tuple] = []
+                    collected: list[Candidate] = []
                     for flow in flows:
                         more = self.candidates(flow.expr, flow.ctx, depth + 1) if flow.expr is not None else None
                         if more is None:
@@ -502,7 +510,7 @@ class Origins:
             return out if len(out) <= _MAX_FLOWS else None
         return None
 
-    def _param_binding(self, facts: FileFacts, scope: FunctionFact, param) -> Binding:
+    def _param_binding(self, facts: FileFacts, scope: FunctionFact, param: Param) -> Binding:
         return Binding(
             "param",
             param.name,
@@ -513,7 +521,7 @@ class Origins:
             FuncRef(facts.module, scope.qualname),
         )
 
-    def _import_binding(self, facts: FileFacts, imp, name: str) -> Binding:
+    def _import_binding(self, facts: FileFacts, imp: ImportFact, name: str) -> Binding:
         site = Site(facts.path, imp.span)
         ctx = Ctx(facts.module, imp.scope)
         if imp.name is None:
@@ -553,7 +561,7 @@ class Origins:
             return None
         return self.member_bindings(klass, expr.attr)
 
-    def class_of(self, base, base_expr: Expr | None = None, ctx: Ctx | None = None) -> ClassRef | None:
+    def class_of(self, base: Value, base_expr: Expr | None = None, ctx: Ctx | None = None) -> ClassRef | None:
         """The project class an attribute is read from: a class, an instance, ``self``, an annotated parameter."""
         if isinstance(base, ClassRef):
             return base
@@ -628,8 +636,8 @@ class Origins:
                 return Call(default.span, default)
         return default
 
-    def _self_assignments(self, facts: FileFacts, fact, attr: str) -> list[Binding]:
-        out = []
+    def _self_assignments(self, facts: FileFacts, fact: ClassFact, attr: str) -> list[Binding]:
+        out: list[Binding] = []
         for qualname in fact.defs.values():
             fn = facts.functions.get(qualname)
             if fn is None or not fn.params:
@@ -661,7 +669,7 @@ class Origins:
             return flows
         return [f for f in flows if f.at == pinned or f.at is None]
 
-    def callers(self, ref: FuncRef) -> list[tuple]:
+    def callers(self, ref: FuncRef) -> list[tuple[str, Span]]:
         """The call sites (module, span) of a project function."""
         return [(ctx.module, site.call.span) for _facts, site, ctx in self.index.calls_to(ref.fqn)]
 
@@ -878,16 +886,16 @@ _ENUMS = frozenset({"enum.Enum", "enum.StrEnum", "enum.IntEnum", "enum.Flag", "e
 _TIMEDELTAS = frozenset({"datetime.timedelta", "pendulum.duration"})
 
 
-def _truth(value: tuple) -> bool | None:
+def _truth(value: Candidate) -> bool | None:
     kind, payload = value
     if kind == "const":
         return bool(payload)
     if kind == "member":
         return True
-    return payload
+    return payload if isinstance(payload, bool) else None
 
 
-def _compare(op: str, a: tuple, b: tuple) -> bool | None:
+def _compare(op: str, a: Candidate, b: Candidate) -> bool | None:
     """``a op b`` for two candidates; None when it cannot be told."""
     if op in ("Is", "IsNot"):
         if ("const", None) not in (a, b):

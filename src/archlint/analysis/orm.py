@@ -241,10 +241,7 @@ class _Reader:
             model.mapped = table_keyword is not None and flag(index, table_keyword, Ctx(ref.module, fact.parent or "")) is True
         else:
             abstract = _own_flag(index, fact, ref, "__abstract__")
-            has_table = any(
-                {"__tablename__", "__table__"} & _class_names(index.class_fact(k))
-                for k in lineage  # type: ignore[arg-type]
-            )
+            has_table = any({"__tablename__", "__table__"} & _class_names(index.class_fact(k)) for k in lineage)
             model.mapped = not root and has_table and abstract is not True
             if abstract is None:
                 model.opaque = True

@@ -646,7 +646,9 @@ class _InputWalker:
             names.update(_PATH_PARAM.findall(text))
         return names if known or names else None
 
-    def _function(self, ref: FuncRef, route: Route, path_names, seen: set, depth: int, *, skip_first: bool) -> None:
+    def _function(
+        self, ref: FuncRef, route: Route, path_names: set[str] | None, seen: set[FuncRef], depth: int, *, skip_first: bool
+    ) -> None:
         if depth > 6 or ref in seen:
             return
         seen = seen | {ref}
@@ -714,7 +716,17 @@ class _InputWalker:
                 out.extend(self._raw_reads(arg, fn, ctx, depth + 1))
         return out
 
-    def _param(self, param: Param, fn: FunctionFact, ctx: Ctx, path: str, route: Route, path_names, seen, depth) -> None:
+    def _param(
+        self,
+        param: Param,
+        fn: FunctionFact,
+        ctx: Ctx,
+        path: str,
+        route: Route,
+        path_names: set[str] | None,
+        seen: set[FuncRef],
+        depth: int,
+    ) -> None:
         types = self.types
         shapes = types.with_default(types.annotation(param.annotation, ctx), param.default, ctx)
         marker = next((s for s in shapes if s.source), None)
@@ -744,7 +756,15 @@ class _InputWalker:
                 source = "query"
         self.inputs.append(RequestInput(source, param, fn, ctx, path, shapes, bool(marker), route))
 
-    def _dependency(self, marker: Instance | None, shapes: list[Shape], route: Route, path_names, seen, depth) -> Value:
+    def _dependency(
+        self,
+        marker: Instance | None,
+        shapes: list[Shape],
+        route: Route,
+        path_names: set[str] | None,
+        seen: set[FuncRef],
+        depth: int,
+    ) -> Value:
         """Walk a ``Depends(...)`` target; returns the target (a model class is the caller's to record)."""
         if marker is None:
             return Unknown("no marker")

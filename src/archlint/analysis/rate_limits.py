@@ -18,7 +18,7 @@ from typing import Protocol
 
 from archlint.analysis.endpoints import list_dependencies, param_dependencies, route_status
 from archlint.analysis.routes import Route, RouteTable
-from archlint.collect.facts import Attr, Call, Expr, FunctionFact, Name, Seq
+from archlint.collect.facts import Attr, Call, CallSite, Expr, FileFacts, FunctionFact, Name, Seq
 from archlint.index import ProjectIndex
 from archlint.names import ANNOTATED, BASE_MODEL, SECURITY, SQLMODEL
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, SeqValue, TypeForm, Unknown, Value, fqn_of
@@ -34,19 +34,19 @@ class RateLimitNames(Protocol):
     @property
     def auth_limits(self) -> dict[str, str]: ...
     @property
-    def auth_path_patterns(self) -> dict[str, re.Pattern]: ...
+    def auth_path_patterns(self) -> dict[str, re.Pattern[str]]: ...
     @property
-    def auth_handler_patterns(self) -> dict[str, re.Pattern]: ...
+    def auth_handler_patterns(self) -> dict[str, re.Pattern[str]]: ...
     @property
     def auth_methods(self) -> tuple[str, ...]: ...
     @property
-    def auth_exclude_path_pattern(self) -> re.Pattern: ...
+    def auth_exclude_path_pattern(self) -> re.Pattern[str]: ...
     @property
-    def signup_password_fields(self) -> re.Pattern: ...
+    def signup_password_fields(self) -> re.Pattern[str]: ...
     @property
-    def signup_login_fields(self) -> re.Pattern: ...
+    def signup_login_fields(self) -> re.Pattern[str]: ...
     @property
-    def signup_create_handlers(self) -> re.Pattern: ...
+    def signup_create_handlers(self) -> re.Pattern[str]: ...
     @property
     def signup_auth_hints(self) -> tuple[str, ...]: ...
 
@@ -245,7 +245,7 @@ def _may_authenticate(index: ProjectIndex, table: RouteTable, route: Route, fn: 
 
 def auth_routes(index: ProjectIndex, table: RouteTable, names: RateLimitNames) -> Iterator[tuple[Route, FunctionFact, str]]:
     """The auth endpoints S13 judges, once per handler, with their kind (login, register, refresh)."""
-    seen: set = set()
+    seen: set[FuncRef | None] = set()
     for route in table.routes:
         fn = table.handler(index, route)
         if fn is None or route.handler in seen:
@@ -293,7 +293,7 @@ def uses_alternative(index: ProjectIndex, names: RateLimitNames) -> str | None:
     return None
 
 
-def limiter_calls(index: ProjectIndex, names: RateLimitNames):
+def limiter_calls(index: ProjectIndex, names: RateLimitNames) -> list[tuple[FileFacts, CallSite, Ctx]]:
     return index.calls_to(*names.limiter_types)
 
 

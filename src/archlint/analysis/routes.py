@@ -481,11 +481,11 @@ class _Builder:
     def _walk(
         self,
         obj: RouterObject,
-        segments: tuple,
+        segments: tuple[Segment, ...],
         app: ObjKey,
         rewritten: str,
-        active: set,
-        via: tuple = (),
+        active: set[ObjKey],
+        via: tuple[Include | Mount, ...] = (),
         params: Params | None = None,
         origin: tuple[str, Span] | None = None,
     ) -> None:
@@ -866,7 +866,7 @@ def methods_on(route: Route, full: FullPath | None) -> tuple[str, ...]:
 
 def _distinct(full_paths: list[FullPath]) -> list[FullPath]:
     """Each endpoint once: several include chains that give one app the same path are one path."""
-    seen: set = set()
+    seen: set[tuple[object, ...]] = set()
     out = []
     for full in full_paths:
         path = full.path

@@ -141,8 +141,8 @@ class TypeResolver:
 
     def __init__(self, index: ProjectIndex) -> None:
         self.index = index
-        self._cache: dict[tuple, Value | None] = {}
-        self._active: set[tuple] = set()
+        self._cache: dict[tuple[object, ...], Value | None] = {}
+        self._active: set[tuple[object, ...]] = set()
 
     # ------------------------------------------------------------ public
     def of(self, expr: Expr | None, ctx: Ctx) -> Value | None:
@@ -619,7 +619,7 @@ def lambda_spans(scope: Scope) -> list[Span]:
     ]
 
 
-_CALLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_CALLS: weakref.WeakKeyDictionary[ProjectIndex, dict[str, list[tuple[FileFacts, CallSite, Ctx]]]] = weakref.WeakKeyDictionary()
 
 
 def calls_by_name(index: ProjectIndex) -> dict[str, list[tuple[FileFacts, CallSite, Ctx]]]:

@@ -21,8 +21,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from archlint.analysis.origins import Flow, Origins, Site, Traced, combine, identifiers, iter_exprs, known, labels_of, snake
-from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, FunctionFact, Lit, Name, Other, Starred, Subscript
+from archlint.analysis.origins import (
+    Binding,
+    Flow,
+    Origins,
+    Site,
+    Traced,
+    combine,
+    identifiers,
+    iter_exprs,
+    known,
+    labels_of,
+    snake,
+)
+from archlint.collect.facts import Attr, BinOp, Call, DictExpr, Expr, FunctionFact, Lit, Name, Other, Scope, Starred, Subscript
+from archlint.model import Span
 from archlint.values import Ctx, FuncRef, Instance, ParamValue, TypeForm, Unknown, fqn_of
 
 if TYPE_CHECKING:
@@ -240,7 +253,7 @@ class Tokens:
         self.origins = origins
         self.issues: list[Issue] = []
         self.decodes: list[Decode] = []
-        self._stored: list | None = None
+        self._stored: list[tuple[str, BinOp, Ctx, tuple[str, ...]]] | None = None
         for fqn, api in ISSUERS.items():
             for facts, site, ctx in self.index.calls_to(fqn):
                 self.issues.append(self._issue(facts.path, site.call, ctx, api, strategy=False))
@@ -343,7 +356,9 @@ class Tokens:
             no_expiry = no_expiry or no_expiry_
         return Issue(path, call, ctx, api, strategy, own, entries, lifetimes, no_expiry)
 
-    def _read(self, call: Call, ctx: Ctx, api: Api, strategy: bool, own: tuple, labels: tuple) -> tuple:
+    def _read(
+        self, call: Call, ctx: Ctx, api: Api, strategy: bool, own: tuple[str, ...], labels: tuple[str, ...]
+    ) -> tuple[list[Entry], list[Lifetime], Site | None]:
         entries: list[Entry] = []
         lifetimes: list[Lifetime] = []
         no_expiry: Site | None = None
@@ -657,7 +672,7 @@ class Tokens:
         return origins.number(expr, ctx)
 
     def _delta(self, call: Call, ctx: Ctx, order: tuple[str, ...]) -> list[Traced[float] | Unknown]:
-        parts: list[tuple[float, list]] = []
+        parts: list[tuple[float, list[Traced[float] | Unknown]]] = []
         for position, arg in enumerate(call.args):
             if isinstance(arg, Starred) or position >= len(order):
                 return [Unknown("a duration built from unpacked arguments", ctx.module, call.span)]
@@ -692,7 +707,7 @@ class Tokens:
         for facts, scope, ctx in self.index.iter_scopes():
             roots = [a.value for a in scope.assigns] + list(scope.returns)
             roots += [arg for site in scope.calls for arg in (*site.call.args, *(v for _, v in site.call.kwargs))]
-            seen: set = set()
+            seen: set[Span] = set()
             for root in roots:
                 for node in iter_exprs(root):
                     if not isinstance(node, BinOp) or node.op != "Add" or node.span in seen:
@@ -754,13 +769,13 @@ class Tokens:
         return False
 
 
-def _annotation_names(index, binding) -> set[str]:
+def _annotation_names(index: ProjectIndex, binding: Binding) -> set[str]:
     """Dotted names in an annotation (``timedelta | None`` gives datetime.timedelta)."""
     ctx = binding.ctx
-    if binding.kind == "param":
+    if binding.kind == "param" and binding.function is not None:
         fn = index.function(binding.function)
         ctx = Ctx(ctx.module, fn.parent or "") if fn is not None else ctx
-    out = set()
+    out: set[str] = set()
     for node in iter_exprs(binding.annotation):
         if isinstance(node, (Name, Attr)):
             name = index.fqn(node, ctx)
@@ -769,7 +784,7 @@ def _annotation_names(index, binding) -> set[str]:
     return out
 
 
-def _enclosing_calls(scope, target, origins: Origins, ctx: Ctx) -> tuple[str, ...]:
+def _enclosing_calls(scope: Scope, target: Span, origins: Origins, ctx: Ctx) -> tuple[str, ...]:
     """Names of the calls an expression is an argument of (``RefreshToken(expires_at=...)``)."""
     out: list[str] = []
     for site in scope.calls:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import lru_cache
+from typing import Any
 
 from archlint.checks.base import Project, Rule
 
@@ -16,8 +17,8 @@ __all__ = ["Project", "Rule", "all_rules", "rule_by_id"]
 
 
 @lru_cache(maxsize=1)
-def all_rules() -> tuple[type[Rule], ...]:
-    found: dict[str, type[Rule]] = {}
+def all_rules() -> tuple[type[Rule[Any]], ...]:
+    found: dict[str, type[Rule[Any]]] = {}
     for info in pkgutil.iter_modules(__path__):
         if info.name == "base":
             continue
@@ -30,7 +31,7 @@ def all_rules() -> tuple[type[Rule], ...]:
     return tuple(found[k] for k in sorted(found))
 
 
-def rule_by_id(rule_id: str) -> type[Rule] | None:
+def rule_by_id(rule_id: str) -> type[Rule[Any]] | None:
     wanted = rule_id.strip().upper()
     for rule in all_rules():
         if rule.id == wanted or rule.name.lower() == rule_id.strip().lower():

@@ -12,17 +12,25 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Iterable
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from archlint.globs import fnmatch_any
 from archlint.model import Finding, Related, RuleInfo, Severity, Span
 from archlint.pack import format_value, option_fields
 from archlint.project import Project
 
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from archlint.fixes import FixSource, Rewrite
+
 __all__ = ["Project", "Rule"]
 
 #: The dataclass of a standard's options (``S5Options``); ``None`` for a rule without options.
 OptionsT = TypeVar("OptionsT")
+
+#: A rule example: the source of ``app/main.py``, or the project's files by path.
+Example = str | dict[str, str]
 
 _EXPECT = re.compile(r"\s*# expect: [A-Z0-9, ]+$", re.M)
 HELP_URI = "https://github.com/archlint/archlint/blob/main/README.md#rules"
@@ -49,10 +57,11 @@ class Rule(Generic[OptionsT]):
     change_set_only: ClassVar[bool] = False
     #: The rule judges the filtering itself (AL002): it runs after suppressions are applied.
     after_filter: ClassVar[bool] = False
-    VALID: ClassVar[list] = []
-    INVALID: ClassVar[list] = []
+    VALID: ClassVar[list[Example]] = []
+    INVALID: ClassVar[list[Example]] = []
     #: Fix examples, tests too: (before, after) sources of ``app/main.py`` (or dicts of files).
-    FIXES: ClassVar[list] = []
+    #: A third item, "safe" or "unsafe", is the fix's own applicability when it differs from the rule's.
+    FIXES: ClassVar[list[tuple[Example, Example] | tuple[Example, Example, str]]] = []
     #: "safe" fixes keep the program's meaning (``--fix``); "unsafe" ones need ``--unsafe-fixes``.
     fix_applicability: ClassVar[str] = "safe"
     #: What the fix does, for ``--show-fixes`` and SARIF (a sentence).
@@ -85,7 +94,7 @@ class Rule(Generic[OptionsT]):
             related=tuple(related),
         )
 
-    def fix(self, finding: Finding, source: Any) -> Any:
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         """The file's new text (or tree) with this finding fixed; None when it cannot be fixed safely here.
 
         ``source`` is an ``archlint.fixes.FixSource``: the file parsed with LibCST.
@@ -116,7 +125,7 @@ class Rule(Generic[OptionsT]):
         return first if first.endswith(".") else first + "."
 
     @classmethod
-    def example_text(cls, examples: list) -> str:
+    def example_text(cls, examples: list[Example]) -> str:
         if not examples:
             return ""
         example = examples[0]

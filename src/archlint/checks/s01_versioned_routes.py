@@ -8,9 +8,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from archlint.analysis.routes import FullPath, Route, RouteTable, Segment, methods_on
+from archlint.analysis.routes import FullPath, ObjKey, Route, RouteTable, Segment, methods_on
 from archlint.checks.base import Project, Rule, probe_match
-from archlint.model import Finding, Related, Severity
+from archlint.model import Finding, Related, Severity, Span
 from archlint.pack import option
 
 _MAX_RELATED = 10
@@ -18,12 +18,12 @@ _MAX_RELATED = 10
 
 @dataclass(frozen=True)
 class S1Options:
-    route_pattern: re.Pattern = option("Regular expression every full route path must match.")
+    route_pattern: re.Pattern[str] = option("Regular expression every full route path must match.")
     unversioned_allow: tuple[str, ...] = option("Full paths (fnmatch globs) exempt from versioning: docs, health, metrics.")
     exempt_mount_types: tuple[str, ...] = option("Dotted names of ASGI apps whose mounts are exempt (static files, SPA).")
 
 
-def _versioned_head(pattern: re.Pattern, head: str) -> bool:
+def _versioned_head(pattern: re.Pattern[str], head: str) -> bool:
     """Whether a known head already decides the match, whatever unknown part follows.
 
     Prefixes FastAPI accepts start with "/", so the unknown rest is "" or "/...".
@@ -96,8 +96,8 @@ class UnversionedRoute(Rule[S1Options]):
     def check(self, project: Project) -> Iterable[Finding]:
         self._probes = project.health_probes
         table = project.routes
-        groups: dict[tuple, list[tuple[Route, str]]] = defaultdict(list)
-        blame_of: dict[tuple, Segment] = {}
+        groups: dict[tuple[str, Span], list[tuple[Route, str]]] = defaultdict(list)
+        blame_of: dict[tuple[str, Span], Segment] = {}
         for route in table.routes:
             for full in route.full_paths:
                 path = full.path
@@ -221,15 +221,15 @@ class UnverifiableRoutePath(Rule[S1Options]):
         self._probes = project.health_probes
         table = project.routes
         pattern = self.options.route_pattern
-        notes: dict[tuple, tuple[str, list[Route]]] = {}
+        notes: dict[tuple[str, Span], tuple[str, list[Route]]] = {}
         reachable = table.reachable()
 
-        def note(path: str, span, message: str, route: Route | None) -> None:
+        def note(path: str, span: Span, message: str, route: Route | None) -> None:
             entry = notes.setdefault((path, span), (message, []))
             if route is not None:
                 entry[1].append(route)
 
-        rewritten: dict[tuple, list[tuple[Route, str]]] = defaultdict(list)
+        rewritten: dict[tuple[ObjKey, str], list[tuple[Route, str]]] = defaultdict(list)
         for route in table.routes:
             for full in route.full_paths:
                 path = full.path

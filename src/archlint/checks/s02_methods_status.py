@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from archlint.analysis.endpoints import (
     PATH_PARAM,
@@ -32,6 +33,11 @@ from archlint.model import Finding, Related, Severity, Span
 from archlint.names import BASE_MODEL, PATH_PARAMS
 from archlint.pack import option
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, TypeForm, Unknown, fqn_of
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from archlint.fixes import FixSource, Rewrite
 
 _WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _VERSION = re.compile(r"^v\d+(\.\d+)*$")
@@ -359,7 +365,7 @@ class CreateWithout201(Rule[S2Options]):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         from archlint.fixes import fastapi as fastapi_fixes  # LibCST: only when fixing
 
         return fastapi_fixes.set_status_created(source, finding.span)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from archlint.analysis.endpoints import (
     chains,
@@ -23,6 +24,11 @@ from archlint.model import Finding, Severity
 from archlint.names import HTTP_EXCEPTIONS
 from archlint.pack import option
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Module, SeqValue, Symbol, TypeForm, Unknown, Value, fqn_of
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from archlint.fixes import FixSource, Rewrite
 
 
 @dataclass(frozen=True)
@@ -356,7 +362,7 @@ class RedundantResponseModel(Rule[S3Options]):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         from archlint.fixes import fastapi as fastapi_fixes  # LibCST: only when fixing
 
         return fastapi_fixes.remove_argument(source, finding.span, "response_model")

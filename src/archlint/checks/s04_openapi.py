@@ -28,7 +28,7 @@ def yaml_example(text: str) -> str:
 
 @dataclass(frozen=True)
 class S4Options:
-    openapi_version: re.Pattern = option("Regular expression the document's `openapi` field must match.")
+    openapi_version: re.Pattern[str] = option("Regular expression the document's `openapi` field must match.")
 
 
 _DOC = yaml_example(

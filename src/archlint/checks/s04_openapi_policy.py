@@ -27,6 +27,8 @@ from archlint.checks.s04_openapi import yaml_example
 from archlint.checks.s07_authentication import S7Options
 from archlint.checks.s13_rate_limiting import S13Options
 from archlint.model import Finding, Related, Severity
+from archlint.openapi.loader import Document
+from archlint.openapi.loader import Path as JsonPath
 from archlint.openapi.walk import (
     Operation,
     collect_properties,
@@ -54,8 +56,8 @@ class S15DocumentOptions:
 class S8DocumentOptions:
     """S8's options, as the document rules read them from [standards.S8]."""
 
-    upper_bound_field_pattern: re.Pattern = option("Integer fields that size a result and need an upper bound (searched).")
-    lower_bound_field_pattern: re.Pattern = option("Integer fields that are offsets and need a lower bound (searched).")
+    upper_bound_field_pattern: re.Pattern[str] = option("Integer fields that size a result and need an upper bound (searched).")
+    lower_bound_field_pattern: re.Pattern[str] = option("Integer fields that are offsets and need a lower bound (searched).")
     document_bounded_string_formats: tuple[str, ...] = option(
         "String formats that bound a request-body string of the OpenAPI document without `maxLength`."
     )
@@ -91,7 +93,7 @@ class _DocumentRule(Rule[Any]):
             if isinstance(doc.data, dict):
                 yield from operations(doc)
 
-    def documents(self, project: Project) -> list:
+    def documents(self, project: Project) -> list[Document]:
 
         return [d for d in project.openapi.documents if isinstance(d.data, dict)]
 
@@ -105,7 +107,7 @@ class _DocumentRule(Rule[Any]):
 
         return project.openapi.route_of(op.doc, op.method, op.template)
 
-    def report(self, project: Project, op: Operation, path: tuple, message: str, *, value: bool = False) -> Finding:
+    def report(self, project: Project, op: Operation, path: JsonPath, message: str, *, value: bool = False) -> Finding:
         return self.finding(op.doc.path, op.doc.span(path, value=value), message, related=self.related(project, op))
 
     def is_public(self, op: Operation) -> bool:
@@ -189,7 +191,7 @@ class UnversionedOpenapiPath(_DocumentRule):
                         related=project.openapi.related(doc, ("paths", template)),
                     )
 
-    def _ok(self, pattern, path: str) -> bool:
+    def _ok(self, pattern: re.Pattern[str], path: str) -> bool:
         return (
             bool(pattern.match(path))
             or any(fnmatch.fnmatchcase(path, g) for g in self.options.unversioned_allow)
@@ -698,7 +700,7 @@ class ErrorResponseNotProblemDetails(_DocumentRule):
     def check(self, project: Project) -> Iterable[Finding]:
         self._probes = project.health_probes
         media = self.options.problem_media_type
-        reported: set[tuple[str, tuple]] = set()
+        reported: set[tuple[str, JsonPath]] = set()
         for op in self.operations(project):
             for code, response in op.responses.items():
                 if not is_client_error(str(code)):
@@ -718,7 +720,7 @@ class ErrorResponseNotProblemDetails(_DocumentRule):
                 )
                 yield self.report(project, op, where, f"{subject} {problem}.")
 
-    def _problem(self, op: Operation, response: dict, media: str) -> str | None:
+    def _problem(self, op: Operation, response: dict[str, Any], media: str) -> str | None:
         content = response.get("content")
         if not isinstance(content, dict) or not content:
             return f"documents no body; errors answer `{media}` problem details"
@@ -741,13 +743,13 @@ class ErrorResponseNotProblemDetails(_DocumentRule):
 # --------------------------------------------------------------------------- #
 
 
-def _schemes(data: dict) -> dict:
+def _schemes(data: dict[str, Any]) -> dict[str, Any]:
     components = data.get("components")
     schemes = components.get("securitySchemes") if isinstance(components, dict) else None
     return schemes if isinstance(schemes, dict) else {}
 
 
-def _effective_security(op: Operation) -> tuple[Any, tuple]:
+def _effective_security(op: Operation) -> tuple[Any, JsonPath]:
     if "security" in op.node:
         return op.node["security"], op.path + ("security",)
     return op.doc.data.get("security"), ("security",)
@@ -954,7 +956,7 @@ class UndeclaredSecurityScheme(_DocumentRule):
         self._probes = project.health_probes
         for doc in self.documents(project):
             schemes = _schemes(doc.data)
-            places: list[tuple[tuple, Any, Operation | None]] = [(("security",), doc.data.get("security"), None)]
+            places: list[tuple[JsonPath, Any, Operation | None]] = [(("security",), doc.data.get("security"), None)]
             places += [(op.path + ("security",), op.node.get("security"), op) for op in operations(doc)]
             for where, security, op in places:
                 if not isinstance(security, list):
@@ -1083,12 +1085,12 @@ _CARRIED = (
 class _BodyWalker:
     """Visits the schemas of request bodies (and query parameters) once per place they are written."""
 
-    def __init__(self, rule: _DocumentRule, op: Operation, seen: set) -> None:
+    def __init__(self, rule: _DocumentRule, op: Operation, seen: set[tuple[JsonPath, str | None]]) -> None:
         self.rule = rule
         self.op = op
         self.doc = op.doc
         self.seen = seen
-        self.found: list[tuple[tuple, str | None, dict]] = []  # (where, name, merged schema)
+        self.found: list[tuple[JsonPath, str | None, dict[str, Any]]] = []  # (where, name, merged schema)
 
     def bodies(self) -> None:
         body, target = self.doc.deref(self.op.node.get("requestBody"))
@@ -1100,7 +1102,9 @@ class _BodyWalker:
                 schema_path = where + ("content", media, "schema")
                 self.walk(entry["schema"], schema_path, None, schema_path, {}, 0)
 
-    def walk(self, schema: Any, path: tuple, name: str | None, anchor: tuple, inherited: dict, depth: int) -> None:
+    def walk(
+        self, schema: Any, path: JsonPath, name: str | None, anchor: JsonPath, inherited: dict[str, Any], depth: int
+    ) -> None:
         if depth > 24:
             return
         resolved, target = self.doc.deref(schema)
@@ -1158,7 +1162,7 @@ def _bounded_pattern(pattern: Any) -> bool:
     return _UNBOUNDED_QUANTIFIER.search(pattern) is None
 
 
-def _types(schema: dict) -> set[str]:
+def _types(schema: dict[str, Any]) -> set[str]:
     return schema_types({"type": schema.get("type")})
 
 
@@ -1238,8 +1242,8 @@ class UnboundedRequestString(_DocumentRule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         self._probes = project.health_probes
-        seen: set = set()
-        reported: set = set()
+        seen: set[tuple[JsonPath, str | None]] = set()
+        reported: set[tuple[str, JsonPath]] = set()
         formats = set(self.options.document_bounded_string_formats)
         for op in self.operations(project):
             walker = _BodyWalker(self, op, seen)
@@ -1322,8 +1326,8 @@ class UnboundedRequestInteger(_DocumentRule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         self._probes = project.health_probes
-        seen: set = set()
-        reported: set = set()
+        seen: set[tuple[JsonPath, str | None]] = set()
+        reported: set[tuple[str, JsonPath]] = set()
         upper, lower = self.options.upper_bound_field_pattern, self.options.lower_bound_field_pattern
         for op in self.operations(project):
             walker = _BodyWalker(self, op, seen)

@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from archlint.analysis.endpoints import route_label
 from archlint.analysis.origins import Site, Traced, known, snake
@@ -19,9 +20,14 @@ from archlint.analysis.routes import Route
 from archlint.analysis.tokens import Decode, Issue, Lifetime, Tokens, issue_kinds, token_kind
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, DictExpr, Expr, Lit, Name, Seq, Starred
-from archlint.model import Finding, Related, Severity
+from archlint.model import Finding, Related, Severity, Span
 from archlint.pack import option
 from archlint.values import Const, Ctx, SeqValue, Unknown
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from archlint.fixes import FixSource, Rewrite
 
 _UNVERIFIED = ("verify_signature", "verify_exp")
 _ASYMMETRIC = re.compile(r"^(?:RS|PS|ES|EdDSA)", re.I)
@@ -32,26 +38,26 @@ _PUBLIC_KEY = re.compile(r"PUBLIC KEY|CERTIFICATE")
 class S5Options:
     access_token_max_minutes: int = option("Longest accepted access-token lifetime, in minutes.")
     refresh_token_max_days: int = option("Longest accepted refresh-token lifetime, in days.")
-    refresh_token_names: re.Pattern = option(
+    refresh_token_names: re.Pattern[str] = option(
         "Searched in snake_case identifiers, claim values and function names: a refresh token."
     )
-    access_token_names: re.Pattern = option(
+    access_token_names: re.Pattern[str] = option(
         "Searched in the same names: an access token (a token matching neither is treated as one)."
     )
-    excluded_token_names: re.Pattern = option(
+    excluded_token_names: re.Pattern[str] = option(
         "Searched in the same names: not an API token (password reset, e-mail verification, CSRF,"
         " invitations...), so its lifetime is not checked."
     )
-    refresh_evidence_names: re.Pattern = option(
+    refresh_evidence_names: re.Pattern[str] = option(
         "Searched in the project's function, class, variable and method names: the application has"
         " refresh tokens (AL403 stays silent)."
     )
-    opaque_refresh_token_names: re.Pattern = option(
+    opaque_refresh_token_names: re.Pattern[str] = option(
         "Searched in the names around a stored `now + duration` expiry (its variable, function, the"
         " call it is passed to): the lifetime of an opaque refresh token kept in a table or cache."
     )
     token_type_claims: tuple[str, ...] = option('Payload keys whose value names the token\'s kind (`{"type": "refresh"}`).')
-    login_route_names: re.Pattern = option(
+    login_route_names: re.Pattern[str] = option(
         "Searched in a route's snake_case handler name and path: a login route (AL403 is reported at the"
         " login route that issues the access token, before any other route that does)."
     )
@@ -103,7 +109,7 @@ class _LifetimeRule(_S5Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         data = self.analysis(project)
-        seen: set[tuple] = set()
+        seen: set[tuple[str, Span]] = set()
         for issue in data.issues:
             for lifetime in issue.lifetimes:
                 if self._within_limit(lifetime):
@@ -379,7 +385,7 @@ class AccessTokenWithoutRefreshToken(_S5Rule):
                 handlers.setdefault(route.handler.fqn, []).append(route)
         if not handlers:
             return None
-        best: tuple | None = None
+        best: tuple[tuple[bool, int, int, str, int], Route, Issue] | None = None
         for order, issue in enumerate(issues):
             if not issue.ctx.scope:
                 continue
@@ -637,7 +643,7 @@ class JwtDecodeWithoutAlgorithms(_S5Rule):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         hint = getattr(self, "_hints", {}).get((finding.path, finding.span))
         if hint is None:
             return None
@@ -687,7 +693,7 @@ class JwtDecodeWithoutAlgorithms(_S5Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         data = self.analysis(project)
         signing = self._signing(data)
-        self._hints: dict[tuple, tuple[str, bool]] = {}
+        self._hints: dict[tuple[object, ...], tuple[str, bool]] = {}
         for decode in data.decodes:
             api = decode.api
             if not api.checks_algorithms or api.algorithms is None:
@@ -813,7 +819,7 @@ class JwtVerificationDisabled(_S5Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         data = self.analysis(project)
-        seen: set[tuple] = set()
+        seen: set[tuple[str, Span]] = set()
         for decode in data.decodes:
             for keys, site in _options_off(data, decode):
                 if (site.path, site.span) in seen:
@@ -857,7 +863,7 @@ class JwtNoneAlgorithm(_S5Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         data = self.analysis(project)
-        seen: set[tuple] = set()
+        seen: set[tuple[str, Span]] = set()
         candidates: list[tuple[Expr | None, Ctx]] = []
         for issue in data.issues:
             if issue.api.algorithm is not None:
@@ -969,7 +975,7 @@ class HardcodedJwtSecret(_S5Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         data = self.analysis(project)
-        seen: set[tuple] = set()
+        seen: set[tuple[str, Span]] = set()
         keys: list[tuple[Expr | None, Ctx, bool]] = []
         for issue in data.issues:
             if issue.api.key is not None:

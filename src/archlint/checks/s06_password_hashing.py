@@ -10,13 +10,15 @@ bcrypt settings behind it irrelevant: they only verify old hashes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from archlint.analysis.origins import Origins, identifiers, iter_exprs, labels_of, snake
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, Call, ClassFact, Expr, FunctionFact, Lit, Name
-from archlint.model import Finding, Severity
+from archlint.collect.facts import Attr, Call, ClassFact, Expr, FunctionFact, Lit, Name, Scope
+from archlint.index import ProjectIndex
+from archlint.model import Finding, Severity, Span
 from archlint.names import (
     COLUMN,
     DECLARATIVE_BASES,
@@ -31,18 +33,23 @@ from archlint.names import (
 from archlint.pack import option
 from archlint.values import ClassRef, Ctx, Instance
 
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from archlint.fixes import FixSource, Rewrite
+
 
 @dataclass(frozen=True)
 class S6Options:
     bcrypt_min_cost: int = option("Lowest accepted bcrypt cost (log2 rounds).")
     weak_schemes: tuple[str, ...] = option("passlib schemes that must not hash new passwords (the default, i.e. first, scheme).")
     weak_hash_functions: tuple[str, ...] = option("Fast hash functions (dotted names) that must not hash passwords.")
-    password_names: re.Pattern = option("Searched in snake_case names: a password.")
-    not_password_names: re.Pattern = option(
+    password_names: re.Pattern[str] = option("Searched in snake_case names: a password.")
+    not_password_names: re.Pattern[str] = option(
         "Searched in the same names: something else (a token, reset code, key, e-mail, file...)."
     )
-    hashed_names: re.Pattern = option("Searched in the same names: already a hash, not a plain password.")
-    plain_password_columns: re.Pattern = option(
+    hashed_names: re.Pattern[str] = option("Searched in the same names: already a hash, not a plain password.")
+    plain_password_columns: re.Pattern[str] = option(
         "Full match on a model column's snake_case name: a column that stores a password, not its hash."
     )
     model_base_classes: tuple[str, ...] = option(
@@ -181,13 +188,13 @@ class BcryptCostTooLow(_S6Rule):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         from archlint.fixes import security as security_fixes  # LibCST: only when fixing
 
         return security_fixes.raise_cost(source, finding.span, self.options.bcrypt_min_cost)
 
     def check(self, project: Project) -> Iterable[Finding]:
-        seen: set[tuple] = set()
+        seen: set[tuple[str, Span]] = set()
         minimum = self.options.bcrypt_min_cost
         for site in project.hashing.costs:
             cost = site.cost
@@ -295,7 +302,13 @@ class WeakPasswordHash(_S6Rule):
         return f"A password is hashed with `{fqn}`, a fast hash: use bcrypt (cost 12) or argon2."
 
     def _for_password(
-        self, project: Project, origins: Origins, call: Call, data: Expr | None, ctx: Ctx, labels_from=None
+        self,
+        project: Project,
+        origins: Origins,
+        call: Call,
+        data: Expr | None,
+        ctx: Ctx,
+        labels_from: Instance | None = None,
     ) -> bool:
         opts = self.options
         scope = project.index.scope(ctx)
@@ -344,7 +357,7 @@ _SLOW_HASHES = {"bcrypt.hashpw", "bcrypt.checkpw", "bcrypt.kdf", "hashlib.pbkdf2
 _SLOW_METHODS = {"hash", "verify", "verify_and_update", "hashpw", "checkpw"}
 
 
-def _feeds_slow_hash(index, scope, call: Call, ctx: Ctx) -> bool:
+def _feeds_slow_hash(index: ProjectIndex, scope: Scope, call: Call, ctx: Ctx) -> bool:
     """Whether a hash's result is passed (directly or through local variables) to bcrypt/passlib/pwdlib."""
     carriers: set[str] = set()
     spans = [call.span]
@@ -371,7 +384,7 @@ def _feeds_slow_hash(index, scope, call: Call, ctx: Ctx) -> bool:
     return False
 
 
-def _names(expr: Expr | None):
+def _names(expr: Expr | None) -> Iterator[Name]:
     for node in iter_exprs(expr):
         if isinstance(node, Name):
             yield node
@@ -438,7 +451,7 @@ class PlaintextPasswordColumn(_S6Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         pattern = self.options.plain_password_columns
-        seen: set[tuple] = set()
+        seen: set[tuple[str, Span]] = set()
         for facts, scope, _ctx in index.iter_scopes():
             ref = ClassRef(facts.module, scope.qualname)
             if not isinstance(scope, ClassFact) or not self._is_model(project, ref, scope):

@@ -55,13 +55,13 @@ class S8Options:
         "by pydantic itself and are not listed)."
     )
     email_types: tuple[str, ...] = option("Dotted names of the types an e-mail field may have.")
-    email_field_pattern: re.Pattern = option("Field and parameter names that hold an e-mail address.")
-    password_field_pattern: re.Pattern = option("Field and parameter names that hold a password.")
-    credential_host_fields: re.Pattern = option(
+    email_field_pattern: re.Pattern[str] = option("Field and parameter names that hold an e-mail address.")
+    password_field_pattern: re.Pattern[str] = option("Field and parameter names that hold a password.")
+    credential_host_fields: re.Pattern[str] = option(
         "Sibling field names that say where a password is used (`host`, `url`, `server`, `port`): a password "
         "beside one of them is a credential the application keeps for another system, not held to the bounds."
     )
-    credential_password_names: re.Pattern = option(
+    credential_password_names: re.Pattern[str] = option(
         "Password field names that name another system (`smtp_password`, `sftp_passphrase`, `db_password`): "
         "credentials the application keeps, not the user's own password."
     )
@@ -70,10 +70,10 @@ class S8Options:
     bcrypt_password_max_length: int = option(
         "Largest max_length a password field may have where the project hashes with bcrypt (it rejects longer input)."
     )
-    upper_bound_field_pattern: re.Pattern = option(
+    upper_bound_field_pattern: re.Pattern[str] = option(
         "Integer query parameters and body fields that page or size something: they need an upper bound (le/lt)."
     )
-    lower_bound_field_pattern: re.Pattern = option(
+    lower_bound_field_pattern: re.Pattern[str] = option(
         "Integer query parameters and body fields that skip or offset: they need a lower bound (ge/gt)."
     )
 
@@ -291,7 +291,7 @@ class _S8Rule(Rule[S8Options]):
         )
 
     def unique(self, findings: Iterable[Finding]) -> Iterator[Finding]:
-        seen: set = set()
+        seen: set[tuple[str, int, int]] = set()
         for finding in findings:
             key = (finding.path, finding.span.line, finding.span.column)
             if key not in seen:

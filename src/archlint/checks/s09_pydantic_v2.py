@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from archlint.analysis.pydantic_models import (
     Shape,
@@ -33,10 +34,15 @@ from archlint.analysis.pydantic_models import (
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Await, Branch, Call, ClassFact, DictExpr, Expr, Lit, Loop, Name, UnaryOp
 from archlint.index import ProjectIndex
-from archlint.model import Finding, Severity
+from archlint.model import Finding, Severity, Span
 from archlint.names import CONFIG_DICTS, PYDANTIC_FIELD, REQUESTS, SQLMODEL_FIELD, canonical
 from archlint.pack import option
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, ParamValue, Symbol
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from archlint.fixes import FixSource, Rewrite
 
 #: Field-like callables whose keyword arguments changed in v2 (v1 spellings included).
 _FIELD_LIKE = (
@@ -82,12 +88,14 @@ class S9Options:
     v1_imports: dict[str, str] = option(
         "Dotted names (or module prefixes ending in '.*') that exist only in pydantic v1 -> the v2 replacement."
     )
-    v2_guards: re.Pattern = option(
+    v2_guards: re.Pattern[str] = option(
         "Names of flags that say pydantic v2 is installed (`PYDANTIC_V2`, `IS_PYDANTIC_V2`): the `else:` side of "
         "`if FLAG:` (and the body of `if not FLAG:`) is the v1 fallback of code that supports both."
     )
-    v1_guards: re.Pattern = option("Names of flags that say pydantic v1 is installed (`PYDANTIC_V1`): `if FLAG:` is v1 code.")
-    version_names: re.Pattern = option(
+    v1_guards: re.Pattern[str] = option(
+        "Names of flags that say pydantic v1 is installed (`PYDANTIC_V1`): `if FLAG:` is v1 code."
+    )
+    version_names: re.Pattern[str] = option(
         'Names of version strings (`VERSION`, `PYDANTIC_VERSION`): `if VERSION.startswith("2")` guards v2 code.'
     )
     untyped_body_types: tuple[str, ...] = option(
@@ -327,7 +335,7 @@ class PydanticV1ConfigClass(_V1Idiom):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         kind = getattr(self, "_kinds", {}).get((finding.path, finding.span))
         if kind is None:
             return None
@@ -337,7 +345,7 @@ class PydanticV1ConfigClass(_V1Idiom):
 
     def idioms(self, project: Project) -> Iterable[Finding]:
         types = self.types(project)
-        self._kinds: dict[tuple, str] = {}
+        self._kinds: dict[tuple[object, ...], str] = {}
         for path, fact, owner in _v1_config_classes(project, types):
             kind = "SettingsConfigDict" if types.is_settings(owner) else "ConfigDict"
             self._kinds[(path, fact.span)] = kind
@@ -438,7 +446,7 @@ class PydanticV1ConfigKey(_V1Idiom):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
 
         return pydantic_fixes.rename_config_key(source, finding.span, self.options.v1_config_keys)
@@ -447,7 +455,7 @@ class PydanticV1ConfigKey(_V1Idiom):
         index = project.index
         types = self.types(project)
         keys = self.options.v1_config_keys
-        seen: set = set()
+        seen: set[tuple[str, Span]] = set()
 
         def report(path: str, expr: Expr, key: str) -> Iterator[Finding]:
             if (path, expr.span) in seen:
@@ -645,7 +653,7 @@ class PydanticV1Validator(_V1Idiom):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
 
         return pydantic_fixes.field_validator(source, finding.span) or pydantic_fixes.model_validator(source, finding.span)
@@ -653,7 +661,7 @@ class PydanticV1Validator(_V1Idiom):
     def idioms(self, project: Project) -> Iterable[Finding]:
         index = project.index
         validators = self.options.v1_validators
-        seen: set = set()
+        seen: set[tuple[str, Span]] = set()
         for facts, site, _ctx in index.calls_to(*validators):
             fqn = index.fqn(site.call.func, _ctx) or ""
             seen.add((facts.path, site.call.span))
@@ -805,7 +813,7 @@ class PydanticV1ModelMethod(_V1Idiom):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
 
         return pydantic_fixes.rename_method(source, finding.span)
@@ -1108,7 +1116,7 @@ class PydanticV1FieldArgument(_V1Idiom):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         if "SQLModel" in finding.message:
             return None  # SQLModel's Field takes the v2 names through schema_extra: a person decides
         from archlint.fixes import pydantic as pydantic_fixes  # LibCST: only when fixing
@@ -1186,7 +1194,7 @@ class UntypedRequestBody(_S9Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         untyped = set(self.options.untyped_body_types)
-        seen: set = set()
+        seen: set[tuple[str, Span]] = set()
         for inp in project.requests.inputs:
             if inp.source != "body" or (inp.path, inp.param.span) in seen:
                 continue
@@ -1254,7 +1262,7 @@ class RawRequestJson(_S9Rule):
 
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
-        seen: set = set()
+        seen: set[tuple[str, Span]] = set()
         # A raw body a model validates at once (``Model.model_validate(await request.json())``) is a typed body.
         validated = project.requests.validated_reads
         for scope in project.requests.scopes:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from archlint.analysis.orm import Models
 from archlint.analysis.static_types import (
     TypeResolver,
     canonical_calls,
@@ -310,7 +311,7 @@ class SyncSession(_S10Rule):
         return out
 
 
-def _class_value(index: ProjectIndex, expr: Expr, ctx: Ctx):
+def _class_value(index: ProjectIndex, expr: Expr, ctx: Ctx) -> ClassRef | Symbol | None:
     value = index.evaluate(expr, ctx)
     return value if isinstance(value, (ClassRef, Symbol)) else None
 
@@ -588,7 +589,7 @@ class LegacyQueryApi(_S10Rule):
             )
 
     @staticmethod
-    def _queries_model(index: ProjectIndex, call: Call, ctx: Ctx, table) -> bool:
+    def _queries_model(index: ProjectIndex, call: Call, ctx: Ctx, table: Models) -> bool:
         if not call.args:
             return False
         first = call.args[0]
@@ -763,7 +764,10 @@ class BlockingCallInAsync(_S10Rule):
     the call in the `async def`, with the chain in the message: the helper is
     where the fix goes, the async function is where the loop blocks. Helpers
     behind a decorator (a cache such as `@lru_cache` runs the I/O once; a task
-    decorator may turn the call into a message) are not followed.
+    decorator may turn the call into a message) are not followed. An `async
+    def` that only a command-line command runs (click or Typer, directly or
+    through helpers every caller of which is such a command) is left alone:
+    that event loop serves no request.
 
     ## Why is this bad?
     An `async def` endpoint runs on the event loop: while it blocks, every
@@ -819,8 +823,8 @@ class BlockingCallInAsync(_S10Rule):
             if _is_migration(index, facts, self.options.migration_packages):
                 continue
             for fn in facts.functions.values():
-                if not fn.is_async:
-                    continue
+                if not fn.is_async or project.commands.runs_only_under_commands(facts.module, fn.qualname):
+                    continue  # a command-line program's event loop serves no one else
                 ctx = Ctx(facts.module, fn.qualname)
                 lambdas: list[Span] | None = None
                 for site in fn.calls:
@@ -854,7 +858,16 @@ class BlockingCallInAsync(_S10Rule):
                         "or run it in a thread (`await asyncio.to_thread(...)`).",
                     )
 
-    def _blocking_name(self, index, types, call: Call, ctx: Ctx, patterns, sync_types, io_methods) -> str | None:
+    def _blocking_name(
+        self,
+        index: ProjectIndex,
+        types: TypeResolver,
+        call: Call,
+        ctx: Ctx,
+        patterns: tuple[str, ...],
+        sync_types: frozenset[str],
+        io_methods: set[str],
+    ) -> str | None:
         func = call.func
         if not isinstance(func, (Name, Attr)):
             return None
@@ -898,7 +911,7 @@ _TRANSPARENT_DECORATORS = ("builtins.staticmethod", "builtins.classmethod")
 class _BlockingHelpers:
     """Synchronous project functions that reach a blocking call, a few calls deep (for AL306)."""
 
-    def __init__(self, index: ProjectIndex, blocking, depth: int) -> None:
+    def __init__(self, index: ProjectIndex, blocking: Callable[[Call, Ctx], str | None], depth: int) -> None:
         self.index = index
         self.blocking = blocking  # (call, ctx) -> the blocking call's name, or None
         self.depth = depth

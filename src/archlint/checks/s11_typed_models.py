@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
-from archlint.analysis.orm import ColumnDef, RelationshipDef
+from archlint.analysis.orm import ColumnDef, Models, RelationshipDef
 from archlint.analysis.static_types import canonical_calls, canonical_of, imported_names
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, Call, Expr, Lit, Name
+from archlint.collect.facts import Attr, Call, ClassFact, Expr, Lit, Name
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
 from archlint.names import canonical
 from archlint.pack import option
 from archlint.values import ClassRef, Ctx, Instance
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from archlint.fixes import FixSource, Rewrite
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +291,7 @@ class UntypedColumn(_S11Rule):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         columns = getattr(self, "_typed", {}).get(finding.path)
         from archlint.fixes import sqlalchemy as sqlalchemy_fixes  # LibCST: only when fixing
 
@@ -406,11 +412,11 @@ def _dotted(expr: Expr) -> str:
     return ""
 
 
-def _declared_in_body(fact, name: str) -> bool:
+def _declared_in_body(fact: ClassFact, name: str) -> bool:
     return any(any(getattr(t, "id", None) == name for t in a.targets) for a in fact.assigns)
 
 
-def _annotated(fact, name: str) -> bool:
+def _annotated(fact: ClassFact, name: str) -> bool:
     return any(a.annotation is not None and any(getattr(t, "id", None) == name for t in a.targets) for a in fact.assigns)
 
 
@@ -467,7 +473,7 @@ class RelationshipBackref(_S11Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         table = project.orm
-        seen: set = set()
+        seen: set[tuple[str, Span]] = set()
         for model in table.models.values():
             for rel in model.relationships.values():
                 key = (rel.path, rel.span)
@@ -630,7 +636,7 @@ class LazyRelationshipInAsyncApp(_S11Rule):
         table = project.orm
         loaded = loader_targets(index, self.options.loader_options)
         lazy = set(self.options.lazy_strategies)
-        seen: set = set()
+        seen: set[tuple[str, Span]] = set()
         for model in table.models.values():
             if not model.mapped:
                 continue
@@ -652,8 +658,8 @@ class LazyRelationshipInAsyncApp(_S11Rule):
                 )
 
     @staticmethod
-    def _mitigated(rel: RelationshipDef, table, loaded: set[tuple[ClassRef | None, str]]) -> bool:
-        if ("*", "*") in loaded or (None, rel.name) in loaded:  # type: ignore[comparison-overlap]
+    def _mitigated(rel: RelationshipDef, table: Models, loaded: set[LoaderTarget]) -> bool:
+        if ("*", "*") in loaded or (None, rel.name) in loaded:
             return True
         users = [m for m in table.models.values() if rel.owner in m.lineage]
         if any(m.async_attrs for m in users):
@@ -666,14 +672,18 @@ def is_async_app(index: ProjectIndex, markers: Iterable[str]) -> bool:
     return any(imported_names(index, facts) & wanted for facts in index.modules.values())
 
 
-def loader_targets(index: ProjectIndex, loader_options: Iterable[str]) -> set[tuple[ClassRef | None, str]]:
+#: A (model, attribute) pair a loader option names: model None for a string path, ("*", "*") for ``"*"``.
+LoaderTarget = tuple[ClassRef | Literal["*"] | None, str]
+
+
+def loader_targets(index: ProjectIndex, loader_options: Iterable[str]) -> set[LoaderTarget]:
     """(model, attribute) pairs named in loader options anywhere: ``selectinload(User.items)``.
 
     A string path (``selectinload("items")``) gives (None, "items"); ``"*"`` gives ("*", "*").
     """
     fqns = set(loader_options)
     short = {f.rsplit(".", 1)[-1] for f in fqns}
-    out: set = set()
+    out: set[LoaderTarget] = set()
     sites = list(canonical_calls(index, fqns))
     # Chained options: selectinload(User.items).selectinload(Item.tags), Load(User).selectinload(...).
     for facts, scope, ctx in index.iter_scopes():

@@ -6,7 +6,7 @@ import fnmatch
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from archlint.analysis.orm import ColumnDef, Constraint, Model
 from archlint.checks.base import Project, Rule
@@ -17,10 +17,15 @@ from archlint.names import canonical
 from archlint.pack import option
 from archlint.values import Const, Ctx, SeqValue, fqn_of
 
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from archlint.fixes import FixSource, Rewrite
+
 
 @dataclass(frozen=True)
 class S12Options:
-    lookup_column_pattern: re.Pattern = option(
+    lookup_column_pattern: re.Pattern[str] = option(
         "Regular expression (full match, case-insensitive) of lookup column names that must be unique and indexed."
     )
     unique_implies_index: bool = option("Whether a unique constraint counts as the lookup column's index.")
@@ -28,11 +33,11 @@ class S12Options:
         "Dotted names (fnmatch globs) of library base classes and mixins that declare the primary key "
         "(fastapi-users' `SQLAlchemyBaseUserTableUUID`): a model deriving from one has a key (AL332)."
     )
-    identity_tables: re.Pattern = option(
+    identity_tables: re.Pattern[str] = option(
         "Regular expression (searched in the snake_case class and table names) of tables that own an identity "
         "(users, accounts, members): their lookup columns are what sign-up and log-in look rows up by."
     )
-    not_identity_tables: re.Pattern = option(
+    not_identity_tables: re.Pattern[str] = option(
         "Regular expression (searched the same way) of tables that only refer to an identity (verifications, "
         "one-time codes, invitations, sessions): an e-mail there repeats by design and is not a lookup column."
     )
@@ -40,7 +45,7 @@ class S12Options:
     raw_sql_methods: tuple[str, ...] = option(
         "Method names that run a SQL string (`execute`, `exec_driver_sql`, asyncpg's `fetch`...)."
     )
-    sql_keywords: re.Pattern = option(
+    sql_keywords: re.Pattern[str] = option(
         "Regular expression that tells SQL from other strings handed to a `raw-sql-methods` method."
     )
     safe_conversions: tuple[str, ...] = option("Dotted names of calls whose result is safe inside SQL text (`int(x)`).")
@@ -227,7 +232,7 @@ class UnindexedForeignKey(_S12Rule):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         from archlint.fixes import sqlalchemy as sqlalchemy_fixes  # LibCST: only when fixing
 
         return sqlalchemy_fixes.index_column(source, finding.span)

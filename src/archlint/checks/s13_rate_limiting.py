@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from archlint.analysis.apps import Registration
 from archlint.analysis.rate_limits import (
     LimitValue,
     alternative_guard,
@@ -20,7 +21,7 @@ from archlint.analysis.rate_limits import (
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Expr, FString
 from archlint.index import ProjectIndex
-from archlint.model import Finding, Related, Severity
+from archlint.model import Finding, Related, Severity, Span
 from archlint.pack import option
 from archlint.values import Const, Ctx, SeqValue, Unknown
 
@@ -38,24 +39,26 @@ class S13Options:
     default_limit: str = option("The loosest acceptable `default_limits` of the Limiter, in the `limits` grammar.")
     redis_storage_schemes: tuple[str, ...] = option("URI schemes of `storage_uri` that are Redis.")
     auth_limits: dict[str, str] = option("The loosest acceptable limit of each kind of auth endpoint, in the `limits` grammar.")
-    auth_path_patterns: dict[str, re.Pattern] = option(
+    auth_path_patterns: dict[str, re.Pattern[str]] = option(
         "Per auth-endpoint kind, a regular expression searched in the route's full path (trailing slash removed)."
     )
-    auth_handler_patterns: dict[str, re.Pattern] = option(
+    auth_handler_patterns: dict[str, re.Pattern[str]] = option(
         "Per auth-endpoint kind, a regular expression the handler function's whole name must match."
     )
     auth_methods: tuple[str, ...] = option("HTTP methods an auth endpoint is served with (a GET /login page is not one).")
-    auth_exclude_path_pattern: re.Pattern = option(
+    auth_exclude_path_pattern: re.Pattern[str] = option(
         "Full paths that are never auth endpoints: rate-limit settings, lockout management (searched)."
     )
     request_parameter_names: tuple[str, ...] = option("Parameter names SlowAPI accepts for the request.")
-    signup_password_fields: re.Pattern = option(
+    signup_password_fields: re.Pattern[str] = option(
         "A body-model field named like this (whole name) is the new account's password: with a login-name"
         " field, a POST that creates (201, or a create handler) depending on nothing that authenticates is a"
         " sign-up, a register endpoint whatever its path."
     )
-    signup_login_fields: re.Pattern = option("A body-model field named like this (whole name) is the new account's login name.")
-    signup_create_handlers: re.Pattern = option(
+    signup_login_fields: re.Pattern[str] = option(
+        "A body-model field named like this (whole name) is the new account's login name."
+    )
+    signup_create_handlers: re.Pattern[str] = option(
         "A handler name searched with this creates something (when the route does not declare 201)."
     )
     signup_auth_hints: tuple[str, ...] = option(
@@ -274,7 +277,7 @@ class RateLimiterNotRegistered(Rule[S13Options]):
                     "The SlowAPI limiter is not fully registered on this application: it lacks " + "; ".join(missing) + ".",
                 )
 
-    def _is_handler(self, index: ProjectIndex, reg) -> bool:
+    def _is_handler(self, index: ProjectIndex, reg: Registration) -> bool:
         value = index.evaluate(reg.target, reg.ctx)
         if isinstance(value, Unknown):
             return True
@@ -282,7 +285,7 @@ class RateLimiterNotRegistered(Rule[S13Options]):
             return value.value == 429
         return index.is_subclass(value, frozenset(self.options.exceeded_types))
 
-    def _is_middleware(self, index: ProjectIndex, reg) -> bool:
+    def _is_middleware(self, index: ProjectIndex, reg: Registration) -> bool:
         value = index.evaluate(reg.target, reg.ctx)
         return isinstance(value, Unknown) or index.is_subclass(value, frozenset(self.options.middleware_types))
 
@@ -686,7 +689,7 @@ class InvalidRateLimitString(Rule[S13Options]):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         opts = self.options
-        seen: set = set()
+        seen: set[tuple[str, Span]] = set()
         values: list[LimitValue] = []
         for facts in index.modules.values():
             for fn in facts.functions.values():
@@ -843,7 +846,7 @@ class UnverifiableRateLimit(Rule[S13Options]):
                 values.extend((v, f"the {kind} endpoint `{fn.name}`") for v in deco.values)
         for _facts, site, ctx in limiter_calls(index, opts):
             values.extend((v, "the default limits") for v in limit_values(index, site.call.kw("default_limits"), ctx, many=True))
-        seen: set = set()
+        seen: set[tuple[str, Span]] = set()
         for value, what in values:
             facts = index.file_of(value.ctx)
             if value.text is not None or facts is None or (facts.path, value.expr.span) in seen:

@@ -29,7 +29,7 @@ class S14Options:
         "Dotted names of logger factories and logger objects (`logging.getLogger`, `loguru.logger`, ...)."
     )
     logger_methods: tuple[str, ...] = option("Method names that write a log record.")
-    logger_name_pattern: re.Pattern = option(
+    logger_name_pattern: re.Pattern[str] = option(
         "Receiver names taken for a logger when their value cannot be resolved (searched in the last name)."
     )
 
@@ -50,7 +50,7 @@ class _Logging:
     def __init__(self, index: ProjectIndex, opts: S14Options) -> None:
         self.index = index
         self.opts = opts
-        self._memo: dict[tuple, bool] = {}
+        self._memo: dict[tuple[object, ...], bool] = {}
 
     def function(self, ref: FuncRef, depth: int = 0) -> bool:
         key = (ref.module, ref.qualname)

@@ -70,7 +70,7 @@ class Answers:
     def __init__(self, index: ProjectIndex, opts: S15Options) -> None:
         self.index = index
         self.opts = opts
-        self._memo: dict[tuple, list[Answer]] = {}
+        self._memo: dict[tuple[str, str], list[Answer]] = {}
 
     def handler(self, reg: Registration) -> Verdict:
         if reg.function is not None:
@@ -415,14 +415,15 @@ class AdHocErrorResponse(Rule[S15Options]):
                     out.append(ref.fqn)
         return out
 
-    def _dict_returns(self, index: ProjectIndex, table: RouteTable, reported: set) -> Iterable[Finding]:
-        seen: set = set()
+    def _dict_returns(self, index: ProjectIndex, table: RouteTable, reported: set[tuple[str, Span]]) -> Iterable[Finding]:
+        seen: set[FuncRef] = set()
         for route in table.routes:
             fn = table.handler(index, route)
-            if fn is None or route.handler in seen:
+            handler = route.handler
+            if fn is None or handler is None or handler in seen:
                 continue
-            seen.add(route.handler)
-            facts = index.file_of(route.handler.module)  # type: ignore[union-attr]
+            seen.add(handler)
+            facts = index.file_of(handler.module)
             if facts is None:
                 continue
             ctx = Ctx(facts.module, fn.qualname)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from archlint import globs
 from archlint.checks.base import Project, Rule
-from archlint.collect.facts import Attr, BinOp, Call, CallSite, Expr, FString, Lit, Name, Scope, Starred, Subscript
+from archlint.collect.facts import Assign, Attr, BinOp, Call, CallSite, Expr, FString, Lit, Name, Scope, Starred, Subscript
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
 from archlint.names import DEPENDS
@@ -174,7 +174,7 @@ class Clients:
         return self._state_names
 
 
-def _binding(index: ProjectIndex, name: Name, ctx: Ctx):
+def _binding(index: ProjectIndex, name: Name, ctx: Ctx) -> Assign | None:
     """The single assignment of a name in its scope or the module, else None."""
     facts = index.file_of(ctx)
     if facts is None:

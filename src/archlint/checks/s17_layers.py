@@ -177,7 +177,7 @@ class _Layers:
     def _compute(self, facts: FileFacts) -> str | None:
         parts = facts.rel.split("/")
         package_start = len(parts) - len(facts.module.split(".")) - (1 if facts.is_package else 0)
-        matches: list[tuple] = []
+        matches: list[tuple[int, int, int, str]] = []
         for position, (name, patterns) in enumerate(self.options.layer_paths.items()):
             for pattern in patterns:
                 depth = globs.anchor_depth(pattern, facts.rel)
@@ -275,7 +275,7 @@ class _Layers:
 
     def edges(self) -> Iterator[_Edge]:
         """Every import of a project module from a layer into another layer (once per statement and target)."""
-        seen: set[tuple] = set()
+        seen: set[tuple[str, Span, str]] = set()
         for facts in self.index.files.values():
             source = self.layer_of(facts)
             if source is None:
@@ -502,7 +502,7 @@ class LayerImportCycle(Rule[S17Options]):
             )
 
 
-def _cycles(graph: dict[str, dict[str, list]]) -> list[set[str]]:
+def _cycles(graph: dict[str, dict[str, list[_Edge]]]) -> list[set[str]]:
     """Strongly connected components with more than one layer (Tarjan)."""
     index_of: dict[str, int] = {}
     low: dict[str, int] = {}

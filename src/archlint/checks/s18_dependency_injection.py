@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from archlint.analysis.endpoints import DEPENDS, handler_ctx, route_label
+from archlint.analysis.endpoints import handler_ctx, route_label
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import (
     Attr,
@@ -24,9 +25,15 @@ from archlint.collect.facts import (
     UnaryOp,
 )
 from archlint.index import ProjectIndex
-from archlint.model import Finding, Severity
+from archlint.model import Finding, Severity, Span
+from archlint.names import DEPENDS
 from archlint.pack import option
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, Symbol, Value, fqn_of
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from archlint.fixes import FixSource, Rewrite
 
 
 @dataclass(frozen=True)
@@ -166,7 +173,7 @@ class DependsAsDefault(Rule[S18Options]):
         ),
     ]
 
-    def fix(self, finding: Finding, source):
+    def fix(self, finding: Finding, source: FixSource) -> cst.Module | Rewrite | None:
         from archlint.fixes import fastapi as fastapi_fixes  # LibCST: only when fixing
 
         return fastapi_fixes.depends_to_annotated(source, finding.span)
@@ -209,7 +216,7 @@ class _Globals:
     def __init__(self, index: ProjectIndex, options: S18Options) -> None:
         self.index = index
         self.opts = options
-        self._cache: dict[tuple, _Global | None] = {}
+        self._cache: dict[tuple[object, ...], _Global | None] = {}
 
     def kind_of_call(self, call: Call, ctx: Ctx) -> str | None:
         """What calling this creates: a session, a session factory, an engine, or None."""
@@ -247,7 +254,7 @@ def _walk(expr: Expr | None) -> Iterator[Expr]:
     if expr is None:
         return
     yield expr
-    children: tuple = ()
+    children: tuple[Expr, ...] = ()
     if isinstance(expr, Attr):
         children = (expr.base,)
     elif isinstance(expr, Call):
@@ -281,7 +288,7 @@ def _references(fn: FunctionFact) -> Iterator[Name | Attr]:
     roots.extend(fn.returns)
     roots.extend(fn.raises)
     roots.extend(loop.iter for loop in fn.loops)
-    seen: set = set()
+    seen: set[Span] = set()
     for root in roots:
         for expr in _walk(root):
             if isinstance(expr, (Name, Attr)) and expr.span not in seen:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import ImportFact
-from archlint.model import Finding, Severity
+from archlint.model import Finding, Severity, Span
 from archlint.pack import ConfigError, option
 
 _DYNAMIC_IMPORTS = ("importlib.import_module", "builtins.__import__")
@@ -102,7 +102,7 @@ class ForbiddenCapabilityImport(Rule[S20Options]):
         own = {module.split(".", 1)[0] for module in index.modules}
         memo: dict[str, str | None] = {}  # the same modules are imported all over the project
         for facts in index.files.values():
-            reported: set = set()
+            reported: set[Span] = set()
             for imp in facts.imports:
                 if imp.level > 0 or imp.stmt_span in reported:
                     continue  # relative: the project's own; one statement is one finding

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from archlint.analysis.orm import Model
+from archlint.analysis.orm import Model, Models
 from archlint.analysis.routes import Route
 from archlint.analysis.static_types import TypeResolver, canonical_of, iter_exprs
 from archlint.checks.base import Project, Rule
@@ -374,7 +374,7 @@ class LazyLoadInLoop(_S22Rule):
                     )
 
     def _source(
-        self, index: ProjectIndex, types: TypeResolver, fn: FunctionFact, ctx: Ctx, loop: Loop, table
+        self, index: ProjectIndex, types: TypeResolver, fn: FunctionFact, ctx: Ctx, loop: Loop, table: Models
     ) -> tuple[Model, set[str] | None] | None:
         """The model a loop iterates over and the relationships its query loads (None: unknown options)."""
         if loop.iter is None:
@@ -445,7 +445,7 @@ class LazyLoadInLoop(_S22Rule):
         return out
 
     def _returned_model(
-        self, index: ProjectIndex, types: TypeResolver, ref: FuncRef, table
+        self, index: ProjectIndex, types: TypeResolver, ref: FuncRef, table: Models
     ) -> tuple[Model, set[str] | None] | None:
         fn = index.function(ref)
         if fn is None or fn.returns_annotation is None:

@@ -32,6 +32,7 @@ them).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -72,7 +73,9 @@ class _FactsUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a facts cache entry")
 
 
+@functools.cache
 def _environment() -> str:
+    """What the facts were made with (read once a process: the code that runs does not change while it runs)."""
     try:
         from importlib.metadata import version
 

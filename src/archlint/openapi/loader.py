@@ -28,7 +28,7 @@ from urllib.parse import unquote
 
 from archlint.model import Span
 
-Path = tuple  # a node's path: keys (str) and list indexes (int)
+Path = tuple[str | int, ...]  # a node's path: keys (str) and list indexes (int)
 
 #: Tokens of a valid JSON text (whitespace is skipped by ``finditer``).
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+', re.S)

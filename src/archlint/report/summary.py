@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 
 from archlint.model import Finding, Report, Severity
-from archlint.report.statistics import rows
+from archlint.report.counts import rows
 
 #: Findings listed one by one; the rest are counted.
 LIMIT = 50
