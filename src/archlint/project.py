@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from archlint.analysis.apps import AppConfig
+from archlint.analysis.commands import CommandLine
 from archlint.analysis.cors import Cors
 from archlint.analysis.hashing import PasswordHashing
 from archlint.analysis.origins import Origins
@@ -98,6 +99,10 @@ class Project:
     @cached_property
     def requests(self) -> RequestModel:
         return request_model(self.index, self.pydantic, self.routes)
+
+    @cached_property
+    def commands(self) -> CommandLine:
+        return CommandLine(self.index)
 
     @cached_property
     def origins(self) -> Origins:

@@ -764,7 +764,10 @@ class BlockingCallInAsync(_S10Rule):
     the call in the `async def`, with the chain in the message: the helper is
     where the fix goes, the async function is where the loop blocks. Helpers
     behind a decorator (a cache such as `@lru_cache` runs the I/O once; a task
-    decorator may turn the call into a message) are not followed.
+    decorator may turn the call into a message) are not followed. An `async
+    def` that only a command-line command runs (click or Typer, directly or
+    through helpers every caller of which is such a command) is left alone:
+    that event loop serves no request.
 
     ## Why is this bad?
     An `async def` endpoint runs on the event loop: while it blocks, every
@@ -820,8 +823,8 @@ class BlockingCallInAsync(_S10Rule):
             if _is_migration(index, facts, self.options.migration_packages):
                 continue
             for fn in facts.functions.values():
-                if not fn.is_async:
-                    continue
+                if not fn.is_async or project.commands.runs_only_under_commands(facts.module, fn.qualname):
+                    continue  # a command-line program's event loop serves no one else
                 ctx = Ctx(facts.module, fn.qualname)
                 lambdas: list[Span] | None = None
                 for site in fn.calls:

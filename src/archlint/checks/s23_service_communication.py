@@ -320,6 +320,9 @@ class ClientPerRequest(_S23Rule):
     and is not handed out: a function that returns or yields the client (a
     factory or a dependency), stores it on an object (`self.client`,
     `app.state.client`) or is the application's lifespan creates it once.
+    Code that only a command-line command runs (click or Typer, directly or
+    through helpers only such commands call) serves no request and is left
+    alone.
 
     ## Why is this bad?
     A client owns a connection pool. Building one per request opens a new
@@ -386,7 +389,7 @@ class ClientPerRequest(_S23Rule):
                 where = "in every iteration of a loop"
             elif fn is not None:
                 key = (out.ctx.module, fn.qualname)
-                if key in lifespans or _hands_out(fn, site):
+                if key in lifespans or _hands_out(fn, site) or project.commands.runs_only_under_commands(*key):
                     continue
                 if key in handlers:
                     where = f"on every request to `{fn.name}`"
