@@ -144,3 +144,21 @@ def test_unreadable_baseline_is_a_usage_error(project, content):
 def test_missing_baseline_is_a_usage_error(project):
     result = CliRunner().invoke(cli, ["check", str(project), "--baseline", str(project / "nope.json")])
     assert result.exit_code == 2 and "baseline file does not exist" in result.stderr
+
+
+def test_fingerprints_are_computed_only_for_outputs_that_show_them_and_a_cached_answer_gets_them_later(project):
+    from archlint.engine import Overrides, run
+
+    without = run([project], Overrides(fingerprints=False, no_cache=True)).report.findings
+    assert without and all(f.fingerprint == "" for f in without)  # concise, text, github, junit: not read
+
+    def fingerprints(*args):
+        result = CliRunner().invoke(cli, ["check", str(project), "--format", "json", *args], catch_exceptions=False)
+        return [(f["path"], f["line"], f["rule"], f["fingerprint"]) for f in json.loads(result.stdout)["findings"]]
+
+    expected = fingerprints("--no-cache")
+    assert len(expected) == 21 and all(len(f[3]) == 32 for f in expected)
+    # A concise run stores its answer (without fingerprints) in the results cache; a JSON run reuses it.
+    assert check(project)[0] == 1
+    assert fingerprints() == expected
+    assert fingerprints() == expected

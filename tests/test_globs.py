@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archlint.globs import anchor_depth, match, match_any
+from archlint.globs import anchor_depth, fnmatch_any, match, match_any
 
 
 @pytest.mark.parametrize(
@@ -46,3 +46,16 @@ def test_anchor_depth_is_where_the_pattern_claims_the_path():
     assert anchor_depth("**/api/**", path) == 3
     assert anchor_depth("**/models.py", path) == 5
     assert anchor_depth("**/services/**", path) is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["requests.get", "httpx.get", "httpx.delete", "abc", "axz", "xaz", "foo.get", "urllib.request.urlopen", "*lit", "a\nc", ""],
+)
+def test_fnmatch_any_is_fnmatchcase_over_the_list(name):
+    import fnmatch
+
+    patterns = ("requests.*", "httpx.[gp]*", "a?c", "x[!y]z", "*.get", "urllib.request.urlopen", "[*]lit")
+    assert fnmatch_any(name, patterns) == any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    assert fnmatch_any(name, ()) is False
+    assert fnmatch_any(name, ["A?C"]) is False  # case-sensitive

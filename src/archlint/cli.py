@@ -344,6 +344,14 @@ def check(
     if stdin_filename is not None:
         overrides.stdin_filename, overrides.stdin_text = stdin_filename, stdin_text
     overrides.reuse_findings = not (adoption["apply_fixes"] or adoption["show_diff"] or fmt == "sarif" or sarif_output)
+    # Only these outputs carry fingerprints (a baseline in use computes them whatever the format).
+    overrides.fingerprints = bool(
+        fmt in ("json", "sarif", "gitlab")
+        or sarif_output
+        or json_output
+        or adoption["write_baseline"] is not None
+        or adoption["prune_baseline"]
+    )
     progress = Progress(sys.stderr) if Progress.wanted(sys.stderr, fmt, quiet) else None
     overrides.progress = progress
     try:

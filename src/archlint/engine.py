@@ -102,6 +102,10 @@ class Overrides:
     #: --fix, --diff or SARIF). Off by default: fixes are asked of rules that have run (some
     #: remember in ``check`` what their ``fix`` needs), which an answer from the cache skips.
     reuse_findings: bool = False
+    #: Fill in every finding's fingerprint. Off when nothing the run writes shows them (``text``,
+    #: ``concise``, ``github``, ``junit``: no baseline, SARIF, JSON or GitLab report): reading and
+    #: tokenizing every reported file was a tenth of a warm run. A baseline always computes them.
+    fingerprints: bool = True
     #: Told what the run is doing, for a progress line: (phase, done, total).
     progress: Callable[[str, int, int], None] | None = None
 
@@ -166,6 +170,7 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
     report_root: Path | None = None
     scopes: list[tuple[set[str], list[str]]] = []  # (rule ids, wanted paths) of each project
     ran: dict[str, Rule] = {}
+    unprinted: list[tuple[list[Finding], Path]] = []
     for root, (config_path, group_targets) in groups.items():
         config = load_config(config_path, root, pack_override=overrides.pack)
         configs.append(config)
@@ -185,10 +190,14 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         else:
             crashed = len(crashes)
             answer = _check_group(config, top, overrides, rules, group_targets, change, complete, crashes, inputs)
+            if overrides.fingerprints:
+                _fingerprint(answer[0], top, _stdin_texts(overrides, top))
             stored = _with_extra_digests(answer, inputs, top) if key and len(crashes) == crashed else None
             if stored is not None:
                 results.put(query, key, stored)
         group_findings, checked, generated_count, other_files, _extra = answer
+        if any(not f.fingerprint for f in group_findings):
+            unprinted.append((group_findings, top))  # fingerprinted below if the run needs them
         findings.extend(group_findings)
         files_checked += checked
         files_generated += generated_count
@@ -199,6 +208,9 @@ def run(paths: Sequence[str | Path], overrides: Overrides | None = None) -> RunR
         return any(entry.rule in ids and _in_targets(entry.path, wanted) for ids, wanted in scopes)
 
     accepted, outcome = _baseline(overrides, configs), None
+    if overrides.fingerprints or accepted is not None:
+        for group_findings, top in unprinted:
+            _fingerprint(group_findings, top, _stdin_texts(overrides, top))
     if accepted is not None:
         outcome = baselines.apply(findings, accepted, in_scope)
         findings = outcome.new
@@ -253,12 +265,8 @@ def _check_group(
     if change is not None and any(rule.change_set_only for rule in rules):
         # Every changed path is held to the boundaries, not only the Python files analysed.
         files_checked += len(set(group_targets) - analysed_files)
-    texts = {}
-    if overrides.stdin_filename is not None and overrides.stdin_text is not None:
-        # Fingerprints (baselines) read the text checked, not the file on disk.
-        texts[_relative(overrides.stdin_filename.resolve(), top)] = overrides.stdin_text.decode("utf-8-sig", "replace")
     found = check_project(
-        project, rules, config, group_targets, crashes, complete=complete, progress=overrides.progress, texts=texts
+        project, rules, config, group_targets, crashes, complete=complete, progress=overrides.progress, fingerprints=False
     )
     # Non-Python files the rules read (OpenAPI documents), when they are checked paths or named explicitly.
     wanted = [_relative(t, top) for t in group_targets]
@@ -269,6 +277,13 @@ def _check_group(
         if inputs.documents is None:
             inputs.cacheable = False  # documents read that the key did not cover
     return found, files_checked, skipped, list(project.other_files), []
+
+
+def _stdin_texts(overrides: Overrides, top: Path) -> dict[str, str]:
+    """Fingerprints (baselines) read the text checked, not the file on disk."""
+    if overrides.stdin_filename is None or overrides.stdin_text is None:
+        return {}
+    return {_relative(overrides.stdin_filename.resolve(), top): overrides.stdin_text.decode("utf-8-sig", "replace")}
 
 
 # --------------------------------------------------------------------------- #
@@ -714,10 +729,12 @@ def check_project(
     complete: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
     texts: dict[str, str] | None = None,
+    fingerprints: bool = True,
 ) -> list[Finding]:
     """The rules' findings in ``targets``, filtered (suppressions, per-file ignores, generated files).
 
     ``texts`` (report path -> text) stand in for files on disk when fingerprinting: an editor's unsaved text.
+    Without ``fingerprints`` the findings' are left empty (the caller computes them when it needs them).
     """
     rules = list(rules)
     findings = _run_rules(project, [r for r in rules if not r.after_filter], crashes, progress)
@@ -741,7 +758,8 @@ def check_project(
         audit = _run_rules(project, late, crashes)
         # A directive that silences nothing must not silence its own report: only `ignore[AL002]` does.
         kept.extend(f for f in audit if _in_targets(f.path, wanted) and not filters.drop(f, explicit=True))
-    _fingerprint(kept, report_root, texts or {})
+    if fingerprints:
+        _fingerprint(kept, report_root, texts or {})
     return kept
 
 

@@ -9,13 +9,15 @@ that ends with ``/`` matches everything below that directory.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import fnmatch
+import re
+from collections.abc import Callable, Iterable
 from functools import lru_cache, partial
 from typing import cast
 
 from wcmatch import glob as _glob
 
-__all__ = ["match", "match_any", "anchor_depth"]
+__all__ = ["match", "match_any", "anchor_depth", "fnmatch_any"]
 
 _FLAGS = _glob.GLOBSTAR | _glob.BRACE | _glob.DOTGLOB
 
@@ -70,3 +72,23 @@ def anchor_depth(pattern: str, path: str) -> int | None:
         if match(pattern, "/".join(parts[:k]) + "/\x00probe"):
             return k
     return len(parts)
+
+
+@lru_cache(maxsize=1024)
+def _fnmatch_pack(patterns: tuple[str, ...]) -> Callable[[str], object]:
+    """One regular expression for a list of fnmatch patterns (a pack option): one match instead of one per pattern."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns)).match
+
+
+def fnmatch_any(name: str | None, patterns: Iterable[str]) -> bool:
+    """Whether ``name`` matches one of the fnmatch ``patterns`` (case-sensitive, as ``fnmatch.fnmatchcase``).
+
+    The patterns are compiled once per list into one expression: rules match every call's
+    dotted name against the same pack lists.
+    """
+    if not name:
+        return False
+    key = patterns if isinstance(patterns, tuple) else tuple(patterns)
+    if not key:
+        return False
+    return _fnmatch_pack(key)(name) is not None

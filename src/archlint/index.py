@@ -16,7 +16,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from functools import cached_property
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 from archlint.collect.facts import (
     Attr,
@@ -56,6 +56,8 @@ from archlint.values import (
 )
 
 _MAX_DEPTH = 40
+#: What binds a name in a scope (``ProjectIndex._binders``).
+_IMPORT, _DEF, _ASSIGN, _UNPACKED, _WITH, _LOOP = range(6)
 _STATUS_NAME = re.compile(r"^(?:fastapi|starlette)\.status\.(?:HTTP|WS)_(\d{3,4})(?:_|$)")
 _BINOPS = {
     "Add": operator.add,
@@ -103,6 +105,8 @@ class ProjectIndex:
                     self._suffixes[".".join(parts[i:])].append(facts.module)
         self._cache: dict[tuple[object, ...], Value] = {}
         self._active: set[tuple[object, ...]] = set()
+        #: id(scope) -> (scope, name -> what binds it): see ``_binders``.
+        self._scope_binders: dict[int, tuple[Scope, dict[str, list[tuple[int, int, Any]]]]] = {}
 
     # ------------------------------------------------------------ modules
     def module(self, name: str) -> FileFacts | None:
@@ -209,31 +213,25 @@ class ProjectIndex:
             param = scope.param(name)
             if param is not None:
                 candidates.append((0, ParamValue(facts.module, scope.qualname, name, param.annotation)))
-        for imp in scope.imports:
-            if imp.bound == name and imp.name != "*":
-                candidates.append((imp.span.line, self._import_value(imp, facts)))
-        if name in scope.defs:
-            qualname = scope.defs[name]
-            ref = ClassRef(facts.module, qualname) if qualname in facts.classes else FuncRef(facts.module, qualname)
-            fact = facts.classes.get(qualname) or facts.functions.get(qualname)
-            candidates.append((fact.header[0] if fact else 0, ref))
-        for assign in scope.assigns:
-            for target in assign.targets:
-                if isinstance(target, Name) and target.id == name:
-                    if assign.value is None:
-                        candidates.append((assign.span.line, Unknown(f"'{name}' has no value", facts.module, assign.span)))
-                    elif assign.op is not None or assign.loop_depth:
-                        candidates.append((assign.span.line, Unknown(f"'{name}' is reassigned", facts.module, assign.span)))
-                    else:
-                        candidates.append((assign.span.line, _Lazy(assign.value, ctx)))
-                elif isinstance(target, Seq) and any(isinstance(t, Name) and t.id == name for t in target.items):
-                    candidates.append((assign.span.line, Unknown(f"'{name}' is unpacked", facts.module, assign.span)))
-        for item in scope.withs:
-            if isinstance(item.target, Name) and item.target.id == name:
-                candidates.append((item.span.line, Unknown(f"'{name}' is bound by a with statement", facts.module, item.span)))
-        for loop in scope.loops:
-            if loop.target is not None and _binds(loop.target, name):
-                candidates.append((loop.span.line, Unknown(f"'{name}' is a loop variable", facts.module, loop.span)))
+        for kind, at, item in self._binders(facts, scope).get(name, ()):
+            if kind == _IMPORT:
+                candidates.append((at, self._import_value(item, facts)))
+            elif kind == _DEF:
+                ref = ClassRef(facts.module, item) if item in facts.classes else FuncRef(facts.module, item)
+                candidates.append((at, ref))
+            elif kind == _ASSIGN:
+                if item.value is None:
+                    candidates.append((at, Unknown(f"'{name}' has no value", facts.module, item.span)))
+                elif item.op is not None or item.loop_depth:
+                    candidates.append((at, Unknown(f"'{name}' is reassigned", facts.module, item.span)))
+                else:
+                    candidates.append((at, _Lazy(item.value, ctx)))
+            elif kind == _UNPACKED:
+                candidates.append((at, Unknown(f"'{name}' is unpacked", facts.module, item.span)))
+            elif kind == _WITH:
+                candidates.append((at, Unknown(f"'{name}' is bound by a with statement", facts.module, item.span)))
+            else:
+                candidates.append((at, Unknown(f"'{name}' is a loop variable", facts.module, item.span)))
         if not candidates:
             return None
         if line is not None and scope.kind == "function":
@@ -251,6 +249,39 @@ class ProjectIndex:
         if all(v == first for v in values[1:]):
             return first
         return Unknown(f"'{name}' is bound more than once in {facts.module}")
+
+    def _binders(self, facts: FileFacts, scope: Scope) -> dict[str, list[tuple[int, int, Any]]]:
+        """What binds each name in a scope, in the order ``_binding`` weighs them: (kind, line, fact).
+
+        Built once per scope: looking a name up scanned every import, assignment, ``with`` and loop
+        of its scope, for every name of every scope on the way out.
+        """
+        entry = self._scope_binders.get(id(scope))
+        if entry is not None and entry[0] is scope:
+            return entry[1]
+        table: dict[str, list[tuple[int, int, Any]]] = {}
+        for imp in scope.imports:
+            if imp.bound is not None and imp.name != "*":
+                table.setdefault(imp.bound, []).append((_IMPORT, imp.span.line, imp))
+        for name, qualname in scope.defs.items():
+            fact = facts.classes.get(qualname) or facts.functions.get(qualname)
+            table.setdefault(name, []).append((_DEF, fact.header[0] if fact else 0, qualname))
+        for assign in scope.assigns:
+            for target in assign.targets:
+                if isinstance(target, Name):
+                    table.setdefault(target.id, []).append((_ASSIGN, assign.span.line, assign))
+                elif isinstance(target, Seq):
+                    for name in dict.fromkeys(t.id for t in target.items if isinstance(t, Name)):
+                        table.setdefault(name, []).append((_UNPACKED, assign.span.line, assign))
+        for item in scope.withs:
+            if isinstance(item.target, Name):
+                table.setdefault(item.target.id, []).append((_WITH, item.span.line, item))
+        for loop in scope.loops:
+            if loop.target is not None:
+                for name in dict.fromkeys(_bound_names(loop.target)):
+                    table.setdefault(name, []).append((_LOOP, loop.span.line, loop))
+        self._scope_binders[id(scope)] = (scope, table)
+        return table
 
     def _force(self, value: Value) -> Value:
         if isinstance(value, _Lazy):
@@ -712,6 +743,15 @@ def _percent_format(template: str, right: Value, ctx: Ctx, expr: Expr) -> Value:
         return Const(template % operand)
     except (TypeError, ValueError, KeyError):
         return Unknown("%-formatting that fails", ctx.module, expr.span)
+
+
+def _bound_names(target: Expr) -> Iterator[str]:
+    """The names a loop target binds (``for a, (b, c) in ...``), as ``_binds`` sees them."""
+    if isinstance(target, Name):
+        yield target.id
+    elif isinstance(target, Seq):
+        for item in target.items:
+            yield from _bound_names(item)
 
 
 def _binds(target: Expr, name: str) -> bool:

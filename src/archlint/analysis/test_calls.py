@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from archlint.analysis.static_types import TypeResolver, canonical_of
@@ -47,20 +48,84 @@ class TestCalls:
     calls: list[TestCall] = field(default_factory=list)
     #: Handlers the tests call as functions (``await read_item(42, db)``), by fully qualified name.
     direct: dict[str, list[TestCall]] = field(default_factory=dict)
+    _shapes: _Shapes | None = field(default=None, repr=False, compare=False)
 
     def calling(self, method: str, template: str, names: Iterable[str] = (), handler: str | None = None) -> list[TestCall]:
         """The test calls that reach ``method template`` (a route's full path), name its route or call its handler."""
-        wanted = set(names)
         out = list(self.direct.get(handler, ())) if handler is not None else []
-        for call in self.calls:
-            if call.method is not None and call.method != method:
-                continue
-            if call.route_name is not None:
-                if call.route_name in wanted:
-                    out.append(call)
-            elif call.url is not None and url_matches(call.url, template):
+        shapes = self._shapes
+        if shapes is None or shapes.size != len(self.calls):
+            shapes = self._shapes = _Shapes(self.calls)
+        found = shapes.named(set(names)) + shapes.matching(template)
+        found.sort()
+        for number in found:
+            call = self.calls[number]
+            if call.method is None or call.method == method:
                 out.append(call)
         return out
+
+
+class _Shapes:
+    """The test calls indexed by what a route can be matched on, so one endpoint looks up its candidates.
+
+    A test URL can reach a route template only with as many path segments (unless the template ends
+    with a ``{name:path}`` parameter), and a literal segment of the template only a test URL with the
+    same text there or a run-time part ({*}): the calls are grouped by segment count, and within it by
+    the text at the template's last literal segment.
+    """
+
+    def __init__(self, calls: list[TestCall]) -> None:
+        self.size = len(calls)
+        self.calls = calls
+        self.by_name: dict[str, list[int]] = {}
+        self.by_length: dict[int, list[tuple[int, list[str]]]] = {}
+        for number, call in enumerate(calls):
+            if call.route_name is not None:
+                self.by_name.setdefault(call.route_name, []).append(number)
+            elif call.url is not None:
+                have = _split(call.url)
+                self.by_length.setdefault(len(have), []).append((number, have))
+        self._at: dict[tuple[int, int], tuple[dict[str, list[int]], list[int]]] = {}
+        self._matches: dict[tuple[str, str], bool] = {}
+
+    def named(self, names: set[str]) -> list[int]:
+        return [number for name in names for number in self.by_name.get(name, ())]
+
+    def matching(self, template: str) -> list[int]:
+        """The calls with a URL that matches the route template."""
+        want = _split(template)
+        if _TAIL_PATH.search(template):
+            candidates = [n for length, calls in self.by_length.items() if length >= len(want) for n, _ in calls]
+        else:
+            literal = next((i for i in range(len(want) - 1, -1, -1) if not _PARAM.search(want[i])), None)
+            if literal is None:
+                candidates = [n for n, _ in self.by_length.get(len(want), ())]
+            else:
+                exact, wild = self._segment(len(want), literal)
+                candidates = [*exact.get(want[literal], ()), *wild]
+        return [n for n in candidates if self._match(self.calls[n].url or "", template)]
+
+    def _segment(self, length: int, position: int) -> tuple[dict[str, list[int]], list[int]]:
+        """The calls of ``length`` segments by their text at ``position``; those with a run-time part there apart."""
+        key = (length, position)
+        found = self._at.get(key)
+        if found is None:
+            exact: dict[str, list[int]] = {}
+            wild: list[int] = []
+            for number, have in self.by_length.get(length, ()):
+                if WILDCARD in have[position]:
+                    wild.append(number)
+                else:
+                    exact.setdefault(have[position], []).append(number)
+            found = self._at[key] = (exact, wild)
+        return found
+
+    def _match(self, url: str, template: str) -> bool:
+        key = (url, template)
+        hit = self._matches.get(key)
+        if hit is None:
+            hit = self._matches[key] = url_matches(url, template)
+        return hit
 
 
 # --------------------------------------------------------------------------- #
@@ -68,8 +133,10 @@ class TestCalls:
 # --------------------------------------------------------------------------- #
 
 _PARAM = re.compile(r"\{[^{}]*\}")
+_TAIL_PATH = re.compile(r"\{[^{}]*:path\}$")
 
 
+@lru_cache(maxsize=4096)
 def _segment_regex(segment: str, wildcard: str) -> re.Pattern[str]:
     parts = re.split(f"({re.escape(wildcard)})" if wildcard != "param" else r"(\{[^{}]*\})", segment)
     pattern = "".join(".+" if (p == wildcard or (wildcard == "param" and _PARAM.fullmatch(p))) else re.escape(p) for p in parts)
@@ -85,7 +152,7 @@ def _split(path: str) -> list[str]:
 
 def url_matches(url: str, template: str) -> bool:
     """Whether a test URL template (``/items/{*}``) can be a request for a route template (``/items/{id}``)."""
-    tail_path = bool(re.search(r"\{[^{}]*:path\}$", template))
+    tail_path = bool(_TAIL_PATH.search(template))
     have, want = _split(url), _split(template)
     if tail_path:
         if len(have) < len(want):

@@ -9,12 +9,12 @@ the typed ``Options`` dataclass of the rule's standard.
 
 from __future__ import annotations
 
-import fnmatch
 import inspect
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from archlint.globs import fnmatch_any
 from archlint.model import Finding, Related, RuleInfo, Severity, Span
 from archlint.pack import format_value, option_fields
 from archlint.project import Project
@@ -38,7 +38,7 @@ HELP_URI = "https://github.com/archlint/archlint/blob/main/README.md#rules"
 
 def probe_match(probes: Iterable[str], path: str) -> bool:
     path = (path.rstrip("/") or "/").lower()
-    return any(fnmatch.fnmatchcase(path, g) for g in probes)
+    return fnmatch_any(path, probes)
 
 
 class Rule(Generic[OptionsT]):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from archlint.analysis.static_types import iter_exprs
 from archlint.checks._registrations import flagged_handlers
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, Expr, FString, FunctionFact, Lit, Name, Subscript
+from archlint.globs import fnmatch_any
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Related, Severity, Span
 from archlint.names import BASE_MODEL, PATH_PARAMS
@@ -86,7 +86,7 @@ class S2Options:
 
 
 def _matches(name: str, globs: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, g) for g in globs)
+    return fnmatch_any(name, globs)
 
 
 def _words(piece: str) -> list[str]:
@@ -541,9 +541,10 @@ def _static_tail(index: ProjectIndex, table: RouteTable, route: Route) -> str | 
             if prefix is not None:
                 texts.append(index.const(prefix, owner.ctx))
         texts.append(index.const(route.path_expr, route.ctx) if route.path_expr is not None else "")
-        if not all(isinstance(t, str) for t in texts):
+        strings = [t for t in texts if isinstance(t, str)]
+        if len(strings) != len(texts):
             return None
-        path = "".join(texts)  # type: ignore[arg-type]
+        path = "".join(strings)
     pieces = [p for p in path.split("/") if p]
     if not pieces or "{" in pieces[-1]:
         return None

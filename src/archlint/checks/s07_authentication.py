@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from archlint.analysis.endpoints import (
     Chain,
@@ -21,6 +22,7 @@ from archlint.analysis.endpoints import (
 from archlint.analysis.routes import ObjKey, Route, RouteTable
 from archlint.checks.base import Project, Rule, probe_match
 from archlint.collect.facts import Attr, Call, Expr, FunctionFact, Name
+from archlint.globs import fnmatch_any
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity
 from archlint.names import AUTHENTICATION_MIDDLEWARE, BASE_MODEL, HTTP_EXCEPTIONS, SQLMODEL
@@ -77,8 +79,12 @@ class S7Options:
 
 
 def _glob(name: str, globs: Iterable[str]) -> bool:
-    lowered = name.lower()
-    return any(fnmatch.fnmatchcase(lowered, g.lower()) for g in globs)
+    return fnmatch_any(name.lower(), _lowered(tuple(globs)))
+
+
+@lru_cache(maxsize=256)
+def _lowered(globs: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(g.lower() for g in globs)
 
 
 def _spelled(expr: Expr | None) -> str:
@@ -369,8 +375,9 @@ class UnauthenticatedEndpoint(Rule[S7Options]):
         if _glob(fn.name, opts.public_handlers):
             return True
         paths = [fp.path for fp in route.full_paths]
-        if paths and all(p is not None for p in paths):
-            return all(self._public_path(p) for p in paths)  # type: ignore[arg-type]
+        known = [p for p in paths if p is not None]
+        if paths and len(known) == len(paths):
+            return all(self._public_path(p) for p in known)
         if paths:
             return None  # a prefix archlint cannot resolve: the handler name decided
         tail = self._tail(index, table, route)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from archlint.collect.facts import (
     Scope,
     Subscript,
 )
+from archlint.globs import fnmatch_any
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
 from archlint.names import ENV_GETTERS, FIELD_VALIDATORS, MODEL_VALIDATORS, canonical
@@ -872,19 +872,19 @@ class BlockingCallInAsync(_S10Rule):
         if not isinstance(func, (Name, Attr)):
             return None
         fqn = canonical(index.fqn(func, ctx))
-        if fqn and any(fnmatch.fnmatchcase(fqn, p) for p in self.options.spawn_wait_functions):
+        if fqn and fnmatch_any(fqn, self.options.spawn_wait_functions):
             # os.spawn*(os.P_WAIT, ...) waits for the child; P_NOWAIT does not.
             mode = call.arg(0, "mode")
             mode_name = canonical(index.fqn(mode, ctx)) if isinstance(mode, (Name, Attr)) else None
             return fqn if mode_name == "os.P_WAIT" else None
-        if fqn and any(fnmatch.fnmatchcase(fqn, p) for p in patterns):
+        if fnmatch_any(fqn, patterns):
             return fqn
         if isinstance(func, Attr):
             receiver = types.of(func.base, ctx) or self._fluent_receiver(types, func.base, ctx)
             if receiver is None:
                 return None
             method = f"{canonical_of(receiver)}.{func.attr}"
-            if any(fnmatch.fnmatchcase(method, p) for p in patterns):
+            if fnmatch_any(method, patterns):
                 return method
             if func.attr in io_methods and types.is_subclass(receiver, sync_types):
                 return f"Session.{func.attr}"

@@ -100,13 +100,14 @@ class ForbiddenCapabilityImport(Rule[S20Options]):
     def check(self, project: Project) -> Iterable[Finding]:
         index = project.index
         own = {module.split(".", 1)[0] for module in index.modules}
+        memo: dict[str, str | None] = {}  # the same modules are imported all over the project
         for facts in index.files.values():
             reported: set[Span] = set()
             for imp in facts.imports:
                 if imp.level > 0 or imp.stmt_span in reported:
                     continue  # relative: the project's own; one statement is one finding
                 for dotted in _candidates(imp):
-                    hit = self._banned(own, dotted)
+                    hit = self._banned(own, dotted, memo)
                     if hit is not None:
                         reported.add(imp.stmt_span)
                         yield self.finding(facts.path, imp.span, self._message(dotted, hit))
@@ -115,17 +116,21 @@ class ForbiddenCapabilityImport(Rule[S20Options]):
             name = index.const(site.call.arg(0, "name"), ctx)
             if not isinstance(name, str) or not name or name.startswith("."):
                 continue
-            hit = self._banned(own, name)
+            hit = self._banned(own, name, memo)
             if hit is not None:
                 yield self.finding(facts.path, site.call.span, self._message(name, hit))
 
-    def _banned(self, own: set[str], dotted: str) -> str | None:
-        if dotted.split(".", 1)[0] in own:
-            return None  # the project's own module
-        for capability, patterns in self.options.banned_modules.items():
-            if any(banned_match(dotted, p) for p in patterns):
-                return capability
-        return None
+    def _banned(self, own: set[str], dotted: str, memo: dict[str, str | None]) -> str | None:
+        if dotted in memo:
+            return memo[dotted]
+        hit = None
+        if dotted.split(".", 1)[0] not in own:  # else the project's own module
+            for capability, patterns in self.options.banned_modules.items():
+                if any(banned_match(dotted, p) for p in patterns):
+                    hit = capability
+                    break
+        memo[dotted] = hit
+        return hit
 
     def _message(self, dotted: str, capability: str) -> str:
         what = self.options.capability_names[capability]

@@ -6,7 +6,6 @@ Sync HTTP clients called from `async def` are S10's blocking-call rule
 
 from __future__ import annotations
 
-import fnmatch
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 from archlint.analysis.static_types import TypeResolver, canonical_of
 from archlint.checks.base import Project, Rule
 from archlint.collect.facts import Attr, Call, CallSite, Expr, FileFacts, FString, FunctionFact, Lit, Name, Scope
+from archlint.globs import fnmatch_any
 from archlint.index import ProjectIndex
 from archlint.model import Finding, Severity, Span
 from archlint.names import canonical
@@ -80,7 +80,7 @@ class Outbound:
 
 
 def _matches(name: str, patterns: Iterable[str]) -> bool:
-    return bool(name) and any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    return fnmatch_any(name, patterns)
 
 
 def outbound_calls(index: ProjectIndex, types: TypeResolver, options: S23Options) -> Iterator[Outbound]:
