@@ -57,6 +57,7 @@ PARSE_ONLY = textwrap.dedent(
     """
 )
 
+
 def _edit() -> bytes:
     """A new edit each time: a repeated one would be answered from the results cache of an earlier round."""
     return f"\n# edited {time.time_ns()}\n".encode()
