@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from archlint.analysis.routes import Include, ObjKey, Route, RouterObject, RouteTable
 from archlint.collect.facts import Attr, BinOp, Call, Expr, FunctionFact, Lit, Name
@@ -37,6 +38,11 @@ class Dependency:
 
 
 def is_depends(index: ProjectIndex, value: Value) -> bool:
+    return _depends_marker(value)
+
+
+def _depends_marker(value: Value) -> TypeGuard[Instance]:
+    """A ``Depends(...)`` (or ``Security(...)``) marker."""
     return isinstance(value, Instance) and fqn_of(value.type) in DEPENDS
 
 
@@ -89,8 +95,8 @@ def param_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> tuple
         form = annotated_parts(index, param.annotation, ctx)
         if form is not None:
             for item in form.args[1:]:
-                if is_depends(index, item):
-                    out.append(_from_instance(item, form.exprs[0], form.ctx, param.name))  # type: ignore[arg-type]
+                if _depends_marker(item):
+                    out.append(_from_instance(item, form.exprs[0], form.ctx, param.name))
         elif param.annotation is not None and param.default is None:
             written = _forward_ref(param.annotation) or param.annotation
             if isinstance(written, Lit) and isinstance(written.value, str):
@@ -101,8 +107,8 @@ def param_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> tuple
         if isinstance(param.default, (Call, Name, Attr)):
             # ``x: T = Depends(f)``, or ``x: T = current_user`` with ``current_user = Depends(f)``.
             value = index.evaluate(param.default, ctx)
-            if is_depends(index, value):
-                out.append(_from_instance(value, param.annotation, ctx, param.name))  # type: ignore[arg-type]
+            if _depends_marker(value):
+                out.append(_from_instance(value, param.annotation, ctx, param.name))
     return out, unknown
 
 
@@ -132,15 +138,11 @@ def class_dependencies(index: ProjectIndex, fn: FunctionFact, ctx: Ctx) -> list[
             names.add(name)
             form = annotated_parts(index, assign.annotation, where)
             if form is not None:
-                out.extend(
-                    _from_instance(item, form.exprs[0], form.ctx, name)  # type: ignore[arg-type]
-                    for item in form.args[1:]
-                    if is_depends(index, item)
-                )
+                out.extend(_from_instance(item, form.exprs[0], form.ctx, name) for item in form.args[1:] if _depends_marker(item))
             if isinstance(assign.value, Call):
                 value = index.evaluate(assign.value, where)
-                if is_depends(index, value):
-                    out.append(_from_instance(value, assign.annotation, where, name))  # type: ignore[arg-type]
+                if _depends_marker(value):
+                    out.append(_from_instance(value, assign.annotation, where, name))
         seen |= names
     return out
 

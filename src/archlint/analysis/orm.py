@@ -274,17 +274,18 @@ class _Reader:
         while stack and len(out) < 64:
             klass = stack.pop(0)
             for k in index.mro(klass):
-                if isinstance(k, ClassRef) and k not in out and index.class_fact(k) is not None:
-                    out.append(k)
-                    fact = index.class_fact(k)
-                    outer = Ctx(k.module, fact.parent or "")  # type: ignore[union-attr]
-                    for base in fact.bases:  # type: ignore[union-attr]
-                        value = index.evaluate(base, outer)
-                        if isinstance(value, Instance) and canonical_of(value.type) in DECLARATIVE_FUNCTIONS:
-                            mixin = value.call.kw("cls")
-                            made = index.evaluate(mixin, value.ctx) if mixin is not None else None
-                            if isinstance(made, ClassRef) and made not in out:
-                                stack.append(made)
+                fact = index.class_fact(k) if isinstance(k, ClassRef) and k not in out else None
+                if not isinstance(k, ClassRef) or fact is None:
+                    continue
+                out.append(k)
+                outer = Ctx(k.module, fact.parent or "")
+                for base in fact.bases:
+                    value = index.evaluate(base, outer)
+                    if isinstance(value, Instance) and canonical_of(value.type) in DECLARATIVE_FUNCTIONS:
+                        mixin = value.call.kw("cls")
+                        made = index.evaluate(mixin, value.ctx) if mixin is not None else None
+                        if isinstance(made, ClassRef) and made not in out:
+                            stack.append(made)
         return tuple(out)
 
     def _declared_attrs(self, ref: ClassRef, fact: ClassFact) -> tuple[str, ...]:

@@ -78,9 +78,10 @@ class FullPath:
 
     @property
     def path(self) -> str | None:
-        if any(s.text is None for s in self.segments):
+        texts = [s.text for s in self.segments if s.text is not None]
+        if len(texts) != len(self.segments):
             return None
-        return "".join(s.text for s in self.segments)  # type: ignore[misc]
+        return "".join(texts)
 
     def known_head(self) -> str:
         out = []
@@ -792,11 +793,12 @@ class _Builder:
     def _dict_of(self, expr: Expr, ctx: Ctx) -> tuple[DictExpr, Ctx] | None:
         """A dict literal, written here or bound to a name (in this module or imported)."""
         found = (expr, ctx) if isinstance(expr, DictExpr) else self.index.definition(expr, ctx)
-        if found is None or not isinstance(found[0], DictExpr):
+        if found is None:
             return None
-        if any(k is None for k, _v in found[0].items):
-            return None  # ``{**other}``: not a literal collection
-        return found  # type: ignore[return-value]
+        literal, where = found
+        if not isinstance(literal, DictExpr) or any(k is None for k, _v in literal.items):
+            return None  # not a dict literal, or ``{**other}``: not a literal collection
+        return literal, where
 
     def _param_objects(self, param: ParamValue, depth: int) -> list[ObjKey]:
         fn = self.index.function(FuncRef(param.module, param.function))

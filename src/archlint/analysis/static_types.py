@@ -23,11 +23,12 @@ list each symbol once.
 
 from __future__ import annotations
 
+import enum
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from archlint.collect.facts import (
     Assign,
@@ -142,6 +143,7 @@ class TypeResolver:
     def __init__(self, index: ProjectIndex) -> None:
         self.index = index
         self._cache: dict[tuple[object, ...], Value | None] = {}
+        self._attr_cache: dict[tuple[ClassRef, str], Value | None | _Missing] = {}
         self._active: set[tuple[object, ...]] = set()
 
     # ------------------------------------------------------------ public
@@ -332,10 +334,10 @@ class TypeResolver:
         for depth, scope in enumerate(facts.visible_scopes(ctx.scope)):
             found = self._binding(facts.module, scope, name, line if not depth and scope.kind == "function" else None)
             if found is not _MISSING:
-                return found  # type: ignore[return-value]
+                return found
         return self._value(self.index.lookup(name, Ctx(ctx.module, "")))
 
-    def _binding(self, module: str, scope: Scope, name: str, line: int | None) -> Value | None | object:
+    def _binding(self, module: str, scope: Scope, name: str, line: int | None) -> Value | None | _Missing:
         """The type of ``name`` bound in one scope; ``_MISSING`` if the scope does not bind it."""
         ctx = Ctx(module, scope.qualname)
         candidates: list[tuple[int, object]] = []
@@ -371,8 +373,8 @@ class TypeResolver:
                 candidates = [max(before, key=lambda c: c[0])]
         types: list[Value | None] = []
         for _, what in candidates:
-            if isinstance(what, Param):
-                types.append(self._param(scope, what, ctx))  # type: ignore[arg-type]
+            if isinstance(what, Param) and isinstance(scope, FunctionFact):  # only a function binds parameters
+                types.append(self._param(scope, what, ctx))
             elif isinstance(what, Assign):
                 if what.annotation is not None:
                     types.append(self.annotation(what.annotation, ctx))
@@ -404,7 +406,7 @@ class TypeResolver:
                 if target is not None and target.module_scope is not None and target is not facts:
                     found = self._binding(target.module, target.module_scope, imp.name, None)
                     if found is not _MISSING:
-                        return found  # type: ignore[return-value]
+                        return found
         return self._value(self.index.lookup(name, ctx))
 
     def _attribute(self, expr: Attr, ctx: Ctx) -> Value | None:
@@ -412,15 +414,15 @@ class TypeResolver:
         if isinstance(base, ClassRef):
             found = self.instance_attribute(base, expr.attr)
             if found is not _MISSING:
-                return found  # type: ignore[return-value]
+                return found
         return self._value(self.index.evaluate(expr, ctx))
 
-    def instance_attribute(self, klass: ClassRef, attr: str) -> Value | None | object:
+    def instance_attribute(self, klass: ClassRef, attr: str) -> Value | None | _Missing:
         """The type of ``obj.attr`` for an instance of a project class: class annotations, then ``self.attr = ...``."""
-        key = ("attr", klass, attr)
-        if key in self._cache:
-            return self._cache[key]
-        result: object = _MISSING
+        key = (klass, attr)
+        if key in self._attr_cache:
+            return self._attr_cache[key]
+        result: Value | None | _Missing = _MISSING
         for k in self.index.mro(klass):
             if not isinstance(k, ClassRef):
                 continue
@@ -430,10 +432,10 @@ class TypeResolver:
             result = self._class_attribute(k, fact, attr)
             if result is not _MISSING:
                 break
-        self._cache[key] = result  # type: ignore[assignment]
+        self._attr_cache[key] = result
         return result
 
-    def _class_attribute(self, klass: ClassRef, fact: ClassFact, attr: str) -> Value | None | object:
+    def _class_attribute(self, klass: ClassRef, fact: ClassFact, attr: str) -> Value | None | _Missing:
         ctx = Ctx(klass.module, fact.qualname)
         for assign in fact.assigns:
             if any(isinstance(t, Name) and t.id == attr for t in assign.targets):
@@ -499,8 +501,9 @@ class TypeResolver:
         # Calling a value read from an attribute, e.g. ``self.session_factory()``.
         if isinstance(call.func, (Name, Attr)):
             target = self.of(call.func, ctx)
-            if target is not None and canonical_of(target) in FACTORIES:
-                return Symbol(FACTORIES[canonical_of(target)][1])  # type: ignore[index]
+            known_factory = canonical_of(target) if target is not None else None
+            if known_factory is not None and known_factory in FACTORIES:
+                return Symbol(FACTORIES[known_factory][1])
         return None
 
     def _returns(self, ref: FuncRef) -> Value | None:
@@ -533,14 +536,13 @@ class TypeResolver:
         return Symbol(default)
 
 
-class _Missing:
-    __slots__ = ()
+class _Missing(enum.Enum):
+    """The answer of a scope that does not bind a name (None is a binding of unknown type)."""
 
-    def __repr__(self) -> str:  # pragma: no cover
-        return "<missing>"
+    MISSING = "<missing>"
 
 
-_MISSING = _Missing()
+_MISSING: Final = _Missing.MISSING
 
 
 def _origin(value: Value | None) -> Value | None:

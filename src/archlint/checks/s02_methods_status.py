@@ -541,9 +541,10 @@ def _static_tail(index: ProjectIndex, table: RouteTable, route: Route) -> str | 
             if prefix is not None:
                 texts.append(index.const(prefix, owner.ctx))
         texts.append(index.const(route.path_expr, route.ctx) if route.path_expr is not None else "")
-        if not all(isinstance(t, str) for t in texts):
+        strings = [t for t in texts if isinstance(t, str)]
+        if len(strings) != len(texts):
             return None
-        path = "".join(texts)  # type: ignore[arg-type]
+        path = "".join(strings)
     pieces = [p for p in path.split("/") if p]
     if not pieces or "{" in pieces[-1]:
         return None

@@ -236,10 +236,10 @@ class MissingResponseModel(Rule[S3Options]):
         if any(s == 204 or isinstance(s, Unknown) for s in runtime_statuses(index, fn, ctx)):
             return None
         if model is None and fn.returns_annotation is not None:
-            value = index.evaluate(fn.returns_annotation, ctx)
-            if fqn_of(value) not in opaque:
+            returned = fqn_of(index.evaluate(fn.returns_annotation, ctx))
+            if returned is None or returned not in opaque:
                 return None
-            return f"its return annotation is `{fqn_of(value).rsplit('.', 1)[-1]}`"  # type: ignore[union-attr]
+            return f"its return annotation is `{returned.rsplit('.', 1)[-1]}`"
         if model is not None:
             return "it sets `response_model=None`"
         return f"`{fn.name}` has no return annotation"

@@ -375,8 +375,9 @@ class UnauthenticatedEndpoint(Rule[S7Options]):
         if _glob(fn.name, opts.public_handlers):
             return True
         paths = [fp.path for fp in route.full_paths]
-        if paths and all(p is not None for p in paths):
-            return all(self._public_path(p) for p in paths)  # type: ignore[arg-type]
+        known = [p for p in paths if p is not None]
+        if paths and len(known) == len(paths):
+            return all(self._public_path(p) for p in known)
         if paths:
             return None  # a prefix archlint cannot resolve: the handler name decided
         tail = self._tail(index, table, route)

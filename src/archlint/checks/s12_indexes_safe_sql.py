@@ -594,8 +594,9 @@ def _literal_text(index: ProjectIndex, ctx: Ctx, expr: Expr) -> str | None:
     if isinstance(expr, FString):
         return "".join(str(p.value) for p in expr.parts if isinstance(p, Lit))
     if isinstance(expr, Other) and expr.kind == "ConcatenatedString":
-        texts = [_literal_text(index, ctx, leaf) for leaf in _implicit_leaves(expr)]
-        return "".join(texts) if all(t is not None for t in texts) else None  # type: ignore[arg-type]
+        leaves = _implicit_leaves(expr)
+        texts = [t for leaf in leaves if (t := _literal_text(index, ctx, leaf)) is not None]
+        return "".join(texts) if len(texts) == len(leaves) else None
     value = index.evaluate(expr, ctx)
     if isinstance(value, Const) and isinstance(value.value, str):
         return value.value

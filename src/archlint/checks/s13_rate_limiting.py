@@ -626,7 +626,7 @@ class LooseAuthEndpointRateLimit(Rule[S13Options]):
                 shown = "; ".join(v.text or "" for v in values)
                 target = values[0].expr
                 yield self.finding(
-                    route.file if index.file_of(values[0].ctx) is None else index.file_of(values[0].ctx).path,  # type: ignore[union-attr]
+                    route.file if (owner := index.file_of(values[0].ctx)) is None else owner.path,
                     target.span,
                     f'The {kind} endpoint `{fn.name}` is limited to "{shown}", looser than the required {required_text}.',
                 )

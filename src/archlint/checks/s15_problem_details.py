@@ -377,11 +377,11 @@ class AdHocErrorResponse(Rule[S15Options]):
             for answer in answers.handler(reg).answers:
                 if answer.verdict == "plain" and answer.span is not None and answer.file:
                     handler_sites.setdefault((answer.file, answer.span), answer)
-        for key, answer in handler_sites.items():
-            reported.add(key)
+        for (path, span), answer in handler_sites.items():
+            reported.add((path, span))
             yield self.finding(
-                answer.file,
-                answer.span,  # type: ignore[arg-type]
+                path,
+                span,
                 f"This exception handler answers an ad-hoc error body ({answer.reason}): answer "
                 f"`{opts.problem_media_type}` with type, title, status, detail and instance.",
             )

@@ -7,6 +7,7 @@ import fnmatch
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from archlint import globs
 from archlint.checks.base import Project, Rule
@@ -16,6 +17,9 @@ from archlint.model import Finding, Severity
 from archlint.names import DEPENDS
 from archlint.pack import option
 from archlint.values import ClassRef, Const, Ctx, FuncRef, Instance, ParamValue, Symbol, TypeForm, Value, fqn_of
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 _MAX_DEPTH = 4
 #: redis-py's ``set(name, value, ex, px, nx, xx, keepttl, get, exat, pxat)``: positions that carry a TTL.
@@ -202,11 +206,15 @@ def shape(expr: Expr | None) -> object:
         return None
     if isinstance(expr, tuple):
         return tuple(shape(e) for e in expr)
-    out: list[object] = [type(expr).__name__]
-    for f in dataclasses.fields(expr):
+    return _fields_shape(expr)
+
+
+def _fields_shape(node: DataclassInstance) -> tuple[object, ...]:
+    out: list[object] = [type(node).__name__]
+    for f in dataclasses.fields(node):
         if f.name == "span":
             continue
-        value = getattr(expr, f.name)
+        value = getattr(node, f.name)
         if isinstance(value, tuple):
             out.append(tuple(_shape_item(v) for v in value))
         else:
@@ -217,8 +225,8 @@ def shape(expr: Expr | None) -> object:
 def _shape_item(value: object) -> object:
     if isinstance(value, tuple):
         return tuple(_shape_item(v) for v in value)
-    if hasattr(value, "span") and dataclasses.is_dataclass(value):
-        return shape(value)  # type: ignore[arg-type]
+    if hasattr(value, "span") and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _fields_shape(value)
     return value
 
 
@@ -259,8 +267,9 @@ def key_prefix(index: ProjectIndex, expr: Expr | None, ctx: Ctx, depth: int = 0)
                 fn = index.function(callee)
                 if fn is not None:
                     prefixes = [key_prefix(index, r, Ctx(callee.module, fn.qualname), depth + 1) for r in fn.returns]
-                    if prefixes and all(p for p in prefixes):
-                        text = os.path.commonprefix(prefixes)  # type: ignore[arg-type]
+                    given = [p for p in prefixes if p]
+                    if prefixes and len(given) == len(prefixes):
+                        text = os.path.commonprefix(given)
     elif isinstance(expr, Name):
         bound = _binding(index, expr, ctx)
         if bound is not None and bound.value is not None:

@@ -96,9 +96,9 @@ class UnboundedListEndpoint(_S22Rule):
             if "GET" not in route.methods:
                 continue
             handler = table.handler(index, route)
-            if handler is None or not self._returns_list(project.types, route, handler):
+            if handler is None or route.handler is None or not self._returns_list(project.types, route, handler):
                 continue
-            found = self._limit(index, handler, Ctx(route.handler.module, handler.qualname), 0)  # type: ignore[union-attr]
+            found = self._limit(index, handler, Ctx(route.handler.module, handler.qualname), 0)
             if found is None:
                 key = (route.file, route.call.span)
                 if key not in reported:
@@ -131,8 +131,8 @@ class UnboundedListEndpoint(_S22Rule):
         model = route.kw("response_model")
         if model is not None and not (isinstance(model, Lit) and model.value is None):
             form = types.annotation(model, route.ctx)
-        elif handler.returns_annotation is not None:
-            form = types.annotation(handler.returns_annotation, Ctx(route.handler.module, handler.parent or ""))  # type: ignore[union-attr]
+        elif handler.returns_annotation is not None and route.handler is not None:
+            form = types.annotation(handler.returns_annotation, Ctx(route.handler.module, handler.parent or ""))
         else:
             return False
         return isinstance(form, TypeForm) and canonical_of(form.origin) in self.options.list_response_types
