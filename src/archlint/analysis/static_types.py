@@ -643,15 +643,29 @@ def canonical_calls(index: ProjectIndex, fqns: Iterable[str]) -> list[tuple[File
     return [hit for fqn in dict.fromkeys(fqns) for hit in table.get(fqn, ())]
 
 
-def imported_names(index: ProjectIndex, facts: FileFacts) -> set[str]:
-    """The canonical dotted names a file imports (``from a import b`` gives ``a.b``, ``import a.b`` gives ``a.b``)."""
+_IMPORTED: weakref.WeakKeyDictionary[ProjectIndex, dict[str, tuple[FileFacts, frozenset[str]]]] = weakref.WeakKeyDictionary()
+
+
+def imported_names(index: ProjectIndex, facts: FileFacts) -> frozenset[str]:
+    """The canonical dotted names a file imports (``from a import b`` gives ``a.b``, ``import a.b`` gives ``a.b``).
+
+    Worked out once per file and index: rules ask it of the same file once per scope.
+    """
+    known = _IMPORTED.get(index)
+    if known is None:
+        known = _IMPORTED[index] = {}
+    found = known.get(facts.path)
+    if found is not None and found[0] is facts:
+        return found[1]
     out: set[str] = set()
     for imp in facts.imports:
         module = index.absolute_module(imp, facts)
         full = module if imp.name is None else f"{module}.{imp.name}"
         out.add(canonical(full) or full)
         out.add(module)
-    return out
+    names = frozenset(out)
+    known[facts.path] = (facts, names)
+    return names
 
 
 __all__ = [

@@ -48,8 +48,8 @@ from archlint.collect.guard import DEFAULT_LIMITS, Limits
 CACHE_DIR_NAME = ".archlint_cache"
 ENV_VAR = "ARCHLINT_CACHE_DIR"
 #: Bumped whenever the entry layout or the pickled classes change shape.
-FORMAT = 4  # 2: FileFacts.header, ImportFact.statement (issue 17); 3: FileFacts.branches (issue 23);
-# 4: Assign.guarded, Other.ops (issue 23)
+FORMAT = 5  # 2: FileFacts.header, ImportFact.statement (issue 17); 3: FileFacts.branches (issue 23);
+# 4: Assign.guarded, Other.ops (issue 23); 5: Span is a named tuple (issue 14)
 _MAGIC = b"ARCHLINT-FACTS\x00"
 _HASH_SIZE = 32
 _STALE_TEMP_SECONDS = 3600
