@@ -13,6 +13,7 @@ to the sidecar's folder; blank lines and lines starting with ``#`` are ignored.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections import Counter
@@ -34,11 +35,17 @@ TEXT_SUFFIXES = {".py", ".pyi", ".yaml", ".yml", ".toml", ".cfg", ".txt", ".md"}
 
 def fixture_projects() -> list[Path]:
     """Every fixture project (nested projects inside a project are their own)."""
+    return list(_fixture_projects())
+
+
+@functools.cache
+def _fixture_projects() -> tuple[Path, ...]:
+    """Walked once a session (tests never write under tests/fixtures/: they copy a fixture first)."""
     found = []
     for config in sorted(FIXTURES.rglob("*")):
         if config.name in ("pyproject.toml", "archlint.toml") and config.is_file():
             found.append(config.parent)
-    return found
+    return tuple(found)
 
 
 def expectations(project: Path, report_root: Path) -> Counter:
