@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from archlint.analysis.cors import regex_is_wildcard
+from archlint.analysis.pydantic_models import SEQUENCE_TYPES
 from archlint.analysis.rate_limits import RateLimitNames, auth_kind, is_exempt, limit_decorators, limit_values
 from archlint.analysis.routes import NO_DOCUMENT, FullPath, Mount, ObjKey, Route, methods_on
 from archlint.analysis.tokens import TokenNames, issue_kinds, token_kind
@@ -81,21 +82,6 @@ OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
 UNION = frozenset({"typing.Union", "typing_extensions.Union", "types.UnionType"})
 LITERAL = frozenset({"typing.Literal", "typing_extensions.Literal"})
 CLASSVAR = frozenset({"typing.ClassVar", "typing_extensions.ClassVar"})
-LISTS = frozenset(
-    {
-        "builtins.list",
-        "builtins.set",
-        "builtins.frozenset",
-        "builtins.tuple",
-        "typing.List",
-        "typing.Set",
-        "typing.FrozenSet",
-        "typing.Tuple",
-        "typing.Sequence",
-        "collections.abc.Sequence",
-        "typing.Iterable",
-    }
-)
 DICTS = frozenset({"builtins.dict", "typing.Dict", "typing.Mapping", "collections.abc.Mapping"})
 
 _SECURITY_MODULES = (
@@ -1338,7 +1324,7 @@ class _Inventory:
                 if isinstance(sample, dict):
                     request.query.extend((k, _query_text(v)) for k, v in sample.items() if v is not None)
                 continue
-            is_collection = isinstance(base, TypeForm) and fqn_of(base.origin) in LISTS | DICTS
+            is_collection = isinstance(base, TypeForm) and fqn_of(base.origin) in SEQUENCE_TYPES | DICTS
             if "Body" in kinds or is_model or (is_collection and "Query" not in kinds):
                 embedded = False
                 for m in markers:
@@ -1568,7 +1554,7 @@ class _Sampler:
             if origin in LITERAL and value.args:
                 first = value.args[0]
                 return first.value if isinstance(first, Const) else None
-            if origin in LISTS:
+            if origin in SEQUENCE_TYPES:
                 item = self.sample(value.exprs[0], value.ctx, {}, name, depth + 1) if value.exprs else "string"
                 count = max(1, int(constraints.get("min_length", constraints.get("min_items", 1)) or 1))
                 return [item] * count
@@ -1591,7 +1577,7 @@ class _Sampler:
                 return int(_number(constraints, 1, integer=True))
             if fqn == "builtins.float":
                 return float(_number(constraints, 1.0, integer=False))
-            if fqn in LISTS:
+            if fqn in SEQUENCE_TYPES:
                 return ["string"]
             if fqn in DICTS:
                 return {}

@@ -150,6 +150,25 @@ MODEL_VALIDATORS = _spellings("pydantic.model_validator", "pydantic.root_validat
     "pydantic.v1.root_validator",
 }
 
+#: Sequence types by every spelling typing and collections.abc give them.
+SEQUENCES = frozenset(
+    {
+        "builtins.list",
+        "builtins.set",
+        "builtins.frozenset",
+        "builtins.tuple",
+        "typing.List",
+        "typing.Set",
+        "typing.FrozenSet",
+        "typing.Tuple",
+        "typing.Sequence",
+        "typing.MutableSequence",
+        "typing.Iterable",
+        "collections.abc.Sequence",
+        "collections.abc.Iterable",
+    }
+)
+
 # ------------------------------------------------------------- SQLAlchemy, SQLModel
 SQLMODEL_RELATIONSHIP = _spellings("sqlmodel.Relationship")
 DECLARATIVE_BASES = _spellings(

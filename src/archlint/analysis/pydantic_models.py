@@ -30,6 +30,7 @@ from archlint.names import (
     MODEL_BASES,
     MODEL_VALIDATORS,
     REQUESTS,
+    SEQUENCES,
     SETTINGS_BASES,
     canonical,
 )
@@ -86,22 +87,9 @@ MAPPING_TYPES = frozenset(
         "typing.DefaultDict",
     }
 )
-SEQUENCE_TYPES = frozenset(
+SEQUENCE_TYPES = SEQUENCES | frozenset(
     {
-        "builtins.list",
-        "builtins.set",
-        "builtins.frozenset",
-        "builtins.tuple",
-        "typing.List",
-        "typing.Set",
-        "typing.FrozenSet",
-        "typing.Tuple",
-        "typing.Sequence",
-        "typing.MutableSequence",
-        "typing.Iterable",
         "typing.Collection",
-        "collections.abc.Sequence",
-        "collections.abc.Iterable",
         "collections.abc.Collection",
         "collections.abc.Set",
         "typing.AbstractSet",

@@ -56,7 +56,7 @@ from archlint.collect.facts import (
     WithItem,
 )
 from archlint.model import Span
-from archlint.names import DEPENDS, canonical
+from archlint.names import DEPENDS, SEQUENCES, canonical
 from archlint.values import ClassRef, Ctx, FuncRef, Instance, ParamValue, Symbol, TypeForm, Unknown, Value, fqn_of
 
 if TYPE_CHECKING:
@@ -90,27 +90,14 @@ METHOD_RETURNS = {
 }
 
 #: Generic containers whose first argument is the element (or yielded) type.
-CONTAINERS = frozenset(
+CONTAINERS = SEQUENCES | frozenset(
     {
-        "builtins.list",
-        "builtins.set",
-        "builtins.frozenset",
-        "builtins.tuple",
-        "typing.List",
-        "typing.Set",
-        "typing.FrozenSet",
-        "typing.Tuple",
-        "typing.Sequence",
-        "typing.MutableSequence",
-        "typing.Iterable",
         "typing.Iterator",
         "typing.Generator",
         "typing.AsyncIterator",
         "typing.AsyncIterable",
         "typing.AsyncGenerator",
-        "collections.abc.Sequence",
         "collections.abc.MutableSequence",
-        "collections.abc.Iterable",
         "collections.abc.Iterator",
         "collections.abc.Generator",
         "collections.abc.AsyncIterator",

@@ -123,21 +123,20 @@ DECODERS: dict[str, Api] = {
 }
 #: Library configuration: keyword -> "lifetime" or "secret" (the kind comes from the name).
 _AUTHX = {"JWT_ACCESS_TOKEN_EXPIRES": "lifetime", "JWT_REFRESH_TOKEN_EXPIRES": "lifetime", "JWT_SECRET_KEY": "secret"}
+#: fastapi-jwt's bearer and cookie classes: configured like its settings, issuing like its methods.
+_FASTAPI_JWT_CLASSES = (
+    "JwtAccessBearer",
+    "JwtAccessBearerCookie",
+    "JwtAccessCookie",
+    "JwtRefreshBearer",
+    "JwtRefreshBearerCookie",
+    "JwtRefreshCookie",
+)
 _FASTAPI_JWT = {"access_expires_delta": "lifetime", "refresh_expires_delta": "lifetime", "secret_key": "secret"}
 CONFIG_CALLS: dict[str, dict[str, str]] = {
     "authx.AuthXConfig": _AUTHX,
     "authx.config.AuthXConfig": _AUTHX,
-    **{
-        f"fastapi_jwt.{name}": _FASTAPI_JWT
-        for name in (
-            "JwtAccessBearer",
-            "JwtAccessBearerCookie",
-            "JwtAccessCookie",
-            "JwtRefreshBearer",
-            "JwtRefreshBearerCookie",
-            "JwtRefreshCookie",
-        )
-    },
+    **{f"fastapi_jwt.{name}": _FASTAPI_JWT for name in _FASTAPI_JWT_CLASSES},
 }
 #: fastapi-jwt-auth reads these fields from the settings object given to ``AuthJWT.load_config``.
 CONFIG_FIELDS = {
@@ -152,17 +151,7 @@ ISSUE_METHODS: dict[str, str] = {
     "fastapi_jwt_auth.auth_jwt.AuthJWT": "expires_time",
     "async_fastapi_jwt_auth.AuthJWT": "expires_time",
     "authx.AuthX": "expiry",
-    **{
-        f"fastapi_jwt.{name}": "expires_delta"
-        for name in (
-            "JwtAccessBearer",
-            "JwtAccessBearerCookie",
-            "JwtAccessCookie",
-            "JwtRefreshBearer",
-            "JwtRefreshBearerCookie",
-            "JwtRefreshCookie",
-        )
-    },
+    **{f"fastapi_jwt.{name}": "expires_delta" for name in _FASTAPI_JWT_CLASSES},
 }
 _ISSUING_METHODS = ("create_access_token", "create_refresh_token")
 #: At most this many call sites of an issuing helper are read one by one.
