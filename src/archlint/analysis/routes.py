@@ -562,6 +562,10 @@ class _Builder:
     def _includes(self, call: Call, ctx: Ctx, facts: FileFacts, owner: ObjKey) -> list[Include]:
         child_expr = call.arg(0, "router")
         envs = self._loop_envs(child_expr, ctx) if child_expr is not None else None
+        prefix = call.kw("prefix")
+        if envs is None and prefix is not None:
+            # ``for kind in ("/a", "/b"): app.include_router(router, prefix=kind)``: one include per iteration.
+            envs = self._loop_envs(prefix, ctx)
         if child_expr is not None and envs:
             # One include per iteration of a loop over a literal collection.
             out: list[Include] = []
@@ -613,8 +617,6 @@ class _Builder:
     def _evaluate(self, expr: Expr, ctx: Ctx, env: dict[str, Value] | None, params: Params | None = None) -> Value:
         """``evaluate``, with a loop iteration's variables bound (``router``, ``module.router``)
         and a factory call's parameters (``f"/{identifier}"``, ``"/" + identifier``)."""
-        if params:
-            return self._substituted(expr, ctx, params)
         if env:
             attrs: list[str] = []
             root = expr
@@ -626,6 +628,8 @@ class _Builder:
                 for attr in attrs:
                     value = self.index.attribute(value, attr)
                 return value
+        if params:
+            return self._substituted(expr, ctx, params)
         return self.index.evaluate(expr, ctx)
 
     def _methods_with(self, route: Route, params: Params) -> tuple[str, ...] | None:
