@@ -87,6 +87,13 @@ def actual(result: RunResult) -> Counter:
     return Counter((f.path, f.span.line, f.rule_id) for f in result.report.findings)
 
 
+def findings(result: RunResult) -> list[tuple]:
+    """Everything a report says about each finding."""
+    return [
+        (f.rule_id, f.path, f.span, f.message, f.severity, f.standard, f.related, f.fingerprint) for f in result.report.findings
+    ]
+
+
 def run_fixture(project: Path, **overrides) -> RunResult:
     return run([project], Overrides(**overrides))
 

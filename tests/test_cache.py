@@ -1,4 +1,8 @@
-"""The facts cache: content-keyed, shared safely, never trusted, pruned; results identical with and without it."""
+"""The facts cache: content-keyed, shared safely, never trusted, pruned; results identical with and without it.
+
+Every fixture project is also run the three ways (an empty cache, the facts from the cache, the findings
+from the cache) by test_fixtures.py, whose first run is the one it compares with the expectations.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fixture_harness import FIXTURES, fixture_projects
+from fixture_harness import findings
 
 from archlint.cli import cli
 from archlint.collect.cache import _MAGIC, FactsCache, ResultsCache
@@ -47,13 +51,6 @@ def make_project(root: Path, files: dict[str, str]) -> Path:
 
 def entries(cache_dir: Path) -> list[Path]:
     return sorted(p for p in (cache_dir / "facts").rglob("*") if p.is_file() and not p.name.startswith(".tmp-"))
-
-
-def findings(result) -> list[tuple]:
-    """Everything a report says about each finding."""
-    return [
-        (f.rule_id, f.path, f.span, f.message, f.severity, f.standard, f.related, f.fingerprint) for f in result.report.findings
-    ]
 
 
 def collect(root: Path, cache_dir: Path | None):
@@ -203,56 +200,13 @@ def test_concurrent_runs_share_the_cache(tmp_path):
     command = [sys.executable, "-m", "archlint", "check", str(root), "--format", "concise", "--jobs", "1"]
     procs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
     outputs = [p.communicate(timeout=300) for p in procs]
-    reference = subprocess.run([*command, "--no-cache"], env=env, capture_output=True, timeout=300)
-    assert reference.returncode == 1 and reference.stdout.count(b"AL101") == 30
+    reference = CliRunner().invoke(cli, [*command[3:], "--no-cache"])  # in this process: no cache, nothing shared
+    assert reference.exit_code == 1 and reference.stdout.count("AL101") == 30
     for proc, (out, err) in zip(procs, outputs):
         assert proc.returncode == 1, err
-        assert out == reference.stdout
+        assert out.decode() == reference.stdout
     assert len(entries(tmp_path / "cache")) == 30
     assert not [p for p in (tmp_path / "cache").rglob(".tmp-*")]
-
-
-PROJECTS = fixture_projects()
-
-
-@pytest.mark.parametrize("project", PROJECTS, ids=[str(p.relative_to(FIXTURES)) for p in PROJECTS])
-def test_every_fixture_project_gives_the_same_findings_with_and_without_the_cache(tmp_path, monkeypatch, project):
-    """First run: an empty cache, every file parsed (the findings without the cache: ``--no-cache`` parses
-    the same way and only skips the writes); second: every file's facts from the cache (the findings
-    cache bypassed); third: the findings themselves from the cache. All three agree, in full."""
-    outcomes: list[bool] = []
-    answers: list[bool] = []
-    real_get = FactsCache.get
-    real_answer = ResultsCache.get
-    bypass = [False]
-
-    def get(self, digest):
-        facts = real_get(self, digest)
-        outcomes.append(facts is not None)
-        return facts
-
-    def answer(self, query, key):
-        found = None if bypass[0] else real_answer(self, query, key)
-        answers.append(found is not None)
-        return found
-
-    monkeypatch.setattr(FactsCache, "get", get)
-    monkeypatch.setattr(ResultsCache, "get", answer)
-    monkeypatch.setenv("ARCHLINT_CACHE_DIR", str(tmp_path / "cache"))
-    uncached = findings(run([project], Overrides(reuse_findings=True)))
-    assert not any(outcomes) and not any(answers)
-    files = len(outcomes)
-    outcomes.clear()
-    bypass[0] = True
-    from_facts = findings(run([project], Overrides(reuse_findings=True)))
-    bypass[0] = False
-    assert len(outcomes) == files and all(outcomes)
-    outcomes.clear()
-    answers.clear()
-    from_results = findings(run([project], Overrides(reuse_findings=True)))
-    assert answers and all(answers) and not outcomes  # nothing parsed, no facts loaded
-    assert from_facts == uncached
-    assert from_results == uncached
 
 
 RESULTS_PROJECT = {
@@ -340,8 +294,8 @@ def test_start_up_without_libcst(tmp_path, monkeypatch, command):
     monkeypatch.setenv("ARCHLINT_CACHE_DIR", str(tmp_path / "cache"))
     root = make_project(tmp_path / "p", RESULTS_PROJECT)
     args = [a.format(root=root) for a in command]
-    if command[0] == "check":
-        subprocess.run([sys.executable, "-m", "archlint", *args], capture_output=True, check=False, timeout=300)
+    if command[0] == "check":  # a first run (in this process) fills the cache the probe's check is answered from
+        assert CliRunner().invoke(cli, args).exit_code == 1
     probe = (
         "import sys, runpy\n"
         f"sys.argv = ['archlint', *{args!r}]\n"

@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from archlint.cli import cli
 from archlint.collect import collect_bytes
 from archlint.collect.guard import measure
 from archlint.engine import Overrides, run
@@ -113,13 +115,14 @@ def test_a_file_over_the_size_limit_is_skipped_unparsed(tmp_path):
 @pytest.mark.parametrize("value", ["0", "-3", '"big"', "true", "1.5"])
 def test_a_bad_limit_is_a_one_line_config_error(tmp_path, value):
     root = make_project(tmp_path / "p", {"app/main.py": ROUTE}, f"nesting-depth = {value}")
-    proc = subprocess.run([sys.executable, "-m", "archlint", "check", str(root)], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2
-    assert proc.stderr.count("\n") == 1
-    assert "nesting-depth" in proc.stderr and "pyproject.toml" in proc.stderr
+    result = CliRunner().invoke(cli, ["check", str(root)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("archlint: error: ")
+    assert "nesting-depth" in result.stderr and "pyproject.toml" in result.stderr
 
 
 def test_an_unknown_analysis_key_is_a_config_error(tmp_path):
+    """In a real process: the console entry says it in one line and exits 2 (the bad values above run in-process)."""
     root = make_project(tmp_path / "p", {"app/main.py": ROUTE}, "max-depth = 3")  # not a [limits] key
     proc = subprocess.run([sys.executable, "-m", "archlint", "check", str(root)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "unknown key 'max-depth'" in proc.stderr
