@@ -1,4 +1,5 @@
-"""Facts built with positions from PositionProvider's own pass equal those of LibCST's MetadataWrapper visit."""
+"""Facts built by archlint's walk (LibCST's code generation, computing positions as it goes) equal those
+of the same collector visited the LibCST way, with positions from MetadataWrapper's PositionProvider."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from archlint.collect import _collect
 from archlint.collect.visitor import FactCollector, positions
@@ -23,13 +24,18 @@ class _WrapperCollector(FactCollector):
 
     def __init__(self, source: str) -> None:
         super().__init__(source, {})
-        self._position = lambda node: self.get_metadata(PositionProvider, node)
+        self._position = lambda node: _range(self.get_metadata(PositionProvider, node))
+
+
+def _range(code: CodeRange) -> tuple[int, int, int, int]:
+    return (code.start.line, code.start.column, code.end.line, code.end.column)
 
 
 def test_positions_are_position_providers():
     source = (SRC / "archlint" / "engine.py").read_text(encoding="utf-8")
     tree = cst.parse_module(source)
-    assert dict(positions(tree)) == dict(MetadataWrapper(tree, unsafe_skip_copy=True).resolve(PositionProvider))
+    reference = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(PositionProvider)
+    assert positions(tree) == {id(node): _range(code) for node, code in reference.items()}
 
 
 def _sample() -> list[Path]:

@@ -1,17 +1,26 @@
-"""The one LibCST visitor: a single traversal builds a file's facts.
+"""The one LibCST traversal: a single pass builds a file's facts.
 
 Expressions are converted bottom-up in ``on_leave`` (each node once, from its
 children's already-built ``Expr``), and statements are recorded into the scope
 that encloses them.
+
+The pass is LibCST's own code generation (:class:`_Walk`), which visits every
+node in source order and knows each node's position as it goes: it computes
+``PositionProvider``'s ranges and calls the collector's hooks in the order a
+``CSTVisitor`` would, in one pass instead of a position pass (a whole code
+generation) plus a visit (which rebuilds every node). The collector is also a
+``CSTVisitor``: ``tests/test_collect_positions.py`` visits it the LibCST way,
+with ``MetadataWrapper``'s positions, and requires the same facts.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from types import TracebackType
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst._nodes.internal import CodegenState
 
 from archlint.collect.facts import (
     Assign,
@@ -50,7 +59,9 @@ _ARCHLINT_DIRECTIVE = re.compile(
 )
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9_]+(?:[,\s]+[A-Za-z0-9_]+)*))?", re.I)
 
-_COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp})
+_COMPREHENSIONS: frozenset[type[cst.CSTNode]] = frozenset({cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp})
+#: The nodes a loop is recorded for (its span is the node's, set when the node is left).
+_LOOP_NODES: frozenset[type[cst.CSTNode]] = _COMPREHENSIONS | {cst.For, cst.While}
 #: Nodes that open a scope of their own: an assignment's guards are looked for up to the nearest.
 _SCOPE_NODES = (cst.FunctionDef, cst.ClassDef, cst.Module, cst.Lambda)
 #: Blocks that may not run (or run more than once): an assignment inside one hides no earlier binding.
@@ -100,13 +111,21 @@ def _dotted_module(node: cst.BaseExpression | None) -> str:
     return ""
 
 
-class FactCollector(cst.CSTVisitor):
-    """Visited over the parsed module (see :func:`collect_tree`); ``positions`` are ``PositionProvider``'s
-    ranges of its nodes (see :func:`positions`)."""
+#: A node's range as ``PositionProvider`` gives it: (start line, start column, end line, end column),
+#: lines from 1, columns from 0 in code points.
+Range = tuple[int, int, int, int]
 
-    def __init__(self, source: str, positions: Mapping[cst.CSTNode, CodeRange]) -> None:
+
+class FactCollector(cst.CSTVisitor):
+    """Driven over the parsed module by :func:`collect_tree`; ``positions`` are ``PositionProvider``'s
+    ranges of its nodes, read only once a node has been left (the walk computes them as it goes).
+
+    A hook therefore asks for the range of a node it has left, never of the node being visited:
+    what needs the enclosing node's range (a loop's span) is filled in when that node is left."""
+
+    def __init__(self, source: str, positions: Mapping[int, Range]) -> None:
         super().__init__()
-        self._position = positions.__getitem__
+        self._position: Callable[[cst.CSTNode], Range] = lambda node: positions[id(node)]
         self._lines = source.splitlines() if not source.isascii() else None
         self._source = source
         self._source_lines: list[str] | None = None
@@ -125,12 +144,13 @@ class FactCollector(cst.CSTVisitor):
         self.suppressions: dict[int, frozenset[str] | None] = {}
         self.branches: list[Branch] = []
         self.suppression_comments: list[Suppression] = []
+        #: Loops whose node is still being walked (by node id): their span is set when it is left.
+        self._open_loops: dict[int, Loop] = {}
 
     # ------------------------------------------------------------------ spans
     def span(self, node: cst.CSTNode) -> Span:
-        rng = self._position(node)
-        start, end = rng.start, rng.end
-        return Span(start.line, self._col(start.line, start.column), end.line, self._col(end.line, end.column))
+        line, column, end_line, end_column = self._position(node)
+        return Span(line, self._col(line, column), end_line, self._col(end_line, end_column))
 
     def _col(self, line: int, column: int) -> int:
         if self._lines is None or line > len(self._lines):
@@ -163,29 +183,30 @@ class FactCollector(cst.CSTVisitor):
     # markedly faster, and nothing here uses attribute-specific visitors.
     def on_visit(self, node: cst.CSTNode) -> bool:
         self._stack.append(node)
-        kind = type(node)
-        if kind in _COMPREHENSIONS and isinstance(node, cst.BaseComp):
-            self._push_loop("comprehension", node.for_in.target, None, node.for_in.asynchronous is not None, node)
-        handler = _VISIT.get(kind)
+        handler = _VISIT.get(type(node))
         if handler is not None:
             handler(self, node)
         return True
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
-        kind = type(original_node)
-        builder = _BUILDERS.get(kind)
-        if builder is not None:
-            built = builder(self, original_node)
-            if built is not None:
-                self.exprs[id(original_node)] = built
-        handler = _LEAVE.get(kind)
-        if handler is not None:
-            handler(self, original_node)
-        if kind in _COMPREHENSIONS and isinstance(original_node, cst.BaseComp):
-            loop, _ = self._loops.pop()
-            loop.target = self.expr(original_node.for_in.target)
-            loop.iter = self.expr(original_node.for_in.iter)
+        steps = _LEAVE.get(type(original_node))
+        if steps is not None:
+            for step in steps:
+                step(self, original_node)
         self._stack.pop()
+
+    def _enter_comprehension(self, node: cst.BaseComp) -> None:
+        self._push_loop("comprehension", node.for_in.target, None, node.for_in.asynchronous is not None, node)
+
+    def _leave_comprehension(self, node: cst.BaseComp) -> None:
+        loop, _ = self._loops.pop()
+        loop.target = self.expr(node.for_in.target)
+        loop.iter = self.expr(node.for_in.iter)
+
+    def _close_loop(self, node: cst.CSTNode) -> None:
+        opened = self._open_loops.pop(id(node), None)
+        if opened is not None:
+            opened.span = self.span(node)
 
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
         if attribute == "body":
@@ -214,17 +235,16 @@ class FactCollector(cst.CSTVisitor):
         self.module_scope = Scope(qualname="", kind="module", span=Span(1, 1, 1, 1), docstring=node.get_docstring())
         self._scopes.append(self.module_scope)
 
-    def visit_Comment(self, node: cst.Comment) -> None:
-        position = self._position(node)
-        line = position.start.line
-        column = self._col(line, position.start.column)
-        end_column = self._col(line, position.end.column)
+    def leave_Comment(self, node: cst.Comment) -> None:
+        line, start, _end_line, end = self._position(node)
+        column = self._col(line, start)
+        end_column = self._col(line, end)
         before = ""
         if _ARCHLINT_DIRECTIVE.search(node.value) or _NOQA.search(node.value):
             if self._source_lines is None:
                 self._source_lines = self._source.splitlines()
             if line <= len(self._source_lines):
-                before = self._source_lines[line - 1][: position.start.column]
+                before = self._source_lines[line - 1][:start]
         leading = len(before) - len(before.rstrip())
         for kind, pattern in (("archlint", _ARCHLINT_DIRECTIVE), ("noqa", _NOQA)):
             for found in pattern.finditer(node.value):
@@ -258,9 +278,9 @@ class FactCollector(cst.CSTVisitor):
 
     # ------------------------------------------------------------- scopes
     def _header(self, node: cst.FunctionDef | cst.ClassDef) -> tuple[int, int]:
-        name_line = self._position(node.name).start.line
+        name_line = self._position(node.name)[0]
         if node.decorators:
-            first = self._position(node.decorators[0]).start.line
+            first = self._position(node.decorators[0])[0]
             return (first, name_line)
         return (name_line, name_line)
 
@@ -276,17 +296,15 @@ class FactCollector(cst.CSTVisitor):
             header=self._header(node),
         )
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def _enter_function(self, node: cst.FunctionDef) -> None:
         qualname = self._child_qualname(node.name.value)
         if qualname in self.functions:
             # The same name defined again (two handlers both called ``get``): each
             # definition is its own function, keyed by its position; the name
             # means the last one, as in Python.
-            qualname = f"{qualname}@{self._position(node.name).start.line}"
+            qualname = f"{qualname}@{self._position(node.name)[0]}"
         self._qualnames[id(node)] = qualname
         self.scope.defs[node.name.value] = qualname
-
-    def _enter_function(self, node: cst.FunctionDef) -> None:
         parent = self.scope
         fact = FunctionFact(
             kind="function",
@@ -348,9 +366,10 @@ class FactCollector(cst.CSTVisitor):
             target=self.expr(target),
             iter=self.expr(iter_),
             is_async=is_async,
-            span=self.span(node),
+            span=Span.point(1),  # the loop's node is being walked: its span is set when it is left
             parent=parent,
         )
+        self._open_loops[id(node)] = loop
         self.scope.loops.append(loop)
         self._loops.append((loop, _target_names(target)))
 
@@ -522,28 +541,110 @@ class FactCollector(cst.CSTVisitor):
                 return
 
 
-def positions(tree: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
-    """``PositionProvider``'s ranges of every node of ``tree``.
+_NEWLINE = re.compile(r"\r\n?|\n")
+#: The nodes whose ``body`` the collector enters and leaves (``on_visit_attribute(node, "body")``).
+_BODY_OWNERS = frozenset({cst.FunctionDef, cst.ClassDef, cst.For, cst.While, cst.If})
 
-    Resolved through ``MetadataWrapper``, a provider also costs an empty
-    batched visit over every node, and each lookup goes through
-    ``get_metadata``; the provider's own pass alone gives the same ranges in
-    about half the time.
+
+class _Walk(CodegenState):
+    """LibCST's code generation of a module as a walk: every node in source order, with its range.
+
+    ``before_codegen``/``after_codegen`` bracket each node's code, so they are a visit in the order
+    of a ``CSTVisitor`` (a node, then its children in source order); the line and column the
+    generated tokens reach give ``PositionProvider``'s ranges (``record_syntactic_position`` is how
+    LibCST's nodes trim whitespace they own, exactly as ``PositionProvidingCodegenState`` does).
+    No token is kept: only the position they reach.
     """
-    provider = PositionProvider()
-    if hasattr(provider, "_gen_impl") and hasattr(provider, "_computed"):
-        # The provider fills the dict it is given, eagerly: every value is a CodeRange.
-        computed: dict[cst.CSTNode, CodeRange] = {}
-        provider._computed = computed  # type: ignore[assignment]  # libcst types the cache with lazy values (its own comment: "variance problems")
-        provider._gen_impl(tree)
-        return computed
-    return MetadataWrapper(tree, unsafe_skip_copy=True).resolve(PositionProvider)  # pragma: no cover
+
+    def __init__(self, module: cst.Module, collector: FactCollector | None) -> None:
+        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+        self.line = 1
+        self.column = 0
+        #: Ranges by node id (the tree outlives the walk, so ids are not reused).
+        self.ranges: dict[int, Range] = {}
+        self._starts: list[tuple[int, int]] = []
+        self._collector = collector
+
+    def add_indent_tokens(self) -> None:
+        for token in self.indent_tokens:
+            self.add_token(token)
+
+    def add_token(self, value: str) -> None:
+        if not self.tokens:
+            self.tokens.append(value)  # Module's code generation asks whether anything was written
+        if "\n" in value or "\r" in value:
+            segments = _NEWLINE.split(value)
+            self.line += len(segments) - 1
+            self.column = len(segments[-1])
+        else:
+            self.column += len(value)
+
+    def pop_trailing_newline(self) -> None:
+        """The module's last newline, dropped from the code: positions keep it (as ``PositionProvider``'s)."""
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        self._starts.append((self.line, self.column))
+        collector = self._collector
+        if collector is not None:
+            stack = collector._stack
+            if stack and type(stack[-1]) in _BODY_OWNERS and stack[-1].body is node:  # type: ignore[attr-defined]
+                collector.on_visit_attribute(stack[-1], "body")
+            collector.on_visit(node)
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        line, column = self._starts.pop()
+        key = id(node)
+        if key not in self.ranges:  # a range recorded by record_syntactic_position stands
+            self.ranges[key] = (line, column, self.line, self.column)
+        collector = self._collector
+        if collector is not None:
+            collector.on_leave(node)
+            stack = collector._stack
+            if stack and type(stack[-1]) in _BODY_OWNERS and stack[-1].body is node:  # type: ignore[attr-defined]
+                collector.on_leave_attribute(stack[-1], "body")
+
+    def record_syntactic_position(  # type: ignore[override]  # a context manager class, not a generator
+        self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None, end_node: cst.CSTNode | None = None
+    ) -> _Syntactic:
+        return _Syntactic(self, node, start_node, end_node)
+
+
+class _Syntactic:
+    """``PositionProvidingCodegenState.record_syntactic_position``: the node's range without the
+    whitespace it owns, hoisted from its first and last syntactic children when given."""
+
+    __slots__ = ("_walk", "_node", "_start_node", "_end_node", "_start")
+
+    def __init__(self, walk: _Walk, node: cst.CSTNode, start_node: cst.CSTNode | None, end_node: cst.CSTNode | None) -> None:
+        self._walk, self._node, self._start_node, self._end_node = walk, node, start_node, end_node
+
+    def __enter__(self) -> None:
+        self._start = (self._walk.line, self._walk.column)
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None) -> None:
+        walk = self._walk
+        line, column = self._start if self._start_node is None else walk.ranges[id(self._start_node)][:2]
+        if self._end_node is None:
+            end_line, end_column = walk.line, walk.column
+        else:
+            end_line, end_column = walk.ranges[id(self._end_node)][2:]
+        walk.ranges[id(self._node)] = (line, column, end_line, end_column)
+
+
+def positions(tree: cst.Module) -> dict[int, Range]:
+    """``PositionProvider``'s ranges of every node of ``tree`` (by node id), from the walk alone."""
+    walk = _Walk(tree, None)
+    tree._codegen(walk)
+    return walk.ranges
 
 
 def collect_tree(source: str, tree: cst.Module) -> FactCollector:
-    """One visit of the parsed ``source``: its facts, on the returned collector."""
-    collector = FactCollector(source, positions(tree))
-    tree.visit(collector)
+    """One walk of the parsed ``source``: its facts, on the returned collector."""
+    ranges: dict[int, Range] = {}
+    collector = FactCollector(source, ranges)
+    walk = _Walk(tree, collector)
+    walk.ranges = ranges
+    tree._codegen(walk)
     return collector
 
 
@@ -560,9 +661,6 @@ def _dispatch(prefix: str) -> dict[type[cst.CSTNode], _Handler]:
                 table[node_type] = fn
     return table
 
-
-_VISIT = _dispatch("visit_")
-_LEAVE = _dispatch("leave_")
 
 _CONTEXTS: dict[type, str] = {
     cst.Expr: "stmt",
@@ -730,7 +828,7 @@ def _ellipsis(c: FactCollector, node: cst.Ellipsis) -> Expr:
     return Lit(c.span(node), Ellipsis)
 
 
-_BUILDERS = {
+_BUILDERS: dict[type[cst.CSTNode], Callable[..., Expr | None]] = {
     cst.Name: _name,
     cst.Attribute: _attribute,
     cst.SimpleString: _string,
@@ -764,3 +862,40 @@ _BUILDERS = {
 # Template strings (Python 3.14 t-strings) exist only in newer LibCST builds.
 if hasattr(cst, "TemplatedString"):
     _BUILDERS[cst.TemplatedString] = _other
+
+
+def _builder_step(build: Callable[[FactCollector, cst.CSTNode], Expr | None]) -> _Handler:
+    def step(c: FactCollector, node: cst.CSTNode) -> None:
+        built = build(c, node)
+        if built is not None:
+            c.exprs[id(node)] = built
+
+    return step
+
+
+def _leave_table() -> dict[type[cst.CSTNode], tuple[_Handler, ...]]:
+    """What leaving a node of each type does, in order: build its Expr, run its ``leave_<Node>``,
+    close the comprehension it opened, set the span of the loop it is; types with nothing to do are absent."""
+    handlers = _dispatch("leave_")
+    table: dict[type[cst.CSTNode], tuple[_Handler, ...]] = {}
+    kinds: set[type[cst.CSTNode]] = set(_BUILDERS) | set(handlers) | _LOOP_NODES
+    for kind in kinds:
+        steps: list[_Handler] = []
+        if kind in _BUILDERS:
+            steps.append(_builder_step(_BUILDERS[kind]))
+        if kind in handlers:
+            steps.append(handlers[kind])
+        if kind in _COMPREHENSIONS:
+            steps.append(FactCollector._leave_comprehension)  # type: ignore[arg-type]
+        if kind in _LOOP_NODES:
+            steps.append(FactCollector._close_loop)
+        table[kind] = tuple(steps)
+    return table
+
+
+#: ``visit_<Node>`` by node type (comprehensions open their loop); what leaving each type does.
+_VISIT: dict[type[cst.CSTNode], _Handler] = {
+    **_dispatch("visit_"),
+    **dict.fromkeys(_COMPREHENSIONS, FactCollector._enter_comprehension),  # type: ignore[arg-type]
+}
+_LEAVE = _leave_table()
