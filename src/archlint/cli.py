@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from archlint import __version__
+from archlint import __version__, relax_garbage_collection
 from archlint.model import Severity
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -760,6 +760,7 @@ def main() -> None:
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         # SIGTERM unwinds like Ctrl-C: an output being written removes its temporary file.
         signal.signal(signal.SIGTERM, _terminate)
+    relax_garbage_collection()
     try:
         cli(prog_name="archlint")
     except SystemExit:

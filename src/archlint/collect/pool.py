@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 
+from archlint import relax_garbage_collection
 from archlint.collect.facts import FileFacts, ParseError
 from archlint.collect.guard import Limits
 from archlint.model import Span
@@ -33,6 +34,7 @@ def _worker(conn: Connection, limits: Limits) -> None:  # pragma: no cover - run
     import faulthandler
 
     faulthandler.disable()
+    relax_garbage_collection()
     while True:
         try:
             batch = conn.recv()
