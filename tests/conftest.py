@@ -31,6 +31,18 @@ TOGETHER = {
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.fixture
+def own_facts_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A facts cache of the test's own, for tests that check many small projects no other test shares.
+
+    A run whose project is new to a cache prunes it, reading every manifest and entry there: late in a
+    session the shared folder holds hundreds of projects, and each such run paid tens of milliseconds.
+    """
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("ARCHLINT_CACHE_DIR", str(folder))
+    return folder
+
+
 def pytest_addoption(parser) -> None:
     parser.addoption(
         "--update-snapshots",

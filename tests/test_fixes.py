@@ -16,6 +16,9 @@ from archlint.checks import all_rules
 from archlint.cli import cli
 from archlint.engine import Overrides, run
 
+#: Many small projects of their own (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("own_facts_cache")
+
 FIX_CASES = [pytest.param(rule, i, id=f"{rule.id}-fix-{i}") for rule in all_rules() for i in range(len(rule.FIXES))]
 
 

@@ -22,6 +22,9 @@ from archlint.engine import Overrides, load_project, run
 from archlint.inventory import build_inventory
 from archlint.model import Finding
 
+#: Many small projects of their own (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("own_facts_cache")
+
 FIXTURES = Path(__file__).parent / "fixtures"
 _TOKEN_LIBRARIES = re.compile(r"\bjwt\b|JWTStrategy|AuthJWT|authx|fastapi_jwt|generate_jwt")
 

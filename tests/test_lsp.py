@@ -16,8 +16,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from fixture_harness import FIXTURES
 from lsp_client import LspClient
+
+from archlint.cli import cli
 
 pytest.importorskip("pygls")
 
@@ -101,7 +104,7 @@ def change(client: LspClient, path: Path, version: int, text: str) -> None:
     )
 
 
-def test_a_session_over_stdio(project, tmp_path):
+def test_a_session_over_stdio(project, tmp_path, monkeypatch):
     items, main, settings = project / "app/api/items.py", project / "app/main.py", project / "app/core/settings.py"
     on_disk = {p: p.read_bytes() for p in project.rglob("*.py")}
     client = start(project, tmp_path)
@@ -151,9 +154,10 @@ def test_a_session_over_stdio(project, tmp_path):
 
     # Hover on a finding: the rule's explain text, with the project's options.
     hover = client.request("textDocument/hover", {"textDocument": {"uri": uri(items)}, "position": {"line": 14, "character": 30}})
-    explain = subprocess.run(
-        [sys.executable, "-m", "archlint", "explain", "AL002"], cwd=project, capture_output=True, text=True, check=True
-    ).stdout
+    monkeypatch.chdir(project)  # `explain` shows the options of the project it runs in
+    explained = CliRunner().invoke(cli, ["explain", "AL002"])
+    assert explained.exit_code == 0, explained.output
+    explain = explained.stdout
     assert hover["contents"]["kind"] == "markdown"
     value = hover["contents"]["value"]
     assert value.startswith("**AL002**: Unused suppression: `AL101` silences no finding on this line; remove it.")

@@ -12,6 +12,9 @@ from archlint.changes import ChangedPath, ChangeSet
 from archlint.checks import all_rules
 from archlint.engine import Overrides, run
 
+#: Many small projects of their own (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("own_facts_cache")
+
 CASES = [
     pytest.param(rule, kind, i, id=f"{rule.id}-{kind}-{i}")
     for rule in all_rules()
