@@ -21,10 +21,12 @@ if _SESSION_CACHE is not None:
 #: the self-check's first test parses archlint's own source into the session's facts cache and the
 #: others read it; the reference backend's HTTP tests share one redis-server and one imported app;
 #: test_inventory's module fixtures (an inventory and a FastAPI probe in a fresh interpreter each, for
-#: the shop and the reference backend) are built once, not once on every worker.
+#: the shop and the reference backend) are built once, not once on every worker; so is
+#: test_rule_processes' large project and its one-process reference run.
 TOGETHER = {
     "tests/test_self_check.py::": "archlint-source",
     "tests/test_inventory.py::": "inventory",
+    "tests/test_rule_processes.py::": "rule-processes",
     "tests/fixtures/reference_backend/backend/tests/": "reference-backend",
 }
 

@@ -82,13 +82,19 @@ def _run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
 
 
+@pytest.fixture(scope="module")
+def one_process(large: Path) -> subprocess.CompletedProcess[str]:
+    """The large project checked in one process (``--jobs 1``): the report two processes must equal."""
+    return _run(large, "--jobs", "1")
+
+
 def _forks(result: subprocess.CompletedProcess[str]) -> int:
     line = next(line for line in result.stderr.splitlines() if line.startswith("forks="))
     return int(line.split("=")[1])
 
 
-def test_two_processes_report_exactly_what_one_does(large: Path) -> None:
-    one = _run(large, "--jobs", "1")
+def test_two_processes_report_exactly_what_one_does(large: Path, one_process: subprocess.CompletedProcess[str]) -> None:
+    one = one_process
     two = _run(large)
     assert (_forks(one), _forks(two)) == (0, 1)
     assert two.returncode == one.returncode == 1
@@ -103,8 +109,10 @@ def test_a_small_project_is_checked_in_one_process() -> None:
     assert _forks(result) == 0 and result.returncode == 1
 
 
-def test_a_child_that_cannot_answer_leaves_its_rules_to_the_parent(large: Path) -> None:
-    one = _run(large, "--jobs", "1")
+def test_a_child_that_cannot_answer_leaves_its_rules_to_the_parent(
+    large: Path, one_process: subprocess.CompletedProcess[str]
+) -> None:
+    one = one_process
     failed = _run(large, "--child-fails")
     assert _forks(failed) == 1
     assert failed.stdout == one.stdout and failed.returncode == one.returncode
