@@ -112,9 +112,9 @@ def test_a_small_project_is_checked_in_one_process() -> None:
     assert _forks(result) == 0 and result.returncode == 1
 
 
-def test_a_process_with_another_thread_does_not_fork(large: Path) -> None:
+def test_a_process_with_another_thread_does_not_fork(large: Path, one_process: subprocess.CompletedProcess[str]) -> None:
     """An API caller's threads (or pytest-xdist's): a lock one of them holds would stay held in the child."""
-    one = _run(large, "--jobs", "1")
+    one = one_process
     threaded = _run(large, "--child-thread")
     assert _forks(threaded) == 0  # the same project forks without the thread (the first test)
     assert threaded.stdout == one.stdout
