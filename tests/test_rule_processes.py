@@ -61,6 +61,9 @@ SCRIPT = textwrap.dedent(
                 raise RuntimeError("the child cannot send its results")
 
         engine.pickle = Broken
+    if "--child-thread" in sys.argv:
+        import threading
+        threading.Thread(target=__import__("time").sleep, args=(60,), daemon=True).start()
     if "--child-rule-crashes" in sys.argv:
         def crash(self, project):
             raise ValueError("boom")
@@ -107,6 +110,14 @@ def test_two_processes_report_exactly_what_one_does(large: Path, one_process: su
 def test_a_small_project_is_checked_in_one_process() -> None:
     result = _run(EXAMPLE)
     assert _forks(result) == 0 and result.returncode == 1
+
+
+def test_a_process_with_another_thread_does_not_fork(large: Path, one_process: subprocess.CompletedProcess[str]) -> None:
+    """An API caller's threads (or pytest-xdist's): a lock one of them holds would stay held in the child."""
+    one = one_process
+    threaded = _run(large, "--child-thread")
+    assert _forks(threaded) == 0  # the same project forks without the thread (the first test)
+    assert threaded.stdout == one.stdout
 
 
 def test_a_child_that_cannot_answer_leaves_its_rules_to_the_parent(

@@ -225,7 +225,11 @@ def _adoption_options(command):
     help="Use this pyproject.toml/archlint.toml instead of the nearest one.",
 )
 @click.option("--pack", help="Policy pack: a built-in name or a TOML file.")
-@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes for parsing (default: CPU count).")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Worker processes for parsing (default: CPU count); 1 also keeps the rules in one process.",
+)
 @click.option(
     "--color/--no-color",
     default=None,

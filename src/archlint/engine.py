@@ -13,6 +13,7 @@ import os
 import pickle
 import re
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -806,8 +807,9 @@ _Result = tuple[list[Finding], RuleCrash | None]
 
 
 def _can_fork() -> bool:
-    """Linux with two cores or more: macOS forbids a fork after some system libraries have loaded."""
-    return sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1
+    """Linux with two cores or more (macOS forbids a fork after some system libraries have loaded),
+    in a process with no other thread (a lock another thread holds would stay held in the child)."""
+    return sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1 and threading.active_count() == 1
 
 
 def _run_rule(project: Project, rule: Rule, progress: Callable[[str, int, int], None] | None, number: int, total: int) -> _Result:
