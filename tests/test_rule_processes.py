@@ -48,7 +48,19 @@ SCRIPT = textwrap.dedent(
 
     def counted(*args, **kwargs):
         forks.append(1)
-        return real(*args, **kwargs)
+        if "--child-no-fork" not in sys.argv:
+            return real(*args, **kwargs)
+        import os
+        fork = os.fork
+
+        def refused():
+            raise OSError(11, "Resource temporarily unavailable")
+
+        os.fork = refused  # only here: collection's workers were started before
+        try:
+            return real(*args, **kwargs)
+        finally:
+            os.fork = fork
 
     engine._run_forked = counted
     if "--child-fails" in sys.argv:
@@ -127,6 +139,14 @@ def test_a_child_that_cannot_answer_leaves_its_rules_to_the_parent(
     failed = _run(large, "--child-fails")
     assert _forks(failed) == 1
     assert failed.stdout == one.stdout and failed.returncode == one.returncode
+
+
+def test_a_fork_refused_by_the_system_leaves_every_rule_to_one_process(
+    large: Path, one_process: subprocess.CompletedProcess[str]
+) -> None:
+    refused = _run(large, "--child-no-fork")
+    assert _forks(refused) == 1
+    assert refused.stdout == one_process.stdout and refused.returncode == one_process.returncode
 
 
 def test_a_rule_crashing_in_the_child_is_reported_as_in_one_process(large: Path) -> None:

@@ -794,8 +794,14 @@ def _run_rules(
     there = [r for r in rules if type(r).__module__.rsplit(".", 1)[-1].startswith(_SECOND_PROCESS)] if fork else []
     if there and len(there) < len(rules) and len(project.index.files) >= _PARALLEL_THRESHOLD and _can_fork():
         return _run_forked(project, rules, there, crashes, progress)
-    results = [_run_rule(project, rule, progress, number, len(rules)) for number, rule in enumerate(rules)]
-    return _gather(rules, dict(zip((r.id for r in rules), results)), crashes)
+    return _run_here(project, rules, crashes, progress)
+
+
+def _run_here(
+    project: Project, rules: list[Rule], crashes: list[RuleCrash] | None, progress: Callable[[str, int, int], None] | None
+) -> list[Finding]:
+    results = {rule.id: _run_rule(project, rule, progress, number, len(rules)) for number, rule in enumerate(rules)}
+    return _gather(rules, results, crashes)
 
 
 #: The standards whose rules run in the second process of a forked check: about half the rules'
@@ -851,7 +857,13 @@ def _run_forked(
         pass  # the rules that read it report the crash
     reader, writer = os.pipe()
     gc.freeze()  # the objects both processes share stay shared: no collection touches their pages
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no memory or process left for a child: one process, as with --jobs 1
+        gc.unfreeze()
+        os.close(reader)
+        os.close(writer)
+        return _run_here(project, rules, crashes, progress)
     if pid == 0:  # the child: never returns into the caller
         status = 1
         try:
