@@ -7,14 +7,18 @@ instead of guessing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from archlint.collect.facts import Call, Expr
 from archlint.model import Span
 
 
-@dataclass(frozen=True, slots=True)
-class Ctx:
-    """Where an expression is evaluated: a module and a scope qualname ("" = module)."""
+class Ctx(NamedTuple):
+    """Where an expression is evaluated: a module and a scope qualname ("" = module).
+
+    A named tuple, not a frozen dataclass: every memo of the index and the analyses is keyed by one,
+    and a tuple hashes and compares in C (the dataclass's Python ``__hash__`` was a few percent of a run).
+    """
 
     module: str
     scope: str = ""
