@@ -544,6 +544,34 @@ class FactCollector(cst.CSTVisitor):
 _NEWLINE = re.compile(r"\r\n?|\n")
 #: The nodes whose ``body`` the collector enters and leaves (``on_visit_attribute(node, "body")``).
 _BODY_OWNERS = frozenset({cst.FunctionDef, cst.ClassDef, cst.For, cst.While, cst.If})
+#: Whitespace, punctuation and operators: about six nodes in ten, none of which a fact needs (no
+#: hook, no range, never the parent of an expression; a comment inside one is a node of its own).
+#: Not the parentheses: ``from x import (a, b)`` ends its range at its right one.
+#: The collecting walk does nothing for them but generate their code.
+_TOKENS: frozenset[type[cst.CSTNode]] = frozenset(
+    {
+        cst.SimpleWhitespace,
+        cst.ParenthesizedWhitespace,
+        cst.TrailingWhitespace,
+        cst.EmptyLine,
+        cst.Newline,
+        cst.Dot,
+        cst.Comma,
+        cst.Colon,
+        cst.Semicolon,
+        cst.AssignEqual,
+        cst.LeftSquareBracket,
+        cst.RightSquareBracket,
+        cst.LeftCurlyBrace,
+        cst.RightCurlyBrace,
+        *(
+            t
+            for t in vars(cst).values()
+            if isinstance(t, type)
+            and issubclass(t, (cst.BaseBinaryOp, cst.BaseBooleanOp, cst.BaseCompOp, cst.BaseUnaryOp, cst.BaseAugOp))
+        ),
+    }
+)
 
 
 class _Walk(CodegenState):
@@ -582,7 +610,12 @@ class _Walk(CodegenState):
     def pop_trailing_newline(self) -> None:
         """The module's last newline, dropped from the code: positions keep it (as ``PositionProvider``'s)."""
 
+    #: Node types the walk skips (no range, no hook); ``positions`` skips none.
+    skip: frozenset[type[cst.CSTNode]] = _TOKENS
+
     def before_codegen(self, node: cst.CSTNode) -> None:
+        if type(node) in self.skip:
+            return
         self._starts.append((self.line, self.column))
         collector = self._collector
         if collector is not None:
@@ -592,6 +625,8 @@ class _Walk(CodegenState):
             collector.on_visit(node)
 
     def after_codegen(self, node: cst.CSTNode) -> None:
+        if type(node) in self.skip:
+            return
         line, column = self._starts.pop()
         key = id(node)
         if key not in self.ranges:  # a range recorded by record_syntactic_position stands
@@ -634,6 +669,7 @@ class _Syntactic:
 def positions(tree: cst.Module) -> dict[int, Range]:
     """``PositionProvider``'s ranges of every node of ``tree`` (by node id), from the walk alone."""
     walk = _Walk(tree, None)
+    walk.skip = frozenset()
     tree._codegen(walk)
     return walk.ranges
 
