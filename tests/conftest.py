@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -16,6 +17,18 @@ import pytest
 _SESSION_CACHE = None if "ARCHLINT_CACHE_DIR" in os.environ else tempfile.mkdtemp(prefix="archlint-test-cache-")
 if _SESSION_CACHE is not None:
     os.environ["ARCHLINT_CACHE_DIR"] = _SESSION_CACHE
+
+# Bytecode: under PYTHONDONTWRITEBYTECODE=1 every interpreter the suite starts (the workers, each CLI
+# subprocess, the language server, the FastAPI probes) would compile archlint again, and each worker would
+# rewrite every test module's asserts again. The session writes bytecode instead into a temporary folder of
+# its own (PYTHONPYCACHEPREFIX, never next to the sources), shared by every process and removed at the end.
+_SESSION_PYCACHE = None
+if sys.dont_write_bytecode and "PYTHONPYCACHEPREFIX" not in os.environ:
+    _SESSION_PYCACHE = tempfile.mkdtemp(prefix="archlint-test-pycache-")
+    os.environ["PYTHONPYCACHEPREFIX"] = _SESSION_PYCACHE
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.pycache_prefix = _SESSION_PYCACHE
+    sys.dont_write_bytecode = False
 
 #: Tests that share a costly start run on one pytest-xdist worker, in order (path prefix -> group):
 #: the self-check's first test parses archlint's own source into the session's facts cache and the
@@ -61,6 +74,8 @@ def pytest_configure(config) -> None:
 def pytest_unconfigure(config) -> None:
     if _SESSION_CACHE is not None and not hasattr(config, "workerinput"):  # the controller (or the only process)
         shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
+    if _SESSION_PYCACHE is not None and not hasattr(config, "workerinput"):
+        shutil.rmtree(_SESSION_PYCACHE, ignore_errors=True)
 
 
 @pytest.hookimpl(optionalhook=True)

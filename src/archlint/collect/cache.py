@@ -387,7 +387,10 @@ class ResultsCache:
                 pass
 
 
+@functools.cache
 def _versions(names: tuple[str, ...]) -> str:
+    """The libraries' versions, read once a process like ``_environment`` (each read scans the installed
+    distributions: a few milliseconds a library, which every in-process run paid again)."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = []
