@@ -15,6 +15,7 @@ with ``MetadataWrapper``'s positions, and requires the same facts.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -640,8 +641,18 @@ class _Walk(CodegenState):
 
     def record_syntactic_position(  # type: ignore[override]  # a context manager class, not a generator
         self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None, end_node: cst.CSTNode | None = None
-    ) -> _Syntactic:
+    ) -> _Syntactic | contextlib.nullcontext[None]:
+        if start_node is None and end_node is None and type(node) is not cst.StarredElement:
+            lpar = getattr(node, "lpar", None)
+            if type(lpar) in (tuple, list) and not lpar:
+                # An expression without parentheses: its syntactic range is the range
+                # ``after_codegen`` records, as nothing is generated around it (but a
+                # starred element's comma).
+                return _UNCHANGED
         return _Syntactic(self, node, start_node, end_node)
+
+
+_UNCHANGED = contextlib.nullcontext()
 
 
 class _Syntactic:
