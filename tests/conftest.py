@@ -18,16 +18,29 @@ _SESSION_CACHE = None if "ARCHLINT_CACHE_DIR" in os.environ else tempfile.mkdtem
 if _SESSION_CACHE is not None:
     os.environ["ARCHLINT_CACHE_DIR"] = _SESSION_CACHE
 
-# Bytecode: under PYTHONDONTWRITEBYTECODE=1 every interpreter the suite starts (the workers, each CLI
+
+# Bytecode: under PYTHONDONTWRITEBYTECODE=1 every interpreter the suite starts (the two workers, each CLI
 # subprocess, the language server, the FastAPI probes) would compile archlint again, and each worker would
-# rewrite every test module's asserts again. The session writes bytecode instead into a temporary folder of
-# its own (PYTHONPYCACHEPREFIX, never next to the sources), shared by every process and removed at the end.
-_SESSION_PYCACHE = None
-if sys.dont_write_bytecode and "PYTHONPYCACHEPREFIX" not in os.environ:
-    _SESSION_PYCACHE = tempfile.mkdtemp(prefix="archlint-test-pycache-")
-    os.environ["PYTHONPYCACHEPREFIX"] = _SESSION_PYCACHE
+# rewrite every test module's asserts again (about 9 s of each worker's collection). The session's
+# processes write bytecode instead into a folder of the user's cache (PYTHONPYCACHEPREFIX), never next to
+# the sources: as Python keeps __pycache__ between runs, so the folder is kept between sessions (a
+# prefix also replaces the libraries' own __pycache__, which a fresh folder would compile again, about
+# 9 s of each worker). Files are keyed by their source's path and validated by its size and time, as in
+# __pycache__; `rm -rf ~/.cache/archlint/test-pycache` removes it.
+def _bytecode_folder() -> str | None:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "archlint", "test-pycache")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
+
+
+if sys.dont_write_bytecode and "PYTHONPYCACHEPREFIX" not in os.environ and (_PYCACHE := _bytecode_folder()):
+    os.environ["PYTHONPYCACHEPREFIX"] = _PYCACHE
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    sys.pycache_prefix = _SESSION_PYCACHE
+    sys.pycache_prefix = _PYCACHE
     sys.dont_write_bytecode = False
 
 #: Tests that share a costly start run on one pytest-xdist worker, in order (path prefix -> group):
@@ -35,11 +48,13 @@ if sys.dont_write_bytecode and "PYTHONPYCACHEPREFIX" not in os.environ:
 #: others read it; the reference backend's HTTP tests share one redis-server and one imported app;
 #: test_inventory's module fixtures (an inventory and a FastAPI probe in a fresh interpreter each, for
 #: the shop and the reference backend) are built once, not once on every worker; so is
-#: test_rule_processes' large project and its one-process reference run.
+#: test_rule_processes' large project and its one-process reference run; so is test_fixes_reference's
+#: broken copy of the reference backend, fixed once for both its tests.
 TOGETHER = {
     "tests/test_self_check.py::": "archlint-source",
     "tests/test_inventory.py::": "inventory",
     "tests/test_rule_processes.py::": "rule-processes",
+    "tests/test_fixes_reference.py::": "fixed-reference",
     "tests/fixtures/reference_backend/backend/tests/": "reference-backend",
 }
 
@@ -74,8 +89,6 @@ def pytest_configure(config) -> None:
 def pytest_unconfigure(config) -> None:
     if _SESSION_CACHE is not None and not hasattr(config, "workerinput"):  # the controller (or the only process)
         shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
-    if _SESSION_PYCACHE is not None and not hasattr(config, "workerinput"):
-        shutil.rmtree(_SESSION_PYCACHE, ignore_errors=True)
 
 
 @pytest.hookimpl(optionalhook=True)

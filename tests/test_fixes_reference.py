@@ -6,13 +6,16 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from fixture_harness import FIXTURES
 
 from archlint.cli import cli
 from archlint.engine import Overrides, run
+from archlint.model import Finding
 
 REFERENCE = FIXTURES / "reference_backend"
 FIXED_RULES = ["AL110", "AL122", "AL220", "AL223", "AL321", "AL330", "AL405", "AL420", "AL430"]
@@ -58,9 +61,20 @@ BREAKAGES = [
 ]
 
 
-@pytest.fixture
-def broken(tmp_path):
-    root = tmp_path / "reference_backend"
+@dataclass
+class Fixed:
+    """A broken copy of the reference backend, fixed once for this module's tests (one worker: conftest.py, TOGETHER)."""
+
+    root: Path
+    #: The fixed rules' findings on the broken copy.
+    before: list[Finding]
+    #: ``check --fix --unsafe-fixes --show-fixes`` of the fixed rules on it.
+    fix: Result
+
+
+@pytest.fixture(scope="module")
+def fixed(tmp_path_factory) -> Fixed:
+    root = tmp_path_factory.mktemp("fixed") / "reference_backend"
     shutil.copytree(REFERENCE, root, ignore=shutil.ignore_patterns("__pycache__", "*.db", ".pytest_cache"))
     (root / ".git").mkdir()
     for rel, good, bad in BREAKAGES:
@@ -68,12 +82,16 @@ def broken(tmp_path):
         text = path.read_text(encoding="utf-8")
         assert text.count(good) == 1, (rel, good)
         path.write_text(text.replace(good, bad), encoding="utf-8")
-    return root
+    before = run([root], Overrides(select=FIXED_RULES)).report.findings
+    fix = CliRunner().invoke(
+        cli, ["check", str(root), "--fix", "--unsafe-fixes", "--show-fixes", "--select", ",".join(FIXED_RULES)]
+    )
+    return Fixed(root, before, fix)
 
 
-def test_fix_repairs_a_broken_reference_backend(broken):
-    found = run([broken], Overrides(select=FIXED_RULES)).report.findings
-    assert sorted(f.rule_id for f in found) == [
+def test_fix_repairs_a_broken_reference_backend(fixed):
+    broken = fixed.root
+    assert sorted(f.rule_id for f in fixed.before) == [
         "AL110",
         "AL122",
         "AL220",
@@ -86,9 +104,7 @@ def test_fix_repairs_a_broken_reference_backend(broken):
         "AL430",
     ]
 
-    result = CliRunner().invoke(
-        cli, ["check", str(broken), "--fix", "--unsafe-fixes", "--show-fixes", "--select", ",".join(FIXED_RULES)]
-    )
+    result = fixed.fix
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "fixed 10 finding(s)" in result.stderr
     # The rewrites are what the reference backend itself says (the alias aside, written out in full).
@@ -111,12 +127,15 @@ def test_fix_repairs_a_broken_reference_backend(broken):
 
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="the reference backend's HTTP tests need redis-server")
-def test_the_fixed_backend_passes_its_own_http_tests(broken):
-    CliRunner().invoke(cli, ["check", str(broken), "--fix", "--unsafe-fixes", "--select", ",".join(FIXED_RULES)])
+def test_the_fixed_backend_passes_its_own_http_tests(fixed, tmp_path):
+    assert fixed.fix.exit_code == 0, fixed.fix.stdout + fixed.fix.stderr
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    # Its temporary files under this test's own folder: a session in pytest's shared numbered folders
+    # would also delete the oldest of them (a whole earlier suite's files, about 4 s).
+    basetemp = tmp_path / "basetemp"
     tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "backend/tests"],
-        cwd=broken,
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--basetemp", str(basetemp), "backend/tests"],
+        cwd=fixed.root,
         env=env,
         capture_output=True,
         text=True,
