@@ -105,6 +105,10 @@ class ProjectIndex:
                     self._suffixes[".".join(parts[i:])].append(facts.module)
         self._cache: dict[tuple[object, ...], Value] = {}
         self._active: set[tuple[object, ...]] = set()
+        #: How often a guard (a value referring to itself, an import cycle, the depth) answered: a
+        #: lookup that met none is a function of its name and scope alone, and is remembered.
+        self._guard_hits = 0
+        self._lookups: dict[tuple[str, Ctx], Value] = {}
         #: id(scope) -> (scope, name -> what binds it): see ``_binders``.
         self._scope_binders: dict[int, tuple[Scope, dict[str, list[tuple[int, int, Any]]]]] = {}
 
@@ -179,19 +183,31 @@ class ProjectIndex:
     # ------------------------------------------------------------- lookup
     def lookup(self, name: str, ctx: Ctx, *, line: int | None = None) -> Value:
         """What ``name`` means in a scope: local, enclosing functions, module, builtins."""
+        key = (name, ctx)
+        known = self._lookups.get(key)
+        if known is not None:
+            return known
+        guard_hits = self._guard_hits
+        value, by_line = self._lookup(name, ctx, line)
+        if not by_line and self._guard_hits == guard_hits:
+            self._lookups[key] = value
+        return value
+
+    def _lookup(self, name: str, ctx: Ctx, line: int | None) -> tuple[Value, bool]:
+        """The value, and whether the line chose it among several bindings."""
         facts = self.modules.get(ctx.module)
         if facts is None:
-            return Unknown(f"module {ctx.module} is not part of the project")
+            return Unknown(f"module {ctx.module} is not part of the project"), False
         for depth, scope in enumerate(facts.visible_scopes(ctx.scope)):
-            value = self._binding(facts, scope, name, None if depth else line)
+            value, by_line = self._bound(facts, scope, name, None if depth else line)
             if value is not None:
-                return value
+                return value, by_line
         star = self._star_lookup(facts, name)
         if star is not None:
-            return star
+            return star, False
         if hasattr(builtins, name):
-            return Symbol(f"builtins.{name}")
-        return Unknown(f"'{name}' is not defined in {ctx.module}")
+            return Symbol(f"builtins.{name}"), False
+        return Unknown(f"'{name}' is not defined in {ctx.module}"), False
 
     def _star_lookup(self, facts: FileFacts, name: str) -> Value | None:
         scope = facts.module_scope
@@ -207,6 +223,11 @@ class ProjectIndex:
         return None
 
     def _binding(self, facts: FileFacts, scope: Scope, name: str, line: int | None) -> Value | None:
+        return self._bound(facts, scope, name, line)[0]
+
+    def _bound(self, facts: FileFacts, scope: Scope, name: str, line: int | None) -> tuple[Value | None, bool]:
+        """The value ``name`` is bound to in a scope (None: not bound there), and whether ``line``
+        chose among several bindings."""
         candidates: list[tuple[int, Value]] = []
         ctx = Ctx(facts.module, scope.qualname)
         if isinstance(scope, FunctionFact):
@@ -233,7 +254,8 @@ class ProjectIndex:
             else:
                 candidates.append((at, Unknown(f"'{name}' is a loop variable", facts.module, item.span)))
         if not candidates:
-            return None
+            return None, False
+        by_line = line is not None and len(candidates) > 1
         if line is not None and scope.kind == "function":
             before = [c for c in candidates if c[0] <= line]
             if before:
@@ -247,8 +269,8 @@ class ProjectIndex:
         values = [self._force(v) for _, v in candidates]
         first = values[0]
         if all(v == first for v in values[1:]):
-            return first
-        return Unknown(f"'{name}' is bound more than once in {facts.module}")
+            return first, by_line
+        return Unknown(f"'{name}' is bound more than once in {facts.module}"), by_line
 
     def _binders(self, facts: FileFacts, scope: Scope) -> dict[str, list[tuple[int, int, Any]]]:
         """What binds each name in a scope, in the order ``_binding`` weighs them: (kind, line, fact).
@@ -316,6 +338,7 @@ class ProjectIndex:
         if key in self._active:
             # An import cycle: Python resolves it lazily, binding the submodule
             # ``package.name`` on the package as soon as it is imported.
+            self._guard_hits += 1
             if self.module(f"{facts.module}.{name}") is not None:
                 return self._module_value(f"{facts.module}.{name}")
             return Unknown(f"import cycle through {facts.module}.{name}")
@@ -344,6 +367,7 @@ class ProjectIndex:
         if cached is not None:
             return cached
         if key in self._active or len(self._active) > _MAX_DEPTH:
+            self._guard_hits += 1
             return Unknown("the value refers to itself", ctx.module, expr.span)
         self._active.add(key)
         try:
