@@ -49,12 +49,14 @@ if sys.dont_write_bytecode and "PYTHONPYCACHEPREFIX" not in os.environ and (_PYC
 #: test_inventory's module fixtures (an inventory and a FastAPI probe in a fresh interpreter each, for
 #: the shop and the reference backend) are built once, not once on every worker; so is
 #: test_rule_processes' large project and its one-process reference run; so is test_fixes_reference's
-#: broken copy of the reference backend, fixed once for both its tests.
+#: broken copy of the reference backend, fixed once for both its tests; so is each fixture project's
+#: inventory and findings in test_inventory_agrees (memoised: the "both sides" tests read them all).
 TOGETHER = {
     "tests/test_self_check.py::": "archlint-source",
     "tests/test_inventory.py::": "inventory",
     "tests/test_rule_processes.py::": "rule-processes",
     "tests/test_fixes_reference.py::": "fixed-reference",
+    "tests/test_inventory_agrees.py::": "inventory-agrees",
     "tests/fixtures/reference_backend/backend/tests/": "reference-backend",
 }
 
