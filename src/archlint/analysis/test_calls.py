@@ -338,20 +338,41 @@ class _Reader:
     def read(self) -> TestCalls:
         out = TestCalls(files=len(self.tests))
         tests = {facts.module for facts in self.tests}
+        callable_names = self._callable_names(tests)
         for facts in self.tests:
             for fn in facts.functions.values():
                 ctx = Ctx(facts.module, fn.qualname)
                 for site in fn.calls:
                     requests = self._call(facts, fn, ctx, site.call)
                     out.calls.extend(requests)
-                    if requests or not isinstance(site.call.func, (Name, Attr)):
+                    func = site.call.func
+                    if requests or not isinstance(func, (Name, Attr)):
                         continue
+                    if (func.id if isinstance(func, Name) else func.attr) not in callable_names:
+                        continue  # cannot name a function of the application
                     # A unit test may call the handler itself, as coverage would count it.
                     ref = self.index.evaluate(site.call.func, ctx)
                     if isinstance(ref, FuncRef) and ref.module not in tests:
                         called = TestCall(facts.path, site.call.span, f"{facts.module}:{fn.qualname}", None, None)
                         out.direct.setdefault(ref.fqn, []).append(called)
         return out
+
+    def _callable_names(self, tests: set[str]) -> frozenset[str]:
+        """The last names a call can spell a function of the application with: the functions' own
+        names, the names an import binds them to, and every name assigned a name or attribute (an
+        alias). Evaluating only such callees skips the tests' other calls (``len``, ``assert_*``,
+        ``mocker.patch``), which cost most of reading the tests."""
+        names = {fn.name for facts in self.index.modules.values() if facts.module not in tests for fn in facts.functions.values()}
+        aliases: set[str] = set()
+        for facts in self.index.modules.values():
+            for scope in facts.scopes():
+                for imp in scope.imports:
+                    if imp.asname and imp.name in names:
+                        aliases.add(imp.asname)
+                for assign in scope.assigns:
+                    if isinstance(assign.value, (Name, Attr)):
+                        aliases.update(t.id for t in assign.targets if isinstance(t, Name))
+        return frozenset(names | aliases)
 
     def _route_name(self, expr: Expr | None, ctx: Ctx) -> str | None:
         if isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr == "url_path_for":
