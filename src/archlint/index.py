@@ -14,7 +14,7 @@ import http
 import operator
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 from typing import Any, TypeGuard
 
@@ -682,6 +682,44 @@ class ProjectIndex:
         if len(found) != 1:
             return None
         return found[0]
+
+    # ----------------------------------------------------------- spellings
+    @cached_property
+    def _renames(self) -> tuple[dict[str, set[str]], frozenset[str]]:
+        """(imported name -> the local names ``from m import name as local`` binds it to, project-wide;
+        every name assigned a name or an attribute: ``DB = Session``, ``self.handler = get_items``)."""
+        imported: dict[str, set[str]] = defaultdict(set)
+        aliases: set[str] = set()
+        for facts in self.modules.values():
+            for scope in facts.scopes():
+                for imp in scope.imports:
+                    if imp.name is not None and imp.asname:
+                        imported[imp.name].add(imp.asname)
+                for assign in scope.assigns:
+                    if isinstance(assign.value, (Name, Attr)):
+                        for target in assign.targets:
+                            if isinstance(target, Name):
+                                aliases.add(target.id)
+                            elif isinstance(target, Attr):
+                                aliases.add(target.attr)
+        return dict(imported), frozenset(aliases)
+
+    def spellings(self, names: Iterable[str]) -> frozenset[str]:
+        """Every last name (``x`` of ``x`` or ``a.x``) an expression can end in when it evaluates to
+        something defined or imported as one of ``names``: the names themselves, what imports rename
+        them to, and every alias (a name assigned a name or an attribute, which evaluate follows).
+
+        A rule that needs the few expressions meaning one thing evaluates only those ending in one
+        of these instead of every expression of the project."""
+        imported, aliases = self._renames
+        out = set(names) | aliases
+        pending = list(out)
+        while pending:
+            for local in imported.get(pending.pop(), ()):
+                if local not in out:
+                    out.add(local)
+                    pending.append(local)
+        return frozenset(out)
 
     # -------------------------------------------------------------- helpers
     def fqn(self, expr: Expr | None, ctx: Ctx) -> str | None:

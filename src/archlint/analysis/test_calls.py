@@ -358,21 +358,12 @@ class _Reader:
         return out
 
     def _callable_names(self, tests: set[str]) -> frozenset[str]:
-        """The last names a call can spell a function of the application with: the functions' own
-        names, the names an import binds them to, and every name assigned a name or attribute (an
-        alias). Evaluating only such callees skips the tests' other calls (``len``, ``assert_*``,
-        ``mocker.patch``), which cost most of reading the tests."""
-        names = {fn.name for facts in self.index.modules.values() if facts.module not in tests for fn in facts.functions.values()}
-        aliases: set[str] = set()
-        for facts in self.index.modules.values():
-            for scope in facts.scopes():
-                for imp in scope.imports:
-                    if imp.asname and imp.name in names:
-                        aliases.add(imp.asname)
-                for assign in scope.assigns:
-                    if isinstance(assign.value, (Name, Attr)):
-                        aliases.update(t.id for t in assign.targets if isinstance(t, Name))
-        return frozenset(names | aliases)
+        """The last names a call can spell a function of the application with. Evaluating only such
+        callees skips the tests' other calls (``len``, ``assert_*``, ``mocker.patch``), which cost
+        most of reading the tests."""
+        return self.index.spellings(
+            fn.name for facts in self.index.modules.values() if facts.module not in tests for fn in facts.functions.values()
+        )
 
     def _route_name(self, expr: Expr | None, ctx: Ctx) -> str | None:
         if isinstance(expr, Call) and isinstance(expr.func, Attr) and expr.func.attr == "url_path_for":

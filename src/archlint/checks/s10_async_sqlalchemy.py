@@ -239,11 +239,22 @@ class SyncSession(_S10Rule):
             )
         exempt = self._sync_callbacks(index)
         wanted = frozenset(self.options.sync_session_types)
+        spelled = index.spellings(
+            [
+                *(fqn.rpartition(".")[2] for fqn in wanted),
+                *(
+                    qualname.rpartition(".")[2]
+                    for facts in index.modules.values()
+                    for qualname in facts.classes
+                    if types.is_subclass(ClassRef(facts.module, qualname), wanted)
+                ),
+            ]
+        )
         for facts, scope, ctx in index.iter_scopes():
             if _is_migration(index, facts, self.options.migration_packages):
                 continue
             for expr, where in self._annotations(scope, ctx, exempt):
-                hit = self._names_type(index, types, expr, where, wanted)
+                hit = self._names_type(index, types, expr, where, wanted, spelled)
                 if hit is None or (facts.path, hit.span.line) in seen:
                     continue
                 seen.add((facts.path, hit.span.line))
@@ -268,9 +279,14 @@ class SyncSession(_S10Rule):
             elif isinstance(assign.value, Subscript):  # a type alias: X = Annotated[Session, Depends(...)]
                 yield assign.value, ctx
 
-    def _names_type(self, index: ProjectIndex, types: TypeResolver, expr: Expr, ctx: Ctx, wanted: frozenset[str]) -> Expr | None:
+    def _names_type(
+        self, index: ProjectIndex, types: TypeResolver, expr: Expr, ctx: Ctx, wanted: frozenset[str], spelled: frozenset[str]
+    ) -> Expr | None:
+        """The first name in ``expr`` of a class in ``wanted`` (``spelled``: what such a name can end in)."""
         for node in iter_exprs(expr):
-            if isinstance(node, (Name, Attr)) and types.is_subclass(_class_value(index, node, ctx), wanted):
+            if not isinstance(node, (Name, Attr)) or (node.id if isinstance(node, Name) else node.attr) not in spelled:
+                continue
+            if types.is_subclass(_class_value(index, node, ctx), wanted):
                 value = index.evaluate(node, ctx)
                 if isinstance(value, (Symbol, ClassRef)):
                     return node
