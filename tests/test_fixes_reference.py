@@ -130,6 +130,9 @@ def test_fix_repairs_a_broken_reference_backend(fixed):
 def test_the_fixed_backend_passes_its_own_http_tests(fixed, tmp_path):
     assert fixed.fix.exit_code == 0, fixed.fix.stdout + fixed.fix.stderr
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    # The copy's own modules live in a new temporary folder every session: their bytecode is not kept in
+    # the session's bytecode folder (conftest.py), which the libraries' is still read from.
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
     # Its temporary files under this test's own folder: a session in pytest's shared numbered folders
     # would also delete the oldest of them (a whole earlier suite's files, about 4 s).
     basetemp = tmp_path / "basetemp"
