@@ -687,7 +687,8 @@ class ProjectIndex:
     @cached_property
     def _renames(self) -> tuple[dict[str, set[str]], frozenset[str]]:
         """(imported name -> the local names ``from m import name as local`` binds it to, project-wide;
-        every name assigned a name or an attribute: ``DB = Session``, ``self.handler = get_items``)."""
+        every name or attribute assigned anything: ``DB = Session``, ``self.handler = get_items``, and
+        also ``f = getattr(module, "name")`` or ``f = handlers["a"]``, which evaluate may follow too)."""
         imported: dict[str, set[str]] = defaultdict(set)
         aliases: set[str] = set()
         for facts in self.modules.values():
@@ -696,18 +697,17 @@ class ProjectIndex:
                     if imp.name is not None and imp.asname:
                         imported[imp.name].add(imp.asname)
                 for assign in scope.assigns:
-                    if isinstance(assign.value, (Name, Attr)):
-                        for target in assign.targets:
-                            if isinstance(target, Name):
-                                aliases.add(target.id)
-                            elif isinstance(target, Attr):
-                                aliases.add(target.attr)
+                    for target in assign.targets:
+                        if isinstance(target, Name):
+                            aliases.add(target.id)
+                        elif isinstance(target, Attr):
+                            aliases.add(target.attr)
         return dict(imported), frozenset(aliases)
 
     def spellings(self, names: Iterable[str]) -> frozenset[str]:
         """Every last name (``x`` of ``x`` or ``a.x``) an expression can end in when it evaluates to
         something defined or imported as one of ``names``: the names themselves, what imports rename
-        them to, and every alias (a name assigned a name or an attribute, which evaluate follows).
+        them to, and every name assigned a value (an alias, which evaluate follows).
 
         A rule that needs the few expressions meaning one thing evaluates only those ending in one
         of these instead of every expression of the project."""
