@@ -37,6 +37,7 @@ def _bytecode_folder() -> str | None:
     return folder if os.access(folder, os.W_OK) else None
 
 
+_PYCACHE = None
 if sys.dont_write_bytecode and "PYTHONPYCACHEPREFIX" not in os.environ and (_PYCACHE := _bytecode_folder()):
     os.environ["PYTHONPYCACHEPREFIX"] = _PYCACHE
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -91,6 +92,11 @@ def pytest_configure(config) -> None:
 def pytest_unconfigure(config) -> None:
     if _SESSION_CACHE is not None and not hasattr(config, "workerinput"):  # the controller (or the only process)
         shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
+    if _PYCACHE is not None and not hasattr(config, "workerinput"):
+        # What was compiled from temporary folders (copies of fixtures, the fresh virtualenvs of the CI-only
+        # tests: tens of megabytes) has no use in the next session: the folder keeps stable sources only.
+        for temp in {tempfile.gettempdir(), os.path.realpath(tempfile.gettempdir())}:
+            shutil.rmtree(os.path.join(_PYCACHE, temp.lstrip(os.sep)), ignore_errors=True)
 
 
 @pytest.hookimpl(optionalhook=True)
