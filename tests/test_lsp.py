@@ -268,3 +268,17 @@ def test_other_commands_do_not_import_pygls(project):
         prelude="import atexit\natexit.register(lambda: print('pygls' in sys.modules, file=sys.stderr))",
     )
     assert result.returncode == 1 and result.stderr.endswith("False\n")
+
+
+def test_the_server_loads_the_fixes_only_for_a_code_action():
+    """LibCST's codemods (what the fixes are written with) take half a second to import: a server that
+    only publishes diagnostics never loads them; a code action does."""
+    probe = (
+        "import sys\n"
+        "import archlint.lsp\n"
+        "print(sorted(m for m in ('libcst.codemod', 'libcst.matchers', 'archlint.autofix') if m in sys.modules))\n"
+        "from archlint.autofix import attach_fixes\n"
+        "print('libcst.codemod' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out == "[]\nTrue\n"

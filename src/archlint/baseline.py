@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archlint.fsio import read_bytes
-from archlint.model import Finding, Severity, Span
+from archlint.model import Finding, Severity, Span, utf16_to_index
 
 BASELINE_VERSION = 1
 _SKIP = {tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING, tokenize.ENDMARKER}
@@ -95,8 +95,8 @@ class _Source:
         """The normalised tokens of the reported node, up to the end of its first logical line."""
         if not self.tokens:
             return ""
-        start = (span.line, _char_index(self.lines, span.line, span.column))
-        end = (span.end_line, _char_index(self.lines, span.end_line, span.end_column))
+        start = (span.line, utf16_to_index(self.lines, span.line, span.column))
+        end = (span.end_line, utf16_to_index(self.lines, span.end_line, span.end_column))
         if end <= start:
             end = (span.line, 10**9)
         out: list[str] = []
@@ -134,19 +134,6 @@ def _string(literal: str) -> str:
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return literal  # f-strings and the like: as written
     return repr(value)
-
-
-def _char_index(lines: list[str], line: int, column: int) -> int:
-    """Character offset of a 1-based UTF-16 column on a 1-based line (tokenize counts characters)."""
-    if not 0 < line <= len(lines):
-        return max(column - 1, 0)
-    text = lines[line - 1]
-    units = column - 1
-    for index, char in enumerate(text):
-        if units <= 0:
-            return index
-        units -= 2 if ord(char) > 0xFFFF else 1
-    return len(text)
 
 
 def fingerprint(findings: Iterable[Finding], report_root: Path, read: Callable[[Path], str] | None = None) -> None:

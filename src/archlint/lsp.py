@@ -32,13 +32,11 @@ from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument
 
 from archlint import __version__
-from archlint.autofix import attach_fixes, suppression_edit
 from archlint.checks import rule_by_id
 from archlint.config import find_config, rule_settings
 from archlint.discover import PYTHON_SUFFIXES
 from archlint.engine import Overrides, RunResult, Session, UsageError
-from archlint.fixes import utf16_to_index
-from archlint.model import Finding, RuleInfo, Severity, Span
+from archlint.model import Finding, RuleInfo, Severity, Span, utf16_to_index
 from archlint.pack import ConfigError
 
 logger = logging.getLogger("archlint.lsp")
@@ -315,6 +313,9 @@ def build_server(overrides: Overrides) -> ArchlintServer:
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
     def code_action(ls: ArchlintServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        # The fixes load LibCST's codemods (half a second): only when an editor asks for an action.
+        from archlint.autofix import attach_fixes, suppression_edit
+
         uri = params.text_document.uri
         checked = ls.current(uri)
         if checked is None:

@@ -223,4 +223,16 @@ def _setstate(cls: type, names: tuple[str, ...]):
     return scope["__setstate__"]
 
 
+def utf16_to_index(lines: list[str], line: int, column: int) -> int:
+    """Character offset on a 1-based line of a 1-based UTF-16 column (a span's column, as LSP and SARIF count)."""
+    if not 0 < line <= len(lines):
+        return max(column - 1, 0)
+    units = column - 1
+    for index, char in enumerate(lines[line - 1]):
+        if units <= 0:
+            return index
+        units -= 2 if ord(char) > 0xFFFF else 1
+    return len(lines[line - 1])
+
+
 fast_pickling(globals())

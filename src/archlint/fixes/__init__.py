@@ -21,7 +21,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from archlint.model import Edit, Span
+from archlint.model import Edit, Span, utf16_to_index
 
 N = TypeVar("N", bound=cst.CSTNode)
 
@@ -299,18 +299,6 @@ def _dotted(node: cst.BaseExpression) -> str:
     if isinstance(node, cst.Attribute):
         return f"{_dotted(node.value)}.{node.attr.value}"
     return ""
-
-
-def utf16_to_index(lines: list[str], line: int, column: int) -> int:
-    """Character offset on a 1-based line of a 1-based UTF-16 column."""
-    if not 0 < line <= len(lines):
-        return max(column - 1, 0)
-    units = column - 1
-    for index, char in enumerate(lines[line - 1]):
-        if units <= 0:
-            return index
-        units -= 2 if ord(char) > 0xFFFF else 1
-    return len(lines[line - 1])
 
 
 def _utf16(text: str) -> int:
