@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import difflib
 import sys
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import TypeVar
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from archlint.model import Edit, Span, utf16_to_index
 
@@ -49,16 +50,20 @@ class FixSource:
         self.positions = self.wrapper.resolve(PositionProvider)
         self._lines = text.splitlines()
         self._parents: dict[int, cst.CSTNode] | None = None
+        #: Work a fix shares between the findings of this file (keyed by the fix's own name first).
+        self.memo: dict[tuple[object, ...], object] = {}
+        #: (line, column) -> the nodes starting there with their positions, in ``positions`` order.
+        self._starts: dict[tuple[int, int], list[tuple[cst.CSTNode, CodeRange]]] | None = None
 
     def nodes_at(self, span: Span, kind: type[N] | tuple[type[N], ...]) -> list[N]:
         """Nodes of ``kind`` that start where the span starts: the one ending where it ends first, then larger first."""
         line, column = span.line, utf16_to_index(self._lines, span.line, span.column)
         end = (span.end_line, utf16_to_index(self._lines, span.end_line, span.end_column))
-        found = [
-            (node, pos)
-            for node, pos in self.positions.items()
-            if isinstance(node, kind) and pos.start.line == line and pos.start.column == column
-        ]
+        if self._starts is None:
+            self._starts = defaultdict(list)
+            for node, pos in self.positions.items():
+                self._starts[(pos.start.line, pos.start.column)].append((node, pos))
+        found = [(node, pos) for node, pos in self._starts.get((line, column), ()) if isinstance(node, kind)]
         found.sort(key=lambda item: ((item[1].end.line, item[1].end.column) != end, -item[1].end.line, -item[1].end.column))
         return [node for node, _ in found]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -63,13 +63,25 @@ def typed_columns(source: FixSource, span: Span, columns: list[TypedColumn]) -> 
     if this is None:
         return None
     chosen = [c for c in columns if c.safe or not this.safe]
+    # The rewrite is the same for every finding it covers: worked out once per file (a codemod each).
+    key = ("typed_columns", tuple(c.span for c in chosen))
+    if key not in source.memo:
+        source.memo[key] = _typed_columns(source, chosen)
+    tree, typed = cast("tuple[cst.Module | None, frozenset[Span]]", source.memo[key])
+    if tree is None or span not in typed:
+        return None  # this finding's column cannot be typed here
+    return Rewrite(tree, "safe" if this.safe else "unsafe")
+
+
+def _typed_columns(source: FixSource, chosen: list[TypedColumn]) -> tuple[cst.Module | None, frozenset[Span]]:
+    """The file with every chosen column typed, and the spans of the columns it types."""
     needed: set[tuple[str, str]] = set()
     names = _Names(source)
     mapped, mapped_column = names.orm("Mapped"), names.orm("mapped_column")
     if mapped is None or mapped_column is None:
-        return None
+        return None, frozenset()
     replacements: dict[cst.CSTNode, cst.CSTNode] = {}
-    done = False
+    typed: set[Span] = set()
     for column in chosen:
         statement: cst.Assign | cst.AnnAssign | None = source.node_at(column.span, cst.AnnAssign) or source.node_at(
             column.span, cst.Assign
@@ -97,9 +109,9 @@ def typed_columns(source: FixSource, span: Span, columns: list[TypedColumn]) -> 
             semicolon=statement.semicolon,
         )
         replacements[statement] = new
-        done = done or column is this
-    if not done:
-        return None  # this finding's column cannot be typed here
+        typed.add(column.span)
+    if not typed:
+        return None, frozenset()
     tree = source.module.visit(_Replace(replacements))
     for module, name in sorted(needed | names.orm_wanted):
         tree = add_import(tree, module, name)
@@ -107,7 +119,7 @@ def typed_columns(source: FixSource, span: Span, columns: list[TypedColumn]) -> 
     for name in names.column_names:
         RemoveImportsVisitor.remove_unused_import(context, "sqlalchemy", name)
     tree = RemoveImportsVisitor(context).transform_module(tree)
-    return Rewrite(tree, "safe" if this.safe else "unsafe")
+    return tree, frozenset(typed)
 
 
 class _Replace(cst.CSTTransformer):
