@@ -143,3 +143,14 @@ def test_a_flat_script_folder_still_imports_its_siblings_by_bare_name():
     ]
     index = ProjectIndex(facts)
     assert value(index, "backend.main", "Y") == Const(1)
+
+
+def test_a_lookup_without_a_line_does_not_answer_for_a_line():
+    """The index remembers a lookup only when no line could choose: here the module binds ``URL`` twice,
+    and the name read at line 3 is the first binding whichever lookup came before."""
+    index = index_of({"app.__init__": "", "app.urls": 'URL = "/first"\nfirst = URL\nURL = "/second"\n'})
+    facts = index.modules["app.urls"]
+    read = next(a.value for a in facts.module_scope.assigns if a.targets[0] == Name(a.targets[0].span, "first"))
+    unlined = index.lookup("URL", Ctx("app.urls"))
+    assert index.evaluate(read, Ctx("app.urls")) == Const("/first")
+    assert index.lookup("URL", Ctx("app.urls")) == unlined  # and the unlined answer stays what it was

@@ -194,14 +194,15 @@ class ProjectIndex:
         return value
 
     def _lookup(self, name: str, ctx: Ctx, line: int | None) -> tuple[Value, bool]:
-        """The value, and whether the line chose it among several bindings."""
+        """The value, and whether a line could choose it (the innermost scope binds the name several
+        times: the answer for one line, or for none, is not the answer for another)."""
         facts = self.modules.get(ctx.module)
         if facts is None:
             return Unknown(f"module {ctx.module} is not part of the project"), False
         for depth, scope in enumerate(facts.visible_scopes(ctx.scope)):
-            value, by_line = self._bound(facts, scope, name, None if depth else line)
+            value, several = self._bound(facts, scope, name, None if depth else line)
             if value is not None:
-                return value, by_line
+                return value, several and depth == 0
         star = self._star_lookup(facts, name)
         if star is not None:
             return star, False
@@ -226,8 +227,8 @@ class ProjectIndex:
         return self._bound(facts, scope, name, line)[0]
 
     def _bound(self, facts: FileFacts, scope: Scope, name: str, line: int | None) -> tuple[Value | None, bool]:
-        """The value ``name`` is bound to in a scope (None: not bound there), and whether ``line``
-        chose among several bindings."""
+        """The value ``name`` is bound to in a scope (None: not bound there), and whether the scope
+        binds it several times (so that ``line`` may choose)."""
         candidates: list[tuple[int, Value]] = []
         ctx = Ctx(facts.module, scope.qualname)
         if isinstance(scope, FunctionFact):
@@ -255,7 +256,7 @@ class ProjectIndex:
                 candidates.append((at, Unknown(f"'{name}' is a loop variable", facts.module, item.span)))
         if not candidates:
             return None, False
-        by_line = line is not None and len(candidates) > 1
+        several = len(candidates) > 1
         if line is not None and scope.kind == "function":
             before = [c for c in candidates if c[0] <= line]
             if before:
@@ -269,8 +270,8 @@ class ProjectIndex:
         values = [self._force(v) for _, v in candidates]
         first = values[0]
         if all(v == first for v in values[1:]):
-            return first, by_line
-        return Unknown(f"'{name}' is bound more than once in {facts.module}"), by_line
+            return first, several
+        return Unknown(f"'{name}' is bound more than once in {facts.module}"), several
 
     def _binders(self, facts: FileFacts, scope: Scope) -> dict[str, list[tuple[int, int, Any]]]:
         """What binds each name in a scope, in the order ``_binding`` weighs them: (kind, line, fact).
