@@ -706,7 +706,7 @@ class ProjectIndex:
         return dict(imported), frozenset(aliases)
 
     def spellings(self, names: Iterable[str]) -> frozenset[str]:
-        """Every last name (``x`` of ``x`` or ``a.x``) an expression can end in when it evaluates to
+        """Every ``last_name`` (``x`` of ``x`` or ``a.x``) an expression can end in when it evaluates to
         something defined or imported as one of ``names``: the names themselves, what imports rename
         them to, and every name assigned a value (an alias, which evaluate follows).
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from archlint.analysis.static_types import TypeResolver, canonical_of
-from archlint.collect.facts import Attr, BinOp, Call, Expr, FileFacts, FString, FunctionFact, Lit, Name, Seq
+from archlint.collect.facts import Attr, BinOp, Call, Expr, FileFacts, FString, FunctionFact, Lit, Name, Seq, last_name
 from archlint.index import ProjectIndex
 from archlint.model import Span
 from archlint.names import ITERATORS, canonical
@@ -345,11 +345,8 @@ class _Reader:
                 for site in fn.calls:
                     requests = self._call(facts, fn, ctx, site.call)
                     out.calls.extend(requests)
-                    func = site.call.func
-                    if requests or not isinstance(func, (Name, Attr)):
-                        continue
-                    if (func.id if isinstance(func, Name) else func.attr) not in callable_names:
-                        continue  # cannot name a function of the application
+                    if requests or last_name(site.call.func) not in callable_names:
+                        continue  # not a name, or cannot name a function of the application
                     # A unit test may call the handler itself, as coverage would count it.
                     ref = self.index.evaluate(site.call.func, ctx)
                     if isinstance(ref, FuncRef) and ref.module not in tests:

@@ -31,6 +31,7 @@ from archlint.collect.facts import (
     Other,
     Scope,
     Subscript,
+    last_name,
 )
 from archlint.globs import fnmatch_any
 from archlint.index import ProjectIndex
@@ -284,7 +285,7 @@ class SyncSession(_S10Rule):
     ) -> Expr | None:
         """The first name in ``expr`` of a class in ``wanted`` (``spelled``: what such a name can end in)."""
         for node in iter_exprs(expr):
-            if not isinstance(node, (Name, Attr)) or (node.id if isinstance(node, Name) else node.attr) not in spelled:
+            if last_name(node) not in spelled:
                 continue
             if types.is_subclass(_class_value(index, node, ctx), wanted):
                 value = index.evaluate(node, ctx)

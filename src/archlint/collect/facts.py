@@ -46,6 +46,15 @@ class Attr(Expr):
         return f"{head}.{self.attr}" if head else None
 
 
+def last_name(expr: Expr) -> str | None:
+    """``x`` of ``x`` and of ``a.b.x``: the name a reference ends in (None for any other expression)."""
+    if isinstance(expr, Name):
+        return expr.id
+    if isinstance(expr, Attr):
+        return expr.attr
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Lit(Expr):
     """A literal: str, bytes, int, float, complex, bool, None or Ellipsis."""
